@@ -1,0 +1,3 @@
+from syncwizard.cli import main
+
+raise SystemExit(main())

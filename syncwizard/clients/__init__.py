@@ -1,0 +1,1 @@
+"""Clients, one module per outside system. None of them imports textual."""

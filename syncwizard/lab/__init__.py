@@ -1,0 +1,1 @@
+"""The practice lab: a local stack of PostgreSQL, ActiveMQ, a Sync Service stand-in."""
