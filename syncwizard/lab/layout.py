@@ -1,0 +1,78 @@
+"""Where the practice lab keeps its parts, and on which ports they listen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class LabPorts:
+    postgres: int = 55432
+    openwire: int = 61616
+    stomp: int = 61613
+    jolokia: int = 8161
+    standin: int = 9090
+
+
+# The test suite runs its own lab on other ports, so a practice lab can stay up.
+TEST_PORTS = LabPorts(postgres=45432, openwire=41616, stomp=41613, jolokia=48161, standin=49090)
+
+
+@dataclass(frozen=True)
+class LabLayout:
+    """The lab's folders under `<state dir>/lab`. Everything is on 127.0.0.1."""
+
+    root: Path
+    ports: LabPorts = LabPorts()
+
+    @property
+    def pg_dir(self) -> Path:
+        return self.root / "postgres"
+
+    @property
+    def broker_dir(self) -> Path:
+        return self.root / "broker"
+
+    @property
+    def standin_dir(self) -> Path:
+        return self.root / "standin"
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.root / "secrets"
+
+    @property
+    def pgpass(self) -> Path:
+        return self.secrets_dir / "pgpass"
+
+    @property
+    def broker_password_file(self) -> Path:
+        return self.secrets_dir / "broker-password"
+
+    @property
+    def repo_admin_password_file(self) -> Path:
+        """The repository admin password that `-Drecover=admin:<password>` must carry."""
+        return self.secrets_dir / "repo-admin-password"
+
+    @property
+    def cert_file(self) -> Path:
+        return self.standin_dir / "cert.pem"
+
+    @property
+    def key_file(self) -> Path:
+        return self.standin_dir / "key.pem"
+
+    @property
+    def pids_file(self) -> Path:
+        return self.root / "pids.json"
+
+    @property
+    def settings_file(self) -> Path:
+        """lab.json: ports and mode (legacy or event2) the lab was brought up with."""
+        return self.root / "lab.json"
+
+    def log_file(self, part: str) -> Path:
+        return self.root / "logs" / f"{part}.log"
