@@ -1,0 +1,108 @@
+"""Start lab processes in the background and stop exactly those, by pid.
+
+Each started process is recorded in `pids.json` with its pid and its command
+line; stopping checks `/proc/<pid>/cmdline` still matches before signalling, so
+a pid reused by an unrelated process is never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from syncwizard.lab.layout import LabLayout
+
+
+def _read_pids(layout: LabLayout) -> dict[str, dict[str, object]]:
+    try:
+        return json.loads(layout.pids_file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+
+
+def _write_pids(layout: LabLayout, pids: dict[str, dict[str, object]]) -> None:
+    layout.root.mkdir(parents=True, exist_ok=True)
+    tmp = layout.pids_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps(pids, indent=2), encoding="utf-8")
+    os.replace(tmp, layout.pids_file)
+
+
+def _cmdline(pid: int) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    return raw.decode(errors="replace").split("\0")[:-1]
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def spawn(
+    layout: LabLayout,
+    name: str,
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> int:
+    """Start `argv` detached, logging to `logs/<name>.log`, and record its pid."""
+    log_path = layout.log_file(name)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            start_new_session=True,
+        )
+    pids = _read_pids(layout)
+    pids[name] = {"pid": proc.pid, "argv": list(argv), "started": time.time()}
+    _write_pids(layout, pids)
+    return proc.pid
+
+
+def running_pid(layout: LabLayout, name: str) -> int | None:
+    """The pid of `name` if the process we started is still alive, else None."""
+    entry = _read_pids(layout).get(name)
+    if not entry:
+        return None
+    pid = int(entry["pid"])  # type: ignore[arg-type]
+    cmdline = _cmdline(pid)
+    if cmdline is None or _is_zombie(pid) or cmdline != entry["argv"]:
+        return None
+    return pid
+
+
+def stop(layout: LabLayout, name: str, *, timeout: float = 15.0) -> bool:
+    """Stop `name` (SIGTERM, then SIGKILL after `timeout`). True if it was running."""
+    pid = running_pid(layout, name)
+    pids = _read_pids(layout)
+    if pid is None:
+        if pids.pop(name, None) is not None:
+            _write_pids(layout, pids)
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _cmdline(pid) is None or _is_zombie(pid):
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, signal.SIGKILL)
+    pids.pop(name, None)
+    _write_pids(layout, pids)
+    return True
