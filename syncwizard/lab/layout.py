@@ -76,3 +76,32 @@ class LabLayout:
 
     def log_file(self, part: str) -> Path:
         return self.root / "logs" / f"{part}.log"
+
+
+@dataclass(frozen=True)
+class LabSettings:
+    """What `lab up` chose, saved in lab.json so every lab process agrees."""
+
+    ports: LabPorts
+    topic: str  # LEGACY_TOPIC, or EVENT2_TOPIC with `lab up --event2`
+
+
+def write_settings(layout: LabLayout, settings: LabSettings) -> None:
+    import json
+    from dataclasses import asdict
+
+    layout.root.mkdir(parents=True, exist_ok=True)
+    layout.settings_file.write_text(json.dumps(asdict(settings), indent=2), encoding="utf-8")
+
+
+def read_settings(layout: LabLayout) -> LabSettings:
+    import json
+
+    data = json.loads(layout.settings_file.read_text(encoding="utf-8"))
+    return LabSettings(ports=LabPorts(**data["ports"]), topic=data["topic"])
+
+
+def layout_from_root(root: Path) -> LabLayout:
+    """The layout of an existing lab, with the ports it was brought up with."""
+    layout = LabLayout(root)
+    return LabLayout(root, read_settings(layout).ports)
