@@ -1,0 +1,396 @@
+"""Profiles in TOML: one typed settings object, read strictly, written without losing comments.
+
+The config file holds named profiles (`[profiles.<name>.<section>]`) and a
+`[ui]` table. Unknown keys and wrong types are refused with the key and the
+profile named; a password never lives in the file: secrets come from the
+environment, a 0600 file, libpq's own files, or a masked prompt.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from syncwizard import paths
+from syncwizard.errors import SyncWizardError
+
+ENV_PREFIX = "SYNCWIZARD_"
+
+
+@dataclass(frozen=True)
+class HealthSettings:
+    url: str
+    ca_bundle: str | None = None
+    fingerprint: str | None = None
+    other_nodes: tuple[str, ...] = ()
+    timeout: float = 5.0
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        return (self.url, *self.other_nodes)
+
+
+@dataclass(frozen=True)
+class BrokerSettings:
+    jolokia_url: str
+    user: str = "admin"
+    password_env: str = "SYNCWIZARD_BROKER_PASSWORD"
+    password_file: str | None = None
+    stomp: str = "stomp://localhost:61613"
+    broker_name: str | None = None
+    topic: str | None = None
+    origin: str | None = None
+    timeout: float = 5.0
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    conninfo: str
+    passfile: str | None = None  # a libpq password file; libpq's default when unset
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    stop: str | None = None
+    start: str | None = None
+    start_with_recover: str | None = None
+    timeout: float = 120.0
+
+
+@dataclass(frozen=True)
+class BackupSettings:
+    dir: str = field(default_factory=lambda: str(paths.default_backup_dir()))
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    health: HealthSettings
+    broker: BrokerSettings
+    repository_db: DatabaseSettings
+    sync_db: DatabaseSettings
+    repository: ServiceSettings = ServiceSettings()
+    sync_service: ServiceSettings = ServiceSettings()
+    backup: BackupSettings = field(default_factory=BackupSettings)
+
+
+@dataclass(frozen=True)
+class UiSettings:
+    poll_interval: float = 1.0
+    high_contrast: bool = False
+    keymap: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run needs from the config file, resolved."""
+
+    config_path: Path
+    profile: Profile
+    ui: UiSettings
+    profiles: tuple[str, ...]
+
+
+SECTIONS: dict[str, type] = {
+    "health": HealthSettings,
+    "broker": BrokerSettings,
+    "repository_db": DatabaseSettings,
+    "sync_db": DatabaseSettings,
+    "repository": ServiceSettings,
+    "sync_service": ServiceSettings,
+    "backup": BackupSettings,
+}
+REQUIRED_SECTIONS = ("health", "broker", "repository_db", "sync_db")
+
+
+def _error(message: str, hint: str) -> SyncWizardError:
+    return SyncWizardError(message, hint=hint, system="config")
+
+
+def _type_name(annotation: Any) -> str:
+    names = {str: "a string", float: "a number", int: "an integer", bool: "true or false"}
+    if annotation in names:
+        return names[annotation]
+    origin = typing.get_origin(annotation)
+    if origin in (tuple, list):
+        return "a list of strings"
+    if origin in (dict, Mapping):
+        return "a table of strings"
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    return _type_name(args[0]) if args else str(annotation)
+
+
+def _coerce(value: Any, annotation: Any, where: str) -> Any:
+    """Check `value` against a field annotation; raise naming `where`."""
+    origin = typing.get_origin(annotation)
+    if origin in (types.UnionType, typing.Union):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _coerce(value, args[0], where)
+    ok: bool
+    if annotation is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif annotation is int or annotation is bool or annotation is str:
+        ok = type(value) is annotation
+    elif origin in (tuple, list):
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        value = tuple(value) if ok else value
+    elif origin in (dict, Mapping):
+        ok = isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+    else:  # pragma: no cover - a field type this parser does not know
+        raise TypeError(annotation)
+    if not ok:
+        raise _error(
+            f"{where} should be {_type_name(annotation)}, not {value!r}",
+            "fix the value in the config file (`syncwizard config show` prints what is in effect)",
+        )
+    return value
+
+
+def _build(cls: type, raw: Mapping[str, Any], where: str, extra: dict[str, Any]) -> Any:
+    """Make the dataclass `cls` from a TOML table, refusing unknown keys and wrong types."""
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)} - set(extra)
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise _error(
+            f"unknown key {where}.{unknown[0]}",
+            f"the keys of [{where}] are: {', '.join(sorted(known))}",
+        )
+    values = {key: _coerce(value, hints[key], f"{where}.{key}") for key, value in raw.items()}
+    missing = [
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.name not in values
+        and f.name not in extra
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise _error(
+            f"{where}.{missing[0]} is missing",
+            f"add `{missing[0]} = ...` under [{where}] "
+            "(`syncwizard config init` writes an example)",
+        )
+    return cls(**values, **extra)
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """`SYNCWIZARD_<SECTION>__<KEY>=value` overrides one key of the chosen profile."""
+    overrides: dict[str, dict[str, str]] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
+        if section in SECTIONS:
+            overrides.setdefault(section, {})[key] = value
+    return overrides
+
+
+def _from_env_text(text: str, annotation: Any, where: str) -> Any:
+    args = [a for a in typing.get_args(annotation) if a is not type(None)] or [annotation]
+    target = args[0]
+    try:
+        if target is float:
+            return float(text)
+        if target is bool:
+            return {"true": True, "1": True, "false": False, "0": False}[text.lower()]
+    except (ValueError, KeyError):
+        raise _error(
+            f"{where} (from the environment) should be {_type_name(target)}, not {text!r}",
+            "fix or unset the environment variable",
+        ) from None
+    if typing.get_origin(target) in (tuple, list):
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return text
+
+
+# key=value form (`password=...`) or URI form (`postgresql://user:secret@host`); a cheap
+# look so start-up need not import the driver.
+_PASSWORD_IN_CONNINFO = re.compile(r"(^|\s)password\s*=|^postgres(ql)?://[^/@]*:[^/@]*@", re.I)
+
+
+def _check_no_password(profile: Profile) -> None:
+    for section in ("repository_db", "sync_db"):
+        if _PASSWORD_IN_CONNINFO.search(getattr(profile, section).conninfo):
+            raise _error(
+                f"profiles.{profile.name}.{section}.conninfo contains a password",
+                "remove it from the config file; put it in ~/.pgpass (mode 0600), "
+                "a `passfile`, or PGPASSWORD",
+            )
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The TOML document at `path`, or a clear error saying where we looked."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise _error(
+            f"no config file at {path}",
+            "run `syncwizard config init` to write a commented template there, "
+            "`syncwizard lab up` to practise on a local stack, or point --config / "
+            "SYNCWIZARD_CONFIG at your file",
+        ) from None
+    except OSError as exc:
+        raise _error(
+            f"cannot read the config file {path}: {exc.strerror}", "check its permissions"
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _error(
+            f"the config file {path} is not valid TOML: {exc}",
+            "fix the line and column named; strings need quotes, tables [brackets]",
+        ) from None
+
+
+def load_settings(
+    config_path: Path | None = None,
+    profile_name: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Read the config file and resolve one profile, applying environment overrides."""
+    environ = os.environ if environ is None else environ
+    path = config_path or paths.config_file()
+    document = read_config_file(path)
+    unknown = sorted(set(document) - {"default_profile", "profiles", "ui"})
+    if unknown:
+        raise _error(
+            f"unknown top-level key {unknown[0]!r} in {path}",
+            "the top level holds default_profile, [profiles.<name>.<section>] and [ui]",
+        )
+    profiles = document.get("profiles", {})
+    if not isinstance(profiles, dict) or not profiles:
+        raise _error(
+            f"the config file {path} defines no profile",
+            "add [profiles.<name>.health] and the other sections (`syncwizard config init`)",
+        )
+    name = (
+        profile_name
+        or environ.get("SYNCWIZARD_PROFILE")
+        or document.get("default_profile")
+        or (next(iter(profiles)) if len(profiles) == 1 else None)
+    )
+    if name is None:
+        raise _error(
+            f"{path} has several profiles and no default_profile",
+            f"choose one with --profile ({', '.join(profiles)}) or set default_profile",
+        )
+    if name not in profiles:
+        raise _error(
+            f"no profile {name!r} in {path}",
+            f"the profiles there are: {', '.join(profiles)}",
+        )
+    profile = _build_profile(name, profiles[name], _env_overrides(environ))
+    ui = _build(UiSettings, document.get("ui", {}), "ui", {})
+    if ui.poll_interval < 0.1:
+        raise _error("ui.poll_interval should be at least 0.1 seconds", "set it to 1.0 or more")
+    return Settings(config_path=path, profile=profile, ui=ui, profiles=tuple(profiles))
+
+
+def _build_profile(name: str, raw: Any, overrides: dict[str, dict[str, str]]) -> Profile:
+    where = f"profiles.{name}"
+    if not isinstance(raw, dict):
+        raise _error(f"{where} should be a table", f"write it as [{where}.health] and so on")
+    unknown = sorted(set(raw) - set(SECTIONS))
+    if unknown:
+        raise _error(
+            f"unknown section {where}.{unknown[0]}",
+            f"the sections of a profile are: {', '.join(SECTIONS)}",
+        )
+    sections: dict[str, Any] = {}
+    for section, cls in SECTIONS.items():
+        table = raw.get(section)
+        if table is None and section in REQUIRED_SECTIONS:
+            raise _error(
+                f"{where} has no [{where}.{section}] section",
+                "add it (`syncwizard config init` writes an example of every section)",
+            )
+        if table is not None and not isinstance(table, dict):
+            raise _error(f"{where}.{section} should be a table", f"write it as [{where}.{section}]")
+        merged = dict(table or {})
+        hints = typing.get_type_hints(cls)
+        for key, text in overrides.get(section, {}).items():
+            if key not in hints:
+                raise _error(
+                    f"unknown key {section}.{key} in the environment variable "
+                    f"{ENV_PREFIX}{section.upper()}__{key.upper()}",
+                    f"the keys of {section} are: {', '.join(hints)}",
+                )
+            merged[key] = _from_env_text(text, hints[key], f"{where}.{section}.{key}")
+        if table is not None or merged:
+            sections[section] = _build(cls, merged, f"{where}.{section}", {})
+    profile = Profile(name=name, **sections)
+    _check_no_password(profile)
+    return profile
+
+
+def _mask(value: str | None) -> str:
+    return "********" if value else "(not set)"
+
+
+def broker_password(broker: BrokerSettings, environ: Mapping[str, str] | None = None) -> str | None:
+    """The broker password from `$<password_env>`, else from `password_file`; None if neither."""
+    environ = os.environ if environ is None else environ
+    if value := environ.get(broker.password_env):
+        return value
+    if broker.password_file:
+        return read_secret_file(Path(broker.password_file), "broker.password_file")
+    return None
+
+
+def read_secret_file(path: Path, key: str) -> str:
+    try:
+        mode = path.stat().st_mode
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise _error(
+            f"cannot read {key} {path}: {exc.strerror}",
+            "create it with the password on one line, mode 0600",
+        ) from None
+    if mode & 0o077:
+        raise _error(
+            f"{key} {path} is readable by other users (mode {mode & 0o777:o})",
+            f"run: chmod 600 {path}",
+        )
+    return text.strip()
+
+
+def describe(settings: Settings, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The resolved profile as plain data, with every secret masked (for `config show`)."""
+    environ = os.environ if environ is None else environ
+    profile = settings.profile
+    data: dict[str, Any] = {
+        "config_path": str(settings.config_path),
+        "profile": profile.name,
+        "profiles": list(settings.profiles),
+    }
+    for section in SECTIONS:
+        data[section] = {
+            k: list(v) if isinstance(v, tuple) else v
+            for k, v in dataclasses.asdict(getattr(profile, section)).items()
+        }
+    source = (
+        f"${profile.broker.password_env}"
+        if environ.get(profile.broker.password_env)
+        else profile.broker.password_file
+    )
+    try:
+        found = broker_password(profile.broker, environ)
+    except SyncWizardError:
+        found = None
+    data["broker"]["password"] = _mask(found) + (f" (from {source})" if found else "")
+    data["ui"] = {
+        "poll_interval": settings.ui.poll_interval,
+        "high_contrast": settings.ui.high_contrast,
+        "keymap": dict(settings.ui.keymap),
+    }
+    return data
