@@ -55,8 +55,12 @@ def spawn(
     *,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    user: str | None = None,
 ) -> int:
-    """Start `argv` detached, logging to `logs/<name>.log`, and record its pid."""
+    """Start `argv` detached, logging to `logs/<name>.log`, and record its pid.
+
+    `user` (root only) runs the process as that OS user, with its own groups.
+    """
     log_path = layout.log_file(name)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
@@ -68,11 +72,26 @@ def spawn(
             env=dict(env) if env is not None else None,
             cwd=cwd,
             start_new_session=True,
+            **_as_user(user),
         )
     pids = _read_pids(layout)
     pids[name] = {"pid": proc.pid, "argv": list(argv), "started": time.time()}
     _write_pids(layout, pids)
     return proc.pid
+
+
+def _as_user(user: str | None) -> dict[str, object]:
+    """Popen arguments that drop to `user`: its uid, primary group and groups (not root's)."""
+    if user is None:
+        return {}
+    import pwd
+
+    entry = pwd.getpwnam(user)
+    return {
+        "user": entry.pw_uid,
+        "group": entry.pw_gid,
+        "extra_groups": os.getgrouplist(user, entry.pw_gid),
+    }
 
 
 def running_pid(layout: LabLayout, name: str) -> int | None:
