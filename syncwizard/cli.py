@@ -1,0 +1,184 @@
+"""The `syncwizard` command: the TUI by default, headless subcommands otherwise.
+
+Exit status of every headless command (DESIGN section 5): 0 done or healthy,
+1 finished but unhealthy or refused, 2 a system unreachable or bad input,
+130 interrupted. Errors are printed as a message and a hint, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from syncwizard import __version__
+from syncwizard.errors import SyncWizardError
+
+EXIT_OK, EXIT_UNHEALTHY, EXIT_BAD, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _common_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument("--profile", default=default, help="the profile to use")
+    parser.add_argument(
+        "--config", type=Path, default=default, help="the config file (default: user config dir)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="syncwizard",
+        description="Back up and restore the Alfresco Sync Service, guided step by step.",
+    )
+    parser.add_argument("--version", action="version", version=f"syncwizard {__version__}")
+    _common_options(parser, suppress=False)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help, description=help)
+        _common_options(sub, suppress=True)
+        return sub
+
+    status = command("status", "health, queue counters and databases, once")
+    status.add_argument("--json", action="store_true", help="print JSON")
+
+    config = command("config", "write or show the configuration")
+    config_commands = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    init = config_commands.add_parser("init", help="write a commented template")
+    _common_options(init, suppress=True)
+    show = config_commands.add_parser("show", help="the resolved profile, secrets masked")
+    _common_options(show, suppress=True)
+    show.add_argument("--json", action="store_true", help="print JSON")
+
+    lab = command("lab", "the local practice stack")
+    lab_commands = lab.add_subparsers(dest="lab_command", metavar="ACTION", required=True)
+    up = lab_commands.add_parser("up", help="start the practice stack and write the lab profile")
+    _common_options(up, suppress=True)
+    up.add_argument(
+        "--event2",
+        action="store_true",
+        help="name the topic alfresco.repo.event2 (Sync 5.x) instead of the legacy name",
+    )
+    down = lab_commands.add_parser("down", help="stop the lab's processes (data is kept)")
+    _common_options(down, suppress=True)
+    lab_status = lab_commands.add_parser("status", help="what runs where, and the drift")
+    _common_options(lab_status, suppress=True)
+    lab_status.add_argument("--json", action="store_true", help="print JSON")
+    generate = lab_commands.add_parser("generate", help="add nodes and publish their events")
+    _common_options(generate, suppress=True)
+    generate.add_argument("--rate", type=float, default=20.0, help="events per second")
+    generate.add_argument(
+        "--for", dest="duration", type=_duration, default=10.0, help="how long, e.g. 30s or 2m"
+    )
+    return parser
+
+
+def _duration(text: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600}
+    try:
+        if text and text[-1] in units:
+            return float(text[:-1]) * units[text[-1]]
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a duration: write e.g. 30s, 2m or 45"
+        ) from None
+
+
+def _load(args: argparse.Namespace):  # -> Settings
+    from syncwizard.config import load_settings
+
+    return load_settings(args.config, args.profile)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from syncwizard.config import broker_password
+    from syncwizard.status import StatusPoller
+
+    settings = _load(args)
+
+    async def once():
+        poller = StatusPoller(settings.profile, broker_password(settings.profile.broker))
+        try:
+            return await poller.poll()
+        finally:
+            await poller.aclose()
+
+    report = asyncio.run(once())
+    if args.json:
+        print(json.dumps(report.as_json(), indent=2))
+    else:
+        from syncwizard.status_text import render_status
+
+        print(render_status(report))
+    if report.errors:
+        return EXIT_BAD
+    return EXIT_OK if report.healthy else EXIT_UNHEALTHY
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    from syncwizard import paths
+
+    if args.config_command == "init":
+        from syncwizard.config_file import init_config
+
+        path = args.config or paths.config_file()
+        init_config(path)
+        print(f"wrote a commented template to {path}: edit the prod profile, then run")
+        print("  syncwizard config show")
+        return EXIT_OK
+    from syncwizard.config import describe
+
+    data = describe(_load(args))
+    if args.json:
+        print(json.dumps(data, indent=2))
+    else:
+        print(f"# {data.pop('config_path')}  (profile {data.pop('profile')})")
+        for section, values in data.items():
+            if isinstance(values, dict):
+                print(f"[{section}]")
+                for key, value in values.items():
+                    print(f"  {key} = {json.dumps(value)}")
+            else:
+                print(f"{section} = {json.dumps(values)}")
+    return EXIT_OK
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    from syncwizard.lab import cli as lab_cli
+
+    return lab_cli.run(args)
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    settings, error = None, None
+    try:
+        settings = _load(args)
+    except SyncWizardError as exc:
+        error = exc
+    from syncwizard.tui.app import run_tui
+
+    return run_tui(settings, error)
+
+
+COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
+    None: cmd_tui,
+    "status": cmd_status,
+    "config": cmd_config,
+    "lab": cmd_lab,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except SyncWizardError as exc:
+        print(f"syncwizard: {exc.render()}", file=sys.stderr)
+        return EXIT_BAD
+    except KeyboardInterrupt:
+        print("syncwizard: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

@@ -1,0 +1,114 @@
+"""Writing the config file: a commented template, and one profile replaced in place.
+
+Writes go through tomlkit so the admin's comments and layout survive, and
+through a temp file + rename so a crash never leaves half a config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from syncwizard.errors import SyncWizardError
+from syncwizard.paths import write_private
+
+TEMPLATE = """\
+# syncwizard configuration: one [profiles.<name>.*] block per environment.
+# Choose a profile with --profile NAME or SYNCWIZARD_PROFILE; override one key
+# from the environment with SYNCWIZARD_<SECTION>__<KEY> (e.g. SYNCWIZARD_HEALTH__URL).
+# Passwords never go in this file: see password_env / password_file and ~/.pgpass.
+default_profile = "prod"
+
+[ui]
+poll_interval = 1.0        # seconds between two polls of the dashboard
+high_contrast = false
+# [ui.keymap]              # rebind a key by its binding id (F1 lists them)
+# copy_sync_id = "y"
+
+[profiles.prod.health]
+url = "https://sync.example.org:9090/alfresco/healthcheck"
+ca_bundle = "/etc/ssl/sync-ca.pem"      # or: fingerprint = "sha256:AB:CD:..."
+other_nodes = []                         # health URLs of further cluster nodes, if any
+
+[profiles.prod.broker]
+jolokia_url = "http://mq.example.org:8161/api/jolokia"
+user = "admin"
+password_env = "SYNCWIZARD_BROKER_PASSWORD"   # or password_file = "/path/mode-0600-file"
+stomp = "stomp://mq.example.org:61613"        # stomp+ssl:// too
+# broker_name and topic are discovered when left out
+
+[profiles.prod.repository_db]
+conninfo = "host=db.example.org dbname=alfresco user=alfresco"  # password: PGPASSWORD, .pgpass
+
+[profiles.prod.sync_db]
+conninfo = "host=db.example.org dbname=syncservice user=sync"
+
+[profiles.prod.repository]               # optional: lets restore stop and start it
+stop = "systemctl stop alfresco"
+start = "systemctl start alfresco"
+
+[profiles.prod.sync_service]
+stop = "systemctl stop alfresco-sync"
+start = "systemctl start alfresco-sync"
+# the recover option arrives in $SYNCWIZARD_RECOVER_OPTION, never on our command line
+start_with_recover = "env JAVA_OPTS=\\"$SYNCWIZARD_RECOVER_OPTION\\" /opt/sync/syncservice.sh start"
+
+[profiles.prod.backup]
+dir = "/var/backups/alfresco-sync"
+"""
+
+
+def init_config(path: Path) -> None:
+    """Write the commented template to `path`; never overwrite an existing file."""
+    if path.exists():
+        raise SyncWizardError(
+            f"a config file already exists at {path}; it was left as it is",
+            hint="edit it, or give another path with --config",
+            system="config",
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_private(path, TEMPLATE)
+
+
+def write_profile(
+    path: Path,
+    name: str,
+    sections: Mapping[str, Mapping[str, Any]],
+    *,
+    comment: str = "",
+    make_default_if_new: bool = True,
+) -> None:
+    """Replace (or add) `[profiles.<name>]` in the file at `path`, keeping everything else."""
+    import tomlkit
+
+    created = not path.exists()
+    if created:
+        document = tomlkit.document()
+        document.add(tomlkit.comment("syncwizard configuration (see `syncwizard config init`)"))
+        if make_default_if_new:
+            document["default_profile"] = name
+    else:
+        try:
+            document = tomlkit.parse(path.read_text(encoding="utf-8"))
+        except tomlkit.exceptions.ParseError as exc:
+            raise SyncWizardError(
+                f"cannot add the {name!r} profile: {path} is not valid TOML ({exc})",
+                hint="fix the file first; it was left as it is",
+                system="config",
+            ) from None
+    profiles = document.get("profiles")
+    if profiles is None:
+        profiles = tomlkit.table(is_super_table=True)
+        document["profiles"] = profiles
+    profile = tomlkit.table(is_super_table=True)
+    if comment:
+        profile.comment(comment)
+    for section, values in sections.items():
+        table = tomlkit.table()
+        for key, value in values.items():
+            table[key] = value
+        profile[section] = table
+    profiles[name] = profile
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_private(path, tomlkit.dumps(document))
