@@ -196,8 +196,9 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
 
 
 def _from_env_text(text: str, annotation: Any, where: str) -> Any:
-    args = [a for a in typing.get_args(annotation) if a is not type(None)] or [annotation]
-    target = args[0]
+    target = annotation
+    if typing.get_origin(annotation) in (types.UnionType, typing.Union):
+        target = next(a for a in typing.get_args(annotation) if a is not type(None))
     try:
         if target is float:
             return float(text)

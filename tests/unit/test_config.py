@@ -1,0 +1,186 @@
+"""Reading profiles: strict keys and types, clear errors, env overrides, masked secrets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from syncwizard.config import broker_password, describe, load_settings
+from syncwizard.config_file import TEMPLATE, init_config, write_profile
+from syncwizard.errors import SyncWizardError
+
+MINIMAL = """
+default_profile = "prod"
+[profiles.prod.health]
+url = "https://sync:9090/alfresco/healthcheck"
+[profiles.prod.broker]
+jolokia_url = "http://mq:8161/api/jolokia"
+[profiles.prod.repository_db]
+conninfo = "host=db dbname=alfresco user=alfresco"
+[profiles.prod.sync_db]
+conninfo = "host=db dbname=syncservice user=sync"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return path
+
+
+def error_of(path: Path, profile: str | None = None, env: dict[str, str] | None = None) -> str:
+    with pytest.raises(SyncWizardError) as caught:
+        load_settings(path, profile, env or {})
+    assert caught.value.system == "config"
+    assert caught.value.hint, "every config error says what to do"
+    return caught.value.message
+
+
+def test_the_template_is_a_valid_config(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "config.toml"
+    init_config(path)
+    settings = load_settings(path, None, {})
+    assert settings.profile.name == "prod"
+    assert settings.profile.broker.password_env == "SYNCWIZARD_BROKER_PASSWORD"
+    assert settings.profile.sync_service.start_with_recover is not None
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.read_text() == TEMPLATE
+
+
+def test_init_never_overwrites_an_existing_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "# mine\n")
+    with pytest.raises(SyncWizardError, match="already exists"):
+        init_config(path)
+    assert path.read_text() == "# mine\n"
+
+
+def test_minimal_profile_gets_defaults(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, MINIMAL), None, {})
+    assert settings.profile.health.timeout == 5.0
+    assert settings.profile.broker.user == "admin"
+    assert settings.ui.poll_interval == 1.0
+    assert settings.profile.sync_service.start is None
+
+
+def test_missing_file_says_where_it_looked_and_how_to_create_one(tmp_path: Path) -> None:
+    path = tmp_path / "nowhere.toml"
+    with pytest.raises(SyncWizardError) as caught:
+        load_settings(path, None, {})
+    assert str(path) in caught.value.message
+    assert "config init" in caught.value.hint
+
+
+def test_invalid_toml_names_line_and_column(tmp_path: Path) -> None:
+    message = error_of(write(tmp_path, 'default_profile = "prod"\n[profiles.prod.health\n'))
+    assert "line 2" in message and "column" in message
+
+
+def test_unknown_key_names_the_key_and_the_profile(tmp_path: Path) -> None:
+    text = MINIMAL.replace('jolokia_url = "http', 'jolokia_ur1 = "x"\njolokia_url = "http')
+    message = error_of(write(tmp_path, text))
+    assert "profiles.prod.broker.jolokia_ur1" in message
+
+
+def test_wrong_type_names_the_key_and_the_expected_type(tmp_path: Path) -> None:
+    text = MINIMAL + "[profiles.prod.backup]\ndir = 42\n"
+    message = error_of(write(tmp_path, text))
+    assert "profiles.prod.backup.dir" in message and "string" in message
+
+
+def test_a_missing_required_section_is_named(tmp_path: Path) -> None:
+    text = MINIMAL.replace("[profiles.prod.sync_db]", "[profiles.prod.backup]").replace(
+        'conninfo = "host=db dbname=syncservice user=sync"', ""
+    )
+    assert "sync_db" in error_of(write(tmp_path, text))
+
+
+def test_unknown_profile_lists_the_known_ones(tmp_path: Path) -> None:
+    message = error_of(write(tmp_path, MINIMAL), "staging")
+    assert "staging" in message
+
+
+def test_profile_from_environment(tmp_path: Path) -> None:
+    text = MINIMAL + MINIMAL.split("\n", 2)[2].replace("prod", "lab")
+    settings = load_settings(write(tmp_path, text), None, {"SYNCWIZARD_PROFILE": "lab"})
+    assert settings.profile.name == "lab"
+    assert settings.profiles == ("prod", "lab")
+
+
+def test_environment_overrides_one_key(tmp_path: Path) -> None:
+    env = {
+        "SYNCWIZARD_HEALTH__URL": "https://other:9090/alfresco/healthcheck",
+        "SYNCWIZARD_HEALTH__TIMEOUT": "2.5",
+        "SYNCWIZARD_HEALTH__OTHER_NODES": "https://n2:9090/a, https://n3:9090/a",
+    }
+    settings = load_settings(write(tmp_path, MINIMAL), None, env)
+    assert settings.profile.health.url == "https://other:9090/alfresco/healthcheck"
+    assert settings.profile.health.timeout == 2.5
+    assert settings.profile.health.urls[1:] == ("https://n2:9090/a", "https://n3:9090/a")
+
+
+def test_a_bad_environment_override_is_named(tmp_path: Path) -> None:
+    message = error_of(write(tmp_path, MINIMAL), env={"SYNCWIZARD_HEALTH__TIMEOUT": "soon"})
+    assert "timeout" in message and "soon" in message
+
+
+@pytest.mark.parametrize(
+    "conninfo",
+    ["host=db dbname=alfresco user=alfresco password=s3cret", "postgresql://alf:s3cret@db/alf"],
+)
+def test_a_password_in_the_config_file_is_refused(tmp_path: Path, conninfo: str) -> None:
+    text = MINIMAL.replace("host=db dbname=alfresco user=alfresco", conninfo)
+    message = error_of(write(tmp_path, text))
+    assert "password" in message and "s3cret" not in message
+
+
+def test_broker_password_from_env_then_file(tmp_path: Path) -> None:
+    secret = tmp_path / "broker-password"
+    secret.write_text("from-file\n")
+    secret.chmod(0o600)
+    text = MINIMAL.replace(
+        'jolokia_url = "http://mq:8161/api/jolokia"',
+        f'jolokia_url = "http://mq:8161/api/jolokia"\npassword_file = "{secret}"',
+    )
+    broker = load_settings(write(tmp_path, text), None, {}).profile.broker
+    assert broker_password(broker, {}) == "from-file"
+    assert broker_password(broker, {"SYNCWIZARD_BROKER_PASSWORD": "from-env"}) == "from-env"
+
+
+def test_a_secret_file_readable_by_others_is_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "broker-password"
+    secret.write_text("pw\n")
+    secret.chmod(0o644)
+    text = MINIMAL.replace(
+        'jolokia_url = "http://mq:8161/api/jolokia"',
+        f'jolokia_url = "http://mq:8161/api/jolokia"\npassword_file = "{secret}"',
+    )
+    broker = load_settings(write(tmp_path, text), None, {}).profile.broker
+    with pytest.raises(SyncWizardError, match="readable by other users") as caught:
+        broker_password(broker, {})
+    assert caught.value.hint == f"run: chmod 600 {secret}"
+
+
+def test_show_masks_the_secret(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, MINIMAL), None, {})
+    shown = describe(settings, {"SYNCWIZARD_BROKER_PASSWORD": "hunter22"})
+    assert "hunter22" not in repr(shown)
+    assert shown["broker"]["password"].startswith("********")
+    assert describe(settings, {})["broker"]["password"] == "(not set)"
+
+
+def test_writing_a_profile_keeps_the_admins_comments(tmp_path: Path) -> None:
+    path = write(tmp_path, "# my precious comment\n" + MINIMAL)
+    sections = {
+        "health": {"url": "https://127.0.0.1:9090/alfresco/healthcheck"},
+        "broker": {"jolokia_url": "http://127.0.0.1:8161/api/jolokia"},
+        "repository_db": {"conninfo": "host=127.0.0.1 dbname=alfresco user=alfresco"},
+        "sync_db": {"conninfo": "host=127.0.0.1 dbname=syncservice user=sync"},
+    }
+    write_profile(path, "lab", sections)
+    write_profile(path, "lab", sections)  # twice: replaced, not duplicated
+    text = path.read_text()
+    assert "# my precious comment" in text
+    assert text.count("[profiles.lab.health]") == 1
+    assert load_settings(path, "lab", {}).profile.health.url.startswith("https://127.0.0.1")
+    assert load_settings(path, None, {}).profile.name == "prod"

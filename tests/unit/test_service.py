@@ -1,0 +1,47 @@
+"""Service command templates: timeouts, captured output, the recover option kept secret."""
+
+from __future__ import annotations
+
+import pytest
+
+from syncwizard.clients.service import ServiceControl, recover_option, run_command
+from syncwizard.errors import SyncWizardError
+
+
+async def test_output_and_exit_code_are_captured() -> None:
+    result = await run_command("echo stopping; echo oops >&2; exit 3")
+    assert result.exit_code == 3 and not result.ok
+    assert "stopping" in result.output and "oops" in result.output
+
+
+async def test_a_command_that_hangs_is_stopped_at_the_timeout() -> None:
+    with pytest.raises(SyncWizardError, match="did not finish within 1 s"):
+        await run_command("sleep 30", timeout=1.0)
+
+
+async def test_recover_option_reaches_the_child_only_through_its_environment() -> None:
+    control = ServiceControl(
+        "sync_service",
+        stop=None,
+        start=None,
+        start_with_recover='echo "argv: $0"; echo "env: $SYNCWIZARD_RECOVER_OPTION"',
+    )
+    result = await control.start_with_recover("admin", "pa55word!")
+    assert result.ok
+    assert "env: ********" in result.output  # it arrived, and is masked in what we show
+    assert "pa55word!" not in result.output and "pa55word!" not in result.command
+
+
+async def test_a_missing_template_says_which_key_to_add() -> None:
+    control = ServiceControl("sync_service", stop=None, start="true")
+    with pytest.raises(SyncWizardError) as caught:
+        await control.stop()
+    assert "sync_service.stop" in caught.value.message
+
+
+def test_the_recover_option_needs_a_user_without_colon_and_a_password() -> None:
+    assert recover_option("admin", "x:y") == "-Drecover=admin:x:y"
+    with pytest.raises(SyncWizardError):
+        recover_option("ad:min", "pw")
+    with pytest.raises(SyncWizardError):
+        recover_option("admin", "")
