@@ -72,7 +72,7 @@ def spawn(
             env=dict(env) if env is not None else None,
             cwd=cwd,
             start_new_session=True,
-            **_as_user(user),
+            **popen_user_args(user),
         )
     pids = _read_pids(layout)
     pids[name] = {"pid": proc.pid, "argv": list(argv), "started": time.time()}
@@ -80,7 +80,7 @@ def spawn(
     return proc.pid
 
 
-def _as_user(user: str | None) -> dict[str, object]:
+def popen_user_args(user: str | None) -> dict[str, object]:
     """Popen arguments that drop to `user`: its uid, primary group and groups (not root's)."""
     if user is None:
         return {}
