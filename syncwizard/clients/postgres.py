@@ -1,0 +1,334 @@
+"""PostgreSQL facts for the dashboard and the runbook (psycopg, async).
+
+Server version, database size, the sessions other than ours, and ending them.
+Passwords come from the conninfo, `PGPASSWORD`, or a libpq password file
+(`passfile`, `PGPASSFILE`, `~/.pgpass`); they never appear in a message. Every
+failure is a SyncWizardError naming the server, database and user, what was
+expected, and what to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import getpass
+import os
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from syncwizard.clients.results import DatabaseFacts, Session
+from syncwizard.errors import SyncWizardError
+
+APPLICATION_NAME = "syncwizard"
+DEFAULT_TIMEOUT = 5.0
+
+_LABELS = {"repository_db": "repository database", "sync_db": "Sync database"}
+
+
+def system_label(system: str) -> str:
+    """How a system is named in messages: "repository_db" -> "repository database"."""
+    return _LABELS.get(system, system or "database")
+
+
+def parse_conninfo(conninfo: str, system: str = "") -> dict[str, str]:
+    """The parameters of a libpq connection string (key=value or URI form)."""
+    try:
+        return {k: v for k, v in conninfo_to_dict(conninfo).items() if v is not None}
+    except psycopg.ProgrammingError:
+        # libpq's message quotes pieces of the string, which may be the password.
+        raise SyncWizardError(
+            f"{system_label(system)}: the connection string is not valid libpq syntax",
+            hint="write it as `host=... port=... dbname=... user=...` or "
+            "`postgresql://user@host:port/dbname` (values with spaces in single quotes)",
+            system=system,
+        ) from None
+
+
+def split_password(conninfo: str, system: str = "") -> tuple[str, str | None]:
+    """(the conninfo without `password`, the password or None), for a child's argv and env."""
+    params = parse_conninfo(conninfo, system)
+    password = params.pop("password", None)
+    return make_conninfo("", **params), password
+
+
+def target_parts(conninfo: str, system: str = "") -> tuple[str, str, str, str]:
+    """(host, port, dbname, user) as libpq would use them, its defaults filled in."""
+    params = parse_conninfo(conninfo, system)
+    host = (
+        params.get("host") or params.get("hostaddr") or os.environ.get("PGHOST") or "local socket"
+    )
+    port = params.get("port") or os.environ.get("PGPORT") or "5432"
+    user = params.get("user") or os.environ.get("PGUSER") or getpass.getuser()
+    dbname = params.get("dbname") or os.environ.get("PGDATABASE") or user
+    return host, port, dbname, user
+
+
+def describe_target(conninfo: str, system: str = "") -> str:
+    """`database 'alfresco' on 127.0.0.1:5432 as user 'alfresco'`."""
+    host, port, dbname, user = target_parts(conninfo, system)
+    return f"database {dbname!r} on {host}:{port} as user {user!r}"
+
+
+def _password_file_note(passfile: Path | None, conninfo: str) -> str:
+    """Which password file libpq reads, and why it may be ignored."""
+    named = passfile or parse_conninfo(conninfo).get("passfile") or os.environ.get("PGPASSFILE")
+    path = Path(named).expanduser() if named else Path.home() / ".pgpass"
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return f"the password file {path} (it does not exist)"
+    if mode & 0o077:
+        return f"the password file {path} (libpq ignores it: chmod 600 it)"
+    return f"the password file {path}"
+
+
+def _wrong_password_hint(conninfo: str, line: str, where: str) -> str:
+    # libpq takes the password from the conninfo first, then PGPASSWORD, then the file.
+    if "password" in parse_conninfo(conninfo):
+        return "the password given with the connection string is wrong; correct it"
+    if os.environ.get("PGPASSWORD"):
+        return "the password in PGPASSWORD is wrong: correct or unset it"
+    return f"correct the password on the line `{line}` in {where}"
+
+
+def connection_error(
+    exc: BaseException, conninfo: str, *, system: str, passfile: Path | None = None
+) -> SyncWizardError:
+    """A clear SyncWizardError for a failed connection (never quoting a password)."""
+    label = system_label(system)
+    target = describe_target(conninfo, system)
+    host, port, dbname, user = target_parts(conninfo, system)
+    text = str(exc).strip()
+    where = _password_file_note(passfile, conninfo)
+    line = f"{host}:{port}:{dbname}:{user}:<password>"
+    if isinstance(exc, TimeoutError) or "timeout expired" in text:
+        message, hint = (
+            f"{label}: no answer from {target} within the timeout",
+            "check host= and port=, the network and any firewall between here and the server",
+        )
+    elif "password authentication failed" in text:
+        message, hint = (
+            f"{label}: the server refused the password for user {user!r} ({target})",
+            _wrong_password_hint(conninfo, line, where),
+        )
+    elif "no password supplied" in text:
+        message, hint = (
+            f"{label}: the server asks for a password for user {user!r} and none was found "
+            f"({target})",
+            f"add the line `{line}` to {where} (mode 0600; `*` matches any value), "
+            "or export PGPASSWORD",
+        )
+    elif "does not exist" in text and "database" in text:
+        message, hint = (
+            f"{label}: database {dbname!r} does not exist on {host}:{port}",
+            f"create it (createdb -h {host} -p {port} -O {user} {dbname}) "
+            "or fix dbname= in the conninfo",
+        )
+    elif "does not exist" in text and "role" in text:
+        message, hint = (
+            f"{label}: user {user!r} does not exist on the server ({target})",
+            "create the role, or fix user= in the conninfo",
+        )
+    elif "no pg_hba.conf entry" in text:
+        message, hint = (
+            f"{label}: the server's pg_hba.conf does not allow {target} from this host",
+            "ask the DBA to add a pg_hba.conf line for this host, user and database",
+        )
+    elif "Connection refused" in text or "No such file or directory" in text:
+        message, hint = (
+            f"{label}: nothing accepts connections for {target}",
+            "is PostgreSQL running and listening on that address? check host= and port=",
+        )
+    else:
+        first = text.splitlines()[0] if text else type(exc).__name__
+        message, hint = (
+            f"{label}: cannot connect to {target}: {first}",
+            "check the conninfo of this database in the profile",
+        )
+    return SyncWizardError(message, hint=hint, system=system)
+
+
+def query_error(exc: BaseException, conninfo: str, *, system: str) -> SyncWizardError:
+    """A clear SyncWizardError for a query that failed on an open connection."""
+    label = system_label(system)
+    target = describe_target(conninfo, system)
+    if isinstance(exc, TimeoutError):
+        return SyncWizardError(
+            f"{label}: {target} did not answer a query in time",
+            hint="the server may be overloaded or the network slow; it is retried next time",
+            system=system,
+        )
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return SyncWizardError(
+        f"{label}: a query on {target} failed: {first}",
+        hint="the connection is opened again on the next attempt",
+        system=system,
+    )
+
+
+async def connect(
+    conninfo: str,
+    *,
+    passfile: Path | None = None,
+    system: str = "",
+    timeout: float = DEFAULT_TIMEOUT,
+) -> psycopg.AsyncConnection[Any]:
+    """An autocommit connection, or a SyncWizardError saying why not."""
+    params = parse_conninfo(conninfo, system)
+    extra: dict[str, Any] = {"connect_timeout": max(1, round(timeout))}
+    if passfile is not None:
+        extra["passfile"] = str(passfile)
+    if "application_name" not in params:
+        extra["application_name"] = APPLICATION_NAME
+    try:
+        return await asyncio.wait_for(
+            psycopg.AsyncConnection.connect(conninfo, autocommit=True, **extra), timeout + 1
+        )
+    except (psycopg.Error, TimeoutError, OSError) as exc:
+        raise connection_error(exc, conninfo, system=system, passfile=passfile) from exc
+
+
+def server_major(version_num: int) -> int:
+    """`server_version_num` -> major: 150013 -> 15, 90624 -> 9 (9.6)."""
+    return version_num // 10000
+
+
+_FACTS = """
+SELECT current_database(), current_setting('server_version'),
+       current_setting('server_version_num')::int, pg_database_size(current_database())
+"""
+_SESSIONS = """
+SELECT pid, coalesce(usename, ''), coalesce(application_name, ''),
+       coalesce(host(client_addr), CASE WHEN client_port = -1 THEN 'local socket' ELSE '' END),
+       coalesce(state, '')
+FROM pg_stat_activity
+WHERE datname = current_database() AND pid <> pg_backend_pid()
+  AND backend_type = 'client backend'
+ORDER BY pid
+"""
+
+
+async def read_facts(conn: psycopg.AsyncConnection[Any]) -> DatabaseFacts:
+    """Version, size and other sessions over an open connection (two short queries)."""
+    cursor = await conn.execute(_FACTS)
+    name, version, version_num, size = await cursor.fetchone()  # type: ignore[misc]
+    cursor = await conn.execute(_SESSIONS)
+    sessions = tuple(Session(*row) for row in await cursor.fetchall())
+    return DatabaseFacts(
+        name=name,
+        server_version=version.split()[0],  # "15.13 (Debian 15.13-0+deb12u1)" -> "15.13"
+        server_major=server_major(version_num),
+        size_bytes=size,
+        sessions=sessions,
+    )
+
+
+async def database_facts(
+    conninfo: str,
+    *,
+    passfile: Path | None = None,
+    system: str = "",
+    timeout: float = DEFAULT_TIMEOUT,
+) -> DatabaseFacts:
+    """Connect, read the facts, disconnect. For repeated polls use DatabaseProbe."""
+    probe = DatabaseProbe(conninfo, passfile=passfile, system=system, timeout=timeout)
+    try:
+        return await probe.facts()
+    finally:
+        await probe.aclose()
+
+
+class DatabaseProbe:
+    """Facts of one database, polled over one connection kept open across polls.
+
+    A broken connection (server restart, network) is dropped and opened again
+    once within the same poll; a second failure is reported and retried on the
+    next poll.
+    """
+
+    def __init__(
+        self,
+        conninfo: str,
+        *,
+        passfile: Path | None = None,
+        system: str = "",
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.conninfo = conninfo
+        self.passfile = passfile
+        self.system = system
+        self.timeout = timeout
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+
+    async def facts(self) -> DatabaseFacts:
+        while True:
+            fresh = self._conn is None or self._conn.closed
+            if fresh:
+                self._conn = await connect(
+                    self.conninfo, passfile=self.passfile, system=self.system, timeout=self.timeout
+                )
+            assert self._conn is not None
+            try:
+                return await asyncio.wait_for(read_facts(self._conn), self.timeout)
+            except (psycopg.Error, TimeoutError) as exc:
+                await self.aclose()
+                if fresh:
+                    raise query_error(exc, self.conninfo, system=self.system) from exc
+
+    async def aclose(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None and not conn.closed:
+            with contextlib.suppress(psycopg.Error, TimeoutError, OSError):
+                await asyncio.wait_for(conn.close(), 2)
+
+
+_TERMINATE = """
+SELECT pid, pg_terminate_backend(pid)
+FROM pg_stat_activity
+WHERE datname = %s AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+"""
+
+
+async def terminate_connections(
+    conninfo: str,
+    dbname: str,
+    *,
+    passfile: Path | None = None,
+    system: str = "",
+    wait: float = 5.0,
+) -> int:
+    """End every client session on `dbname` except ours; wait until they are gone.
+
+    Returns how many were ended. Ending another role's sessions needs a superuser
+    or a role granted `pg_signal_backend`.
+    """
+    conn = await connect(conninfo, passfile=passfile, system=system)
+    try:
+        try:
+            cursor = await conn.execute(_TERMINATE, (dbname,))
+        except psycopg.errors.InsufficientPrivilege as exc:
+            user = target_parts(conninfo, system)[3]
+            raise SyncWizardError(
+                f"{system_label(system)}: {user!r} may not end other sessions on database "
+                f"{dbname!r}: {str(exc).strip().splitlines()[0]}",
+                hint="connect as a superuser, or GRANT pg_signal_backend TO the role "
+                "(superuser sessions need a superuser), or stop those clients first",
+                system=system,
+            ) from exc
+        ended = [pid for pid, ok in await cursor.fetchall() if ok]
+        deadline = asyncio.get_running_loop().time() + wait
+        while ended and asyncio.get_running_loop().time() < deadline:
+            cursor = await conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (ended,)
+            )
+            if (await cursor.fetchone())[0] == 0:  # type: ignore[index]
+                break
+            await asyncio.sleep(0.05)
+        return len(ended)
+    except psycopg.Error as exc:
+        raise query_error(exc, conninfo, system=system) from exc
+    finally:
+        await conn.close()
