@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import json
 import re
+import socket
 import ssl
 import time
 from collections.abc import Sequence
@@ -35,7 +36,7 @@ _SYNC_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _E = TypeVar("_E", bound=BaseException)
 _FIX_TLS = (
-    'set health.ca_bundle to the CA (or certificate) file, or pin health.fingerprint = "sha256:…"'
+    'Set health.ca_bundle to the CA (or certificate) file, or pin health.fingerprint = "sha256:…"'
 )
 
 
@@ -420,8 +421,7 @@ class HealthClient:
                 hint="Is this port serving HTTPS? The Sync Service zip install serves https on "
                 "9090; Docker and Helm installs serve plain http.",
             )
-        reason = str(exc) or type(exc).__name__
-        return self._not_answering(reason)
+        return self._not_answering(_connect_failure(exc, urlsplit(self.url).hostname or ""))
 
     async def _untrusted_error(self, failure: ssl.SSLCertVerificationError) -> SyncWizardError:
         parts = urlsplit(self.url)
@@ -431,10 +431,11 @@ class HealthClient:
         reason = failure.verify_message or failure.reason or str(failure)
         if presented is not None:
             shown = f"It presents the certificate {presented}."
-            pin = f'health.fingerprint = "{presented}"'
             fix = (
-                f"{_FIX_TLS}. Compare it with the server's own certificate first "
-                f"(openssl x509 -in cert.pem -noout -fingerprint -sha256); if it matches: {pin}"
+                "Set health.ca_bundle to the CA (or certificate) file, or pin this certificate "
+                "once you have compared its fingerprint with the server's own "
+                "(openssl x509 -in cert.pem -noout -fingerprint -sha256): "
+                f'health.fingerprint = "{presented}"'
             )
         else:
             shown = "Its certificate could not be read for a fingerprint."
@@ -447,14 +448,27 @@ class HealthClient:
 
 
 def _cause_of_type(exc: BaseException, kind: type[_E]) -> _E | None:
+    """Find `kind` in the chain httpx -> httpcore -> anyio -> ssl/socket (groups included)."""
     seen: BaseException | None = exc
-    for _ in range(10):  # httpx -> httpcore -> ssl: a short chain
+    for _ in range(10):
         if seen is None:
             return None
         if isinstance(seen, kind):
             return seen
+        if isinstance(seen, BaseExceptionGroup):
+            for inner in seen.exceptions:
+                if (found := _cause_of_type(inner, kind)) is not None:
+                    return found
         seen = seen.__cause__ or seen.__context__
     return None
+
+
+def _connect_failure(exc: BaseException, host: str) -> str:
+    if _cause_of_type(exc, ConnectionRefusedError) is not None:
+        return "connection refused"
+    if _cause_of_type(exc, socket.gaierror) is not None:
+        return f"the host name {host!r} does not resolve"
+    return str(exc) or type(exc).__name__
 
 
 async def fetch_cluster(clients: Sequence[HealthClient]) -> list[HealthReport]:
