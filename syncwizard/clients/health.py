@@ -266,7 +266,7 @@ class HealthClient:
         timeout: float = 5.0,
     ) -> None:
         self.url = url
-        self.ca_bundle = ca_bundle
+        self.ca_bundle = Path(ca_bundle).expanduser() if ca_bundle is not None else None
         self.fingerprint = fingerprint
         self.timeout = timeout
         self._client: httpx.AsyncClient | None = None
@@ -304,10 +304,17 @@ class HealthClient:
                         "usually means a proxy or a login page is in the way.",
                     )
                 body = await self._read_body(response)
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+            raise _error(
+                f"health.url {self.url!r} is not a usable URL ({str(exc).rstrip('.')}).",
+                hint=f"Use the Sync Service health URL, e.g. {EXAMPLE_URL}",
+            ) from exc
         except httpx.TimeoutException as exc:
             raise self._not_answering(f"no answer within {self.timeout:g} s") from exc
         except httpx.TransportError as exc:
             raise await self._transport_error(exc) from exc
+        except httpx.HTTPError as exc:  # e.g. a body that fails to decode
+            raise self._not_answering(f"{type(exc).__name__}: {exc}") from exc
         return parse_health(
             body,
             response.status_code,
@@ -327,12 +334,17 @@ class HealthClient:
         return self._client
 
     def _ssl_context(self) -> ssl.SSLContext:
-        scheme = urlsplit(self.url).scheme.lower()
+        usage = f"Use the Sync Service health URL, e.g. {EXAMPLE_URL}"
+        try:
+            parts = urlsplit(self.url)
+            host, _ = parts.hostname, parts.port  # .port raises on a bad port
+        except ValueError as exc:
+            raise _error(f"health.url {self.url!r} is not a valid URL ({exc}).", usage) from exc
+        scheme = parts.scheme.lower()
         if scheme not in ("http", "https"):
-            raise _error(
-                f"health.url {self.url!r} is not an http(s) URL.",
-                hint=f"Use the Sync Service health URL, e.g. {EXAMPLE_URL}",
-            )
+            raise _error(f"health.url {self.url!r} is not an http(s) URL.", hint=usage)
+        if not host:
+            raise _error(f"health.url {self.url!r} names no host.", hint=usage)
         if scheme == "http" and (self.ca_bundle or self.fingerprint):
             raise _error(
                 f"health.url {self.url} is plain http, but a CA bundle or fingerprint is set "

@@ -282,3 +282,22 @@ async def test_a_fingerprint_on_a_plain_http_url_is_refused() -> None:
             await hc.fetch()
 
     assert "plain http" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("url", "complaint"),
+    [
+        ("https://", "names no host"),
+        ("ftp://sync/alfresco/healthcheck", "is not an http(s) URL"),
+        ("sync:9090/alfresco/healthcheck", "is not an http(s) URL"),
+        ("https://[::1/alfresco/healthcheck", "is not a valid URL"),
+        ("https://sync:99999/alfresco/healthcheck", "is not a valid URL"),
+    ],
+)
+async def test_a_bad_url_is_named_before_any_connection(url: str, complaint: str) -> None:
+    async with HealthClient(url) as client:
+        with pytest.raises(SyncWizardError) as caught:
+            await client.fetch()
+
+    assert f"health.url {url!r} {complaint}" in caught.value.message
+    assert "/alfresco/healthcheck" in caught.value.hint
