@@ -1,0 +1,213 @@
+"""The lab's Sync Service stand-in: one process with an HTTPS health check and a STOMP consumer.
+
+Run as `python -m syncwizard.lab.standin <lab root>` (the lab starts it with
+`start()` below), or drive it like a service with
+`python -m syncwizard.lab.standin ctl start|stop|status <lab root>`; `ctl
+start` hands its own environment to the stand-in, so `SYNCWIZARD_RECOVER_OPTION`
+reaches it without ever being on a command line.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+
+from syncwizard.lab import process
+from syncwizard.lab.layout import HOST, LabLayout, layout_from_root, read_settings
+
+PART = "standin"
+# For practice: keep the "recovering" state visible at least this long (default: no wait).
+RECOVER_MIN_SECONDS_ENV = "SYNCWIZARD_STANDIN_RECOVER_MIN_SECONDS"
+
+log = logging.getLogger("syncwizard.lab.standin")
+
+
+# --- the stand-in process ----------------------------------------------------------------
+def _broker_password(layout: LabLayout) -> str:
+    try:
+        return layout.broker_password_file.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return "admin"
+
+
+def run(root: Path) -> int:
+    """The stand-in's main: returns the process exit status."""
+    import psycopg
+
+    from syncwizard.clients.names import sync_queue_name
+    from syncwizard.lab.postgres import conninfo
+    from syncwizard.lab.standin_consumer import BrokerAddress, EventConsumer
+    from syncwizard.lab.standin_health import (
+        MINIMUM_CLIENT_VERSION,
+        VERSION_MESSAGE,
+        DatabaseProbe,
+        EventLag,
+        HealthServer,
+        Outcome,
+        serve_in_thread,
+    )
+    from syncwizard.lab.standin_recover import (
+        RecoverOptionError,
+        credentials_match,
+        reconcile,
+        recover_credentials,
+    )
+    from syncwizard.lab.standin_store import connect, ensure_sync_id
+
+    logging.basicConfig(
+        stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
+    )
+    logging.getLogger("stomp.py").setLevel(logging.ERROR)  # our own lines say it once
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+
+    layout = layout_from_root(root)
+    topic = read_settings(layout).topic
+    try:
+        credentials = recover_credentials(os.environ)
+    except RecoverOptionError as exc:
+        log.error("recover refused: %s", exc)
+        return 2
+    log.info("Sync Service stand-in starting (pid %d, lab %s)", os.getpid(), layout.root)
+    sync_conninfo, repo_conninfo = conninfo(layout, "sync"), conninfo(layout, "repository")
+    try:
+        with connect(sync_conninfo, layout.pgpass, "syncwizard-standin") as sync_db:
+            sync_id = ensure_sync_id(sync_db)
+    except psycopg.Error as exc:
+        log.error("cannot open the Sync DB (%s): %s", sync_conninfo, str(exc).strip())
+        return 3
+    log.info("sync service id (GUID) %s", sync_id)
+
+    if credentials is not None:
+        admin_password = _read_admin_password(layout)
+        if admin_password is None or not credentials_match(credentials, admin_password):
+            log.error(
+                "recover refused: wrong repository admin credentials for user %s", credentials.user
+            )
+            return 1
+        log.info("recover requested (%s): reconciling before consuming", credentials)
+
+    recovering = threading.Event()
+    if credentials is not None:
+        recovering.set()
+    lag = EventLag()
+    queue = sync_queue_name(sync_id, topic)
+    broker = BrokerAddress(HOST, layout.ports.stomp, "admin", _broker_password(layout))
+    consumer = EventConsumer(broker, queue, sync_conninfo, layout.pgpass, lag)
+    sync_probe = DatabaseProbe(sync_conninfo, layout.pgpass, "Sync DB")
+    repo_probe = DatabaseProbe(repo_conninfo, layout.pgpass, "repository DB")
+
+    def while_recovering(check: Outcome, message: str) -> Outcome:
+        return Outcome(False, message) if recovering.is_set() else check
+
+    checks = {
+        "activeMQConnection": lambda: while_recovering(
+            consumer.check(), "recovering: consuming starts once the Sync DB is reconciled"
+        ),
+        "databaseConnection": sync_probe.check,
+        "deadlocks": lambda: Outcome(True, None),
+        "eventsHealthCheck": lag.check,
+        "minimumClientVersion": lambda: Outcome(True, MINIMUM_CLIENT_VERSION),
+        "repositoryConnection": lambda: (
+            Outcome(False, "recovering: reconciling the Sync DB with the repository")
+            if recovering.is_set()
+            else repo_probe.check()
+        ),
+        "syncServiceIdCheck": lambda: Outcome(True, sync_id),
+        "versionCheck": lambda: Outcome(True, VERSION_MESSAGE),
+    }
+    try:
+        server = HealthServer(
+            (HOST, layout.ports.standin), checks, layout.cert_file, layout.key_file
+        )
+    except OSError as exc:
+        log.error("cannot serve HTTPS on %s:%d: %s", HOST, layout.ports.standin, exc)
+        return 4
+    serve_in_thread(server)
+    log.info("health check at https://%s:%d/alfresco/healthcheck", HOST, layout.ports.standin)
+
+    try:
+        if credentials is not None:
+            minimum = float(os.environ.get(RECOVER_MIN_SECONDS_ENV, "0") or 0)
+            with (
+                connect(repo_conninfo, layout.pgpass, "syncwizard-standin-recover") as repo_db,
+                connect(sync_conninfo, layout.pgpass, "syncwizard-standin-recover") as sync_db,
+            ):
+                summary = reconcile(repo_db, sync_db)
+            stopping.wait(max(0.0, minimum - summary.seconds))
+            log.info(
+                "recover done: %d nodes added, %d removed in %.2f s (sync_recovery id %d)",
+                summary.added, summary.removed, summary.seconds, summary.recovery_id,
+            )  # fmt: skip
+            recovering.clear()
+        if not stopping.is_set():
+            consumer.start()
+            log.info("consuming %s (ack client-individual, prefetch 3000)", consumer.destination)
+        while not stopping.wait(0.5):
+            pass
+        log.info("stopping: SIGTERM received")
+        return 0
+    except psycopg.Error as exc:
+        log.error("recover failed: %s", str(exc).strip())
+        return 3
+    finally:
+        server.shutdown()
+        server.server_close()
+        consumer.stop()
+        sync_probe.close()
+        repo_probe.close()
+        log.info("stopped (%d events processed)", consumer.processed)
+
+
+def _read_admin_password(layout: LabLayout) -> str | None:
+    try:
+        return layout.repo_admin_password_file.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        log.error("no repository admin password file at %s", layout.repo_admin_password_file)
+        return None
+
+
+# --- control, for the lab and the lab profile's service commands ---------------------------
+def is_running(layout: LabLayout) -> bool:
+    return process.running_pid(layout, PART) is not None
+
+
+def stop(layout: LabLayout) -> bool:
+    """Stop the stand-in (SIGTERM, clean disconnect). True if it was running."""
+    return process.stop(layout, PART)
+
+
+def start(layout: LabLayout, *, env: Mapping[str, str] | None = None) -> None:
+    """Start the stand-in unless it runs; wait until it answers over HTTPS (and has recovered).
+
+    `env` (default: ours) is the stand-in's whole environment; a recover option
+    travels in it as `SYNCWIZARD_RECOVER_OPTION` or in `JAVA_OPTS`, never in argv.
+    """
+    from syncwizard.lab.standin_control import start_and_wait
+
+    start_and_wait(layout, dict(os.environ if env is None else env))
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) == 3 and argv[0] == "ctl":
+        from syncwizard.lab.standin_control import ctl
+
+        return ctl(argv[1], Path(argv[2]))
+    if len(argv) == 1:
+        return run(Path(argv[0]))
+    print(
+        "usage: python -m syncwizard.lab.standin <lab root>\n"
+        "       python -m syncwizard.lab.standin ctl start|stop|status <lab root>",
+        file=sys.stderr,
+    )
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

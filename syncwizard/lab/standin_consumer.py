@@ -1,0 +1,210 @@
+"""The stand-in's STOMP consumer of `Consumer.<guid>.<topic>`, transactional like the real one.
+
+Each event is written to the Sync DB in one transaction and acknowledged only
+after the commit (`ack: client-individual`). If the DB write fails the message
+stays unacknowledged; the consumer drops its connection so the broker
+redelivers, and reconnects with backoff, as it does when the broker goes away.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import stomp
+import stomp.exception
+
+from syncwizard.lab.node_events import BadEvent, parse_event
+from syncwizard.lab.standin_health import EventLag, Outcome
+from syncwizard.lab.standin_store import connect, record_event
+
+PREFETCH_SIZE = 3000  # the real Sync Service subscribes with consumer.prefetchSize=3000
+CONNECT_TIMEOUT_S = 5.0
+BACKOFF_INITIAL_S = 0.5
+BACKOFF_MAX_S = 2.0
+
+log = logging.getLogger("syncwizard.lab.standin")
+
+
+@dataclass(frozen=True)
+class BrokerAddress:
+    host: str
+    port: int
+    user: str
+    password: str
+
+    def __repr__(self) -> str:
+        return f"BrokerAddress({self.host}:{self.port}, user={self.user})"
+
+
+class _Listener(stomp.ConnectionListener):
+    def __init__(self, consumer: EventConsumer) -> None:
+        self._consumer = consumer
+        self.connected = threading.Event()
+        self.closed = threading.Event()
+        self.error = ""
+
+    def on_connected(self, frame: stomp.utils.Frame) -> None:
+        self.connected.set()
+
+    def on_error(self, frame: stomp.utils.Frame) -> None:
+        self.error = frame.headers.get("message", "") or frame.body.strip()[:200]
+        log.error("broker sent an ERROR frame: %s", self.error)
+
+    def on_disconnected(self) -> None:
+        self.closed.set()
+        self._consumer.wake()
+
+    def on_message(self, frame: stomp.utils.Frame) -> None:
+        self._consumer.handle(frame)
+
+
+class EventConsumer:
+    """Keeps one subscription alive and records each event; `check()` reports on it."""
+
+    def __init__(
+        self,
+        broker: BrokerAddress,
+        queue: str,
+        sync_conninfo: str,
+        passfile: Path,
+        lag: EventLag,
+        on_processed: Callable[[], None] | None = None,
+    ) -> None:
+        self._broker = broker
+        self.destination = f"/queue/{queue}"
+        self._sync_conninfo = sync_conninfo
+        self._passfile = passfile
+        self._lag = lag
+        self._on_processed = on_processed
+        self._db: psycopg.Connection | None = None
+        self._connection: stomp.Connection12 | None = None
+        self._halted = False  # a DB write failed: process nothing more on this connection
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._status = Outcome(False, "not connected yet")
+        self._thread: threading.Thread | None = None
+        self.processed = 0
+
+    # --- health -------------------------------------------------------------------------
+    def check(self) -> Outcome:
+        return self._status
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # --- lifecycle ----------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="stomp-consumer", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self._db is not None:
+            self._db.close()
+
+    def _run(self) -> None:
+        backoff = BACKOFF_INITIAL_S
+        where = f"{self._broker.host}:{self._broker.port}"
+        while not self._stop.is_set():
+            try:
+                listener = self._connect()
+            except psycopg.Error as exc:
+                reason = f"the Sync DB is unavailable ({str(exc).strip() or type(exc).__name__})"
+            except (OSError, stomp.exception.StompException) as exc:
+                detail = f" ({exc})" if str(exc) else ""
+                reason = f"the broker at {where} refused or did not answer{detail}"
+            else:
+                reason = ""
+            if reason:
+                self._status = Outcome(False, f"not consuming: {reason}; retry in {backoff:g} s")
+                log.warning("consumer not connected: %s; retry in %g s", reason, backoff)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX_S)
+                continue
+            backoff = BACKOFF_INITIAL_S
+            self._status = Outcome(True, f"connected to {where}, subscribed to {self.destination}")
+            log.info("subscribed to %s at %s", self.destination, where)
+            while not (self._stop.is_set() or listener.closed.is_set() or self._halted):
+                self._wake.wait(1.0)
+                self._wake.clear()
+            if not self._stop.is_set():
+                reason = "a Sync DB write failed" if self._halted else "the broker closed it"
+                self._status = Outcome(False, f"connection to {where} lost: {reason}; reconnecting")
+                log.warning("STOMP connection lost (%s); reconnecting", reason)
+            self._teardown()
+        self._status = Outcome(False, "stopped")
+
+    def _connect(self) -> _Listener:
+        if self._db is None or self._db.closed:
+            self._db = connect(self._sync_conninfo, self._passfile, "syncwizard-standin-consumer")
+        self._halted = False
+        connection = stomp.Connection12(
+            [(self._broker.host, self._broker.port)], reconnect_attempts_max=1, timeout=5
+        )
+        listener = _Listener(self)
+        connection.set_listener("consumer", listener)
+        self._connection = connection
+        connection.connect(self._broker.user, self._broker.password, wait=False)
+        if not listener.connected.wait(CONNECT_TIMEOUT_S):
+            error = listener.error or "no CONNECTED frame in time"
+            self._teardown()
+            raise stomp.exception.ConnectFailedException(error)
+        connection.subscribe(
+            self.destination,
+            id="sync-consumer",
+            ack="client-individual",
+            headers={"activemq.prefetchSize": str(PREFETCH_SIZE)},
+        )
+        return listener
+
+    def _teardown(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        listener = connection.get_listener("consumer")
+        try:
+            if connection.is_connected():
+                connection.disconnect()
+                if isinstance(listener, _Listener):
+                    listener.closed.wait(2.0)
+        except (OSError, stomp.exception.StompException):
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                connection.transport.disconnect_socket()
+
+    # --- one event (runs in stomp.py's receiver thread) ----------------------------------
+    def handle(self, frame: stomp.utils.Frame) -> None:
+        connection, db = self._connection, self._db
+        if self._halted or connection is None or db is None:
+            return  # left unacknowledged: the broker redelivers after the reconnect
+        ack_id = frame.headers.get("ack", "")
+        message_id = frame.headers.get("message-id", "?")
+        try:
+            event = parse_event(frame.body)
+        except BadEvent as exc:
+            log.warning("dropping message %s: not a node event: %s", message_id, exc)
+            connection.ack(ack_id)
+            return
+        try:
+            record_event(db, event)
+        except psycopg.Error as exc:
+            log.error("Sync DB write failed for event %s: %s", event.id, str(exc).strip())
+            self._halted = True
+            db.close()
+            self._wake.set()
+            return
+        connection.ack(ack_id)
+        self._lag.record(event.timestamp_ms)
+        self.processed += 1
+        if self._on_processed is not None:
+            self._on_processed()

@@ -1,0 +1,162 @@
+"""Starting the stand-in and waiting for it; the `ctl start|stop|status` service commands."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import ssl
+import sys
+import time
+from pathlib import Path
+
+import syncwizard
+from syncwizard.errors import SyncWizardError
+from syncwizard.lab import process
+from syncwizard.lab.layout import HOST, LabLayout, layout_from_root
+from syncwizard.lab.standin_health import HEALTH_PATH
+from syncwizard.lab.standin_recover import RECOVER_ENV, RecoverOptionError, recover_credentials
+
+PART = "standin"
+START_TIMEOUT_S = 20.0
+RECOVER_TIMEOUT_S = 120.0
+
+
+def _health_status(layout: LabLayout, tls: ssl.SSLContext) -> tuple[int, dict[str, object]] | None:
+    """(HTTP status, JSON) of the stand-in's health check, or None if it does not answer."""
+    connection = http.client.HTTPSConnection(HOST, layout.ports.standin, context=tls, timeout=5)
+    try:
+        connection.request("GET", HEALTH_PATH)
+        response = connection.getresponse()
+        body = response.read()
+    except (OSError, http.client.HTTPException):
+        return None
+    finally:
+        connection.close()
+    try:
+        return response.status, json.loads(body)
+    except ValueError:
+        return response.status, {}
+
+
+def _last_error(layout: LabLayout) -> str:
+    """The last ERROR line the stand-in logged (never holds a password), or ''."""
+    try:
+        with layout.log_file(PART).open("rb") as log:
+            log.seek(0, os.SEEK_END)
+            log.seek(max(0, log.tell() - 8192))
+            tail = log.read().decode(errors="replace").splitlines()
+    except OSError:
+        return ""
+    errors = [line.split(" ERROR ", 1)[1] for line in tail if " ERROR " in line]
+    return errors[-1] if errors else ""
+
+
+def _child_env(env: dict[str, str]) -> dict[str, str]:
+    # The stand-in must import this very package, installed or not.
+    package_parent = str(Path(syncwizard.__file__).resolve().parents[1])
+    pythonpath = env.get("PYTHONPATH", "")
+    env = dict(env)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, pythonpath) if p)
+    return env
+
+
+def _recover_requested(env: dict[str, str]) -> bool:
+    try:
+        return recover_credentials(env) is not None
+    except RecoverOptionError as exc:
+        raise SyncWizardError(
+            f"The recover option is malformed: {exc}.",
+            hint=f"Set {RECOVER_ENV} to -Drecover=<repository admin>:<password>.",
+            system="lab",
+        ) from None
+
+
+def _still_recovering(health: dict[str, object]) -> bool:
+    return any(
+        isinstance(check, dict) and str(check.get("message", "")).startswith("recovering")
+        for check in health.values()
+    )
+
+
+def start_and_wait(layout: LabLayout, env: dict[str, str]) -> None:
+    """Spawn the stand-in; wait until it answers over HTTPS and, with recover, has recovered.
+
+    Raises SyncWizardError (naming the log) if it exits, or if it is already
+    running while a recover is asked for (the recover would silently not happen).
+    """
+    recovering = _recover_requested(env)
+    log_path = layout.log_file(PART)
+    if process.running_pid(layout, PART) is not None:
+        if recovering:
+            raise SyncWizardError(
+                "The Sync Service stand-in is already running, so the recover option was not "
+                "applied.",
+                hint="Stop it first, then start it again with the recover option.",
+                system="lab",
+            )
+        return
+    if not (layout.cert_file.exists() and layout.key_file.exists()):
+        from syncwizard.lab.certs import make_self_signed
+
+        make_self_signed(layout.cert_file, layout.key_file, host=HOST)
+    argv = [sys.executable, "-m", "syncwizard.lab.standin", str(layout.root)]
+    process.spawn(layout, PART, argv, env=_child_env(env))
+    tls = ssl.create_default_context(cafile=str(layout.cert_file))
+    tls.check_hostname = False  # our own process on 127.0.0.1; the chain is still verified
+    deadline = time.monotonic() + (RECOVER_TIMEOUT_S if recovering else START_TIMEOUT_S)
+    answered = False
+    while time.monotonic() < deadline:
+        if process.running_pid(layout, PART) is None:
+            reason = _last_error(layout) or "no error was logged"
+            raise SyncWizardError(
+                f"The Sync Service stand-in stopped during start-up: {reason}.",
+                hint=f"See {log_path}.",
+                system="lab",
+            )
+        answer = _health_status(layout, tls)
+        answered = answered or answer is not None
+        if answer is not None and not (recovering and _still_recovering(answer[1])):
+            return
+        time.sleep(0.1)
+    if answered:  # recovering takes longer than we wait: leave it to finish
+        raise SyncWizardError(
+            f"The Sync Service stand-in is still recovering after {RECOVER_TIMEOUT_S:.0f} s; "
+            "it keeps running.",
+            hint=f"Watch its health check and {log_path}.",
+            system="lab",
+        )
+    process.stop(layout, PART)
+    raise SyncWizardError(
+        f"The Sync Service stand-in did not answer on https://{HOST}:{layout.ports.standin} "
+        f"within {START_TIMEOUT_S:.0f} s; it was stopped.",
+        hint=f"See {log_path}.",
+        system="lab",
+    )
+
+
+def ctl(command: str, root: Path) -> int:
+    """`ctl start|stop|status <lab root>`: 0 done, 1 failed or not running, 2 bad usage."""
+    try:
+        layout = layout_from_root(root)
+    except FileNotFoundError:
+        print(f"No practice lab at {root} (no lab.json).", file=sys.stderr)
+        return 2
+    if command == "start":
+        try:
+            start_and_wait(layout, dict(os.environ))
+        except SyncWizardError as exc:
+            print(exc.render(), file=sys.stderr)
+            return 1
+        print(f"Sync Service stand-in running: https://{HOST}:{layout.ports.standin}{HEALTH_PATH}")
+        return 0
+    if command == "stop":
+        was_running = process.stop(layout, PART)
+        print(f"Sync Service stand-in {'stopped' if was_running else 'was not running'}.")
+        return 0
+    if command == "status":
+        running = process.running_pid(layout, PART) is not None
+        print("Sync Service stand-in running." if running else "Sync Service stand-in not running.")
+        return 0 if running else 1
+    print(f"unknown command {command!r}: expected start, stop or status", file=sys.stderr)
+    return 2
