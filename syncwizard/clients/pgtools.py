@@ -442,7 +442,7 @@ class PgDump(_ToolRun):
         return args
 
     def _bytes_so_far(self) -> int:
-        return _size_of(self.partial)
+        return _size_of(self.partial if self.partial.exists() else self.out_path)
 
     async def run(self) -> DumpResult:
         if self.out_path.exists():

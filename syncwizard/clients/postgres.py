@@ -200,13 +200,17 @@ _FACTS = """
 SELECT current_database(), current_setting('server_version'),
        current_setting('server_version_num')::int, pg_database_size(current_database())
 """
-_SESSIONS = """
+# Other roles' sessions show no backend_type, client or state to an ordinary user
+# (only a superuser or pg_read_all_stats sees them); autovacuum workers have no user.
+_CLIENT_SESSION = (
+    "(backend_type = 'client backend' OR (backend_type IS NULL AND usesysid IS NOT NULL))"
+)
+_SESSIONS = f"""
 SELECT pid, coalesce(usename, ''), coalesce(application_name, ''),
        coalesce(host(client_addr), CASE WHEN client_port = -1 THEN 'local socket' ELSE '' END),
-       coalesce(state, '')
+       coalesce(state, 'not visible to this user')
 FROM pg_stat_activity
-WHERE datname = current_database() AND pid <> pg_backend_pid()
-  AND backend_type = 'client backend'
+WHERE datname = current_database() AND pid <> pg_backend_pid() AND {_CLIENT_SESSION}
 ORDER BY pid
 """
 
@@ -285,10 +289,10 @@ class DatabaseProbe:
                 await asyncio.wait_for(conn.close(), 2)
 
 
-_TERMINATE = """
+_TERMINATE = f"""
 SELECT pid, pg_terminate_backend(pid)
 FROM pg_stat_activity
-WHERE datname = %s AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+WHERE datname = %s AND pid <> pg_backend_pid() AND {_CLIENT_SESSION}
 """
 
 
