@@ -259,7 +259,7 @@ class _ToolRun:
     def _bytes_so_far(self) -> int:
         raise NotImplementedError
 
-    def _child_dsn(self) -> tuple[str, dict[str, str]]:
+    def child_connection(self) -> tuple[str, dict[str, str]]:
         """The conninfo for the child's argv (no password) and the environment carrying it."""
         without_password, password = split_password(self.conninfo, self.system)
         env = dict(os.environ)
@@ -331,7 +331,7 @@ class _ToolRun:
 
     async def _execute(self) -> int:
         """Run the child to its end; kill its process group if we are cancelled."""
-        dsn, env = self._child_dsn()
+        dsn, env = self.child_connection()
         self.argv = [str(tool_path(self.tool, self.bindir)), *self._tool_args(), "--dbname", dsn]
         self._started = time.monotonic()
         proc = await asyncio.create_subprocess_exec(
