@@ -151,7 +151,8 @@ def _first_line(exc: Exception) -> str:
 
 class _HealthHandler(BaseHTTPRequestHandler):
     server: HealthServer
-    timeout = 10
+    protocol_version = "HTTP/1.1"  # keep-alive, as the real Jetty does: one handshake per poller
+    timeout = 10  # an idle kept-alive connection is closed after this many seconds
     server_version = "syncwizard-standin"
     sys_version = ""
 
@@ -190,6 +191,9 @@ class HealthServer(ThreadingHTTPServer):
 
     def finish_request(self, request: socket.socket, client_address: object) -> None:  # type: ignore[override]
         request.settimeout(10)
+        # Headers and body go out as two writes: without this, Nagle against delayed ACK
+        # holds every kept-alive answer back ~40 ms.
+        request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             tls_request = self.tls.wrap_socket(request, server_side=True)
         except (ssl.SSLError, OSError) as exc:
