@@ -35,6 +35,7 @@ from typing import Literal
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 from syncwizard.errors import SyncWizardError
 from syncwizard.lab import process
@@ -152,8 +153,10 @@ def conninfo(layout: LabLayout, which: Literal["repository", "sync"]) -> str:
 
 def superuser_conninfo(layout: LabLayout, dbname: str = "postgres") -> str:
     """The lab admin: the superuser over the unix socket (trusted; the folder is private)."""
-    socket_dir = cluster(layout).socket_dir
-    return f"host={socket_dir} port={layout.ports.postgres} dbname={dbname} user={SUPERUSER}"
+    socket_dir = str(cluster(layout).socket_dir)
+    return make_conninfo(
+        "", host=socket_dir, port=layout.ports.postgres, dbname=dbname, user=SUPERUSER
+    )
 
 
 # --- files and folders owned by the server's OS user ---------------------------------------
@@ -256,6 +259,10 @@ def _initdb(layout: LabLayout, cluster_: Cluster) -> None:
         )
 
 
+def _conf_quoted(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
 _HBA = f"""\
 # syncwizard practice lab. The superuser only over the unix socket, whose folder
 # is private to the server's OS user; the lab roles with a password over 127.0.0.1.
@@ -270,7 +277,7 @@ def _configure(layout: LabLayout, cluster_: Cluster) -> None:
 # written by syncwizard at every lab start
 listen_addresses = '{HOST}'
 port = {layout.ports.postgres}
-unix_socket_directories = '{cluster_.socket_dir}'
+unix_socket_directories = '{_conf_quoted(cluster_.socket_dir)}'
 unix_socket_permissions = 0700
 password_encryption = 'scram-sha-256'
 shared_buffers = 32MB
