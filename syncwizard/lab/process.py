@@ -7,12 +7,14 @@ a pid reused by an unrelated process is never touched.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from syncwizard.lab.layout import LabLayout
@@ -30,6 +32,17 @@ def _write_pids(layout: LabLayout, pids: dict[str, dict[str, object]]) -> None:
     tmp = layout.pids_file.with_suffix(".tmp")
     tmp.write_text(json.dumps(pids, indent=2), encoding="utf-8")
     os.replace(tmp, layout.pids_file)
+
+
+@contextmanager
+def _pids_locked(layout: LabLayout) -> Iterator[dict[str, dict[str, object]]]:
+    """Read-modify-write of pids.json under a file lock: parts start side by side."""
+    layout.root.mkdir(parents=True, exist_ok=True)
+    with (layout.root / ".pids.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        pids = _read_pids(layout)
+        yield pids
+        _write_pids(layout, pids)
 
 
 def _cmdline(pid: int) -> list[str] | None:
@@ -74,9 +87,8 @@ def spawn(
             start_new_session=True,
             **popen_user_args(user),
         )
-    pids = _read_pids(layout)
-    pids[name] = {"pid": proc.pid, "argv": list(argv), "started": time.time()}
-    _write_pids(layout, pids)
+    with _pids_locked(layout) as pids:
+        pids[name] = {"pid": proc.pid, "argv": list(argv), "started": time.time()}
     return proc.pid
 
 
@@ -109,19 +121,14 @@ def running_pid(layout: LabLayout, name: str) -> int | None:
 def stop(layout: LabLayout, name: str, *, timeout: float = 15.0) -> bool:
     """Stop `name` (SIGTERM, then SIGKILL after `timeout`). True if it was running."""
     pid = running_pid(layout, name)
-    pids = _read_pids(layout)
-    if pid is None:
-        if pids.pop(name, None) is not None:
-            _write_pids(layout, pids)
-        return False
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if _cmdline(pid) is None or _is_zombie(pid):
-            break
-        time.sleep(0.05)
-    else:
-        os.kill(pid, signal.SIGKILL)
-    pids.pop(name, None)
-    _write_pids(layout, pids)
-    return True
+    if pid is not None:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _cmdline(pid) is not None and not _is_zombie(pid):
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                break
+            time.sleep(0.05)
+    with _pids_locked(layout) as pids:
+        pids.pop(name, None)
+    return pid is not None
