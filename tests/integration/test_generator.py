@@ -203,3 +203,24 @@ async def test_an_unreachable_repository_db_is_named(lab: LabLayout) -> None:
         await generate(unreachable, rate=10, duration=1)
     assert caught.value.system == "repository_db"
     assert "repository DB" in caught.value.message
+
+
+async def test_event2_naming_carries_events_to_the_sync_db_too(lab: LabLayout) -> None:
+    """`lab up --event2`: topic alfresco.repo.event2, queue Consumer.<guid>.alfresco.repo.event2."""
+    from syncwizard.clients.names import EVENT2_TOPIC
+    from syncwizard.lab import stack
+
+    stack.up(lab, event2=True)
+    try:
+        assert read_settings(lab).topic == EVENT2_TOPIC
+        queue = await _sync_queue(lab)
+        assert queue.endswith(f".{EVENT2_TOPIC}")
+        assert await generate(lab, rate=50, duration=1) == 50
+        await _wait_until_in_sync(lab, queue)
+        async with _jolokia(lab) as jolokia:
+            stats, topic = await jolokia.read_stats(queue, EVENT2_TOPIC)
+        assert stats.consumers == 1
+        assert topic is not None and topic.enqueued >= 50
+    finally:
+        stack.up(lab, event2=False)
+    await _wait_until_in_sync(lab, await _sync_queue(lab))
