@@ -281,8 +281,33 @@ def start(layout: LabLayout) -> None:
 
 
 def stop(layout: LabLayout) -> bool:
-    """Stop the broker we started (SIGTERM, it shuts down cleanly). True if it was running."""
-    return process.stop(layout, PROCESS_NAME, timeout=30.0)
+    """Stop the broker we started (SIGTERM, it shuts down cleanly). True if it was running.
+
+    Returns once every thread of the JVM has exited, so its ports are free again.
+    """
+    pid = process.running_pid(layout, PROCESS_NAME)
+    stopped = process.stop(layout, PROCESS_NAME, timeout=30.0)
+    if pid is not None:
+        _wait_until_gone(pid, timeout=10.0)
+    return stopped
+
+
+def _wait_until_gone(pid: int, *, timeout: float) -> None:
+    """Wait until no thread of `pid` runs: a JVM's main thread can be a zombie while
+    its other threads still shut down, holding the sockets open."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            return
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if (
+            fields.get("State", "").strip().startswith("Z")
+            and fields.get("Threads", "").strip() == "1"
+        ):
+            return
+        time.sleep(0.02)
 
 
 def _log_tail(layout: LabLayout, lines: int = 15) -> str:
