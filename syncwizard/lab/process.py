@@ -53,12 +53,18 @@ def _cmdline(pid: int) -> list[str] | None:
     return raw.decode(errors="replace").split("\0")[:-1]
 
 
-def _is_zombie(pid: int) -> bool:
+def _is_gone(pid: int) -> bool:
+    """True once the process has exited: no /proc entry, or a zombie with no thread left.
+
+    A JVM's main thread can be a zombie while other threads still hold its sockets.
+    """
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return True
-    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    zombie = fields.get("State", "").strip().startswith("Z")
+    return zombie and fields.get("Threads", "1").strip() in ("0", "1")
 
 
 def spawn(
@@ -113,7 +119,10 @@ def running_pid(layout: LabLayout, name: str) -> int | None:
         return None
     pid = int(entry["pid"])  # type: ignore[arg-type]
     cmdline = _cmdline(pid)
-    if cmdline is None or _is_zombie(pid) or cmdline != entry["argv"]:
+    if cmdline == []:  # just forked: /proc/<pid>/cmdline is not filled in yet
+        time.sleep(0.05)
+        cmdline = _cmdline(pid)
+    if cmdline is None or _is_gone(pid) or cmdline != entry["argv"]:
         return None
     return pid
 
@@ -124,7 +133,7 @@ def stop(layout: LabLayout, name: str, *, timeout: float = 15.0) -> bool:
     if pid is not None:
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while _cmdline(pid) is not None and not _is_zombie(pid):
+        while not _is_gone(pid):
             if time.monotonic() > deadline:
                 os.kill(pid, signal.SIGKILL)
                 break
