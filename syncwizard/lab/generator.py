@@ -8,7 +8,6 @@ the Sync Service's `Consumer.<guid>.<topic>` queue.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import re
 import time
@@ -30,6 +29,7 @@ from syncwizard.lab.node_events import (
     new_event,
 )
 from syncwizard.lab.postgres import conninfo
+from syncwizard.lab.stomp_link import LinkListener, close, open_link
 
 CONTENT_TYPE_QNAME = "{http://www.alfresco.org/model/content/1.0}content"
 FOLDER_TYPE_QNAME = "{http://www.alfresco.org/model/content/1.0}folder"
@@ -145,12 +145,9 @@ def _broker_password(layout: LabLayout) -> str:
         return "admin"
 
 
-def _connect_stomp(layout: LabLayout) -> stomp.Connection12:
-    connection = stomp.Connection12(
-        [(HOST, layout.ports.stomp)], reconnect_attempts_max=1, timeout=5
-    )
+def _connect_stomp(layout: LabLayout) -> tuple[stomp.Connection12, LinkListener]:
     try:
-        connection.connect("admin", _broker_password(layout), wait=True)
+        return open_link(HOST, layout.ports.stomp, "admin", _broker_password(layout))
     except (OSError, stomp.exception.StompException) as exc:
         raise SyncWizardError(
             f"The lab broker refused or did not answer STOMP on {HOST}:{layout.ports.stomp} "
@@ -158,13 +155,11 @@ def _connect_stomp(layout: LabLayout) -> stomp.Connection12:
             hint="Is the lab up? Run `syncwizard lab up`, then `syncwizard lab status`.",
             system="stomp",
         ) from None
-    return connection
 
 
-def _disconnect(connection: stomp.Connection12) -> None:
-    # A receipt makes the broker confirm it has taken every event sent before.
-    with contextlib.suppress(OSError, stomp.exception.StompException):
-        connection.disconnect(receipt="generator-done")
+def _disconnect(connection: stomp.Connection12, link: LinkListener) -> None:
+    # DISCONNECT carries a receipt: the broker answers once it has every event sent before.
+    close(connection, link, wait=10.0)
 
 
 async def generate(
@@ -203,10 +198,11 @@ async def generate(
     published = 0
     async with db:
         repository = _Repository(db, random.Random(seed))
-        connection = None
+        link: tuple[stomp.Connection12, LinkListener] | None = None
         try:
             await repository.load()
-            connection = await asyncio.to_thread(_connect_stomp, layout)
+            link = await asyncio.to_thread(_connect_stomp, layout)
+            connection = link[0]
             loop = asyncio.get_running_loop()
             started = loop.time()
             for number in range(total):
@@ -235,6 +231,6 @@ async def generate(
                 system="stomp",
             ) from None
         finally:
-            if connection is not None:
-                await asyncio.to_thread(_disconnect, connection)
+            if link is not None:
+                await asyncio.to_thread(_disconnect, *link)
     return published

@@ -8,7 +8,6 @@ redelivers, and reconnects with backoff, as it does when the broker goes away.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -22,9 +21,9 @@ import stomp.exception
 from syncwizard.lab.node_events import BadEvent, parse_event
 from syncwizard.lab.standin_health import EventLag, Outcome
 from syncwizard.lab.standin_store import connect, record_event
+from syncwizard.lab.stomp_link import LinkListener, close, open_link
 
 PREFETCH_SIZE = 3000  # the real Sync Service subscribes with consumer.prefetchSize=3000
-CONNECT_TIMEOUT_S = 5.0
 BACKOFF_INITIAL_S = 0.5
 BACKOFF_MAX_S = 2.0
 
@@ -42,22 +41,14 @@ class BrokerAddress:
         return f"BrokerAddress({self.host}:{self.port}, user={self.user})"
 
 
-class _Listener(stomp.ConnectionListener):
+class _Messages(stomp.ConnectionListener):
     def __init__(self, consumer: EventConsumer) -> None:
         self._consumer = consumer
-        self.connected = threading.Event()
-        self.closed = threading.Event()
-        self.error = ""
-
-    def on_connected(self, frame: stomp.utils.Frame) -> None:
-        self.connected.set()
 
     def on_error(self, frame: stomp.utils.Frame) -> None:
-        self.error = frame.headers.get("message", "") or frame.body.strip()[:200]
-        log.error("broker sent an ERROR frame: %s", self.error)
+        log.error("broker sent an ERROR frame: %s", frame.headers.get("message", ""))
 
     def on_disconnected(self) -> None:
-        self.closed.set()
         self._consumer.wake()
 
     def on_message(self, frame: stomp.utils.Frame) -> None:
@@ -84,6 +75,7 @@ class EventConsumer:
         self._on_processed = on_processed
         self._db: psycopg.Connection | None = None
         self._connection: stomp.Connection12 | None = None
+        self._link: LinkListener | None = None
         self._halted = False  # a DB write failed: process nothing more on this connection
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -143,44 +135,31 @@ class EventConsumer:
             self._teardown()
         self._status = Outcome(False, "stopped")
 
-    def _connect(self) -> _Listener:
+    def _connect(self) -> LinkListener:
         if self._db is None or self._db.closed:
             self._db = connect(self._sync_conninfo, self._passfile, "syncwizard-standin-consumer")
         self._halted = False
-        connection = stomp.Connection12(
-            [(self._broker.host, self._broker.port)], reconnect_attempts_max=1, timeout=5
+        broker = self._broker
+        connection, link = open_link(
+            broker.host,
+            broker.port,
+            broker.user,
+            broker.password,
+            listeners={"consumer": _Messages(self)},
         )
-        listener = _Listener(self)
-        connection.set_listener("consumer", listener)
-        self._connection = connection
-        connection.connect(self._broker.user, self._broker.password, wait=False)
-        if not listener.connected.wait(CONNECT_TIMEOUT_S):
-            error = listener.error or "no CONNECTED frame in time"
-            self._teardown()
-            raise stomp.exception.ConnectFailedException(error)
+        self._connection, self._link = connection, link
         connection.subscribe(
             self.destination,
             id="sync-consumer",
             ack="client-individual",
             headers={"activemq.prefetchSize": str(PREFETCH_SIZE)},
         )
-        return listener
+        return link
 
     def _teardown(self) -> None:
         connection, self._connection = self._connection, None
-        if connection is None:
-            return
-        listener = connection.get_listener("consumer")
-        try:
-            if connection.is_connected():
-                connection.disconnect()
-                if isinstance(listener, _Listener):
-                    listener.closed.wait(2.0)
-        except (OSError, stomp.exception.StompException):
-            pass
-        finally:
-            with contextlib.suppress(OSError):
-                connection.transport.disconnect_socket()
+        if connection is not None and self._link is not None:
+            close(connection, self._link)
 
     # --- one event (runs in stomp.py's receiver thread) ----------------------------------
     def handle(self, frame: stomp.utils.Frame) -> None:

@@ -12,51 +12,27 @@ from dataclasses import replace
 import psycopg
 import pytest
 import stomp
+from standin_support import (
+    db,
+    drained,
+    eventually,
+    jolokia,
+    running_standin,  # noqa: F401  (the fixture every test here uses)
+    sync_queue,
+)
 
-from syncwizard.clients.jolokia import JolokiaClient
-from syncwizard.clients.names import sync_queue_name
 from syncwizard.errors import SyncWizardError
-from syncwizard.lab import broker, postgres
+from syncwizard.lab import postgres
 from syncwizard.lab.generator import generate
 from syncwizard.lab.layout import HOST, LabLayout, read_settings
 from syncwizard.lab.node_events import EVENT_TYPES, NODE_ADDED, NODE_REMOVED, parse_event
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("running_standin")]
 
 
-def _repository(lab: LabLayout) -> psycopg.Connection:
-    return psycopg.connect(
-        postgres.conninfo(lab, "repository"), passfile=str(lab.pgpass), autocommit=True
-    )
-
-
-def _sync(lab: LabLayout) -> psycopg.Connection:
-    return psycopg.connect(
-        postgres.conninfo(lab, "sync"), passfile=str(lab.pgpass), autocommit=True
-    )
-
-
-def _jolokia(lab: LabLayout) -> JolokiaClient:
-    password = lab.broker_password_file.read_text(encoding="utf-8").strip()
-    return JolokiaClient(broker.jolokia_url(lab), "admin", password)
-
-
-async def _sync_queue(lab: LabLayout) -> str:
-    with _sync(lab) as sync:
-        guid = sync.execute("SELECT guid FROM sync_service_id").fetchone()[0]  # type: ignore[index]
-    return sync_queue_name(str(guid), read_settings(lab).topic)
-
-
-async def _wait_until_in_sync(lab: LabLayout, queue: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    async with _jolokia(lab) as jolokia:
-        while True:
-            stats, _ = await jolokia.read_stats(queue, None)
-            drift = postgres.node_drift(lab)
-            if stats.pending == 0 and drift.in_sync:
-                return
-            assert time.monotonic() < deadline, f"still {stats.pending} pending, {drift}"
-            await asyncio.sleep(0.2)
+async def _wait_until_in_sync(lab: LabLayout) -> None:
+    await eventually(lambda: drained(lab), "the sync queue draining")
+    await eventually(lambda: postgres.node_drift(lab).in_sync, "no drift")
 
 
 class _TopicListener(stomp.ConnectionListener):
@@ -79,12 +55,11 @@ class _TopicListener(stomp.ConnectionListener):
 
 
 async def test_generated_events_reach_the_sync_db_and_the_queue_drains(lab: LabLayout) -> None:
-    queue = await _sync_queue(lab)
-    await _wait_until_in_sync(lab, queue)
-    with _sync(lab) as sync:
+    queue = sync_queue(lab)
+    with db(lab, "sync") as sync:
         logged_before = sync.execute("SELECT count(*) FROM sync_event_log").fetchone()[0]  # type: ignore[index]
-    async with _jolokia(lab) as jolokia:
-        _, topic_before = await jolokia.read_stats(queue, read_settings(lab).topic)
+    async with jolokia(lab) as client:
+        _, topic_before = await client.read_stats(queue, read_settings(lab).topic)
     progress: list[int] = []
 
     started = time.monotonic()
@@ -94,19 +69,20 @@ async def test_generated_events_reach_the_sync_db_and_the_queue_drains(lab: LabL
     assert count == 100
     assert progress == list(range(1, 101))
     assert 1.9 <= elapsed < 6, f"100 events at 50/s took {elapsed:.2f} s"
-    await _wait_until_in_sync(lab, queue)
-    with _sync(lab) as sync:
+    await _wait_until_in_sync(lab)
+    with db(lab, "sync") as sync:
         logged_after = sync.execute("SELECT count(*) FROM sync_event_log").fetchone()[0]  # type: ignore[index]
     assert logged_after - logged_before == 100
-    async with _jolokia(lab) as jolokia:
-        _, topic_after = await jolokia.read_stats(queue, read_settings(lab).topic)
-    if topic_before is not None and topic_after is not None:
-        assert topic_after.enqueued - topic_before.enqueued == 100
+    async with jolokia(lab) as client:
+        _, topic_after = await client.read_stats(queue, read_settings(lab).topic)
+    enqueued_before = topic_before.enqueued if topic_before is not None else 0
+    assert topic_after is not None
+    assert topic_after.enqueued - enqueued_before == 100
 
 
 async def test_each_event_follows_its_commit_in_the_documented_shape(lab: LabLayout) -> None:
     listener = _TopicListener()
-    listener.db = _repository(lab)
+    listener.db = db(lab, "repository")
     watcher = stomp.Connection12([(HOST, lab.ports.stomp)])
     watcher.set_listener("watch", listener)
     password = lab.broker_password_file.read_text(encoding="utf-8").strip()
@@ -146,8 +122,7 @@ async def test_each_event_follows_its_commit_in_the_documented_shape(lab: LabLay
     assert kinds[NODE_ADDED] > count / 2, kinds
     ids = [parse_event(frame.body).id for frame in listener.frames]
     assert len(set(ids)) == len(ids)
-    queue = await _sync_queue(lab)
-    await _wait_until_in_sync(lab, queue)
+    await _wait_until_in_sync(lab)
 
 
 async def test_generator_holds_one_database_connection(lab: LabLayout) -> None:
@@ -172,7 +147,7 @@ async def test_generator_holds_one_database_connection(lab: LabLayout) -> None:
     stop.set()
     await watcher
     assert max(seen) == 1
-    await _wait_until_in_sync(lab, await _sync_queue(lab))
+    await _wait_until_in_sync(lab)
 
 
 @pytest.mark.parametrize(("rate", "duration"), [(0, 1), (-5, 1), (10, -1)])
@@ -186,14 +161,14 @@ async def test_a_nonsense_rate_or_duration_is_refused(
 
 async def test_an_unreachable_broker_is_named_and_nothing_is_changed(lab: LabLayout) -> None:
     unreachable = LabLayout(lab.root, replace(lab.ports, stomp=1))
-    with _repository(lab) as repo:
+    with db(lab, "repository") as repo:
         nodes_before = repo.execute("SELECT count(*), max(id) FROM alf_node").fetchone()
     with pytest.raises(SyncWizardError) as caught:
         await generate(unreachable, rate=10, duration=1)
     assert caught.value.system == "stomp"
     assert f"{HOST}:1" in caught.value.message
     assert "lab up" in caught.value.hint
-    with _repository(lab) as repo:
+    with db(lab, "repository") as repo:
         assert repo.execute("SELECT count(*), max(id) FROM alf_node").fetchone() == nodes_before
 
 
@@ -213,14 +188,14 @@ async def test_event2_naming_carries_events_to_the_sync_db_too(lab: LabLayout) -
     stack.up(lab, event2=True)
     try:
         assert read_settings(lab).topic == EVENT2_TOPIC
-        queue = await _sync_queue(lab)
+        queue = sync_queue(lab)
         assert queue.endswith(f".{EVENT2_TOPIC}")
         assert await generate(lab, rate=50, duration=1) == 50
-        await _wait_until_in_sync(lab, queue)
-        async with _jolokia(lab) as jolokia:
-            stats, topic = await jolokia.read_stats(queue, EVENT2_TOPIC)
+        await _wait_until_in_sync(lab)
+        async with jolokia(lab) as client:
+            stats, topic = await client.read_stats(queue, EVENT2_TOPIC)
         assert stats.consumers == 1
         assert topic is not None and topic.enqueued >= 50
     finally:
         stack.up(lab, event2=False)
-    await _wait_until_in_sync(lab, await _sync_queue(lab))
+    await _wait_until_in_sync(lab)

@@ -9,30 +9,40 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import socket
 import ssl
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-import psycopg
 import pytest
+from standin_support import (
+    admin_password,
+    db,
+    drained,
+    eventually,
+    health,
+    healthy,
+    jolokia,
+    log_text,
+    pending,
+    plain_env,
+    recover_env,
+    running_standin,  # noqa: F401  (the fixture every test here uses)
+    stored_guid,
+    sync_queue,
+)
 
 from syncwizard.clients.health import HealthClient
-from syncwizard.clients.jolokia import JolokiaClient
-from syncwizard.clients.names import sync_queue_name
 from syncwizard.clients.results import HealthReport
 from syncwizard.errors import SyncWizardError
 from syncwizard.lab import broker, postgres, process, standin
 from syncwizard.lab.generator import generate
-from syncwizard.lab.layout import HOST, LabLayout, read_settings
+from syncwizard.lab.layout import HOST, LabLayout
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("running_standin")]
 
 CHECKS = {
     "activeMQConnection",
@@ -46,128 +56,24 @@ CHECKS = {
 }
 
 
-# --- helpers -------------------------------------------------------------------------------
-def _admin_password(lab: LabLayout) -> str:
-    return lab.repo_admin_password_file.read_text(encoding="utf-8").strip()
-
-
-def _recover_env(option: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("JAVA_OPTS",)}
-    env["SYNCWIZARD_RECOVER_OPTION"] = option
-    return env
-
-
-def _plain_env() -> dict[str, str]:
-    return {
-        k: v for k, v in os.environ.items() if k not in ("JAVA_OPTS", "SYNCWIZARD_RECOVER_OPTION")
-    }
-
-
-def _db(lab: LabLayout, which: str) -> psycopg.Connection:
-    return psycopg.connect(
-        postgres.conninfo(lab, which),  # type: ignore[arg-type]
-        passfile=str(lab.pgpass),
-        autocommit=True,
-    )
-
-
-def _stored_guid(lab: LabLayout) -> str:
-    with _db(lab, "sync") as sync:
-        return str(sync.execute("SELECT guid FROM sync_service_id").fetchone()[0])  # type: ignore[index]
-
-
-def _queue(lab: LabLayout) -> str:
-    return sync_queue_name(_stored_guid(lab), read_settings(lab).topic)
-
-
-def _jolokia(lab: LabLayout) -> JolokiaClient:
-    password = lab.broker_password_file.read_text(encoding="utf-8").strip()
-    return JolokiaClient(broker.jolokia_url(lab), "admin", password)
-
-
-async def _health(lab: LabLayout) -> HealthReport:
-    url = f"https://{HOST}:{lab.ports.standin}/alfresco/healthcheck"
-    async with HealthClient(url, ca_bundle=lab.cert_file) as client:
-        return await client.fetch()
-
-
-async def _eventually(
-    probe: Callable[[], object], what: str, timeout: float = 15.0, interval: float = 0.2
-) -> object:
-    """Await `probe()` (sync or async) until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    last: object = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if asyncio.iscoroutine(last):
-            last = await last
-        if last:
-            return last
-        await asyncio.sleep(interval)
-    raise AssertionError(f"{what} did not happen within {timeout:g} s (last: {last!r})")
-
-
-async def _healthy(lab: LabLayout) -> HealthReport | None:
-    try:
-        report = await _health(lab)
-    except SyncWizardError:
-        return None
-    return report if report.healthy else None
-
-
-async def _pending(lab: LabLayout) -> int:
-    async with _jolokia(lab) as jolokia:
-        stats, _ = await jolokia.read_stats(_queue(lab), None)
-    return stats.pending
-
-
-def _log_text(lab: LabLayout) -> str:
-    return lab.log_file("standin").read_text(encoding="utf-8", errors="replace")
-
-
-@pytest.fixture
-async def running_standin(lab: LabLayout) -> AsyncIterator[LabLayout]:
-    """The stand-in up and in sync before and after the test (recovering drift if needed)."""
-    await _restore(lab)
-    yield lab
-    await _restore(lab)
-
-
-async def _restore(lab: LabLayout) -> None:
-    if not postgres.is_running(lab):
-        postgres.start(lab)
-    drift = postgres.node_drift(lab)
-    if not drift.in_sync or not standin.is_running(lab):
-        standin.stop(lab)
-        env = _recover_env(f"-Drecover=admin:{_admin_password(lab)}") if not drift.in_sync else None
-        standin.start(lab, env=env or _plain_env())
-    await _eventually(lambda: _healthy(lab), "the stand-in reporting healthy")
-    await _eventually(lambda: _pending_is_zero(lab), "the sync queue draining")
-    await _eventually(lambda: postgres.node_drift(lab).in_sync, "no drift")
-
-
-async def _pending_is_zero(lab: LabLayout) -> bool:
-    return await _pending(lab) == 0
-
-
 # --- health over HTTPS ---------------------------------------------------------------------
 async def test_reports_healthy_with_its_guid_over_verified_https(
-    running_standin: LabLayout,
+    lab: LabLayout,
 ) -> None:
-    report = await _health(running_standin)
+    report = await health(lab)
 
     assert report.http_status == 200
     assert report.healthy
     assert {check.name for check in report.checks} == CHECKS
-    assert report.sync_id == _stored_guid(running_standin)
+    assert report.sync_id == stored_guid(lab)
     assert report.check("versionCheck").message.strip() == "5.0.0 (syncwizard lab stand-in)"  # type: ignore[union-attr]
     consumer = report.check("activeMQConnection")
-    assert consumer is not None and _queue(running_standin) in consumer.message
+    assert consumer is not None and sync_queue(lab) in consumer.message
 
 
-async def test_the_wire_shape_is_dropwizards(running_standin: LabLayout) -> None:
-    context = ssl.create_default_context(cafile=str(running_standin.cert_file))
-    url = f"https://{HOST}:{running_standin.ports.standin}/alfresco/healthcheck"
+async def test_the_wire_shape_is_dropwizards(lab: LabLayout) -> None:
+    context = ssl.create_default_context(cafile=str(lab.cert_file))
+    url = f"https://{HOST}:{lab.ports.standin}/alfresco/healthcheck"
     with urllib.request.urlopen(url, context=context, timeout=5) as response:
         raw = response.read().decode()
         assert response.headers["Content-Type"] == "application/json"
@@ -181,63 +87,62 @@ async def test_the_wire_shape_is_dropwizards(running_standin: LabLayout) -> None
         assert isinstance(body[name]["duration"], int)
 
 
-async def test_the_guid_persists_across_a_restart(running_standin: LabLayout) -> None:
-    before = (await _health(running_standin)).sync_id
-    old_pid = process.running_pid(running_standin, "standin")
+async def test_the_guid_persists_across_a_restart(lab: LabLayout) -> None:
+    before = (await health(lab)).sync_id
+    old_pid = process.running_pid(lab, "standin")
 
-    assert standin.stop(running_standin)
-    assert not standin.is_running(running_standin)
+    assert standin.stop(lab)
+    assert not standin.is_running(lab)
     with pytest.raises(SyncWizardError):
-        await _health(running_standin)
-    standin.start(running_standin, env=_plain_env())
+        await health(lab)
+    standin.start(lab, env=plain_env())
 
-    assert process.running_pid(running_standin, "standin") not in (None, old_pid)
-    report = await _eventually(lambda: _healthy(running_standin), "healthy after restart")
+    assert process.running_pid(lab, "standin") not in (None, old_pid)
+    report = await eventually(lambda: healthy(lab), "healthy after restart")
     assert report.sync_id == before  # type: ignore[union-attr]
-    with _db(running_standin, "sync") as sync:
+    with db(lab, "sync") as sync:
         assert sync.execute("SELECT count(*) FROM sync_service_id").fetchone()[0] == 1  # type: ignore[index]
 
 
-async def test_other_paths_are_not_found(running_standin: LabLayout) -> None:
-    url = f"https://{HOST}:{running_standin.ports.standin}/alfresco/other"
-    async with HealthClient(url, ca_bundle=running_standin.cert_file) as client:
+async def test_other_paths_are_not_found(lab: LabLayout) -> None:
+    url = f"https://{HOST}:{lab.ports.standin}/alfresco/other"
+    async with HealthClient(url, ca_bundle=lab.cert_file) as client:
         with pytest.raises(SyncWizardError, match="404"):
             await client.fetch()
 
 
 # --- consuming ---------------------------------------------------------------------------------
 async def test_stopped_standin_lets_events_pile_up_and_a_restart_consumes_them(
-    running_standin: LabLayout,
+    lab: LabLayout,
 ) -> None:
-    lab = running_standin
     standin.stop(lab)
 
     assert await generate(lab, rate=100, duration=0.5) == 50
-    assert await _eventually(lambda: _pending_equals(lab, 50), "50 pending events")
+    assert await eventually(lambda: _pending_equals(lab, 50), "50 pending events")
     assert not postgres.node_drift(lab).in_sync
 
-    standin.start(lab, env=_plain_env())
-    await _eventually(lambda: _pending_is_zero(lab), "the backlog being consumed")
-    await _eventually(lambda: postgres.node_drift(lab).in_sync, "no drift after the backlog")
-    async with _jolokia(lab) as jolokia:
-        stats, _ = await jolokia.read_stats(_queue(lab), None)
+    standin.start(lab, env=plain_env())
+    await eventually(lambda: drained(lab), "the backlog being consumed")
+    await eventually(lambda: postgres.node_drift(lab).in_sync, "no drift after the backlog")
+    async with jolokia(lab) as client:
+        stats, _ = await client.read_stats(sync_queue(lab), None)
     assert stats.consumers == 1
     assert stats.in_flight == 0
 
 
 async def _pending_equals(lab: LabLayout, count: int) -> bool:
-    return await _pending(lab) == count
+    return await pending(lab) == count
 
 
 # --- recover -----------------------------------------------------------------------------------
 def _make_drift(lab: LabLayout) -> tuple[int, int]:
     """Drop 5 synced nodes, add 3 repository nodes and delete 2 without events."""
-    with _db(lab, "sync") as sync:
+    with db(lab, "sync") as sync:
         sync.execute(
             "DELETE FROM sync_node WHERE node_uuid IN "
             "(SELECT node_uuid FROM sync_node ORDER BY node_uuid LIMIT 5)"
         )
-    with _db(lab, "repository") as repo:
+    with db(lab, "repository") as repo:
         repo.execute(
             "INSERT INTO alf_node (uuid, type_qname, name) "
             "SELECT gen_random_uuid(), '{http://www.alfresco.org/model/content/1.0}content', "
@@ -252,12 +157,12 @@ def _make_drift(lab: LabLayout) -> tuple[int, int]:
 
 
 async def _purge(lab: LabLayout) -> None:
-    async with _jolokia(lab) as jolokia:
-        await jolokia.purge(_queue(lab))
+    async with jolokia(lab) as client:
+        await client.purge(sync_queue(lab))
 
 
 def _last_recovery(lab: LabLayout) -> tuple[int, object, object, int, int] | None:
-    with _db(lab, "sync") as sync:
+    with db(lab, "sync") as sync:
         return sync.execute(
             "SELECT id, started_at, finished_at, added, removed FROM sync_recovery "
             "ORDER BY id DESC LIMIT 1"
@@ -265,10 +170,9 @@ def _last_recovery(lab: LabLayout) -> tuple[int, object, object, int, int] | Non
 
 
 async def test_recover_reconciles_the_sync_db_with_the_repository(
-    running_standin: LabLayout,
+    lab: LabLayout,
 ) -> None:
-    lab = running_standin
-    password = _admin_password(lab)
+    password = admin_password(lab)
     standin.stop(lab)
     await _purge(lab)
     missing, extra = _make_drift(lab)
@@ -278,7 +182,7 @@ async def test_recover_reconciles_the_sync_db_with_the_repository(
     # As the lab profile's start_with_recover does: the option only in the environment.
     done = subprocess.run(
         [sys.executable, "-m", "syncwizard.lab.standin", "ctl", "start", str(lab.root)],
-        env=_recover_env(f"-Drecover=admin:{password}"),
+        env=recover_env(f"-Drecover=admin:{password}"),
         capture_output=True,
         text=True,
         timeout=60,
@@ -292,23 +196,22 @@ async def test_recover_reconciles_the_sync_db_with_the_repository(
     assert (added, removed) == (8, 2)
     assert finished_at is not None and finished_at >= started_at  # type: ignore[operator]
     assert postgres.node_drift(lab).in_sync
-    report = await _eventually(lambda: _healthy(lab), "healthy after recover")
-    assert report.sync_id == _stored_guid(lab)  # type: ignore[union-attr]
+    report = await eventually(lambda: healthy(lab), "healthy after recover")
+    assert report.sync_id == stored_guid(lab)  # type: ignore[union-attr]
     pid = process.running_pid(lab, "standin")
     assert pid is not None
     cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     assert password.encode() not in cmdline
-    assert "-Drecover=admin:****" in _log_text(lab)
-    assert "8 nodes added, 2 removed" in _log_text(lab)
-    assert password not in _log_text(lab)
+    assert "-Drecover=admin:****" in log_text(lab)
+    assert "8 nodes added, 2 removed" in log_text(lab)
+    assert password not in log_text(lab)
     assert password not in done.stdout + done.stderr
 
 
-async def test_recover_through_java_opts_works_too(running_standin: LabLayout) -> None:
-    lab = running_standin
+async def test_recover_through_java_opts_works_too(lab: LabLayout) -> None:
     standin.stop(lab)
-    env = _plain_env()
-    env["JAVA_OPTS"] = f"-Xmx512m -Drecover=admin:{_admin_password(lab)} -Dfile.encoding=UTF-8"
+    env = plain_env()
+    env["JAVA_OPTS"] = f"-Xmx512m -Drecover=admin:{admin_password(lab)} -Dfile.encoding=UTF-8"
     previous = _last_recovery(lab)
 
     standin.start(lab, env=env)
@@ -316,15 +219,14 @@ async def test_recover_through_java_opts_works_too(running_standin: LabLayout) -
     recovery = _last_recovery(lab)
     assert recovery is not None and recovery != previous
     assert recovery[3:] == (0, 0)  # nothing to reconcile: it was in sync
-    await _eventually(lambda: _healthy(lab), "healthy after recover")
+    await eventually(lambda: healthy(lab), "healthy after recover")
 
 
 async def test_health_says_recovering_until_the_reconcile_is_done(
-    running_standin: LabLayout,
+    lab: LabLayout,
 ) -> None:
-    lab = running_standin
     standin.stop(lab)
-    env = _recover_env(f"-Drecover=admin:{_admin_password(lab)}")
+    env = recover_env(f"-Drecover=admin:{admin_password(lab)}")
     env["SYNCWIZARD_STANDIN_RECOVER_MIN_SECONDS"] = "2"
     errors: list[BaseException] = []
 
@@ -340,36 +242,35 @@ async def test_health_says_recovering_until_the_reconcile_is_done(
 
         async def recovering() -> HealthReport | None:
             try:
-                report = await _health(lab)
+                report = await health(lab)
             except SyncWizardError:
                 return None
             check = report.check("repositoryConnection")
             return report if check and check.message.startswith("recovering") else None
 
-        report = await _eventually(recovering, "a health answer saying recovering", interval=0.05)
+        report = await eventually(recovering, "a health answer saying recovering", interval=0.05)
         assert report.http_status == 500  # type: ignore[union-attr]
         assert not report.healthy  # type: ignore[union-attr]
-        assert report.sync_id == _stored_guid(lab)  # type: ignore[union-attr]
+        assert report.sync_id == stored_guid(lab)  # type: ignore[union-attr]
         assert standin.is_running(lab)
     finally:
         await asyncio.to_thread(starter.join, 30)
     assert not errors
-    after = await _health(lab)
+    after = await health(lab)
     assert after.check("repositoryConnection").message.startswith("connected")  # type: ignore[union-attr]
 
 
 async def test_wrong_recover_password_is_refused_without_showing_it(
-    running_standin: LabLayout,
+    lab: LabLayout,
 ) -> None:
-    lab = running_standin
-    wrong = "not-the-" + _admin_password(lab)
+    wrong = "not-the-" + admin_password(lab)
     standin.stop(lab)
     previous = _last_recovery(lab)
 
     # The stand-in itself, in the foreground: it refuses and exits non-zero.
     direct = subprocess.run(
         [sys.executable, "-m", "syncwizard.lab.standin", str(lab.root)],
-        env=_recover_env(f"-Drecover=admin:{wrong}"),
+        env=recover_env(f"-Drecover=admin:{wrong}"),
         capture_output=True,
         text=True,
         timeout=30,
@@ -381,45 +282,42 @@ async def test_wrong_recover_password_is_refused_without_showing_it(
 
     # Through start(): a clear error naming the log, and nothing left running.
     with pytest.raises(SyncWizardError) as caught:
-        standin.start(lab, env=_recover_env(f"-Drecover=admin:{wrong}"))
+        standin.start(lab, env=recover_env(f"-Drecover=admin:{wrong}"))
     assert "recover refused" in caught.value.message
     assert str(lab.log_file("standin")) in caught.value.hint
     assert wrong not in caught.value.render()
     assert not standin.is_running(lab)
-    assert wrong not in _log_text(lab)
+    assert wrong not in log_text(lab)
     assert _last_recovery(lab) == previous
 
 
 async def test_a_malformed_recover_option_is_refused_before_starting(
-    running_standin: LabLayout,
+    lab: LabLayout,
 ) -> None:
-    lab = running_standin
     standin.stop(lab)
     with pytest.raises(SyncWizardError, match="malformed") as caught:
-        standin.start(lab, env=_recover_env("admin:secret-in-the-wrong-shape"))
+        standin.start(lab, env=recover_env("admin:secret-in-the-wrong-shape"))
     assert "secret-in-the-wrong-shape" not in caught.value.render()
     assert "-Drecover=<repository admin>:<password>" in caught.value.hint
     assert not standin.is_running(lab)
 
 
 async def test_recover_is_not_silently_skipped_when_already_running(
-    running_standin: LabLayout,
+    lab: LabLayout,
 ) -> None:
-    lab = running_standin
     with pytest.raises(SyncWizardError, match="already running"):
-        standin.start(lab, env=_recover_env(f"-Drecover=admin:{_admin_password(lab)}"))
+        standin.start(lab, env=recover_env(f"-Drecover=admin:{admin_password(lab)}"))
     assert standin.is_running(lab)
 
 
 async def test_a_taken_port_is_named_instead_of_mistaken_for_the_stand_in(
-    running_standin: LabLayout,
+    lab: LabLayout,
 ) -> None:
-    lab = running_standin
     standin.stop(lab)
     squatter = socket.create_server((HOST, lab.ports.standin))
     try:
         with pytest.raises(SyncWizardError, match=f"Port {lab.ports.standin}") as caught:
-            standin.start(lab, env=_plain_env())
+            standin.start(lab, env=plain_env())
         assert "ss -ltnp" in caught.value.hint
         assert not standin.is_running(lab)
     finally:
@@ -428,12 +326,11 @@ async def test_a_taken_port_is_named_instead_of_mistaken_for_the_stand_in(
 
 # --- failures it reports -----------------------------------------------------------------------
 async def test_database_down_makes_the_health_check_fail_with_500(
-    running_standin: LabLayout,
+    lab: LabLayout,
 ) -> None:
-    lab = running_standin
     postgres.stop(lab)
     try:
-        report = await _health(lab)
+        report = await health(lab)
         assert report.http_status == 500
         database = report.check("databaseConnection")
         assert database is not None and database.healthy is False
@@ -441,39 +338,37 @@ async def test_database_down_makes_the_health_check_fail_with_500(
         assert report.check("syncServiceIdCheck").healthy  # type: ignore[union-attr]
     finally:
         postgres.start(lab)
-    await _eventually(lambda: _healthy(lab), "healthy once the database is back")
+    await eventually(lambda: healthy(lab), "healthy once the database is back")
 
 
 async def test_broker_down_makes_the_connection_check_fail_and_it_reconnects(
-    running_standin: LabLayout,
+    lab: LabLayout,
 ) -> None:
-    lab = running_standin
     broker.stop(lab)
     try:
 
         async def consumer_down() -> bool:
-            check = (await _health(lab)).check("activeMQConnection")
+            check = (await health(lab)).check("activeMQConnection")
             return check is not None and check.healthy is False
 
-        await _eventually(consumer_down, "activeMQConnection unhealthy")
-        report = await _health(lab)
+        await eventually(consumer_down, "activeMQConnection unhealthy")
+        report = await health(lab)
         assert report.http_status == 500
         assert report.check("databaseConnection").healthy  # type: ignore[union-attr]
     finally:
         broker.start(lab)
-    await _eventually(lambda: _healthy(lab), "healthy once the broker is back", timeout=20)
+    await eventually(lambda: healthy(lab), "healthy once the broker is back", timeout=20)
     assert await generate(lab, rate=50, duration=0.4) == 20
-    await _eventually(lambda: _pending_is_zero(lab), "events consumed after the reconnect")
-    await _eventually(lambda: postgres.node_drift(lab).in_sync, "no drift after the reconnect")
+    await eventually(lambda: drained(lab), "events consumed after the reconnect")
+    await eventually(lambda: postgres.node_drift(lab).in_sync, "no drift after the reconnect")
 
 
-async def test_ctl_stop_and_status_drive_it_like_a_service(running_standin: LabLayout) -> None:
-    lab = running_standin
+async def test_ctl_stop_and_status_drive_it_like_a_service(lab: LabLayout) -> None:
 
     def ctl(command: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "syncwizard.lab.standin", "ctl", command, str(lab.root)],
-            env=_plain_env(),
+            env=plain_env(),
             capture_output=True,
             text=True,
             timeout=60,
