@@ -1,0 +1,158 @@
+"""The practice lab as one stack: bring every part up or down, say what runs where.
+
+Order: PostgreSQL and the broker start side by side (neither needs the other),
+then the Sync Service stand-in, which needs both. `up` is safe to run twice:
+each part starts only what is not running. `down` stops exactly the processes
+the lab started, by pid, and keeps every byte of data.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from syncwizard.clients.names import EVENT2_TOPIC, LEGACY_TOPIC
+from syncwizard.lab import broker, certs, postgres, standin
+from syncwizard.lab.layout import (
+    HOST,
+    LabLayout,
+    LabPorts,
+    LabSettings,
+    read_settings,
+    write_settings,
+)
+from syncwizard.paths import private_dir, write_private
+
+PROFILE_NAME = "lab"
+BROKER_USER = "admin"
+BROKER_PASSWORD = "admin"  # like the real console's default; kept in a 0600 file all the same
+REPO_ADMIN_USER = "admin"
+
+
+@dataclass(frozen=True)
+class PartState:
+    name: str
+    running: bool
+    where: str
+
+
+def _write_secrets(layout: LabLayout) -> None:
+    private_dir(layout.secrets_dir)
+    if not layout.broker_password_file.exists():
+        write_private(layout.broker_password_file, BROKER_PASSWORD + "\n")
+    if not layout.repo_admin_password_file.exists():
+        write_private(layout.repo_admin_password_file, secrets.token_urlsafe(12) + "\n")
+
+
+def settings_for(layout: LabLayout, *, event2: bool) -> LabSettings:
+    return LabSettings(ports=layout.ports, topic=EVENT2_TOPIC if event2 else LEGACY_TOPIC)
+
+
+def up(layout: LabLayout, *, event2: bool = False) -> LabSettings:
+    """Start every part that is not running yet; return what the lab runs with."""
+    private_dir(layout.root)
+    if layout.settings_file.exists():
+        previous = read_settings(layout)
+        wanted = settings_for(layout, event2=event2)
+        if previous.topic != wanted.topic and standin.is_running(layout):
+            # A running stand-in consumes the old topic's queue: restart it on the new one.
+            standin.stop(layout)
+            broker.stop(layout)
+    settings = settings_for(layout, event2=event2)
+    write_settings(layout, settings)
+    _write_secrets(layout)
+    certs.make_self_signed(layout.cert_file, layout.key_file, host=HOST)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        database = pool.submit(postgres.ensure_cluster, layout)
+        messaging = pool.submit(_start_broker, layout, settings.topic)
+        database.result()
+        messaging.result()
+    standin.start(layout)
+    return settings
+
+
+def _start_broker(layout: LabLayout, topic: str) -> None:
+    broker.ensure_configured(layout, topic=topic)
+    broker.start(layout)
+
+
+def down(layout: LabLayout) -> list[str]:
+    """Stop the lab's processes, stand-in first; return the names of those that ran."""
+    stopped = []
+    for name, stop in (
+        ("standin", standin.stop),
+        ("broker", broker.stop),
+        ("postgres", postgres.stop),
+    ):
+        if stop(layout):
+            stopped.append(name)
+    return stopped
+
+
+def parts(layout: LabLayout) -> list[PartState]:
+    ports = layout.ports
+    return [
+        PartState("postgres", postgres.is_running(layout), f"{HOST}:{ports.postgres}"),
+        PartState(
+            "broker",
+            broker.is_running(layout),
+            f"stomp {HOST}:{ports.stomp}, jolokia http://{HOST}:{ports.jolokia}/api/jolokia",
+        ),
+        PartState("standin", standin.is_running(layout), f"https://{HOST}:{ports.standin}"),
+    ]
+
+
+def profile_sections(layout: LabLayout, topic: str) -> dict[str, dict[str, object]]:
+    """The `lab` profile: every part of the lab, secrets by file, never inline."""
+    ports = layout.ports
+    ctl = f"{sys.executable} -m syncwizard.lab.standin ctl"
+    root = str(layout.root)
+    return {
+        "health": {
+            "url": f"https://{HOST}:{ports.standin}/alfresco/healthcheck",
+            "ca_bundle": str(layout.cert_file),
+        },
+        "broker": {
+            "jolokia_url": f"http://{HOST}:{ports.jolokia}/api/jolokia",
+            "user": BROKER_USER,
+            "password_file": str(layout.broker_password_file),
+            "stomp": f"stomp://{HOST}:{ports.stomp}",
+            "topic": topic,
+        },
+        "repository_db": {
+            "conninfo": postgres.conninfo(layout, "repository"),
+            "passfile": str(layout.pgpass),
+        },
+        "sync_db": {"conninfo": postgres.conninfo(layout, "sync"), "passfile": str(layout.pgpass)},
+        "sync_service": {
+            "stop": f"{ctl} stop {root}",
+            "start": f"{ctl} start {root}",
+            # The recover option travels in $SYNCWIZARD_RECOVER_OPTION, inherited by the stand-in.
+            "start_with_recover": f"{ctl} start {root}",
+        },
+        "backup": {"dir": str(layout.root / "backups")},
+    }
+
+
+def write_lab_profile(layout: LabLayout, config_path: Path, topic: str) -> None:
+    from syncwizard.config_file import write_profile
+
+    write_profile(
+        config_path,
+        PROFILE_NAME,
+        profile_sections(layout, topic),
+        comment="written by `syncwizard lab up`; rewritten each time",
+    )
+
+
+def default_layout() -> LabLayout:
+    """The practice lab under the user's state dir, with the ports it was started with."""
+    from syncwizard.paths import state_dir
+
+    root = state_dir() / "lab"
+    if (root / "lab.json").exists():
+        return LabLayout(root, read_settings(LabLayout(root)).ports)
+    return LabLayout(root, LabPorts())
