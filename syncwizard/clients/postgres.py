@@ -196,37 +196,35 @@ def server_major(version_num: int) -> int:
     return version_num // 10000
 
 
-_FACTS = """
-SELECT current_database(), current_setting('server_version'),
-       current_setting('server_version_num')::int, pg_database_size(current_database())
-"""
 # Other roles' sessions show no backend_type, client or state to an ordinary user
 # (only a superuser or pg_read_all_stats sees them); autovacuum workers have no user.
 _CLIENT_SESSION = (
     "(backend_type = 'client backend' OR (backend_type IS NULL AND usesysid IS NOT NULL))"
 )
-_SESSIONS = f"""
-SELECT pid, coalesce(usename, ''), coalesce(application_name, ''),
-       coalesce(host(client_addr), CASE WHEN client_port = -1 THEN 'local socket' ELSE '' END),
-       coalesce(state, 'not visible to this user')
-FROM pg_stat_activity
-WHERE datname = current_database() AND pid <> pg_backend_pid() AND {_CLIENT_SESSION}
-ORDER BY pid
+# One round trip per poll: the facts and, as a JSON array, the other sessions.
+_FACTS = f"""
+SELECT current_database(), current_setting('server_version'),
+       current_setting('server_version_num')::int, pg_database_size(current_database()),
+       (SELECT coalesce(json_agg(json_build_array(
+                   pid, coalesce(usename, ''), coalesce(application_name, ''),
+                   coalesce(host(client_addr),
+                            CASE WHEN client_port = -1 THEN 'local socket' ELSE '' END),
+                   coalesce(state, 'not visible to this user')) ORDER BY pid), '[]')
+        FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid() AND {_CLIENT_SESSION})
 """
 
 
 async def read_facts(conn: psycopg.AsyncConnection[Any]) -> DatabaseFacts:
-    """Version, size and other sessions over an open connection (two short queries)."""
+    """Version, size and other sessions over an open connection, in one query."""
     cursor = await conn.execute(_FACTS)
-    name, version, version_num, size = await cursor.fetchone()  # type: ignore[misc]
-    cursor = await conn.execute(_SESSIONS)
-    sessions = tuple(Session(*row) for row in await cursor.fetchall())
+    name, version, version_num, size, sessions = await cursor.fetchone()  # type: ignore[misc]
     return DatabaseFacts(
         name=name,
         server_version=version.split()[0],  # "15.13 (Debian 15.13-0+deb12u1)" -> "15.13"
         server_major=server_major(version_num),
         size_bytes=size,
-        sessions=sessions,
+        sessions=tuple(Session(*row) for row in sessions),
     )
 
 
