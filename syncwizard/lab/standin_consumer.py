@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,14 +64,12 @@ class EventConsumer:
         sync_conninfo: str,
         passfile: Path,
         lag: EventLag,
-        on_processed: Callable[[], None] | None = None,
     ) -> None:
         self._broker = broker
         self.destination = f"/queue/{queue}"
         self._sync_conninfo = sync_conninfo
         self._passfile = passfile
         self._lag = lag
-        self._on_processed = on_processed
         self._db: psycopg.Connection | None = None
         self._connection: stomp.Connection12 | None = None
         self._link: LinkListener | None = None
@@ -117,6 +114,7 @@ class EventConsumer:
             else:
                 reason = ""
             if reason:
+                self._teardown()  # a subscribe that failed may leave a half-open link
                 self._status = Outcome(False, f"not consuming: {reason}; retry in {backoff:g} s")
                 log.warning("consumer not connected: %s; retry in %g s", reason, backoff)
                 self._stop.wait(backoff)
@@ -185,5 +183,3 @@ class EventConsumer:
         connection.ack(ack_id)
         self._lag.record(event.timestamp_ms)
         self.processed += 1
-        if self._on_processed is not None:
-            self._on_processed()
