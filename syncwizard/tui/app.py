@@ -1,0 +1,153 @@
+"""The Textual app: welcome screen first, the status dashboard and the lab screen on demand.
+
+Start-up stays light: this module imports no client. The dashboard module (and
+through the poller, httpx and psycopg) is imported when Status is opened.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual.app import App, SystemCommand
+from textual.screen import Screen
+
+from syncwizard.errors import SyncWizardError
+from syncwizard.tui import keys
+from syncwizard.tui.screens.help import HelpScreen
+from syncwizard.tui.screens.min_size import MinSizeScreen, too_small
+from syncwizard.tui.screens.welcome import WelcomeScreen
+
+if TYPE_CHECKING:
+    from textual import events
+
+    from syncwizard.config import Settings
+    from syncwizard.tui.source import SourceFactory
+
+HIGH_CONTRAST = "-high-contrast"
+
+
+class SyncWizardApp(App[int]):
+    CSS_PATH = "syncwizard.tcss"
+    TITLE = "syncwizard"
+    BINDINGS = [keys.QUIT, keys.FORCE_QUIT, keys.HELP, keys.HIGH_CONTRAST]
+
+    def __init__(
+        self,
+        settings: Settings | None,
+        settings_error: SyncWizardError | None = None,
+        *,
+        source_factory: SourceFactory | None = None,
+        clock: Callable[[], float] = time.time,
+        poll_interval: float | None = None,
+        lab_root: Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.settings_error = settings_error
+        self.source_factory = source_factory
+        self.clock = clock
+        self.poll_interval = poll_interval or (settings.ui.poll_interval if settings else 1.0)
+        self.lab_root = lab_root
+        self.size_notice: MinSizeScreen | None = None
+
+    def get_default_screen(self) -> Screen[None]:
+        return WelcomeScreen(self.settings, self.settings_error)
+
+    def on_mount(self) -> None:
+        if self.settings is not None:
+            self._apply_keymap(dict(self.settings.ui.keymap))
+            self.set_class(self.settings.ui.high_contrast, HIGH_CONTRAST)
+        self._check_size()
+
+    def _apply_keymap(self, keymap: dict[str, str]) -> None:
+        unknown = sorted(set(keymap) - keys.IDS)
+        if unknown:
+            self.notify(
+                f"[ui.keymap] has no binding {unknown[0]!r}; the ids are: "
+                + ", ".join(sorted(keys.IDS)),
+                title="Config",
+                severity="warning",
+                markup=False,
+            )
+        self.set_keymap({k: v for k, v in keymap.items() if k in keys.IDS})
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._check_size()
+
+    def _check_size(self) -> None:
+        """Show the min-size notice while the terminal is below 80x24, drop it after."""
+        notice = self.size_notice
+        if too_small(self.size):
+            if notice is None:
+                self.size_notice = MinSizeScreen(self.size)
+                self.push_screen(self.size_notice)
+            else:
+                notice.show_size(self.size)
+        elif notice is not None:
+            self.size_notice = None
+            if self.screen is notice:
+                self.pop_screen()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.size_notice is not None and action not in ("quit", "help_quit"):
+            return False
+        if action == "open_status" and self.settings is None:
+            return None  # shown dimmed: Status needs a config
+        return True
+
+    @property
+    def high_contrast(self) -> bool:
+        return self.has_class(HIGH_CONTRAST)
+
+    def action_toggle_high_contrast(self) -> None:
+        self.toggle_class(HIGH_CONTRAST)
+        self.notify(f"high contrast {'on' if self.high_contrast else 'off'}", timeout=2)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_open_status(self) -> None:
+        if self.settings is None:
+            return
+        from syncwizard.tui.screens.dashboard import DashboardScreen
+        from syncwizard.tui.source import poller_factory
+
+        self.push_screen(
+            DashboardScreen(
+                self.settings,
+                self.source_factory or poller_factory(self.settings),
+                interval=self.poll_interval,
+                clock=self.clock,
+            )
+        )
+
+    def action_open_lab(self) -> None:
+        from syncwizard.paths import state_dir
+        from syncwizard.tui.screens.lab import LabScreen
+
+        self.push_screen(LabScreen(self.settings, self.lab_root or state_dir() / "lab"))
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if self.settings is not None:
+            yield SystemCommand(
+                "Status dashboard", "Live health, queue and databases", self.action_open_status
+            )
+        yield SystemCommand(
+            "Practice lab", "How to bring up the practice lab", self.action_open_lab
+        )
+        yield SystemCommand(
+            "High contrast", "Toggle strong colours", self.action_toggle_high_contrast
+        )
+        yield SystemCommand("Keys", "List the keys of this screen (F1)", self.action_help)
+
+
+def run_tui(settings: Settings | None, settings_error: SyncWizardError | None = None) -> int:
+    """Run the TUI until the user quits; the exit status for the CLI."""
+    app = SyncWizardApp(settings, settings_error)
+    result = app.run()
+    return result if isinstance(result, int) else (app.return_code or 0)

@@ -1,0 +1,54 @@
+"""The one error path for background work, shared by every screen that runs workers.
+
+Harlequin's rule: a worker that fails unexpectedly becomes a notification,
+never a crash and never a silent stop. Expected failures (a system not
+answering) do not get here: they are part of the status report.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from textual.app import App
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from syncwizard.errors import SyncWizardError
+
+log = logging.getLogger("syncwizard.tui")
+
+
+def failure_text(error: BaseException | None) -> str:
+    if isinstance(error, SyncWizardError):
+        return error.render()
+    return (
+        f"unexpected {type(error).__name__}: {error}\n"
+        "this is a bug in syncwizard; please report it with the log"
+    )
+
+
+def report_failure(app: App[object], worker: Worker[object]) -> str:
+    """Tell the user that `worker` failed; returns the text told."""
+    text = failure_text(worker.error)
+    log.error("worker %r failed: %s", worker.name, text, exc_info=worker.error)
+    app.notify(text, title=f"{worker.name or 'background work'} failed", severity="error")
+    return text
+
+
+class WizardScreen(Screen[None]):
+    """A screen whose workers' failures go through `report_failure`.
+
+    A failure repeated by the next run of the same worker (a poll every second)
+    is told once, until a run succeeds.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last_failure: str | None = None
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR:
+            if failure_text(event.worker.error) != self._last_failure:
+                self._last_failure = report_failure(self.app, event.worker)
+        elif event.state is WorkerState.SUCCESS:
+            self._last_failure = None

@@ -1,0 +1,152 @@
+"""The live status dashboard: health, queue and databases, polled one poll at a time.
+
+Polling follows dolphie: one poll runs in a worker, and the next is armed with
+a timer only when it has finished, so polls never overlap however slow a
+system is. While another screen (help, the palette, a notice) is on top, the
+due poll is skipped and polling resumes when the dashboard is shown again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.timer import Timer
+from textual.widgets import Footer, Static
+
+from syncwizard.config import Settings
+from syncwizard.errors import SyncWizardError
+from syncwizard.tui import keys
+from syncwizard.tui.model import DashboardModel
+from syncwizard.tui.screens.base import WizardScreen
+from syncwizard.tui.source import SourceFactory, StatusSource
+from syncwizard.tui.widgets.databases_panel import DatabasesPanel
+from syncwizard.tui.widgets.health_panel import HealthPanel
+from syncwizard.tui.widgets.queue_panel import QueuePanel
+from syncwizard.tui.widgets.title_bar import TitleBar
+
+AGE_REFRESH = 1.0  # seconds between redraws of the ages, polls or not
+MIN_DELAY = 0.001
+
+
+class DashboardScreen(WizardScreen):
+    BINDINGS = [keys.BACK, keys.COPY_GUID]
+
+    def __init__(
+        self,
+        settings: Settings,
+        source_factory: SourceFactory,
+        *,
+        interval: float,
+        clock: Callable[[], float],
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.source_factory = source_factory
+        self.interval = interval
+        self.clock = clock
+        self.model = DashboardModel()
+        self.source: StatusSource | None = None
+        self.health_panel = HealthPanel()
+        self.queue_panel = QueuePanel()
+        self.databases_panel = DatabasesPanel()
+        self._timer: Timer | None = None
+        self._polling = False  # a poll worker is running
+        self._paused = False  # a poll fell due while another screen was on top
+        self._closing = False
+
+    def compose(self) -> ComposeResult:
+        yield TitleBar("Status", self.settings.profile.name)
+        yield Static("", id="banner")
+        yield self.health_panel
+        with Horizontal(id="lower"):
+            yield self.queue_panel
+            yield self.databases_panel
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.set_interval(AGE_REFRESH, self.redraw)
+        self._arm(0)
+
+    def on_screen_resume(self) -> None:
+        if self._paused:
+            self._paused = False
+            self._arm(0)
+
+    async def on_unmount(self) -> None:
+        self._closing = True
+        if self._timer is not None:
+            self._timer.stop()
+        self.workers.cancel_group(self, "poll")
+        if self.source is not None:
+            await self.source.aclose()
+
+    @property
+    def polling(self) -> bool:
+        """A poll is running or armed (not paused, not closed)."""
+        return self._polling or self._timer is not None
+
+    def _arm(self, delay: float) -> None:
+        if self._closing or self._polling or self._timer is not None:
+            return
+        # Textual's Timer divides by its interval: "now" is the shortest tick instead of 0.
+        self._timer = self.set_timer(max(delay, MIN_DELAY), self._poll_due, name="next poll")
+
+    def _poll_due(self) -> None:
+        self._timer = None
+        if self._closing:
+            return
+        if not self.is_active:
+            self._paused = True
+            return
+        self._polling = True
+        self.poll_once()
+
+    @work(exclusive=True, group="poll", exit_on_error=False, name="status poll")
+    async def poll_once(self) -> None:
+        try:
+            source = await self._source()
+            if source is not None:
+                self.model.apply(await source.poll())
+                self.redraw()
+        finally:
+            self._polling = False
+            self._arm(self.interval)
+
+    async def _source(self) -> StatusSource | None:
+        """The source, built on first use off the event loop (building imports the clients)."""
+        if self.source is None:
+            banner = self.query_one("#banner", Static)
+            try:
+                self.source = await asyncio.to_thread(self.source_factory)
+            except SyncWizardError as error:
+                banner.update(f"cannot start polling: {error.render()}")
+                banner.display = True
+                return None
+            banner.display = False
+        return self.source
+
+    def redraw(self) -> None:
+        now = self.clock()
+        model = self.model
+        self.health_panel.show(model.health, now)
+        self.queue_panel.show(model.broker, model.pending, model.dequeue_rate, now)
+        self.databases_panel.show(model.databases, now)
+
+    def action_back(self) -> None:
+        self._closing = True
+        self.dismiss()
+
+    def action_copy_guid(self) -> None:
+        sync_id = self.model.sync_id
+        if sync_id is None:
+            self.notify(
+                "no sync GUID yet: it comes from the health check, which has not answered",
+                severity="warning",
+            )
+            return
+        self.app.copy_to_clipboard(sync_id)
+        self.notify(f"copied the sync GUID {sync_id}", title="Clipboard")

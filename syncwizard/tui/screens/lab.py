@@ -1,0 +1,100 @@
+"""The practice lab screen: how to bring the lab up, and what of it runs on this machine."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Static
+
+from syncwizard.config import Settings
+from syncwizard.tui import keys
+from syncwizard.tui.screens.base import WizardScreen
+from syncwizard.tui.widgets.title_bar import TitleBar
+
+ABOUT = (
+    "The practice lab runs, on 127.0.0.1 only, a PostgreSQL with a repository DB and a "
+    "Sync DB, an ActiveMQ broker with Jolokia and STOMP, a Sync Service stand-in and an "
+    "event generator. Rehearse a backup or a restore there before touching production. "
+    "In another terminal:"
+)
+COMMANDS = (
+    ("syncwizard lab up", "start it all and write the `lab` profile"),
+    ("syncwizard lab generate --rate 50 --for 30s", "make repository events flow"),
+    ("syncwizard --profile lab", "open this wizard on the lab"),
+    ("syncwizard lab status", "what runs where, and drift between the DBs"),
+    ("syncwizard lab down", "stop what lab up started (the data is kept)"),
+)
+REFRESH = 2.0  # seconds between re-reads of the lab's state
+
+
+def lab_state(root: Path, settings: Settings | None) -> list[str]:
+    """What is known of the lab on this machine, one line each; reads small files only."""
+    from syncwizard.lab.layout import LabLayout
+    from syncwizard.lab.process import running_pid
+
+    lines = []
+    if settings is not None and "lab" in settings.profiles:
+        current = " (the current one)" if settings.profile.name == "lab" else ""
+        lines.append(f"profile: `lab` is in {settings.config_path}{current}")
+    else:
+        lines.append("profile: no `lab` profile yet (`syncwizard lab up` writes it)")
+    if not root.exists():
+        lines.append(f"lab folder: {root} does not exist: the lab was never brought up here")
+        return lines
+    lines.append(f"lab folder: {root}")
+    layout = LabLayout(root)
+    try:
+        recorded = json.loads(layout.pids_file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        recorded = {}
+    except (OSError, ValueError) as exc:
+        lines.append(f"cannot read {layout.pids_file}: {exc}")
+        recorded = {}
+    if not recorded:
+        lines.append("processes: none recorded; the lab is down")
+    for name in sorted(recorded):
+        pid = running_pid(layout, name)
+        lines.append(f"  {name}: " + (f"running (pid {pid})" if pid else "not running"))
+    return lines
+
+
+class LabScreen(WizardScreen):
+    BINDINGS = [keys.BACK]
+
+    def __init__(self, settings: Settings | None, lab_root: Path) -> None:
+        super().__init__()
+        self.settings = settings
+        self.lab_root = lab_root
+
+    def compose(self) -> ComposeResult:
+        yield TitleBar("Practice lab", self.settings.profile.name if self.settings else None)
+        with VerticalScroll(id="lab"):
+            yield Static(ABOUT, id="lab-about")
+            table = Table.grid(padding=(0, 2))
+            table.add_column(no_wrap=True, style="bold")
+            table.add_column()
+            for command, what in COMMANDS:
+                table.add_row(command, what)
+            yield Static(table, id="lab-commands")
+            yield Static("reading the lab's state...", id="lab-state", classes="panel")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#lab-state").border_title = "On this machine"
+        self.refresh_state()
+        self.set_interval(REFRESH, self.refresh_state)
+
+    @work(exclusive=True, group="lab-state", exit_on_error=False, name="reading the lab state")
+    async def refresh_state(self) -> None:
+        lines = await asyncio.to_thread(lab_state, self.lab_root, self.settings)
+        self.query_one("#lab-state", Static).update(Text("\n".join(lines)))
+
+    def action_back(self) -> None:
+        self.dismiss()

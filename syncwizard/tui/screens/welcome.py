@@ -1,0 +1,115 @@
+"""The first screen: what syncwizard does, which profile and config it uses, where to go.
+
+Kept small on purpose: it is the screen whose first paint is benchmarked, so
+it imports no client and composes a handful of widgets.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+from syncwizard.config import Settings
+from syncwizard.errors import SyncWizardError
+from syncwizard.tui import keys
+from syncwizard.tui.screens.base import WizardScreen
+from syncwizard.tui.widgets.title_bar import TitleBar
+
+INTRO = (
+    "Guides a backup or a restore of the Alfresco Sync Service: the repository DB, "
+    "the Sync Service's event queue on ActiveMQ, and the Sync DB, in the right order."
+)
+NO_CONFIG_FIX = (
+    "To practise first: `syncwizard lab up` starts a local stack and writes a `lab` profile.\n"
+    "For your own systems: `syncwizard config init` writes a commented template to fill in."
+)
+
+
+def _choice(title: str, description: str, *, later: bool = False) -> Text:
+    text = Text(f"{title:<13}", style="bold")
+    if later:
+        text.append("coming next  ", style="italic")
+    text.append(description)
+    return text
+
+
+class WelcomeScreen(WizardScreen):
+    BINDINGS = [keys.WELCOME_STATUS, keys.WELCOME_LAB, keys.WELCOME_COPY_PATH]
+
+    def __init__(self, settings: Settings | None, settings_error: SyncWizardError | None) -> None:
+        super().__init__()
+        self.settings = settings
+        self.settings_error = settings_error
+
+    def compose(self) -> ComposeResult:
+        settings = self.settings
+        yield TitleBar("Welcome", settings.profile.name if settings else None)
+        with Vertical(id="welcome"):
+            yield Static(INTRO, id="intro")
+            yield Static(self._where(), id="where", classes="-error" if not settings else "")
+            yield OptionList(
+                Option(
+                    _choice("Backup", "repository DB, drain the queue, Sync DB", later=True),
+                    id="backup",
+                    disabled=True,
+                ),
+                Option(
+                    _choice("Restore", "clear events, both DBs, start with recover", later=True),
+                    id="restore",
+                    disabled=True,
+                ),
+                Option(
+                    _choice(
+                        "Status",
+                        "live health checks, queue counters and databases"
+                        if settings
+                        else "needs a config file (see above)",
+                    ),
+                    id="status",
+                    disabled=settings is None,
+                ),
+                Option(_choice("Practice lab", "a local stack to rehearse on"), id="lab"),
+                id="menu",
+            )
+        yield Footer()
+
+    def _where(self) -> Text:
+        if self.settings is None:
+            error = self.settings_error
+            text = Text("No usable config: ", style="bold")
+            text.append(error.message if error else "none was loaded")
+            if error and error.hint:
+                text.append(f"\nhint: {error.hint}")
+            if not error or "lab up" not in error.hint:
+                text.append(f"\n{NO_CONFIG_FIX}")
+            return text
+        profile = self.settings.profile.name
+        others = [p for p in self.settings.profiles if p != profile]
+        text = Text("Profile  ", style="bold")
+        text.append(profile)
+        if others:
+            text.append(f"  (also: {', '.join(others)}; choose with --profile)")
+        text.append("\nConfig   ", style="bold")
+        text.append(str(self.settings.config_path))
+        return text
+
+    def on_mount(self) -> None:
+        menu = self.query_one(OptionList)
+        menu.highlighted = menu.get_option_index("status" if self.settings else "lab")
+
+    async def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option_id in ("status", "lab"):
+            await self.app.run_action(f"open_{event.option_id}")
+
+    def action_copy_config_path(self) -> None:
+        if self.settings is not None:
+            path = str(self.settings.config_path)
+        else:
+            from syncwizard.paths import config_file
+
+            path = str(config_file())
+        self.app.copy_to_clipboard(path)
+        self.notify(f"copied {path}", title="Clipboard")

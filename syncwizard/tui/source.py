@@ -1,0 +1,34 @@
+"""Where the dashboard's reports come from: a protocol, and the real poller behind it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from syncwizard.config import Settings
+    from syncwizard.status import StatusReport
+
+
+class StatusSource(Protocol):
+    """Anything that answers one poll of every system at a time (StatusPoller, the fake)."""
+
+    async def poll(self) -> StatusReport: ...
+
+    async def aclose(self) -> None: ...
+
+
+SourceFactory = Callable[[], StatusSource]
+
+
+def poller_factory(settings: Settings) -> SourceFactory:
+    """Builds the real `StatusPoller` when called: clients are imported then, not before."""
+
+    def build() -> StatusSource:
+        from syncwizard.config import broker_password
+        from syncwizard.status import StatusPoller
+
+        profile = settings.profile
+        return StatusPoller(profile, broker_password(profile.broker))
+
+    return build
