@@ -16,9 +16,14 @@ import sys
 import threading
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from syncwizard.lab import process
 from syncwizard.lab.layout import HOST, LabLayout, layout_from_root, read_settings
+
+if TYPE_CHECKING:
+    from syncwizard.lab.standin_consumer import EventConsumer
+    from syncwizard.lab.standin_health import Check, DatabaseProbe, EventLag
 
 PART = "standin"
 # For practice: keep the "recovering" state visible at least this long (default: no wait).
@@ -43,12 +48,9 @@ def run(root: Path) -> int:
     from syncwizard.lab.postgres import conninfo
     from syncwizard.lab.standin_consumer import BrokerAddress, EventConsumer
     from syncwizard.lab.standin_health import (
-        MINIMUM_CLIENT_VERSION,
-        VERSION_MESSAGE,
         DatabaseProbe,
         EventLag,
         HealthServer,
-        Outcome,
         serve_in_thread,
     )
     from syncwizard.lab.standin_recover import (
@@ -93,7 +95,7 @@ def run(root: Path) -> int:
             return 1
         log.info("recover requested (%s): reconciling before consuming", credentials)
 
-    recovering = threading.Event()
+    recovering = threading.Event()  # set while reconciling: the health check says so
     if credentials is not None:
         recovering.set()
     lag = EventLag()
@@ -103,25 +105,7 @@ def run(root: Path) -> int:
     sync_probe = DatabaseProbe(sync_conninfo, layout.pgpass, "Sync DB")
     repo_probe = DatabaseProbe(repo_conninfo, layout.pgpass, "repository DB")
 
-    def while_recovering(check: Outcome, message: str) -> Outcome:
-        return Outcome(False, message) if recovering.is_set() else check
-
-    checks = {
-        "activeMQConnection": lambda: while_recovering(
-            consumer.check(), "recovering: consuming starts once the Sync DB is reconciled"
-        ),
-        "databaseConnection": sync_probe.check,
-        "deadlocks": lambda: Outcome(True, None),
-        "eventsHealthCheck": lag.check,
-        "minimumClientVersion": lambda: Outcome(True, MINIMUM_CLIENT_VERSION),
-        "repositoryConnection": lambda: (
-            Outcome(False, "recovering: reconciling the Sync DB with the repository")
-            if recovering.is_set()
-            else repo_probe.check()
-        ),
-        "syncServiceIdCheck": lambda: Outcome(True, sync_id),
-        "versionCheck": lambda: Outcome(True, VERSION_MESSAGE),
-    }
+    checks = _health_checks(consumer, lag, sync_probe, repo_probe, sync_id, recovering)
     try:
         server = HealthServer(
             (HOST, layout.ports.standin), checks, layout.cert_file, layout.key_file
@@ -134,7 +118,7 @@ def run(root: Path) -> int:
 
     try:
         if credentials is not None:
-            minimum = float(os.environ.get(RECOVER_MIN_SECONDS_ENV, "0") or 0)
+            minimum = _recover_min_seconds()
             with (
                 connect(repo_conninfo, layout.pgpass, "syncwizard-standin-recover") as repo_db,
                 connect(sync_conninfo, layout.pgpass, "syncwizard-standin-recover") as sync_db,
@@ -163,6 +147,45 @@ def run(root: Path) -> int:
         sync_probe.close()
         repo_probe.close()
         log.info("stopped (%d events processed)", consumer.processed)
+
+
+def _health_checks(
+    consumer: EventConsumer,
+    lag: EventLag,
+    sync_probe: DatabaseProbe,
+    repo_probe: DatabaseProbe,
+    sync_id: str,
+    recovering: threading.Event,
+) -> dict[str, Check]:
+    """The eight checks of the real Sync Service, each answered from live state."""
+    from syncwizard.lab.standin_health import MINIMUM_CLIENT_VERSION, VERSION_MESSAGE, Outcome
+
+    def unless_recovering(check: Check, message: str) -> Check:
+        return lambda: Outcome(False, f"recovering: {message}") if recovering.is_set() else check()
+
+    return {
+        "activeMQConnection": unless_recovering(
+            consumer.check, "consuming starts once the Sync DB is reconciled"
+        ),
+        "databaseConnection": sync_probe.check,
+        "deadlocks": lambda: Outcome(True, None),
+        "eventsHealthCheck": lag.check,
+        "minimumClientVersion": lambda: Outcome(True, MINIMUM_CLIENT_VERSION),
+        "repositoryConnection": unless_recovering(
+            repo_probe.check, "reconciling the Sync DB with the repository"
+        ),
+        "syncServiceIdCheck": lambda: Outcome(True, sync_id),
+        "versionCheck": lambda: Outcome(True, VERSION_MESSAGE),
+    }
+
+
+def _recover_min_seconds() -> float:
+    text = os.environ.get(RECOVER_MIN_SECONDS_ENV, "")
+    try:
+        return max(0.0, float(text)) if text.strip() else 0.0
+    except ValueError:
+        log.warning("ignoring %s=%r: not a number of seconds", RECOVER_MIN_SECONDS_ENV, text)
+        return 0.0
 
 
 def _read_admin_password(layout: LabLayout) -> str | None:
