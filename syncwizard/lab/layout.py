@@ -10,7 +10,7 @@ HOST = "127.0.0.1"
 
 @dataclass(frozen=True)
 class LabPorts:
-    postgres: int = 55432
+    postgres: int = 15432
     openwire: int = 61616
     stomp: int = 61613
     jolokia: int = 8161
@@ -18,7 +18,9 @@ class LabPorts:
 
 
 # The test suite runs its own lab on other ports, so a practice lab can stay up.
-TEST_PORTS = LabPorts(postgres=45432, openwire=41616, stomp=41613, jolokia=48161, standin=49090)
+# Below 32768: outside Linux's range for outgoing ports, so a client reconnecting to a
+# stopped part cannot end up connected to itself on that part's port.
+TEST_PORTS = LabPorts(postgres=25432, openwire=21616, stomp=21613, jolokia=28161, standin=29090)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ def error_of(call: object, *args: object, **kwargs: object) -> SyncWizardError:
     [
         ("http://mq.example.org:8161/api/jolokia", "http://mq.example.org:8161"),
         ("https://mq.example.org/api/jolokia", "https://mq.example.org"),
-        ("http://127.0.0.1:48161/api/jolokia?x=1", "http://127.0.0.1:48161"),
+        ("http://127.0.0.1:28161/api/jolokia?x=1", "http://127.0.0.1:28161"),
     ],
 )
 def test_the_origin_is_derived_from_the_url(url: str, origin: str) -> None:

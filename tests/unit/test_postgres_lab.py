@@ -16,10 +16,10 @@ from syncwizard.lab.layout import TEST_PORTS, LabLayout
 def test_conninfo_names_host_port_db_and_user_without_a_password(tmp_path: Path) -> None:
     layout = LabLayout(tmp_path / "lab", TEST_PORTS)
     assert postgres.conninfo(layout, "repository") == (
-        "host=127.0.0.1 port=45432 dbname=alfresco user=alfresco"
+        "host=127.0.0.1 port=25432 dbname=alfresco user=alfresco"
     )
     assert postgres.conninfo(layout, "sync") == (
-        "host=127.0.0.1 port=45432 dbname=syncservice user=sync"
+        "host=127.0.0.1 port=25432 dbname=syncservice user=sync"
     )
 
 
@@ -44,7 +44,7 @@ def test_a_user_keeps_the_cluster_in_the_lab_with_a_short_socket_path(
     assert short.data_dir == tmp_path / "lab" / "postgres" / "data"
     deep = postgres.cluster(LabLayout(tmp_path / ("d" * 120) / "lab", TEST_PORTS))
     assert str(deep.socket_dir).startswith("/tmp/syncwizard-pg-1000-")
-    assert len(str(deep.socket_dir / ".s.PGSQL.45432")) <= postgres.MAX_SOCKET_PATH
+    assert len(str(deep.socket_dir / ".s.PGSQL.25432")) <= postgres.MAX_SOCKET_PATH
 
 
 def test_scram_verifier_is_what_postgres_computes_for_the_password() -> None:
@@ -67,9 +67,9 @@ def test_read_pgpass_passwords_takes_only_the_lab_roles_lines(tmp_path: Path) ->
     layout.secrets_dir.mkdir(parents=True)
     layout.pgpass.write_text(
         "# comment\n"
-        "127.0.0.1:45432:alfresco:alfresco:repo-pw\n"
-        "127.0.0.1:45432:other:sync:not-this\n"
-        "127.0.0.1:45432:syncservice:sync:sync-pw\n"
+        "127.0.0.1:25432:alfresco:alfresco:repo-pw\n"
+        "127.0.0.1:25432:other:sync:not-this\n"
+        "127.0.0.1:25432:syncservice:sync:sync-pw\n"
     )
     assert postgres.read_pgpass_passwords(layout) == {"alfresco": "repo-pw", "sync": "sync-pw"}
     assert postgres.read_pgpass_passwords(LabLayout(tmp_path / "none")) == {}
