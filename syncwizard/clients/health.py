@@ -270,6 +270,7 @@ class HealthClient:
         self.fingerprint = fingerprint
         self.timeout = timeout
         self._client: httpx.AsyncClient | None = None
+        self._request: httpx.Request | None = None
         self._pin: str | None = None
 
     async def __aenter__(self) -> HealthClient:
@@ -285,14 +286,17 @@ class HealthClient:
 
     async def aclose(self) -> None:
         if self._client is not None:
-            client, self._client = self._client, None
+            client, self._client, self._request = self._client, None, None
             await client.aclose()
 
     async def fetch(self) -> HealthReport:
         """One GET of the health check, parsed. Raises SyncWizardError on any failure."""
         client = self._http_client()
         try:
-            async with client.stream("GET", self.url) as response:
+            if self._request is None:  # built once: polled every tick
+                self._request = client.build_request("GET", self.url)
+            response = await client.send(self._request, stream=True)
+            try:
                 if self._pin is not None:
                     self._check_pin(response)
                 if response.is_redirect:
@@ -304,6 +308,8 @@ class HealthClient:
                         "usually means a proxy or a login page is in the way.",
                     )
                 body = await self._read_body(response)
+            finally:
+                await response.aclose()
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             raise _error(
                 f"health.url {self.url!r} is not a usable URL ({str(exc).rstrip('.')}).",
@@ -485,6 +491,8 @@ def _connect_failure(exc: BaseException, host: str) -> str:
 
 async def fetch_cluster(clients: Sequence[HealthClient]) -> list[HealthReport]:
     """Fetch every node at once; they must agree on the sync GUID (a cluster shares one)."""
+    if len(clients) == 1:  # the usual single node: no task to schedule
+        return [await clients[0].fetch()]
     results = await asyncio.gather(*(client.fetch() for client in clients), return_exceptions=True)
     failures = [result for result in results if isinstance(result, BaseException)]
     for failure in failures:

@@ -42,15 +42,16 @@ async def new_sync_queue(client: JolokiaClient, topic: str) -> tuple[str, str]:
 
 
 def count_posts(client: JolokiaClient, monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
-    """Record the body of every HTTP POST the client sends from now on."""
+    """Record the body of every HTTP request the client sends from now on."""
     posts: list[bytes] = []
-    original = client._client.post
+    original = client._client.send
 
-    async def recording_post(url: str, **kwargs: object) -> httpx.Response:
-        posts.append(kwargs["content"])  # type: ignore[arg-type]
-        return await original(url, **kwargs)  # type: ignore[arg-type]
+    async def recording_send(request: httpx.Request, **kwargs: object) -> httpx.Response:
+        assert request.method == "POST", "Jolokia is always POSTed to"
+        posts.append(request.content)
+        return await original(request, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(client._client, "post", recording_post)
+    monkeypatch.setattr(client._client, "send", recording_send)
     return posts
 
 
