@@ -274,7 +274,8 @@ class DatabaseProbe:
                 )
             assert self._conn is not None
             try:
-                return await asyncio.wait_for(read_facts(self._conn), self.timeout)
+                async with asyncio.timeout(self.timeout):  # no task per poll, unlike wait_for
+                    return await read_facts(self._conn)
             except (psycopg.Error, TimeoutError) as exc:
                 await self.aclose()
                 if fresh:
