@@ -53,10 +53,10 @@ class DashboardScreen(WizardScreen):
         self.health_panel = HealthPanel()
         self.queue_panel = QueuePanel()
         self.databases_panel = DatabasesPanel()
-        self._timer: Timer | None = None
-        self._polling = False  # a poll worker is running
-        self._paused = False  # a poll fell due while another screen was on top
-        self._closing = False
+        self._poll_timer: Timer | None = None
+        self._poll_running = False  # a poll worker is running
+        self._poll_paused = False  # a poll fell due while another screen was on top
+        self._stopping = False
 
     def compose(self) -> ComposeResult:
         yield TitleBar("Status", self.settings.profile.name)
@@ -72,14 +72,14 @@ class DashboardScreen(WizardScreen):
         self._arm(0)
 
     def on_screen_resume(self) -> None:
-        if self._paused:
-            self._paused = False
+        if self._poll_paused:
+            self._poll_paused = False
             self._arm(0)
 
     async def on_unmount(self) -> None:
-        self._closing = True
-        if self._timer is not None:
-            self._timer.stop()
+        self._stopping = True
+        if self._poll_timer is not None:
+            self._poll_timer.stop()
         self.workers.cancel_group(self, "poll")
         if self.source is not None:
             await self.source.aclose()
@@ -87,22 +87,22 @@ class DashboardScreen(WizardScreen):
     @property
     def polling(self) -> bool:
         """A poll is running or armed (not paused, not closed)."""
-        return self._polling or self._timer is not None
+        return self._poll_running or self._poll_timer is not None
 
     def _arm(self, delay: float) -> None:
-        if self._closing or self._polling or self._timer is not None:
+        if self._stopping or self._poll_running or self._poll_timer is not None:
             return
         # Textual's Timer divides by its interval: "now" is the shortest tick instead of 0.
-        self._timer = self.set_timer(max(delay, MIN_DELAY), self._poll_due, name="next poll")
+        self._poll_timer = self.set_timer(max(delay, MIN_DELAY), self._poll_due, name="next poll")
 
     def _poll_due(self) -> None:
-        self._timer = None
-        if self._closing:
+        self._poll_timer = None
+        if self._stopping:
             return
         if not self.is_active:
-            self._paused = True
+            self._poll_paused = True
             return
-        self._polling = True
+        self._poll_running = True
         self.poll_once()
 
     @work(exclusive=True, group="poll", exit_on_error=False, name="status poll")
@@ -113,7 +113,7 @@ class DashboardScreen(WizardScreen):
                 self.model.apply(await source.poll())
                 self.redraw()
         finally:
-            self._polling = False
+            self._poll_running = False
             self._arm(self.interval)
 
     async def _source(self) -> StatusSource | None:
@@ -137,7 +137,7 @@ class DashboardScreen(WizardScreen):
         self.databases_panel.show(model.databases, now)
 
     def action_back(self) -> None:
-        self._closing = True
+        self._stopping = True
         self.dismiss()
 
     def action_copy_guid(self) -> None:

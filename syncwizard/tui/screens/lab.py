@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 
 from rich.table import Table
@@ -35,9 +34,9 @@ REFRESH = 2.0  # seconds between re-reads of the lab's state
 
 
 def lab_state(root: Path, settings: Settings | None) -> list[str]:
-    """What is known of the lab on this machine, one line each; reads small files only."""
-    from syncwizard.lab.layout import LabLayout
-    from syncwizard.lab.process import running_pid
+    """What is known of the lab on this machine, one line each (reads small files, no network)."""
+    from syncwizard.lab import stack
+    from syncwizard.lab.layout import LabLayout, layout_from_root
 
     lines = []
     if settings is not None and "lab" in settings.profiles:
@@ -49,19 +48,10 @@ def lab_state(root: Path, settings: Settings | None) -> list[str]:
         lines.append(f"lab folder: {root} does not exist: the lab was never brought up here")
         return lines
     lines.append(f"lab folder: {root}")
-    layout = LabLayout(root)
-    try:
-        recorded = json.loads(layout.pids_file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        recorded = {}
-    except (OSError, ValueError) as exc:
-        lines.append(f"cannot read {layout.pids_file}: {exc}")
-        recorded = {}
-    if not recorded:
-        lines.append("processes: none recorded; the lab is down")
-    for name in sorted(recorded):
-        pid = running_pid(layout, name)
-        lines.append(f"  {name}: " + (f"running (pid {pid})" if pid else "not running"))
+    layout = layout_from_root(root) if LabLayout(root).settings_file.exists() else LabLayout(root)
+    for part in stack.parts(layout):
+        state = f"running, {part.where}" if part.running else "not running"
+        lines.append(f"  {part.name:<9} {state}")
     return lines
 
 

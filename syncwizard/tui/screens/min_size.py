@@ -26,13 +26,13 @@ def notice(size: Size, quit_keys: str) -> str:
 class MinSizeScreen(ModalScreen[None]):
     def __init__(self, size: Size) -> None:
         super().__init__()
-        self._size = size
+        self.terminal_size = size
 
     def compose(self) -> ComposeResult:
-        yield Static(notice(self._size, self._quit_keys()), id="min-size")
+        yield Static(notice(self.terminal_size, self._quit_keys()), id="min-size")
 
     def show_size(self, size: Size) -> None:
-        self._size = size
+        self.terminal_size = size
         self.query_one("#min-size", Static).update(notice(size, self._quit_keys()))
 
     def _quit_keys(self) -> str:

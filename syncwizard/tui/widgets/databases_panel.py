@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from rich.console import Group, RenderableType
-from rich.table import Table
+from collections.abc import Hashable
+
 from rich.text import Text
 
 from syncwizard.clients.results import DatabaseFacts
 from syncwizard.tui import formatting
 from syncwizard.tui.model import DATABASE_ROLES, Observed
-from syncwizard.tui.widgets.panel import PanelBody, StatusPanel, error_text
+from syncwizard.tui.widgets.panel import PanelBody, StatusPanel, append_error, error_shape, fit
 
 ROLE_NAMES = {"repository_db": "Repository DB", "sync_db": "Sync DB"}
 
@@ -28,35 +28,38 @@ class DatabasesPanel(StatusPanel):
         views: list[Observed[object]] = list(observed.values())  # type: ignore[arg-type]
         self.mark(views)
         stale = [ROLE_NAMES[r] for r, o in observed.items() if o.error is not None]
-        self.border_subtitle = f"STALE: {', '.join(stale)}" if stale else ""
+        self.set_titles("Databases", f"STALE: {', '.join(stale)}" if stale else "")
         self.redraw(now)
 
-    def build(self, body: PanelBody) -> RenderableType:
-        parts: list[RenderableType] = []
-        for role, observed in self.observed.items():
-            parts.append(self._database(body, ROLE_NAMES[role], observed))
-        return Group(*parts)
+    def shape(self) -> Hashable:
+        return tuple((o.value is not None, error_shape(o.error)) for o in self.observed.values())
 
-    def _database(self, body: PanelBody, title: str, observed: Observed[DatabaseFacts]) -> Group:
+    def build(self, body: PanelBody) -> Text:
+        text = Text(end="")
+        for role, observed in self.observed.items():
+            if text:
+                text.append("\n")
+            self._database(text, body, ROLE_NAMES[role], observed)
+        return text
+
+    def _database(
+        self, text: Text, body: PanelBody, title: str, observed: Observed[DatabaseFacts]
+    ) -> None:
         facts = observed.value
         value = body.style("stale" if observed.stale else "value")
         label = body.style("label")
-        head = Table.grid(expand=True)
-        head.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
-        head.add_column(no_wrap=True, justify="right")
-        name = Text(f"{title} ", style=body.style("heading"))
-        name.append(facts.name if facts else "", style=value)
         age = formatting.age(observed.age(self.now)) if facts else "no answer yet"
-        head.add_row(name, Text(age, style=label))
-        lines: list[RenderableType] = [head]
+        name = fit(facts.name if facts else "", body.width - len(title) - len(age) - 3)
+        text.append(f"{title} ", style=body.style("heading"))
+        text.append(name, style=value)
+        text.append(" " * max(body.width - len(title) - 1 - len(name) - len(age), 1))
+        text.append(age, style=label)
         if facts is not None:
-            details = Text("  ")
-            details.append(formatting.size(facts.size_bytes), style=value)
-            details.append("  PostgreSQL ", style=label)
-            details.append(facts.server_version, style=value)
-            details.append("\n  ")
-            details.append(connections(facts.connections), style=value)
-            lines.append(details)
+            text.append("\n  ")
+            text.append(formatting.size(facts.size_bytes), style=value)
+            text.append("  PostgreSQL ", style=label)
+            text.append(facts.server_version, style=value)
+            text.append("\n  ")
+            text.append(connections(facts.connections), style=value)
         if observed.error is not None:
-            lines.append(error_text(body, observed.error))
-        return Group(*lines)
+            append_error(text, body, observed.error)

@@ -1,15 +1,24 @@
-"""The health panel: the sync GUID, then every check of every Sync Service node."""
+"""The health panel: the sync GUID in its title, then every check of every Sync Service node."""
 
 from __future__ import annotations
 
-from rich.console import Group, RenderableType
-from rich.table import Table
+from collections.abc import Hashable
+
 from rich.text import Text
 
 from syncwizard.clients.results import HealthCheck, HealthReport
 from syncwizard.tui import formatting
 from syncwizard.tui.model import Observed
-from syncwizard.tui.widgets.panel import PanelBody, StatusPanel, error_text, state_line
+from syncwizard.tui.widgets.panel import (
+    PanelBody,
+    StatusPanel,
+    append_error,
+    error_shape,
+    fit,
+    state_line,
+)
+
+STATE_WIDTH = len("UNHEALTHY")
 
 
 def check_state(check: HealthCheck) -> tuple[str, str]:
@@ -29,9 +38,13 @@ class HealthPanel(StatusPanel):
         self.mark(observed)
         reports = observed.value
         # The GUID goes in the title: prominent, and it costs no row at 80x24.
-        self.border_title = f"Health - Sync GUID {reports[0].sync_id}" if reports else "Health"
-        self.border_subtitle = self._summary(now)
+        title = f"Health - Sync GUID {reports[0].sync_id}" if reports else "Health"
+        self.set_titles(title, self._summary(now))
         self.redraw(now)
+
+    def shape(self) -> Hashable:
+        reports = self.observed.value or ()
+        return tuple(len(r.checks) for r in reports), error_shape(self.observed.error)
 
     def _summary(self, now: float) -> str:
         reports = self.observed.value
@@ -44,40 +57,40 @@ class HealthPanel(StatusPanel):
             return f"{verdict} - HTTP {reports[0].http_status} - {state}"
         return f"{verdict} - {state}"
 
-    def build(self, body: PanelBody) -> RenderableType:
+    def build(self, body: PanelBody) -> Text:
         reports = self.observed.value or ()
-        stale = self.observed.stale
-        parts: list[RenderableType] = []
+        text = Text(no_wrap=False, end="")
         for number, report in enumerate(reports, start=1):
             if len(reports) > 1:  # one node: its URL is in the profile, its status in the border
-                parts.append(self._node_line(body, report, number))
-            parts.append(self._checks(body, report, stale))
+                self._node_line(text, body, report, number)
+            self._checks(text, body, report)
         if self.observed.error is not None:
-            parts.append(error_text(body, self.observed.error))
-        if not parts:
-            parts.append(Text("asking the Sync Service...", style=body.style("label")))
-        return Group(*parts)
+            append_error(text, body, self.observed.error)
+        if not text:
+            text.append("asking the Sync Service...", style=body.style("label"))
+        return text
 
-    def _node_line(self, body: PanelBody, report: HealthReport, number: int) -> Text:
-        label = f"node {number}"
+    def _node_line(self, text: Text, body: PanelBody, report: HealthReport, number: int) -> None:
+        label = f"node {number} "
         age = formatting.age(max(0.0, self.now - report.fetched_at))
         tail = f"  HTTP {report.http_status}  {age}"
-        room = body.width - len(label) - 1 - len(tail)
-        line = Text(f"{label} ", style=body.style("label"))
-        line.append(formatting.middle_ellipsis(report.url, max(room, 10)))
-        line.append(tail, style=body.style("label"))
-        return line
+        room = max(body.width - len(label) - len(tail), 10)
+        if text:
+            text.append("\n")
+        text.append(label, style=body.style("label"))
+        text.append(formatting.middle_ellipsis(report.url, room))
+        text.append(tail, style=body.style("label"))
 
-    def _checks(self, body: PanelBody, report: HealthReport, stale: bool) -> Table:
-        table = Table.grid(padding=(0, 1), expand=True)
-        table.add_column(no_wrap=True)
-        table.add_column(no_wrap=True, min_width=9)
-        table.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
+    def _checks(self, text: Text, body: PanelBody, report: HealthReport) -> None:
+        stale = self.observed.stale
+        name_width = max((len(c.name) for c in report.checks), default=0)
+        message_width = body.width - name_width - STATE_WIDTH - 2
         for check in report.checks:
             word, style = check_state(check)
-            table.add_row(
-                Text(check.name, style=body.style("stale") if stale else ""),
-                Text(word, style=body.style("stale" if stale else style)),
-                Text(check.message.strip(), style=body.style("label")),
-            )
-        return table
+            if text:
+                text.append("\n")
+            text.append(check.name.ljust(name_width), style=body.style("stale") if stale else "")
+            text.append(" ")
+            text.append(word.ljust(STATE_WIDTH), style=body.style("stale" if stale else style))
+            text.append(" ")
+            text.append(fit(check.message.strip(), message_width), style=body.style("label"))

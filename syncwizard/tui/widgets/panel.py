@@ -1,18 +1,20 @@
 """What every dashboard panel shares: a titled border, a stale state, an error with its hint.
 
 A panel is a scrollable container (so nothing is lost at 80x24) holding a
-`PanelBody`, which renders the Rich text its panel builds. Colours come from
+`PanelBody`, which renders the Rich `Text` its panel builds. Colours come from
 the body's component classes, so the stylesheet (and high contrast) decides
-them, not the code.
+them, not the code. Bodies are plain text lines, not Rich tables: a redraw
+every second must stay cheap, and the layout is only recomputed when the
+number of lines can have changed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
-from rich.console import RenderableType
 from rich.style import Style
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widget import Widget
 
@@ -39,9 +41,9 @@ class PanelBody(Widget):
     COMPONENT_CLASSES = STYLES
     DEFAULT_CSS = "PanelBody { height: auto; }"
 
-    def __init__(self, build: Callable[[PanelBody], RenderableType], *, id: str | None = None):
+    def __init__(self, build: Callable[[PanelBody], Text], *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._build = build
+        self.build_content = build
 
     def style(self, name: str) -> Style:
         return self.get_component_rich_style(f"panel--{name}", partial=True)
@@ -50,8 +52,8 @@ class PanelBody(Widget):
     def width(self) -> int:
         return max(self.content_region.width, 20)
 
-    def render(self) -> RenderableType:
-        return self._build(self)
+    def render(self) -> Text:
+        return self.build_content(self)
 
 
 class StatusPanel(VerticalScroll):
@@ -63,16 +65,35 @@ class StatusPanel(VerticalScroll):
         self.border_subtitle = "waiting for the first answer"
         self.body = PanelBody(self.build, id=f"{id}-body" if id else None)
         self.now = 0.0
+        self._shape: Hashable = None
+        self._shown: Text | None = None
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         yield self.body
 
-    def build(self, body: PanelBody) -> RenderableType:
+    def build(self, body: PanelBody) -> Text:
+        raise NotImplementedError
+
+    def shape(self) -> Hashable:
+        """What decides the body's number of lines; the layout is redone when it changes."""
         raise NotImplementedError
 
     def redraw(self, now: float) -> None:
+        """Repaint the body if what it shows changed (ages tick every second, values don't)."""
         self.now = now
-        self.body.refresh(layout=True)
+        shown = self.build(self.body)
+        if shown == self._shown:
+            return
+        shape = self.shape()
+        self.body.refresh(layout=shape != self._shape)
+        self._shown, self._shape = shown, shape
+
+    def set_titles(self, title: str, subtitle: str) -> None:
+        """Set the border texts only when they change: each change repaints the whole panel."""
+        if self.border_title != title:
+            self.border_title = title
+        if self.border_subtitle != subtitle:
+            self.border_subtitle = subtitle
 
     def mark(self, observed: Observed[object] | list[Observed[object]]) -> None:
         """Set -stale / -down from one or several systems."""
@@ -91,9 +112,21 @@ def state_line(observed: Observed[object], now: float) -> str:
     return f"answered {age}"
 
 
-def error_text(body: PanelBody, error: SyncWizardError) -> Text:
-    text = Text(error.message, style=body.style("error"))
+def error_shape(error: SyncWizardError | None) -> Hashable:
+    return None if error is None else (error.message, error.hint)
+
+
+def append_error(text: Text, body: PanelBody, error: SyncWizardError) -> None:
+    if text:
+        text.append("\n")
+    text.append(error.message, style=body.style("error"))
     if error.hint:
         text.append("\nhint: ", style=body.style("label"))
         text.append(error.hint, style=body.style("hint"))
-    return text
+
+
+def fit(value: str, width: int) -> str:
+    """`value` cut to `width` with an ellipsis, so a line never wraps."""
+    if len(value) <= width:
+        return value
+    return value[: max(width - 1, 0)] + "…" if width > 0 else ""

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 
-from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.widgets import Sparkline, Static
 
 from syncwizard.tui import formatting
 from syncwizard.tui.model import BrokerNumbers, DequeueRate, Observed
-from syncwizard.tui.widgets.panel import PanelBody, StatusPanel, error_text, state_line
+from syncwizard.tui.widgets.panel import (
+    PanelBody,
+    StatusPanel,
+    append_error,
+    error_shape,
+    state_line,
+)
+
+NO_CONSUMER = "no consumer: the Sync Service is not reading"
+RATE_RESTARTED = "DequeueCount went down (broker restart?): rate restarted"
 
 
 class QueuePanel(StatusPanel):
@@ -24,7 +32,7 @@ class QueuePanel(StatusPanel):
         self.sparkline = Sparkline([], id="pending-sparkline")
         self.sparkline_label = Static("", id="pending-label")
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         yield self.body
         yield self.sparkline_label
         yield self.sparkline
@@ -37,60 +45,71 @@ class QueuePanel(StatusPanel):
         now: float,
     ) -> None:
         self.observed = observed
-        self.pending = tuple(pending)
         self.rate = rate.per_second
         self.rate_restarted = self.rate is None and rate.reset_at is not None
         self.mark(observed)
-        self.border_subtitle = state_line(observed, now)
-        if self.pending:
+        self.set_titles("Queue", state_line(observed, now))
+        if tuple(pending) != self.pending:
+            self.pending = tuple(pending)
             self.sparkline.data = [float(p) for p in self.pending]
             self.sparkline_label.update(
                 f"pending, last {len(self.pending)} polls (max {formatting.count(max(pending))})"
+                if pending
+                else ""
             )
         self.redraw(now)
 
-    def build(self, body: PanelBody) -> RenderableType:
+    def shape(self) -> Hashable:
         numbers = self.observed.value
-        parts: list[RenderableType] = []
+        return (
+            numbers is not None,
+            numbers is not None and numbers.queue.consumers == 0,
+            self.rate_restarted,
+            error_shape(self.observed.error),
+        )
+
+    def build(self, body: PanelBody) -> Text:
+        numbers = self.observed.value
+        text = Text(end="")
         if numbers is not None:
-            queue = numbers.queue
-            value = body.style("stale" if self.observed.stale else "value")
-            parts.append(Text(formatting.middle_ellipsis(queue.name, body.width), style=value))
-            grid = Table.grid(padding=(0, 1))
-            for _ in range(2):
-                grid.add_column(no_wrap=True, style=body.style("label"))
-                grid.add_column(no_wrap=True, justify="right", min_width=6, style=value)
-            topic = "--" if numbers.topic is None else formatting.count(numbers.topic.enqueued)
-            grid.add_row(
+            self._counters(text, body, numbers)
+        if self.observed.error is not None:
+            append_error(text, body, self.observed.error)
+        if not text:
+            text.append("asking the broker...", style=body.style("label"))
+        return text
+
+    def _counters(self, text: Text, body: PanelBody, numbers: BrokerNumbers) -> None:
+        queue = numbers.queue
+        value = body.style("stale" if self.observed.stale else "value")
+        label = body.style("label")
+        topic = "--" if numbers.topic is None else formatting.count(numbers.topic.enqueued)
+        rows = (
+            (
                 "pending",
                 formatting.count(queue.pending),
-                " enqueued",
+                "enqueued",
                 formatting.count(queue.enqueued),
-            )
-            grid.add_row(
+            ),
+            (
                 "dequeued",
                 formatting.count(queue.dequeued),
-                " in flight",
+                "in flight",
                 formatting.count(queue.in_flight),
-            )
-            grid.add_row(
-                "consumers", str(queue.consumers), " dequeues/s", formatting.rate(self.rate)
-            )
-            grid.add_row("", "", " topic enq.", topic)
-            parts.append(grid)
-            if queue.consumers == 0:
-                parts.append(
-                    Text("no consumer: the Sync Service is not reading", style=body.style("error"))
-                )
-            if self.rate_restarted:
-                parts.append(
-                    Text(
-                        "DequeueCount went down (broker restart?): rate restarted",
-                        style=body.style("hint"),
-                    )
-                )
-        if self.observed.error is not None:
-            parts.append(error_text(body, self.observed.error))
-        if not parts:
-            parts.append(Text("asking the broker...", style=body.style("label")))
-        return Group(*parts)
+            ),
+            ("consumers", str(queue.consumers), "dequeues/s", formatting.rate(self.rate)),
+            ("", "", "topic enq.", topic),
+        )
+        widths = [max(len(row[column]) for row in rows) for column in range(4)]
+        widths[1] = max(widths[1], 6)
+        text.append(formatting.middle_ellipsis(queue.name, body.width), style=value)
+        for left_label, left_value, right_label, right_value in rows:
+            text.append("\n")
+            text.append(left_label.ljust(widths[0]) + " ", style=label)
+            text.append(left_value.rjust(widths[1]), style=value)
+            text.append("  " + right_label.ljust(widths[2]) + " ", style=label)
+            text.append(right_value.rjust(widths[3]), style=value)
+        if queue.consumers == 0:
+            text.append("\n" + NO_CONSUMER, style=body.style("error"))
+        if self.rate_restarted:
+            text.append("\n" + RATE_RESTARTED, style=body.style("hint"))
