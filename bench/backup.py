@@ -1,0 +1,315 @@
+"""Repository DB backup: pg_dump variants for the default, the server's floor, the budget.
+
+1. A `bench` database of >= 1 GB (../shared/bench-data/alfresco_like.sql,
+   `-v scale=0.3`) in a lab cluster of its own on port 35432, built once (the
+   database's comment records the scale and how long the build took).
+2. The pg_dump variants (format, jobs, compression) timed bare, and the floor:
+   server-side `COPY <table> TO '/dev/null'` summed over the tables; min /
+   median / max over --rounds, round-robin, warm cache. Aim: default <= 1.5x floor.
+3. The budget: the wizard's dump step (`pgtools.run_pg_dump`, progress polling
+   on) against bare pg_dump with the same options, alternating; median ratio
+   <= 1.05x. CPU of this process (the runner) and of the children (pg_dump) are
+   printed too: they show the runner's own cost beneath the machine's noise.
+
+Run by hand: .venv/bin/python bench/backup.py [--rounds 3] [--skip-variants] [--remove]
+The cluster stays up for the next run unless --remove is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from dump_variants import VARIANTS, Context, Timings, measure, remove, size_of
+from psycopg import sql
+
+from syncwizard.clients import pgtools
+from syncwizard.lab import postgres as lab_pg
+from syncwizard.lab.layout import LabLayout, LabPorts
+
+BENCH_ROOT = Path("/tmp/sw-bench")
+BENCH_PORTS = LabPorts(postgres=35432, openwire=31616, stomp=31613, jolokia=38161, standin=39090)
+BENCH_DB = "bench"
+DATA_SQL = Path(__file__).resolve().parents[2] / "shared" / "bench-data" / "alfresco_like.sql"
+MARK = "syncwizard bench: alfresco_like.sql"
+BUDGET = 1.05
+FLOOR_AIM = 1.5
+
+
+# --- the bench database --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BenchDb:
+    conninfo: str  # the superuser over the cluster's unix socket, dbname=bench
+    size_bytes: int
+    build_seconds: float  # how long the build took (now, or when it was built)
+    built_now: bool
+    tables: tuple[str, ...]  # user tables, largest first
+
+
+def _recorded_build(comment: str | None, scale: str) -> float | None:
+    """The build time the DB's comment records for this scale; None: not a finished build."""
+    if not comment or not comment.startswith(f"{MARK} scale={scale} "):
+        return None
+    return float(comment.rsplit("built_in=", 1)[1].rstrip("s"))
+
+
+def _build(conninfo: str, scale: str, data_sql: Path) -> float:
+    print(f"building the bench DB (scale {scale}) from {data_sql}: a few minutes ...", flush=True)
+    started = time.perf_counter()
+    subprocess.run(
+        [
+            str(lab_pg.bin_dir() / "psql"),
+            *("-X", "-q", "-v", "ON_ERROR_STOP=1", "-v", f"scale={scale}"),
+            *("-d", conninfo, "-f", str(data_sql)),
+        ],
+        check=True,
+        env={**os.environ, "PGOPTIONS": "-c client_min_messages=warning"},
+    )
+    return time.perf_counter() - started
+
+
+def ensure_bench_db(layout: LabLayout, scale: str, data_sql: Path = DATA_SQL) -> BenchDb:
+    """Start the bench cluster (creating it once); build the bench DB unless it is built."""
+    lab_pg.ensure_cluster(layout)
+    admin_info = lab_pg.superuser_conninfo(layout)
+    conninfo = lab_pg.superuser_conninfo(layout, BENCH_DB)
+    with psycopg.connect(admin_info, autocommit=True) as admin:
+        row = admin.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+            (BENCH_DB,),
+        ).fetchone()
+        if row is None:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
+        recorded = _recorded_build(row[0] if row else None, scale)
+        built_now = recorded is None
+        if recorded is None:
+            recorded = _build(conninfo, scale, data_sql)
+            comment = f"{MARK} scale={scale} built_in={recorded:.1f}s"
+            admin.execute(
+                sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                    sql.Identifier(BENCH_DB), sql.Literal(comment)
+                )
+            )
+    with psycopg.connect(conninfo) as conn:
+        size = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]  # type: ignore[index]
+        tables = tuple(
+            name
+            for (name,) in conn.execute(
+                "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+                " ORDER BY pg_relation_size(c.oid) DESC"
+            )
+        )
+    return BenchDb(conninfo, size, recorded, built_now, tables)
+
+
+# --- the budget: the wizard's dump step against bare pg_dump -------------------------------
+
+
+@dataclass(frozen=True)
+class DumpSettings:
+    fmt: pgtools.DumpFormat
+    jobs: int
+    compress: str | None  # None: pg_dump's default (gzip -Z6)
+
+    def options(self) -> list[str]:
+        """The same settings as pg_dump options, as `PgDump` passes them."""
+        options = [f"--format={self.fmt}"]
+        if self.fmt == "directory" and self.jobs > 1:
+            options.append(f"--jobs={self.jobs}")
+        if self.compress is not None:
+            options.append(f"--compress={self.compress}")
+        return options
+
+
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    own_cpu: float  # this process: the runner's event loop, polling, stderr reading
+    child_cpu: float  # pg_dump and its workers
+    reports: int = 0  # progress reports the step delivered
+    tuples_seen: int = 0  # the most rows copied a report showed before the end
+    before_start: float = 0.0  # step time outside pg_dump: connect, version check, estimate
+
+
+def _child_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def wizard_step(conninfo: str, out: Path, settings: DumpSettings) -> Run:
+    """The wizard's repository DB dump step: `pgtools.run_pg_dump` with a progress observer."""
+    reports: list[pgtools.Progress] = []
+    cpu0, child0, started = time.process_time(), _child_cpu(), time.perf_counter()
+    asyncio.run(
+        pgtools.run_pg_dump(
+            conninfo,
+            out,
+            fmt=settings.fmt,
+            jobs=settings.jobs,
+            compress=settings.compress,
+            on_progress=reports.append,
+            system="repository",
+        )
+    )
+    seconds = time.perf_counter() - started
+    during = [r.tuples_done for r in reports if r.phase != "done"]
+    return Run(
+        seconds,
+        time.process_time() - cpu0,
+        _child_cpu() - child0,
+        len(reports),
+        max(during, default=0),
+        seconds - reports[-1].elapsed,  # the last report's clock starts with pg_dump
+    )
+
+
+def bare_dump(conninfo: str, out: Path, settings: DumpSettings) -> Run:
+    argv = [str(pgtools.tool_path("pg_dump")), *settings.options(), "--file", str(out)]
+    cpu0, child0, started = time.process_time(), _child_cpu(), time.perf_counter()
+    subprocess.run([*argv, "--dbname", conninfo], check=True, stdin=subprocess.DEVNULL)
+    return Run(time.perf_counter() - started, time.process_time() - cpu0, _child_cpu() - child0)
+
+
+def measure_budget(
+    conninfo: str, scratch: Path, settings: DumpSettings, rounds: int
+) -> tuple[list[Run], list[Run]]:
+    """(wizard runs, bare runs), alternating which goes first in each round."""
+    wizard: list[Run] = []
+    bare: list[Run] = []
+    out = scratch / "budget-dump"
+    for round_no in range(rounds):
+        pair = [("wizard", wizard_step, wizard), ("bare", bare_dump, bare)]
+        for label, run, runs in pair if round_no % 2 == 0 else pair[::-1]:
+            remove(out)
+            result = run(conninfo, out, settings)
+            size = size_of(out)
+            remove(out)
+            runs.append(result)
+            print(
+                f"  round {round_no + 1}: {label}: {result.seconds:.2f} s, {size / 1e6:.0f} MB, "
+                f"cpu own {result.own_cpu:.2f} s, pg_dump {result.child_cpu:.2f} s"
+                + (f", {result.reports} reports" if label == "wizard" else ""),
+                flush=True,
+            )
+    return wizard, bare
+
+
+def _spread(values: list[float]) -> str:
+    ordered = sorted(values)
+    return f"{ordered[0]:.2f} / {statistics.median(ordered):.2f} / {ordered[-1]:.2f}"
+
+
+def print_budget(settings: DumpSettings, wizard: list[Run], bare: list[Run]) -> None:
+    ratio = statistics.median(r.seconds for r in wizard) / statistics.median(
+        r.seconds for r in bare
+    )
+    pairs = [w.seconds / b.seconds for w, b in zip(wizard, bare, strict=True)]
+    print(f"\nbudget: the wizard's dump step vs bare pg_dump {' '.join(settings.options())}")
+    print(f"  wizard step  s min/median/max: {_spread([r.seconds for r in wizard])}")
+    print(f"  bare pg_dump s min/median/max: {_spread([r.seconds for r in bare])}")
+    print(f"  ratio of medians: {ratio:.3f}x (budget <= {BUDGET}x) -> {_verdict(ratio, BUDGET)}")
+    print(f"  ratio per round: {' '.join(f'{p:.3f}' for p in pairs)}")
+    own = statistics.median(r.own_cpu for r in wizard)
+    print(
+        f"  runner CPU (this process) per step: median {own:.2f} s; "
+        f"pg_dump CPU median wizard {statistics.median(r.child_cpu for r in wizard):.2f} s, "
+        f"bare {statistics.median(r.child_cpu for r in bare):.2f} s"
+    )
+    print(
+        f"  progress reports per step: median {statistics.median(r.reports for r in wizard):.0f};"
+        f" rows seen while dumping: median {statistics.median(r.tuples_seen for r in wizard):.0f}"
+    )
+    before = statistics.median(r.before_start for r in wizard)
+    print(f"  step time outside pg_dump (connect, version check, estimate): median {before:.3f} s")
+
+
+def _verdict(value: float, limit: float) -> str:
+    return "within" if value <= limit else "OVER"
+
+
+# --- the report ----------------------------------------------------------------------------
+
+
+def print_variants(timings: list[Timings], default_name: str) -> None:
+    floor = timings[0].median
+    print("\nvariant                                  s min / median /   max     size   x floor")
+    for timing in timings:
+        print(f"  {timing.name:38s} {timing.summary():34s} {timing.median / floor:5.2f}")
+    chosen = next(t for t in timings if t.name == default_name)
+    aim = chosen.median / floor
+    print(
+        f"default {default_name}: {chosen.median:.1f} s = {aim:.2f}x the floor "
+        f"(aim <= {FLOOR_AIM}x) -> {_verdict(aim, FLOOR_AIM)}"
+    )
+
+
+def parse_settings(text: str) -> DumpSettings:
+    """`directory:2:1` -> format, jobs, compression (`-` for pg_dump's default)."""
+    fmt, jobs, compress = text.split(":")
+    if fmt not in ("directory", "custom"):
+        raise argparse.ArgumentTypeError(f"format must be directory or custom, not {fmt!r}")
+    return DumpSettings(fmt, int(jobs), None if compress == "-" else compress)  # type: ignore[arg-type]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", default="0.3", help="alfresco_like.sql scale (0.3: ~1.1 GB)")
+    parser.add_argument("--rounds", type=int, default=3, help="runs per variant, round-robin")
+    parser.add_argument("--budget-rounds", type=int, default=3)
+    parser.add_argument(
+        "--budget-settings",
+        type=parse_settings,
+        default=parse_settings("directory:2:1"),
+        help="format:jobs:compression of the budget runs (default directory:2:1)",
+    )
+    parser.add_argument("--default", default="-Fd -j2 -Z1", help="the variant to hold to the aim")
+    parser.add_argument("--skip-variants", action="store_true")
+    parser.add_argument("--skip-budget", action="store_true")
+    parser.add_argument("--remove", action="store_true", help="remove the bench cluster at the end")
+    args = parser.parse_args()
+
+    layout = LabLayout(BENCH_ROOT / "lab", BENCH_PORTS)
+    scratch = BENCH_ROOT / "out"
+    scratch.mkdir(parents=True, exist_ok=True)
+    try:
+        db = ensure_bench_db(layout, args.scale)
+        how = "built now in" if db.built_now else "reused; its build took"
+        print(
+            f"bench DB: {db.size_bytes / 1e9:.2f} GB, scale {args.scale}, {how} "
+            f"{db.build_seconds:.0f} s; tables {', '.join(db.tables)}"
+        )
+        pg_dump = pgtools.tool_path("pg_dump")
+        version = subprocess.run([pg_dump, "--version"], capture_output=True, text=True).stdout
+        print(f"machine: {os.cpu_count()} CPUs; {version.strip()}; {db.conninfo}")
+        ctx = Context(pg_dump, db.conninfo, db.tables, scratch)
+        VARIANTS[0].run(ctx)  # warm-up: every table's pages into the cache
+        if not args.skip_variants:
+            print(f"\nvariants, {args.rounds} rounds:", flush=True)
+            timings = measure(VARIANTS, ctx, args.rounds, lambda line: print(line, flush=True))
+            print_variants(timings, next(v.name for v in VARIANTS if v.name == args.default))
+        if not args.skip_budget:
+            print(f"\nbudget, {args.budget_rounds} rounds:", flush=True)
+            settings = args.budget_settings
+            wizard, bare = measure_budget(db.conninfo, scratch, settings, args.budget_rounds)
+            print_budget(settings, wizard, bare)
+    finally:
+        if args.remove:
+            lab_pg.remove_cluster(layout)
+            print(f"removed the bench cluster ({layout.root})")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

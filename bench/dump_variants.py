@@ -1,0 +1,167 @@
+"""pg_dump variants (format, jobs, compression) timed bare, and the server's own floor.
+
+Used by bench/backup.py. Each variant runs in rounds, every round all variants
+with the starting one rotated, so that noise from other jobs on the machine
+falls on all of them alike; output is written under a scratch folder, fsynced
+as pg_dump does by default, measured and removed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+
+@dataclass(frozen=True)
+class Sample:
+    seconds: float
+    size_bytes: int | None  # None: no output (the COPY floor)
+
+
+@dataclass
+class Timings:
+    name: str
+    samples: list[Sample] = field(default_factory=list)
+
+    @property
+    def seconds(self) -> list[float]:
+        return [s.seconds for s in self.samples]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    def summary(self) -> str:
+        sec = sorted(self.seconds)
+        sizes = {s.size_bytes for s in self.samples}
+        size = "" if None in sizes else f"{max(sizes) / 1e6:8.0f} MB"  # type: ignore[type-var]
+        return f"{sec[0]:6.1f} / {self.median:6.1f} / {sec[-1]:6.1f} s  {size}"
+
+
+@dataclass(frozen=True)
+class Context:
+    pg_dump: Path
+    conninfo: str  # the bench DB, superuser
+    tables: Sequence[str]
+    scratch: Path  # outputs go here, one at a time
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    run: Callable[[Context], Sample]
+
+
+def size_of(path: Path) -> int:
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.iterdir())
+    return path.stat().st_size
+
+
+def remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def bare_argv(ctx: Context, options: Sequence[str], out: Path) -> list[str]:
+    """pg_dump as an admin would type it: the options, the output, the database."""
+    return [str(ctx.pg_dump), *options, "--file", str(out), "--dbname", ctx.conninfo]
+
+
+def pg_dump_variant(name: str, options: Sequence[str]) -> Variant:
+    def run(ctx: Context) -> Sample:
+        out = ctx.scratch / "dump"
+        remove(out)
+        started = time.perf_counter()
+        subprocess.run(bare_argv(ctx, options, out), check=True, stdin=subprocess.DEVNULL)
+        seconds = time.perf_counter() - started
+        size = size_of(out)
+        remove(out)
+        return Sample(seconds, size)
+
+    return Variant(name, run)
+
+
+def piped_variant(name: str, options: Sequence[str], compressor: Sequence[str]) -> Variant:
+    """pg_dump to stdout into a compressor writing the file (fsynced, as pg_dump would)."""
+
+    def run(ctx: Context) -> Sample:
+        out = ctx.scratch / "dump"
+        remove(out)
+        started = time.perf_counter()
+        with out.open("wb") as sink:
+            dump = subprocess.Popen(
+                [str(ctx.pg_dump), *options, "--dbname", ctx.conninfo],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+            )
+            assert dump.stdout is not None
+            squeeze = subprocess.Popen(compressor, stdin=dump.stdout, stdout=sink)
+            dump.stdout.close()  # the compressor holds the only read end
+            if squeeze.wait() != 0 or dump.wait() != 0:
+                raise RuntimeError(f"{name}: pg_dump {dump.returncode}, {squeeze.returncode}")
+            os.fsync(sink.fileno())
+        seconds = time.perf_counter() - started
+        size = size_of(out)
+        remove(out)
+        return Sample(seconds, size)
+
+    return Variant(name, run)
+
+
+def copy_floor(ctx: Context) -> Sample:
+    """The server's own floor: `COPY <table> TO '/dev/null'` for each table, summed."""
+    total = 0.0
+    with psycopg.connect(ctx.conninfo, autocommit=True) as conn:
+        for table in ctx.tables:
+            schema, name = table.split(".", 1)
+            statement = sql.SQL("COPY {}.{} TO '/dev/null'").format(
+                sql.Identifier(schema), sql.Identifier(name)
+            )
+            started = time.perf_counter()
+            conn.execute(statement)
+            total += time.perf_counter() - started
+    return Sample(total, None)
+
+
+FLOOR = Variant("floor: COPY each table TO '/dev/null'", copy_floor)
+
+# PostgreSQL 15's pg_dump compresses with gzip only (-Z 0-9; lz4/zstd came in 16).
+VARIANTS: tuple[Variant, ...] = (
+    FLOOR,
+    pg_dump_variant("-Fd -j2 (gzip -Z6, default)", ["-Fd", "-j2"]),
+    pg_dump_variant("-Fd -j2 -Z1", ["-Fd", "-j2", "-Z1"]),
+    pg_dump_variant("-Fd -j2 -Z0", ["-Fd", "-j2", "-Z0"]),
+    pg_dump_variant("-Fd -j1 -Z1", ["-Fd", "-j1", "-Z1"]),
+    pg_dump_variant("-Fc (gzip -Z6, default)", ["-Fc"]),
+    pg_dump_variant("-Fc -Z1", ["-Fc", "-Z1"]),
+    pg_dump_variant("-Fc -Z0", ["-Fc", "-Z0"]),
+    piped_variant("-Fc -Z0 | zstd -3 -T2", ["-Fc", "-Z0"], ["zstd", "-q", "-3", "-T2"]),
+)
+
+
+def measure(
+    variants: Sequence[Variant], ctx: Context, rounds: int, log: Callable[[str], None]
+) -> list[Timings]:
+    """Every variant `rounds` times, round-robin, the starting variant rotated per round."""
+    timings = [Timings(v.name) for v in variants]
+    for round_no in range(rounds):
+        shift = round_no % len(variants)
+        order = list(range(len(variants)))[shift:] + list(range(len(variants)))[:shift]
+        for index in order:
+            sample = variants[index].run(ctx)
+            timings[index].samples.append(sample)
+            size = "" if sample.size_bytes is None else f" {sample.size_bytes / 1e6:.0f} MB"
+            log(f"  round {round_no + 1}: {variants[index].name}: {sample.seconds:.1f} s{size}")
+    return timings
