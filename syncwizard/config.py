@@ -68,6 +68,16 @@ class ServiceSettings:
 @dataclass(frozen=True)
 class BackupSettings:
     dir: str = field(default_factory=lambda: str(paths.default_backup_dir()))
+    format: str = "directory"  # pg_dump format: "directory" (parallel jobs) or "custom"
+    jobs: int = 2  # pg_dump --jobs, directory format only
+    compress: str = ""  # pg_dump --compress; "" = syncwizard's default (gzip level 1)
+    wait_mode: str = "drain"  # "drain" (the DESIGN criterion) or "countdown" (the doc's wait)
+    countdown: float = 120.0  # seconds, wait_mode = "countdown"
+    drain_timeout: float = 1800.0  # give up the drain wait, with guidance, after this long
+    drain_interval: float = 2.0  # seconds between two looks at the queue
+    drain_confirm: float = 5.0  # two drained looks at least this far apart
+    clock_skew: float = 2.0  # margin added to t0 for clocks and publish lag
+    stall_after: float = 120.0  # say so when nothing was consumed for this long
 
 
 @dataclass(frozen=True)
@@ -202,6 +212,8 @@ def _from_env_text(text: str, annotation: Any, where: str) -> Any:
     try:
         if target is float:
             return float(text)
+        if target is int:
+            return int(text)
         if target is bool:
             return {"true": True, "1": True, "false": False, "0": False}[text.lower()]
     except (ValueError, KeyError):

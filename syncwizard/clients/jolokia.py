@@ -506,3 +506,22 @@ class JolokiaClient:
         stamps = await self.request(payload, f"browsing queue {queue}")
         values = [timestamp_ms(stamp) for stamp in stamps or [] if stamp is not None]
         return min(values) if values else None
+
+
+    async def dead_letters_from(self, queue: str, dlq: str = "ActiveMQ.DLQ") -> int:
+        """How many messages on the dead-letter queue (the first 400 browsed) came from
+        `queue`, by their OriginalDestination; 0 when there is no dead-letter queue."""
+        mbean = destination_mbean(await self.broker_name(), "Queue", dlq)
+        payload = {
+            "type": "exec",
+            "mbean": mbean,
+            "operation": "browse()",
+            "path": "*/OriginalDestination",
+        }
+        answer = await self._post(json.dumps(payload).encode())
+        if is_missing_mbean(answer):
+            return 0
+        origins = entry_value(self.url, answer, f"browsing queue {dlq}") or []
+        if isinstance(origins, Mapping):
+            origins = list(origins.values())
+        return sum(1 for origin in origins if origin and str(origin).split("://")[-1] == queue)

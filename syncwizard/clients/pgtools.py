@@ -419,6 +419,7 @@ class PgDump(_ToolRun):
         fmt: DumpFormat = "directory",
         jobs: int = 2,
         compress: str | None = None,
+        snapshot: str | None = None,
         passfile: Path | None = None,
         bindir: Path | None = None,
         system: str = "",
@@ -432,6 +433,9 @@ class PgDump(_ToolRun):
         self.fmt = fmt
         self.jobs = jobs
         self.compress = compress
+        # An exported snapshot (pg_export_snapshot) of a transaction the caller keeps open:
+        # the dump then sees exactly what that transaction sees.
+        self.snapshot = snapshot
 
     def _tool_args(self) -> list[str]:
         args = ["--verbose", "--no-password", f"--format={self.fmt}", "--file", str(self.partial)]
@@ -439,6 +443,8 @@ class PgDump(_ToolRun):
             args.append(f"--jobs={self.jobs}")  # only the directory format dumps in parallel
         if self.compress is not None:
             args.append(f"--compress={self.compress}")
+        if self.snapshot is not None:
+            args.append(f"--snapshot={self.snapshot}")
         return args
 
     def _bytes_so_far(self) -> int:
@@ -564,6 +570,7 @@ async def run_pg_dump(
     fmt: DumpFormat = "directory",
     jobs: int = 2,
     compress: str | None = None,
+    snapshot: str | None = None,
     on_progress: ProgressCallback | None = None,
     passfile: Path | None = None,
     bindir: Path | None = None,
@@ -576,6 +583,7 @@ async def run_pg_dump(
         fmt=fmt,
         jobs=jobs,
         compress=compress,
+        snapshot=snapshot,
         passfile=passfile,
         bindir=bindir,
         system=system,
