@@ -73,6 +73,35 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument(
         "--for", dest="duration", type=_duration, default=10.0, help="how long, e.g. 30s or 2m"
     )
+
+    backup = command("backup", "take a backup set headless (resumes an unfinished run)")
+    backup.add_argument("--yes", action="store_true", help="run without prompts (for cron)")
+    backup.add_argument("--json", action="store_true", help="print JSON lines")
+    backup.add_argument("--new", action="store_true", help="start a fresh run, not a resume")
+    backup.add_argument("--verbose", action="store_true", help="also print pg_dump's lines")
+    backup.add_argument("--format", choices=("directory", "custom"), help="pg_dump format")
+    backup.add_argument("--jobs", type=int, help="pg_dump parallel jobs (directory format)")
+    backup.add_argument("--compress", help="gzip level 0-9 (default 1)")
+    backup.add_argument(
+        "--wait", dest="wait_mode", choices=("drain", "countdown"), help="how to wait for Sync"
+    )
+    backup.add_argument("--countdown", type=_duration, help="the countdown, e.g. 2m")
+    backup.add_argument(
+        "--drain-timeout", dest="timeout", type=_duration, help="give up waiting after, e.g. 30m"
+    )
+    backup.add_argument(
+        "--external-repository-backup",
+        metavar="SNAPSHOT_TIME",
+        help="the repository DB was backed up by other tools; its snapshot time, ISO 8601 "
+        "with offset (e.g. 2026-11-26T03:00:00+01:00)",
+    )
+
+    verify = command("verify", "re-check a sealed backup set (checksums, dumps, manifest)")
+    verify.add_argument("path", type=Path, help="the backup set folder")
+    verify.add_argument("--json", action="store_true", help="print JSON")
+
+    runs = command("runs", "list the runs and whether they can be resumed")
+    runs.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
 
@@ -153,6 +182,119 @@ def cmd_lab(args: argparse.Namespace) -> int:
     return lab_cli.run(args)
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    if not args.yes:
+        raise SyncWizardError(
+            "`syncwizard backup` runs headless only with --yes (nothing is asked)",
+            hint="add --yes (e.g. from cron), or start `syncwizard` for the guided backup",
+            system="config",
+        )
+    from syncwizard.config import broker_password
+    from syncwizard.headless import HeadlessPrinter, run_backup
+    from syncwizard.runbook.backup import BackupOptions, parse_attested_time
+    from syncwizard.runbook.model import RefusedError
+
+    settings = _load(args)
+    overrides = {
+        "format": args.format,
+        "jobs": args.jobs,
+        "compress": args.compress,
+        "wait_mode": args.wait_mode,
+        "countdown": args.countdown,
+        "timeout": args.timeout,
+    }
+    if args.external_repository_backup:
+        overrides["external_repository_at"] = parse_attested_time(args.external_repository_backup)
+    options = BackupOptions.from_settings(settings.profile.backup, **overrides)
+    printer = HeadlessPrinter(json_lines=args.json, verbose=args.verbose)
+    try:
+        return asyncio.run(
+            run_backup(
+                settings.profile,
+                options,
+                broker_password=broker_password(settings.profile.broker),
+                new=args.new,
+                printer=printer,
+            )
+        )
+    except RefusedError as exc:
+        print(f"syncwizard: {exc.render()}", file=sys.stderr)
+        return EXIT_UNHEALTHY
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from syncwizard.runbook.backupset import verify_set
+
+    report = asyncio.run(verify_set(args.path))
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "path": str(args.path),
+                    "ok": report.ok,
+                    "problems": report.problems,
+                    "warnings": report.warnings,
+                    "files_checked": report.files_checked,
+                    "bytes_checked": report.bytes_checked,
+                    "run_id": report.manifest.get("run_id"),
+                    "sync_id": report.manifest.get("sync_id"),
+                },
+                indent=2,
+            )
+        )
+    else:
+        manifest = report.manifest
+        print(
+            f"backup set {args.path} (run {manifest.get('run_id')}, {manifest.get('created_at')})"
+        )
+        print(f"  {report.files_checked} files, {report.bytes_checked / 1e6:,.1f} MB checked")
+        for warning in report.warnings:
+            print(f"  warning: {warning}")
+        for problem in report.problems:
+            print(f"  PROBLEM: {problem}")
+        print("  verified: every checksum, dump and the manifest hold" if report.ok else "  NOT OK")
+    return EXIT_OK if report.ok else EXIT_UNHEALTHY
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    import time
+
+    from syncwizard.runbook.journal import list_runs
+
+    runs = list_runs()
+    rows = [
+        {
+            "run_id": run.run_id,
+            "runbook": run.runbook,
+            "status": run.status(),
+            "started_at": run.started_at,
+            "last_at": run.last_at,
+            "stopped_at_step": None if run.finished else run.stopped_at,
+            "backup_set": run.header.get("backup_set"),
+            "profile": run.header.get("profile"),
+            "error": (run.last_error or {}).get("message") if not run.finished else None,
+        }
+        for run in runs
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    if not rows:
+        print("no runs yet")
+        return EXIT_OK
+    for row in rows:
+        started = time.strftime("%Y-%m-%d %H:%M", time.localtime(row["started_at"]))
+        where = f" at step {row['stopped_at_step']}" if row["stopped_at_step"] else ""
+        print(f"{row['run_id']}  {started}  {row['status']}{where}  {row['backup_set'] or ''}")
+        if row["error"]:
+            print(f"    last error: {row['error']}")
+    if any(row["status"] in ("failed", "cancelled", "interrupted") for row in rows):
+        print(
+            "`syncwizard backup --yes` resumes the newest unfinished backup (--new: a fresh one)"
+        )
+    return EXIT_OK
+
+
 def cmd_tui(args: argparse.Namespace) -> int:
     settings, error = None, None
     try:
@@ -169,6 +311,9 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "status": cmd_status,
     "config": cmd_config,
     "lab": cmd_lab,
+    "backup": cmd_backup,
+    "verify": cmd_verify,
+    "runs": cmd_runs,
 }
 
 

@@ -1,0 +1,166 @@
+"""`syncwizard backup --yes`: the backup runbook without a screen, for cron.
+
+`HeadlessPrinter` is an engine observer printing progress lines (or JSON lines
+with `--json`) on stdout; live progress is thinned to one line every few seconds
+per step. `run_backup` finds an unfinished run and resumes it (saying so), or
+starts a fresh one, and maps the outcome to the exit codes of DESIGN section 5.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import signal
+import sys
+import time
+from typing import Any, TextIO
+
+from syncwizard.errors import SyncWizardError
+from syncwizard.runbook.model import EventKind, RefusedError, StepEvent, StepState
+
+EXIT_OK, EXIT_REFUSED, EXIT_BAD, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _detail_json(detail: object) -> Any:
+    if detail is None:
+        return None
+    if hasattr(detail, "as_json"):
+        return detail.as_json()  # type: ignore[no-any-return]
+    if dataclasses.is_dataclass(detail) and not isinstance(detail, type):
+        data = dataclasses.asdict(detail)
+        data.pop("lines", None)  # tool output goes out as log events (with --verbose)
+        return data
+    if isinstance(detail, int | float | str):
+        return detail
+    return str(detail)
+
+
+class HeadlessPrinter:
+    """Prints a run's events: progress lines, or one JSON object per line."""
+
+    def __init__(
+        self,
+        out: TextIO | None = None,
+        *,
+        json_lines: bool = False,
+        verbose: bool = False,
+        progress_every: float = 2.0,
+        step_titles: dict[str, str] | None = None,
+    ) -> None:
+        self.out = out or sys.stdout
+        self.json_lines = json_lines
+        self.verbose = verbose
+        self.progress_every = progress_every
+        self.step_titles = step_titles or {}
+        self._last_progress: dict[str | None, float] = {}
+
+    def __call__(self, event: StepEvent) -> None:
+        if event.kind == EventKind.LOG and not self.verbose:
+            return
+        if event.kind == EventKind.PROGRESS:
+            now = time.monotonic()
+            if now - self._last_progress.get(event.step_id, -1e9) < self.progress_every:
+                return
+            self._last_progress[event.step_id] = now
+        if self.json_lines:
+            entry = {"run_id": event.run_id, **event.as_json()}
+            if event.kind == EventKind.PROGRESS and event.detail is not None:
+                entry["detail"] = _detail_json(event.detail)
+            self._write(json.dumps(entry, default=str))
+        else:
+            text = self._text(event)
+            if text:
+                self._write(text)
+
+    def _write(self, line: str) -> None:
+        self.out.write(line + "\n")
+        self.out.flush()
+
+    def _text(self, event: StepEvent) -> str | None:
+        stamp = time.strftime("%H:%M:%S", time.localtime(event.at))
+        title = self.step_titles.get(event.step_id or "", event.step_id or "")
+        if event.kind in (EventKind.RUN_STARTED, EventKind.RUN_RESUMED):
+            where = event.data.get("backup_set")
+            return f"{stamp} {event.message}" + (f" (backup set {where})" if where else "")
+        if event.kind == EventKind.STATE:
+            if event.state == StepState.RUNNING:
+                return f"{stamp} == {title}"
+            if event.state == StepState.FAILED and event.error is not None:
+                text = f"{stamp} !! {title} failed: {event.error.message}"
+                return text + (f"\n         hint: {event.error.hint}" if event.error.hint else "")
+            if event.state == StepState.CANCELLED:
+                return f"{stamp} !! {title} cancelled"
+            return f"{stamp}    {event.state}: {event.message}"
+        if event.kind == EventKind.PROGRESS:
+            return f"{stamp}    {event.message}"
+        if event.kind == EventKind.LOG:
+            return f"{stamp}    | {event.message}"
+        if event.kind == EventKind.RECORD and event.message.endswith("_snapshot"):
+            t0 = " (t0)" if event.message == "repository_db_snapshot" else ""
+            return f"{stamp}    snapshot taken at {event.data.get('snapshot_at_iso')}{t0}"
+        if event.kind == EventKind.RECORD and event.message == "counter_reset":
+            return f"{stamp}    note: {event.data.get('note')}"
+        if event.kind == EventKind.RUN_FINISHED:
+            return f"{stamp} {event.message}"
+        return None
+
+
+def exit_code_of(error: SyncWizardError | None) -> int:
+    if error is None:
+        return EXIT_OK
+    return EXIT_REFUSED if isinstance(error, RefusedError) else EXIT_BAD
+
+
+async def run_backup(
+    profile: Any,
+    options: Any,
+    *,
+    broker_password: str | None,
+    new: bool = False,
+    printer: HeadlessPrinter,
+) -> int:
+    """Resume the unfinished backup run (saying so) or start one; return the exit code."""
+    from syncwizard.runbook.backup import resume_backup, start_backup
+    from syncwizard.runbook.journal import abandon, find_unfinished
+
+    unfinished = find_unfinished("backup")
+    if unfinished is not None and unfinished.status() == "running":
+        raise RefusedError(
+            f"backup run {unfinished.run_id} is running in another process",
+            hint="wait for it to finish; `syncwizard runs` lists the runs",
+            system="config",
+        )
+    if unfinished is not None and new:
+        abandon(unfinished, "a fresh run was started with --new")
+        printer(
+            StepEvent(
+                run_id=unfinished.run_id,
+                kind=EventKind.RUN_ABANDONED,
+                message=f"run {unfinished.run_id} left unfinished; starting a fresh run (--new)",
+            )
+        )
+        unfinished = None
+    if unfinished is not None:
+        engine = await resume_backup(
+            unfinished, profile, broker_password=broker_password, observers=[printer]
+        )
+    else:
+        engine = start_backup(
+            profile, options, broker_password=broker_password, observers=[printer]
+        )
+    printer.step_titles = {step.id: step.title for step in engine.runbook.steps}
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    if task is not None:
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        outcome = await engine.run()
+    except asyncio.CancelledError:
+        raise KeyboardInterrupt from None
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+        await engine.aclose()
+    if outcome.error is not None:
+        raise outcome.error
+    return exit_code_of(outcome.error)

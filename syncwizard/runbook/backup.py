@@ -1,0 +1,762 @@
+"""The backup runbook (DESIGN section 3): preflight -> repository DB backup -> wait for the
+Sync Service to track it -> Sync DB backup -> verify and seal the set.
+
+`start_backup` begins a new run and `resume_backup` continues one found by
+`journal.find_unfinished("backup")`; both return an Engine (see engine.py) whose
+`run()` does the rest. The backup set folder is `<backup.dir>/<run id>`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Awaitable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any, cast
+
+from syncwizard import __version__
+from syncwizard.clients.pgtools import DumpFormat
+from syncwizard.config import BackupSettings, Profile
+from syncwizard.errors import SyncWizardError
+from syncwizard.runbook import backupset
+from syncwizard.runbook.backup_systems import BackupSystems, DatabaseProbeResult
+from syncwizard.runbook.drain import (
+    DrainJudge,
+    DrainSample,
+    DrainSettings,
+    DrainStatus,
+    QueueSnapshot,
+    countdown,
+    wait_for_drain,
+)
+from syncwizard.runbook.engine import Engine
+from syncwizard.runbook.journal import Journal, RunRecord, new_run_id, runs_dir
+from syncwizard.runbook.model import (
+    Confirm,
+    Observer,
+    Outputs,
+    RefusedError,
+    Runbook,
+    SkipStep,
+    Step,
+    StepContext,
+)
+from syncwizard.runbook.snapshot_dump import DumpPlan, dump_in_snapshot, iso, kill_orphan
+from syncwizard.runbook.snapshot_dump import remove_leftovers as remove_dump_leftovers
+
+RUNBOOK = "backup"
+PREFLIGHT, REPOSITORY, WAIT = "preflight", "repository_db", "wait_drain"
+SYNC, SEAL = "sync_db", "seal"
+# gzip level 1 until the benchmark (issue 3, section 6) says otherwise: gzip runs on one
+# core per job and at its default level it, not the database, sets the dump's pace.
+DEFAULT_COMPRESS = "1"
+FREE_SPACE_FACTOR = 1.2
+COMPRESSED_SHARE = 0.5  # a compressed dump's size against the tables' size, generously
+
+
+@dataclass(frozen=True)
+class BackupOptions:
+    backup_dir: Path
+    format: DumpFormat = "directory"
+    jobs: int = 2
+    compress: str = DEFAULT_COMPRESS
+    wait_mode: str = "drain"  # or "countdown"
+    countdown: float = 120.0
+    drain: DrainSettings = field(default_factory=DrainSettings)
+    external_repository_at: float | None = None  # attested snapshot time of an external backup
+
+    @classmethod
+    def from_settings(cls, backup: BackupSettings, **overrides: Any) -> BackupOptions:
+        """The options of a profile's [backup] section, with command-line overrides."""
+        values: dict[str, Any] = {
+            "backup_dir": Path(backup.dir).expanduser(),
+            "format": backup.format,
+            "jobs": backup.jobs,
+            "compress": backup.compress or DEFAULT_COMPRESS,
+            "wait_mode": backup.wait_mode,
+            "countdown": backup.countdown,
+            "drain": DrainSettings(
+                timeout=backup.drain_timeout,
+                interval=backup.drain_interval,
+                confirm=backup.drain_confirm,
+                skew=backup.clock_skew,
+                stall_after=backup.stall_after,
+            ),
+        }
+        drain_overrides = {k: overrides.pop(k) for k in ("timeout",) if k in overrides}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if drain_overrides.get("timeout") is not None:
+            values["drain"] = replace(values["drain"], timeout=drain_overrides["timeout"])
+        options = cls(**values)
+        options.validate()
+        return options
+
+    def validate(self) -> None:
+        def bad(key: str, value: object, expected: str) -> SyncWizardError:
+            return SyncWizardError(
+                f"backup.{key} = {value!r} is not valid: expected {expected}",
+                hint="fix it in the profile's [backup] section or on the command line",
+                system="config",
+            )
+
+        if self.format not in ("directory", "custom"):
+            raise bad("format", self.format, '"directory" or "custom"')
+        if self.jobs < 1:
+            raise bad("jobs", self.jobs, "1 or more")
+        if not (self.compress.isdigit() and 0 <= int(self.compress) <= 9):
+            raise bad("compress", self.compress, "a gzip level from 0 (none) to 9")
+        if self.wait_mode not in ("drain", "countdown"):
+            raise bad("wait_mode", self.wait_mode, '"drain" or "countdown"')
+        for key, value in (
+            ("countdown", self.countdown),
+            ("drain_timeout", self.drain.timeout),
+            ("drain_interval", self.drain.interval),
+        ):
+            if value <= 0:
+                raise bad(key, value, "a number of seconds above 0")
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "backup_dir": str(self.backup_dir),
+            "format": self.format,
+            "jobs": self.jobs,
+            "compress": self.compress,
+            "wait_mode": self.wait_mode,
+            "countdown": self.countdown,
+            "drain": vars(self.drain).copy(),
+            "external_repository_at": self.external_repository_at,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> BackupOptions:
+        return cls(
+            backup_dir=Path(data["backup_dir"]),
+            format=cast(DumpFormat, data["format"]),
+            jobs=int(data["jobs"]),
+            compress=str(data["compress"]),
+            wait_mode=str(data["wait_mode"]),
+            countdown=float(data["countdown"]),
+            drain=DrainSettings(**data["drain"]),
+            external_repository_at=data.get("external_repository_at"),
+        )
+
+
+def parse_attested_time(text: str, *, now: float | None = None) -> float:
+    """An external backup's snapshot time, ISO 8601 WITH its UTC offset (or Z)."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise SyncWizardError(
+            f"{text!r} is not a time with its UTC offset",
+            hint="give the snapshot time of the external repository backup as ISO 8601 with "
+            "an offset, e.g. 2026-11-26T03:00:00+01:00 or 2026-11-26T02:00:00Z",
+            system="config",
+        )
+    at = moment.timestamp()
+    if at > (now if now is not None else time.time()) + 60:
+        raise SyncWizardError(
+            f"the attested snapshot time {text} is in the future",
+            hint="give the time the external backup's snapshot was taken (its start)",
+            system="config",
+        )
+    return at
+
+
+class BackupSteps:
+    """The five steps, bound to one profile, its systems and one backup set folder."""
+
+    def __init__(
+        self, profile: Profile, broker_password: str | None, options: BackupOptions, set_dir: Path
+    ) -> None:
+        self.profile = profile
+        self.options = options
+        self.set_dir = set_dir
+        self.systems = BackupSystems(profile, broker_password)
+
+    def runbook(self) -> Runbook:
+        external = self.options.external_repository_at is not None
+        return Runbook(
+            name=RUNBOOK,
+            aclose=self.systems.aclose,
+            steps=(
+                Step(
+                    id=PREFLIGHT,
+                    title="Preflight",
+                    why="Before anything is written: every system answers, the sync GUID and "
+                    "its queue are known, the client tools can dump these servers, and the "
+                    "backup folder has room. Each problem is named with its fix.",
+                    action=self.preflight,
+                    verification=self.verify_set_dir,
+                    plan=lambda ctx: self._plan_preflight(),
+                ),
+                Step(
+                    id=REPOSITORY,
+                    title="Repository DB backup" + (" (done externally)" if external else ""),
+                    why="The procedure backs up the repository FIRST, so a restore can remove "
+                    "whatever the Sync Service tracked after it. t0 is this dump's snapshot "
+                    "time (its start); the queue's counters are taken at t0.",
+                    action=self.repository_backup,
+                    verification=self.verify_dump,
+                    depends_on=(PREFLIGHT,),
+                    plan=self._plan_repository,
+                ),
+                Step(
+                    id=WAIT,
+                    title="Wait for the Sync Service to track it",
+                    why="Only when the Sync Service has consumed every event produced up to "
+                    "t0 does its database reflect the repository backup. The doc's 'Dequeued "
+                    "== Pending' is wrong as written; the sound criterion is used and shown.",
+                    action=self.wait_for_sync,
+                    depends_on=(REPOSITORY,),
+                    plan=lambda ctx: self._plan_wait(),
+                ),
+                Step(
+                    id=SYNC,
+                    title="Sync DB backup",
+                    why="Taken after the wait, so it holds everything the repository backup "
+                    "holds (restore then starts the Sync Service once with -Drecover).",
+                    action=self.sync_backup,
+                    verification=self.verify_dump,
+                    depends_on=(WAIT,),
+                    plan=self._plan_sync,
+                ),
+                Step(
+                    id=SEAL,
+                    title="Verify and seal",
+                    why="pg_restore --list on each dump, the sha256 of every file, then "
+                    "manifest.json, written last: a folder without it is not a backup set.",
+                    action=self.seal,
+                    verification=self.verify_sealed,
+                    depends_on=(REPOSITORY, SYNC),
+                    plan=lambda ctx: (
+                        f"check and checksum every file of {self.set_dir}, then "
+                        f"write {self.set_dir / backupset.MANIFEST_NAME}"
+                    ),
+                ),
+            ),
+        )
+
+    # --- plans (what exactly the next action will do) -------------------------------------
+
+    def _plan_preflight(self) -> str:
+        urls = ", ".join(self.profile.health.urls)
+        return (
+            f"read the health check ({urls}), find the sync queue on "
+            f"{self.profile.broker.jolokia_url}, connect to both databases, check pg_dump and "
+            f"pg_restore, and create the backup set folder {self.set_dir}"
+        )
+
+    def _shared(self, ctx: StepContext) -> bool:
+        return bool(ctx.results.get(PREFLIGHT, {}).get("shared_database"))
+
+    def _plan_repository(self, ctx: StepContext) -> str:
+        if self.options.external_repository_at is not None:
+            return (
+                "record the repository backup taken externally, with its snapshot time "
+                f"{iso(self.options.external_repository_at)} as t0"
+            )
+        if self._shared(ctx):
+            return "nothing to dump yet: one dump of the shared database is taken after the wait"
+        return self._repository_plan().describe()
+
+    def _plan_wait(self) -> str:
+        if self.options.wait_mode == "countdown":
+            return f"wait {self.options.countdown:g} s (the doc's 'couple of minutes')"
+        return (
+            "watch the sync queue until the drain criterion holds twice "
+            f"{self.options.drain.confirm:g} s apart (at most {self.options.drain.timeout:g} s)"
+        )
+
+    def _plan_sync(self, ctx: StepContext) -> str:
+        return self._sync_plan(self._shared(ctx)).describe()
+
+    def _repository_plan(self) -> DumpPlan:
+        return self._dump_plan("repository_db", ("repository_db",), "repository_db.dump")
+
+    def _sync_plan(self, shared: bool) -> DumpPlan:
+        if shared:
+            return self._dump_plan(
+                "sync_db", ("repository_db", "sync_db"), "repository_and_sync_db.dump"
+            )
+        return self._dump_plan("sync_db", ("sync_db",), "sync_db.dump")
+
+    def _dump_plan(self, role: str, roles: tuple[str, ...], name: str) -> DumpPlan:
+        settings = getattr(self.profile, role)
+        return DumpPlan(
+            role=role,
+            roles=roles,
+            conninfo=settings.conninfo,
+            passfile=Path(settings.passfile).expanduser() if settings.passfile else None,
+            out_path=self.set_dir / name,
+            fmt=self.options.format,
+            jobs=self.options.jobs,
+            compress=self.options.compress,
+        )
+
+    # --- 1. preflight ---------------------------------------------------------------------
+
+    async def preflight(self, ctx: StepContext) -> Outputs:
+        problems: list[SyncWizardError] = []
+        warnings: list[str] = []
+        facts: dict[str, Any] = {}
+        ctx.progress("reading the health check and the broker")
+        try:
+            facts.update(await self.systems.find_sync(warnings))
+        except SyncWizardError as exc:
+            problems.append(exc)
+        ctx.progress("connecting to the databases")
+        probes: dict[str, DatabaseProbeResult] = {}
+        for role in ("repository_db", "sync_db"):
+            try:
+                probes[role] = await self.systems.probe_database(role)
+            except SyncWizardError as exc:
+                problems.append(exc)
+        shared, why_shared = False, ""
+        if len(probes) == 2:
+            shared, why_shared = self.systems.shared_database(probes, warnings)
+        if probes:
+            try:
+                facts["tools"] = await self.systems.check_tools(probes)
+            except SyncWizardError as exc:
+                problems.append(exc)
+        external = self.options.external_repository_at
+        if external is not None and external > time.time() + self.options.drain.skew:
+            problems.append(
+                SyncWizardError(
+                    f"the attested snapshot time {iso(external)} is in the future",
+                    hint="give the start time of the external repository backup",
+                    system="config",
+                )
+            )
+        estimate = self._estimate(probes, shared)
+        try:
+            facts["free_bytes"] = self._prepare_set_dir(estimate)
+        except SyncWizardError as exc:
+            problems.append(exc)
+        if problems:
+            raise _preflight_error(problems)
+        databases = {role: probe.as_json() for role, probe in probes.items()}
+        summary = (
+            f"sync id {facts['sync_id']}, queue {facts['queue']} "
+            f"({facts['consumers']} consumer{'s' if facts['consumers'] != 1 else ''})"
+            + ("; the Sync Service shares the repository database" if shared else "")
+        )
+        return {
+            **facts,
+            "databases": databases,
+            "shared_database": shared,
+            "shared_reason": why_shared,
+            "estimate_bytes": estimate,
+            "backup_set": str(self.set_dir),
+            "warnings": warnings,
+            "summary": summary,
+        }
+
+    def _estimate(self, probes: Mapping[str, DatabaseProbeResult], shared: bool) -> int:
+        roles = ["sync_db"] if shared else ["repository_db", "sync_db"]
+        if self.options.external_repository_at is not None and not shared:
+            roles = ["sync_db"]
+        data = sum(probes[role].data_bytes for role in roles if role in probes)
+        share = 1.0 if self.options.compress == "0" else COMPRESSED_SHARE
+        return int(data * share)
+
+    def _prepare_set_dir(self, estimate: int) -> int:
+        root = self.options.backup_dir
+        try:
+            root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self.set_dir.mkdir(mode=0o700, exist_ok=True)
+            self.set_dir.chmod(0o700)
+            probe = self.set_dir / ".write-test"
+            probe.write_bytes(b"syncwizard")
+            probe.unlink()
+            free = _free_bytes(self.set_dir)
+        except OSError as exc:
+            raise SyncWizardError(
+                f"the backup folder {self.set_dir} cannot be written: {exc.strerror or exc}",
+                hint="set backup.dir to a folder this user may write (the profile's [backup] "
+                "section), or fix its permissions",
+                system="backup_dir",
+            ) from exc
+        needed = int(estimate * FREE_SPACE_FACTOR)
+        if free < needed:
+            raise SyncWizardError(
+                f"the backup folder {root} has {free / 1e6:,.1f} MB free; the dumps need about "
+                f"{needed / 1e6:,.1f} MB (1.2 x the estimated {estimate / 1e6:,.1f} MB)",
+                hint="free space there, or set backup.dir to a disk with room",
+                system="backup_dir",
+            )
+        return free
+
+    async def verify_set_dir(self, ctx: StepContext, outputs: Outputs) -> None:
+        if not self.set_dir.is_dir():
+            raise SyncWizardError(
+                f"the backup set folder {self.set_dir} is gone",
+                hint="start a fresh run (`syncwizard backup --new`)",
+                system="backup_dir",
+            )
+
+    # --- 2. repository DB backup ----------------------------------------------------------
+
+    async def repository_backup(self, ctx: StepContext) -> Outputs:
+        preflight = ctx.results[PREFLIGHT]
+        queue = preflight["queue"]
+        if self.options.external_repository_at is not None:
+            t0 = self.options.external_repository_at
+            return {
+                "external": True,
+                "t0": t0,
+                "t0_iso": iso(t0),
+                "queue_at_t0": None,
+                "summary": f"backed up externally; its snapshot time {iso(t0)} is t0",
+            }
+        if preflight.get("shared_database"):
+            t0 = time.time()
+            snapshot = await self._queue_snapshot(queue, t0, margin=False)
+            raise SkipStep(
+                "one dump of the shared database covers both; it is taken after the wait "
+                f"(t0 = {iso(t0)}, the start of the wait)",
+                {"shared": True, "t0": t0, "t0_iso": iso(t0), "queue_at_t0": snapshot},
+            )
+        plan = self._repository_plan()
+        self._clear_interrupted_attempt(ctx, REPOSITORY, plan)
+
+        async def at_snapshot(t0: float) -> dict[str, Any] | None:
+            return await self._queue_snapshot(queue, t0, margin=True)
+
+        dump = await dump_in_snapshot(plan, ctx, at_snapshot=at_snapshot)
+        return await self._dump_outputs(dump, "repository DB")
+
+    async def _queue_snapshot(self, queue: str, t0: float, *, margin: bool) -> dict[str, Any]:
+        """P0 and D0 at t0. With `margin`, read `skew` seconds after t0, so the events of
+        changes committed just before the snapshot but published just after it are counted."""
+        if margin:
+            await asyncio.sleep(max(0.0, t0 + self.options.drain.skew - time.time()))
+        try:
+            stats, dlq = await self.systems.queue_counters(queue)
+        except SyncWizardError as exc:
+            return {"error": exc.message}
+        if stats is None:
+            return {"error": f"the queue {queue} does not exist"}
+        return QueueSnapshot.of(stats, time.time(), dlq).as_json()
+
+    def _clear_interrupted_attempt(self, ctx: StepContext, step_id: str, plan: DumpPlan) -> None:
+        """Before a dump step runs (again): stop a pg_dump orphaned by a kill -9 of an earlier
+        attempt, and remove what that attempt left. A finished step is never re-run."""
+        child = ctx.records_of(step_id).get("child")
+        if child:
+            kill_orphan(int(child["pid"]), str(child["partial"]))
+        for path in remove_dump_leftovers(plan.out_path):
+            ctx.log(f"removed {path.name}, left by an interrupted attempt of this step")
+
+    async def _dump_outputs(self, dump: dict[str, Any], what: str) -> Outputs:
+        path = self.set_dir / dump["path"]
+        backupset.make_private(path)
+        files = await asyncio.to_thread(backupset.hash_files, self.set_dir, dump["path"])
+        toc = await backupset.list_archive(path)
+        dump["files"] = [entry.as_json() for entry in files]
+        dump["toc_entries"] = toc.entries
+        dump["table_data_entries"] = len(toc.table_data)
+        problems = backupset.toc_problems(dump["path"], toc, dump["row_counts"])
+        if problems:
+            raise SyncWizardError(
+                "; ".join(problems), hint="take the backup again", system="backup_dir"
+            )
+        at_snapshot = dump.pop("at_snapshot", None)
+        rows = sum(dump["row_counts"].values())
+        return {
+            "dump": dump,
+            "t0": dump["snapshot_at"],
+            "t0_iso": dump["snapshot_at_iso"],
+            "queue_at_t0": at_snapshot,
+            "summary": f"{what}: {dump['size_bytes'] / 1e6:,.1f} MB, {rows:,} rows in "
+            f"{len(dump['row_counts'])} tables, snapshot at {dump['snapshot_at_iso']}",
+        }
+
+    async def verify_dump(self, ctx: StepContext, outputs: Outputs) -> None:
+        dump = outputs.get("dump")
+        if not dump:
+            return  # external, or covered by the shared dump
+        if ctx.rechecking:
+            problems = await asyncio.to_thread(backupset.check_files, self.set_dir, dump["files"])
+        else:
+            problems = [
+                f"{entry['path']} is missing"
+                for entry in dump["files"]
+                if not (self.set_dir / entry["path"]).is_file()
+            ]
+        if problems:
+            raise SyncWizardError(
+                f"the dump {dump['path']} changed since it was taken: {'; '.join(problems)}",
+                hint="start a fresh run (`syncwizard backup --new`)",
+                system="backup_dir",
+            )
+
+    # --- 3. wait for the Sync Service -----------------------------------------------------
+
+    async def wait_for_sync(self, ctx: StepContext) -> Outputs:
+        queue = ctx.results[PREFLIGHT]["queue"]
+        repository = ctx.results[REPOSITORY]
+        t0 = float(repository["t0"])
+        if self.options.wait_mode == "countdown":
+            await countdown(
+                self.options.countdown,
+                lambda left: ctx.progress(f"the doc's wait: {left:.0f} s left", left),
+            )
+            return {
+                "mode": "countdown",
+                "seconds": self.options.countdown,
+                "t0": t0,
+                "summary": f"waited {self.options.countdown:g} s (the doc's countdown; the "
+                "drain criterion was not checked)",
+            }
+        snapshot = repository.get("queue_at_t0") or {}
+        baseline = QueueSnapshot.from_json(snapshot) if "pending" in snapshot else None
+        notes = []
+        if repository.get("external"):
+            notes.append(
+                "external backup: no queue snapshot at t0, so only 'queue empty' and 'oldest "
+                "pending newer than t0' apply"
+            )
+        elif baseline is None:
+            notes.append(
+                f"no queue snapshot at t0 ({snapshot.get('error', 'not taken')}): only 'queue "
+                "empty' and 'oldest pending newer than t0' apply"
+            )
+        judge = DrainJudge(queue, t0, baseline, self.options.drain, started_at=time.time())
+        judge.notes.extend(notes)
+        reset_recorded = False
+
+        def on_status(status: DrainStatus) -> None:
+            nonlocal reset_recorded
+            if judge.counters_reset and not reset_recorded:
+                reset_recorded = True
+                ctx.record("counter_reset", {"at": status.at, "note": judge.notes[-1]})
+            ctx.progress(status.headline, status)
+
+        def sample() -> Awaitable[DrainSample]:
+            return self.systems.drain_sample(queue, with_dlq=baseline is not None)
+
+        status = await wait_for_drain(sample, judge, on_status)
+        return {
+            "mode": "drain",
+            "t0": t0,
+            "clause": status.clause,
+            "drained_at": status.at,
+            "drained_at_iso": iso(status.at),
+            "queue_at_drain": status.as_json(),
+            "counters_reset": judge.counters_reset,
+            "notes": list(status.notes),
+            "summary": status.headline,
+        }
+
+    # --- 4. Sync DB backup ----------------------------------------------------------------
+
+    async def sync_backup(self, ctx: StepContext) -> Outputs:
+        shared = self._shared(ctx)
+        plan = self._sync_plan(shared)
+        self._clear_interrupted_attempt(ctx, SYNC, plan)
+        dump = await dump_in_snapshot(plan, ctx)
+        outputs = await self._dump_outputs(dump, "shared DB" if shared else "Sync DB")
+        outputs.pop("queue_at_t0", None)
+        return outputs
+
+    # --- 5. verify and seal ---------------------------------------------------------------
+
+    async def seal(self, ctx: StepContext) -> Outputs:
+        dumps = [ctx.results[s]["dump"] for s in (REPOSITORY, SYNC) if ctx.results[s].get("dump")]
+        partial = self.set_dir / (backupset.MANIFEST_NAME + backupset.PARTIAL_SUFFIX)
+        partial.unlink(missing_ok=True)
+        expected = {dump["path"] for dump in dumps} | {backupset.MANIFEST_NAME}
+        strangers = sorted(p.name for p in self.set_dir.iterdir() if p.name not in expected)
+        if strangers:
+            raise RefusedError(
+                f"the backup set folder {self.set_dir} holds files no step wrote: "
+                f"{', '.join(strangers)}",
+                hint="move them away and run `syncwizard backup` again, or start a fresh run",
+                system="backup_dir",
+            )
+        files: list[dict[str, Any]] = []
+        for dump in dumps:
+            ctx.progress(f"checking {dump['path']} (pg_restore --list, sha256)")
+            toc = await backupset.list_archive(self.set_dir / dump["path"])
+            problems = backupset.toc_problems(dump["path"], toc, dump["row_counts"])
+            if toc.entries != dump["toc_entries"]:
+                problems.append(
+                    f"{dump['path']}: pg_restore lists {toc.entries} entries, "
+                    f"{dump['toc_entries']} when it was taken"
+                )
+            problems += await asyncio.to_thread(backupset.check_files, self.set_dir, dump["files"])
+            if problems:
+                raise RefusedError(
+                    f"the backup set does not verify: {'; '.join(problems)}",
+                    hint="nothing was sealed; start a fresh run (`syncwizard backup --new`)",
+                    system="backup_dir",
+                )
+            files += dump["files"]
+        manifest = self._manifest(ctx, dumps, files)
+        path = await asyncio.to_thread(backupset.write_manifest, self.set_dir, manifest)
+        total = sum(entry["size"] for entry in files)
+        return {
+            "manifest": str(path),
+            "backup_set": str(self.set_dir),
+            "files": len(files),
+            "bytes": total,
+            "summary": f"sealed {self.set_dir}: {len(files)} files, {total / 1e6:,.1f} MB, "
+            "manifest.json written",
+        }
+
+    def _manifest(
+        self, ctx: StepContext, dumps: list[dict[str, Any]], files: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        preflight, repository, wait = (ctx.results[s] for s in (PREFLIGHT, REPOSITORY, WAIT))
+        times = ctx.step_times()
+        steps = {
+            step: {
+                "started_at": iso(start),
+                "finished_at": iso(end) if end else iso(time.time()),
+                "outcome": ctx.results.get(step, {}).get("summary", ""),
+            }
+            for step, (start, end) in times.items()
+        }
+        return {
+            "format": backupset.MANIFEST_FORMAT,
+            "version": backupset.MANIFEST_VERSION,
+            "tool": {"name": "syncwizard", "version": __version__},
+            "run_id": ctx.run_id,
+            "profile": self.profile.name,
+            "created_at": iso(time.time()),
+            "sync_id": preflight["sync_id"],
+            "health_urls": list(self.profile.health.urls),
+            "queue": preflight["queue"],
+            "topic": preflight.get("topic"),
+            "shared_database": preflight["shared_database"],
+            "shared_reason": preflight.get("shared_reason", ""),
+            "databases": preflight["databases"],
+            "tools": preflight.get("tools", {}),
+            "t0": {
+                "at": repository["t0_iso"],
+                "source": "attested external backup"
+                if repository.get("external")
+                else "start of the wait (shared database)"
+                if repository.get("shared")
+                else "repository dump's snapshot",
+            },
+            "external_repository_backup": {"snapshot_at": repository["t0_iso"]}
+            if repository.get("external")
+            else None,
+            "queue_snapshots": {
+                "t0": repository.get("queue_at_t0"),
+                "drained": wait.get("queue_at_drain"),
+            },
+            "wait": {k: v for k, v in wait.items() if k not in ("queue_at_drain", "summary")},
+            "steps": steps,
+            "dumps": [{k: v for k, v in d.items() if k != "files"} for d in dumps],
+            "files": files,
+            "total_bytes": sum(entry["size"] for entry in files),
+        }
+
+    async def verify_sealed(self, ctx: StepContext, outputs: Outputs) -> None:
+        report = await backupset.verify_set(self.set_dir)
+        if not report.ok:
+            raise SyncWizardError(
+                f"the sealed set {self.set_dir} does not verify: {'; '.join(report.problems)}",
+                hint="take the backup again",
+                system="backup_dir",
+            )
+
+
+def _free_bytes(path: Path) -> int:
+    stats = os.statvfs(path)
+    return stats.f_bavail * stats.f_frsize
+
+
+def _preflight_error(problems: list[SyncWizardError]) -> SyncWizardError:
+    if len(problems) == 1:
+        return problems[0]
+    lines = [f"preflight found {len(problems)} problems:"]
+    for problem in problems:
+        lines.append(f"  - {problem.message}")
+        if problem.hint:
+            lines.append(f"    fix: {problem.hint}")
+    return SyncWizardError("\n".join(lines), hint=problems[0].hint, system=problems[0].system)
+
+
+# --- starting and resuming runs -----------------------------------------------------------
+
+
+def _secrets(broker_password: str | None) -> list[str]:
+    return [s for s in (broker_password, os.environ.get("PGPASSWORD")) if s]
+
+
+def start_backup(
+    profile: Profile,
+    options: BackupOptions,
+    *,
+    broker_password: str | None,
+    observers: Iterable[Observer] = (),
+    confirm: Confirm | None = None,
+) -> Engine:
+    """A new backup run, journaled; `await engine.run()` carries it out."""
+    run_id = new_run_id(RUNBOOK)
+    set_dir = options.backup_dir / run_id
+    journal = Journal.create(runs_dir() / run_id, secrets=_secrets(broker_password))
+    steps = BackupSteps(profile, broker_password, options, set_dir)
+    engine = Engine(steps.runbook(), journal, run_id, observers=observers, confirm=confirm)
+    engine.start(
+        {
+            "profile": profile.name,
+            "backup_set": str(set_dir),
+            "options": options.as_json(),
+            "tool_version": __version__,
+            "pid": os.getpid(),
+        }
+    )
+    return engine
+
+
+async def resume_backup(
+    record: RunRecord,
+    profile: Profile,
+    *,
+    broker_password: str | None,
+    observers: Iterable[Observer] = (),
+    confirm: Confirm | None = None,
+) -> Engine:
+    """The engine of an unfinished run, at the step where it stopped.
+
+    Raises RefusedError when it cannot be resumed: another profile, or a backup folder
+    changed since (a finished dump missing or altered). The caller then offers --new.
+    """
+    header = record.header
+    if header.get("profile") != profile.name:
+        raise RefusedError(
+            f"run {record.run_id} was started with profile {header.get('profile')!r}, "
+            f"not {profile.name!r}",
+            hint=f"resume it with --profile {header.get('profile')}, or start a fresh run "
+            "with --new",
+            system="config",
+        )
+    options = BackupOptions.from_json(header["options"])
+    set_dir = Path(header["backup_set"])
+    journal = Journal.open(record.run_dir, secrets=_secrets(broker_password))
+    steps = BackupSteps(profile, broker_password, options, set_dir)
+    try:
+        engine = Engine.resume(
+            steps.runbook(), record, journal, observers=observers, confirm=confirm
+        )
+        await engine.recheck()
+        where = record.stopped_at or "the end"
+        engine.announce_resume(
+            f"resuming run {record.run_id} at step {where!r} (it was {record.status()})",
+            {"from_step": where, "previous": record.status(), "pid": os.getpid()},
+        )
+    except BaseException:
+        await steps.systems.aclose()
+        journal.close()
+        raise
+    return engine

@@ -1,0 +1,250 @@
+"""The outside systems as the backup runbook sees them: the sync GUID and queue, database
+facts (and whether the Sync Service shares the repository's database), the client
+tools, and one look at the queue for the drain wait.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from syncwizard.clients.health import HealthClient, fetch_cluster
+from syncwizard.clients.jolokia import JolokiaClient
+from syncwizard.clients.names import topic_of_queue
+from syncwizard.clients.pgtools import check_tool_version
+from syncwizard.clients.postgres import connect, describe_target, query_error, target_parts
+from syncwizard.clients.results import QueueStats
+from syncwizard.config import Profile
+from syncwizard.errors import SyncWizardError
+from syncwizard.runbook.drain import DrainSample
+
+EVENTS_CHECK = "eventsHealthCheck"
+
+_FACTS = """
+SELECT current_database(), current_setting('server_version'),
+       current_setting('server_version_num')::int, pg_database_size(current_database()),
+       current_setting('port'), pg_postmaster_start_time()::text,
+       (SELECT coalesce(sum(pg_table_size(c.oid)), 0)::bigint
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+          AND n.nspname NOT LIKE 'pg\\_toast%'),
+       (SELECT coalesce(json_agg(n.nspname || '.' || c.relname ORDER BY 1), '[]')
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind = 'r' AND c.relname ILIKE '%sync%'
+          AND n.nspname NOT IN ('pg_catalog', 'information_schema'))
+"""
+
+
+@dataclass(frozen=True)
+class DatabaseProbeResult:
+    role: str
+    target: str  # "database 'alfresco' on host:port as user 'alfresco'"
+    name: str
+    server_version: str
+    server_major: int
+    size_bytes: int
+    data_bytes: int  # the tables without their indexes: what a dump holds, roughly
+    identity: tuple[str, str, str]  # (postmaster start time, port, database): one database
+    sync_tables: tuple[str, ...]  # tables named like the Sync Service's ("%sync%")
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "server": self.target,
+            "server_version": self.server_version,
+            "server_major": self.server_major,
+            "size_bytes": self.size_bytes,
+            "data_bytes": self.data_bytes,
+        }
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value).expanduser() if value else None
+
+
+class BackupSystems:
+    def __init__(self, profile: Profile, broker_password: str | None) -> None:
+        self.profile = profile
+        self.broker_password = broker_password
+        health = profile.health
+        self.health = [
+            HealthClient(
+                url,
+                ca_bundle=_path(health.ca_bundle),
+                fingerprint=health.fingerprint,
+                timeout=health.timeout,
+            )
+            for url in health.urls
+        ]
+        broker = profile.broker
+        self.jolokia = JolokiaClient(
+            broker.jolokia_url,
+            broker.user,
+            broker_password or "",
+            origin=broker.origin,
+            timeout=broker.timeout,
+            broker_name=broker.broker_name,
+        )
+
+    async def aclose(self) -> None:
+        for client in self.health:
+            await client.aclose()
+        await self.jolokia.aclose()
+
+    # --- preflight ------------------------------------------------------------------------
+
+    async def find_sync(self, warnings: list[str]) -> dict[str, Any]:
+        """The sync GUID (the same on every node) and its queue on the broker."""
+        reports = await fetch_cluster(self.health)
+        sync_id = reports[0].sync_id
+        if not sync_id:
+            check = reports[0].check("syncServiceIdCheck")
+            raise SyncWizardError(
+                f"the health check at {reports[0].url} names no sync GUID "
+                f"(syncServiceIdCheck: {check.message if check else 'missing'})",
+                hint="the Sync Service is not healthy yet: look at its health check and log",
+                system="health",
+            )
+        unhealthy = [
+            f"{check.name} on {report.url}"
+            for report in reports
+            for check in report.checks
+            if check.healthy is False
+        ]
+        if unhealthy:
+            warnings.append(
+                f"unhealthy checks: {', '.join(unhealthy)} (the wait needs eventsHealthCheck "
+                "healthy)"
+            )
+        if self.broker_password is None:
+            broker = self.profile.broker
+            raise SyncWizardError(
+                f"no broker password: the Jolokia user {broker.user!r} needs one to read the queue",
+                hint=f"export {broker.password_env}=... or set broker.password_file",
+                system="broker",
+            )
+        topic = self.profile.broker.topic
+        queue = await self.jolokia.find_sync_queue(sync_id, topic)
+        stats, _ = await self.jolokia.read_stats(queue, None)
+        if stats.consumers < 1:
+            warnings.append(
+                f"no consumer on {queue} right now: the wait for the Sync Service needs one"
+            )
+        return {
+            "sync_id": sync_id,
+            "nodes": [report.url for report in reports],
+            "queue": queue,
+            "topic": topic or topic_of_queue(queue),
+            "consumers": stats.consumers,
+            "pending": stats.pending,
+        }
+
+    async def probe_database(self, role: str) -> DatabaseProbeResult:
+        settings = getattr(self.profile, role)
+        conn = await connect(settings.conninfo, passfile=_path(settings.passfile), system=role)
+        try:
+            row = await (await conn.execute(_FACTS)).fetchone()
+        except psycopg.Error as exc:
+            raise query_error(exc, settings.conninfo, system=role) from exc
+        finally:
+            await conn.close()
+        assert row is not None
+        name, version, version_num, size, port, started, data, sync_tables = row
+        return DatabaseProbeResult(
+            role=role,
+            target=describe_target(settings.conninfo, role),
+            name=name,
+            server_version=version.split()[0],
+            server_major=version_num // 10000,
+            size_bytes=int(size),
+            data_bytes=int(data),
+            identity=(str(started), str(port), name),
+            sync_tables=tuple(sync_tables),
+        )
+
+    def shared_database(
+        self, probes: dict[str, DatabaseProbeResult], warnings: list[str]
+    ) -> tuple[bool, str]:
+        """Whether the Sync Service keeps its tables in the repository database (DESIGN 2)."""
+        repo, sync = probes["repository_db"], probes["sync_db"]
+        repo_target = target_parts(self.profile.repository_db.conninfo)[:3]
+        sync_target = target_parts(self.profile.sync_db.conninfo)[:3]
+        if repo_target == sync_target or repo.identity == sync.identity:
+            return True, (
+                f"both profiles reach database {repo.name!r} on the same server: one dump "
+                "covers both"
+            )
+        if repo.sync_tables and not sync.sync_tables:
+            return True, (
+                f"the repository database holds the Sync Service's tables "
+                f"({', '.join(repo.sync_tables[:3])}) and the Sync DB holds none"
+            )
+        if repo.sync_tables:
+            warnings.append(
+                f"the repository database holds tables named like the Sync Service's "
+                f"({', '.join(repo.sync_tables[:3])}); both databases are dumped. If the Sync "
+                "Service uses the repository database, point sync_db.conninfo at it."
+            )
+        return False, ""
+
+    async def check_tools(self, probes: dict[str, DatabaseProbeResult]) -> dict[str, int]:
+        """pg_dump and pg_restore must be each server's major version or newer."""
+        majors: dict[str, int] = {}
+        for tool in ("pg_dump", "pg_restore"):
+            for probe in probes.values():
+                majors[tool] = await check_tool_version(tool, probe.server_major, system=probe.role)
+        return majors
+
+    # --- the queue ------------------------------------------------------------------------
+
+    async def queue_counters(self, queue: str) -> tuple[QueueStats | None, int | None]:
+        """The queue's counters (None if it does not exist) and its dead letters."""
+        try:
+            stats, _ = await self.jolokia.read_stats(queue, None)
+        except SyncWizardError:
+            if queue not in await self.jolokia.list_queues():
+                return None, None
+            raise
+        return stats, await self.jolokia.dead_letters_from(queue)
+
+    async def drain_sample(self, queue: str, *, with_dlq: bool) -> DrainSample:
+        errors: list[str] = []
+        stats: QueueStats | None = None
+        oldest: int | None = None
+        dlq: int | None = None
+        try:
+            stats, _ = await self.jolokia.read_stats(queue, None)
+            if stats.pending > 0:
+                oldest = await self.jolokia.oldest_pending_timestamp(queue)
+            if with_dlq:
+                dlq = await self.jolokia.dead_letters_from(queue)
+        except SyncWizardError as exc:
+            try:
+                exists = queue in await self.jolokia.list_queues()
+            except SyncWizardError:
+                exists = True
+            if exists:
+                errors.append(f"the broker did not answer: {exc.message}")
+        events: bool | None = None
+        try:
+            reports = await fetch_cluster(self.health)
+            found = [r.check(EVENTS_CHECK) for r in reports]
+            verdicts = [check.healthy for check in found if check is not None]
+            if False in verdicts:
+                events = False
+            elif verdicts and all(verdicts):
+                events = True  # "unknown" (Sync 2.1) or a missing check leaves it None
+        except SyncWizardError as exc:
+            errors.append(f"the Sync Service health check did not answer: {exc.message}")
+        return DrainSample(
+            at=time.time(),
+            queue=stats,
+            oldest_pending_ms=oldest,
+            events_healthy=events,
+            dlq_from_queue=dlq,
+            errors=tuple(errors),
+        )

@@ -1,0 +1,300 @@
+"""A backup set: one folder per backup, its dumps and `manifest.json` (DESIGN section 4).
+
+Files are written as `*.partial` and renamed when complete; the manifest is written
+last, atomically, so a folder without one is not a backup set. Files are 0600 and
+folders 0700. `verify_set` re-checks a sealed set: the manifest, every file's size
+and sha256, and `pg_restore --list` on every dump.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from syncwizard.clients.pgtools import tool_path
+from syncwizard.errors import SyncWizardError
+
+MANIFEST_NAME = "manifest.json"
+MANIFEST_FORMAT = "syncwizard-backup-set"
+MANIFEST_VERSION = 1
+PARTIAL_SUFFIX = ".partial"
+CHUNK = 1 << 20
+
+
+# --- files --------------------------------------------------------------------------------
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def make_private(path: Path) -> None:
+    """Folders 0700 and files 0600, `path` and everything under it."""
+    if path.is_dir() and not path.is_symlink():
+        path.chmod(0o700)
+        for root, dirs, files in os.walk(path):
+            for name in dirs:
+                os.chmod(os.path.join(root, name), 0o700)
+            for name in files:
+                os.chmod(os.path.join(root, name), 0o600)
+    elif path.exists():
+        path.chmod(0o600)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    path: str  # relative to the set folder, with /
+    size: int
+    sha256: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"path": self.path, "size": self.size, "sha256": self.sha256}
+
+
+def files_of(set_dir: Path, relative: str) -> list[Path]:
+    """The files making up one dump (a file, or every file of a directory-format dump)."""
+    target = set_dir / relative
+    if target.is_dir():
+        return sorted(p for p in target.rglob("*") if p.is_file())
+    return [target] if target.is_file() else []
+
+
+def hash_files(set_dir: Path, relative: str) -> list[FileEntry]:
+    """Size and sha256 of every file of one dump (blocking: run it in a thread)."""
+    entries = []
+    for path in files_of(set_dir, relative):
+        entries.append(
+            FileEntry(path.relative_to(set_dir).as_posix(), path.stat().st_size, sha256_of(path))
+        )
+    return entries
+
+
+def check_files(set_dir: Path, expected: Iterable[dict[str, Any]]) -> list[str]:
+    """Problems with files against their recorded size and sha256 (blocking)."""
+    problems = []
+    for entry in expected:
+        path = set_dir / entry["path"]
+        if not path.is_file():
+            problems.append(f"{entry['path']} is missing")
+            continue
+        size = path.stat().st_size
+        if size != entry["size"]:
+            problems.append(f"{entry['path']} is {size:,} bytes, {entry['size']:,} were recorded")
+        elif sha256_of(path) != entry["sha256"]:
+            problems.append(f"{entry['path']} does not match its recorded sha256")
+    return problems
+
+
+def leftover_partials(set_dir: Path) -> list[Path]:
+    return sorted(p for p in set_dir.glob(f"*{PARTIAL_SUFFIX}"))
+
+
+def write_manifest(set_dir: Path, manifest: dict[str, Any]) -> Path:
+    """Write `manifest.json` atomically: `manifest.json.partial`, fsync, rename, fsync."""
+    target = set_dir / MANIFEST_NAME
+    partial = set_dir / (MANIFEST_NAME + PARTIAL_SUFFIX)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(manifest, handle, indent=2, sort_keys=False)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, target)
+    fsync_dir(set_dir)
+    return target
+
+
+# --- pg_restore --list -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TocSummary:
+    entries: int  # TOC entries listed
+    table_data: frozenset[str]  # "schema.table" of every TABLE DATA entry
+    dumped_from: str  # server version
+    dumped_by: str  # pg_dump version
+    format: str  # DIRECTORY, CUSTOM
+
+
+_HEADER = re.compile(r"^;\s+([^:]+):\s*(.*)$")
+
+
+def parse_toc_list(text: str) -> TocSummary:
+    """The output of `pg_restore --list` -> counts and TABLE DATA names."""
+    header: dict[str, str] = {}
+    entries = 0
+    table_data = set()
+    for line in text.splitlines():
+        if line.startswith(";"):
+            if match := _HEADER.match(line):
+                header[match.group(1).strip()] = match.group(2).strip()
+            continue
+        if not line.strip():
+            continue
+        entries += 1
+        if " TABLE DATA " in line:
+            parts = line.split(" TABLE DATA ", 1)[1].split(" ")
+            if len(parts) >= 3:
+                table_data.add(f"{parts[0]}.{' '.join(parts[1:-1])}")
+    return TocSummary(
+        entries=entries,
+        table_data=frozenset(table_data),
+        dumped_from=header.get("Dumped from database version", ""),
+        dumped_by=header.get("Dumped by pg_dump version", ""),
+        format=header.get("Format", ""),
+    )
+
+
+async def list_archive(archive: Path, *, bindir: Path | None = None) -> TocSummary:
+    """`pg_restore --list` of a dump; a SyncWizardError if pg_restore cannot read it."""
+    path = tool_path("pg_restore", bindir)
+    proc = await asyncio.create_subprocess_exec(
+        str(path),
+        "--list",
+        str(archive),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await proc.communicate()
+    except asyncio.CancelledError:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        raise
+    if proc.returncode != 0:
+        detail = (err.decode(errors="replace").strip().splitlines() or ["(no output)"])[-1]
+        raise SyncWizardError(
+            f"pg_restore --list cannot read {archive}: {detail}",
+            hint="the dump is damaged or incomplete: take the backup again",
+            system="config",
+        )
+    return parse_toc_list(out.decode(errors="replace"))
+
+
+def toc_problems(name: str, toc: TocSummary, row_counts: dict[str, int]) -> list[str]:
+    """Tables that hold rows but have no TABLE DATA entry in the dump."""
+    lacking = sorted(t for t, rows in row_counts.items() if rows > 0 and t not in toc.table_data)
+    if not lacking:
+        return []
+    shown = ", ".join(lacking[:5]) + (f" and {len(lacking) - 5} more" if len(lacking) > 5 else "")
+    return [f"{name}: the dump has no data for {shown}, which held rows"]
+
+
+# --- verifying a sealed set ----------------------------------------------------------------
+
+
+@dataclass
+class VerifyReport:
+    set_dir: Path
+    manifest: dict[str, Any] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    files_checked: int = 0
+    bytes_checked: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def read_manifest(set_dir: Path) -> dict[str, Any]:
+    """The manifest of a set, or a SyncWizardError saying why it is not a sealed set."""
+    path = set_dir / MANIFEST_NAME
+    if not set_dir.is_dir():
+        raise SyncWizardError(
+            f"{set_dir} is not a folder",
+            hint="give the folder of a backup set (it holds manifest.json)",
+            system="config",
+        )
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SyncWizardError(
+            f"{set_dir} holds no {MANIFEST_NAME}: it is not a sealed backup set",
+            hint="a backup that did not reach its last step has no manifest and cannot be "
+            "trusted; `syncwizard runs` shows whether its run can be resumed",
+            system="config",
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise SyncWizardError(
+            f"{path} cannot be read as JSON: {exc}",
+            hint="the manifest is damaged: this set cannot be trusted",
+            system="config",
+        ) from None
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+        raise SyncWizardError(
+            f"{path} is not a syncwizard backup manifest",
+            hint="give the folder of a backup set made by syncwizard",
+            system="config",
+        )
+    if manifest.get("version") != MANIFEST_VERSION:
+        raise SyncWizardError(
+            f"{path} is manifest version {manifest.get('version')}, this syncwizard reads "
+            f"version {MANIFEST_VERSION}",
+            hint="use the syncwizard version that made the set",
+            system="config",
+        )
+    return manifest
+
+
+_REQUIRED = ("tool", "run_id", "sync_id", "dumps", "files", "steps", "created_at")
+
+
+async def verify_set(set_dir: Path, *, bindir: Path | None = None) -> VerifyReport:
+    """Re-check a sealed set. Raises SyncWizardError when it has no readable manifest."""
+    manifest = read_manifest(set_dir)
+    report = VerifyReport(set_dir=set_dir, manifest=manifest)
+    missing = [key for key in _REQUIRED if key not in manifest]
+    if missing:
+        report.problems.append(f"the manifest lacks {', '.join(missing)}")
+        return report
+    files = manifest["files"]
+    report.problems += await asyncio.to_thread(check_files, set_dir, files)
+    report.files_checked = len(files)
+    report.bytes_checked = sum(int(entry["size"]) for entry in files)
+    listed = {entry["path"] for entry in files}
+    for path in sorted(set_dir.rglob("*")):
+        relative = path.relative_to(set_dir).as_posix()
+        if not path.is_file() or relative == MANIFEST_NAME or relative in listed:
+            continue
+        if relative.endswith(PARTIAL_SUFFIX):
+            report.problems.append(f"{relative} is an unfinished file left in the set")
+        else:
+            report.warnings.append(f"{relative} is not listed in the manifest")
+    for dump in manifest["dumps"]:
+        archive = set_dir / dump["path"]
+        if not archive.exists():
+            continue  # already reported with its files
+        try:
+            toc = await list_archive(archive, bindir=bindir)
+        except SyncWizardError as exc:
+            report.problems.append(exc.message)
+            continue
+        if toc.entries != dump.get("toc_entries"):
+            report.problems.append(
+                f"{dump['path']}: pg_restore lists {toc.entries} entries, the manifest "
+                f"recorded {dump.get('toc_entries')}"
+            )
+        report.problems += toc_problems(dump["path"], toc, dump.get("row_counts", {}))
+    return report

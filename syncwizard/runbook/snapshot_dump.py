@@ -1,0 +1,253 @@
+"""One database dump inside a snapshot of our own: t0, exact row counts, and pg_dump.
+
+We open a REPEATABLE READ transaction, export its snapshot and hand it to pg_dump
+(`--snapshot`), so the dump sees exactly what our transaction sees. That gives
+t0 (the moment the snapshot was taken, which for pg_dump is the dump's START)
+and, while pg_dump runs, exact per-table row counts in the same snapshot, kept in
+the manifest so a restore can be checked. The transaction stays open until
+pg_dump has finished (its parallel workers import the snapshot too).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from syncwizard.clients.pgtools import DumpFormat, PgDump, Progress
+from syncwizard.clients.postgres import connect, describe_target, query_error, system_label
+from syncwizard.errors import SyncWizardError
+from syncwizard.runbook.model import StepContext
+
+_USER_TABLES = """
+SELECT n.nspname, c.relname
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r' AND c.relpersistence <> 't'
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
+ORDER BY 1, 2
+"""
+_FULL_DISK = ("No space left on device", "File too large", "Disk quota exceeded")
+_GONE = (
+    "terminating connection",
+    "server closed the connection",
+    "connection to server",
+    "could not receive data",
+    "the database system is shutting down",
+)
+
+
+def iso(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class DumpPlan:
+    role: str  # "repository_db" or "sync_db" (the system named in errors)
+    roles: tuple[str, ...]  # the databases this dump stands for (both, when they are shared)
+    conninfo: str
+    passfile: Path | None
+    out_path: Path
+    fmt: DumpFormat
+    jobs: int
+    compress: str | None
+
+    def describe(self) -> str:
+        parts = [f"pg_dump --format={self.fmt}"]
+        if self.fmt == "directory" and self.jobs > 1:
+            parts.append(f"--jobs={self.jobs}")
+        if self.compress is not None:
+            parts.append(f"--compress={self.compress}")
+        return (
+            f"{' '.join(parts)} of the {describe_target(self.conninfo, self.role)} into "
+            f"{self.out_path} (written as {self.out_path.name}.partial and renamed when complete), "
+            "inside a snapshot of our own that also counts every table's rows"
+        )
+
+
+def kill_orphan(pid: int, partial: str) -> bool:
+    """Kill a pg_dump left running by a killed syncwizard (its whole process group), if that
+    pid still is that pg_dump. True if one was killed."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    is_pg_dump = bool(cmdline) and cmdline[0].endswith(b"pg_dump")
+    if not is_pg_dump or partial.encode() not in b" ".join(cmdline):
+        return False
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+        status = Path(f"/proc/{pid}/status")
+        with contextlib.suppress(OSError):
+            if "State:\tZ" in status.read_text():
+                break
+        time.sleep(0.05)
+    return True
+
+
+def remove_leftovers(out_path: Path) -> list[Path]:
+    """Remove a dump and its `.partial` left by an interrupted attempt of the same step."""
+    removed = []
+    for path in (out_path, out_path.with_name(out_path.name + ".partial")):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+            removed.append(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
+def _progress_text(label: str, progress: Progress) -> str:
+    size = progress.bytes_written / 1e6
+    if progress.tuples_total:
+        percent = min(100, 100 * progress.tuples_done // max(progress.tuples_total, 1))
+        rows = f"{progress.tuples_done:,} of ~{progress.tuples_total:,} rows ({percent}%)"
+    else:
+        rows = f"{progress.tuples_done:,} rows"
+    where = f", {progress.current_object}" if progress.current_object else ""
+    return f"{label} dump: {progress.phase}, {rows}, {size:.1f} MB written{where}"
+
+
+def explain_failure(exc: SyncWizardError, plan: DumpPlan) -> SyncWizardError:
+    """The dump's failure in the admin's terms: a full disk, a database gone, or as it is."""
+    label = system_label(plan.role)
+    if any(marker in exc.message for marker in _FULL_DISK):
+        return SyncWizardError(
+            f"the backup folder {plan.out_path.parent} is full: the {label} dump could not be "
+            f"written ({exc.message})",
+            hint="free space there or set backup.dir to a bigger disk, then run `syncwizard "
+            "backup` again: the run resumes at this step (the partial dump was removed)",
+            system="backup_dir",
+        )
+    if any(marker in exc.message for marker in _GONE):
+        return SyncWizardError(
+            f"the {label} went away during the dump ({exc.message})",
+            hint="check the database server and its log; when it is back, run `syncwizard "
+            "backup` again: the run resumes at this step (the partial dump was removed)",
+            system=plan.role,
+        )
+    return exc
+
+
+async def _count_rows(conn: psycopg.AsyncConnection[Any], plan: DumpPlan) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    try:
+        cursor = await conn.execute(_USER_TABLES)
+        for schema, table in await cursor.fetchall():
+            query = sql.SQL("SELECT count(*) FROM ONLY {}.{}").format(
+                sql.Identifier(schema), sql.Identifier(table)
+            )
+            row = await (await conn.execute(query)).fetchone()
+            counts[f"{schema}.{table}"] = int(row[0]) if row else 0
+    except psycopg.Error as exc:
+        raise query_error(exc, plan.conninfo, system=plan.role) from exc
+    return counts
+
+
+SnapshotHook = Callable[[float], Awaitable[dict[str, Any] | None]]
+
+
+async def dump_in_snapshot(
+    plan: DumpPlan, ctx: StepContext, *, at_snapshot: SnapshotHook | None = None
+) -> dict[str, Any]:
+    """Dump `plan`'s database inside our own exported snapshot; return what the manifest keeps.
+
+    `at_snapshot(t0)` runs while the dump does (e.g. the queue snapshot at t0); its result
+    is returned as "at_snapshot".
+    """
+    label = system_label(plan.role)
+    conn = await connect(plan.conninfo, passfile=plan.passfile, system=plan.role)
+    try:
+        try:
+            await conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            cursor = await conn.execute(
+                "SELECT pg_export_snapshot(), current_database(), "
+                "current_setting('server_version'), clock_timestamp()"
+            )
+            snapshot_id, dbname, version, server_time = await cursor.fetchone()  # type: ignore[misc]
+        except psycopg.Error as exc:
+            raise query_error(exc, plan.conninfo, system=plan.role) from exc
+        t0 = time.time()
+        ctx.record(
+            f"{plan.role}_snapshot",
+            {"snapshot_at": t0, "snapshot_at_iso": iso(t0), "server_time": server_time.isoformat()},
+        )
+        dump = PgDump(
+            plan.conninfo,
+            plan.out_path,
+            fmt=plan.fmt,
+            jobs=plan.jobs,
+            compress=plan.compress,
+            snapshot=snapshot_id,
+            passfile=plan.passfile,
+            system=plan.role,
+        )
+        recorded_child = False
+
+        def on_progress(progress: Progress) -> None:
+            nonlocal recorded_child
+            if dump.pid is not None and not recorded_child:
+                recorded_child = True  # so a resume after kill -9 can stop an orphaned pg_dump
+                ctx.record("child", {"pid": dump.pid, "partial": str(dump.partial)})
+            for line in progress.lines:
+                ctx.log(line)
+            ctx.progress(_progress_text(label, progress), progress)
+
+        dump.on_progress = on_progress
+
+        async def inside_snapshot() -> tuple[dict[str, int], dict[str, Any] | None]:
+            counts = await _count_rows(conn, plan)
+            extra = await at_snapshot(t0) if at_snapshot is not None else None
+            return counts, extra
+
+        dump_task = asyncio.create_task(dump.run())
+        side_task = asyncio.create_task(inside_snapshot())
+        try:
+            await asyncio.wait({dump_task, side_task}, return_when=asyncio.FIRST_EXCEPTION)
+            for task in (dump_task, side_task):  # the dump's own error first
+                if task.done() and not task.cancelled() and (error := task.exception()):
+                    raise error
+            result = await dump_task
+            counts, extra = await side_task
+        except SyncWizardError as exc:
+            raise explain_failure(exc, plan) from exc
+        finally:
+            for task in (dump_task, side_task):
+                if not task.done():
+                    task.cancel()
+            await asyncio.gather(dump_task, side_task, return_exceptions=True)
+    finally:
+        with contextlib.suppress(psycopg.Error, OSError):
+            await conn.close()
+    return {
+        "path": plan.out_path.name,
+        "roles": list(plan.roles),
+        "database": dbname,
+        "server": describe_target(plan.conninfo, plan.role),
+        "server_version": version.split()[0],
+        "tool_major": result.tool_major,
+        "format": plan.fmt,
+        "jobs": plan.jobs if plan.fmt == "directory" else 1,
+        "compress": plan.compress,
+        "snapshot_at": t0,
+        "snapshot_at_iso": iso(t0),
+        "started_at": result.started_at,
+        "finished_at": result.finished_at,
+        "size_bytes": result.size_bytes,
+        "row_counts": counts,
+        "at_snapshot": extra,
+    }
