@@ -22,6 +22,7 @@ from syncwizard.tui.screens.welcome import WelcomeScreen
 
 if TYPE_CHECKING:
     from textual import events
+    from textual.geometry import Size
 
     from syncwizard.config import Settings
     from syncwizard.tui.source import SourceFactory
@@ -60,7 +61,7 @@ class SyncWizardApp(App[int]):
         if self.settings is not None:
             self._apply_keymap(dict(self.settings.ui.keymap))
             self.set_class(self.settings.ui.high_contrast, HIGH_CONTRAST)
-        self._check_size()
+        self._check_size(self.size)
 
     def _apply_keymap(self, keymap: dict[str, str]) -> None:
         unknown = sorted(set(keymap) - keys.IDS)
@@ -75,17 +76,18 @@ class SyncWizardApp(App[int]):
         self.set_keymap({k: v for k, v in keymap.items() if k in keys.IDS})
 
     def on_resize(self, event: events.Resize) -> None:
-        self._check_size()
+        # Runs before App's own handler, so `self.size` is still the old size here.
+        self._check_size(event.size)
 
-    def _check_size(self) -> None:
+    def _check_size(self, size: Size) -> None:
         """Show the min-size notice while the terminal is below 80x24, drop it after."""
         notice = self.size_notice
-        if too_small(self.size):
+        if too_small(size):
             if notice is None:
-                self.size_notice = MinSizeScreen(self.size)
+                self.size_notice = MinSizeScreen(size)
                 self.push_screen(self.size_notice)
             else:
-                notice.show_size(self.size)
+                notice.show_size(size)
         elif notice is not None:
             self.size_notice = None
             if self.screen is notice:

@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from textual.pilot import Pilot
 from textual.widget import Widget
+from textual.widgets import Static
 
 from syncwizard.config import Settings
 from syncwizard.status import StatusReport
@@ -79,7 +80,10 @@ async def open_dashboard(pilot: Pilot[object], polls: int = 1) -> DashboardScree
 
 def text_of(widget: Widget) -> str:
     """What a widget renders, as plain text at its current width."""
+    renderable = widget.content if isinstance(widget, Static) else widget.render()
+    if isinstance(renderable, str):
+        return renderable
     out = io.StringIO()
     console = Console(width=max(widget.size.width, 40), file=out, color_system=None)
-    console.print(widget.render())
+    console.print(renderable)
     return out.getvalue()

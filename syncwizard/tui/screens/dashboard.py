@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import ComposeResult
@@ -17,7 +18,6 @@ from textual.containers import Horizontal
 from textual.timer import Timer
 from textual.widgets import Footer, Static
 
-from syncwizard.config import Settings
 from syncwizard.errors import SyncWizardError
 from syncwizard.tui import keys
 from syncwizard.tui.model import DashboardModel
@@ -27,6 +27,9 @@ from syncwizard.tui.widgets.databases_panel import DatabasesPanel
 from syncwizard.tui.widgets.health_panel import HealthPanel
 from syncwizard.tui.widgets.queue_panel import QueuePanel
 from syncwizard.tui.widgets.title_bar import TitleBar
+
+if TYPE_CHECKING:
+    from syncwizard.config import Settings
 
 AGE_REFRESH = 1.0  # seconds between redraws of the ages, polls or not
 MIN_DELAY = 0.001

@@ -11,6 +11,8 @@ from textual.widgets import Static
 from syncwizard.tui import keys
 
 KEYMAP_NOTE = (
+    "Also: Tab moves between panels, the arrows and PgUp/PgDn scroll the one in focus, "
+    "ctrl+p opens the command palette.\n"
     "Keys can be changed in the config file, by binding id:\n"
     '[ui.keymap]\n"dashboard.copy_guid" = "y"'
 )
@@ -23,7 +25,7 @@ def bindings_table(screen: Screen[object]) -> Table:
     described: dict[tuple[str, str], tuple[str, str]] = {}
     for key, active in screen.active_bindings.items():
         binding = active.binding
-        if not binding.description:
+        if not binding.id:  # widget keys (scrolling, lists) are summed up below the table
             continue
         row = (binding.id or "", binding.action)
         rows.setdefault(row, []).append(app.get_key_display(binding.with_key(key)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 from rich.text import Text
@@ -12,23 +13,24 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 
-from syncwizard.config import Settings
 from syncwizard.tui import keys
 from syncwizard.tui.screens.base import WizardScreen
 from syncwizard.tui.widgets.title_bar import TitleBar
 
+if TYPE_CHECKING:
+    from syncwizard.config import Settings
+
 ABOUT = (
-    "The practice lab runs, on 127.0.0.1 only, a PostgreSQL with a repository DB and a "
-    "Sync DB, an ActiveMQ broker with Jolokia and STOMP, a Sync Service stand-in and an "
-    "event generator. Rehearse a backup or a restore there before touching production. "
-    "In another terminal:"
+    "On 127.0.0.1 only: PostgreSQL with a repository DB and a Sync DB, ActiveMQ with "
+    "Jolokia and STOMP, a Sync Service stand-in, an event generator. Rehearse here "
+    "before production. In another terminal:"
 )
 COMMANDS = (
-    ("syncwizard lab up", "start it all and write the `lab` profile"),
-    ("syncwizard lab generate --rate 50 --for 30s", "make repository events flow"),
-    ("syncwizard --profile lab", "open this wizard on the lab"),
-    ("syncwizard lab status", "what runs where, and drift between the DBs"),
-    ("syncwizard lab down", "stop what lab up started (the data is kept)"),
+    ("syncwizard lab up", "start it, write the lab profile"),
+    ("syncwizard lab generate --rate 50 --for 30s", "make events flow"),
+    ("syncwizard --profile lab", "this wizard, on the lab"),
+    ("syncwizard lab status", "what runs, drift between DBs"),
+    ("syncwizard lab down", "stop it (the data is kept)"),
 )
 REFRESH = 2.0  # seconds between re-reads of the lab's state
 
@@ -40,12 +42,12 @@ def lab_state(root: Path, settings: Settings | None) -> list[str]:
 
     lines = []
     if settings is not None and "lab" in settings.profiles:
-        current = " (the current one)" if settings.profile.name == "lab" else ""
+        current = " (in use)" if settings.profile.name == "lab" else ""
         lines.append(f"profile: `lab` is in {settings.config_path}{current}")
     else:
         lines.append("profile: no `lab` profile yet (`syncwizard lab up` writes it)")
     if not root.exists():
-        lines.append(f"lab folder: {root} does not exist: the lab was never brought up here")
+        lines.append(f"lab folder: {root} is missing: the lab was never brought up here")
         return lines
     lines.append(f"lab folder: {root}")
     layout = layout_from_root(root) if LabLayout(root).settings_file.exists() else LabLayout(root)

@@ -6,22 +6,27 @@ it imports no client and composes a handful of widgets.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from syncwizard.config import Settings
 from syncwizard.errors import SyncWizardError
 from syncwizard.tui import keys
 from syncwizard.tui.screens.base import WizardScreen
 from syncwizard.tui.widgets.title_bar import TitleBar
 
+if TYPE_CHECKING:
+    from syncwizard.config import Settings
+
 INTRO = (
     "Guides a backup or a restore of the Alfresco Sync Service: the repository DB, "
     "the Sync Service's event queue on ActiveMQ, and the Sync DB, in the right order."
 )
+MENU_HINT = "Enter opens the highlighted choice. F1 lists every key."
 NO_CONFIG_FIX = (
     "To practise first: `syncwizard lab up` starts a local stack and writes a `lab` profile.\n"
     "For your own systems: `syncwizard config init` writes a commented template to fill in."
@@ -74,6 +79,7 @@ class WelcomeScreen(WizardScreen):
                 Option(_choice("Practice lab", "a local stack to rehearse on"), id="lab"),
                 id="menu",
             )
+            yield Static(MENU_HINT, id="menu-hint")
         yield Footer()
 
     def _where(self) -> Text:
