@@ -702,7 +702,11 @@ def start_backup(
     confirm: Confirm | None = None,
 ) -> Engine:
     """A new backup run, journaled; `await engine.run()` carries it out."""
-    run_id = new_run_id(RUNBOOK)
+    base = new_run_id(RUNBOOK)
+    run_id, number = base, 1
+    while (runs_dir() / run_id).exists() or (options.backup_dir / run_id).exists():
+        number += 1
+        run_id = f"{base}-{number}"  # two runs within one second
     set_dir = options.backup_dir / run_id
     journal = Journal.create(runs_dir() / run_id, secrets=_secrets(broker_password))
     steps = BackupSteps(profile, broker_password, options, set_dir)

@@ -112,7 +112,7 @@ class DrainStatus:
             shown = min(self.consumed, self.p0)
             text = f"{shown:,} of {self.p0:,} events consumed"
         elif self.pending is not None:
-            text = "events pending since t0 are being tracked by their time"
+            text = "no count at t0 (the oldest pending event is watched)"
         else:
             text = "queue not readable"
         if self.pending is not None:
