@@ -32,7 +32,8 @@ def age(seconds: float | None) -> str:
 
 
 def rate(per_second: float | None) -> str:
-    return "--" if per_second is None else f"{per_second:,.1f}/s"
+    """A per-second rate for a column labelled `.../s`; `--` while it is not known yet."""
+    return "--" if per_second is None else f"{per_second:,.1f}"
 
 
 def middle_ellipsis(text: str, width: int) -> str:

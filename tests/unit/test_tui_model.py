@@ -106,7 +106,7 @@ def test_sizes_read_like_pg_size_pretty(size: int, shown: str) -> None:
 def test_counts_rates_and_long_names() -> None:
     assert formatting.count(1234567) == "1,234,567"
     assert formatting.rate(None) == "--"
-    assert formatting.rate(49.96) == "50.0/s"
+    assert formatting.rate(49.96) == "50.0"
     short = formatting.middle_ellipsis(QUEUE, 30)
     assert len(short) == 30 and short.startswith("Consumer.") and short.endswith("nodes")
     assert formatting.middle_ellipsis("short", 30) == "short"
