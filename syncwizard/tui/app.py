@@ -118,6 +118,8 @@ class SyncWizardApp(App[int]):
         from syncwizard.tui.screens.dashboard import DashboardScreen
         from syncwizard.tui.source import poller_factory
 
+        if self._show_existing(DashboardScreen):
+            return
         self.push_screen(
             DashboardScreen(
                 self.settings,
@@ -131,7 +133,18 @@ class SyncWizardApp(App[int]):
         from syncwizard.paths import state_dir
         from syncwizard.tui.screens.lab import LabScreen
 
+        if self._show_existing(LabScreen):
+            return
         self.push_screen(LabScreen(self.settings, self.lab_root or state_dir() / "lab"))
+
+    def _show_existing(self, kind: type[Screen[None]]) -> bool:
+        """Go back to a screen of `kind` already open (from the palette or help), if any."""
+        existing = next((s for s in self.screen_stack if isinstance(s, kind)), None)
+        if existing is None:
+            return False
+        if existing is not self.screen:
+            existing.pop_until_active()
+        return True
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

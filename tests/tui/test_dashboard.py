@@ -19,6 +19,7 @@ from syncwizard.tui.fake import (
     health_down,
     report,
 )
+from syncwizard.tui.screens.dashboard import DashboardScreen
 from syncwizard.tui.screens.welcome import WelcomeScreen
 
 
@@ -282,3 +283,27 @@ async def test_the_queue_name_is_shortened_in_the_middle_to_fit() -> None:
         first_line = text_of(screen.queue_panel.body).splitlines()[0].strip()
         assert first_line.startswith(QUEUE[:12]) and first_line.endswith(QUEUE[-10:])
         assert "…" in first_line
+
+
+async def test_a_poll_that_does_not_come_back_is_said_in_the_title_bar() -> None:
+    clock = FakeClock()
+    app, _ = make_app([report(T0)], clock=clock, interval=1.0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_dashboard(pilot)
+        await until(pilot, lambda: screen._poll_running)  # the second poll waits for an answer
+        clock.advance(10)
+        screen.redraw()
+        assert screen.title_bar.where == "Status - poll running for 10 s"
+        assert "10 s ago" in str(screen.queue_panel.border_subtitle)
+
+
+async def test_opening_status_again_goes_back_to_the_open_dashboard() -> None:
+    app, _ = make_app([report(T0)])
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_dashboard(pilot)
+        await pilot.press("f1")
+        await pilot.pause()
+        app.action_open_status()  # as the command palette would
+        await pilot.pause()
+        assert app.screen is screen
+        assert sum(isinstance(s, DashboardScreen) for s in app.screen_stack) == 1

@@ -21,7 +21,7 @@ from textual.widgets import Footer, Static
 from syncwizard.errors import SyncWizardError
 from syncwizard.tui import keys
 from syncwizard.tui.model import DashboardModel
-from syncwizard.tui.screens.base import WizardScreen
+from syncwizard.tui.screens.base import WizardScreen, log
 from syncwizard.tui.source import SourceFactory, StatusSource
 from syncwizard.tui.widgets.databases_panel import DatabasesPanel
 from syncwizard.tui.widgets.health_panel import HealthPanel
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 AGE_REFRESH = 1.0  # seconds between redraws of the ages, polls or not
 MIN_DELAY = 0.001
+SLOW_POLL = 3.0  # seconds after which a poll that has not come back is said on screen
 
 
 class DashboardScreen(WizardScreen):
@@ -56,13 +57,15 @@ class DashboardScreen(WizardScreen):
         self.health_panel = HealthPanel()
         self.queue_panel = QueuePanel()
         self.databases_panel = DatabasesPanel()
+        self.title_bar = TitleBar("Status", settings.profile.name)
         self._poll_timer: Timer | None = None
         self._poll_running = False  # a poll worker is running
+        self._poll_started = 0.0  # clock() when the running poll began
         self._poll_paused = False  # a poll fell due while another screen was on top
         self._stopping = False
 
     def compose(self) -> ComposeResult:
-        yield TitleBar("Status", self.settings.profile.name)
+        yield self.title_bar
         yield Static("", id="banner")
         yield self.health_panel
         with Horizontal(id="lower"):
@@ -85,7 +88,10 @@ class DashboardScreen(WizardScreen):
             self._poll_timer.stop()
         self.workers.cancel_group(self, "poll")
         if self.source is not None:
-            await self.source.aclose()
+            try:
+                await self.source.aclose()
+            except Exception:  # leaving must not fail because a connection did not close well
+                log.warning("closing the status source failed", exc_info=True)
 
     @property
     def polling(self) -> bool:
@@ -106,6 +112,7 @@ class DashboardScreen(WizardScreen):
             self._poll_paused = True
             return
         self._poll_running = True
+        self._poll_started = self.clock()
         self.poll_once()
 
     @work(exclusive=True, group="poll", exit_on_error=False, name="status poll")
@@ -134,10 +141,18 @@ class DashboardScreen(WizardScreen):
 
     def redraw(self) -> None:
         now = self.clock()
+        self.title_bar.set_where(self._where(now))
         model = self.model
         self.health_panel.show(model.health, now)
         self.queue_panel.show(model.broker, model.pending, model.dequeue_rate, now)
         self.databases_panel.show(model.databases, now)
+
+    def _where(self, now: float) -> str:
+        """`Status`, or how long the poll that has not come back has been running."""
+        running_for = now - self._poll_started
+        if self._poll_running and running_for >= max(3 * self.interval, SLOW_POLL):
+            return f"Status - poll running for {int(running_for)} s"
+        return "Status"
 
     def action_back(self) -> None:
         self._stopping = True

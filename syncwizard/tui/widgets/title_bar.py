@@ -19,6 +19,11 @@ class TitleBar(Widget):
         self.where = where
         self.profile = profile
 
+    def set_where(self, where: str) -> None:
+        if where != self.where:
+            self.where = where
+            self.refresh()
+
     def render(self) -> RenderableType:
         grid = Table.grid(expand=True)
         grid.add_column(no_wrap=True, ratio=1)
