@@ -101,7 +101,6 @@ class DashboardModel:
         self.pending: deque[int] = deque(maxlen=history)
         self.dequeue_rate = DequeueRate()
         self.polls = 0
-        self.last_report: StatusReport | None = None
 
     @property
     def sync_id(self) -> str | None:
@@ -110,7 +109,6 @@ class DashboardModel:
 
     def apply(self, report: StatusReport) -> None:
         self.polls += 1
-        self.last_report = report
         at = report.taken_at
         self.health.update(report.health or None, at, report.error_for("health"))
         numbers = None if report.queue is None else BrokerNumbers(report.queue, report.topic)

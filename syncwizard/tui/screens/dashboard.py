@@ -93,11 +93,6 @@ class DashboardScreen(WizardScreen):
             except Exception:  # leaving must not fail because a connection did not close well
                 log.warning("closing the status source failed", exc_info=True)
 
-    @property
-    def polling(self) -> bool:
-        """A poll is running or armed (not paused, not closed)."""
-        return self._poll_running or self._poll_timer is not None
-
     def _arm(self, delay: float) -> None:
         if self._stopping or self._poll_running or self._poll_timer is not None:
             return
