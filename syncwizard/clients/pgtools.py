@@ -252,6 +252,11 @@ class _ToolRun:
         self._finished_rows = 0  # set when a dump has completed: all rows were copied
         self._started = time.monotonic()
 
+    @property
+    def recent_lines(self) -> tuple[str, ...]:
+        """The tool's last stderr lines (the cause of a failure is often before the last)."""
+        return tuple(self._recent)
+
     # The subclass says what to run and how big its output is.
     def _tool_args(self) -> list[str]:
         raise NotImplementedError

@@ -747,6 +747,7 @@ async def resume_backup(
         )
     options = BackupOptions.from_json(header["options"])
     set_dir = Path(header["backup_set"])
+    previous = record.status()  # before we hold its lock: then it would read "running"
     journal = Journal.open(record.run_dir, secrets=_secrets(broker_password))
     steps = BackupSteps(profile, broker_password, options, set_dir)
     try:
@@ -756,8 +757,8 @@ async def resume_backup(
         await engine.recheck()
         where = record.stopped_at or "the end"
         engine.announce_resume(
-            f"resuming run {record.run_id} at step {where!r} (it was {record.status()})",
-            {"from_step": where, "previous": record.status(), "pid": os.getpid()},
+            f"resuming run {record.run_id} at step {where!r} (it was {previous})",
+            {"from_step": where, "previous": previous, "pid": os.getpid()},
         )
     except BaseException:
         await steps.systems.aclose()

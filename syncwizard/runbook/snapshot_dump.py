@@ -16,7 +16,8 @@ import os
 import shutil
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -122,20 +123,34 @@ def _progress_text(label: str, progress: Progress) -> str:
     return f"{label} dump: {progress.phase}, {rows}, {size:.1f} MB written{where}"
 
 
-def explain_failure(exc: SyncWizardError, plan: DumpPlan) -> SyncWizardError:
-    """The dump's failure in the admin's terms: a full disk, a database gone, or as it is."""
+def _line_with(markers: tuple[str, ...], text: str, lines: Iterable[str]) -> str | None:
+    """`text` if it holds a marker, else the last of `lines` (the tool's output) that does."""
+    if any(marker in text for marker in markers):
+        return text
+    return next((ln for ln in reversed(list(lines)) if any(m in ln for m in markers)), None)
+
+
+def explain_failure(
+    exc: SyncWizardError, plan: DumpPlan, lines: Iterable[str] = ()
+) -> SyncWizardError:
+    """The dump's failure in the admin's terms: a full disk, a database gone, or as it is.
+
+    With parallel jobs the last error line is often "a worker process died unexpectedly":
+    the cause is in an earlier line of the tool's output (`lines`).
+    """
     label = system_label(plan.role)
-    if any(marker in exc.message for marker in _FULL_DISK):
+    lines = list(lines)
+    if full := _line_with(_FULL_DISK, exc.message, lines):
         return SyncWizardError(
             f"the backup folder {plan.out_path.parent} is full: the {label} dump could not be "
-            f"written ({exc.message})",
+            f"written ({full.strip()})",
             hint="free space there or set backup.dir to a bigger disk, then run `syncwizard "
             "backup` again: the run resumes at this step (the partial dump was removed)",
             system="backup_dir",
         )
-    if any(marker in exc.message for marker in _GONE):
+    if gone := _line_with(_GONE, exc.message, lines):
         return SyncWizardError(
-            f"the {label} went away during the dump ({exc.message})",
+            f"the {label} went away during the dump ({gone.strip()})",
             hint="check the database server and its log; when it is back, run `syncwizard "
             "backup` again: the run resumes at this step (the partial dump was removed)",
             system=plan.role,
@@ -197,6 +212,7 @@ async def dump_in_snapshot(
             system=plan.role,
         )
         recorded_child = False
+        recent: deque[str] = deque(maxlen=200)  # the tool's last lines, for explain_failure
 
         def on_progress(progress: Progress) -> None:
             nonlocal recorded_child
@@ -204,6 +220,7 @@ async def dump_in_snapshot(
                 recorded_child = True  # so a resume after kill -9 can stop an orphaned pg_dump
                 ctx.record("child", {"pid": dump.pid, "partial": str(dump.partial)})
             for line in progress.lines:
+                recent.append(line)
                 ctx.log(line)
             ctx.progress(_progress_text(label, progress), progress)
 
@@ -224,7 +241,7 @@ async def dump_in_snapshot(
             result = await dump_task
             counts, extra = await side_task
         except SyncWizardError as exc:
-            raise explain_failure(exc, plan) from exc
+            raise explain_failure(exc, plan, [*recent, *dump.recent_lines]) from exc
         finally:
             for task in (dump_task, side_task):
                 if not task.done():
