@@ -243,16 +243,6 @@ def is_running(layout: LabLayout) -> bool:
     return process.running_pid(layout, PROCESS_NAME) is not None
 
 
-def _port_in_use(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((HOST, port))
-        except OSError:
-            return True
-    return False
-
-
 def start(layout: LabLayout) -> None:
     """Start the broker unless it runs already, and wait until Jolokia and STOMP answer."""
     if not is_running(layout):
@@ -268,14 +258,7 @@ def start(layout: LabLayout) -> None:
             ("STOMP", ports.stomp),
             ("Jolokia", ports.jolokia),
         ):
-            if _port_in_use(port):
-                raise SyncWizardError(
-                    f"Port {HOST}:{port}, which the practice broker needs for {role}, "
-                    "is already taken by another process.",
-                    hint="stop that process (another broker or lab?), e.g. find it with "
-                    f"`ss -ltnp 'sport = :{port}'`",
-                    system="lab",
-                )
+            process.check_port_free(port, f"the practice broker ({role})")
         process.spawn(layout, PROCESS_NAME, _argv(layout), cwd=layout.broker_dir)
     _wait_until_ready(layout, timeout=START_TIMEOUT)
 

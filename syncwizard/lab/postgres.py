@@ -25,7 +25,6 @@ import pwd
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -325,19 +324,6 @@ def _log_tail(layout: LabLayout, lines: int = 8) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
 
-def _check_port_free(port: int) -> None:
-    try:
-        with socket.create_connection((HOST, port), timeout=0.5):
-            pass
-    except OSError:
-        return
-    raise SyncWizardError(
-        f"port {port} on {HOST} is already taken, so the lab database cannot listen there",
-        hint="stop whatever listens there (ss -ltnp), or give the lab other ports",
-        system="lab",
-    )
-
-
 def _wait_ready(layout: LabLayout, pid: int | None) -> None:
     deadline = time.monotonic() + READY_TIMEOUT
     last_error = ""
@@ -374,7 +360,7 @@ def start(layout: LabLayout) -> None:
     if is_running(layout):
         _wait_ready(layout, None)
         return
-    _check_port_free(layout.ports.postgres)
+    process.check_port_free(layout.ports.postgres, "the lab database")
     _configure(layout, cluster_)
     argv = [str(bin_dir(cluster_.data_dir) / "postgres"), "-D", str(cluster_.data_dir)]
     pid = process.spawn(

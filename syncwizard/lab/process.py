@@ -11,13 +11,15 @@ import fcntl
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from syncwizard.lab.layout import LabLayout
+from syncwizard.errors import SyncWizardError
+from syncwizard.lab.layout import HOST, LabLayout
 
 
 def _read_pids(layout: LabLayout) -> dict[str, dict[str, object]]:
@@ -141,3 +143,20 @@ def stop(layout: LabLayout, name: str, *, timeout: float = 15.0) -> bool:
     with _pids_locked(layout) as pids:
         pids.pop(name, None)
     return pid is not None
+
+
+def check_port_free(port: int, needed_by: str) -> None:
+    """Refuse to start a part whose port is taken: whatever listens there would answer
+    the part's readiness check in its place."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+            return
+        except OSError:
+            pass
+    raise SyncWizardError(
+        f"port {HOST}:{port}, which {needed_by} needs, is already taken by another process",
+        hint=f"stop that process (another lab?); find it with `ss -ltnp 'sport = :{port}'`",
+        system="lab",
+    )

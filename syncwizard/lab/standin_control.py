@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import socket
 import ssl
 import sys
 import time
@@ -80,21 +79,6 @@ def _still_recovering(health: dict[str, object]) -> bool:
     )
 
 
-def _check_port_free(port: int) -> None:
-    # Otherwise whatever listens there would answer our readiness poll for us.
-    try:
-        with socket.create_connection((HOST, port), timeout=0.5):
-            pass
-    except OSError:
-        return
-    raise SyncWizardError(
-        f"Port {port} on {HOST} is already taken, so the Sync Service stand-in cannot listen "
-        "there.",
-        hint="Stop whatever listens there (ss -ltnp), or give the lab other ports.",
-        system="lab",
-    )
-
-
 def start_and_wait(layout: LabLayout, env: dict[str, str]) -> None:
     """Spawn the stand-in; wait until it answers over HTTPS and, with recover, has recovered.
 
@@ -112,7 +96,7 @@ def start_and_wait(layout: LabLayout, env: dict[str, str]) -> None:
                 system="lab",
             )
         return
-    _check_port_free(layout.ports.standin)
+    process.check_port_free(layout.ports.standin, "the Sync Service stand-in")
     if not (layout.cert_file.exists() and layout.key_file.exists()):
         from syncwizard.lab.certs import make_self_signed
 

@@ -316,7 +316,8 @@ async def test_a_taken_port_is_named_instead_of_mistaken_for_the_stand_in(
     standin.stop(lab)
     squatter = socket.create_server((HOST, lab.ports.standin))
     try:
-        with pytest.raises(SyncWizardError, match=f"Port {lab.ports.standin}") as caught:
+        taken = f"port {HOST}:{lab.ports.standin}, which the Sync Service stand-in needs"
+        with pytest.raises(SyncWizardError, match=taken) as caught:
             standin.start(lab, env=plain_env())
         assert "ss -ltnp" in caught.value.hint
         assert not standin.is_running(lab)
