@@ -25,11 +25,21 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-from dump_variants import VARIANTS, Context, Timings, measure, remove, size_of
+from dump_variants import (
+    VARIANTS,
+    Context,
+    Timings,
+    measure,
+    remove,
+    select,
+    size_of,
+    wait_for_quiet,
+)
 from psycopg import sql
 
 from syncwizard.clients import pgtools
@@ -184,7 +194,11 @@ def bare_dump(conninfo: str, out: Path, settings: DumpSettings) -> Run:
 
 
 def measure_budget(
-    conninfo: str, scratch: Path, settings: DumpSettings, rounds: int
+    conninfo: str,
+    scratch: Path,
+    settings: DumpSettings,
+    rounds: int,
+    settle: Callable[[], str],
 ) -> tuple[list[Run], list[Run]]:
     """(wizard runs, bare runs), alternating which goes first in each round."""
     wizard: list[Run] = []
@@ -194,6 +208,7 @@ def measure_budget(
         pair = [("wizard", wizard_step, wizard), ("bare", bare_dump, bare)]
         for label, run, runs in pair if round_no % 2 == 0 else pair[::-1]:
             remove(out)
+            seen = settle()
             result = run(conninfo, out, settings)
             size = size_of(out)
             remove(out)
@@ -201,7 +216,8 @@ def measure_budget(
             print(
                 f"  round {round_no + 1}: {label}: {result.seconds:.2f} s, {size / 1e6:.0f} MB, "
                 f"cpu own {result.own_cpu:.2f} s, pg_dump {result.child_cpu:.2f} s"
-                + (f", {result.reports} reports" if label == "wizard" else ""),
+                + (f", {result.reports} reports" if label == "wizard" else "")
+                + seen,
                 flush=True,
             )
     return wizard, bare
@@ -245,10 +261,13 @@ def _verdict(value: float, limit: float) -> str:
 
 def print_variants(timings: list[Timings], default_name: str) -> None:
     floor = timings[0].median
-    print("\nvariant                                  s min / median /   max     size   x floor")
+    print(f"\n  {'variant':38s} {'s min / median /    max':26s} {'size':>9s}  {'cpu':>8s}  x floor")
     for timing in timings:
-        print(f"  {timing.name:38s} {timing.summary():34s} {timing.median / floor:5.2f}")
-    chosen = next(t for t in timings if t.name == default_name)
+        print(f"  {timing.name:38s} {timing.summary()}  {timing.median / floor:5.2f}")
+    print("  (cpu: pg_dump's and a compressor's, median; the server's is not counted)")
+    chosen = next((t for t in timings if t.name == default_name), None)
+    if chosen is None:
+        return
     aim = chosen.median / floor
     print(
         f"default {default_name}: {chosen.median:.1f} s = {aim:.2f}x the floor "
@@ -276,6 +295,16 @@ def main() -> None:
         help="format:jobs:compression of the budget runs (default directory:2:1)",
     )
     parser.add_argument("--default", default="-Fd -j2 -Z1", help="the variant to hold to the aim")
+    parser.add_argument(
+        "--variant", action="append", default=[], help="only this variant (repeat; the floor runs)"
+    )
+    parser.add_argument(
+        "--quiet-idle",
+        type=float,
+        default=0.0,
+        help="before each run, wait (up to --quiet-wait s) until the CPUs are this idle, 0..1",
+    )
+    parser.add_argument("--quiet-wait", type=float, default=120.0)
     parser.add_argument("--skip-variants", action="store_true")
     parser.add_argument("--skip-budget", action="store_true")
     parser.add_argument("--remove", action="store_true", help="remove the bench cluster at the end")
@@ -296,14 +325,26 @@ def main() -> None:
         print(f"machine: {os.cpu_count()} CPUs; {version.strip()}; {db.conninfo}")
         ctx = Context(pg_dump, db.conninfo, db.tables, scratch)
         VARIANTS[0].run(ctx)  # warm-up: every table's pages into the cache
+
+        def settle() -> str:
+            if args.quiet_idle <= 0:
+                return ""
+            share = wait_for_quiet(args.quiet_idle, args.quiet_wait)
+            return f"  (idle before: {share:.0%})"
+
         if not args.skip_variants:
             print(f"\nvariants, {args.rounds} rounds:", flush=True)
-            timings = measure(VARIANTS, ctx, args.rounds, lambda line: print(line, flush=True))
-            print_variants(timings, next(v.name for v in VARIANTS if v.name == args.default))
+            variants = select(VARIANTS, args.variant)
+            timings = measure(
+                variants, ctx, args.rounds, lambda line: print(line, flush=True), settle
+            )
+            print_variants(timings, args.default)
         if not args.skip_budget:
             print(f"\nbudget, {args.budget_rounds} rounds:", flush=True)
             settings = args.budget_settings
-            wizard, bare = measure_budget(db.conninfo, scratch, settings, args.budget_rounds)
+            wizard, bare = measure_budget(
+                db.conninfo, scratch, settings, args.budget_rounds, settle
+            )
             print_budget(settings, wizard, bare)
     finally:
         if args.remove:

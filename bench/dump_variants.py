@@ -9,6 +9,7 @@ as pg_dump does by default, measured and removed.
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -25,6 +26,7 @@ from psycopg import sql
 class Sample:
     seconds: float
     size_bytes: int | None  # None: no output (the COPY floor)
+    client_cpu: float | None = None  # pg_dump's (and a compressor's) CPU; None: server only
 
 
 @dataclass
@@ -42,9 +44,11 @@ class Timings:
 
     def summary(self) -> str:
         sec = sorted(self.seconds)
-        sizes = {s.size_bytes for s in self.samples}
-        size = "" if None in sizes else f"{max(sizes) / 1e6:8.0f} MB"  # type: ignore[type-var]
-        return f"{sec[0]:6.1f} / {self.median:6.1f} / {sec[-1]:6.1f} s  {size}"
+        sizes = [s.size_bytes for s in self.samples if s.size_bytes is not None]
+        size = f"{max(sizes) / 1e6:6.0f} MB" if sizes else " " * 9
+        cpus = [s.client_cpu for s in self.samples if s.client_cpu is not None]
+        cpu = f"{statistics.median(cpus):6.1f} s" if cpus else "      -"
+        return f"{sec[0]:6.1f} / {self.median:6.1f} / {sec[-1]:6.1f} s  {size}  {cpu}"
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,12 @@ class Context:
 class Variant:
     name: str
     run: Callable[[Context], Sample]
+
+
+def children_cpu() -> float:
+    """CPU seconds of this process's finished children (pg_dump counts its workers)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def size_of(path: Path) -> int:
@@ -83,12 +93,12 @@ def pg_dump_variant(name: str, options: Sequence[str]) -> Variant:
     def run(ctx: Context) -> Sample:
         out = ctx.scratch / "dump"
         remove(out)
-        started = time.perf_counter()
+        cpu0, started = children_cpu(), time.perf_counter()
         subprocess.run(bare_argv(ctx, options, out), check=True, stdin=subprocess.DEVNULL)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, children_cpu() - cpu0
         size = size_of(out)
         remove(out)
-        return Sample(seconds, size)
+        return Sample(seconds, size, cpu)
 
     return Variant(name, run)
 
@@ -99,7 +109,7 @@ def piped_variant(name: str, options: Sequence[str], compressor: Sequence[str]) 
     def run(ctx: Context) -> Sample:
         out = ctx.scratch / "dump"
         remove(out)
-        started = time.perf_counter()
+        cpu0, started = children_cpu(), time.perf_counter()
         with out.open("wb") as sink:
             dump = subprocess.Popen(
                 [str(ctx.pg_dump), *options, "--dbname", ctx.conninfo],
@@ -112,10 +122,10 @@ def piped_variant(name: str, options: Sequence[str], compressor: Sequence[str]) 
             if squeeze.wait() != 0 or dump.wait() != 0:
                 raise RuntimeError(f"{name}: pg_dump {dump.returncode}, {squeeze.returncode}")
             os.fsync(sink.fileno())
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, children_cpu() - cpu0
         size = size_of(out)
         remove(out)
-        return Sample(seconds, size)
+        return Sample(seconds, size, cpu)
 
     return Variant(name, run)
 
@@ -147,21 +157,60 @@ VARIANTS: tuple[Variant, ...] = (
     pg_dump_variant("-Fc (gzip -Z6, default)", ["-Fc"]),
     pg_dump_variant("-Fc -Z1", ["-Fc", "-Z1"]),
     pg_dump_variant("-Fc -Z0", ["-Fc", "-Z0"]),
+    # Not candidates for the default (a stream: no -j dump, no parallel restore, no
+    # `pg_restore --list` without decompressing); shown for what a faster compressor buys.
     piped_variant("-Fc -Z0 | zstd -3 -T2", ["-Fc", "-Z0"], ["zstd", "-q", "-3", "-T2"]),
+    piped_variant("-Fc -Z0 | lz4", ["-Fc", "-Z0"], ["lz4", "-q", "-1"]),
 )
 
 
+def select(variants: Sequence[Variant], names: Sequence[str]) -> list[Variant]:
+    """The floor and the variants named exactly (all of them when no name is given)."""
+    if not names:
+        return list(variants)
+    unknown = set(names) - {v.name for v in variants}
+    if unknown:
+        raise SystemExit(f"unknown variants {sorted(unknown)}; known: {[v.name for v in variants]}")
+    return [variants[0], *(v for v in variants[1:] if v.name in names)]
+
+
+def _cpu_busy_idle() -> tuple[int, int]:
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, idle
+
+
+def wait_for_quiet(idle_share: float, max_wait: float, window: float = 2.0) -> float:
+    """Wait until the machine's CPUs were >= idle_share idle over `window` seconds (other
+    jobs share it), at most `max_wait` seconds; the idle share last seen."""
+    deadline = time.monotonic() + max_wait
+    while True:
+        busy0, idle0 = _cpu_busy_idle()
+        time.sleep(window)
+        busy1, idle1 = _cpu_busy_idle()
+        share = (idle1 - idle0) / max(1, busy1 - busy0 + idle1 - idle0)
+        if share >= idle_share or time.monotonic() >= deadline:
+            return share
+
+
 def measure(
-    variants: Sequence[Variant], ctx: Context, rounds: int, log: Callable[[str], None]
+    variants: Sequence[Variant],
+    ctx: Context,
+    rounds: int,
+    log: Callable[[str], None],
+    settle: Callable[[], str] = lambda: "",
 ) -> list[Timings]:
-    """Every variant `rounds` times, round-robin, the starting variant rotated per round."""
+    """Every variant `rounds` times, round-robin, the starting variant rotated per round;
+    `settle` runs before each (e.g. waits for a quiet machine) and says what it saw."""
     timings = [Timings(v.name) for v in variants]
     for round_no in range(rounds):
         shift = round_no % len(variants)
         order = list(range(len(variants)))[shift:] + list(range(len(variants)))[:shift]
         for index in order:
+            seen = settle()
             sample = variants[index].run(ctx)
             timings[index].samples.append(sample)
             size = "" if sample.size_bytes is None else f" {sample.size_bytes / 1e6:.0f} MB"
-            log(f"  round {round_no + 1}: {variants[index].name}: {sample.seconds:.1f} s{size}")
+            name = variants[index].name
+            log(f"  round {round_no + 1}: {name}: {sample.seconds:.1f} s{size}{seen}")
     return timings
