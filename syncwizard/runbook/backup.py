@@ -335,7 +335,8 @@ class BackupSteps:
             )
         estimate = self._estimate(probes, shared)
         try:
-            facts["free_bytes"] = self._prepare_set_dir(estimate)
+            # Nothing is created while anything else is wrong: the folder is only looked at.
+            facts["free_bytes"] = self._prepare_set_dir(estimate, create=not problems)
         except SyncWizardError as exc:
             problems.append(exc)
         if problems:
@@ -365,16 +366,24 @@ class BackupSteps:
         share = 1.0 if self.options.compress == "0" else COMPRESSED_SHARE
         return int(data * share)
 
-    def _prepare_set_dir(self, estimate: int) -> int:
+    def _prepare_set_dir(self, estimate: int, *, create: bool) -> int:
+        """Create the set folder (0700) and prove it writable; its disk's free space.
+        Without `create`, only look: the nearest existing folder must be writable."""
         root = self.options.backup_dir
         try:
-            root.mkdir(parents=True, exist_ok=True, mode=0o700)
-            self.set_dir.mkdir(mode=0o700, exist_ok=True)
-            self.set_dir.chmod(0o700)
-            probe = self.set_dir / ".write-test"
-            probe.write_bytes(b"syncwizard")
-            probe.unlink()
-            free = _free_bytes(self.set_dir)
+            if create:
+                root.mkdir(parents=True, exist_ok=True, mode=0o700)
+                self.set_dir.mkdir(mode=0o700, exist_ok=True)
+                self.set_dir.chmod(0o700)
+                probe = self.set_dir / ".write-test"
+                probe.write_bytes(b"syncwizard")
+                probe.unlink()
+                free = _free_bytes(self.set_dir)
+            else:
+                existing = next(p for p in (self.set_dir, *self.set_dir.parents) if p.exists())
+                if not os.access(existing, os.W_OK | os.X_OK):
+                    raise PermissionError(13, "Permission denied", str(existing))
+                free = _free_bytes(existing)
         except OSError as exc:
             raise SyncWizardError(
                 f"the backup folder {self.set_dir} cannot be written: {exc.strerror or exc}",

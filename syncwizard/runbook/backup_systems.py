@@ -24,12 +24,16 @@ from syncwizard.runbook.drain import DrainSample
 
 EVENTS_CHECK = "eventsHealthCheck"
 
+# No function here takes a lock on a table (pg_table_size would): preflight must not hang
+# behind a migration's ACCESS EXCLUSIVE lock. Table sizes come from pg_class.relpages.
 _FACTS = """
 SELECT current_database(), current_setting('server_version'),
        current_setting('server_version_num')::int, pg_database_size(current_database()),
        current_setting('port'), pg_postmaster_start_time()::text,
-       (SELECT coalesce(sum(pg_table_size(c.oid)), 0)::bigint
+       (SELECT coalesce(sum(c.relpages + coalesce(t.relpages, 0)), 0)::bigint
+               * current_setting('block_size')::bigint
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        LEFT JOIN pg_class t ON t.oid = c.reltoastrelid
         WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
           AND n.nspname NOT LIKE 'pg\\_toast%'),
        (SELECT coalesce(json_agg(n.nspname || '.' || c.relname ORDER BY 1), '[]')
@@ -47,7 +51,7 @@ class DatabaseProbeResult:
     server_version: str
     server_major: int
     size_bytes: int
-    data_bytes: int  # the tables without their indexes: what a dump holds, roughly
+    data_bytes: int  # the tables without their indexes (relpages): what a dump holds, roughly
     identity: tuple[str, str, str]  # (postmaster start time, port, database): one database
     sync_tables: tuple[str, ...]  # tables named like the Sync Service's ("%sync%")
 
@@ -60,6 +64,36 @@ class DatabaseProbeResult:
             "size_bytes": self.size_bytes,
             "data_bytes": self.data_bytes,
         }
+
+
+def shared_database(
+    repository_conninfo: str,
+    sync_conninfo: str,
+    probes: dict[str, DatabaseProbeResult],
+    warnings: list[str],
+) -> tuple[bool, str]:
+    """Whether the Sync Service keeps its tables in the repository database (DESIGN 2), and
+    why: the same server and database in both conninfos (or the same database reached two
+    ways), or the Sync Service's tables inside the repository database and not in the other."""
+    repo, sync = probes["repository_db"], probes["sync_db"]
+    if target_parts(repository_conninfo)[:3] == target_parts(sync_conninfo)[:3] or (
+        repo.identity == sync.identity
+    ):
+        return True, (
+            f"both profiles reach database {repo.name!r} on the same server: one dump covers both"
+        )
+    if repo.sync_tables and not sync.sync_tables:
+        return True, (
+            f"the repository database holds the Sync Service's tables "
+            f"({', '.join(repo.sync_tables[:3])}) and the Sync DB holds none"
+        )
+    if repo.sync_tables:
+        warnings.append(
+            f"the repository database holds tables named like the Sync Service's "
+            f"({', '.join(repo.sync_tables[:3])}); both databases are dumped. If the Sync "
+            "Service uses the repository database, point sync_db.conninfo at it."
+        )
+    return False, ""
 
 
 def _path(value: str | None) -> Path | None:
@@ -154,6 +188,8 @@ class BackupSystems:
             await conn.close()
         assert row is not None
         name, version, version_num, size, port, started, data, sync_tables = row
+        if not data:  # never vacuumed nor analyzed: relpages says 0, the files say more
+            data = size
         return DatabaseProbeResult(
             role=role,
             target=describe_target(settings.conninfo, role),
@@ -169,27 +205,9 @@ class BackupSystems:
     def shared_database(
         self, probes: dict[str, DatabaseProbeResult], warnings: list[str]
     ) -> tuple[bool, str]:
-        """Whether the Sync Service keeps its tables in the repository database (DESIGN 2)."""
-        repo, sync = probes["repository_db"], probes["sync_db"]
-        repo_target = target_parts(self.profile.repository_db.conninfo)[:3]
-        sync_target = target_parts(self.profile.sync_db.conninfo)[:3]
-        if repo_target == sync_target or repo.identity == sync.identity:
-            return True, (
-                f"both profiles reach database {repo.name!r} on the same server: one dump "
-                "covers both"
-            )
-        if repo.sync_tables and not sync.sync_tables:
-            return True, (
-                f"the repository database holds the Sync Service's tables "
-                f"({', '.join(repo.sync_tables[:3])}) and the Sync DB holds none"
-            )
-        if repo.sync_tables:
-            warnings.append(
-                f"the repository database holds tables named like the Sync Service's "
-                f"({', '.join(repo.sync_tables[:3])}); both databases are dumped. If the Sync "
-                "Service uses the repository database, point sync_db.conninfo at it."
-            )
-        return False, ""
+        return shared_database(
+            self.profile.repository_db.conninfo, self.profile.sync_db.conninfo, probes, warnings
+        )
 
     async def check_tools(self, probes: dict[str, DatabaseProbeResult]) -> dict[str, int]:
         """pg_dump and pg_restore must be each server's major version or newer."""

@@ -7,6 +7,8 @@ API for a UI (the TUI drives it the same way the headless CLI does):
     outcome = await engine.run()          # every step not done yet, in order; stops at a failure
     state = await engine.run_step("x")   # one step; refused while its dependencies are not
                                          # done, unless override=True and confirm() agrees
+    engine.states / engine.results / engine.errors / engine.step_times   # per step id
+    engine.describe("x")                 # what exactly step x will do (its plan)
     await engine.aclose()                # closes the runbook's clients and the journal
 
 - Observers are plain callables `(StepEvent) -> None`, called on the event loop for
@@ -24,6 +26,18 @@ API for a UI (the TUI drives it the same way the headless CLI does):
   CANCELLED, a RUN_STOPPED written, and CancelledError re-raised.
 - A failure ends the step FAILED with the SyncWizardError in the event; run() returns
   a RunOutcome rather than raising. `RefusedError` marks "finished but refused".
+
+The backup runbook (runbook/backup.py) on top of this:
+
+    record = journal.find_unfinished("backup")      # None, or a run to offer resuming:
+                                                    # record.stopped_at, record.status()
+    engine = await backup.resume_backup(record, profile, broker_password=..., observers=[...])
+    engine = backup.start_backup(profile, backup.BackupOptions.from_settings(profile.backup),
+                                 broker_password=..., observers=[...])
+    journal.abandon(record, "why")                  # when the user starts afresh instead
+
+PROGRESS details: pgtools.Progress (the two dump steps), drain.DrainStatus (the wait;
+`headline` is "n of P0 events consumed; ..."), a float of seconds left (the countdown).
 """
 
 from __future__ import annotations
@@ -184,6 +198,11 @@ class Engine:
                 ) from exc
 
     # --- running --------------------------------------------------------------------------
+
+    def describe(self, step_id: str) -> str:
+        """What exactly the step's action will do, from what is known now (for the screen)."""
+        step = self.runbook.step(step_id)
+        return step.plan(_Context(self, step_id)) if step.plan is not None else ""
 
     def next_step(self) -> Step | None:
         return next((s for s in self.runbook.steps if not self.states[s.id].satisfied), None)

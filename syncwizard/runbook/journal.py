@@ -66,7 +66,8 @@ class Journal:
         self.path = run_dir / JOURNAL_NAME
         self._handle = handle
         self._lock = lock
-        self._secrets = tuple(s for s in secrets if s)
+        # Very short values would mask ordinary words; they never reach the journal anyway.
+        self._secrets = tuple(s for s in secrets if s and len(s) >= 4)
 
     @classmethod
     def create(cls, run_dir: Path, *, secrets: Iterable[str] = ()) -> Journal:

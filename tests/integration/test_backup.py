@@ -24,6 +24,7 @@ from test_backup_support import (
     lab_profile,
     partial_files,
     run_backup,
+    state_events,
     the_set,
 )
 
@@ -305,9 +306,11 @@ async def test_resume_refuses_a_changed_backup_folder_and_new_starts_afresh(
     assert "--new" in stderr and "Traceback" not in stderr
     assert not (first / "manifest.json").exists()
 
-    code, events, stderr = run_backup(env, "--new")
+    code, events, stderr = run_backup(env, "--new", "--wait", "countdown", "--countdown", "1s")
     assert code == 0, stderr
     assert events[0]["kind"] == "run_abandoned"
+    (waited,) = state_events(events, "wait_drain", "done")
+    assert waited["data"]["mode"] == "countdown" and "the doc's countdown" in waited["message"]
     runs = json.loads(cli("runs", "--json", env=env).stdout)
     assert [r["status"] for r in runs] == ["finished", "abandoned"]
     second = Path(runs[0]["backup_set"])

@@ -199,3 +199,52 @@ def test_json_lines_carry_the_event_and_its_live_detail() -> None:
     assert first["kind"] == "progress" and first["detail"]["p0"] == 4
     assert first["message"] == "1 of 4 events consumed; 3 pending; 1 consumer"
     assert second["error"] == {"system": "", "message": "refused", "hint": "h", "refused": True}
+
+
+# --- does the Sync Service share the repository database? ----------------------------------
+
+
+def probe(role: str, name: str, port: str = "5432", sync_tables: tuple[str, ...] = ()):
+    from syncwizard.runbook.backup_systems import DatabaseProbeResult
+
+    return DatabaseProbeResult(
+        role=role,
+        target="",
+        name=name,
+        server_version="15.4",
+        server_major=15,
+        size_bytes=1,
+        data_bytes=1,
+        identity=("2026-11-26 04:00:00+00", port, name),
+        sync_tables=sync_tables,
+    )
+
+
+def test_the_same_database_in_both_profiles_is_shared() -> None:
+    from syncwizard.runbook.backup_systems import shared_database
+
+    probes = {"repository_db": probe("r", "alfresco"), "sync_db": probe("s", "alfresco")}
+    shared, why = shared_database("host=db dbname=alfresco", "host=db2 dbname=x", probes, [])
+    assert shared and "same server" in why  # two names for one host: the server says so
+    alike = {"repository_db": probe("r", "alfresco"), "sync_db": probe("s", "sync")}
+    assert shared_database("host=db dbname=a user=x", "host=db dbname=a user=y", alike, [])[0]
+
+
+def test_sync_tables_in_the_repository_database_make_it_shared_or_a_warning() -> None:
+    from syncwizard.runbook.backup_systems import shared_database
+
+    inside = {
+        "repository_db": probe("r", "alfresco", sync_tables=("public.sync_node",)),
+        "sync_db": probe("s", "syncservice"),
+    }
+    shared, why = shared_database("dbname=alfresco", "dbname=syncservice", inside, [])
+    assert shared and "public.sync_node" in why
+    both = {
+        "repository_db": probe("r", "alfresco", sync_tables=("public.sync_node",)),
+        "sync_db": probe("s", "syncservice", sync_tables=("public.sync_node",)),
+    }
+    warnings: list[str] = []
+    assert shared_database("dbname=alfresco", "dbname=syncservice", both, warnings) == (False, "")
+    assert "point sync_db.conninfo at it" in warnings[0]
+    apart = {"repository_db": probe("r", "alfresco"), "sync_db": probe("s", "syncservice")}
+    assert shared_database("dbname=alfresco", "dbname=syncservice", apart, []) == (False, "")
