@@ -45,15 +45,17 @@ class HeadlessPrinter:
         *,
         json_lines: bool = False,
         verbose: bool = False,
-        progress_every: float = 2.0,
+        progress_every: float | None = None,
         step_titles: dict[str, str] | None = None,
     ) -> None:
         self.out = out or sys.stdout
         self.json_lines = json_lines
         self.verbose = verbose
-        self.progress_every = progress_every
+        # a line every 5 s keeps a half-hour wait readable in a cron mail
+        self.progress_every = progress_every or (2.0 if json_lines else 5.0)
         self.step_titles = step_titles or {}
         self._last_progress: dict[str | None, float] = {}
+        self._last_details: dict[str | None, str] = {}
 
     def __call__(self, event: StepEvent) -> None:
         if event.kind == EventKind.LOG and not self.verbose:
@@ -93,12 +95,19 @@ class HeadlessPrinter:
                 return f"{stamp} !! {title} cancelled"
             return f"{stamp}    {event.state}: {event.message}"
         if event.kind == EventKind.PROGRESS:
-            return f"{stamp}    {event.message}"
+            # Its further lines (what blocks, what to check) only when they change.
+            headline, _, details = event.message.partition("\n")
+            if details == self._last_details.get(event.step_id):
+                return f"{stamp}    {headline}"
+            self._last_details[event.step_id] = details
+            return f"{stamp}    " + event.message.replace("\n", "\n         ")
         if event.kind == EventKind.LOG:
             return f"{stamp}    | {event.message}"
         if event.kind == EventKind.RECORD and event.message.endswith("_snapshot"):
             t0 = " (t0)" if event.message == "repository_db_snapshot" else ""
             return f"{stamp}    snapshot taken at {event.data.get('snapshot_at_iso')}{t0}"
+        if event.kind == EventKind.RECORD and event.message == "warnings":
+            return "\n".join(f"{stamp}    warning: {w}" for w in event.data.get("warnings", []))
         if event.kind == EventKind.RECORD and event.message == "counter_reset":
             return f"{stamp}    note: {event.data.get('note')}"
         if event.kind == EventKind.RUN_FINISHED:

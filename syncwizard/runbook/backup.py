@@ -341,6 +341,8 @@ class BackupSteps:
             problems.append(exc)
         if problems:
             raise _preflight_error(problems)
+        if warnings:
+            ctx.record("warnings", {"warnings": warnings})
         databases = {role: probe.as_json() for role, probe in probes.items()}
         summary = (
             f"sync id {facts['sync_id']}, queue {facts['queue']} "
@@ -545,7 +547,7 @@ class BackupSteps:
             if judge.counters_reset and not reset_recorded:
                 reset_recorded = True
                 ctx.record("counter_reset", {"at": status.at, "note": judge.notes[-1]})
-            ctx.progress(status.headline, status)
+            ctx.progress(status.text, status)
 
         def sample() -> Awaitable[DrainSample]:
             return self.systems.drain_sample(queue, with_dlq=baseline is not None)

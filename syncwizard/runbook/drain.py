@@ -125,6 +125,11 @@ class DrainStatus:
             return f"drained ({self.clause}), confirming: {text}"
         return text
 
+    @property
+    def text(self) -> str:
+        """The headline, then what blocks the drain and what is worth knowing."""
+        return "\n".join([self.headline, *self.problems, *self.notes])
+
     def as_json(self) -> dict[str, Any]:
         return {
             "at": self.at,

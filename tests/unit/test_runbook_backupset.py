@@ -248,3 +248,19 @@ def test_sync_tables_in_the_repository_database_make_it_shared_or_a_warning() ->
     assert "point sync_db.conninfo at it" in warnings[0]
     apart = {"repository_db": probe("r", "alfresco"), "sync_db": probe("s", "syncservice")}
     assert shared_database("dbname=alfresco", "dbname=syncservice", apart, []) == (False, "")
+
+
+def test_the_printer_repeats_what_blocks_the_wait_only_when_it_changes() -> None:
+    out = io.StringIO()
+    printer = HeadlessPrinter(out, progress_every=1e-9)
+    for pending in (5, 6):
+        message = f"0 of 3 events consumed; {pending} pending\nno consumer is attached"
+        printer(StepEvent("r", EventKind.PROGRESS, "wait", message=message))
+    printer(StepEvent("r", EventKind.PROGRESS, "wait", message="3 of 3 events consumed"))
+    lines = [line.strip() for line in out.getvalue().splitlines()]
+    assert [line.split(" ", 1)[1].strip() for line in lines if line[:2].isdigit()] == [
+        "0 of 3 events consumed; 5 pending",
+        "0 of 3 events consumed; 6 pending",
+        "3 of 3 events consumed",
+    ]
+    assert lines.count("no consumer is attached") == 1
