@@ -6,7 +6,7 @@ from collections.abc import Hashable, Sequence
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.widgets import Sparkline, Static
+from textual.widgets import Static
 
 from syncwizard.tui import formatting
 from syncwizard.tui.model import BrokerNumbers, DequeueRate, Observed
@@ -17,6 +17,7 @@ from syncwizard.tui.widgets.panel import (
     error_shape,
     state_line,
 )
+from syncwizard.tui.widgets.sparkline import BlockSparkline
 
 NO_CONSUMER = "no consumer: the Sync Service is not reading"
 RATE_RESTARTED = "DequeueCount went down (broker restart?): rate restarted"
@@ -29,7 +30,7 @@ class QueuePanel(StatusPanel):
         self.rate: float | None = None
         self.rate_restarted = False
         self.pending: Sequence[int] = ()
-        self.sparkline = Sparkline([], id="pending-sparkline")
+        self.sparkline = BlockSparkline(id="pending-sparkline")
         self.sparkline_label = Static("", id="pending-label")
 
     def compose(self) -> ComposeResult:
@@ -55,7 +56,8 @@ class QueuePanel(StatusPanel):
             self.sparkline_label.update(
                 f"pending, last {len(self.pending)} polls (max {formatting.count(max(pending))})"
                 if pending
-                else ""
+                else "",
+                layout=False,  # one line, always: see #pending-label
             )
         self.redraw(now)
 

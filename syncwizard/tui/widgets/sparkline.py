@@ -1,0 +1,138 @@
+"""A sparkline that costs next to nothing to repaint: its lines are built once per change.
+
+It draws what Textual's `Sparkline` draws (bars of `▁▂▃▄▅▆▇█` over the
+widget's height, coloured from the min colour to the max colour by value),
+but Textual's renders every cell through Rich on every repaint, which was most
+of the dashboard's CPU per tick. This one is a line-API widget: it builds its
+`Strip`s when the data, its size or its colours change, and hands out the
+cached lines otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.color import Color as RichColor
+from rich.segment import Segment
+from rich.style import Style
+from textual.color import Color
+from textual.strip import Strip
+from textual.widget import Widget
+
+BARS = "▁▂▃▄▅▆▇█"
+LEVELS = len(BARS)
+
+
+def blend(low: RichColor, high: RichColor, ratio: float) -> RichColor:
+    """The colour `ratio` of the way from `low` to `high` (Textual's sparkline blend)."""
+    if low.triplet is None or high.triplet is None:
+        return high
+    r1, g1, b1 = low.triplet
+    r2, g2, b2 = high.triplet
+    return RichColor.from_rgb(
+        r1 + (r2 - r1) * ratio, g1 + (g2 - g1) * ratio, b1 + (b2 - b1) * ratio
+    )
+
+
+def column_ratios(data: Sequence[float], width: int) -> list[float]:
+    """Each column's height as a fraction of the data's range: the max of its bucket.
+
+    The data is spread over the whole width (fewer points than columns repeat),
+    or each column summarises a bucket of points (more points than columns).
+    """
+    count = len(data)
+    buckets = [
+        data[count * number // width : count * (number + 1) // width] for number in range(width)
+    ]
+    summaries = [max(bucket) for bucket in buckets if bucket]
+    low, high = min(data), max(data)
+    extent = high - low or 1
+    step = len(summaries) / width
+    ratios = []
+    index = 0.0
+    for _ in range(width):
+        ratios.append((summaries[int(index)] - low) / extent)
+        index += step
+    return ratios
+
+
+def sparkline_rows(
+    data: Sequence[float], width: int, height: int, base: Style, low: RichColor, high: RichColor
+) -> list[Strip]:
+    """The sparkline's lines, top first; runs of one style are one segment."""
+    if width <= 0 or height <= 0:
+        return []
+    blank = Strip.blank(width, base)
+    if not data:
+        return [blank] * (height - 1) + [Strip([Segment("▁" * width, base + Style(color=low))])]
+    if len(data) == 1:
+        return [Strip([Segment("█" * width, base + Style(color=high))])] * height
+    ratios = column_ratios(data, width)
+    top_level = LEVELS * height - 1
+    levels = [int(ratio * top_level) for ratio in ratios]
+    styles = [base + Style(color=blend(low, high, ratio)) for ratio in ratios]
+    rows = []
+    for row in reversed(range(height)):
+        floor, ceiling = row * LEVELS, (row + 1) * LEVELS
+        segments: list[Segment] = []
+        for level, style in zip(levels, styles, strict=True):
+            if level < floor:
+                cell, cell_style = " ", base
+            elif level >= ceiling:
+                cell, cell_style = "█", style
+            else:
+                cell, cell_style = BARS[level % LEVELS], style
+            if segments and segments[-1].style == cell_style:
+                segments[-1] = Segment(segments[-1].text + cell, cell_style)
+            else:
+                segments.append(Segment(cell, cell_style))
+        rows.append(Strip(segments, width))
+    return rows
+
+
+class BlockSparkline(Widget):
+    """A sparkline of `data`; colours from the `sparkline--min/max-color` component classes."""
+
+    COMPONENT_CLASSES = {"sparkline--max-color", "sparkline--min-color"}
+    DEFAULT_CSS = """
+    BlockSparkline { height: 1; }
+    BlockSparkline > .sparkline--max-color { color: $primary; }
+    BlockSparkline > .sparkline--min-color { color: $primary 30%; }
+    """
+
+    def __init__(self, data: Sequence[float] = (), *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._data = tuple(data)
+        self._rows: list[Strip] = []
+        self._rows_key: tuple[object, ...] | None = None
+
+    @property
+    def data(self) -> tuple[float, ...]:
+        return self._data
+
+    @data.setter
+    def data(self, data: Sequence[float]) -> None:
+        data = tuple(data)
+        if data != self._data:
+            self._data = data
+            self.refresh()  # same size: no layout
+
+    def _colors(self) -> tuple[Style, RichColor, RichColor]:
+        _, background = self.background_colors
+        low = background + self._component_color("sparkline--min-color")
+        high = background + self._component_color("sparkline--max-color")
+        return self.visual_style.rich_style, low.rich_color, high.rich_color
+
+    def _component_color(self, name: str) -> Color:
+        return self.get_component_styles(name).color
+
+    def render_line(self, y: int) -> Strip:
+        width, height = self.size
+        base, low, high = self._colors()
+        key = (self._data, width, height, base, low, high)
+        if key != self._rows_key:
+            self._rows = sparkline_rows(self._data, width, height, base, low, high)
+            self._rows_key = key
+        if 0 <= y < len(self._rows):
+            return self._rows[y]
+        return Strip.blank(width, base)
