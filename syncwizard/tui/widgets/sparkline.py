@@ -16,6 +16,7 @@ from rich.color import Color as RichColor
 from rich.segment import Segment
 from rich.style import Style
 from textual.color import Color
+from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -70,22 +71,29 @@ def sparkline_rows(
     ratios = column_ratios(data, width)
     top_level = LEVELS * height - 1
     levels = [int(ratio * top_level) for ratio in ratios]
-    styles = [base + Style(color=blend(low, high, ratio)) for ratio in ratios]
+    styles: dict[float, Style] = {}  # one style per distinct height, blended once
+    for ratio in ratios:
+        if ratio not in styles:
+            styles[ratio] = base + Style(color=blend(low, high, ratio))
     rows = []
     for row in reversed(range(height)):
         floor, ceiling = row * LEVELS, (row + 1) * LEVELS
+        if max(levels) < floor:
+            rows.append(blank)
+            continue
         segments: list[Segment] = []
-        for level, style in zip(levels, styles, strict=True):
+        run_text, run_key = "", None
+        for level, ratio in zip(levels, ratios, strict=True):
             if level < floor:
-                cell, cell_style = " ", base
-            elif level >= ceiling:
-                cell, cell_style = "█", style
+                cell, key = " ", None
             else:
-                cell, cell_style = BARS[level % LEVELS], style
-            if segments and segments[-1].style == cell_style:
-                segments[-1] = Segment(segments[-1].text + cell, cell_style)
-            else:
-                segments.append(Segment(cell, cell_style))
+                cell, key = ("█" if level >= ceiling else BARS[level % LEVELS]), ratio
+            if key != run_key and run_text:
+                segments.append(Segment(run_text, base if run_key is None else styles[run_key]))
+                run_text = ""
+            run_text += cell
+            run_key = key
+        segments.append(Segment(run_text, base if run_key is None else styles[run_key]))
         rows.append(Strip(segments, width))
     return rows
 
@@ -126,13 +134,17 @@ class BlockSparkline(Widget):
     def _component_color(self, name: str) -> Color:
         return self.get_component_styles(name).color
 
-    def render_line(self, y: int) -> Strip:
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # Once per paint (not per line): colours can change with the theme or high contrast.
         width, height = self.size
         base, low, high = self._colors()
         key = (self._data, width, height, base, low, high)
         if key != self._rows_key:
             self._rows = sparkline_rows(self._data, width, height, base, low, high)
             self._rows_key = key
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
         if 0 <= y < len(self._rows):
             return self._rows[y]
-        return Strip.blank(width, base)
+        return Strip.blank(self.size.width, self.visual_style.rich_style)
