@@ -6,11 +6,13 @@ through the poller, httpx and psycopg) is imported when Status is opened.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from textual import work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
     from textual.geometry import Size
 
     from syncwizard.config import Settings
+    from syncwizard.runbook.journal import RunRecord
+    from syncwizard.tui.backup_launcher import RunLauncher
     from syncwizard.tui.source import SourceFactory
 
 HIGH_CONTRAST = "-high-contrast"
@@ -44,8 +48,10 @@ class SyncWizardApp(App[int]):
         clock: Callable[[], float] = time.time,
         poll_interval: float | None = None,
         lab_root: Path | None = None,
+        backup_launcher: RunLauncher | None = None,
     ) -> None:
         super().__init__()
+        self.backup_launcher = backup_launcher
         self.settings = settings
         self.settings_error = settings_error
         self.source_factory = source_factory
@@ -96,8 +102,8 @@ class SyncWizardApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if self.size_notice is not None and action not in ("quit", "help_quit"):
             return False
-        if action == "open_status" and self.settings is None:
-            return None  # shown dimmed: Status needs a config
+        if action in ("open_status", "open_backup") and self.settings is None:
+            return None  # shown dimmed: Status and Backup need a config
         return True
 
     @property
@@ -129,6 +135,70 @@ class SyncWizardApp(App[int]):
             )
         )
 
+    def action_open_backup(self) -> None:
+        if self.settings is None:
+            return
+        from syncwizard.tui.screens.backup import BackupScreen
+
+        if self._show_existing(BackupScreen):
+            return
+        self._open_backup()
+
+    @work(exclusive=True, group="open-backup", exit_on_error=False, name="opening the backup")
+    async def _open_backup(self) -> None:
+        """Offer to resume an unfinished backup run (or start afresh), then open the wizard."""
+        from syncwizard.tui.backup_launcher import BackupLauncher
+        from syncwizard.tui.screens.backup import BackupScreen
+        from syncwizard.tui.screens.resume_prompt import AFRESH, RESUME, ResumePromptScreen
+        from syncwizard.tui.source import poller_factory
+
+        settings = self.settings
+        if settings is None:
+            return
+        launcher = self.backup_launcher or BackupLauncher(settings.profile)
+
+        def unfinished() -> tuple[RunRecord | None, str]:
+            record = launcher.find_unfinished()
+            return record, record.status() if record is not None else ""
+
+        try:
+            record, status = await asyncio.to_thread(unfinished)
+        except SyncWizardError as error:
+            self.notify(error.render(), title="Backup", severity="error", markup=False)
+            return
+        if record is not None and status == "running":
+            self.notify(
+                f"backup run {record.run_id} is being driven by another syncwizard process; "
+                "wait for it to finish (`syncwizard runs` shows it)",
+                title="Backup",
+                severity="warning",
+                markup=False,
+            )
+            return
+        if record is not None:
+            try:
+                titles = await launcher.step_titles(record)
+            except SyncWizardError:
+                titles = {}
+            choice = await self.push_screen_wait(ResumePromptScreen(record, titles))
+            if choice not in (RESUME, AFRESH):
+                return
+            if choice == AFRESH:
+                await asyncio.to_thread(
+                    launcher.abandon, record, "a new run was started from the TUI"
+                )
+                record = None
+        await self.push_screen(
+            BackupScreen(
+                settings,
+                launcher,
+                self.source_factory or poller_factory(settings),
+                resume=record,
+                interval=self.poll_interval,
+                clock=self.clock,
+            )
+        )
+
     def action_open_lab(self) -> None:
         from syncwizard.paths import state_dir
         from syncwizard.tui.screens.lab import LabScreen
@@ -151,6 +221,9 @@ class SyncWizardApp(App[int]):
         if self.settings is not None:
             yield SystemCommand(
                 "Status dashboard", "Live health, queue and databases", self.action_open_status
+            )
+            yield SystemCommand(
+                "Backup", "Back up the repository DB and the Sync DB", self.action_open_backup
             )
         yield SystemCommand(
             "Practice lab", "How to bring up the practice lab", self.action_open_lab

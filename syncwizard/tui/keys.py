@@ -62,6 +62,99 @@ CLOSE_HELP = Binding(
     "escape,f1", "dismiss_help", "Close", id="help.close", tooltip="Close this help"
 )
 
+WELCOME_BACKUP = Binding(
+    "b",
+    "app.open_backup",
+    "Backup",
+    id="welcome.backup",
+    tooltip="Open the backup wizard (offers to resume an unfinished backup run)",
+)
+BACKUP_CANCEL = Binding(
+    "escape",
+    "cancel_backup",
+    "Cancel",
+    id="backup.cancel",
+    tooltip="Ask, then cancel the running backup: the dump is stopped, its partial files removed",
+)
+BACKUP_INTERRUPT = Binding(
+    "ctrl+c",
+    "cancel_backup",
+    "Cancel",
+    id="backup.interrupt",
+    show=False,
+    tooltip="Ask, then cancel the running backup (like Esc)",
+)
+BACKUP_BACK = Binding(
+    "escape", "back", "Back", id="backup.back", tooltip="Back to the welcome screen"
+)
+BACKUP_QUIT = Binding(
+    "q",
+    "request_quit",
+    "Quit",
+    id="backup.quit",
+    show=False,
+    tooltip="Leave syncwizard; while a backup runs, ask first and cancel it cleanly",
+)
+BACKUP_FULL_LOG = Binding(
+    "f",
+    "toggle_full_log",
+    "Full log",
+    id="backup.full_log",
+    tooltip="Show the log on the whole screen, and back",
+)
+BACKUP_RESUME = Binding(
+    "r",
+    "resume_run",
+    "Resume",
+    id="backup.resume",
+    tooltip="Resume the stopped run at the step where it stopped (finished dumps are kept)",
+)
+BACKUP_AFRESH = Binding(
+    "n",
+    "start_afresh",
+    "New run",
+    id="backup.start_afresh",
+    tooltip="Abandon the stopped run (its files stay) and start a new backup run",
+)
+BACKUP_SUMMARY = Binding(
+    "s", "show_summary", "Summary", id="backup.summary", tooltip="Show the sealed backup set"
+)
+SUMMARY_COPY_PATH = Binding(
+    "c",
+    "copy_set_path",
+    "Copy path",
+    id="summary.copy_path",
+    tooltip="Copy the backup set's folder to the clipboard (OSC 52, works over SSH)",
+)
+SUMMARY_BACK = Binding(
+    "escape", "back", "Back", id="summary.back", tooltip="Back to the backup's steps and log"
+)
+SUMMARY_DONE = Binding(
+    "w", "welcome", "Welcome", id="summary.welcome", tooltip="Back to the welcome screen"
+)
+CANCEL_NO = Binding(
+    "escape,n", "keep_going", "Keep going", id="cancel.no", tooltip="Do not cancel; go on"
+)
+CANCEL_YES = Binding(
+    "y", "cancel_backup", "Cancel it", id="cancel.yes", tooltip="Cancel the backup"
+)
+GATE_REFUSE = Binding(
+    "escape", "refuse", "Cancel", id="gate.cancel", tooltip="Do not do it; nothing is changed"
+)
+RESUME_RUN = Binding(
+    "r", "choose('resume')", "Resume", id="resume.resume", tooltip="Resume the unfinished run"
+)
+RESUME_AFRESH = Binding(
+    "a",
+    "choose('afresh')",
+    "Start afresh",
+    id="resume.afresh",
+    tooltip="Abandon the unfinished run (its files stay) and start a new one",
+)
+RESUME_CANCEL = Binding(
+    "escape", "choose('cancel')", "Cancel", id="resume.cancel", tooltip="Back; nothing is changed"
+)
+
 ALL = (
     QUIT,
     FORCE_QUIT,
@@ -73,5 +166,23 @@ ALL = (
     BACK,
     COPY_GUID,
     CLOSE_HELP,
+    WELCOME_BACKUP,
+    BACKUP_CANCEL,
+    BACKUP_INTERRUPT,
+    BACKUP_BACK,
+    BACKUP_QUIT,
+    BACKUP_FULL_LOG,
+    BACKUP_RESUME,
+    BACKUP_AFRESH,
+    BACKUP_SUMMARY,
+    SUMMARY_COPY_PATH,
+    SUMMARY_BACK,
+    SUMMARY_DONE,
+    CANCEL_NO,
+    CANCEL_YES,
+    GATE_REFUSE,
+    RESUME_RUN,
+    RESUME_AFRESH,
+    RESUME_CANCEL,
 )
 IDS = frozenset(binding.id for binding in ALL if binding.id)

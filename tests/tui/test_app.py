@@ -36,13 +36,13 @@ async def test_the_welcome_screen_offers_the_four_paths_honestly() -> None:
     async with app.run_test(size=(80, 24)):
         assert isinstance(app.screen, WelcomeScreen)
         assert menu_states(app) == {
-            "backup": True,
+            "backup": False,
             "restore": True,
             "status": False,
             "lab": False,
         }
         menu_text = " ".join(str(o.prompt) for o in app.screen.query_one(OptionList).options)
-        assert menu_text.count("coming next") == 2
+        assert menu_text.count("coming next") == 1
         where = text_of(app.screen.query_one("#where"))
         assert "lab" in where and str(CONFIG_PATH) in where
 
@@ -54,6 +54,7 @@ async def test_without_a_config_the_welcome_says_what_is_wrong_and_how_to_fix_it
         assert "no config file at /nowhere/config.toml" in where
         assert "syncwizard config init" in where and "syncwizard lab up" in where
         assert menu_states(app)["status"] is True, "Status needs a config"
+        assert menu_states(app)["backup"] is True, "Backup needs a config"
         await pilot.press("s")
         await pilot.pause()
         assert isinstance(app.screen, WelcomeScreen)

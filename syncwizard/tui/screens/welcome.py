@@ -6,9 +6,11 @@ it imports no client and composes a handful of widgets.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Footer, OptionList, Static
@@ -27,6 +29,7 @@ INTRO = (
     "the Sync Service's event queue on ActiveMQ, and the Sync DB, in the right order."
 )
 MENU_HINT = "Enter opens the highlighted choice. F1 lists every key."
+BACKUP_TEXT = "repository DB, wait for the Sync Service, Sync DB, seal"
 NO_CONFIG_FIX = (
     "To practise first: `syncwizard lab up` starts a local stack and writes a `lab` profile.\n"
     "For your own systems: `syncwizard config init` writes a commented template to fill in."
@@ -42,7 +45,12 @@ def _choice(title: str, description: str, *, later: bool = False) -> Text:
 
 
 class WelcomeScreen(WizardScreen):
-    BINDINGS = [keys.WELCOME_STATUS, keys.WELCOME_LAB, keys.WELCOME_COPY_PATH]
+    BINDINGS = [
+        keys.WELCOME_BACKUP,
+        keys.WELCOME_STATUS,
+        keys.WELCOME_LAB,
+        keys.WELCOME_COPY_PATH,
+    ]
 
     def __init__(self, settings: Settings | None, settings_error: SyncWizardError | None) -> None:
         super().__init__()
@@ -57,9 +65,12 @@ class WelcomeScreen(WizardScreen):
             yield Static(self._where(), id="where", classes="-error" if not settings else "")
             yield OptionList(
                 Option(
-                    _choice("Backup", "repository DB, drain the queue, Sync DB", later=True),
+                    _choice(
+                        "Backup",
+                        BACKUP_TEXT if settings else "needs a config file (see above)",
+                    ),
                     id="backup",
-                    disabled=True,
+                    disabled=settings is None,
                 ),
                 Option(
                     _choice("Restore", "clear events, both DBs, start with recover", later=True),
@@ -105,9 +116,25 @@ class WelcomeScreen(WizardScreen):
     def on_mount(self) -> None:
         menu = self.query_one(OptionList)
         menu.highlighted = menu.get_option_index("status" if self.settings else "lab")
+        if self.settings is not None:
+            self.look_for_unfinished_backup()
+
+    @work(exclusive=True, group="unfinished", exit_on_error=False, name="unfinished runs")
+    async def look_for_unfinished_backup(self) -> None:
+        """Say on the Backup choice that an unfinished run waits (read off the event loop)."""
+        from syncwizard.tui.backup_launcher import find_unfinished_backup
+
+        record = await asyncio.to_thread(find_unfinished_backup)
+        if record is None:
+            return
+        menu = self.query_one(OptionList)
+        menu.replace_option_prompt(
+            "backup",
+            _choice("Backup", f"resume or abandon the unfinished run {record.run_id}"),
+        )
 
     async def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        if event.option_id in ("status", "lab"):
+        if event.option_id in ("backup", "status", "lab"):
             await self.app.run_action(f"open_{event.option_id}")
 
     def action_copy_config_path(self) -> None:

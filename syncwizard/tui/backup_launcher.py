@@ -1,0 +1,136 @@
+"""How the TUI starts, resumes and abandons backup runs: one small protocol.
+
+The backup screen only knows `RunLauncher`. `BackupLauncher` drives
+runbook/backup.py for the settings' profile; tests and the screenshots use
+`fake_backup.FakeBackupLauncher`, which runs quick fake steps through the real
+Engine and journal. Importing this module loads no client: runbook/backup.py
+(and with it psycopg and httpx) is imported in a thread when a run starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from syncwizard.config import Profile
+    from syncwizard.runbook.engine import Engine
+    from syncwizard.runbook.journal import RunRecord
+    from syncwizard.runbook.model import Confirm, Observer
+
+RUNBOOK = "backup"
+
+
+class RunLauncher(Protocol):
+    """Starts and resumes runs of one runbook; every method may raise SyncWizardError."""
+
+    def find_unfinished(self) -> RunRecord | None:
+        """The newest run that neither finished nor was abandoned (blocking: reads files)."""
+        ...
+
+    async def step_titles(self, record: RunRecord) -> dict[str, str]:
+        """The titles of a recorded run's steps, by id (for the resume prompt)."""
+        ...
+
+    async def start(self, observers: Sequence[Observer], confirm: Confirm) -> Engine:
+        """A new run, journaled and announced to `observers`; `engine.run()` does the rest."""
+        ...
+
+    async def resume(
+        self, record: RunRecord, observers: Sequence[Observer], confirm: Confirm
+    ) -> Engine:
+        """The engine of `record` at the step where it stopped (RefusedError if it cannot)."""
+        ...
+
+    def abandon(self, record: RunRecord, reason: str) -> None:
+        """Mark `record` abandoned: a fresh run replaces it (blocking: writes the journal)."""
+        ...
+
+    async def read_set(self, set_dir: Path) -> dict[str, Any]:
+        """The manifest of a sealed backup set."""
+        ...
+
+
+def find_unfinished_backup() -> RunRecord | None:
+    from syncwizard.runbook.journal import find_unfinished
+
+    return find_unfinished(RUNBOOK)
+
+
+def abandon_run(record: RunRecord, reason: str) -> None:
+    from syncwizard.runbook.journal import abandon
+
+    abandon(record, reason)
+
+
+async def read_backup_set(set_dir: Path) -> dict[str, Any]:
+    backupset = await _import("syncwizard.runbook.backupset")
+    manifest: dict[str, Any] = await asyncio.to_thread(backupset.read_manifest, set_dir)
+    return manifest
+
+
+async def _import(name: str) -> ModuleType:
+    """Import off the event loop: the backup modules pull in psycopg and httpx."""
+    return await asyncio.to_thread(importlib.import_module, name)
+
+
+class BackupLauncher:
+    """The real backup runbook for one profile (runbook/backup.py)."""
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+
+    def find_unfinished(self) -> RunRecord | None:
+        return find_unfinished_backup()
+
+    def abandon(self, record: RunRecord, reason: str) -> None:
+        abandon_run(record, reason)
+
+    async def read_set(self, set_dir: Path) -> dict[str, Any]:
+        return await read_backup_set(set_dir)
+
+    async def _password(self) -> str | None:
+        from syncwizard.config import broker_password
+
+        return await asyncio.to_thread(broker_password, self.profile.broker)
+
+    async def step_titles(self, record: RunRecord) -> dict[str, str]:
+        backup = await _import("syncwizard.runbook.backup")
+        try:
+            options = backup.BackupOptions.from_json(record.header["options"])
+            steps = backup.BackupSteps(
+                self.profile, None, options, Path(record.header["backup_set"])
+            )
+        except (KeyError, TypeError, ValueError):
+            return {}  # a journal from another version: the prompt shows the step ids
+        try:
+            return {step.id: step.title for step in steps.runbook().steps}
+        finally:
+            await steps.systems.aclose()
+
+    async def start(self, observers: Sequence[Observer], confirm: Confirm) -> Engine:
+        backup = await _import("syncwizard.runbook.backup")
+        password = await self._password()
+        options = backup.BackupOptions.from_settings(self.profile.backup)
+        engine: Engine = backup.start_backup(
+            self.profile,
+            options,
+            broker_password=password,
+            observers=observers,
+            confirm=confirm,
+        )
+        return engine
+
+    async def resume(
+        self, record: RunRecord, observers: Sequence[Observer], confirm: Confirm
+    ) -> Engine:
+        backup = await _import("syncwizard.runbook.backup")
+        password = await self._password()
+        engine: Engine = await backup.resume_backup(
+            record, self.profile, broker_password=password, observers=observers, confirm=confirm
+        )
+        return engine

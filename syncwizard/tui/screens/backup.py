@@ -1,0 +1,535 @@
+"""The backup wizard: the step sidebar, the step's explanation and live panels, the log pane.
+
+One worker (`drive`, exclusive) starts or resumes the run and awaits
+`engine.run()`. The engine's observer only posts an `EngineEvent` to this
+screen, so every change on screen happens in a message handler and the UI is
+never blocked; bursts of progress collapse into the latest one. A second
+worker polls the status source for the live panels (the dashboard's widgets),
+one poll at a time. Esc or Ctrl+C asks first, then cancels the worker: the
+engine kills the child, the step removes its partial files, the journal says
+"cancelled", and the run can be resumed (r) or abandoned for a new one (n).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Footer, Static
+from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
+
+from syncwizard.errors import SyncWizardError
+from syncwizard.runbook.model import EventKind, Gate, RefusedError, StepEvent, StepState
+from syncwizard.tui import keys
+from syncwizard.tui.backup_text import (
+    ProgressReader,
+    is_drain_status,
+    log_line,
+    short_path,
+)
+from syncwizard.tui.model import DashboardModel
+from syncwizard.tui.screens.base import WizardScreen, log
+from syncwizard.tui.screens.confirm_cancel import ConfirmCancelScreen
+from syncwizard.tui.widgets.databases_panel import DatabasesPanel
+from syncwizard.tui.widgets.log_pane import LogPane
+from syncwizard.tui.widgets.queue_panel import QueuePanel
+from syncwizard.tui.widgets.step_sidebar import StepSidebar
+from syncwizard.tui.widgets.title_bar import TitleBar
+
+if TYPE_CHECKING:
+    from syncwizard.config import Settings
+    from syncwizard.runbook.engine import Engine, RunOutcome
+    from syncwizard.runbook.journal import RunRecord
+    from syncwizard.tui.backup_launcher import RunLauncher
+    from syncwizard.tui.source import SourceFactory, StatusSource
+
+NARROW = 100  # below this width the databases panel gives its room to the queue panel
+STOP_WAIT = 20.0  # seconds a closing screen waits for a cancelled run to clean up
+CANCELLED_TEXT = (
+    "Cancelled: the running dump was stopped and its partial files removed; the journal "
+    "says so. r resumes the run at this step, n starts a new run."
+)
+STOPPED_TEXT = "r resumes the run at this step (finished steps are kept), n starts a new run."
+
+
+class EngineEvent(Message):
+    """One engine event, posted by the observer; progress of one step coalesces."""
+
+    def __init__(self, event: StepEvent) -> None:
+        super().__init__()
+        self.event = event
+
+    def can_replace(self, message: Message) -> bool:
+        return (
+            isinstance(message, EngineEvent)
+            and self.event.kind == EventKind.PROGRESS
+            and message.event.kind == EventKind.PROGRESS
+            and message.event.step_id == self.event.step_id
+        )
+
+
+class RunEnded(Message):
+    """The drive worker is done: an outcome, a cancellation (both None), or an error."""
+
+    def __init__(self, outcome: RunOutcome | None, error: SyncWizardError | None = None) -> None:
+        super().__init__()
+        self.outcome = outcome
+        self.error = error
+
+
+class BackupScreen(WizardScreen):
+    COMPONENT_CLASSES = {"backup--problem", "backup--note"}
+    BINDINGS = [
+        keys.BACKUP_CANCEL,
+        keys.BACKUP_BACK,
+        keys.BACKUP_INTERRUPT,
+        keys.BACKUP_QUIT,
+        keys.BACKUP_FULL_LOG,
+        keys.BACKUP_RESUME,
+        keys.BACKUP_AFRESH,
+        keys.BACKUP_SUMMARY,
+    ]
+
+    def __init__(
+        self,
+        settings: Settings,
+        launcher: RunLauncher,
+        source_factory: SourceFactory,
+        *,
+        resume: RunRecord | None = None,
+        interval: float = 1.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.launcher = launcher
+        self.source_factory = source_factory
+        self.resume_record = resume
+        self.interval = interval
+        self.clock = clock
+        self.phase = "starting"  # running, finished, failed, cancelled, cannot_start
+        self.engine: Engine | None = None
+        self.run_dir: Path | None = None  # the run's journal folder, once known
+        self.outcome: RunOutcome | None = None
+        self.error: SyncWizardError | None = None  # why the run could not start or go on
+        self.titles: dict[str, str] = {}
+        self.shown_step: str | None = None
+        self.source: StatusSource | None = None
+        self.model = DashboardModel()
+        self.title_bar = TitleBar("Backup", settings.profile.name)
+        self.sidebar = StepSidebar(id="step-sidebar")
+        self.head = Static("", id="step-head")
+        self.live = Static("", id="step-live")
+        self.why = Static("", id="step-why")
+        self.plan = Static("", id="step-plan")
+        self.panels_banner = Static("", id="panels-banner")
+        self.queue_panel = QueuePanel()
+        self.databases_panel = DatabasesPanel()
+        self.log_pane = LogPane(id="log-pane")
+        self.progress = ProgressReader()
+        self._started: dict[str, float] = {}  # step -> event time it started running
+        self._quit_when_stopped = False
+        self._stopping = False
+
+    # --- layout ---------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield self.title_bar
+        with Horizontal(id="backup-main"):
+            with VerticalScroll(id="steps") as steps:
+                steps.border_title = "Steps"
+                yield self.sidebar
+            with Vertical(id="step-pane"):
+                yield self.head
+                yield self.live
+                with VerticalScroll(id="step-body"):
+                    yield self.why
+                    yield self.plan
+                yield self.panels_banner
+                with Horizontal(id="backup-panels"):
+                    yield self.queue_panel
+                    yield self.databases_panel
+        yield self.log_pane
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.live.display = False
+        self.panels_banner.display = False
+        self._fit(self.app.size.width)
+        self.head.update(Text("Starting the backup run...", style="bold"))
+        self.drive(self.resume_record)
+        self.poll_panels()
+
+    def on_resize(self) -> None:
+        self._fit(self.app.size.width)
+
+    def _fit(self, width: int) -> None:
+        self.set_class(width < NARROW, "-narrow")
+
+    # --- driving the engine ---------------------------------------------------------------
+
+    @work(exclusive=True, group="backup", exit_on_error=False, name="backup run")
+    async def drive(
+        self,
+        resume: RunRecord | None = None,
+        *,
+        reload: Path | None = None,
+        abandon: Path | None = None,
+    ) -> None:
+        """Start a run, or resume `resume` (or the run journaled in `reload`), to its end.
+
+        With `abandon`, the run journaled there is marked abandoned first.
+        """
+        from syncwizard.runbook.journal import load_run
+
+        self._set_phase("starting")
+        self.engine = None
+        outcome: RunOutcome | None = None
+        error: SyncWizardError | None = None
+        engine: Engine | None = None
+        try:
+            if abandon is not None:
+                record = await asyncio.to_thread(load_run, abandon)
+                await asyncio.to_thread(
+                    self.launcher.abandon, record, "a new run was started from the TUI"
+                )
+                self._note(f"run {record.run_id} abandoned; its files stay where they are")
+            if reload is not None:
+                resume = await asyncio.to_thread(load_run, reload)
+            observers = [self._observe]
+            if resume is not None:
+                self.run_dir = resume.run_dir
+                engine = await self.launcher.resume(resume, observers, self._confirm)
+            else:
+                engine = await self.launcher.start(observers, self._confirm)
+            self._engine_ready(engine)
+            outcome = await engine.run()
+        except SyncWizardError as exc:
+            error = exc
+        except Exception as exc:  # a bug: said on screen, logged, the run stays resumable
+            log.exception("the backup run failed unexpectedly")
+            error = SyncWizardError(
+                f"unexpected {type(exc).__name__}: {exc}",
+                hint="this is a bug in syncwizard; please report it with the run's journal",
+            )
+        finally:
+            if engine is not None:
+                try:
+                    await engine.aclose()
+                except Exception:  # closing clients must not hide how the run ended
+                    log.warning("closing the backup run's clients failed", exc_info=True)
+            self.post_message(RunEnded(outcome, error))
+
+    def _observe(self, event: StepEvent) -> None:
+        self.post_message(EngineEvent(event))
+
+    async def _confirm(self, gate: Gate) -> bool:
+        from syncwizard.tui.screens.gate import GateScreen
+
+        self._note(f"asking: {gate.title}")
+        answer = bool(await self.app.push_screen_wait(GateScreen(gate)))
+        self._note("confirmed" if answer else "not confirmed: nothing was done")
+        return answer
+
+    def _engine_ready(self, engine: Engine) -> None:
+        self.engine = engine
+        self.run_dir = engine.journal.run_dir
+        self.titles = {step.id: step.title for step in engine.runbook.steps}
+        took = {
+            step_id: (finished - started) if finished is not None else None
+            for step_id, (started, finished) in engine.step_times.items()
+        }
+        self.sidebar.set_steps(
+            [(step.id, step.title) for step in engine.runbook.steps], engine.states, took
+        )
+        self.title_bar.set_where(f"Backup {engine.run_id}")
+        self.log_pane.set_source(f"journal {short_path(engine.journal.path)}")
+        self._set_phase("running")
+        upcoming = engine.next_step()
+        if upcoming is not None:
+            self._show_step(upcoming.id)
+
+    # --- engine events --------------------------------------------------------------------
+
+    def on_engine_event(self, message: EngineEvent) -> None:
+        event = message.event
+        if event.kind == EventKind.LOG:
+            self.log_pane.write(f"    {event.message}")
+            return
+        if event.kind == EventKind.PROGRESS:
+            self._on_progress(event)
+            return
+        line = log_line(event, self.titles)
+        if line:
+            self._note(line)
+        if event.kind == EventKind.STATE and event.step_id and event.state:
+            self._on_state(event.step_id, event.state, event)
+
+    def _on_state(self, step_id: str, state: StepState, event: StepEvent) -> None:
+        took = None
+        if state == StepState.RUNNING:
+            self._started[step_id] = event.at
+            self.progress = ProgressReader()
+            self.log_pane.clear_progress()
+            self._show_step(step_id)
+            self._set_live(None)
+        elif step_id in self._started:
+            took = max(event.at - self._started[step_id], 0.0)
+        self.sidebar.set_state(step_id, state, took)
+        if step_id != self.shown_step:
+            return
+        self._show_head(step_id)
+        if state in (StepState.DONE, StepState.SKIPPED):
+            self._set_live(Text(f"{state}: {event.message}"), "-done")
+        elif state == StepState.FAILED and event.error is not None:
+            self._set_live(self._error_text(event.error, STOPPED_TEXT), "-failed")
+        elif state == StepState.CANCELLED:
+            self._set_live(Text(CANCELLED_TEXT), "-cancelled")
+
+    def _on_progress(self, event: StepEvent) -> None:
+        row = self.progress.row(event)
+        self.log_pane.show_progress(row.label, row.done, row.total)
+        if is_drain_status(event.detail):
+            self._set_live(self._drain_text(event.detail), "-waiting")
+
+    def _drain_text(self, status: object) -> Text:
+        """The wait's headline ("n of P0 events consumed; ..."), what blocks it, what to know."""
+        text = Text(str(getattr(status, "headline", "")), style="bold")
+        problem = self.get_component_rich_style("backup--problem", partial=True)
+        note = self.get_component_rich_style("backup--note", partial=True)
+        for line in getattr(status, "problems", ()):
+            text.append("\n" + line, style=problem)
+        for line in getattr(status, "notes", ()):
+            text.append("\n" + line, style=note)
+        return text
+
+    # --- the run's end --------------------------------------------------------------------
+
+    def on_run_ended(self, message: RunEnded) -> None:
+        self.outcome, self.error = message.outcome, message.error
+        self._close_modals()
+        outcome = message.outcome
+        if message.error is not None:
+            self._set_phase("failed" if self.engine is not None else "cannot_start")
+            self._note(f"stopped: {message.error.message}")
+            self._set_live(self._error_text(message.error, self._after_error()), "-failed")
+        elif outcome is None:
+            self._set_phase("cancelled")
+        elif outcome.status == "finished":
+            self._set_phase("finished")
+            self.log_pane.show_progress("every step done; the backup set is sealed", 1, 1)
+            self.open_summary()
+        elif outcome.status == "cancelled":
+            self._set_phase("cancelled")
+        else:
+            self._set_phase("failed")
+            state = self.engine.states.get(outcome.step_id or "") if self.engine else None
+            if outcome.error is not None and state != StepState.FAILED:
+                # a refused gate: the step never ran, so no FAILED event said why
+                self._note(f"stopped: {outcome.error.message}")
+                self._set_live(self._error_text(outcome.error, STOPPED_TEXT), "-failed")
+        if self._quit_when_stopped:
+            self.app.exit()
+
+    def _after_error(self) -> str:
+        if self.run_dir is None:
+            return "Esc goes back; fix the cause, then choose Backup again."
+        if isinstance(self.error, RefusedError) and self.engine is None:
+            return "n starts a new run instead (the old run's files stay where they are)."
+        return STOPPED_TEXT
+
+    def _close_modals(self) -> None:
+        """A cancel question or a gate left open by a run that ended meanwhile goes away."""
+        from syncwizard.tui.screens.gate import GateScreen
+
+        while isinstance(self.app.screen, ConfirmCancelScreen | GateScreen):
+            self.app.pop_screen()
+
+    @work(exclusive=True, group="summary", exit_on_error=False, name="reading the backup set")
+    async def open_summary(self) -> None:
+        from syncwizard.tui.screens.backup_summary import BackupSummaryScreen
+
+        set_dir = self._set_dir()
+        if set_dir is None:
+            self._note("the run finished but no step named its backup set folder")
+            return
+        try:
+            manifest = await self.launcher.read_set(set_dir)
+        except SyncWizardError as exc:
+            self._set_live(self._error_text(exc, ""), "-failed")
+            return
+        if self.is_attached and self.app.screen is self:
+            await self.app.push_screen(
+                BackupSummaryScreen(manifest, set_dir, self.titles, self.settings.profile.name)
+            )
+
+    def _set_dir(self) -> Path | None:
+        if self.engine is None:
+            return None
+        for step in reversed(self.engine.runbook.steps):
+            where = self.engine.results.get(step.id, {}).get("backup_set")
+            if where:
+                return Path(where)
+        return None
+
+    # --- the step body --------------------------------------------------------------------
+
+    def _show_step(self, step_id: str) -> None:
+        self.shown_step = step_id
+        self.sidebar.show_step(step_id)
+        self._show_head(step_id)
+        if self.engine is None:
+            return
+        step = self.engine.runbook.step(step_id)
+        self.why.update(step.why)
+        try:
+            plan = self.engine.describe(step_id)
+        except Exception:  # a plan is an explanation: never let it stop the run
+            log.warning("describing step %s failed", step_id, exc_info=True)
+            plan = ""
+        what = Text("What it does: ", style="bold")
+        what.append(plan or "see the log below")
+        self.plan.update(what)
+
+    def _show_head(self, step_id: str) -> None:
+        ids = list(self.titles)
+        if step_id not in ids:
+            return
+        state = self.sidebar.state_of(step_id)
+        head = Text(f"Step {ids.index(step_id) + 1} of {len(ids)}: ", style="bold")
+        head.append(self.titles[step_id], style="bold")
+        head.append(f"  ({state})")
+        self.head.update(head)
+
+    def _set_live(self, text: Text | None, kind: str = "") -> None:
+        self.live.display = text is not None
+        for name in ("-done", "-failed", "-cancelled", "-waiting"):
+            self.live.set_class(name == kind, name)
+        if text is not None:
+            self.live.update(text)
+
+    def _error_text(self, error: SyncWizardError, then: str) -> Text:
+        text = Text(error.message, style="bold")
+        if error.hint:
+            text.append(f"\nhint: {error.hint}")
+        if then:
+            text.append(f"\n{then}", style="italic")
+        return text
+
+    def _note(self, line: str) -> None:
+        stamp = time.strftime("%H:%M:%S", time.localtime(self.clock()))
+        self.log_pane.write(f"{stamp} {line}")
+
+    def _set_phase(self, phase: str) -> None:
+        if phase != self.phase:
+            self.phase = phase
+            self.refresh_bindings()
+
+    @property
+    def running(self) -> bool:
+        return self.phase in ("starting", "running")
+
+    # --- live panels ----------------------------------------------------------------------
+
+    @work(exclusive=True, group="panels", exit_on_error=False, name="live panels")
+    async def poll_panels(self) -> None:
+        try:
+            self.source = await asyncio.to_thread(self.source_factory)
+        except SyncWizardError as error:
+            self.panels_banner.update(f"no live panels: {error.render()}")
+            self.panels_banner.display = True
+            return
+        while not self._stopping:
+            self.model.apply(await self.source.poll())
+            self._redraw_panels()
+            await asyncio.sleep(self.interval)
+
+    def _redraw_panels(self) -> None:
+        now = self.clock()
+        model = self.model
+        self.queue_panel.show(model.broker, model.pending, model.dequeue_rate, now)
+        self.databases_panel.show(model.databases, now)
+
+    async def on_unmount(self) -> None:
+        self._stopping = True
+        self.workers.cancel_group(self, "panels")
+        running = [
+            w for w in self.workers if w.group == "backup" and w.state is WorkerState.RUNNING
+        ]
+        for worker in running:  # quitting mid-run: let the engine stop the child cleanly
+            worker.cancel()
+            with contextlib.suppress(WorkerCancelled, WorkerFailed, TimeoutError):
+                await asyncio.wait_for(worker.wait(), STOP_WAIT)
+        if self.source is not None:
+            try:
+                await self.source.aclose()
+            except Exception:
+                log.warning("closing the status source failed", exc_info=True)
+
+    # --- keys -----------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel_backup":
+            return self.running
+        if action in ("back", "request_quit"):
+            return not self.running if action == "back" else self.running
+        if action in ("resume_run", "start_afresh"):
+            if self.phase in ("failed", "cancelled"):
+                return self.run_dir is not None
+            if self.phase == "cannot_start":
+                return action == "start_afresh" and self.run_dir is not None
+            return False
+        if action == "show_summary":
+            return self.phase == "finished"
+        return True
+
+    def action_cancel_backup(self) -> None:
+        self._ask_to_cancel(then_quit=False)
+
+    def action_request_quit(self) -> None:
+        self._ask_to_cancel(then_quit=True)
+
+    def _ask_to_cancel(self, *, then_quit: bool) -> None:
+        if not self.running or isinstance(self.app.screen, ConfirmCancelScreen):
+            return
+        step = self.titles.get(self.shown_step or "") if self.phase == "running" else None
+
+        def answered(yes: bool | None) -> None:
+            if yes and self.running:
+                self._quit_when_stopped = then_quit
+                self._note("cancelling: stopping the running step...")
+                self.workers.cancel_group(self, "backup")
+
+        self.app.push_screen(ConfirmCancelScreen(step_title=step, then_quit=then_quit), answered)
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def action_toggle_full_log(self) -> None:
+        self.toggle_class("-full-log")
+
+    def action_resume_run(self) -> None:
+        if self.run_dir is not None:
+            self._note("resuming the run...")
+            self.drive(reload=self.run_dir)
+
+    def action_start_afresh(self) -> None:
+        if self.run_dir is not None:
+            self.drive(abandon=self.run_dir)
+
+    def action_show_summary(self) -> None:
+        self.open_summary()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "backup" and event.state is WorkerState.CANCELLED:
+            return  # a cancellation the user asked for: RunEnded says it
+        super().on_worker_state_changed(event)

@@ -1,0 +1,58 @@
+"""Asked before a running backup is cancelled (Esc, Ctrl+C, or quitting mid-run).
+
+A ModalScreen[bool]: True cancels. Focus starts on "Keep going", so a second
+Esc or an Enter pressed by reflex never stops a dump.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+from syncwizard.tui import keys
+
+QUESTION = "Cancel the backup?"
+CONSEQUENCES = (
+    "The running dump is stopped and its partial files removed. What is done stays done: "
+    "the run is journaled as cancelled and can be resumed later from this step."
+)
+
+
+class ConfirmCancelScreen(ModalScreen[bool]):
+    BINDINGS = [keys.CANCEL_NO, keys.CANCEL_YES]
+
+    def __init__(self, *, step_title: str | None = None, then_quit: bool = False) -> None:
+        super().__init__()
+        self.step_title = step_title
+        self.then_quit = then_quit
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-cancel") as box:
+            box.border_title = "Cancel?"
+            question = QUESTION if not self.then_quit else "Cancel the backup and quit?"
+            yield Static(Text(question, style="bold"), id="confirm-question")
+            if self.step_title:
+                yield Static(f"Running now: {self.step_title}", id="confirm-step")
+            yield Static(CONSEQUENCES, id="confirm-consequences")
+            with Horizontal(id="confirm-buttons"):
+                yield Button("Keep going", variant="primary", id="keep-going")
+                yield Button(
+                    "Cancel and quit" if self.then_quit else "Cancel the backup",
+                    variant="error",
+                    id="cancel-backup",
+                )
+
+    def on_mount(self) -> None:
+        self.query_one("#keep-going", Button).focus()
+
+    @on(Button.Pressed, "#keep-going")
+    def action_keep_going(self) -> None:
+        self.dismiss(False)
+
+    @on(Button.Pressed, "#cancel-backup")
+    def action_cancel_backup(self) -> None:
+        self.dismiss(True)

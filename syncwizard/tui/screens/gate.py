@@ -1,0 +1,74 @@
+"""The type-to-confirm gate of a destructive step (subiquity's "Confirm destructive action").
+
+`GateScreen(gate)` is a ModalScreen[bool]: it says what exactly is destroyed,
+and Confirm (red) stays disabled until the user has typed the gate's token
+(e.g. the database name). Focus starts on Cancel; Esc means no. A runbook
+screen awaits it from the engine's `confirm(gate)` coroutine:
+
+    async def confirm(gate: Gate) -> bool:
+        return await app.push_screen_wait(GateScreen(gate))   # inside a worker
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Static
+
+from syncwizard.runbook.model import Gate
+from syncwizard.tui import keys
+
+NO_GOING_BACK = "This cannot be undone."
+
+
+class GateScreen(ModalScreen[bool]):
+    BINDINGS = [keys.GATE_REFUSE]
+
+    def __init__(self, gate: Gate) -> None:
+        super().__init__()
+        self.gate = gate
+        self.token_input = Input(placeholder=gate.token, id="gate-token")
+        self.confirm_button = Button("Confirm", variant="error", id="gate-confirm", disabled=True)
+        self.cancel_button = Button("Cancel", id="gate-cancel")
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="gate") as box:
+            box.border_title = "Confirm destructive action"
+            yield Static(Text(self.gate.title, style="bold"), id="gate-title")
+            yield Static(self.gate.consequences, id="gate-consequences")
+            prompt = Text(f"{NO_GOING_BACK} To go on, type ")
+            prompt.append(self.gate.token, style="bold")
+            prompt.append(" below:")
+            yield Static(prompt, id="gate-prompt")
+            yield self.token_input
+            with Horizontal(id="gate-buttons"):
+                yield self.cancel_button
+                yield self.confirm_button
+
+    def on_mount(self) -> None:
+        self.cancel_button.focus()
+
+    @property
+    def matches(self) -> bool:
+        return self.token_input.value == self.gate.token
+
+    @on(Input.Changed, "#gate-token")
+    def token_changed(self) -> None:
+        self.confirm_button.disabled = not self.matches
+
+    @on(Input.Submitted, "#gate-token")
+    def token_submitted(self) -> None:
+        if self.matches:
+            self.dismiss(True)
+
+    @on(Button.Pressed, "#gate-confirm")
+    def confirmed(self) -> None:
+        if self.matches:  # a disabled button sends nothing; this guards a race with typing
+            self.dismiss(True)
+
+    @on(Button.Pressed, "#gate-cancel")
+    def action_refuse(self) -> None:
+        self.dismiss(False)
