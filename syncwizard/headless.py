@@ -75,6 +75,15 @@ class HeadlessPrinter:
             if text:
                 self._write(text)
 
+    def note(self, run_id: str, text: str) -> None:
+        """A line of our own between the events (e.g. why options were not applied)."""
+        if self.json_lines:
+            self._write(
+                json.dumps({"run_id": run_id, "at": time.time(), "kind": "note", "message": text})
+            )
+        else:
+            self._write(f"{time.strftime('%H:%M:%S')}    note: {text}")
+
     def _write(self, line: str) -> None:
         self.out.write(line + "\n")
         self.out.flush()
@@ -151,6 +160,14 @@ async def run_backup(
         )
         unfinished = None
     if unfinished is not None:
+        kept = unfinished.header.get("options", {})
+        changed = sorted(k for k, v in options.as_json().items() if kept.get(k, v) != v)
+        if changed:
+            printer.note(
+                unfinished.run_id,
+                f"the resumed run keeps the options it started with ({', '.join(changed)} "
+                "differ from now); `syncwizard backup --yes --new` starts afresh with the new ones",
+            )
         engine = await resume_backup(
             unfinished, profile, broker_password=broker_password, observers=[printer]
         )

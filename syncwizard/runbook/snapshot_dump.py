@@ -161,6 +161,8 @@ def explain_failure(
 async def _count_rows(conn: psycopg.AsyncConnection[Any], plan: DumpPlan) -> dict[str, int]:
     counts: dict[str, int] = {}
     try:
+        # One core for the counts: they run beside pg_dump and only need to finish before it.
+        await conn.execute("SET LOCAL max_parallel_workers_per_gather = 0")
         cursor = await conn.execute(_USER_TABLES)
         for schema, table in await cursor.fetchall():
             query = sql.SQL("SELECT count(*) FROM ONLY {}.{}").format(

@@ -22,6 +22,7 @@ from test_backup_support import (
     backup_env,
     is_state,
     lab_profile,
+    no_backup_left_running,  # noqa: F401 (an autouse fixture)
     partial_files,
     run_backup,
     state_events,

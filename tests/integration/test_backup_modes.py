@@ -17,6 +17,7 @@ from standin_support import eventually, restore
 from test_backup_support import (
     BackupProcess,
     backup_env,
+    no_backup_left_running,  # noqa: F401 (an autouse fixture)
     partial_files,
     run_backup,
     state_events,

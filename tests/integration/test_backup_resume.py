@@ -15,6 +15,7 @@ from test_backup_support import (
     Event,
     backup_env,
     is_state,
+    no_backup_left_running,  # noqa: F401 (an autouse fixture)
     partial_files,
     run_backup,
     state_events,
@@ -34,11 +35,14 @@ def mid_dump(step: str) -> Callable[[Event], bool]:
     return lambda e: e["kind"] == "record" and e.get("step") == step and e["message"] == "child"
 
 
+# (when to kill, the step the next run resumes at)
 CUES = {
+    "after preflight": (is_state("preflight", "done"), "repository_db"),
     "mid repository dump": (mid_dump("repository_db"), "repository_db"),
     "after the repository dump": (is_state("repository_db", "done"), "wait_drain"),
-    "mid wait": (lambda e: e["kind"] == "progress" and e.get("step") == "wait_drain", "wait_drain"),
+    "after the wait": (is_state("wait_drain", "done"), "sync_db"),
     "mid Sync DB dump": (mid_dump("sync_db"), "sync_db"),
+    "after the Sync DB dump": (is_state("sync_db", "done"), "seal"),
 }
 
 

@@ -11,10 +11,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from standin_support import plain_env
 
 from syncwizard.config import Profile, load_settings
@@ -45,6 +46,20 @@ def lab_profile(config: Path, backup_dir: Path) -> Profile:
     return load_settings(config, "lab", environ=environ).profile
 
 
+_children: list[subprocess.Popen[str]] = []
+
+
+@pytest.fixture(autouse=True)
+def no_backup_left_running() -> Iterator[None]:
+    """A test that fails half-way must not leave its `syncwizard backup` child running."""
+    yield
+    while _children:
+        child = _children.pop()
+        if child.poll() is None:
+            child.kill()
+            child.wait(10)
+
+
 class BackupProcess:
     """`syncwizard backup --yes --json` running as a child, its JSON lines collected."""
 
@@ -57,6 +72,7 @@ class BackupProcess:
             text=True,
             env=env,
         )
+        _children.append(self.proc)
         self._lines: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
 
