@@ -13,6 +13,11 @@ and two samples at least `confirm` seconds apart agree. If DequeueCount drops
 below D0 the broker restarted (or its statistics were reset): the second clause
 is dropped from then on, and the status says so. For an external backup there is
 no queue snapshot at t0: only the first and third clauses apply.
+
+Limits: Jolokia's browse() returns at most 400 messages, so the oldest-pending clause
+looks at the first 400 pending and the dead-letter check at the first 400 on
+ActiveMQ.DLQ (a DLQ holding older junk beyond that hides new arrivals). Purges and
+expiries also raise DequeueCount; nothing on the broker tells them from consumption.
 """
 
 from __future__ import annotations
