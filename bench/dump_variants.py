@@ -27,6 +27,7 @@ class Sample:
     seconds: float
     size_bytes: int | None  # None: no output (the COPY floor)
     client_cpu: float | None = None  # pg_dump's (and a compressor's) CPU; None: server only
+    others: float = 0.0  # cores other jobs kept busy meanwhile (see CpuMeter)
 
 
 @dataclass
@@ -48,7 +49,54 @@ class Timings:
         size = f"{max(sizes) / 1e6:6.0f} MB" if sizes else " " * 9
         cpus = [s.client_cpu for s in self.samples if s.client_cpu is not None]
         cpu = f"{statistics.median(cpus):6.1f} s" if cpus else "      -"
-        return f"{sec[0]:6.1f} / {self.median:6.1f} / {sec[-1]:6.1f} s  {size}  {cpu}"
+        others = statistics.median(s.others for s in self.samples)
+        spread = f"{sec[0]:6.1f} / {self.median:6.1f} / {sec[-1]:6.1f} s"
+        return f"{spread}  {size}  {cpu}  {others:6.2f}"
+
+
+def children_cpu() -> float:
+    """CPU seconds of this process's finished children (pg_dump counts its workers)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _machine_busy() -> float:
+    """CPU seconds all CPUs were busy since boot, including time the hypervisor stole."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (
+        int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    )
+    return (user + nice + system + irq + softirq + steal) / _TICK
+
+
+def _process_cpu(pid: int) -> float:
+    """A process's CPU seconds and those of its reaped children (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) / _TICK  # utime, stime, cutime, cstime
+
+
+@dataclass(frozen=True)
+class CpuMeter:
+    """How busy other jobs kept the machine during a run: the machine's busy CPU time less
+    ours (this process, its children, the bench server's postmaster and its ended backends).
+    A run is disturbed when others used a good part of a core: the machine has two."""
+
+    postmaster_pid: int
+
+    def foreign(self) -> float:
+        ours = time.process_time() + children_cpu() + _process_cpu(self.postmaster_pid)
+        return _machine_busy() - ours
+
+    def measure(self, run: Callable[[], None]) -> tuple[float, float]:
+        """(wall seconds of `run`, cores other jobs used meanwhile)."""
+        foreign0, started = self.foreign(), time.perf_counter()
+        run()
+        seconds = time.perf_counter() - started
+        time.sleep(0.2)  # the postmaster reaps the dump's backends
+        foreign1, ended = self.foreign(), time.perf_counter()
+        return seconds, max(0.0, foreign1 - foreign0) / (ended - started)
 
 
 @dataclass(frozen=True)
@@ -57,18 +105,13 @@ class Context:
     conninfo: str  # the bench DB, superuser
     tables: Sequence[str]
     scratch: Path  # outputs go here, one at a time
+    meter: CpuMeter
 
 
 @dataclass(frozen=True)
 class Variant:
     name: str
     run: Callable[[Context], Sample]
-
-
-def children_cpu() -> float:
-    """CPU seconds of this process's finished children (pg_dump counts its workers)."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def size_of(path: Path) -> int:
@@ -93,12 +136,15 @@ def pg_dump_variant(name: str, options: Sequence[str]) -> Variant:
     def run(ctx: Context) -> Sample:
         out = ctx.scratch / "dump"
         remove(out)
-        cpu0, started = children_cpu(), time.perf_counter()
-        subprocess.run(bare_argv(ctx, options, out), check=True, stdin=subprocess.DEVNULL)
-        seconds, cpu = time.perf_counter() - started, children_cpu() - cpu0
+        argv = bare_argv(ctx, options, out)
+        cpu0 = children_cpu()
+        seconds, others = ctx.meter.measure(
+            lambda: subprocess.run(argv, check=True, stdin=subprocess.DEVNULL)
+        )
+        cpu = children_cpu() - cpu0
         size = size_of(out)
         remove(out)
-        return Sample(seconds, size, cpu)
+        return Sample(seconds, size, cpu, others)
 
     return Variant(name, run)
 
@@ -109,23 +155,27 @@ def piped_variant(name: str, options: Sequence[str], compressor: Sequence[str]) 
     def run(ctx: Context) -> Sample:
         out = ctx.scratch / "dump"
         remove(out)
-        cpu0, started = children_cpu(), time.perf_counter()
-        with out.open("wb") as sink:
-            dump = subprocess.Popen(
-                [str(ctx.pg_dump), *options, "--dbname", ctx.conninfo],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-            )
-            assert dump.stdout is not None
-            squeeze = subprocess.Popen(compressor, stdin=dump.stdout, stdout=sink)
-            dump.stdout.close()  # the compressor holds the only read end
-            if squeeze.wait() != 0 or dump.wait() != 0:
-                raise RuntimeError(f"{name}: pg_dump {dump.returncode}, {squeeze.returncode}")
-            os.fsync(sink.fileno())
-        seconds, cpu = time.perf_counter() - started, children_cpu() - cpu0
+
+        def pipeline() -> None:
+            with out.open("wb") as sink:
+                dump = subprocess.Popen(
+                    [str(ctx.pg_dump), *options, "--dbname", ctx.conninfo],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                )
+                assert dump.stdout is not None
+                squeeze = subprocess.Popen(compressor, stdin=dump.stdout, stdout=sink)
+                dump.stdout.close()  # the compressor holds the only read end
+                if squeeze.wait() != 0 or dump.wait() != 0:
+                    raise RuntimeError(f"{name}: pg_dump {dump.returncode}, {squeeze.returncode}")
+                os.fsync(sink.fileno())
+
+        cpu0 = children_cpu()
+        seconds, others = ctx.meter.measure(pipeline)
+        cpu = children_cpu() - cpu0
         size = size_of(out)
         remove(out)
-        return Sample(seconds, size, cpu)
+        return Sample(seconds, size, cpu, others)
 
     return Variant(name, run)
 
@@ -134,15 +184,20 @@ def copy_floor(ctx: Context) -> Sample:
     """The server's own floor: `COPY <table> TO '/dev/null'` for each table, summed."""
     total = 0.0
     with psycopg.connect(ctx.conninfo, autocommit=True) as conn:
+        foreign0, started = ctx.meter.foreign(), time.perf_counter()
         for table in ctx.tables:
             schema, name = table.split(".", 1)
             statement = sql.SQL("COPY {}.{} TO '/dev/null'").format(
                 sql.Identifier(schema), sql.Identifier(name)
             )
-            started = time.perf_counter()
+            copy_started = time.perf_counter()
             conn.execute(statement)
-            total += time.perf_counter() - started
-    return Sample(total, None)
+            total += time.perf_counter() - copy_started
+        # The backend lives on, its CPU not yet reaped: it counts as foreign here, so
+        # subtract the time it ran (one core while COPYing).
+        foreign = ctx.meter.foreign() - foreign0 - total
+        others = max(0.0, foreign) / (time.perf_counter() - started)
+    return Sample(total, None, None, others)
 
 
 FLOOR = Variant("floor: COPY each table TO '/dev/null'", copy_floor)
@@ -212,5 +267,8 @@ def measure(
             timings[index].samples.append(sample)
             size = "" if sample.size_bytes is None else f" {sample.size_bytes / 1e6:.0f} MB"
             name = variants[index].name
-            log(f"  round {round_no + 1}: {name}: {sample.seconds:.1f} s{size}{seen}")
+            log(
+                f"  round {round_no + 1}: {name}: {sample.seconds:.1f} s{size}, "
+                f"others {sample.others:.2f} cores{seen}"
+            )
     return timings
