@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
-
 from rich.text import Text
 
 from syncwizard.clients.results import DatabaseFacts
 from syncwizard.tui import formatting
 from syncwizard.tui.model import DATABASE_ROLES, Observed
-from syncwizard.tui.widgets.panel import PanelBody, StatusPanel, append_error, error_shape, fit
+from syncwizard.tui.widgets.panel import PanelBody, StatusPanel, append_error, fit
 
 ROLE_NAMES = {"repository_db": "Repository DB", "sync_db": "Sync DB"}
 
@@ -30,9 +28,6 @@ class DatabasesPanel(StatusPanel):
         stale = [ROLE_NAMES[r] for r, o in observed.items() if o.error is not None]
         self.set_titles("Databases", f"STALE: {', '.join(stale)}" if stale else "")
         self.redraw(now)
-
-    def shape(self) -> Hashable:
-        return tuple((o.value is not None, error_shape(o.error)) for o in self.observed.values())
 
     def build(self, body: PanelBody) -> Text:
         text = Text(end="")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
-
 from rich.text import Text
 
 from syncwizard.clients.results import HealthCheck, HealthReport
@@ -13,7 +11,6 @@ from syncwizard.tui.widgets.panel import (
     PanelBody,
     StatusPanel,
     append_error,
-    error_shape,
     fit,
     state_line,
 )
@@ -41,10 +38,6 @@ class HealthPanel(StatusPanel):
         title = f"Health - Sync GUID {reports[0].sync_id}" if reports else "Health"
         self.set_titles(title, self._summary(now))
         self.redraw(now)
-
-    def shape(self) -> Hashable:
-        reports = self.observed.value or ()
-        return tuple(len(r.checks) for r in reports), error_shape(self.observed.error)
 
     def _summary(self, now: float) -> str:
         reports = self.observed.value

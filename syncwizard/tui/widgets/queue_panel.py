@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.widgets import Static
 
 from syncwizard.tui import formatting
 from syncwizard.tui.model import BrokerNumbers, DequeueRate, Observed
+from syncwizard.tui.widgets.line_label import LineLabel
 from syncwizard.tui.widgets.panel import (
     PanelBody,
     StatusPanel,
     append_error,
-    error_shape,
     state_line,
 )
 from syncwizard.tui.widgets.sparkline import BlockSparkline
@@ -31,7 +30,7 @@ class QueuePanel(StatusPanel):
         self.rate_restarted = False
         self.pending: Sequence[int] = ()
         self.sparkline = BlockSparkline(id="pending-sparkline")
-        self.sparkline_label = Static("", id="pending-label")
+        self.sparkline_label = LineLabel(id="pending-label")
 
     def compose(self) -> ComposeResult:
         yield self.body
@@ -56,19 +55,9 @@ class QueuePanel(StatusPanel):
             self.sparkline_label.update(
                 f"pending, last {len(self.pending)} polls (max {formatting.count(max(pending))})"
                 if pending
-                else "",
-                layout=False,  # one line, always: see #pending-label
+                else ""
             )
         self.redraw(now)
-
-    def shape(self) -> Hashable:
-        numbers = self.observed.value
-        return (
-            numbers is not None,
-            numbers is not None and numbers.queue.consumers == 0,
-            self.rate_restarted,
-            error_shape(self.observed.error),
-        )
 
     def build(self, body: PanelBody) -> Text:
         numbers = self.observed.value

@@ -1,0 +1,151 @@
+"""What a dashboard tick repaints: only what changed, and exactly what Textual would have drawn."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from rich.color import Color
+from rich.console import Console
+from rich.segment import Segment
+from rich.style import Style
+from textual.geometry import Region
+from textual.renderables.sparkline import Sparkline as TextualSparkline
+from textual.strip import Strip
+from textual.widget import Widget
+from tui_support import applied, make_app, open_dashboard
+
+from syncwizard.status import StatusReport
+from syncwizard.tui.fake import T0, report
+from syncwizard.tui.widgets.sparkline import sparkline_rows
+
+Refreshes = list[tuple[tuple[Region, ...], bool]]
+
+
+def spy_on_refresh(widget: Widget) -> Refreshes:
+    """Record each `refresh(*regions, layout=...)` asked of `widget` from now on."""
+    calls: Refreshes = []
+    original = widget.refresh
+
+    def refresh(*regions: Region, layout: bool = False, **kwargs: bool) -> Widget:
+        calls.append((regions, layout))
+        return original(*regions, layout=layout, **kwargs)
+
+    widget.refresh = refresh  # type: ignore[method-assign]
+    return calls
+
+
+def steady(taken_at: float, pending: int = 12) -> StatusReport:
+    return report(taken_at, pending=pending, enqueued=1_000, dequeued=988)
+
+
+async def test_a_poll_that_changes_one_number_repaints_only_that_line() -> None:
+    app, source = make_app([steady(T0 + n) for n in range(3)])
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_dashboard(pilot, polls=3)
+        await pilot.pause()
+        body = screen.queue_panel.body
+        calls = spy_on_refresh(body)
+        source.add(steady(T0 + 3, pending=13))
+        await applied(pilot, 4)
+        width = body.size.width
+        assert calls == [((Region(0, 1, width, 1),), False)], "the `pending` row, no layout"
+
+
+async def test_a_poll_with_nothing_new_repaints_no_panel_text() -> None:
+    app, source = make_app([steady(T0 + n) for n in range(3)])
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_dashboard(pilot, polls=3)
+        await pilot.pause()
+        panels = (screen.health_panel, screen.queue_panel, screen.databases_panel)
+        calls = [spy_on_refresh(panel.body) for panel in panels]
+        subtitles = [panel.border_subtitle for panel in panels]
+        source.add(steady(T0 + 3))
+        await applied(pilot, 4)
+        assert calls == [[], [], []]
+        assert [panel.border_subtitle for panel in panels] == subtitles
+
+
+async def test_a_new_line_in_a_panel_redoes_the_layout() -> None:
+    app, source = make_app([steady(T0 + n) for n in range(3)])
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_dashboard(pilot, polls=3)
+        await pilot.pause()
+        body = screen.queue_panel.body
+        lines_before = body.size.height
+        calls = spy_on_refresh(body)
+        source.add(report(T0 + 3, pending=12, enqueued=1_000, dequeued=988, consumers=0))
+        await applied(pilot, 4)
+        await pilot.pause()
+        assert calls and calls[-1][1], "one more line: the body's height changes"
+        assert body.size.height > lines_before
+
+
+def painted_style_of(widget: Widget, word: str) -> Style:
+    """The style `word` is painted in, as the screen would get it."""
+    strips = widget.render_lines(Region(0, 0, widget.size.width, widget.size.height))
+    for strip in strips:
+        for segment in strip:
+            if segment.text.strip() == word and segment.style is not None:
+                return segment.style
+    raise AssertionError(f"{word!r} is not painted in {widget}")
+
+
+async def test_high_contrast_repaints_the_panel_text_in_its_colours() -> None:
+    app, _ = make_app([report(T0)])
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_dashboard(pilot)
+        await pilot.pause()
+        body = screen.health_panel.body
+        normal = painted_style_of(body, "healthy").color
+        await pilot.press("h")
+        await pilot.pause()
+        strong = painted_style_of(body, "healthy").color
+        assert strong != normal
+        assert strong == body.style("healthy").color
+
+
+def cells(lines: list[list[Segment]], width: int) -> list[list[tuple[str, Color | None]]]:
+    """Each cell of each line: its character and (for anything but a blank) its colour.
+
+    A line Textual leaves empty is painted blank by the widget around it.
+    """
+    grid = []
+    for line in lines:
+        row: list[tuple[str, Color | None]] = []
+        for segment in line:
+            color = segment.style.color if segment.style else None
+            row += [(char, None if char == " " else color) for char in segment.text]
+        grid.append(row + [(" ", None)] * (width - len(row)))
+    return grid
+
+
+LOW, HIGH = Color.parse("#0a3d62"), Color.parse("#0178d4")
+SINE = [40 + 35 * math.sin(n / 6) + 10 * math.sin(n / 2.3) for n in range(60)]
+
+
+@pytest.mark.parametrize(
+    ("data", "width", "height"),
+    [
+        ([], 30, 1),
+        ([], 30, 4),
+        ([7.0], 30, 3),
+        ([0.0, 0.0, 0.0], 30, 6),
+        ([float(n) for n in range(10)], 30, 1),
+        ([float(n) for n in range(10)], 7, 6),
+        (SINE, 62, 6),
+        (SINE, 40, 3),
+        (SINE[:24], 62, 6),
+    ],
+)
+def test_the_sparkline_draws_what_textuals_sparkline_draws(
+    data: list[float], width: int, height: int
+) -> None:
+    console = Console(width=width, color_system="truecolor", file=None, legacy_windows=False)
+    textual_lines = Segment.split_lines(
+        console.render(
+            TextualSparkline(data, width=width, height=height, min_color=LOW, max_color=HIGH)
+        )
+    )
+    ours: list[Strip] = sparkline_rows(data, width, height, Style(), LOW, HIGH)
+    assert cells([list(strip) for strip in ours], width) == cells(list(textual_lines), width)
