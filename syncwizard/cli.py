@@ -289,9 +289,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         if row["error"]:
             print(f"    last error: {row['error']}")
     if any(row["status"] in ("failed", "cancelled", "interrupted") for row in rows):
-        print(
-            "`syncwizard backup --yes` resumes the newest unfinished backup (--new: a fresh one)"
-        )
+        print("`syncwizard backup --yes` resumes the newest unfinished backup (--new: a fresh one)")
     return EXIT_OK
 
 

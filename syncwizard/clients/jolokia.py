@@ -507,7 +507,6 @@ class JolokiaClient:
         values = [timestamp_ms(stamp) for stamp in stamps or [] if stamp is not None]
         return min(values) if values else None
 
-
     async def dead_letters_from(self, queue: str, dlq: str = "ActiveMQ.DLQ") -> int:
         """How many messages on the dead-letter queue (the first 400 browsed) came from
         `queue`, by their OriginalDestination; 0 when there is no dead-letter queue."""
