@@ -16,7 +16,7 @@ from textual.widget import Widget
 from tui_support import applied, make_app, open_dashboard
 
 from syncwizard.status import StatusReport
-from syncwizard.tui.fake import T0, report
+from syncwizard.tui.fake import T0, FakeClock, report
 from syncwizard.tui.widgets.sparkline import sparkline_rows
 
 Refreshes = list[tuple[tuple[Region, ...], bool]]
@@ -103,6 +103,23 @@ async def test_high_contrast_repaints_the_panel_text_in_its_colours() -> None:
         strong = painted_style_of(body, "healthy").color
         assert strong != normal
         assert strong == body.style("healthy").color
+
+
+async def test_the_age_timer_leaves_alone_a_screen_a_poll_has_just_redrawn() -> None:
+    clock = FakeClock()
+    app, _ = make_app([report(T0)], clock=clock, interval=60)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_dashboard(pilot)
+        redraws: list[float] = []
+        original = screen.redraw
+        screen.redraw = lambda: (redraws.append(clock()), original())[1]  # type: ignore[method-assign]
+        clock.advance(0.5)
+        screen._redraw_if_due()
+        assert redraws == [], "the poll redrew half a second ago"
+        clock.advance(0.7)
+        screen._redraw_if_due()
+        assert len(redraws) == 1, "no poll for over a second: the ages move on"
+        assert "1 s ago" in str(screen.queue_panel.border_subtitle)
 
 
 def cells(lines: list[list[Segment]], width: int) -> list[list[tuple[str, Color | None]]]:

@@ -31,7 +31,7 @@ from syncwizard.tui.widgets.title_bar import TitleBar
 if TYPE_CHECKING:
     from syncwizard.config import Settings
 
-AGE_REFRESH = 1.0  # seconds between redraws of the ages, polls or not
+AGE_REFRESH = 1.0  # at most this long between redraws (ages, a poll not coming back)
 MIN_DELAY = 0.001
 SLOW_POLL = 3.0  # seconds after which a poll that has not come back is said on screen
 
@@ -62,6 +62,7 @@ class DashboardScreen(WizardScreen):
         self._poll_running = False  # a poll worker is running
         self._poll_started = 0.0  # clock() when the running poll began
         self._poll_paused = False  # a poll fell due while another screen was on top
+        self._redrawn_at = 0.0  # clock() at the last redraw
         self._stopping = False
 
     def compose(self) -> ComposeResult:
@@ -74,7 +75,7 @@ class DashboardScreen(WizardScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.set_interval(AGE_REFRESH, self.redraw)
+        self.set_interval(AGE_REFRESH, self._redraw_if_due)
         self._arm(0)
 
     def on_screen_resume(self) -> None:
@@ -134,8 +135,19 @@ class DashboardScreen(WizardScreen):
             banner.display = False
         return self.source
 
+    def _redraw_if_due(self) -> None:
+        """Move the ages on when no poll has redrawn the screen for a while.
+
+        While polls come back every second each of them redraws, so this
+        timer has nothing to add; it keeps ages and "poll running for" moving
+        when polls are slow, fail to come back, or are minutes apart.
+        """
+        if self.clock() - self._redrawn_at >= AGE_REFRESH:
+            self.redraw()
+
     def redraw(self) -> None:
         now = self.clock()
+        self._redrawn_at = now
         self.title_bar.set_where(self._where(now))
         model = self.model
         self.health_panel.show(model.health, now)
