@@ -194,28 +194,40 @@ def bare_dump(conninfo: str, out: Path, settings: DumpSettings, meter: CpuMeter)
 
 
 def measure_budget(
-    ctx: Context, settings: DumpSettings, rounds: int, settle: Callable[[], str]
+    ctx: Context,
+    settings: DumpSettings,
+    rounds: int,
+    settle: Callable[[], str],
+    calm_below: float,
+    retries: int,
 ) -> tuple[list[Run], list[Run]]:
-    """(wizard runs, bare runs), alternating which goes first in each round."""
+    """(wizard runs, bare runs), alternating which goes first in each round; a round in
+    which other jobs used `calm_below` cores or more is run again, up to `retries` times."""
     wizard: list[Run] = []
     bare: list[Run] = []
     out = ctx.scratch / "budget-dump"
     for round_no in range(rounds):
-        pair = [("wizard", wizard_step, wizard), ("bare", bare_dump, bare)]
-        for label, step, runs in pair if round_no % 2 == 0 else pair[::-1]:
-            remove(out)
-            seen = settle()
-            run = step(ctx.conninfo, out, settings, ctx.meter)
-            size = size_of(out)
-            remove(out)
-            runs.append(run)
-            print(
-                f"  round {round_no + 1}: {label}: {run.seconds:.2f} s, {size / 1e6:.0f} MB, "
-                f"others {run.others:.2f} cores, pg_dump cpu {run.child_cpu:.2f} s"
-                + (f", own cpu {run.own_cpu:.2f} s, {run.reports} reports" if run.reports else "")
-                + seen,
-                flush=True,
-            )
+        steps = [("wizard", wizard_step), ("bare", bare_dump)]
+        for attempt in range(retries + 1):
+            runs: dict[str, Run] = {}
+            for label, step in steps if round_no % 2 == 0 else steps[::-1]:
+                remove(out)
+                seen = settle()
+                run = runs[label] = step(ctx.conninfo, out, settings, ctx.meter)
+                size = size_of(out)
+                remove(out)
+                own = f", own cpu {run.own_cpu:.2f} s, {run.reports} reports" if run.reports else ""
+                print(
+                    f"  round {round_no + 1}: {label}: {run.seconds:.2f} s, {size / 1e6:.0f} MB, "
+                    f"others {run.others:.2f} cores, pg_dump cpu {run.child_cpu:.2f} s{own}{seen}",
+                    flush=True,
+                )
+            calm = max(r.others for r in runs.values()) < calm_below
+            if calm or attempt == retries:
+                break
+            print(f"  round {round_no + 1}: disturbed, again", flush=True)
+        wizard.append(runs["wizard"])
+        bare.append(runs["bare"])
     return wizard, bare
 
 
@@ -230,10 +242,11 @@ def _ratio_line(label: str, wizard: list[Run], bare: list[Run]) -> str:
     ratio = statistics.median(r.seconds for r in wizard) / statistics.median(
         r.seconds for r in bare
     )
-    pairs = " ".join(f"{w.seconds / b.seconds:.3f}" for w, b in zip(wizard, bare, strict=True))
+    pairs = [w.seconds / b.seconds for w, b in zip(wizard, bare, strict=True)]
     return (
         f"  {label} ({len(wizard)}): ratio of medians {ratio:.3f}x "
-        f"(budget <= {BUDGET}x) -> {_verdict(ratio, BUDGET)}; per round {pairs}"
+        f"(budget <= {BUDGET}x) -> {_verdict(ratio, BUDGET)}; median of the rounds' ratios "
+        f"{statistics.median(pairs):.3f}: {' '.join(f'{p:.3f}' for p in pairs)}"
     )
 
 
@@ -329,7 +342,10 @@ def main() -> None:
         "--calm-below",
         type=float,
         default=0.15,
-        help="a budget round is calm when other jobs used fewer cores than this in both runs",
+        help="a run is calm when other jobs used fewer cores than this (a round: both runs)",
+    )
+    parser.add_argument(
+        "--retries", type=int, default=0, help="run a disturbed run (or budget round) again"
     )
     parser.add_argument("--skip-variants", action="store_true")
     parser.add_argument("--skip-budget", action="store_true")
@@ -365,13 +381,21 @@ def main() -> None:
             print(f"\nvariants, {args.rounds} rounds:", flush=True)
             variants = select(VARIANTS, args.variant)
             timings = measure(
-                variants, ctx, args.rounds, lambda line: print(line, flush=True), settle
+                variants,
+                ctx,
+                args.rounds,
+                lambda line: print(line, flush=True),
+                settle,
+                args.calm_below,
+                args.retries,
             )
             print_variants(timings, args.default)
         if not args.skip_budget:
             print(f"\nbudget, {args.budget_rounds} rounds:", flush=True)
             settings = args.budget_settings
-            wizard, bare = measure_budget(ctx, settings, args.budget_rounds, settle)
+            wizard, bare = measure_budget(
+                ctx, settings, args.budget_rounds, settle, args.calm_below, args.retries
+            )
             print_budget(settings, wizard, bare, args.calm_below)
     finally:
         if args.remove:

@@ -254,21 +254,29 @@ def measure(
     rounds: int,
     log: Callable[[str], None],
     settle: Callable[[], str] = lambda: "",
+    calm_below: float = float("inf"),
+    retries: int = 0,
 ) -> list[Timings]:
-    """Every variant `rounds` times, round-robin, the starting variant rotated per round;
-    `settle` runs before each (e.g. waits for a quiet machine) and says what it saw."""
+    """Every variant `rounds` times, round-robin, the starting variant rotated per round.
+    `settle` runs before each run (e.g. waits for a quiet machine) and says what it saw; a
+    run during which other jobs used `calm_below` cores or more is run again, up to
+    `retries` times, and the last try is kept."""
     timings = [Timings(v.name) for v in variants]
     for round_no in range(rounds):
         shift = round_no % len(variants)
         order = list(range(len(variants)))[shift:] + list(range(len(variants)))[:shift]
         for index in order:
-            seen = settle()
-            sample = variants[index].run(ctx)
+            for attempt in range(retries + 1):
+                seen = settle()
+                sample = variants[index].run(ctx)
+                size = "" if sample.size_bytes is None else f" {sample.size_bytes / 1e6:.0f} MB"
+                again = sample.others >= calm_below and attempt < retries
+                log(
+                    f"  round {round_no + 1}: {variants[index].name}: {sample.seconds:.1f} s"
+                    f"{size}, others {sample.others:.2f} cores{seen}"
+                    + ("  (disturbed: again)" if again else "")
+                )
+                if not again:
+                    break
             timings[index].samples.append(sample)
-            size = "" if sample.size_bytes is None else f" {sample.size_bytes / 1e6:.0f} MB"
-            name = variants[index].name
-            log(
-                f"  round {round_no + 1}: {name}: {sample.seconds:.1f} s{size}, "
-                f"others {sample.others:.2f} cores{seen}"
-            )
     return timings
