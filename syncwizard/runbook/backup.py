@@ -12,21 +12,19 @@ import asyncio
 import os
 import time
 from collections.abc import Awaitable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from syncwizard import __version__
-from syncwizard.clients.pgtools import DumpFormat
-from syncwizard.config import BackupSettings, Profile
+from syncwizard.config import Profile
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook import backupset
+from syncwizard.runbook.backup_options import BackupOptions, parse_attested_time
+from syncwizard.runbook.backup_seal import BackupResults, seal_set
 from syncwizard.runbook.backup_systems import BackupSystems, DatabaseProbeResult
 from syncwizard.runbook.drain import (
     DrainJudge,
     DrainSample,
-    DrainSettings,
     DrainStatus,
     QueueSnapshot,
     countdown,
@@ -47,124 +45,13 @@ from syncwizard.runbook.model import (
 from syncwizard.runbook.snapshot_dump import DumpPlan, dump_in_snapshot, iso, kill_orphan
 from syncwizard.runbook.snapshot_dump import remove_leftovers as remove_dump_leftovers
 
+__all__ = ["BackupOptions", "BackupSteps", "parse_attested_time", "resume_backup", "start_backup"]
+
 RUNBOOK = "backup"
 PREFLIGHT, REPOSITORY, WAIT = "preflight", "repository_db", "wait_drain"
 SYNC, SEAL = "sync_db", "seal"
-# gzip level 1 until the benchmark (issue 3, section 6) says otherwise: gzip runs on one
-# core per job and at its default level it, not the database, sets the dump's pace.
-DEFAULT_COMPRESS = "1"
 FREE_SPACE_FACTOR = 1.2
 COMPRESSED_SHARE = 0.5  # a compressed dump's size against the tables' size, generously
-
-
-@dataclass(frozen=True)
-class BackupOptions:
-    backup_dir: Path
-    format: DumpFormat = "directory"
-    jobs: int = 2
-    compress: str = DEFAULT_COMPRESS
-    wait_mode: str = "drain"  # or "countdown"
-    countdown: float = 120.0
-    drain: DrainSettings = field(default_factory=DrainSettings)
-    external_repository_at: float | None = None  # attested snapshot time of an external backup
-
-    @classmethod
-    def from_settings(cls, backup: BackupSettings, **overrides: Any) -> BackupOptions:
-        """The options of a profile's [backup] section, with command-line overrides."""
-        values: dict[str, Any] = {
-            "backup_dir": Path(backup.dir).expanduser(),
-            "format": backup.format,
-            "jobs": backup.jobs,
-            "compress": backup.compress or DEFAULT_COMPRESS,
-            "wait_mode": backup.wait_mode,
-            "countdown": backup.countdown,
-            "drain": DrainSettings(
-                timeout=backup.drain_timeout,
-                interval=backup.drain_interval,
-                confirm=backup.drain_confirm,
-                skew=backup.clock_skew,
-                stall_after=backup.stall_after,
-            ),
-        }
-        drain_overrides = {k: overrides.pop(k) for k in ("timeout",) if k in overrides}
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        if drain_overrides.get("timeout") is not None:
-            values["drain"] = replace(values["drain"], timeout=drain_overrides["timeout"])
-        options = cls(**values)
-        options.validate()
-        return options
-
-    def validate(self) -> None:
-        def bad(key: str, value: object, expected: str) -> SyncWizardError:
-            return SyncWizardError(
-                f"backup.{key} = {value!r} is not valid: expected {expected}",
-                hint="fix it in the profile's [backup] section or on the command line",
-                system="config",
-            )
-
-        if self.format not in ("directory", "custom"):
-            raise bad("format", self.format, '"directory" or "custom"')
-        if self.jobs < 1:
-            raise bad("jobs", self.jobs, "1 or more")
-        if not (self.compress.isdigit() and 0 <= int(self.compress) <= 9):
-            raise bad("compress", self.compress, "a gzip level from 0 (none) to 9")
-        if self.wait_mode not in ("drain", "countdown"):
-            raise bad("wait_mode", self.wait_mode, '"drain" or "countdown"')
-        for key, value in (
-            ("countdown", self.countdown),
-            ("drain_timeout", self.drain.timeout),
-            ("drain_interval", self.drain.interval),
-        ):
-            if value <= 0:
-                raise bad(key, value, "a number of seconds above 0")
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "backup_dir": str(self.backup_dir),
-            "format": self.format,
-            "jobs": self.jobs,
-            "compress": self.compress,
-            "wait_mode": self.wait_mode,
-            "countdown": self.countdown,
-            "drain": vars(self.drain).copy(),
-            "external_repository_at": self.external_repository_at,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> BackupOptions:
-        return cls(
-            backup_dir=Path(data["backup_dir"]),
-            format=cast(DumpFormat, data["format"]),
-            jobs=int(data["jobs"]),
-            compress=str(data["compress"]),
-            wait_mode=str(data["wait_mode"]),
-            countdown=float(data["countdown"]),
-            drain=DrainSettings(**data["drain"]),
-            external_repository_at=data.get("external_repository_at"),
-        )
-
-
-def parse_attested_time(text: str, *, now: float | None = None) -> float:
-    """An external backup's snapshot time, ISO 8601 WITH its UTC offset (or Z)."""
-    try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise SyncWizardError(
-            f"{text!r} is not a time with its UTC offset",
-            hint="give the snapshot time of the external repository backup as ISO 8601 with "
-            "an offset, e.g. 2026-11-26T03:00:00+01:00 or 2026-11-26T02:00:00Z",
-            system="config",
-        )
-    at = moment.timestamp()
-    if at > (now if now is not None else time.time()) + 60:
-        raise SyncWizardError(
-            f"the attested snapshot time {text} is in the future",
-            hint="give the time the external backup's snapshot was taken (its start)",
-            system="config",
-        )
-    return at
 
 
 class BackupSteps:
@@ -579,97 +466,10 @@ class BackupSteps:
     # --- 5. verify and seal ---------------------------------------------------------------
 
     async def seal(self, ctx: StepContext) -> Outputs:
-        dumps = [ctx.results[s]["dump"] for s in (REPOSITORY, SYNC) if ctx.results[s].get("dump")]
-        partial = self.set_dir / (backupset.MANIFEST_NAME + backupset.PARTIAL_SUFFIX)
-        partial.unlink(missing_ok=True)
-        expected = {dump["path"] for dump in dumps} | {backupset.MANIFEST_NAME}
-        strangers = sorted(p.name for p in self.set_dir.iterdir() if p.name not in expected)
-        if strangers:
-            raise RefusedError(
-                f"the backup set folder {self.set_dir} holds files no step wrote: "
-                f"{', '.join(strangers)}",
-                hint="move them away and run `syncwizard backup` again, or start a fresh run",
-                system="backup_dir",
-            )
-        files: list[dict[str, Any]] = []
-        for dump in dumps:
-            ctx.progress(f"checking {dump['path']} (pg_restore --list, sha256)")
-            toc = await backupset.list_archive(self.set_dir / dump["path"])
-            problems = backupset.toc_problems(dump["path"], toc, dump["row_counts"])
-            if toc.entries != dump["toc_entries"]:
-                problems.append(
-                    f"{dump['path']}: pg_restore lists {toc.entries} entries, "
-                    f"{dump['toc_entries']} when it was taken"
-                )
-            problems += await asyncio.to_thread(backupset.check_files, self.set_dir, dump["files"])
-            if problems:
-                raise RefusedError(
-                    f"the backup set does not verify: {'; '.join(problems)}",
-                    hint="nothing was sealed; start a fresh run (`syncwizard backup --new`)",
-                    system="backup_dir",
-                )
-            files += dump["files"]
-        manifest = self._manifest(ctx, dumps, files)
-        path = await asyncio.to_thread(backupset.write_manifest, self.set_dir, manifest)
-        total = sum(entry["size"] for entry in files)
-        return {
-            "manifest": str(path),
-            "backup_set": str(self.set_dir),
-            "files": len(files),
-            "bytes": total,
-            "summary": f"sealed {self.set_dir}: {len(files)} files, {total / 1e6:,.1f} MB, "
-            "manifest.json written",
-        }
-
-    def _manifest(
-        self, ctx: StepContext, dumps: list[dict[str, Any]], files: list[dict[str, Any]]
-    ) -> dict[str, Any]:
-        preflight, repository, wait = (ctx.results[s] for s in (PREFLIGHT, REPOSITORY, WAIT))
-        times = ctx.step_times()
-        steps = {
-            step: {
-                "started_at": iso(start),
-                "finished_at": iso(end) if end else iso(time.time()),
-                "outcome": ctx.results.get(step, {}).get("summary", ""),
-            }
-            for step, (start, end) in times.items()
-        }
-        return {
-            "format": backupset.MANIFEST_FORMAT,
-            "version": backupset.MANIFEST_VERSION,
-            "tool": {"name": "syncwizard", "version": __version__},
-            "run_id": ctx.run_id,
-            "profile": self.profile.name,
-            "created_at": iso(time.time()),
-            "sync_id": preflight["sync_id"],
-            "health_urls": list(self.profile.health.urls),
-            "queue": preflight["queue"],
-            "topic": preflight.get("topic"),
-            "shared_database": preflight["shared_database"],
-            "shared_reason": preflight.get("shared_reason", ""),
-            "databases": preflight["databases"],
-            "tools": preflight.get("tools", {}),
-            "t0": {
-                "at": repository["t0_iso"],
-                "source": "attested external backup"
-                if repository.get("external")
-                else "start of the wait (shared database)"
-                if repository.get("shared")
-                else "repository dump's snapshot",
-            },
-            "external_repository_backup": {"snapshot_at": repository["t0_iso"]}
-            if repository.get("external")
-            else None,
-            "queue_snapshots": {
-                "t0": repository.get("queue_at_t0"),
-                "drained": wait.get("queue_at_drain"),
-            },
-            "wait": {k: v for k, v in wait.items() if k not in ("queue_at_drain", "summary")},
-            "steps": steps,
-            "dumps": [{k: v for k, v in d.items() if k != "files"} for d in dumps],
-            "files": files,
-            "total_bytes": sum(entry["size"] for entry in files),
-        }
+        results = BackupResults(
+            *(ctx.results[step] for step in (PREFLIGHT, REPOSITORY, WAIT, SYNC))
+        )
+        return await seal_set(self.set_dir, self.profile, ctx, results)
 
     async def verify_sealed(self, ctx: StepContext, outputs: Outputs) -> None:
         report = await backupset.verify_set(self.set_dir)

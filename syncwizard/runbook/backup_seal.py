@@ -1,0 +1,128 @@
+"""Verify and seal a backup set: every dump checked again, then manifest.json written last."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from syncwizard import __version__
+from syncwizard.config import Profile
+from syncwizard.runbook import backupset
+from syncwizard.runbook.model import Outputs, RefusedError, StepContext
+from syncwizard.runbook.snapshot_dump import iso
+
+
+@dataclass(frozen=True)
+class BackupResults:
+    """The outputs of the finished steps that the seal and the manifest need."""
+
+    preflight: Outputs
+    repository: Outputs
+    wait: Outputs
+    sync: Outputs
+
+    @property
+    def dumps(self) -> list[dict[str, Any]]:
+        return [out["dump"] for out in (self.repository, self.sync) if out.get("dump")]
+
+
+async def seal_set(
+    set_dir: Path, profile: Profile, ctx: StepContext, steps: BackupResults
+) -> Outputs:
+    """Check every dump again (pg_restore --list, sizes, sha256 against what was recorded
+    when it was taken), then write manifest.json, last and atomically."""
+    dumps = steps.dumps
+    partial = set_dir / (backupset.MANIFEST_NAME + backupset.PARTIAL_SUFFIX)
+    partial.unlink(missing_ok=True)
+    expected = {dump["path"] for dump in dumps} | {backupset.MANIFEST_NAME}
+    strangers = sorted(p.name for p in set_dir.iterdir() if p.name not in expected)
+    if strangers:
+        raise RefusedError(
+            f"the backup set folder {set_dir} holds files no step wrote: {', '.join(strangers)}",
+            hint="move them away and run `syncwizard backup` again, or start a fresh run",
+            system="backup_dir",
+        )
+    files: list[dict[str, Any]] = []
+    for dump in dumps:
+        ctx.progress(f"checking {dump['path']} (pg_restore --list, sha256)")
+        toc = await backupset.list_archive(set_dir / dump["path"])
+        problems = backupset.toc_problems(dump["path"], toc, dump["row_counts"])
+        if toc.entries != dump["toc_entries"]:
+            problems.append(
+                f"{dump['path']}: pg_restore lists {toc.entries} entries, "
+                f"{dump['toc_entries']} when it was taken"
+            )
+        problems += await asyncio.to_thread(backupset.check_files, set_dir, dump["files"])
+        if problems:
+            raise RefusedError(
+                f"the backup set does not verify: {'; '.join(problems)}",
+                hint="nothing was sealed; start a fresh run (`syncwizard backup --new`)",
+                system="backup_dir",
+            )
+        files += dump["files"]
+    manifest = build_manifest(profile, ctx, steps, files)
+    path = await asyncio.to_thread(backupset.write_manifest, set_dir, manifest)
+    total = sum(entry["size"] for entry in files)
+    return {
+        "manifest": str(path),
+        "backup_set": str(set_dir),
+        "files": len(files),
+        "bytes": total,
+        "summary": f"sealed {set_dir}: {len(files)} files, {total / 1e6:,.1f} MB, "
+        "manifest.json written",
+    }
+
+
+def build_manifest(
+    profile: Profile, ctx: StepContext, steps: BackupResults, files: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The manifest of DESIGN section 4, from the outputs of the finished steps."""
+    preflight, repository, wait = steps.preflight, steps.repository, steps.wait
+    times = ctx.step_times()
+    timings = {
+        step: {
+            "started_at": iso(start),
+            "finished_at": iso(end) if end else iso(time.time()),
+            "outcome": ctx.results.get(step, {}).get("summary", ""),
+        }
+        for step, (start, end) in times.items()
+    }
+    return {
+        "format": backupset.MANIFEST_FORMAT,
+        "version": backupset.MANIFEST_VERSION,
+        "tool": {"name": "syncwizard", "version": __version__},
+        "run_id": ctx.run_id,
+        "profile": profile.name,
+        "created_at": iso(time.time()),
+        "sync_id": preflight["sync_id"],
+        "health_urls": list(profile.health.urls),
+        "queue": preflight["queue"],
+        "topic": preflight.get("topic"),
+        "shared_database": preflight["shared_database"],
+        "shared_reason": preflight.get("shared_reason", ""),
+        "databases": preflight["databases"],
+        "tools": preflight.get("tools", {}),
+        "t0": {
+            "at": repository["t0_iso"],
+            "source": "attested external backup"
+            if repository.get("external")
+            else "start of the wait (shared database)"
+            if repository.get("shared")
+            else "repository dump's snapshot",
+        },
+        "external_repository_backup": {"snapshot_at": repository["t0_iso"]}
+        if repository.get("external")
+        else None,
+        "queue_snapshots": {
+            "t0": repository.get("queue_at_t0"),
+            "drained": wait.get("queue_at_drain"),
+        },
+        "wait": {k: v for k, v in wait.items() if k not in ("queue_at_drain", "summary")},
+        "steps": timings,
+        "dumps": [{k: v for k, v in d.items() if k != "files"} for d in steps.dumps],
+        "files": files,
+        "total_bytes": sum(entry["size"] for entry in files),
+    }
