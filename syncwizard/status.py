@@ -118,41 +118,18 @@ class StatusPoller:
     """Polls every system of a profile; one instance per dashboard or status run."""
 
     def __init__(self, profile: Profile, broker_password: str | None) -> None:
-        from syncwizard.clients.health import HealthClient
-        from syncwizard.clients.jolokia import JolokiaClient
-        from syncwizard.clients.postgres import DatabaseProbe
+        from syncwizard import systems
 
         self.profile = profile
-        health = profile.health
-        self._health = [
-            HealthClient(
-                url,
-                ca_bundle=_path(health.ca_bundle),
-                fingerprint=health.fingerprint,
-                timeout=health.timeout,
-            )
-            for url in health.urls
-        ]
-        broker = profile.broker
-        self._jolokia = JolokiaClient(
-            broker.jolokia_url,
-            broker.user,
-            broker_password or "",
-            origin=broker.origin,
-            timeout=broker.timeout,
-        )
+        self._health = systems.health_clients(profile)
+        self._jolokia = systems.jolokia_client(profile, broker_password)
         self._has_broker_password = broker_password is not None
         self._databases = {
-            role: DatabaseProbe(
-                getattr(profile, role).conninfo,
-                passfile=_path(getattr(profile, role).passfile),
-                system=role,
-            )
-            for role in ("repository_db", "sync_db")
+            role: systems.database_probe(profile, role) for role in ("repository_db", "sync_db")
         }
         self._sync_id: str | None = None
         self._queue: str | None = None
-        self._topic: str | None = broker.topic
+        self._topic: str | None = profile.broker.topic
 
     async def poll(self) -> StatusReport:
         health_task = asyncio.ensure_future(self._poll_health())
@@ -222,9 +199,3 @@ class StatusPoller:
         closers.append(self._jolokia.aclose())
         closers.extend(p.aclose() for p in self._databases.values())
         await asyncio.gather(*closers, return_exceptions=True)
-
-
-def _path(value: str | None) -> Any:
-    from pathlib import Path
-
-    return Path(value).expanduser() if value else None

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import psycopg
 
-from syncwizard.clients.health import HealthClient, fetch_cluster
-from syncwizard.clients.jolokia import JolokiaClient
+from syncwizard import systems
+from syncwizard.clients.health import fetch_cluster
 from syncwizard.clients.names import topic_of_queue
 from syncwizard.clients.pgtools import check_tool_version
 from syncwizard.clients.postgres import connect, describe_target, query_error, target_parts
@@ -96,33 +95,12 @@ def shared_database(
     return False, ""
 
 
-def _path(value: str | None) -> Path | None:
-    return Path(value).expanduser() if value else None
-
-
 class BackupSystems:
     def __init__(self, profile: Profile, broker_password: str | None) -> None:
         self.profile = profile
         self.broker_password = broker_password
-        health = profile.health
-        self.health = [
-            HealthClient(
-                url,
-                ca_bundle=_path(health.ca_bundle),
-                fingerprint=health.fingerprint,
-                timeout=health.timeout,
-            )
-            for url in health.urls
-        ]
-        broker = profile.broker
-        self.jolokia = JolokiaClient(
-            broker.jolokia_url,
-            broker.user,
-            broker_password or "",
-            origin=broker.origin,
-            timeout=broker.timeout,
-            broker_name=broker.broker_name,
-        )
+        self.health = systems.health_clients(profile)
+        self.jolokia = systems.jolokia_client(profile, broker_password)
 
     async def aclose(self) -> None:
         for client in self.health:
@@ -179,7 +157,9 @@ class BackupSystems:
 
     async def probe_database(self, role: str) -> DatabaseProbeResult:
         settings = getattr(self.profile, role)
-        conn = await connect(settings.conninfo, passfile=_path(settings.passfile), system=role)
+        conn = await connect(
+            settings.conninfo, passfile=systems.expand(settings.passfile), system=role
+        )
         try:
             row = await (await conn.execute(_FACTS)).fetchone()
         except psycopg.Error as exc:

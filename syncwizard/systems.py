@@ -1,0 +1,50 @@
+"""The clients of a profile's outside systems, built from its settings in one place.
+
+Imported when a screen or command first talks to the systems, not at start-up.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from syncwizard.clients.health import HealthClient
+from syncwizard.clients.jolokia import JolokiaClient
+from syncwizard.clients.postgres import DatabaseProbe
+from syncwizard.config import Profile
+
+
+def expand(value: str | None) -> Path | None:
+    """A path setting, `~` expanded; None when unset."""
+    return Path(value).expanduser() if value else None
+
+
+def health_clients(profile: Profile) -> list[HealthClient]:
+    """One client per Sync Service node (`health.url` and `health.other_nodes`)."""
+    health = profile.health
+    return [
+        HealthClient(
+            url,
+            ca_bundle=expand(health.ca_bundle),
+            fingerprint=health.fingerprint,
+            timeout=health.timeout,
+        )
+        for url in health.urls
+    ]
+
+
+def jolokia_client(profile: Profile, password: str | None) -> JolokiaClient:
+    broker = profile.broker
+    return JolokiaClient(
+        broker.jolokia_url,
+        broker.user,
+        password or "",
+        origin=broker.origin,
+        timeout=broker.timeout,
+        broker_name=broker.broker_name,
+    )
+
+
+def database_probe(profile: Profile, role: str) -> DatabaseProbe:
+    """A probe of `repository_db` or `sync_db`, keeping its connection across polls."""
+    settings = getattr(profile, role)
+    return DatabaseProbe(settings.conninfo, passfile=expand(settings.passfile), system=role)
