@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import math
 
 import pytest
@@ -166,3 +167,14 @@ def test_the_sparkline_draws_what_textuals_sparkline_draws(
     )
     ours: list[Strip] = sparkline_rows(data, width, height, Style(), LOW, HIGH)
     assert cells([list(strip) for strip in ours], width) == cells(list(textual_lines), width)
+
+
+async def test_while_the_dashboard_polls_the_collector_skips_what_is_here_to_stay() -> None:
+    app, _ = make_app([report(T0)])
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert gc.get_freeze_count() == 0
+        await open_dashboard(pilot)
+        assert gc.get_freeze_count() > 0, "frozen after the first poll"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert gc.get_freeze_count() == 0, "leaving the dashboard lets it all be collected"
