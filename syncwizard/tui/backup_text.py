@@ -28,9 +28,10 @@ def short_path(path: str | Path) -> str:
 
 @dataclass(frozen=True)
 class ProgressRow:
-    label: str
+    label: str  # beside the bar: how far
     done: float | None = None
     total: float | None = None
+    detail: str = ""  # the line under it: on what, how big, how long
 
 
 def is_dump_progress(detail: object) -> bool:
@@ -47,18 +48,23 @@ def dump_row(progress: Any) -> ProgressRow:
         rows = f"{progress.tuples_done:,} of ~{total:,} rows"
     else:
         rows = f"{progress.tuples_done:,} rows"
-    parts = [f"{progress.tool} {progress.phase}: {rows}"]
-    if progress.current_object:
-        parts.append(progress.current_object)
+    parts = [progress.current_object] if progress.current_object else []
     parts.append(f"{formatting.size(progress.bytes_written)} written")
-    parts.append(duration(progress.elapsed) or "0 s")
-    return ProgressRow(" · ".join(parts), progress.tuples_done, total or None)
+    parts.append(f"{progress.tool} running {duration(progress.elapsed) or '0 s'}")
+    return ProgressRow(
+        f"{rows} ({progress.phase})", progress.tuples_done, total or None, " · ".join(parts)
+    )
 
 
 def drain_row(status: Any) -> ProgressRow:
+    """`n of P0 events consumed` beside the bar; the rest of the headline under it."""
+    label, _, rest = status.headline.partition("; ")
+    rest = rest.replace("; ", " · ")
+    waited = f"waited {duration(status.elapsed) or '0 s'} of at most {duration(status.timeout)}"
+    detail = f"{rest} · {waited}" if rest else waited
     if status.consumed is not None and status.p0:
-        return ProgressRow(status.headline, min(status.consumed, status.p0), status.p0)
-    return ProgressRow(status.headline)
+        return ProgressRow(label, min(status.consumed, status.p0), status.p0, detail)
+    return ProgressRow(label, detail=detail)
 
 
 class ProgressReader:

@@ -17,7 +17,7 @@ import dataclasses
 import hashlib
 import os
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +105,7 @@ class FakeBackup:
         backup_dir: Path,
         *,
         run_id: str | None = None,
-        hold_at: Mapping[str, int] | None = None,
+        hold_at: Mapping[str, int | Iterable[int]] | None = None,
         fail: Mapping[str, SyncWizardError] | None = None,
         gate_on: str | None = None,
         no_consumer: bool = False,
@@ -115,7 +115,11 @@ class FakeBackup:
         self.settings = settings
         self.backup_dir = backup_dir
         self.run_id = run_id
-        self.hold_at = dict(hold_at or {})  # step -> after how many progress reports it waits
+        # step -> the progress reports (by number, from 0) after which it waits for release()
+        self.hold_at: dict[str, set[int]] = {
+            step: {points} if isinstance(points, int) else set(points)
+            for step, points in (hold_at or {}).items()
+        }
         self.fail = dict(fail or {})
         self.gate_on = gate_on
         self.no_consumer = no_consumer
@@ -125,22 +129,25 @@ class FakeBackup:
         self.holding: str | None = None
         self.cancelled: list[str] = []  # steps whose action saw the cancellation
         self.manifest: dict[str, Any] | None = None
-        self._release: dict[str, asyncio.Event] = {}
+        self._release: dict[tuple[str, int], asyncio.Event] = {}
+        self._holding_at: tuple[str, int] | None = None
 
     # --- control from a test --------------------------------------------------------------
 
-    def release(self, step_id: str) -> None:
-        self._release.setdefault(step_id, asyncio.Event()).set()
+    def release(self) -> None:
+        """Let the holding step go on."""
+        if self._holding_at is not None:
+            self._release.setdefault(self._holding_at, asyncio.Event()).set()
 
-    async def _maybe_hold(self, step_id: str, reports_done: int) -> None:
+    async def _maybe_hold(self, step_id: str, report: int) -> None:
         if self.pause:
             await asyncio.sleep(self.pause)
-        if self.hold_at.get(step_id) == reports_done:
-            self.holding = step_id
+        if report in self.hold_at.get(step_id, ()):
+            self.holding, self._holding_at = step_id, (step_id, report)
             try:
-                await self._release.setdefault(step_id, asyncio.Event()).wait()
+                await self._release.setdefault((step_id, report), asyncio.Event()).wait()
             finally:
-                self.holding = None
+                self.holding, self._holding_at = None, None
 
     # --- the runbook ----------------------------------------------------------------------
 
@@ -431,7 +438,11 @@ class FakeBackupLauncher:
         return {step.id: step.title for step in runbook.steps}
 
     async def start(self, observers: Sequence[Observer], confirm: Confirm) -> Engine:
-        run_id = self.fake.run_id or new_run_id("backup")
+        run_id = base = self.fake.run_id or new_run_id("backup")
+        number = 1
+        while (runs_dir() / run_id).exists():  # two runs within one second
+            number += 1
+            run_id = f"{base}-{number}"
         set_dir = self.fake.backup_dir / run_id
         journal = Journal.create(runs_dir() / run_id)
         engine = Engine(

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
     from syncwizard.tui.source import SourceFactory, StatusSource
 
 NARROW = 100  # below this width the databases panel gives its room to the queue panel
+SHORT = 32  # below this height the step's explanation scrolls sooner, for the live panels
 STOP_WAIT = 20.0  # seconds a closing screen waits for a cancelled run to clean up
 CANCELLED_TEXT = (
     "Cancelled: the running dump was stopped and its partial files removed; the journal "
@@ -75,6 +77,14 @@ class EngineEvent(Message):
             and message.event.kind == EventKind.PROGRESS
             and message.event.step_id == self.event.step_id
         )
+
+
+class ShowStep(Message):
+    """Show this step's body (posted, so it comes after the events already posted)."""
+
+    def __init__(self, step_id: str) -> None:
+        super().__init__()
+        self.step_id = step_id
 
 
 class RunEnded(Message):
@@ -164,16 +174,18 @@ class BackupScreen(WizardScreen):
     def on_mount(self) -> None:
         self.live.display = False
         self.panels_banner.display = False
-        self._fit(self.app.size.width)
+        self._fit()
         self.head.update(Text("Starting the backup run...", style="bold"))
         self.drive(self.resume_record)
         self.poll_panels()
 
     def on_resize(self) -> None:
-        self._fit(self.app.size.width)
+        self._fit()
 
-    def _fit(self, width: int) -> None:
-        self.set_class(width < NARROW, "-narrow")
+    def _fit(self) -> None:
+        size = self.app.size
+        self.set_class(size.width < NARROW, "-narrow")
+        self.set_class(size.height < SHORT, "-short")
 
     # --- driving the engine ---------------------------------------------------------------
 
@@ -235,6 +247,9 @@ class BackupScreen(WizardScreen):
     async def _confirm(self, gate: Gate) -> bool:
         from syncwizard.tui.screens.gate import GateScreen
 
+        upcoming = self.engine.next_step() if self.engine is not None else None
+        if upcoming is not None:  # its explanation behind the question, after earlier events
+            self.post_message(ShowStep(upcoming.id))
         self._note(f"asking: {gate.title}")
         answer = bool(await self.app.push_screen_wait(GateScreen(gate)))
         self._note("confirmed" if answer else "not confirmed: nothing was done")
@@ -274,6 +289,9 @@ class BackupScreen(WizardScreen):
         if event.kind == EventKind.STATE and event.step_id and event.state:
             self._on_state(event.step_id, event.state, event)
 
+    def on_show_step(self, message: ShowStep) -> None:
+        self._show_step(message.step_id)
+
     def _on_state(self, step_id: str, state: StepState, event: StepEvent) -> None:
         took = None
         if state == StepState.RUNNING:
@@ -281,7 +299,6 @@ class BackupScreen(WizardScreen):
             self.progress = ProgressReader()
             self.log_pane.clear_progress()
             self._show_step(step_id)
-            self._set_live(None)
         elif step_id in self._started:
             took = max(event.at - self._started[step_id], 0.0)
         self.sidebar.set_state(step_id, state, took)
@@ -297,7 +314,7 @@ class BackupScreen(WizardScreen):
 
     def _on_progress(self, event: StepEvent) -> None:
         row = self.progress.row(event)
-        self.log_pane.show_progress(row.label, row.done, row.total)
+        self.log_pane.show_progress(row.label, row.done, row.total, row.detail)
         if is_drain_status(event.detail):
             self._set_live(self._drain_text(event.detail), "-waiting")
 
@@ -326,7 +343,7 @@ class BackupScreen(WizardScreen):
             self._set_phase("cancelled")
         elif outcome.status == "finished":
             self._set_phase("finished")
-            self.log_pane.show_progress("every step done; the backup set is sealed", 1, 1)
+            self.log_pane.show_progress("every step done", 1, 1, "the backup set is sealed")
             self.open_summary()
         elif outcome.status == "cancelled":
             self._set_phase("cancelled")
@@ -384,6 +401,8 @@ class BackupScreen(WizardScreen):
     # --- the step body --------------------------------------------------------------------
 
     def _show_step(self, step_id: str) -> None:
+        if step_id != self.shown_step:
+            self._set_live(None)  # what was said about the step shown before
         self.shown_step = step_id
         self.sidebar.show_step(step_id)
         self._show_head(step_id)
@@ -401,14 +420,17 @@ class BackupScreen(WizardScreen):
         self.plan.update(what)
 
     def _show_head(self, step_id: str) -> None:
+        """`Step 2 of 5: Repository DB backup` on the left, its state on the right."""
         ids = list(self.titles)
         if step_id not in ids:
             return
-        state = self.sidebar.state_of(step_id)
-        head = Text(f"Step {ids.index(step_id) + 1} of {len(ids)}: ", style="bold")
-        head.append(self.titles[step_id], style="bold")
-        head.append(f"  ({state})")
-        self.head.update(head)
+        state = str(self.sidebar.state_of(step_id))
+        grid = Table.grid(expand=True)
+        grid.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
+        grid.add_column(no_wrap=True, justify="right")
+        title = f"Step {ids.index(step_id) + 1} of {len(ids)}: {self.titles[step_id]}"
+        grid.add_row(Text(title, style="bold"), Text(f" {state}", style="italic"))
+        self.head.update(grid)
 
     def _set_live(self, text: Text | None, kind: str = "") -> None:
         self.live.display = text is not None

@@ -30,7 +30,7 @@ class GateScreen(ModalScreen[bool]):
     def __init__(self, gate: Gate) -> None:
         super().__init__()
         self.gate = gate
-        self.token_input = Input(placeholder=gate.token, id="gate-token")
+        self.token_input = Input(placeholder=f"type {gate.token}", id="gate-token")
         self.confirm_button = Button("Confirm", variant="error", id="gate-confirm", disabled=True)
         self.cancel_button = Button("Cancel", id="gate-cancel")
 

@@ -1,7 +1,8 @@
 """The log pane of a runbook screen: a progress row over the run's log (subiquity's).
 
 The progress row is a bar (shown only when a total is known: an indeterminate
-bar repaints 15 times a second) and a one-line label. Below it a RichLog holds
+bar repaints 15 times a second) with a one-line label, and under it one line
+of detail (the table being copied, what is pending). Below it a RichLog holds
 the step transitions and the child's output lines. The screen toggles a
 "full log" view in which this pane takes the whole screen.
 """
@@ -22,34 +23,48 @@ class LogPane(Vertical):
         self.border_title = "Log"
         self.bar = ProgressBar(total=None, show_eta=False, id="progress-bar")
         self.label = Static("", id="progress-label")
-        self.log_view = RichLog(max_lines=MAX_LINES, wrap=True, markup=False, id="log")
+        self.detail = Static("", id="progress-detail")
+        self.log_view = RichLog(
+            max_lines=MAX_LINES, wrap=True, min_width=20, markup=False, id="log"
+        )
         self.lines: list[str] = []  # every line written, as plain text (tests read it)
-        self._shown: tuple[str, float | None, float | None] | None = None
+        self._shown: tuple[str, float | None, float | None, str] | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="progress-row"):
             yield self.bar
             yield self.label
+        yield self.detail
         yield self.log_view
 
     def on_mount(self) -> None:
         self.bar.display = False
 
     def show_progress(
-        self, label: str, done: float | None = None, total: float | None = None
+        self,
+        label: str,
+        done: float | None = None,
+        total: float | None = None,
+        detail: str = "",
     ) -> None:
-        """The progress row: `label`, and a bar of `done` of `total` when a total is known."""
-        if self._shown == (label, done, total):
+        """`label`, a bar of `done` of `total` when a total is known, `detail` under them."""
+        if self._shown == (label, done, total, detail):
             return
-        self._shown = (label, done, total)
+        self._shown = (label, done, total, detail)
         has_total = total is not None and total > 0
         self.bar.display = has_total
         if has_total:
             self.bar.update(total=total, progress=min(done or 0, total or 0))
-        self.label.update(Text(label, no_wrap=True, overflow="ellipsis"))
+        # one line each, always (see the stylesheet): repaint them without redoing the layout
+        self.label.update(Text(label, no_wrap=True, overflow="ellipsis"), layout=False)
+        self.detail.update(Text(detail, no_wrap=True, overflow="ellipsis"), layout=False)
 
     def clear_progress(self) -> None:
         self.show_progress("")
+
+    @property
+    def progress_detail(self) -> str:
+        return self._shown[3] if self._shown else ""
 
     @property
     def progress_label(self) -> str:

@@ -45,8 +45,10 @@ def duration(seconds: float | None) -> str:
     if whole < 60:
         return f"{whole} s"
     if whole < 3600:
-        return f"{whole // 60} min {whole % 60:02d} s"
-    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
+        minutes, rest = divmod(whole, 60)
+        return f"{minutes} min" if rest == 0 else f"{minutes} min {rest:02d} s"
+    hours, rest = divmod(whole, 3600)
+    return f"{hours} h" if rest < 60 else f"{hours} h {rest // 60:02d} min"
 
 
 @dataclass

@@ -1,0 +1,372 @@
+"""The backup wizard in the TUI, driven through the real Engine and journal by scripted steps.
+
+The steps are the real backup runbook's (titles, explanations, plans), with
+quick fake actions that emit what the real ones emit (see tui/fake_backup.py).
+Each test has its own state dir (tests/conftest.py), so journals do not mix.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from backup_support import backup_app, backup_screen, has_backup_screen, held_at, open_backup
+from textual.widget import Widget
+from textual.widgets import Button, DataTable, Input, OptionList
+from tui_support import text_of, until
+
+from syncwizard.errors import SyncWizardError
+from syncwizard.runbook.backup import PREFLIGHT, REPOSITORY, SEAL, SYNC, WAIT
+from syncwizard.runbook.journal import find_unfinished, load_run, runs_dir
+from syncwizard.runbook.model import Gate, RefusedError, StepState
+from syncwizard.tui.app import SyncWizardApp
+from syncwizard.tui.fake import SYNC_ID, demo_settings
+from syncwizard.tui.fake_backup import FakeBackup, FakeBackupLauncher
+from syncwizard.tui.screens.backup import BackupScreen
+from syncwizard.tui.screens.backup_summary import BackupSummaryScreen
+from syncwizard.tui.screens.confirm_cancel import ConfirmCancelScreen
+from syncwizard.tui.screens.gate import GateScreen
+from syncwizard.tui.screens.resume_prompt import ResumePromptScreen
+from syncwizard.tui.screens.welcome import WelcomeScreen
+
+ALL_STEPS = [PREFLIGHT, REPOSITORY, WAIT, SYNC, SEAL]
+
+
+def states(screen: BackupScreen) -> dict[str, StepState]:
+    return {step_id: line.state for step_id, line in screen.sidebar.steps.items()}
+
+
+def flat(widget: Widget) -> str:
+    """A widget's text with its line wrapping undone."""
+    return " ".join(text_of(widget).split())
+
+
+def log_text(screen: BackupScreen) -> str:
+    return "\n".join(screen.log_pane.lines)
+
+
+def finished(app: SyncWizardApp) -> bool:
+    return isinstance(app.screen, BackupSummaryScreen)
+
+
+async def test_the_sidebar_follows_the_steps_and_the_body_explains_the_running_one(
+    tmp_path: Path,
+) -> None:
+    app, fake, _ = backup_app(tmp_path / "backups", hold_at={REPOSITORY: 1})
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_backup(pilot)
+        await held_at(pilot, fake, REPOSITORY)
+        assert states(screen) == {
+            PREFLIGHT: StepState.DONE,
+            REPOSITORY: StepState.RUNNING,
+            WAIT: StepState.PENDING,
+            SYNC: StepState.PENDING,
+            SEAL: StepState.PENDING,
+        }
+        assert "Step 2 of 5: Repository DB backup" in flat(screen.head)
+        assert "backs up the repository FIRST" in flat(screen.why)
+        plan = flat(screen.plan)
+        assert "pg_dump --format=directory --jobs=2" in plan and "repository_db.dump" in plan
+        sidebar = text_of(screen.sidebar)
+        assert "running" in sidebar and "done in" in sidebar and "pending" in sidebar
+        log = log_text(screen)
+        assert "► Preflight" in log and "► Repository DB backup" in log
+        assert 'pg_dump: dumping contents of table "public.alf_node"' in log
+        assert "(t0)" in log, "the repository dump's snapshot time is said as t0"
+        fake.release()
+        await until(pilot, lambda: finished(app))
+        assert set(states(screen).values()) == {StepState.DONE}
+
+
+async def test_the_progress_bar_moves_with_the_dump_and_names_the_table(tmp_path: Path) -> None:
+    app, fake, _ = backup_app(tmp_path / "backups", hold_at={REPOSITORY: (0, 3)})
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_backup(pilot)
+        await held_at(pilot, fake, REPOSITORY)
+        early = screen.log_pane.progress_fraction
+        assert early is not None and screen.log_pane.bar.display
+        assert "public.alf_access_control_entry" in screen.log_pane.progress_detail
+        fake.release()
+        await until(pilot, lambda: "public.alf_child_assoc" in screen.log_pane.progress_detail)
+        late = screen.log_pane.progress_fraction
+        assert late is not None and late > early + 0.5
+        assert "of ~5,812,330 rows" in screen.log_pane.progress_label
+        fake.release()
+
+
+async def test_the_wait_shows_n_of_p0_events_consumed_with_what_blocks_it(tmp_path: Path) -> None:
+    app, fake, _ = backup_app(tmp_path / "backups", hold_at={WAIT: 2}, no_consumer=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_backup(pilot)
+        await held_at(pilot, fake, WAIT)
+        live = flat(screen.live)
+        assert "820 of 2,000 events consumed" in live
+        assert "no consumer is attached" in live and "Check that it runs" in live
+        assert screen.log_pane.progress_fraction == 820 / 2_000
+        fake.release()
+
+
+async def test_esc_asks_first_and_no_lets_the_backup_go_on(tmp_path: Path) -> None:
+    app, fake, _ = backup_app(tmp_path / "backups", hold_at={REPOSITORY: 2})
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_backup(pilot)
+        await held_at(pilot, fake, REPOSITORY)
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmCancelScreen))
+        question = flat(app.screen.query_one("#confirm-consequences"))
+        assert "running dump is stopped and its partial files removed" in question
+        assert app.focused is not None and app.focused.id == "keep-going"
+        await pilot.press("escape")  # Esc on the question means no
+        await until(pilot, lambda: app.screen is screen)
+        await pilot.press("ctrl+c")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmCancelScreen))
+        await pilot.press("n")
+        await until(pilot, lambda: app.screen is screen)
+        assert fake.holding == REPOSITORY and fake.cancelled == []
+        assert states(screen)[REPOSITORY] == StepState.RUNNING
+        fake.release()
+        await until(pilot, lambda: finished(app))
+
+
+async def test_yes_cancels_the_step_removes_its_partial_files_and_journals_it(
+    tmp_path: Path,
+) -> None:
+    app, fake, _ = backup_app(tmp_path / "backups", hold_at={REPOSITORY: 2})
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_backup(pilot)
+        await held_at(pilot, fake, REPOSITORY)
+        set_dir = tmp_path / "backups" / screen.engine.run_id  # type: ignore[union-attr]
+        assert (set_dir / "repository_db.dump.partial").is_dir()
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmCancelScreen))
+        await pilot.press("y")
+        await until(pilot, lambda: screen.phase == "cancelled")
+        assert fake.cancelled == [REPOSITORY]
+        assert states(screen)[REPOSITORY] == StepState.CANCELLED
+        assert states(screen)[PREFLIGHT] == StepState.DONE
+        assert not list(set_dir.glob("*.partial")), "the partial dump is removed"
+        assert "Cancelled" in flat(screen.live) and "r resumes" in flat(screen.live)
+        record = load_run(screen.run_dir)  # type: ignore[arg-type]
+        assert record.outcome == "cancelled" and record.states[REPOSITORY] == StepState.CANCELLED
+        assert screen.check_action("resume_run", ()) is True
+        assert screen.check_action("cancel_backup", ()) is False
+        await pilot.press("escape")  # nothing runs now: Esc goes back
+        await until(pilot, lambda: isinstance(app.screen, WelcomeScreen))
+
+
+async def test_quitting_mid_run_asks_then_cancels_cleanly_before_leaving(tmp_path: Path) -> None:
+    app, fake, _ = backup_app(tmp_path / "backups", hold_at={REPOSITORY: 2})
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_backup(pilot)
+        await held_at(pilot, fake, REPOSITORY)
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmCancelScreen))
+        assert "quit" in flat(app.screen.query_one("#confirm-question"))
+        await pilot.press("y")
+        await until(pilot, lambda: not app.is_running)
+    assert fake.cancelled == [REPOSITORY]
+    assert load_run(screen.run_dir).outcome == "cancelled"  # type: ignore[arg-type]
+
+
+async def test_a_failing_step_shows_its_error_and_hint_and_resume_finishes_without_redoing(
+    tmp_path: Path,
+) -> None:
+    error = RefusedError(
+        "the queue did not drain within 1800 s",
+        hint="check that the Sync Service consumes (its log, `syncwizard status`)",
+        system="broker",
+    )
+    app, fake, _ = backup_app(tmp_path / "backups", fail={WAIT: error})
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_backup(pilot)
+        await until(pilot, lambda: screen.phase == "failed")
+        assert states(screen)[WAIT] == StepState.FAILED
+        assert "FAILED" in text_of(screen.sidebar)
+        live = flat(screen.live)
+        assert "did not drain within 1800 s" in live and "hint: check that the Sync" in live
+        assert "Wait for the Sync Service to track it failed" in log_text(screen)
+        assert screen.check_action("resume_run", ()) is True
+        del fake.fail[WAIT]
+        await pilot.press("r")
+        await until(pilot, lambda: finished(app))
+        assert fake.calls == [PREFLIGHT, REPOSITORY, WAIT, WAIT, SYNC, SEAL]
+        assert load_run(screen.run_dir).outcome == "finished"  # type: ignore[arg-type]
+
+
+async def test_the_summary_shows_the_sealed_set_and_copies_its_path(tmp_path: Path) -> None:
+    app, _, _ = backup_app(tmp_path / "backups")
+    copied: list[str] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.copy_to_clipboard = copied.append  # type: ignore[method-assign]
+        screen = await open_backup(pilot)
+        await until(pilot, lambda: finished(app))
+        summary = app.screen
+        assert isinstance(summary, BackupSummaryScreen)
+        set_dir = tmp_path / "backups" / screen.engine.run_id  # type: ignore[union-attr]
+        assert (set_dir / "manifest.json").is_file()
+        facts = flat(summary.query_one("#summary-set"))
+        assert set_dir.name in facts and SYNC_ID in facts
+        assert "10 files" in facts and "repository_db.dump" in facts and "sync_db.dump" in facts
+        assert "every event pending at t0 was consumed" in facts
+        files = summary.query_one("#summary-files", DataTable)
+        assert files.row_count == 10
+        first = [str(cell) for cell in files.get_row_at(0)]
+        assert first[0] == "repository_db.dump/toc.dat" and len(first[2]) == 17  # 16 hex + …
+        await pilot.press("c")
+        assert copied == [str(set_dir)]
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen)
+        assert screen.check_action("show_summary", ()) is True
+        await pilot.press("s")
+        await until(pilot, lambda: finished(app))
+        await pilot.press("w")
+        await until(pilot, lambda: isinstance(app.screen, WelcomeScreen))
+
+
+async def _no_gate(gate: Gate) -> bool:
+    return False
+
+
+async def make_failed_run(tmp_path: Path) -> None:
+    failing = FakeBackup(
+        demo_settings(),
+        tmp_path / "backups",
+        fail={WAIT: SyncWizardError("Jolokia did not answer", system="broker")},
+    )
+    engine = await FakeBackupLauncher(failing).start([], _no_gate)
+    try:
+        outcome = await engine.run()
+    finally:
+        await engine.aclose()
+    assert outcome.status == "failed" and outcome.step_id == WAIT
+
+
+async def test_an_unfinished_run_is_offered_and_resumed_where_it_stopped(tmp_path: Path) -> None:
+    await make_failed_run(tmp_path)
+    record = find_unfinished("backup")
+    assert record is not None
+    app, fake, _ = backup_app(tmp_path / "backups")
+    async with app.run_test(size=(80, 24)) as pilot:
+        menu = app.screen.query_one("#menu", OptionList)
+        await until(pilot, lambda: "unfinished run" in str(menu.get_option("backup").prompt))
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(app.screen, ResumePromptScreen))
+        prompt = flat(app.screen.query_one("#resume-run"))
+        assert record.run_id in prompt
+        assert "step 3 of 5: Wait for the Sync Service to track it" in prompt
+        assert "Preflight, Repository DB backup" in prompt
+        assert "Jolokia did not answer" in prompt
+        assert app.focused is not None and app.focused.id == "resume"
+        await pilot.press("r")
+        await until(pilot, lambda: has_backup_screen(app))
+        screen = backup_screen(app)
+        await until(pilot, lambda: finished(app))
+        assert fake.calls == [WAIT, SYNC, SEAL], "finished steps are never redone"
+        assert screen.run_dir == record.run_dir
+        assert "resuming run" in log_text(screen)
+    assert find_unfinished("backup") is None
+
+
+async def test_start_afresh_abandons_the_unfinished_run_and_cancel_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    await make_failed_run(tmp_path)
+    record = find_unfinished("backup")
+    assert record is not None
+    app, fake, _ = backup_app(tmp_path / "backups")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(app.screen, ResumePromptScreen))
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, WelcomeScreen))
+        assert find_unfinished("backup") is not None and fake.calls == []
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(app.screen, ResumePromptScreen))
+        await pilot.press("a")
+        await until(pilot, lambda: finished(app))
+        assert fake.calls == [PREFLIGHT, REPOSITORY, WAIT, SYNC, SEAL]
+        assert backup_screen(app).run_dir != record.run_dir
+    assert load_run(record.run_dir).outcome == "abandoned"
+    assert len(list(runs_dir().iterdir())) == 2
+
+
+async def test_a_run_that_cannot_start_says_why_and_esc_goes_back(tmp_path: Path) -> None:
+    class Broken(FakeBackupLauncher):
+        async def start(self, observers, confirm):  # type: ignore[no-untyped-def]
+            raise SyncWizardError(
+                "cannot read the broker password file /etc/syncwizard/broker.pw",
+                hint="make it readable by this user (mode 0600)",
+                system="config",
+            )
+
+    launcher = Broken(FakeBackup(demo_settings(), tmp_path / "backups"))
+    app, _, _ = backup_app(tmp_path / "backups", launcher=launcher)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_backup(pilot)
+        await until(pilot, lambda: screen.phase == "cannot_start")
+        live = flat(screen.live)
+        assert "broker password file" in live and "hint: make it readable" in live
+        assert screen.check_action("resume_run", ()) is False
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, WelcomeScreen))
+
+
+async def test_full_log_toggles_the_log_onto_the_whole_screen(tmp_path: Path) -> None:
+    app, fake, _ = backup_app(tmp_path / "backups", hold_at={REPOSITORY: 2})
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_backup(pilot)
+        await held_at(pilot, fake, REPOSITORY)
+        small = screen.log_pane.region.height
+        await pilot.press("f")
+        await pilot.pause()
+        assert not screen.query_one("#backup-main").display
+        assert screen.log_pane.region.height > small + 10
+        await pilot.press("f")
+        await pilot.pause()
+        assert screen.query_one("#backup-main").display
+        fake.release()
+
+
+async def test_a_gated_step_waits_for_the_typed_token_and_esc_refuses(tmp_path: Path) -> None:
+    app, fake, _ = backup_app(tmp_path / "backups", gate_on=SYNC)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_backup(pilot)
+        await until(pilot, lambda: isinstance(app.screen, GateScreen))
+        assert states(screen)[SYNC] == StepState.PENDING and SYNC not in fake.calls
+        await pilot.press("escape")
+        await until(pilot, lambda: screen.phase == "failed")
+        assert "not confirmed" in flat(screen.live)
+        assert states(screen)[SYNC] == StepState.PENDING and SYNC not in fake.calls
+        await pilot.press("r")  # resume: asked again, and this time confirmed
+        await until(pilot, lambda: isinstance(app.screen, GateScreen))
+        await pilot.click("#gate-token")
+        await pilot.press(*"alfresco")
+        await pilot.press("enter")
+        await until(pilot, lambda: finished(app))
+        assert fake.calls[-2:] == [SYNC, SEAL]
+
+
+async def test_the_gate_button_stays_disabled_until_the_token_matches() -> None:
+    gate = Gate(title="Drop alfresco?", consequences="every table is dropped", token="alfresco")
+    answers: list[bool | None] = []
+    app = SyncWizardApp(demo_settings())
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.push_screen(GateScreen(gate), answers.append)
+        await until(pilot, lambda: isinstance(app.screen, GateScreen))
+        screen = app.screen
+        confirm = screen.query_one("#gate-confirm", Button)
+        assert confirm.disabled and confirm.variant == "error"
+        assert app.focused is screen.query_one("#gate-cancel")
+        await pilot.click("#gate-token")
+        await pilot.press(*"alfresc")
+        assert confirm.disabled
+        await pilot.press("enter")  # a wrong token submits nothing
+        assert answers == [] and app.screen is screen
+        await pilot.press("o")
+        await pilot.pause()
+        assert screen.query_one(Input).value == "alfresco" and not confirm.disabled
+        await pilot.press("x")
+        await pilot.pause()
+        assert confirm.disabled, "one character too many disables it again"
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is not screen)
+        assert answers == [False]
