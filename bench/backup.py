@@ -6,41 +6,30 @@
 2. The pg_dump variants (format, jobs, compression) timed bare, and the floor:
    server-side `COPY <table> TO '/dev/null'` summed over the tables; min /
    median / max over --rounds, round-robin, warm cache. Aim: default <= 1.5x floor.
-3. The budget: the wizard's dump step (`pgtools.run_pg_dump`, progress polling
-   on) against bare pg_dump with the same options, alternating; median ratio
-   <= 1.05x. CPU of this process (the runner) and of the children (pg_dump) are
-   printed too: they show the runner's own cost beneath the machine's noise.
+3. The budget (bench/dump_budget.py): the backup runbook's repository dump
+   (`snapshot_dump.dump_in_snapshot`), the bare runner (`pgtools.run_pg_dump`) and
+   bare pg_dump with the same options, alternating; median ratio <= 1.05x.
+Every run also reports the cores other jobs kept busy meanwhile (the machine is
+shared): disturbed runs can be run again (--calm-below, --retries).
 
 Run by hand: .venv/bin/python bench/backup.py [--rounds 3] [--skip-variants] [--remove]
+(on a shared machine add e.g. --quiet-idle 0.85 --calm-below 0.15 --retries 3)
 The cluster stays up for the next run unless --remove is given.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
-import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-from dump_variants import (
-    VARIANTS,
-    Context,
-    CpuMeter,
-    Timings,
-    children_cpu,
-    measure,
-    remove,
-    select,
-    size_of,
-    wait_for_quiet,
-)
+from dump_budget import DumpSettings, measure_budget, print_budget
+from dump_variants import VARIANTS, Context, CpuMeter, Timings, measure, select, wait_for_quiet
 from psycopg import sql
 
 from syncwizard.clients import pgtools
@@ -52,7 +41,6 @@ BENCH_PORTS = LabPorts(postgres=35432, openwire=31616, stomp=31613, jolokia=3816
 BENCH_DB = "bench"
 DATA_SQL = Path(__file__).resolve().parents[2] / "shared" / "bench-data" / "alfresco_like.sql"
 MARK = "syncwizard bench: alfresco_like.sql"
-BUDGET = 1.05
 FLOOR_AIM = 1.5
 
 
@@ -126,163 +114,6 @@ def ensure_bench_db(layout: LabLayout, scale: str, data_sql: Path = DATA_SQL) ->
     return BenchDb(conninfo, size, recorded, built_now, tables)
 
 
-# --- the budget: the wizard's dump step against bare pg_dump -------------------------------
-
-
-@dataclass(frozen=True)
-class DumpSettings:
-    fmt: pgtools.DumpFormat
-    jobs: int
-    compress: str | None  # None: pg_dump's default (gzip -Z6)
-
-    def options(self) -> list[str]:
-        """The same settings as pg_dump options, as `PgDump` passes them."""
-        options = [f"--format={self.fmt}"]
-        if self.fmt == "directory" and self.jobs > 1:
-            options.append(f"--jobs={self.jobs}")
-        if self.compress is not None:
-            options.append(f"--compress={self.compress}")
-        return options
-
-
-@dataclass
-class Run:
-    seconds: float = 0.0
-    others: float = 0.0  # cores other jobs kept busy meanwhile
-    own_cpu: float = 0.0  # this process: the runner's event loop, polling, stderr reading
-    child_cpu: float = 0.0  # pg_dump and its workers
-    reports: int = 0  # progress reports the step delivered
-    tuples_seen: int = 0  # the most rows copied a report showed before the end
-    outside: float = 0.0  # step time outside pg_dump: connect, version check, estimate, rename
-
-
-def wizard_step(conninfo: str, out: Path, settings: DumpSettings, meter: CpuMeter) -> Run:
-    """The wizard's repository DB dump step: `pgtools.run_pg_dump` with a progress observer."""
-    reports: list[pgtools.Progress] = []
-    run = Run()
-    cpu0, child0 = time.process_time(), children_cpu()
-    run.seconds, run.others = meter.measure(
-        lambda: asyncio.run(
-            pgtools.run_pg_dump(
-                conninfo,
-                out,
-                fmt=settings.fmt,
-                jobs=settings.jobs,
-                compress=settings.compress,
-                on_progress=reports.append,
-                system="repository",
-            )
-        )
-    )
-    run.own_cpu, run.child_cpu = time.process_time() - cpu0, children_cpu() - child0
-    run.reports = len(reports)
-    run.tuples_seen = max((r.tuples_done for r in reports if r.phase != "done"), default=0)
-    # Reports' clocks start as pg_dump starts; the last comes after the rename.
-    run.outside = run.seconds - reports[-1].elapsed
-    return run
-
-
-def bare_dump(conninfo: str, out: Path, settings: DumpSettings, meter: CpuMeter) -> Run:
-    argv = [str(pgtools.tool_path("pg_dump")), *settings.options(), "--file", str(out)]
-    run = Run()
-    child0 = children_cpu()
-    run.seconds, run.others = meter.measure(
-        lambda: subprocess.run([*argv, "--dbname", conninfo], check=True, stdin=subprocess.DEVNULL)
-    )
-    run.child_cpu = children_cpu() - child0
-    return run
-
-
-def measure_budget(
-    ctx: Context,
-    settings: DumpSettings,
-    rounds: int,
-    settle: Callable[[], str],
-    calm_below: float,
-    retries: int,
-) -> tuple[list[Run], list[Run]]:
-    """(wizard runs, bare runs), alternating which goes first in each round; a round in
-    which other jobs used `calm_below` cores or more is run again, up to `retries` times."""
-    wizard: list[Run] = []
-    bare: list[Run] = []
-    out = ctx.scratch / "budget-dump"
-    for round_no in range(rounds):
-        steps = [("wizard", wizard_step), ("bare", bare_dump)]
-        for attempt in range(retries + 1):
-            runs: dict[str, Run] = {}
-            for label, step in steps if round_no % 2 == 0 else steps[::-1]:
-                remove(out)
-                seen = settle()
-                run = runs[label] = step(ctx.conninfo, out, settings, ctx.meter)
-                size = size_of(out)
-                remove(out)
-                own = f", own cpu {run.own_cpu:.2f} s, {run.reports} reports" if run.reports else ""
-                print(
-                    f"  round {round_no + 1}: {label}: {run.seconds:.2f} s, {size / 1e6:.0f} MB, "
-                    f"others {run.others:.2f} cores, pg_dump cpu {run.child_cpu:.2f} s{own}{seen}",
-                    flush=True,
-                )
-            calm = max(r.others for r in runs.values()) < calm_below
-            if calm or attempt == retries:
-                break
-            print(f"  round {round_no + 1}: disturbed, again", flush=True)
-        wizard.append(runs["wizard"])
-        bare.append(runs["bare"])
-    return wizard, bare
-
-
-def _spread(values: list[float]) -> str:
-    ordered = sorted(values)
-    return f"{ordered[0]:.2f} / {statistics.median(ordered):.2f} / {ordered[-1]:.2f}"
-
-
-def _ratio_line(label: str, wizard: list[Run], bare: list[Run]) -> str:
-    if not wizard:
-        return f"  {label}: no such rounds"
-    ratio = statistics.median(r.seconds for r in wizard) / statistics.median(
-        r.seconds for r in bare
-    )
-    pairs = [w.seconds / b.seconds for w, b in zip(wizard, bare, strict=True)]
-    return (
-        f"  {label} ({len(wizard)}): ratio of medians {ratio:.3f}x "
-        f"(budget <= {BUDGET}x) -> {_verdict(ratio, BUDGET)}; median of the rounds' ratios "
-        f"{statistics.median(pairs):.3f}: {' '.join(f'{p:.3f}' for p in pairs)}"
-    )
-
-
-def print_budget(
-    settings: DumpSettings, wizard: list[Run], bare: list[Run], calm_below: float
-) -> None:
-    print(f"\nbudget: the wizard's dump step vs bare pg_dump {' '.join(settings.options())}")
-    print(f"  wizard step  s min/median/max: {_spread([r.seconds for r in wizard])}")
-    print(f"  bare pg_dump s min/median/max: {_spread([r.seconds for r in bare])}")
-    print(_ratio_line("all rounds", wizard, bare))
-    calm = [
-        (w, b) for w, b in zip(wizard, bare, strict=True) if max(w.others, b.others) < calm_below
-    ]
-    calm_label = f"rounds where other jobs used < {calm_below} cores"
-    print(_ratio_line(calm_label, [w for w, _ in calm], [b for _, b in calm]))
-    # The runner's own cost, which the machine's noise does not blur: time outside pg_dump
-    # plus the CPU its event loop took from pg_dump and the server (at most all of it).
-    outside = statistics.median(r.outside for r in wizard)
-    own = statistics.median(r.own_cpu for r in wizard)
-    base = statistics.median(r.seconds for r in bare)
-    print(
-        f"  runner's own cost per step: {outside:.3f} s outside pg_dump + {own:.3f} s CPU "
-        f"= {(outside + own) / base:.1%} of the bare median at most"
-    )
-    print(
-        f"  pg_dump CPU median: wizard {statistics.median(r.child_cpu for r in wizard):.2f} s, "
-        f"bare {statistics.median(r.child_cpu for r in bare):.2f} s; progress reports per step "
-        f"{statistics.median(r.reports for r in wizard):.0f}, rows seen while dumping "
-        f"{statistics.median(r.tuples_seen for r in wizard):.0f}"
-    )
-
-
-def _verdict(value: float, limit: float) -> str:
-    return "within" if value <= limit else "OVER"
-
-
 # --- the report ----------------------------------------------------------------------------
 
 
@@ -304,7 +135,7 @@ def print_variants(timings: list[Timings], default_name: str) -> None:
     aim = chosen.median / floor
     print(
         f"default {default_name}: {chosen.median:.1f} s = {aim:.2f}x the floor "
-        f"(aim <= {FLOOR_AIM}x) -> {_verdict(aim, FLOOR_AIM)}"
+        f"(aim <= {FLOOR_AIM}x) -> {'within' if aim <= FLOOR_AIM else 'OVER'}"
     )
 
 
@@ -393,10 +224,10 @@ def main() -> None:
         if not args.skip_budget:
             print(f"\nbudget, {args.budget_rounds} rounds:", flush=True)
             settings = args.budget_settings
-            wizard, bare = measure_budget(
+            kept = measure_budget(
                 ctx, settings, args.budget_rounds, settle, args.calm_below, args.retries
             )
-            print_budget(settings, wizard, bare, args.calm_below)
+            print_budget(settings, kept, args.calm_below)
     finally:
         if args.remove:
             lab_pg.remove_cluster(layout)
