@@ -54,6 +54,7 @@ class Run:
     others: float = 0.0  # cores other jobs kept busy meanwhile
     own_cpu: float = 0.0  # this process: event loop, polling, stderr reading
     child_cpu: float = 0.0  # pg_dump and its workers
+    server_cpu: float = 0.0  # the bench server's backends (ended ones: the dump's, counts)
     reports: int = 0  # progress reports delivered
     tuples_seen: int = 0  # the most rows copied a report showed before the end
     after: float = 0.0  # step only: sha256 of the files and `pg_restore --list`
@@ -110,9 +111,10 @@ def step_dump(ctx: Context, out: Path, settings: DumpSettings) -> Run:
     )
     step = BenchStepContext(ctx.scratch / "journal.jsonl")
     run = Run()
-    cpu0, child0 = time.process_time(), children_cpu()
+    cpu0, child0, server0 = time.process_time(), children_cpu(), ctx.meter.server()
     run.seconds, run.others = ctx.meter.measure(lambda: asyncio.run(dump_in_snapshot(plan, step)))
     run.own_cpu, run.child_cpu = time.process_time() - cpu0, children_cpu() - child0
+    run.server_cpu = ctx.meter.server() - server0
     run.reports, run.tuples_seen = step.reports, step.tuples_seen
 
     async def after_dump() -> None:  # as BackupSteps._dump_outputs
@@ -131,7 +133,7 @@ def runner_dump(ctx: Context, out: Path, settings: DumpSettings) -> Run:
     """`pgtools.run_pg_dump` with a progress observer."""
     reports: list[pgtools.Progress] = []
     run = Run()
-    cpu0, child0 = time.process_time(), children_cpu()
+    cpu0, child0, server0 = time.process_time(), children_cpu(), ctx.meter.server()
     run.seconds, run.others = ctx.meter.measure(
         lambda: asyncio.run(
             pgtools.run_pg_dump(
@@ -146,6 +148,7 @@ def runner_dump(ctx: Context, out: Path, settings: DumpSettings) -> Run:
         )
     )
     run.own_cpu, run.child_cpu = time.process_time() - cpu0, children_cpu() - child0
+    run.server_cpu = ctx.meter.server() - server0
     run.reports = len(reports)
     run.tuples_seen = max((r.tuples_done for r in reports if r.phase != "done"), default=0)
     return run
@@ -154,11 +157,11 @@ def runner_dump(ctx: Context, out: Path, settings: DumpSettings) -> Run:
 def bare_dump(ctx: Context, out: Path, settings: DumpSettings) -> Run:
     argv = [str(ctx.pg_dump), *settings.options(), "--file", str(out), "--dbname", ctx.conninfo]
     run = Run()
-    child0 = children_cpu()
+    child0, server0 = children_cpu(), ctx.meter.server()
     run.seconds, run.others = ctx.meter.measure(
         lambda: subprocess.run(argv, check=True, stdin=subprocess.DEVNULL)
     )
-    run.child_cpu = children_cpu() - child0
+    run.child_cpu, run.server_cpu = children_cpu() - child0, ctx.meter.server() - server0
     return run
 
 
@@ -195,8 +198,8 @@ def measure_budget(
                     extra += f", then {run.after:.2f} s sha256 + pg_restore --list"
                 print(
                     f"  round {round_no + 1}: {name}: {run.seconds:.2f} s, {size / 1e6:.0f} MB, "
-                    f"others {run.others:.2f} cores, pg_dump cpu {run.child_cpu:.2f} s"
-                    f"{extra}{seen}",
+                    f"others {run.others:.2f} cores, cpu: pg_dump {run.child_cpu:.2f} s, "
+                    f"server {run.server_cpu:.2f} s{extra}{seen}",
                     flush=True,
                 )
             if max(r.others for r in runs.values()) < calm_below or attempt == retries:
@@ -250,6 +253,8 @@ def print_budget(settings: DumpSettings, kept: dict[str, list[Run]], calm_below:
         f"  own CPU (this process) median: step {statistics.median(r.own_cpu for r in step):.2f}"
         f" s, runner {statistics.median(r.own_cpu for r in runner):.2f} s; pg_dump CPU median: "
         + ", ".join(f"{n} {statistics.median(r.child_cpu for r in kept[n]):.2f} s" for n in kept)
+        + "; server CPU median: "
+        + ", ".join(f"{n} {statistics.median(r.server_cpu for r in kept[n]):.2f} s" for n in kept)
     )
     seen = statistics.median(r.tuples_seen for r in step)
     reports = {

@@ -89,6 +89,10 @@ class CpuMeter:
         ours = time.process_time() + children_cpu() + _process_cpu(self.postmaster_pid)
         return _machine_busy() - ours
 
+    def server(self) -> float:
+        """CPU seconds of the bench server: the postmaster and its ended backends."""
+        return _process_cpu(self.postmaster_pid)
+
     def measure(self, run: Callable[[], None]) -> tuple[float, float]:
         """(wall seconds of `run`, cores other jobs used meanwhile)."""
         foreign0, started = self.foreign(), time.perf_counter()
