@@ -51,6 +51,7 @@ from syncwizard.tui.backup_launcher import abandon_run, find_unfinished_backup, 
 from syncwizard.tui.fake import QUEUE, SYNC_ID, T0, TOPIC, report
 
 RUN_ID = "backup-20260101T000000Z"
+FAIL_AT = 3  # a failing step fails after this many progress reports (or at its end)
 P0 = 2_000  # events pending at t0 in the scripted wait
 ENQUEUED_AT_T0 = 50_000
 
@@ -115,7 +116,7 @@ class FakeBackup:
         self.settings = settings
         self.backup_dir = backup_dir
         self.run_id = run_id
-        # step -> the progress reports (by number, from 0) after which it waits for release()
+        # step -> the progress reports (counted from 1) after which it waits for release()
         self.hold_at: dict[str, set[int]] = {
             step: {points} if isinstance(points, int) else set(points)
             for step, points in (hold_at or {}).items()
@@ -140,6 +141,7 @@ class FakeBackup:
             self._release.setdefault(self._holding_at, asyncio.Event()).set()
 
     async def _maybe_hold(self, step_id: str, report: int) -> None:
+        """After progress report number `report` of a step: pause, hold, or fail there."""
         if self.pause:
             await asyncio.sleep(self.pause)
         if report in self.hold_at.get(step_id, ()):
@@ -148,6 +150,8 @@ class FakeBackup:
                 await self._release.setdefault((step_id, report), asyncio.Event()).wait()
             finally:
                 self.holding, self._holding_at = None, None
+        if report == FAIL_AT:  # midway, as a database that goes away mid-dump does
+            self._raise_if_failing(step_id)
 
     # --- the runbook ----------------------------------------------------------------------
 
@@ -193,9 +197,9 @@ class FakeBackup:
         async def preflight(ctx: StepContext) -> Outputs:
             self.calls.append(PREFLIGHT)
             ctx.progress("reading the health check and the broker")
-            await self._maybe_hold(PREFLIGHT, 0)
-            ctx.progress("connecting to the databases")
             await self._maybe_hold(PREFLIGHT, 1)
+            ctx.progress("connecting to the databases")
+            await self._maybe_hold(PREFLIGHT, 2)
             self._raise_if_failing(PREFLIGHT)
             if self.write_files:
                 set_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -253,7 +257,7 @@ class FakeBackup:
                             12.0 + 9 * number,
                         ),
                     )
-                    await self._maybe_hold(step_id, number)
+                    await self._maybe_hold(step_id, number + 1)
                     done, written = done + table.rows, written + table.size
                 self._raise_if_failing(step_id)
             except BaseException as exc:
@@ -343,7 +347,7 @@ class FakeBackup:
                 problems=problems,
             )
             ctx.progress(status.text, status)
-            await self._maybe_hold(WAIT, number)
+            await self._maybe_hold(WAIT, number + 1)
         self._raise_if_failing(WAIT)
         assert status is not None
         return {
@@ -364,7 +368,7 @@ class FakeBackup:
             dumps = [ctx.results[s]["dump"] for s in (REPOSITORY, SYNC)]
             for dump in dumps:
                 ctx.progress(f"checking {dump['path']} (pg_restore --list, sha256)")
-                await self._maybe_hold(SEAL, 0)
+                await self._maybe_hold(SEAL, 1)
             self._raise_if_failing(SEAL)
             files = [entry for dump in dumps for entry in dump["files"]]
             self.manifest = self._manifest(ctx, dumps, files)

@@ -98,9 +98,9 @@ BACKUP_QUIT = Binding(
 BACKUP_FULL_LOG = Binding(
     "f",
     "toggle_full_log",
-    "Full log",
+    "Log",
     id="backup.full_log",
-    tooltip="Show the log on the whole screen, and back",
+    tooltip="Show the full log on the whole screen, and back",
 )
 BACKUP_RESUME = Binding(
     "r",

@@ -51,7 +51,7 @@ def finished(app: SyncWizardApp) -> bool:
 async def test_the_sidebar_follows_the_steps_and_the_body_explains_the_running_one(
     tmp_path: Path,
 ) -> None:
-    app, fake, _ = backup_app(tmp_path / "backups", hold_at={REPOSITORY: 1})
+    app, fake, _ = backup_app(tmp_path / "backups", hold_at={REPOSITORY: 3})
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_backup(pilot)
         await held_at(pilot, fake, REPOSITORY)
@@ -78,7 +78,7 @@ async def test_the_sidebar_follows_the_steps_and_the_body_explains_the_running_o
 
 
 async def test_the_progress_bar_moves_with_the_dump_and_names_the_table(tmp_path: Path) -> None:
-    app, fake, _ = backup_app(tmp_path / "backups", hold_at={REPOSITORY: (0, 3)})
+    app, fake, _ = backup_app(tmp_path / "backups", hold_at={REPOSITORY: (1, 4)})
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_backup(pilot)
         await held_at(pilot, fake, REPOSITORY)
@@ -94,7 +94,7 @@ async def test_the_progress_bar_moves_with_the_dump_and_names_the_table(tmp_path
 
 
 async def test_the_wait_shows_n_of_p0_events_consumed_with_what_blocks_it(tmp_path: Path) -> None:
-    app, fake, _ = backup_app(tmp_path / "backups", hold_at={WAIT: 2}, no_consumer=True)
+    app, fake, _ = backup_app(tmp_path / "backups", hold_at={WAIT: 3}, no_consumer=True)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_backup(pilot)
         await held_at(pilot, fake, WAIT)
@@ -106,7 +106,7 @@ async def test_the_wait_shows_n_of_p0_events_consumed_with_what_blocks_it(tmp_pa
 
 
 async def test_esc_asks_first_and_no_lets_the_backup_go_on(tmp_path: Path) -> None:
-    app, fake, _ = backup_app(tmp_path / "backups", hold_at={REPOSITORY: 2})
+    app, fake, _ = backup_app(tmp_path / "backups", hold_at={REPOSITORY: 3})
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_backup(pilot)
         await held_at(pilot, fake, REPOSITORY)
@@ -130,7 +130,7 @@ async def test_esc_asks_first_and_no_lets_the_backup_go_on(tmp_path: Path) -> No
 async def test_yes_cancels_the_step_removes_its_partial_files_and_journals_it(
     tmp_path: Path,
 ) -> None:
-    app, fake, _ = backup_app(tmp_path / "backups", hold_at={REPOSITORY: 2})
+    app, fake, _ = backup_app(tmp_path / "backups", hold_at={REPOSITORY: 3})
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_backup(pilot)
         await held_at(pilot, fake, REPOSITORY)
@@ -154,7 +154,7 @@ async def test_yes_cancels_the_step_removes_its_partial_files_and_journals_it(
 
 
 async def test_quitting_mid_run_asks_then_cancels_cleanly_before_leaving(tmp_path: Path) -> None:
-    app, fake, _ = backup_app(tmp_path / "backups", hold_at={REPOSITORY: 2})
+    app, fake, _ = backup_app(tmp_path / "backups", hold_at={REPOSITORY: 3})
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_backup(pilot)
         await held_at(pilot, fake, REPOSITORY)
@@ -311,7 +311,7 @@ async def test_a_run_that_cannot_start_says_why_and_esc_goes_back(tmp_path: Path
 
 
 async def test_full_log_toggles_the_log_onto_the_whole_screen(tmp_path: Path) -> None:
-    app, fake, _ = backup_app(tmp_path / "backups", hold_at={REPOSITORY: 2})
+    app, fake, _ = backup_app(tmp_path / "backups", hold_at={REPOSITORY: 3})
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_backup(pilot)
         await held_at(pilot, fake, REPOSITORY)

@@ -42,9 +42,9 @@ def fixed_place_and_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
 
 
 def held(step_id: str, **options: Any) -> tuple[Any, RunBefore]:
-    """An app whose backup holds at the third progress report of `step_id`."""
+    """An app whose backup holds after the third progress report of `step_id`."""
     app, fake, source = backup_app(
-        BACKUP_DIR, run_id=RUN_ID, write_files=False, hold_at={step_id: 2}, **options
+        BACKUP_DIR, run_id=RUN_ID, write_files=False, hold_at={step_id: 3}, **options
     )
 
     async def run_before(pilot: Pilot[object]) -> None:

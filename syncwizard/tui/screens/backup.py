@@ -60,7 +60,7 @@ CANCELLED_TEXT = (
     "Cancelled: the running dump was stopped and its partial files removed; the journal "
     "says so. r resumes the run at this step, n starts a new run."
 )
-STOPPED_TEXT = "r resumes the run at this step (finished steps are kept), n starts a new run."
+STOPPED_TEXT = "r resumes the run at this step (what is done is kept); n starts a new run."
 
 
 class EngineEvent(Message):
@@ -138,7 +138,8 @@ class BackupScreen(WizardScreen):
         self.title_bar = TitleBar("Backup", settings.profile.name)
         self.sidebar = StepSidebar(id="step-sidebar")
         self.head = Static("", id="step-head")
-        self.live = Static("", id="step-live")
+        self.live = Static("", id="step-live-text")
+        self.live_box = VerticalScroll(self.live, id="step-live")
         self.why = Static("", id="step-why")
         self.plan = Static("", id="step-plan")
         self.panels_banner = Static("", id="panels-banner")
@@ -160,7 +161,7 @@ class BackupScreen(WizardScreen):
                 yield self.sidebar
             with Vertical(id="step-pane"):
                 yield self.head
-                yield self.live
+                yield self.live_box
                 with VerticalScroll(id="step-body"):
                     yield self.why
                     yield self.plan
@@ -172,7 +173,7 @@ class BackupScreen(WizardScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.live.display = False
+        self.live_box.display = False
         self.panels_banner.display = False
         self._fit()
         self.head.update(Text("Starting the backup run...", style="bold"))
@@ -433,9 +434,10 @@ class BackupScreen(WizardScreen):
         self.head.update(grid)
 
     def _set_live(self, text: Text | None, kind: str = "") -> None:
-        self.live.display = text is not None
+        """What is happening to the shown step (the wait's status, its error), or nothing."""
+        self.live_box.display = text is not None
         for name in ("-done", "-failed", "-cancelled", "-waiting"):
-            self.live.set_class(name == kind, name)
+            self.live_box.set_class(name == kind, name)
         if text is not None:
             self.live.update(text)
 
