@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from rich.text import Text
-
 from syncwizard.clients.results import DatabaseFacts
 from syncwizard.tui import formatting
 from syncwizard.tui.model import DATABASE_ROLES, Observed
 from syncwizard.tui.widgets.panel import PanelBody, StatusPanel, append_error, fit
+from syncwizard.tui.widgets.styled_lines import StyledLines
 
 ROLE_NAMES = {"repository_db": "Repository DB", "sync_db": "Sync DB"}
 
@@ -29,8 +28,8 @@ class DatabasesPanel(StatusPanel):
         self.set_titles("Databases", f"STALE: {', '.join(stale)}" if stale else "")
         self.redraw(now)
 
-    def build(self, body: PanelBody) -> Text:
-        text = Text(end="")
+    def build(self, body: PanelBody) -> StyledLines:
+        text = StyledLines()
         for role, observed in self.observed.items():
             if text:
                 text.append("\n")
@@ -38,7 +37,7 @@ class DatabasesPanel(StatusPanel):
         return text
 
     def _database(
-        self, text: Text, body: PanelBody, title: str, observed: Observed[DatabaseFacts]
+        self, text: StyledLines, body: PanelBody, title: str, observed: Observed[DatabaseFacts]
     ) -> None:
         facts = observed.value
         value = body.style("stale" if observed.stale else "value")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from rich.text import Text
-
 from syncwizard.clients.results import HealthCheck, HealthReport
 from syncwizard.tui import formatting
 from syncwizard.tui.model import Observed
@@ -14,6 +12,7 @@ from syncwizard.tui.widgets.panel import (
     fit,
     state_line,
 )
+from syncwizard.tui.widgets.styled_lines import StyledLines
 
 STATE_WIDTH = len("UNHEALTHY")
 
@@ -50,9 +49,9 @@ class HealthPanel(StatusPanel):
             return f"{verdict} - HTTP {reports[0].http_status} - {state}"
         return f"{verdict} - {state}"
 
-    def build(self, body: PanelBody) -> Text:
+    def build(self, body: PanelBody) -> StyledLines:
         reports = self.observed.value or ()
-        text = Text(no_wrap=False, end="")
+        text = StyledLines()
         for number, report in enumerate(reports, start=1):
             if len(reports) > 1:  # one node: its URL is in the profile, its status in the border
                 self._node_line(text, body, report, number)
@@ -63,7 +62,9 @@ class HealthPanel(StatusPanel):
             text.append("asking the Sync Service...", style=body.style("label"))
         return text
 
-    def _node_line(self, text: Text, body: PanelBody, report: HealthReport, number: int) -> None:
+    def _node_line(
+        self, text: StyledLines, body: PanelBody, report: HealthReport, number: int
+    ) -> None:
         label = f"node {number} "
         age = formatting.age(max(0.0, self.now - report.fetched_at))
         tail = f"  HTTP {report.http_status}  {age}"
@@ -74,7 +75,7 @@ class HealthPanel(StatusPanel):
         text.append(formatting.middle_ellipsis(report.url, room))
         text.append(tail, style=body.style("label"))
 
-    def _checks(self, text: Text, body: PanelBody, report: HealthReport) -> None:
+    def _checks(self, text: StyledLines, body: PanelBody, report: HealthReport) -> None:
         stale = self.observed.stale
         name_width = max((len(c.name) for c in report.checks), default=0)
         message_width = body.width - name_width - STATE_WIDTH - 2
@@ -82,7 +83,7 @@ class HealthPanel(StatusPanel):
             word, style = check_state(check)
             if text:
                 text.append("\n")
-            text.append(check.name.ljust(name_width), style=body.style("stale") if stale else "")
+            text.append(check.name.ljust(name_width), style=body.style("stale") if stale else None)
             text.append(" ")
             text.append(word.ljust(STATE_WIDTH), style=body.style("stale" if stale else style))
             text.append(" ")

@@ -1,19 +1,18 @@
 """What every dashboard panel shares: a titled border, a stale state, an error with its hint.
 
 A panel is a scrollable container (so nothing is lost at 80x24) holding a
-`PanelBody`, which shows the Rich `Text` its panel builds. Colours come from
+`PanelBody`, which shows the `StyledLines` its panel builds. Colours come from
 the body's component classes, so the stylesheet (and high contrast) decides
 them, not the code. Bodies are plain text lines, not Rich tables, and a body
-paints through Textual's line API: on each poll it turns the new text into
-lines (reusing the lines that did not change) and repaints only the lines that
-differ; the layout is redone only when the number of lines changes.
+paints through Textual's line API: on each poll it turns the new lines into
+strips (reusing those of the lines that did not change) and repaints only the
+lines that differ; the layout is redone only when the number of lines changes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 
-from rich.console import Console
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
@@ -25,6 +24,7 @@ from textual.widget import Widget
 from syncwizard.errors import SyncWizardError
 from syncwizard.tui import formatting
 from syncwizard.tui.model import Observed
+from syncwizard.tui.widgets.styled_lines import Line, StyledLines, line_strips
 
 STYLES = {
     "panel--label",
@@ -40,103 +40,100 @@ STYLES = {
 
 
 class PanelBody(Widget):
-    """Shows the `Text` its `build` function returns; styles via `style(name)`."""
+    """Shows the lines its `build` function returns; styles via `style(name)`."""
 
     COMPONENT_CLASSES = STYLES
     DEFAULT_CSS = "PanelBody { height: auto; }"
 
-    def __init__(self, build: Callable[[PanelBody], Text], *, id: str | None = None) -> None:
+    def __init__(self, build: Callable[[PanelBody], StyledLines], *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.build_content = build
-        self._text: Text | None = None
-        self._text_width = 0  # `width` the text was built for
-        self._restyled = False  # the stylesheet changed since the text was built
-        self._lines: list[Strip] = []
-        self._lines_of: tuple[Text | None, int, Style | None] = (None, 0, None)
-        self._line_cache: dict[Hashable, list[Strip]] = {}
+        self._shown: tuple[Line, ...] | None = None  # the lines last shown
+        self._shown_width = 0  # `width` they were built for
+        self._restyled = False  # the stylesheet changed since they were built
+        self._strips: list[Strip] = []
+        self._strips_of: tuple[tuple[Line, ...] | None, int, Style | None] = (None, 0, None)
+        self._line_cache: dict[Line, list[Strip]] = {}
+        self._styles: dict[str, Style] = {}
 
     def style(self, name: str) -> Style:
-        return self.get_component_rich_style(f"panel--{name}", partial=True)
+        # Textual forgets its own copy at every repaint; these change only with the stylesheet.
+        style = self._styles.get(name)
+        if style is None:
+            style = self._styles[name] = self.get_component_rich_style(
+                f"panel--{name}", partial=True
+            )
+        return style
 
     @property
     def width(self) -> int:
         return max(self.content_region.width, 20)
 
     def render(self) -> Text:
-        return self.build_content(self)
+        return self.build_content(self).to_text()
 
-    def show(self, text: Text) -> None:
-        """Show `text`: repaint the lines that changed, redo the layout if their number did."""
-        if text == self._text:
+    def show(self, content: StyledLines) -> None:
+        """Show `content`: repaint the lines that changed, redo the layout if their number did."""
+        lines = content.lines
+        if lines == self._shown:
             return
-        self._text, self._text_width = text, self.width
-        if self._lines_of[0] is None or not self.size:
+        self._shown, self._shown_width = lines, self.width
+        if self._strips_of[0] is None or not self.size:
             self.refresh(layout=True)  # not painted yet
             return
-        before = self._lines
-        after = self._lines_for(text, self.size.width)
+        width = self.size.width
+        before = self._strips
+        after = self._strips_for(lines, width)
         if len(after) != len(before):
             self.refresh(layout=True)
             return
-        width = self.size.width
-        changed = [Region(0, y, width, 1) for y, line in enumerate(after) if line != before[y]]
+        changed = [Region(0, y, width, 1) for y, strip in enumerate(after) if strip != before[y]]
         if changed:
             self.refresh(*changed)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._restyled = True  # the component colours baked into the text may be old
+        self._styles.clear()
+        self._restyled = True  # the component colours baked into the lines may be old
 
-    def _current_text(self) -> Text:
-        """The text to paint: rebuilt after a resize or a restyle, else the last one shown."""
-        if self._text is None or self._restyled or self._text_width != self.width:
+    def _current_lines(self) -> tuple[Line, ...]:
+        """The lines to paint: rebuilt after a resize or a restyle, else the last ones shown."""
+        if self._shown is None or self._restyled or self._shown_width != self.width:
             self._restyled = False
-            self._text, self._text_width = self.build_content(self), self.width
-        return self._text
+            self._shown, self._shown_width = self.build_content(self).lines, self.width
+        return self._shown
 
-    def _lines_for(self, text: Text, width: int) -> list[Strip]:
-        """`text` as lines of `width` cells on this body's background; unchanged lines reused."""
+    def _strips_for(self, lines: tuple[Line, ...], width: int) -> list[Strip]:
+        """`lines` as strips of `width` cells on this body's background; unchanged ones reused."""
         base = self.visual_style.rich_style
-        if self._lines_of == (text, width, base):
-            return self._lines
-        if self._lines_of[1:] != (width, base):
+        if self._strips_of == (lines, width, base):
+            return self._strips
+        if self._strips_of[1:] != (width, base):
             self._line_cache.clear()
         console = self.app.console
-        cache: dict[Hashable, list[Strip]] = {}
-        lines: list[Strip] = []
-        for line in text.split("\n", allow_blank=True):
-            key = (line.plain, tuple(line.spans), line.style)
-            strips = cache.get(key) or self._line_cache.get(key)
-            if strips is None:
-                strips = line_strips(line, width, base, console)
-            cache[key] = strips
-            lines.extend(strips)
-        self._lines, self._lines_of, self._line_cache = lines, (text, width, base), cache
-        return lines
+        cache: dict[Line, list[Strip]] = {}
+        strips: list[Strip] = []
+        for line in lines:
+            line_strips_ = cache.get(line) or self._line_cache.get(line)
+            if line_strips_ is None:
+                line_strips_ = line_strips(line, width, base, console)
+            cache[line] = line_strips_
+            strips.extend(line_strips_)
+        self._strips, self._strips_of, self._line_cache = strips, (lines, width, base), cache
+        return strips
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return len(self._lines_for(self._current_text(), width)) if width else 0
+        return len(self._strips_for(self._current_lines(), width)) if width else 0
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        # Once per paint (render_line runs per line): bring the lines up to date.
-        self._lines_for(self._current_text(), self.size.width)
+        # Once per paint (render_line runs per line): bring the strips up to date.
+        self._strips_for(self._current_lines(), self.size.width)
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
-        if 0 <= y < len(self._lines):
-            return self._lines[y]
+        if 0 <= y < len(self._strips):
+            return self._strips[y]
         return Strip.blank(self.size.width, self.visual_style.rich_style)
-
-
-def line_strips(line: Text, width: int, base: Style, console: Console) -> list[Strip]:
-    """One line of text as strips of `width` cells: one, or more if it has to wrap."""
-    parts = [line] if line.cell_len <= width else list(line.wrap(console, max(width, 1)))
-    return [
-        Strip(list(part.render(console)), part.cell_len)
-        .apply_style(base)
-        .adjust_cell_length(width, base)
-        for part in parts
-    ]
 
 
 class StatusPanel(VerticalScroll):
@@ -152,7 +149,7 @@ class StatusPanel(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield self.body
 
-    def build(self, body: PanelBody) -> Text:
+    def build(self, body: PanelBody) -> StyledLines:
         raise NotImplementedError
 
     def redraw(self, now: float) -> None:
@@ -184,7 +181,7 @@ def state_line(observed: Observed[object], now: float) -> str:
     return f"answered {age}"
 
 
-def append_error(text: Text, body: PanelBody, error: SyncWizardError) -> None:
+def append_error(text: StyledLines, body: PanelBody, error: SyncWizardError) -> None:
     if text:
         text.append("\n")
     text.append(error.message, style=body.style("error"))

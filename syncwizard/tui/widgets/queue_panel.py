@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rich.text import Text
 from textual.app import ComposeResult
 
 from syncwizard.tui import formatting
@@ -17,6 +16,7 @@ from syncwizard.tui.widgets.panel import (
     state_line,
 )
 from syncwizard.tui.widgets.sparkline import BlockSparkline
+from syncwizard.tui.widgets.styled_lines import StyledLines
 
 NO_CONSUMER = "no consumer: the Sync Service is not reading"
 RATE_RESTARTED = "DequeueCount went down (broker restart?): rate restarted"
@@ -59,9 +59,9 @@ class QueuePanel(StatusPanel):
             )
         self.redraw(now)
 
-    def build(self, body: PanelBody) -> Text:
+    def build(self, body: PanelBody) -> StyledLines:
         numbers = self.observed.value
-        text = Text(end="")
+        text = StyledLines()
         if numbers is not None:
             self._counters(text, body, numbers)
         if self.observed.error is not None:
@@ -70,7 +70,7 @@ class QueuePanel(StatusPanel):
             text.append("asking the broker...", style=body.style("label"))
         return text
 
-    def _counters(self, text: Text, body: PanelBody, numbers: BrokerNumbers) -> None:
+    def _counters(self, text: StyledLines, body: PanelBody, numbers: BrokerNumbers) -> None:
         queue = numbers.queue
         value = body.style("stale" if self.observed.stale else "value")
         label = body.style("label")
