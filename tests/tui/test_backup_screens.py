@@ -7,6 +7,7 @@ Each test has its own state dir (tests/conftest.py), so journals do not mix.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from backup_support import backup_app, backup_screen, has_backup_screen, held_at, open_backup
@@ -14,12 +15,20 @@ from textual.widget import Widget
 from textual.widgets import Button, DataTable, Input, OptionList
 from tui_support import text_of, until
 
+from syncwizard.config import (
+    BackupSettings,
+    BrokerSettings,
+    DatabaseSettings,
+    HealthSettings,
+    Profile,
+)
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.backup import PREFLIGHT, REPOSITORY, SEAL, SYNC, WAIT
 from syncwizard.runbook.journal import find_unfinished, load_run, runs_dir
 from syncwizard.runbook.model import Gate, RefusedError, StepState
 from syncwizard.tui.app import SyncWizardApp
-from syncwizard.tui.fake import SYNC_ID, demo_settings
+from syncwizard.tui.backup_launcher import BackupLauncher
+from syncwizard.tui.fake import SYNC_ID, T0, FakeClock, FakeStatusSource, demo_settings
 from syncwizard.tui.fake_backup import FakeBackup, FakeBackupLauncher
 from syncwizard.tui.screens.backup import BackupScreen
 from syncwizard.tui.screens.backup_summary import BackupSummaryScreen
@@ -42,6 +51,11 @@ def flat(widget: Widget) -> str:
 
 def log_text(screen: BackupScreen) -> str:
     return "\n".join(screen.log_pane.lines)
+
+
+def backup_choice(app: SyncWizardApp) -> str:
+    """The welcome screen's Backup choice, as it reads."""
+    return str(app.screen.query_one("#menu", OptionList).get_option("backup").prompt)
 
 
 def finished(app: SyncWizardApp) -> bool:
@@ -151,6 +165,7 @@ async def test_yes_cancels_the_step_removes_its_partial_files_and_journals_it(
         assert screen.check_action("cancel_backup", ()) is False
         await pilot.press("escape")  # nothing runs now: Esc goes back
         await until(pilot, lambda: isinstance(app.screen, WelcomeScreen))
+        await until(pilot, lambda: "unfinished run" in backup_choice(app))
 
 
 async def test_quitting_mid_run_asks_then_cancels_cleanly_before_leaving(tmp_path: Path) -> None:
@@ -220,6 +235,7 @@ async def test_the_summary_shows_the_sealed_set_and_copies_its_path(tmp_path: Pa
         await until(pilot, lambda: finished(app))
         await pilot.press("w")
         await until(pilot, lambda: isinstance(app.screen, WelcomeScreen))
+        assert "unfinished" not in backup_choice(app)
 
 
 async def _no_gate(gate: Gate) -> bool:
@@ -246,8 +262,7 @@ async def test_an_unfinished_run_is_offered_and_resumed_where_it_stopped(tmp_pat
     assert record is not None
     app, fake, _ = backup_app(tmp_path / "backups")
     async with app.run_test(size=(80, 24)) as pilot:
-        menu = app.screen.query_one("#menu", OptionList)
-        await until(pilot, lambda: "unfinished run" in str(menu.get_option("backup").prompt))
+        await until(pilot, lambda: "unfinished run" in backup_choice(app))
         await pilot.press("b")
         await until(pilot, lambda: isinstance(app.screen, ResumePromptScreen))
         prompt = flat(app.screen.query_one("#resume-run"))
@@ -370,3 +385,34 @@ async def test_the_gate_button_stays_disabled_until_the_token_matches() -> None:
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is not screen)
         assert answers == [False]
+
+
+async def test_the_real_backup_runbook_behind_the_screen_names_every_preflight_problem(
+    tmp_path: Path,
+) -> None:
+    """runbook/backup.py through BackupLauncher, against systems that refuse every
+    connection: the preflight fails on screen with each problem named, nothing is created."""
+    nowhere = "127.0.0.1:1"
+    profile = Profile(
+        name="nowhere",
+        health=HealthSettings(url=f"https://{nowhere}/alfresco/healthcheck", timeout=2),
+        broker=BrokerSettings(jolokia_url=f"http://{nowhere}/api/jolokia", timeout=2),
+        repository_db=DatabaseSettings("host=127.0.0.1 port=1 dbname=alfresco connect_timeout=2"),
+        sync_db=DatabaseSettings("host=127.0.0.1 port=1 dbname=syncservice connect_timeout=2"),
+        backup=BackupSettings(dir=str(tmp_path / "backups")),
+    )
+    settings = dataclasses.replace(demo_settings(), profile=profile)
+    source = FakeStatusSource([])
+    app = SyncWizardApp(settings, source_factory=lambda: source, clock=FakeClock(T0))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_backup(pilot)
+        await until(pilot, lambda: screen.phase == "failed", timeout=30)
+        assert states(screen)[PREFLIGHT] == StepState.FAILED
+        assert states(screen)[REPOSITORY] == StepState.PENDING
+        live = flat(screen.live)
+        assert "preflight found" in live and nowhere in live and "hint:" in live
+    assert not (tmp_path / "backups").exists(), "nothing is created when the preflight fails"
+    record = find_unfinished("backup")
+    assert record is not None and record.outcome == "failed"
+    titles = await BackupLauncher(profile).step_titles(record)
+    assert list(titles) == ALL_STEPS and titles[WAIT] == "Wait for the Sync Service to track it"

@@ -310,8 +310,10 @@ class BackupScreen(WizardScreen):
             self._set_live(Text(f"{state}: {event.message}"), "-done")
         elif state == StepState.FAILED and event.error is not None:
             self._set_live(self._error_text(event.error, STOPPED_TEXT), "-failed")
+            self.log_pane.mark_stopped("failed")
         elif state == StepState.CANCELLED:
             self._set_live(Text(CANCELLED_TEXT), "-cancelled")
+            self.log_pane.mark_stopped("cancelled")
 
     def _on_progress(self, event: StepEvent) -> None:
         row = self.progress.row(event)

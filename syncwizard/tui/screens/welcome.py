@@ -116,22 +116,23 @@ class WelcomeScreen(WizardScreen):
     def on_mount(self) -> None:
         menu = self.query_one(OptionList)
         menu.highlighted = menu.get_option_index("status" if self.settings else "lab")
+
+    def on_screen_resume(self) -> None:
         if self.settings is not None:
-            self.look_for_unfinished_backup()
+            self.look_for_unfinished_backup()  # a backup may have stopped, or finished, since
 
     @work(exclusive=True, group="unfinished", exit_on_error=False, name="unfinished runs")
     async def look_for_unfinished_backup(self) -> None:
-        """Say on the Backup choice that an unfinished run waits (read off the event loop)."""
+        """Say on the Backup choice whether an unfinished run waits (read off the event loop)."""
         from syncwizard.tui.backup_launcher import find_unfinished_backup
 
         record = await asyncio.to_thread(find_unfinished_backup)
-        if record is None:
-            return
-        menu = self.query_one(OptionList)
-        menu.replace_option_prompt(
-            "backup",
-            _choice("Backup", f"resume or abandon the unfinished run {record.run_id}"),
-        )
+        text = BACKUP_TEXT
+        if record is not None:
+            text = f"resume or abandon the unfinished run {record.run_id}"
+        option = self.query_one(OptionList)
+        if str(option.get_option("backup").prompt) != str(_choice("Backup", text)):
+            option.replace_option_prompt("backup", _choice("Backup", text))
 
     async def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if event.option_id in ("backup", "status", "lab"):

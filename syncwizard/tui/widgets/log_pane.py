@@ -62,6 +62,11 @@ class LogPane(Vertical):
     def clear_progress(self) -> None:
         self.show_progress("")
 
+    def mark_stopped(self, word: str) -> None:
+        """Keep the last progress (where it stopped) and say that it stopped."""
+        label, done, total, detail = self._shown or ("", None, None, "")
+        self.show_progress(f"{label} - {word}" if label else word, done, total, detail)
+
     @property
     def progress_detail(self) -> str:
         return self._shown[3] if self._shown else ""
