@@ -489,7 +489,9 @@ class BackupScreen(WizardScreen):
         self._stopping = True
         self.workers.cancel_group(self, "panels")
         running = [
-            w for w in self.workers if w.group == "backup" and w.state is WorkerState.RUNNING
+            w
+            for w in self.workers
+            if w.node is self and w.group == "backup" and w.state is WorkerState.RUNNING
         ]
         for worker in running:  # quitting mid-run: let the engine stop the child cleanly
             worker.cancel()
