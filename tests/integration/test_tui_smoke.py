@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -38,7 +39,15 @@ def wait_for(pattern: str, timeout: float = 30.0) -> str:
 @pytest.fixture
 def tmux_wizard(lab_config: Path) -> Iterator[None]:
     assert shutil.which("tmux"), "tmux is needed: apt-get install tmux"
-    command = f"{sys.executable} -m syncwizard --config {lab_config} --profile lab"
+    # A tmux server already running gives new sessions ITS environment, not ours: say it all.
+    ours = {
+        name: os.environ[name]
+        for name in ("SYNCWIZARD_STATE_DIR", "HOME", "PATH")
+        if name in os.environ
+    }
+    settings = (f"{k}={shlex.quote(v)}" for k, v in ours.items())
+    wizard = f"{sys.executable} -m syncwizard --config {lab_config} --profile lab"
+    command = f"env {' '.join(settings)} {wizard}"
     subprocess.run(
         ["tmux", "new-session", "-d", "-s", SESSION, "-x", "100", "-y", "32", command],
         check=True,
