@@ -1,9 +1,11 @@
 """The live status dashboard: health, queue and databases, polled one poll at a time.
 
-Polling follows dolphie: one poll runs in a worker, and the next is armed with
-a timer only when it has finished, so polls never overlap however slow a
-system is. While another screen (help, the palette, a notice) is on top, the
-due poll is skipped and polling resumes when the dashboard is shown again.
+Polling follows dolphie: the next poll is armed only when the last one has
+finished, so polls never overlap however slow a system is. One worker runs
+for as long as the dashboard is open: poll, show, sleep the interval, again
+(a worker and a timer per poll cost more CPU than the poll itself). While
+another screen (help, the palette, a notice) is on top, the due poll waits and
+polling resumes when the dashboard is shown again.
 """
 
 from __future__ import annotations
@@ -16,13 +18,12 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.timer import Timer
 from textual.widgets import Footer, Static
 
 from syncwizard.errors import SyncWizardError
 from syncwizard.tui import keys
 from syncwizard.tui.model import DashboardModel
-from syncwizard.tui.screens.base import WizardScreen, log
+from syncwizard.tui.screens.base import WizardScreen, failure_text, log
 from syncwizard.tui.source import SourceFactory, StatusSource
 from syncwizard.tui.widgets.databases_panel import DatabasesPanel
 from syncwizard.tui.widgets.health_panel import HealthPanel
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
     from syncwizard.config import Settings
 
 AGE_REFRESH = 1.0  # at most this long between redraws (ages, a poll not coming back)
-MIN_DELAY = 0.001
 SLOW_POLL = 3.0  # seconds after which a poll that has not come back is said on screen
 
 
@@ -59,10 +59,9 @@ class DashboardScreen(WizardScreen):
         self.queue_panel = QueuePanel()
         self.databases_panel = DatabasesPanel()
         self.title_bar = TitleBar("Status", settings.profile.name)
-        self._poll_timer: Timer | None = None
-        self._poll_running = False  # a poll worker is running
+        self._poll_running = False  # a poll is out
         self._poll_started = 0.0  # clock() when the running poll began
-        self._poll_paused = False  # a poll fell due while another screen was on top
+        self._on_top = asyncio.Event()  # set while the dashboard is the screen shown
         self._redrawn_at = 0.0  # clock() at the last redraw
         self._gc_frozen = False
         self._stopping = False
@@ -78,19 +77,18 @@ class DashboardScreen(WizardScreen):
 
     def on_mount(self) -> None:
         self.set_interval(AGE_REFRESH, self._redraw_if_due)
-        self._arm(0)
+        self.poll_loop()
 
     def on_screen_resume(self) -> None:
-        if self._poll_paused:
-            self._poll_paused = False
-            self._arm(0)
+        self._on_top.set()
+
+    def on_screen_suspend(self) -> None:
+        self._on_top.clear()
 
     async def on_unmount(self) -> None:
         self._stopping = True
         if self._gc_frozen:
             gc.unfreeze()  # what the dashboard held can be collected again
-        if self._poll_timer is not None:
-            self._poll_timer.stop()
         self.workers.cancel_group(self, "poll")
         if self.source is not None:
             try:
@@ -98,34 +96,39 @@ class DashboardScreen(WizardScreen):
             except Exception:  # leaving must not fail because a connection did not close well
                 log.warning("closing the status source failed", exc_info=True)
 
-    def _arm(self, delay: float) -> None:
-        if self._stopping or self._poll_running or self._poll_timer is not None:
-            return
-        # Textual's Timer divides by its interval: "now" is the shortest tick instead of 0.
-        self._poll_timer = self.set_timer(max(delay, MIN_DELAY), self._poll_due, name="next poll")
-
-    def _poll_due(self) -> None:
-        self._poll_timer = None
-        if self._stopping:
-            return
-        if not self.is_active:
-            self._poll_paused = True
-            return
-        self._poll_running = True
-        self._poll_started = self.clock()
-        self.poll_once()
-
     @work(exclusive=True, group="poll", exit_on_error=False, name="status poll")
-    async def poll_once(self) -> None:
-        try:
-            source = await self._source()
-            if source is not None:
-                self.model.apply(await source.poll())
-                self.redraw()
-                self._freeze_gc()
-        finally:
-            self._poll_running = False
-            self._arm(self.interval)
+    async def poll_loop(self) -> None:
+        """Poll, show, wait the interval; a due poll waits while another screen is on top."""
+        while not self._stopping:
+            if not self.is_active:
+                self._on_top.clear()
+                await self._on_top.wait()
+                continue
+            self._poll_running, self._poll_started = True, self.clock()
+            try:
+                await self._poll_once()
+            except Exception as error:  # a bug: expected failures are in the report
+                self._tell_failure(error)
+            finally:
+                self._poll_running = False
+            await asyncio.sleep(self.interval)
+
+    async def _poll_once(self) -> None:
+        source = await self._source()
+        if source is None:
+            return
+        self.model.apply(await source.poll())
+        self.redraw()
+        self._last_failure = None
+        self._freeze_gc()
+
+    def _tell_failure(self, error: Exception) -> None:
+        """A failure repeated by every poll is told once, until a poll succeeds."""
+        text = failure_text(error)
+        if text != self._last_failure:
+            log.error("status poll failed: %s", text, exc_info=error)
+            self.notify(text, title="status poll failed", severity="error")
+            self._last_failure = text
 
     def _freeze_gc(self) -> None:
         """After the first poll, keep the collector's full passes off what is here to stay.
