@@ -245,6 +245,17 @@ def print_budget(settings: DumpSettings, kept: dict[str, list[Run]], calm_below:
                 [bare[i] for i in calm],
             )
         )
+    # On two cores the dump keeps both busy, so its wall time follows the CPU that pg_dump,
+    # the server and this process spend; CPU is less blurred by other jobs than wall time.
+    cpu = {
+        n: statistics.median(r.child_cpu + r.server_cpu + r.own_cpu for r in kept[n]) for n in kept
+    }
+    print(
+        "  CPU per dump (pg_dump + server + own), median: "
+        + ", ".join(f"{n} {c:.2f} s" for n, c in cpu.items())
+        + f"; step/bare {cpu['step'] / cpu['bare']:.3f}x, "
+        f"runner/bare {cpu['runner'] / cpu['bare']:.3f}x"
+    )
     with_checks = [
         Run(seconds=r.seconds + r.after, others=r.others) for r in step
     ]  # what the step costs in all, checks included: work bare pg_dump does not do
