@@ -164,7 +164,14 @@ class DashboardScreen(WizardScreen):
         if self.clock() - self._redrawn_at >= AGE_REFRESH:
             self.redraw()
 
+    @property
+    def _taken_down(self) -> bool:
+        """Dismissed or the app is exiting: the panels may already be gone."""
+        return self._stopping or not self.is_attached or not self.display
+
     def redraw(self) -> None:
+        if self._taken_down:
+            return  # a poll that came back while the screen was being taken down
         now = self.clock()
         self._redrawn_at = now
         self.title_bar.set_where(self._where(now))
