@@ -17,7 +17,7 @@ from textual.widget import Widget
 from tui_support import applied, make_app, open_dashboard
 
 from syncwizard.status import StatusReport
-from syncwizard.tui.fake import T0, FakeClock, report
+from syncwizard.tui.fake import T0, FakeClock, broker_down, report
 from syncwizard.tui.widgets.sparkline import sparkline_rows
 
 Refreshes = list[tuple[tuple[Region, ...], bool]]
@@ -51,6 +51,9 @@ async def test_a_poll_that_changes_one_number_repaints_only_that_line() -> None:
         await applied(pilot, 4)
         width = body.size.width
         assert calls == [((Region(0, 1, width, 1),), False)], "the `pending` row, no layout"
+        await pilot.pause()
+        painted = body.render_lines(Region(0, 0, *body.outer_size))
+        assert painted[1].text.split()[:2] == ["pending", "13"]
 
 
 async def test_a_poll_with_nothing_new_repaints_no_panel_text() -> None:
@@ -178,3 +181,32 @@ async def test_while_the_dashboard_polls_the_collector_skips_what_is_here_to_sta
         await pilot.press("escape")
         await pilot.pause()
         assert gc.get_freeze_count() == 0, "leaving the dashboard lets it all be collected"
+
+
+async def test_a_panel_with_nothing_new_hands_back_its_last_lines() -> None:
+    app, source = make_app([steady(T0 + n) for n in range(3)])
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_dashboard(pilot, polls=3)
+        await pilot.pause()
+        panel = screen.databases_panel
+        crop = Region(0, 0, *panel.outer_size)
+        painted = panel.render_lines(crop)
+        source.add(steady(T0 + 3, pending=13))  # the queue panel changes, this one does not
+        await applied(pilot, 4)
+        await pilot.pause()
+        assert panel.render_lines(crop) is painted
+
+
+async def test_a_panel_whose_border_text_changes_is_painted_anew() -> None:
+    app, source = make_app([steady(T0 + n) for n in range(3)])
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_dashboard(pilot, polls=3)
+        await pilot.pause()
+        panel = screen.queue_panel
+        crop = Region(0, 0, *panel.outer_size)
+        assert "answered" in panel.render_lines(crop)[-1].text
+        source.add(report(T0 + 9, down=[broker_down()]))
+        await applied(pilot, 4)
+        await pilot.pause()
+        bottom = panel.render_lines(crop)[-1].text
+        assert "STALE - last answer 7 s ago" in bottom

@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import ComposeResult
-from textual.containers import Horizontal
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from syncwizard.errors import SyncWizardError
 from syncwizard.tui import keys
@@ -28,6 +27,7 @@ from syncwizard.tui.source import SourceFactory, StatusSource
 from syncwizard.tui.widgets.databases_panel import DatabasesPanel
 from syncwizard.tui.widgets.health_panel import HealthPanel
 from syncwizard.tui.widgets.queue_panel import QueuePanel
+from syncwizard.tui.widgets.stable_lines import StableFooter, StableHorizontal, StableLines
 from syncwizard.tui.widgets.title_bar import TitleBar
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ AGE_REFRESH = 1.0  # at most this long between redraws (ages, a poll not coming 
 SLOW_POLL = 3.0  # seconds after which a poll that has not come back is said on screen
 
 
-class DashboardScreen(WizardScreen):
+class DashboardScreen(StableLines, WizardScreen):
     BINDINGS = [keys.BACK, keys.COPY_GUID]
 
     def __init__(
@@ -70,10 +70,10 @@ class DashboardScreen(WizardScreen):
         yield self.title_bar
         yield Static("", id="banner")
         yield self.health_panel
-        with Horizontal(id="lower"):
+        with StableHorizontal(id="lower"):
             yield self.queue_panel
             yield self.databases_panel
-        yield Footer()
+        yield StableFooter()
 
     def on_mount(self) -> None:
         self.set_interval(AGE_REFRESH, self._redraw_if_due)

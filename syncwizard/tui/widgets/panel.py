@@ -24,6 +24,7 @@ from textual.widget import Widget
 from syncwizard.errors import SyncWizardError
 from syncwizard.tui import formatting
 from syncwizard.tui.model import Observed
+from syncwizard.tui.widgets.stable_lines import StableLines
 from syncwizard.tui.widgets.styled_lines import Line, StyledLines, line_strips
 
 STYLES = {
@@ -39,7 +40,7 @@ STYLES = {
 }
 
 
-class PanelBody(Widget):
+class PanelBody(StableLines, Widget):
     """Shows the lines its `build` function returns; styles via `style(name)`."""
 
     COMPONENT_CLASSES = STYLES
@@ -136,7 +137,7 @@ class PanelBody(Widget):
         return Strip.blank(self.size.width, self.visual_style.rich_style)
 
 
-class StatusPanel(VerticalScroll):
+class StatusPanel(StableLines, VerticalScroll):
     """A bordered panel for one or more systems; subclasses build the body's content."""
 
     def __init__(self, title: str, *, id: str | None = None) -> None:

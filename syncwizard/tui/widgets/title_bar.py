@@ -7,8 +7,10 @@ from rich.table import Table
 from rich.text import Text
 from textual.widget import Widget
 
+from syncwizard.tui.widgets.stable_lines import StableLines
 
-class TitleBar(Widget):
+
+class TitleBar(StableLines, Widget):
     """`syncwizard > Status` on the left, `profile lab` on the right."""
 
     COMPONENT_CLASSES = {"title-bar--app", "title-bar--where"}
