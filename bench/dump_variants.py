@@ -188,6 +188,8 @@ def copy_floor(ctx: Context) -> Sample:
     """The server's own floor: `COPY <table> TO '/dev/null'` for each table, summed."""
     total = 0.0
     with psycopg.connect(ctx.conninfo, autocommit=True) as conn:
+        backend = conn.info.backend_pid  # alive throughout: its CPU is not reaped yet
+        backend0 = _process_cpu(backend)
         foreign0, started = ctx.meter.foreign(), time.perf_counter()
         for table in ctx.tables:
             schema, name = table.split(".", 1)
@@ -197,9 +199,7 @@ def copy_floor(ctx: Context) -> Sample:
             copy_started = time.perf_counter()
             conn.execute(statement)
             total += time.perf_counter() - copy_started
-        # The backend lives on, its CPU not yet reaped: it counts as foreign here, so
-        # subtract the time it ran (one core while COPYing).
-        foreign = ctx.meter.foreign() - foreign0 - total
+        foreign = ctx.meter.foreign() - foreign0 - (_process_cpu(backend) - backend0)
         others = max(0.0, foreign) / (time.perf_counter() - started)
     return Sample(total, None, None, others)
 
