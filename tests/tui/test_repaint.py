@@ -210,3 +210,12 @@ async def test_a_panel_whose_border_text_changes_is_painted_anew() -> None:
         await pilot.pause()
         bottom = panel.render_lines(crop)[-1].text
         assert "STALE - last answer 7 s ago" in bottom
+
+
+def test_styles_kept_between_paints_give_the_same_lines() -> None:
+    kept: dict[float, Style] = {}
+    for start in range(0, 30, 3):  # the window moves on, heights recur
+        window = SINE[start : start + 30]
+        fresh = sparkline_rows(window, 40, 6, Style(), LOW, HIGH)
+        assert sparkline_rows(window, 40, 6, Style(), LOW, HIGH, kept) == fresh
+    assert kept, "the blended styles were kept"

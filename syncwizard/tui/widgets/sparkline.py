@@ -11,6 +11,8 @@ cached lines otherwise.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import groupby
+from operator import itemgetter
 
 from rich.color import Color as RichColor
 from rich.segment import Segment
@@ -22,6 +24,7 @@ from textual.widget import Widget
 
 BARS = "▁▂▃▄▅▆▇█"
 LEVELS = len(BARS)
+MAX_STYLES = 1024  # blended styles kept between paints
 
 
 def blend(low: RichColor, high: RichColor, ratio: float) -> RichColor:
@@ -58,9 +61,19 @@ def column_ratios(data: Sequence[float], width: int) -> list[float]:
 
 
 def sparkline_rows(
-    data: Sequence[float], width: int, height: int, base: Style, low: RichColor, high: RichColor
+    data: Sequence[float],
+    width: int,
+    height: int,
+    base: Style,
+    low: RichColor,
+    high: RichColor,
+    styles: dict[float, Style] | None = None,
 ) -> list[Strip]:
-    """The sparkline's lines, top first; runs of one style are one segment."""
+    """The sparkline's lines, top first; runs of one style are one segment.
+
+    `styles` keeps the style blended for each height between calls with the
+    same `base`, `low` and `high` (heights recur from one poll to the next).
+    """
     if width <= 0 or height <= 0:
         return []
     blank = Strip.blank(width, base)
@@ -71,29 +84,29 @@ def sparkline_rows(
     ratios = column_ratios(data, width)
     top_level = LEVELS * height - 1
     levels = [int(ratio * top_level) for ratio in ratios]
-    styles: dict[float, Style] = {}  # one style per distinct height, blended once
+    styles = {} if styles is None else styles
+    if len(styles) > MAX_STYLES:
+        styles.clear()  # heights that have not recurred: start again
     for ratio in ratios:
         if ratio not in styles:
             styles[ratio] = base + Style(color=blend(low, high, ratio))
+    highest = max(levels)
     rows = []
     for row in reversed(range(height)):
         floor, ceiling = row * LEVELS, (row + 1) * LEVELS
-        if max(levels) < floor:
+        if highest < floor:
             rows.append(blank)
             continue
-        segments: list[Segment] = []
-        run_text, run_key = "", None
-        for level, ratio in zip(levels, ratios, strict=True):
-            if level < floor:
-                cell, key = " ", None
-            else:
-                cell, key = ("█" if level >= ceiling else BARS[level % LEVELS]), ratio
-            if key != run_key and run_text:
-                segments.append(Segment(run_text, base if run_key is None else styles[run_key]))
-                run_text = ""
-            run_text += cell
-            run_key = key
-        segments.append(Segment(run_text, base if run_key is None else styles[run_key]))
+        cells = [
+            (None, " ")
+            if level < floor
+            else (ratio, "█" if level >= ceiling else BARS[level - floor])
+            for level, ratio in zip(levels, ratios, strict=True)
+        ]
+        segments = [
+            Segment("".join(cell for _, cell in run), base if ratio is None else styles[ratio])
+            for ratio, run in groupby(cells, key=itemgetter(0))
+        ]
         rows.append(Strip(segments, width))
     return rows
 
@@ -113,6 +126,7 @@ class BlockSparkline(Widget):
         self._data = tuple(data)
         self._rows: list[Strip] = []
         self._rows_key: tuple[object, ...] | None = None
+        self._styles: dict[float, Style] = {}  # blended per height, for the colours in _rows_key
 
     @property
     def data(self) -> tuple[float, ...]:
@@ -140,7 +154,9 @@ class BlockSparkline(Widget):
         base, low, high = self._colors()
         key = (self._data, width, height, base, low, high)
         if key != self._rows_key:
-            self._rows = sparkline_rows(self._data, width, height, base, low, high)
+            if self._rows_key is None or self._rows_key[3:] != key[3:]:
+                self._styles = {}
+            self._rows = sparkline_rows(self._data, width, height, base, low, high, self._styles)
             self._rows_key = key
         return super().render_lines(crop)
 
