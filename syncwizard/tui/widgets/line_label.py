@@ -11,8 +11,10 @@ from rich.style import Style
 from textual.strip import Strip
 from textual.widget import Widget
 
+from syncwizard.tui.widgets.stable_lines import TrueColorLines
 
-class LineLabel(Widget):
+
+class LineLabel(TrueColorLines, Widget):
     """`text` on one line, in the widget's own colours, cut at its width."""
 
     DEFAULT_CSS = "LineLabel { height: 1; }"

@@ -24,7 +24,7 @@ from textual.widget import Widget
 from syncwizard.errors import SyncWizardError
 from syncwizard.tui import formatting
 from syncwizard.tui.model import Observed
-from syncwizard.tui.widgets.stable_lines import StableLines
+from syncwizard.tui.widgets.stable_lines import StableLines, TrueColorLines
 from syncwizard.tui.widgets.styled_lines import Line, StyledLines, line_strips
 
 STYLES = {
@@ -40,7 +40,7 @@ STYLES = {
 }
 
 
-class PanelBody(StableLines, Widget):
+class PanelBody(StableLines, TrueColorLines, Widget):
     """Shows the lines its `build` function returns; styles via `style(name)`."""
 
     COMPONENT_CLASSES = STYLES

@@ -22,6 +22,8 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
+from syncwizard.tui.widgets.stable_lines import TrueColorLines
+
 BARS = "▁▂▃▄▅▆▇█"
 LEVELS = len(BARS)
 MAX_STYLES = 1024  # blended styles kept between paints
@@ -111,7 +113,7 @@ def sparkline_rows(
     return rows
 
 
-class BlockSparkline(Widget):
+class BlockSparkline(TrueColorLines, Widget):
     """A sparkline of `data`; colours from the `sparkline--min/max-color` component classes."""
 
     COMPONENT_CLASSES = {"sparkline--max-color", "sparkline--min-color"}

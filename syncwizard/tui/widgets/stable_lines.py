@@ -11,9 +11,11 @@ and the request is the same, the last answer is still right.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from textual.containers import Horizontal
+from textual.filter import ANSIToTruecolor, LineFilter
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widgets import Footer
@@ -40,6 +42,21 @@ class StableLines(MixinBase):
         lines = super().render_lines(crop)
         self._stable = (key, lines)
         return lines
+
+
+class TrueColorLines(MixinBase):
+    """Mixin for widgets that paint only true colours (theme and CSS colours, blends of them).
+
+    Textual runs every new line through a filter that turns ANSI colours into
+    true colours; lines with none gain nothing from it, and a sparkline's
+    lines are new, and full of segments, every poll.
+    """
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        filters = super().get_line_filters()
+        return [
+            line_filter for line_filter in filters if not isinstance(line_filter, ANSIToTruecolor)
+        ]
 
 
 class StableHorizontal(StableLines, Horizontal):
