@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import groupby
-from operator import itemgetter
 
 from rich.color import Color as RichColor
 from rich.segment import Segment
@@ -93,22 +92,27 @@ def sparkline_rows(
         if ratio not in styles:
             styles[ratio] = base + Style(color=blend(low, high, ratio))
     highest = max(levels)
+    # Each column top down: blanks, the partial block of its top row, full blocks below.
+    columns = [
+        " " * (height - 1 - full) + BARS[part] + "█" * full
+        for full, part in (divmod(level, LEVELS) for level in levels)
+    ]
+    texts = map("".join, zip(*columns, strict=True))  # the rows, top first
     rows = []
-    for row in reversed(range(height)):
-        floor, ceiling = row * LEVELS, (row + 1) * LEVELS
+    for row, text in zip(reversed(range(height)), texts, strict=True):
+        floor = row * LEVELS
         if highest < floor:
             rows.append(blank)
             continue
-        cells = [
-            (None, " ")
-            if level < floor
-            else (ratio, "█" if level >= ceiling else BARS[level - floor])
-            for level, ratio in zip(levels, ratios, strict=True)
+        keys = [
+            ratio if level >= floor else None for level, ratio in zip(levels, ratios, strict=True)
         ]
-        segments = [
-            Segment("".join(cell for _, cell in run), base if ratio is None else styles[ratio])
-            for ratio, run in groupby(cells, key=itemgetter(0))
-        ]
+        segments = []
+        start = 0
+        for ratio, run in groupby(keys):
+            end = start + len(list(run))
+            segments.append(Segment(text[start:end], base if ratio is None else styles[ratio]))
+            start = end
         rows.append(Strip(segments, width))
     return rows
 
