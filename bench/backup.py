@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-from dump_budget import DumpSettings, measure_budget, print_budget
+from dump_budget import DumpSettings, measure_budget, print_budget, print_every
 from dump_variants import VARIANTS, Context, CpuMeter, Timings, measure, select, wait_for_quiet
 from psycopg import sql
 
@@ -224,10 +224,11 @@ def main() -> None:
         if not args.skip_budget:
             print(f"\nbudget, {args.budget_rounds} rounds:", flush=True)
             settings = args.budget_settings
-            kept = measure_budget(
+            kept, every = measure_budget(
                 ctx, settings, args.budget_rounds, settle, args.calm_below, args.retries
             )
             print_budget(settings, kept, args.calm_below)
+            print_every(kept, every, args.calm_below)
     finally:
         if args.remove:
             lab_pg.remove_cluster(layout)

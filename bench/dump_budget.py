@@ -175,11 +175,13 @@ def measure_budget(
     settle: Callable[[], str],
     calm_below: float,
     retries: int,
-) -> dict[str, list[Run]]:
-    """Runs of each contender; a round in which other jobs used `calm_below` cores or more
-    in any run is run again, up to `retries` times (the last try is kept)."""
+) -> tuple[dict[str, list[Run]], dict[str, list[Run]]]:
+    """(kept runs, every run) of each contender; a round in which other jobs used
+    `calm_below` cores or more in any run is run again, up to `retries` times (the last
+    try is kept)."""
     names = list(CONTENDERS)
     kept: dict[str, list[Run]] = {name: [] for name in names}
+    every: dict[str, list[Run]] = {name: [] for name in names}  # disturbed tries too
     out = ctx.scratch / "budget-dump"
     for round_no in range(rounds):
         order = names[round_no % len(names) :] + names[: round_no % len(names)]
@@ -189,6 +191,7 @@ def measure_budget(
                 remove(out)
                 seen = settle()
                 run = runs[name] = CONTENDERS[name](ctx, out, settings)
+                every[name].append(run)
                 size = size_of(out)
                 remove(out)
                 extra = (
@@ -207,7 +210,7 @@ def measure_budget(
             print(f"  round {round_no + 1}: disturbed, again", flush=True)
         for name in names:
             kept[name].append(runs[name])
-    return kept
+    return kept, every
 
 
 def _spread(values: list[float]) -> str:
@@ -225,6 +228,47 @@ def _ratio(label: str, runs: list[Run], bare: list[Run]) -> str:
     return (
         f"  {label} ({len(runs)} rounds): ratio of medians {ratio:.3f}x -> {verdict}; median of "
         f"the rounds' ratios {statistics.median(pairs):.3f}x ({each})"
+    )
+
+
+def _vs_bare(values: dict[str, float]) -> str:
+    step, runner, bare = values["step"], values["runner"], values["bare"]
+    return f"; step/bare {step / bare:.3f}x, runner/bare {runner / bare:.3f}x"
+
+
+def _fit_at_calm(runs: list[Run]) -> float:
+    """Wall time where other jobs use no core: least squares of seconds on `others`."""
+    xs, ys = [r.others for r in runs], [r.seconds for r in runs]
+    if len(set(xs)) < 2:
+        return statistics.median(ys)
+    return statistics.linear_regression(xs, ys).intercept
+
+
+def print_every(kept: dict[str, list[Run]], every: dict[str, list[Run]], calm_below: float) -> None:
+    """Estimates from every run, disturbed tries included (more data on a busy machine)."""
+    print(f"  every run ({', '.join(f'{n} {len(every[n])}' for n in every)}):")
+    calm = {n: [r.seconds for r in every[n] if r.others < calm_below] for n in every}
+    if all(calm.values()):
+        medians = {n: statistics.median(v) for n, v in calm.items()}
+        print(
+            f"    calm runs (others < {calm_below}): median "
+            + ", ".join(f"{n} {m:.2f} s (n={len(calm[n])})" for n, m in medians.items())
+            + _vs_bare(medians)
+        )
+    fit = {n: _fit_at_calm(every[n]) for n in every}
+    print(
+        "    wall at others = 0 (least squares): "
+        + ", ".join(f"{n} {f:.2f} s" for n, f in fit.items())
+        + _vs_bare(fit)
+    )
+    cpu = {
+        n: statistics.median(r.child_cpu + r.server_cpu + r.own_cpu for r in every[n])
+        for n in every
+    }
+    print(
+        "    CPU per dump (pg_dump + server + own), median: "
+        + ", ".join(f"{n} {c:.2f} s" for n, c in cpu.items())
+        + _vs_bare(cpu)
     )
 
 
@@ -253,8 +297,7 @@ def print_budget(settings: DumpSettings, kept: dict[str, list[Run]], calm_below:
     print(
         "  CPU per dump (pg_dump + server + own), median: "
         + ", ".join(f"{n} {c:.2f} s" for n, c in cpu.items())
-        + f"; step/bare {cpu['step'] / cpu['bare']:.3f}x, "
-        f"runner/bare {cpu['runner'] / cpu['bare']:.3f}x"
+        + _vs_bare(cpu)
     )
     with_checks = [
         Run(seconds=r.seconds + r.after, others=r.others) for r in step
