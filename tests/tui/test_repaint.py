@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import math
+from collections.abc import Callable
 
 import pytest
 from rich.color import Color
@@ -18,7 +19,9 @@ from tui_support import applied, make_app, open_dashboard
 
 from syncwizard.status import StatusReport
 from syncwizard.tui.fake import T0, FakeClock, broker_down, report
+from syncwizard.tui.widgets.panel import PanelBody, StatusPanel
 from syncwizard.tui.widgets.sparkline import sparkline_rows
+from syncwizard.tui.widgets.styled_lines import StyledLines
 
 Refreshes = list[tuple[tuple[Region, ...], bool]]
 
@@ -34,6 +37,22 @@ def spy_on_refresh(widget: Widget) -> Refreshes:
 
     widget.refresh = refresh  # type: ignore[method-assign]
     return calls
+
+
+def spy_on_builds(panels: tuple[StatusPanel, ...]) -> list[str]:
+    """Record the id of each panel that builds its lines from now on."""
+    builds: list[str] = []
+    for panel in panels:
+        original = panel.build
+
+        def build(
+            body: PanelBody, original: Callable[[PanelBody], StyledLines] = original
+        ) -> StyledLines:
+            builds.append(body.id or "")
+            return original(body)
+
+        panel.build = build  # type: ignore[method-assign]
+    return builds
 
 
 def steady(taken_at: float, pending: int = 12) -> StatusReport:
@@ -64,10 +83,26 @@ async def test_a_poll_with_nothing_new_repaints_no_panel_text() -> None:
         panels = (screen.health_panel, screen.queue_panel, screen.databases_panel)
         calls = [spy_on_refresh(panel.body) for panel in panels]
         subtitles = [panel.border_subtitle for panel in panels]
+        builds = spy_on_builds(panels)
         source.add(steady(T0 + 3))
         await applied(pilot, 4)
         assert calls == [[], [], []]
         assert [panel.border_subtitle for panel in panels] == subtitles
+        assert builds == [], "nothing new: no panel even built its lines"
+
+
+async def test_an_age_inside_a_panel_moves_on_with_the_clock() -> None:
+    clock = FakeClock()
+    app, _ = make_app([steady(T0)], clock=clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_dashboard(pilot)
+        await pilot.pause()
+        body = screen.databases_panel.body
+        clock.advance(42)
+        screen.redraw()
+        await pilot.pause()
+        painted = body.render_lines(Region(0, 0, *body.outer_size))
+        assert painted[0].text.rstrip().endswith("42 s ago")
 
 
 async def test_a_new_line_in_a_panel_redoes_the_layout() -> None:

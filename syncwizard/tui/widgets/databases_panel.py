@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 from syncwizard.clients.results import DatabaseFacts
 from syncwizard.tui import formatting
 from syncwizard.tui.model import DATABASE_ROLES, Observed
-from syncwizard.tui.widgets.panel import PanelBody, StatusPanel, append_error, fit
+from syncwizard.tui.widgets.panel import PanelBody, StatusPanel, append_error, error_key, fit
 from syncwizard.tui.widgets.styled_lines import StyledLines
 
 ROLE_NAMES = {"repository_db": "Repository DB", "sync_db": "Sync DB"}
@@ -28,6 +30,14 @@ class DatabasesPanel(StatusPanel):
         self.set_titles("Databases", f"STALE: {', '.join(stale)}" if stale else "")
         self.redraw(now)
 
+    def view_key(self) -> Hashable:
+        return tuple(
+            (o.value, self._age(o), o.stale, error_key(o.error)) for o in self.observed.values()
+        )
+
+    def _age(self, observed: Observed[DatabaseFacts]) -> str:
+        return formatting.age(observed.age(self.now)) if observed.value else "no answer yet"
+
     def build(self, body: PanelBody) -> StyledLines:
         text = StyledLines()
         for role, observed in self.observed.items():
@@ -42,7 +52,7 @@ class DatabasesPanel(StatusPanel):
         facts = observed.value
         value = body.style("stale" if observed.stale else "value")
         label = body.style("label")
-        age = formatting.age(observed.age(self.now)) if facts else "no answer yet"
+        age = self._age(observed)
         name = fit(facts.name if facts else "", body.width - len(title) - len(age) - 3)
         text.append(f"{title} ", style=body.style("heading"))
         text.append(name, style=value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 from syncwizard.clients.results import HealthCheck, HealthReport
 from syncwizard.tui import formatting
 from syncwizard.tui.model import Observed
@@ -9,6 +11,7 @@ from syncwizard.tui.widgets.panel import (
     PanelBody,
     StatusPanel,
     append_error,
+    error_key,
     fit,
     state_line,
 )
@@ -38,6 +41,15 @@ class HealthPanel(StatusPanel):
         self.set_titles(title, self._summary(now))
         self.redraw(now)
 
+    def view_key(self) -> Hashable:
+        reports = self.observed.value or ()
+        nodes = tuple((report.url, report.http_status, report.checks) for report in reports)
+        ages = tuple(self._age(report) for report in reports) if len(reports) > 1 else ()
+        return nodes, ages, self.observed.stale, error_key(self.observed.error)
+
+    def _age(self, report: HealthReport) -> str:
+        return formatting.age(max(0.0, self.now - report.fetched_at))
+
     def _summary(self, now: float) -> str:
         reports = self.observed.value
         state = state_line(self.observed, now)
@@ -66,7 +78,7 @@ class HealthPanel(StatusPanel):
         self, text: StyledLines, body: PanelBody, report: HealthReport, number: int
     ) -> None:
         label = f"node {number} "
-        age = formatting.age(max(0.0, self.now - report.fetched_at))
+        age = self._age(report)
         tail = f"  HTTP {report.http_status}  {age}"
         room = max(body.width - len(label) - len(tail), 10)
         if text:

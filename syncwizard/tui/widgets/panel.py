@@ -11,7 +11,7 @@ lines that differ; the layout is redone only when the number of lines changes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 from rich.style import Style
 from rich.text import Text
@@ -146,6 +146,7 @@ class StatusPanel(StableLines, VerticalScroll):
         self.border_subtitle = "waiting for the first answer"
         self.body = PanelBody(self.build, id=f"{id}-body" if id else None)
         self.now = 0.0
+        self._built_from: Hashable = None  # view_key() and width of the last build
 
     def compose(self) -> ComposeResult:
         yield self.body
@@ -153,9 +154,21 @@ class StatusPanel(StableLines, VerticalScroll):
     def build(self, body: PanelBody) -> StyledLines:
         raise NotImplementedError
 
+    def view_key(self) -> Hashable:
+        """Everything `build` reads but the width and the styles; `None`: build every time."""
+        return None
+
     def redraw(self, now: float) -> None:
-        """Show the body as of `now`; only what changed is repainted (ages tick, values don't)."""
+        """Show the body as of `now`; only what changed is repainted (ages tick, values don't).
+
+        A poll that brings nothing new (the usual case) is not even built.
+        """
         self.now = now
+        key = self.view_key()
+        built_from = None if key is None else (key, self.body.width)
+        if built_from is not None and built_from == self._built_from:
+            return
+        self._built_from = built_from
         self.body.show(self.build(self.body))
 
     def set_titles(self, title: str, subtitle: str) -> None:
@@ -180,6 +193,10 @@ def state_line(observed: Observed[object], now: float) -> str:
     if observed.value is None:
         return "waiting for the first answer"
     return f"answered {age}"
+
+
+def error_key(error: SyncWizardError | None) -> Hashable:
+    return None if error is None else (error.message, error.hint)
 
 
 def append_error(text: StyledLines, body: PanelBody, error: SyncWizardError) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 
 from textual.app import ComposeResult
 
@@ -13,6 +13,7 @@ from syncwizard.tui.widgets.panel import (
     PanelBody,
     StatusPanel,
     append_error,
+    error_key,
     state_line,
 )
 from syncwizard.tui.widgets.sparkline import BlockSparkline
@@ -58,6 +59,11 @@ class QueuePanel(StatusPanel):
                 else ""
             )
         self.redraw(now)
+
+    def view_key(self) -> Hashable:
+        observed = self.observed
+        rate = formatting.rate(self.rate)
+        return observed.value, rate, self.rate_restarted, observed.stale, error_key(observed.error)
 
     def build(self, body: PanelBody) -> StyledLines:
         numbers = self.observed.value
