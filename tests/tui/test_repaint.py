@@ -254,3 +254,21 @@ def test_styles_kept_between_paints_give_the_same_lines() -> None:
         fresh = sparkline_rows(window, 40, 6, Style(), LOW, HIGH)
         assert sparkline_rows(window, 40, 6, Style(), LOW, HIGH, kept) == fresh
     assert kept, "the blended styles were kept"
+
+
+async def test_high_contrast_repaints_the_sparkline_in_its_colours() -> None:
+    app, _ = make_app([steady(T0 + n, pending=n) for n in range(8)])
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_dashboard(pilot, polls=8)
+        await pilot.pause()
+        sparkline = screen.queue_panel.sparkline
+
+        def bar_colours() -> set[Color | None]:
+            lines = sparkline.render_lines(Region(0, 0, *sparkline.outer_size))
+            return {s.style.color for line in lines for s in line if s.text.strip() and s.style}
+
+        normal = bar_colours()
+        await pilot.press("h")
+        await pilot.pause()
+        strong = bar_colours()
+        assert normal and strong and not normal & strong

@@ -133,6 +133,7 @@ class BlockSparkline(TrueColorLines, Widget):
         self._rows: list[Strip] = []
         self._rows_key: tuple[object, ...] | None = None
         self._styles: dict[float, Style] = {}  # blended per height, for the colours in _rows_key
+        self._colors_now: tuple[Style, RichColor, RichColor] | None = None
 
     @property
     def data(self) -> tuple[float, ...]:
@@ -145,11 +146,18 @@ class BlockSparkline(TrueColorLines, Widget):
             self._data = data
             self.refresh()  # same size: no layout
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._colors_now = None
+
     def _colors(self) -> tuple[Style, RichColor, RichColor]:
-        _, background = self.background_colors
-        low = background + self._component_color("sparkline--min-color")
-        high = background + self._component_color("sparkline--max-color")
-        return self.visual_style.rich_style, low.rich_color, high.rich_color
+        """The base style and the two colours; they change only with the stylesheet."""
+        if self._colors_now is None:
+            _, background = self.background_colors
+            low = background + self._component_color("sparkline--min-color")
+            high = background + self._component_color("sparkline--max-color")
+            self._colors_now = (self.visual_style.rich_style, low.rich_color, high.rich_color)
+        return self._colors_now
 
     def _component_color(self, name: str) -> Color:
         return self.get_component_styles(name).color
