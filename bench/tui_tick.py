@@ -2,8 +2,11 @@
 
 The dashboard polls once a second; this reads the process's user+system CPU
 from /proc over a window, idle and while `lab generate` makes every number
-move, and prints CPU per tick. Run after `syncwizard lab up`:
-.venv/bin/python bench/tui_tick.py [--seconds 20]
+move, and prints CPU per tick. The idle window starts a few seconds after the
+dashboard opens, while the sparkline's history still fills (a new point and
+label every poll); `--settle 65` waits until it is full, as on a dashboard
+left open. Run after `syncwizard lab up`:
+.venv/bin/python bench/tui_tick.py [--seconds 20] [--settle 0]
 """
 
 from __future__ import annotations
@@ -42,6 +45,9 @@ def measure(pid: int, seconds: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--settle", type=float, default=0.0, help="more seconds to wait before the idle window"
+    )
     args = parser.parse_args()
     command = f"exec {sys.executable} -m syncwizard --profile lab"
     subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
@@ -51,7 +57,7 @@ def main() -> None:
     try:
         time.sleep(3)
         subprocess.run(["tmux", "send-keys", "-t", SESSION, "s"], check=True)
-        time.sleep(5)  # the dashboard's first polls, connections made
+        time.sleep(5 + args.settle)  # the dashboard's first polls, connections made
         pid = app_pid()
         idle = measure(pid, args.seconds)
         generator = subprocess.Popen(
