@@ -139,7 +139,7 @@ class ServiceControl:
         return await run_command(self._template("start"), system=self.name, timeout=self.timeout)
 
     async def start_with_recover(self, user: str, password: str) -> CommandResult:
-        """Start once with `-Drecover=user:password` in `$SYNCWIZARD_RECOVER_OPTION`."""
+        """Start once with `-Drecover=<user>:<password>` in `$SYNCWIZARD_RECOVER_OPTION`."""
         option = recover_option(user, password)
         return await run_command(
             self._template("start_with_recover"),
