@@ -18,9 +18,9 @@ API for a UI (the TUI drives it the same way the headless CLI does):
   run-level events. A Textual app can post a message from the callable. An observer
   that raises is logged and otherwise ignored.
 - Every journaled event is fsynced to the journal BEFORE observers see it.
-- Gates: a step's gate (and any dependency override) is passed to the injected
-  `confirm(gate) -> bool` coroutine; False leaves the step PENDING. No confirm
-  callable means every gate is refused.
+- Gates: a step's gate (or gates, confirmed in turn; and any dependency override) is
+  passed to the injected `confirm(gate) -> bool` coroutine, with `gate.step` naming the
+  step; False leaves the step PENDING. No confirm callable means every gate is refused.
 - Cancel by cancelling the task that awaits run()/run_step(): the running step's
   child is killed and its partial files removed (by the step), the step journaled
   CANCELLED, a RUN_STOPPED written, and CancelledError re-raised.
@@ -46,7 +46,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from syncwizard.errors import SyncWizardError
@@ -242,9 +242,11 @@ class Engine:
                 return self.states[step_id]
         context = _Context(self, step.id)
         if step.gate is not None:
-            gate = await step.gate(context)
-            if gate is not None and not await self._confirmed(step, gate):
-                return self.states[step_id]
+            asked = await step.gate(context)
+            gates = (asked,) if isinstance(asked, Gate) else asked or ()
+            for gate in gates:
+                if not await self._confirmed(step, gate):
+                    return self.states[step_id]
         started = time.time()
         self.step_times[step.id] = (started, None)
         self._transition(step, StepState.RUNNING, f"{step.title}: started")
@@ -299,6 +301,7 @@ class Engine:
         return StepState.FAILED
 
     async def _confirmed(self, step: Step, gate: Gate) -> bool:
+        gate = replace(gate, step=gate.step or step.title)
         if self.confirm is not None and await self.confirm(gate):
             return True
         self.errors[step.id] = RefusedError(

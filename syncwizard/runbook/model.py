@@ -57,6 +57,9 @@ class Gate:
     title: str
     consequences: str
     token: str
+    # What exactly is destroyed, as (label, value) rows: names, counts, sizes.
+    facts: tuple[tuple[str, str], ...] = ()
+    step: str = ""  # the title of the step asking; the engine fills it in
 
 
 class StepContext(Protocol):
@@ -109,7 +112,8 @@ class Step:
     action: Action
     precondition: Check | None = None
     verification: Verification | None = None
-    gate: Callable[[StepContext], Awaitable[Gate | None]] | None = None
+    # One gate, several (each confirmed in turn), or None when nothing is destroyed this time.
+    gate: Callable[[StepContext], Awaitable[Gate | tuple[Gate, ...] | None]] | None = None
     depends_on: tuple[str, ...] = ()
     plan: Callable[[StepContext], str] | None = None  # what exactly the action will do
 

@@ -148,6 +148,40 @@ async def test_a_refused_gate_leaves_the_step_undone(tmp_path: Path) -> None:
     await engine.aclose()
 
 
+async def test_several_gates_are_asked_in_turn_each_naming_its_step_and_one_no_stops(
+    tmp_path: Path,
+) -> None:
+    script = Script()
+    runbook = script.runbook()
+    second = Gate(title="and the archive is incomplete?", consequences="", token="incomplete")
+
+    async def two_gates(ctx: StepContext) -> tuple[Gate, ...]:
+        return (Gate(title="purge?", consequences="", token="abcd1234"), second)
+
+    steps = tuple(
+        Step(**{**step.__dict__, "gate": two_gates}) if step.id == "b" else step
+        for step in runbook.steps
+    )
+    asked: list[Gate] = []
+    answers = iter([True, False, True, True])
+
+    async def confirm(gate: Gate) -> bool:
+        asked.append(gate)
+        return next(answers)
+
+    journal = Journal.create(tmp_path / "runs" / "run-1")
+    engine = Engine(Runbook(name="test", steps=steps), journal, "run-1", confirm=confirm)
+    engine.start({})
+    outcome = await engine.run()
+    assert outcome.step_id == "b" and engine.states["b"] == StepState.PENDING
+    assert [g.token for g in asked] == ["abcd1234", "incomplete"]
+    assert {g.step for g in asked} == {"B"}
+    assert script.calls == ["a"]
+    assert (await engine.run()).status == "finished"
+    assert script.calls == ["a", "b", "c"]
+    await engine.aclose()
+
+
 async def test_a_failure_stops_the_run_and_a_resume_does_not_redo_finished_steps(
     tmp_path: Path,
 ) -> None:
