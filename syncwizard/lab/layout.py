@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,15 @@ class LabPorts:
 # The test suite runs its own lab on other ports, so a practice lab can stay up.
 # Below 32768: outside Linux's range for outgoing ports, so a client reconnecting to a
 # stopped part cannot end up connected to itself on that part's port.
-TEST_PORTS = LabPorts(postgres=25432, openwire=21616, stomp=21613, jolokia=28161, standin=29090)
+# SYNCWIZARD_TEST_PORT_OFFSET shifts them all, so two test sessions can share a machine.
+_OFFSET = int(os.environ.get("SYNCWIZARD_TEST_PORT_OFFSET", "0") or 0)
+TEST_PORTS = LabPorts(
+    postgres=25432 + _OFFSET,
+    openwire=21616 + _OFFSET,
+    stomp=21613 + _OFFSET,
+    jolokia=28161 + _OFFSET,
+    standin=29090 + _OFFSET,
+)
 
 
 @dataclass(frozen=True)
