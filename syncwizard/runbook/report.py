@@ -137,9 +137,10 @@ _LONE_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 
 
 def text(value: object) -> str:
-    """Free text, escaped so Markdown shows it as written."""
-    escaped = _PLAIN_SPECIAL.sub(r"\\\1", str(value))
-    return _LONE_UNDERSCORE.sub(r"\\_", escaped)
+    """Free text, escaped so Markdown shows it as written (a mask stays readable)."""
+    parts = str(value).split(MASK)
+    escaped = [_LONE_UNDERSCORE.sub(r"\\_", _PLAIN_SPECIAL.sub(r"\\\1", part)) for part in parts]
+    return MASK.join(escaped)
 
 
 def code(value: object) -> str:
