@@ -62,7 +62,8 @@ class ServiceSettings:
     stop: str | None = None
     start: str | None = None
     start_with_recover: str | None = None
-    timeout: float = 120.0
+    timeout: float = 120.0  # seconds a stop or start command may take
+    healthy_timeout: float = 600.0  # seconds to wait for the service to answer healthy
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,84 @@
+"""What every restore step shares: the profile, the chosen set, the run folder, the
+admin's choices and the systems; and what earlier steps found out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from syncwizard.clients.names import topic_of_queue
+from syncwizard.config import Profile
+from syncwizard.runbook.model import Outputs, StepContext
+from syncwizard.runbook.restore_choices import RestoreChoices
+from syncwizard.runbook.restore_sets import dump_for
+from syncwizard.runbook.restore_steps import PREFLIGHT
+from syncwizard.runbook.restore_systems import RestoreSystems
+
+
+@dataclass
+class RestoreState:
+    profile: Profile
+    set_dir: Path
+    manifest: dict[str, Any]
+    run_dir: Path
+    choices: RestoreChoices
+    systems: RestoreSystems
+
+    @property
+    def shared(self) -> bool:
+        """One dump holds both databases (DESIGN section 2): one restore covers both."""
+        return bool(self.manifest.get("shared_database"))
+
+    @property
+    def set_sync_id(self) -> str:
+        return str(self.manifest.get("sync_id", ""))
+
+    def found(self, ctx: StepContext) -> Outputs:
+        """What the preflight found (empty before it ran)."""
+        return ctx.results.get(PREFLIGHT, {})
+
+    def sync_id(self, ctx: StepContext) -> str:
+        return str(self.found(ctx).get("sync_id") or self.set_sync_id)
+
+    def queue(self, ctx: StepContext) -> str:
+        return str(self.found(ctx).get("queue") or self.manifest.get("queue", ""))
+
+    def topic(self, ctx: StepContext) -> str | None:
+        topic = self.found(ctx).get("topic") or self.manifest.get("topic")
+        if topic:
+            return str(topic)
+        try:
+            return topic_of_queue(self.queue(ctx))
+        except ValueError:
+            return None
+
+    def dump(self, role: str) -> dict[str, Any] | None:
+        return dump_for(self.manifest, role)
+
+
+class OfflineContext:
+    """A StepContext for plans shown before any step ran (`restore --plan`)."""
+
+    run_id = "<new run>"
+    rechecking = False
+
+    @property
+    def results(self) -> Mapping[str, Outputs]:
+        return {}
+
+    def records_of(self, step_id: str) -> Mapping[str, Mapping[str, Any]]:
+        return {}
+
+    def step_times(self) -> Mapping[str, tuple[float, float | None]]:
+        return {}
+
+    def progress(self, message: str, detail: object = None) -> None:
+        pass
+
+    def log(self, line: str) -> None:
+        pass
+
+    def record(self, name: str, data: Mapping[str, Any]) -> None:
+        pass
