@@ -44,12 +44,13 @@ class Progress:
     """Where a pg_dump or pg_restore run is; reported several times a second."""
 
     tool: str  # "pg_dump" or "pg_restore"
-    phase: str  # "starting", "schema", "data", "finishing", "done"
+    phase: str  # "starting", "schema", "data", "indexes" (pg_restore), "finishing", "done"
     current_object: str  # e.g. "public.alf_node" while its rows are copied
     bytes_written: int  # pg_dump: size of the output; pg_restore: COPY bytes loaded
     tuples_done: int  # rows copied so far (pg_stat_progress_copy; 0 before PG14)
     # pg_dump: the sum of pg_class.reltuples, an estimate; a finished dump reports
     # tuples_done >= tuples_total, as tables too quick to sample were copied whole.
+    # pg_restore: the rows the caller expects (a manifest's row counts), if it gave them.
     tuples_total: int | None
     lines: tuple[str, ...]  # the tool's stderr lines that arrived since the last report
     elapsed: float
@@ -196,6 +197,15 @@ SELECT p.relid, p.tuples_processed, p.bytes_processed
 FROM pg_stat_progress_copy p JOIN pg_stat_activity a USING (pid)
 WHERE a.application_name = %s
 """
+_INDEX_PROGRESS = """
+SELECT p.index_relid::regclass::text, p.relid::regclass::text, p.phase,
+       p.blocks_done, p.blocks_total
+FROM pg_stat_progress_create_index p JOIN pg_stat_activity a USING (pid)
+WHERE a.application_name = %s
+ORDER BY p.pid
+"""
+# What pg_restore builds after the data: its --verbose `creating <what> "<name>"` lines.
+_POST_DATA = ("INDEX ", "CONSTRAINT ", "FK CONSTRAINT ", "TRIGGER ")
 _ESTIMATED_ROWS = """
 SELECT coalesce(sum(greatest(c.reltuples, 0)), 0)::bigint
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -324,9 +334,12 @@ class _ToolRun:
             line = raw.decode(errors="replace").rstrip()
             self._new_lines.append(line)
             self._recent = [*self._recent[-(KEPT_LINES - 1) :], line]
-            if (found := object_of_line(line)) and found[1] != self._current:
+            if (found := self._object_of(line)) and found[1] != self._current:
                 self._phase, self._current = found
                 self._report()
+
+    def _object_of(self, line: str) -> tuple[str, str] | None:
+        return object_of_line(line)
 
     async def _poll(self) -> None:
         while True:
@@ -511,6 +524,7 @@ class PgRestore(_ToolRun):
         single_transaction: bool = False,
         clean: bool = False,
         no_owner: bool = False,
+        expected_rows: int | None = None,
         passfile: Path | None = None,
         bindir: Path | None = None,
         system: str = "",
@@ -520,6 +534,8 @@ class PgRestore(_ToolRun):
             conninfo, passfile=passfile, bindir=bindir, system=system, on_progress=on_progress
         )
         self.archive = archive
+        self._tuples_total = expected_rows
+        self._seen_data = False
         # One transaction is one session: pg_restore refuses --jobs with it.
         self.jobs = 1 if single_transaction else jobs
         self.single_transaction = single_transaction
@@ -541,6 +557,36 @@ class PgRestore(_ToolRun):
     def _bytes_so_far(self) -> int:
         return sum(self._copied.bytes.values())
 
+    def _object_of(self, line: str) -> tuple[str, str] | None:
+        found = object_of_line(line)
+        if found is None:
+            return None
+        phase, name = found
+        if phase == "data":
+            self._seen_data = True
+        elif self._seen_data and name.startswith(_POST_DATA):
+            phase = "indexes"
+        return phase, name
+
+    async def _sample(self) -> None:
+        await super()._sample()
+        if self._monitor is None:
+            return
+        try:
+            cursor = await self._monitor.execute(_INDEX_PROGRESS, (self.application_name,))
+            building = await cursor.fetchall()
+        except psycopg.Error:
+            await self._close_monitor()
+            return
+        if building:
+            index, table, phase, done, total = building[0]
+            share = f" {100 * done // total}%" if total else ""
+            more = f" (+{len(building) - 1} more)" if len(building) > 1 else ""
+            self._phase, self._current = (
+                "indexes",
+                f"index {index} on {table}: {phase}{share}{more}",
+            )
+
     async def run(self) -> RestoreResult:
         if not self.archive.exists():
             raise SyncWizardError(
@@ -555,6 +601,7 @@ class PgRestore(_ToolRun):
             if exit_code != 0:
                 raise self._failure(exit_code, "into the " + system_label(self.system))
             await self._sample()
+            self._finished_rows = self._tuples_total or 0
         finally:
             await self._close_monitor()
         self._phase, self._current = "done", ""
@@ -604,6 +651,7 @@ async def run_pg_restore(
     single_transaction: bool = False,
     clean: bool = False,
     no_owner: bool = False,
+    expected_rows: int | None = None,
     on_progress: ProgressCallback | None = None,
     passfile: Path | None = None,
     bindir: Path | None = None,
@@ -617,6 +665,7 @@ async def run_pg_restore(
         single_transaction=single_transaction,
         clean=clean,
         no_owner=no_owner,
+        expected_rows=expected_rows,
         passfile=passfile,
         bindir=bindir,
         system=system,

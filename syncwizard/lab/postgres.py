@@ -447,6 +447,9 @@ def _write_pgpass(layout: LabLayout, passwords: dict[str, str]) -> None:
     lines = ["# libpq password file of the syncwizard practice lab (host:port:db:user:password)"]
     for dbname, user in _DATABASES.values():
         lines.append(f"{HOST}:{layout.ports.postgres}:{dbname}:{user}:{passwords[user]}")
+    # A restore connects to the maintenance database and to its scratch database too.
+    for _dbname, user in _DATABASES.values():
+        lines.append(f"{HOST}:{layout.ports.postgres}:*:{user}:{passwords[user]}")
     write_private(layout.pgpass, "\n".join(lines) + "\n")
 
 
@@ -467,11 +470,14 @@ def _create_roles_and_databases(layout: LabLayout) -> None:
             # connections stay valid; set it on the role every time so both agree.
             passwords[user] = known.get(user) or secrets.token_urlsafe(24)
             verb = "ALTER" if _role_exists(admin, user) else "CREATE"
+            # CREATEDB: a restore creates a scratch database and renames it into place;
+            # pg_read_all_settings: it may read data_directory to see the server's free space.
             admin.execute(
-                sql.SQL(verb + " ROLE {} LOGIN PASSWORD {}").format(
+                sql.SQL(verb + " ROLE {} LOGIN CREATEDB PASSWORD {}").format(
                     sql.Identifier(user), sql.Literal(scram_verifier(passwords[user]))
                 )
             )
+            admin.execute(sql.SQL("GRANT pg_read_all_settings TO {}").format(sql.Identifier(user)))
             if not admin.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)
             ).fetchone():

@@ -1,0 +1,575 @@
+"""Database-level operations for a restore (psycopg, async): create, inspect, rename, drop.
+
+Every call connects to the SAME server as a profile's conninfo, as the same user, but to
+its maintenance database (`postgres`, else `template1`): a database cannot be renamed or
+dropped over a connection to itself. Passwords come as in clients/postgres.py (the
+conninfo, `PGPASSWORD`, or a password file) and never appear in a message.
+
+Rights a restore needs (`restore_rights` says which are missing, with the fix):
+CREATEDB (or superuser) to create the scratch database; owning the live database (or
+superuser) to rename it; ending other roles' sessions needs `pg_signal_backend`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from syncwizard.clients.postgres import (
+    connect,
+    parse_conninfo,
+    query_error,
+    system_label,
+    target_parts,
+)
+from syncwizard.clients.results import Session
+from syncwizard.errors import SyncWizardError
+
+MAINTENANCE_DATABASES = ("postgres", "template1")
+MAX_NAME_BYTES = 63  # NAMEDATALEN - 1: PostgreSQL cuts longer names silently
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+SWAP_ATTEMPTS = 20  # a client reconnecting between our terminate and the rename: again
+
+# As clients/postgres.py: other roles' sessions show no backend_type to an ordinary user.
+_CLIENT_SESSION = (
+    "(backend_type = 'client backend' OR (backend_type IS NULL AND usesysid IS NOT NULL))"
+)
+
+
+@dataclass(frozen=True)
+class DatabaseInfo:
+    """One database of the server, as pg_database has it."""
+
+    name: str
+    oid: int  # survives a rename: how a swap recognises the restored database
+    owner: str
+    encoding: str
+    collate: str
+    ctype: str
+    locale_provider: str  # "c" (libc) or "i" (ICU); "c" before PostgreSQL 15
+    icu_locale: str  # "" unless ICU
+    tablespace: str
+    size_bytes: int | None  # None when this user may not connect to it
+
+
+@dataclass(frozen=True)
+class RestoreRights:
+    """What the connecting role may do for a restore of one database."""
+
+    user: str
+    superuser: bool
+    createdb: bool
+    owns_live: bool  # owns the live database (renaming it needs that, or superuser)
+    can_signal: bool  # member of pg_signal_backend (ends other roles' sessions)
+
+    def problems(self, live: str | None) -> list[str]:
+        """Each missing right, as 'what is missing: the fix' (`live` None: it does not exist,
+        so only creating matters)."""
+        found = []
+        if not (self.superuser or self.createdb):
+            found.append(
+                f"user {self.user!r} may not create databases (a restore goes into a new "
+                f"scratch database first): ALTER ROLE {self.user} CREATEDB, or restore as a "
+                "role that may"
+            )
+        if live is not None and not (self.superuser or self.owns_live):
+            found.append(
+                f"user {self.user!r} does not own database {live!r} and so may not rename or "
+                f"drop it: ALTER DATABASE {live} OWNER TO {self.user}, or restore as its owner"
+            )
+        return found
+
+
+# --- connecting ---------------------------------------------------------------------------
+
+
+def maintenance_conninfo(conninfo: str, dbname: str = "postgres", system: str = "") -> str:
+    """The same server and user, another database (the password, if any, kept)."""
+    parse_conninfo(conninfo, system)  # a clear error for a bad string
+    return make_conninfo(conninfo, dbname=dbname)
+
+
+def database_conninfo(conninfo: str, dbname: str, system: str = "") -> str:
+    """The conninfo of another database on the same server (e.g. the scratch database)."""
+    return maintenance_conninfo(conninfo, dbname, system)
+
+
+async def connect_maintenance(
+    conninfo: str, *, passfile: Path | None = None, system: str = ""
+) -> psycopg.AsyncConnection[Any]:
+    """An autocommit connection to `postgres` (or `template1` where there is none)."""
+    for dbname in MAINTENANCE_DATABASES:
+        target = maintenance_conninfo(conninfo, dbname, system)
+        try:
+            return await connect(target, passfile=passfile, system=system)
+        except SyncWizardError as exc:
+            cause = str(exc.__cause__ or "")
+            if "does not exist" in cause and "database" in cause and dbname != "template1":
+                continue
+            raise SyncWizardError(
+                exc.message,
+                hint=f"{exc.hint} (a restore connects to the server's maintenance database "
+                f"{dbname!r} to create, rename and drop databases; a password file line needs "
+                f"that database name or `*`)",
+                system=system,
+            ) from exc
+    raise AssertionError("unreachable")  # template1 always raises or returns
+
+
+async def _run(
+    conninfo: str,
+    passfile: Path | None,
+    system: str,
+    work: Any,
+) -> Any:
+    """Open a maintenance connection, await `work(conn)`, close; query errors made clear."""
+    conn = await connect_maintenance(conninfo, passfile=passfile, system=system)
+    try:
+        return await work(conn)
+    except psycopg.Error as exc:
+        raise query_error(exc, conninfo, system=system) from exc
+    finally:
+        await conn.close()
+
+
+# --- reading ------------------------------------------------------------------------------
+
+# to_jsonb(d): every column pg_database has on this server version (the locale columns
+# changed in 15, 16 and 17), without a query per version.
+_DATABASE_INFO = """
+SELECT to_jsonb(d), pg_get_userbyid(d.datdba), pg_encoding_to_char(d.encoding), t.spcname,
+       CASE WHEN has_database_privilege(d.oid, 'CONNECT') THEN pg_database_size(d.oid) END
+FROM pg_database d JOIN pg_tablespace t ON t.oid = d.dattablespace
+WHERE d.datname = %s
+"""
+
+
+async def read_database_info(conn: psycopg.AsyncConnection[Any], name: str) -> DatabaseInfo | None:
+    cursor = await conn.execute(_DATABASE_INFO, (name,))
+    row = await cursor.fetchone()
+    if row is None:
+        return None
+    columns, owner, encoding, tablespace, size = row
+    provider = columns.get("datlocprovider") or "c"
+    return DatabaseInfo(
+        name=name,
+        oid=int(columns["oid"]),
+        owner=owner,
+        encoding=encoding,
+        collate=columns.get("datcollate") or "",
+        ctype=columns.get("datctype") or "",
+        locale_provider=provider,
+        icu_locale=(columns.get("daticulocale") or columns.get("datlocale") or "")
+        if provider == "i"
+        else "",
+        tablespace=tablespace,
+        size_bytes=size,
+    )
+
+
+async def database_info(
+    conninfo: str, name: str, *, passfile: Path | None = None, system: str = ""
+) -> DatabaseInfo | None:
+    """Owner, encoding, locale, tablespace and size of database `name`; None if it is absent."""
+    return await _run(conninfo, passfile, system, lambda conn: read_database_info(conn, name))
+
+
+_SESSIONS = f"""
+SELECT pid, coalesce(usename, ''), coalesce(application_name, ''),
+       coalesce(host(client_addr), CASE WHEN client_port = -1 THEN 'local socket' ELSE '' END),
+       coalesce(state, 'not visible to this user')
+FROM pg_stat_activity
+WHERE datname = %s AND pid <> pg_backend_pid() AND {_CLIENT_SESSION}
+ORDER BY pid
+"""
+
+
+async def read_sessions(conn: psycopg.AsyncConnection[Any], name: str) -> list[Session]:
+    cursor = await conn.execute(_SESSIONS, (name,))
+    return [Session(*row) for row in await cursor.fetchall()]
+
+
+async def sessions_on(
+    conninfo: str, name: str, *, passfile: Path | None = None, system: str = ""
+) -> list[Session]:
+    """Who is connected to database `name` (client sessions; ours excluded)."""
+    return await _run(conninfo, passfile, system, lambda conn: read_sessions(conn, name))
+
+
+_RIGHTS = """
+SELECT current_user, r.rolsuper, r.rolcreatedb,
+       coalesce((SELECT pg_has_role(current_user, d.datdba, 'MEMBER')
+                 FROM pg_database d WHERE d.datname = %s), false),
+       pg_has_role(current_user, 'pg_signal_backend', 'MEMBER')
+FROM pg_roles r WHERE r.rolname = current_user
+"""
+
+
+async def restore_rights(
+    conninfo: str, live: str, *, passfile: Path | None = None, system: str = ""
+) -> RestoreRights:
+    """Whether the conninfo's user may create databases and rename/drop `live`."""
+
+    async def work(conn: psycopg.AsyncConnection[Any]) -> RestoreRights:
+        row = await (await conn.execute(_RIGHTS, (live,))).fetchone()
+        assert row is not None
+        return RestoreRights(*row)
+
+    return await _run(conninfo, passfile, system, work)
+
+
+async def can_create_databases(
+    conninfo: str, *, passfile: Path | None = None, system: str = ""
+) -> bool:
+    """rolcreatedb or rolsuper of the conninfo's user. When False the fix is
+    `ALTER ROLE <user> CREATEDB` (or a role that may)."""
+    rights = await restore_rights(conninfo, "", passfile=passfile, system=system)
+    return rights.superuser or rights.createdb
+
+
+def is_local_server(conninfo: str, system: str = "") -> bool:
+    """True when the server runs on this machine: a unix socket folder, or a loopback host."""
+    host = target_parts(conninfo, system)[0]
+    return host == "local socket" or host.startswith("/") or host in LOCAL_HOSTS
+
+
+async def server_free_bytes(
+    conninfo: str, *, passfile: Path | None = None, system: str = ""
+) -> int | None:
+    """Free bytes on the disk of the server's data directory, or None when unknown.
+
+    Known only when the server is on this machine (unix socket, localhost, 127.0.0.1) and
+    the role may read `data_directory` (superuser or pg_read_all_settings), and that folder
+    exists here; where its postmaster.pid is readable, its port must be the conninfo's (a
+    container behind a forwarded port is another machine). Never a guess.
+    """
+    if not is_local_server(conninfo, system):
+        return None
+
+    async def work(conn: psycopg.AsyncConnection[Any]) -> str | None:
+        try:
+            cursor = await conn.execute("SELECT current_setting('data_directory')")
+        except psycopg.errors.InsufficientPrivilege:
+            return None
+        row = await cursor.fetchone()
+        return row[0] if row else None
+
+    data_dir = await _run(conninfo, passfile, system, work)
+    if not data_dir:
+        return None
+    return await asyncio.to_thread(_free_bytes_of, Path(data_dir), target_parts(conninfo)[1])
+
+
+def _free_bytes_of(data_dir: Path, port: str) -> int | None:
+    try:
+        stats = os.statvfs(data_dir)
+    except OSError:
+        return None
+    try:
+        lines = (data_dir / "postmaster.pid").read_text().splitlines()
+    except OSError:
+        lines = []  # not ours to read: the folder's existence has to do
+    if len(lines) >= 4 and lines[3].strip() != port:
+        return None
+    return stats.f_bavail * stats.f_frsize
+
+
+# --- creating, dropping, renaming ---------------------------------------------------------
+
+
+def _ident(name: str) -> sql.Identifier:
+    return sql.Identifier(name)
+
+
+async def create_like(
+    conninfo: str,
+    name: str,
+    like: DatabaseInfo,
+    *,
+    passfile: Path | None = None,
+    system: str = "",
+) -> str:
+    """CREATE DATABASE `name` from template0 with `like`'s encoding, locale and tablespace,
+    owned by `like`'s owner when this role may give it away, else by this role.
+
+    Returns the owner it got.
+    """
+
+    def statement(owner: str | None) -> sql.Composed:
+        parts = [
+            sql.SQL("CREATE DATABASE {} TEMPLATE template0 ENCODING {}").format(
+                _ident(name), sql.Literal(like.encoding)
+            ),
+            sql.SQL("LC_COLLATE {} LC_CTYPE {}").format(
+                sql.Literal(like.collate), sql.Literal(like.ctype)
+            ),
+        ]
+        if like.locale_provider == "i":
+            parts.append(
+                sql.SQL("LOCALE_PROVIDER icu ICU_LOCALE {}").format(sql.Literal(like.icu_locale))
+            )
+        if like.tablespace != "pg_default":
+            parts.append(sql.SQL("TABLESPACE {}").format(_ident(like.tablespace)))
+        if owner is not None:
+            parts.append(sql.SQL("OWNER {}").format(_ident(owner)))
+        return sql.SQL(" ").join(parts)
+
+    async def work(conn: psycopg.AsyncConnection[Any]) -> str:
+        try:
+            await conn.execute(statement(like.owner))
+            return like.owner
+        except psycopg.errors.InsufficientPrivilege:
+            pass  # may not give it to that owner: it stays ours
+        await conn.execute(statement(None))
+        row = await (await conn.execute("SELECT current_user")).fetchone()
+        return str(row[0]) if row else ""
+
+    try:
+        return await _run(conninfo, passfile, system, work)
+    except SyncWizardError as exc:
+        raise SyncWizardError(
+            f"{system_label(system)}: creating the scratch database {name!r} failed: "
+            f"{_detail(exc)}",
+            hint=_create_hint(exc, conninfo, system),
+            system=system,
+        ) from exc
+
+
+def _detail(exc: SyncWizardError) -> str:
+    cause = exc.__cause__
+    return (str(cause).strip().splitlines() or [exc.message])[0] if cause else exc.message
+
+
+def _create_hint(exc: SyncWizardError, conninfo: str, system: str) -> str:
+    text = _detail(exc)
+    user = target_parts(conninfo, system)[3]
+    if "permission denied to create database" in text:
+        return f"ALTER ROLE {user} CREATEDB (as a superuser), or restore as a role that may"
+    if "No space left" in text:
+        return "the server's disk is full: free space, or take the drop-first path"
+    return exc.hint or "fix the cause and run this step again"
+
+
+async def drop_database(
+    conninfo: str,
+    name: str,
+    *,
+    force: bool = True,
+    passfile: Path | None = None,
+    system: str = "",
+) -> bool:
+    """DROP DATABASE IF EXISTS `name` (WITH (FORCE) on PostgreSQL 13+: its sessions are
+    ended). True if it existed."""
+
+    async def work(conn: psycopg.AsyncConnection[Any]) -> bool:
+        existed = await read_database_info(conn, name) is not None
+        if not existed:
+            return False
+        if force and conn.info.server_version < 130000:
+            await _terminate(conn, [name], conninfo, system)
+        with_force = (
+            sql.SQL(" WITH (FORCE)")
+            if force and conn.info.server_version >= 130000
+            else sql.SQL("")
+        )
+        await conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}{}").format(_ident(name), with_force))
+        return True
+
+    return await _run(conninfo, passfile, system, work)
+
+
+_TERMINATE = f"""
+SELECT pid, pg_terminate_backend(pid)
+FROM pg_stat_activity
+WHERE datname = ANY(%s) AND pid <> pg_backend_pid() AND {_CLIENT_SESSION}
+"""
+
+
+async def _terminate(
+    conn: psycopg.AsyncConnection[Any],
+    names: Sequence[str],
+    conninfo: str,
+    system: str,
+    *,
+    wait: float = 5.0,
+) -> int:
+    """End every client session on `names` (not ours); wait until they are gone."""
+    try:
+        cursor = await conn.execute(_TERMINATE, (list(names),))
+    except psycopg.errors.InsufficientPrivilege as exc:
+        user = target_parts(conninfo, system)[3]
+        raise SyncWizardError(
+            f"{system_label(system)}: {user!r} may not end other sessions on "
+            f"{', '.join(repr(n) for n in names)}: {str(exc).strip().splitlines()[0]}",
+            hint="stop those clients first, or GRANT pg_signal_backend TO the role "
+            "(superuser sessions need a superuser to end them)",
+            system=system,
+        ) from exc
+    ended = [pid for pid, ok in await cursor.fetchall() if ok]
+    deadline = asyncio.get_running_loop().time() + wait
+    while ended and asyncio.get_running_loop().time() < deadline:
+        cursor = await conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (ended,)
+        )
+        if (await cursor.fetchone())[0] == 0:  # type: ignore[index]
+            break
+        await asyncio.sleep(0.05)
+    return len(ended)
+
+
+@dataclass(frozen=True)
+class SwapResult:
+    terminated: int  # sessions ended on the live and scratch databases
+    aside: str | None  # where the old database went; None on the drop-first path
+    dropped_live: bool  # drop-first: the live database existed and was dropped
+
+
+async def swap_into_place(
+    conninfo: str,
+    live: str,
+    scratch: str,
+    aside: str | None,
+    *,
+    passfile: Path | None = None,
+    system: str = "",
+) -> SwapResult:
+    """Put `scratch` in the place of `live`.
+
+    Ends the sessions on both, then in ONE transaction renames `live` to `aside` and
+    `scratch` to `live` (ALTER DATABASE RENAME is transactional): the name `live` always
+    holds either the old database or the new one, never neither and never a half. A
+    client reconnecting in between makes the rename fail; its sessions are ended and the
+    transaction tried again.
+
+    `aside=None` is the drop-first path: `live` (if it exists) is DROPPED, then `scratch`
+    renamed. That path keeps NO copy of the old database; a crash between the two leaves
+    no database under the name `live` until this is run again.
+    """
+
+    async def work(conn: psycopg.AsyncConnection[Any]) -> SwapResult:
+        terminated = 0
+        dropped = False
+        for attempt in range(SWAP_ATTEMPTS):
+            terminated += await _terminate(conn, [live, scratch], conninfo, system)
+            live_exists = await read_database_info(conn, live) is not None
+            try:
+                if aside is None:
+                    if live_exists:
+                        await conn.execute(sql.SQL("DROP DATABASE {}").format(_ident(live)))
+                        dropped = True
+                    await _rename(conn, scratch, live)
+                    return SwapResult(terminated, None, dropped)
+                async with conn.transaction():
+                    if live_exists:
+                        await _rename(conn, live, aside)
+                    await _rename(conn, scratch, live)
+                return SwapResult(terminated, aside if live_exists else None, False)
+            except psycopg.errors.ObjectInUse:
+                if attempt == SWAP_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(0.1)
+        raise AssertionError("unreachable")
+
+    try:
+        return await _run(conninfo, passfile, system, work)
+    except SyncWizardError as exc:
+        if isinstance(exc.__cause__, psycopg.errors.ObjectInUse):
+            raise SyncWizardError(
+                f"{system_label(system)}: database {live!r} kept getting new sessions; it "
+                f"could not be renamed ({_detail(exc)})",
+                hint="stop the clients that reconnect (the repository, the Sync Service, "
+                "connection pools) and run this step again; nothing was changed",
+                system=system,
+            ) from exc
+        raise
+
+
+async def _rename(conn: psycopg.AsyncConnection[Any], old: str, new: str) -> None:
+    await conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(_ident(old), _ident(new)))
+
+
+# --- counting -----------------------------------------------------------------------------
+
+
+def split_table(key: str) -> tuple[str, str]:
+    """ "schema.table" (the manifest's keys) -> (schema, table); the schema has no dot."""
+    schema, _, table = key.partition(".")
+    return schema, table
+
+
+async def count_table(conn: psycopg.AsyncConnection[Any], key: str) -> int | None:
+    """Exact count(*) of one "schema.table"; None when the table does not exist."""
+    schema, table = split_table(key)
+    cursor = await conn.execute(
+        "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p')",
+        (schema, table),
+    )
+    if await cursor.fetchone() is None:
+        return None
+    query = sql.SQL("SELECT count(*) FROM ONLY {}.{}").format(_ident(schema), _ident(table))
+    row = await (await conn.execute(query)).fetchone()
+    return int(row[0]) if row else 0
+
+
+async def count_rows(
+    conninfo_of_db: str,
+    tables: Iterable[str],
+    *,
+    passfile: Path | None = None,
+    system: str = "",
+    connections: int = 2,
+) -> dict[str, int | None]:
+    """Exact row counts of "schema.table"s of one database (None: no such table), over up
+    to `connections` connections at once."""
+    pending = list(tables)
+    counts: dict[str, int | None] = {}
+
+    async def worker() -> None:
+        conn = await connect(conninfo_of_db, passfile=passfile, system=system)
+        try:
+            while pending:
+                key = pending.pop(0)
+                counts[key] = await count_table(conn, key)
+        except psycopg.Error as exc:
+            raise query_error(exc, conninfo_of_db, system=system) from exc
+        finally:
+            await conn.close()
+
+    workers = max(1, min(connections, len(pending)))
+    if pending:
+        await asyncio.gather(*(worker() for _ in range(workers)))
+    return counts
+
+
+def describe_server(conninfo: str, system: str = "") -> str:
+    """`127.0.0.1:5432 as user 'alfresco'` (no database: these are server-level acts)."""
+    host, port, _, user = target_parts(conninfo, system)
+    return f"{host}:{port} as user {user!r}"
+
+
+__all__ = [
+    "DatabaseInfo",
+    "RestoreRights",
+    "SwapResult",
+    "can_create_databases",
+    "connect_maintenance",
+    "count_rows",
+    "create_like",
+    "database_conninfo",
+    "database_info",
+    "describe_server",
+    "drop_database",
+    "restore_rights",
+    "server_free_bytes",
+    "sessions_on",
+    "swap_into_place",
+]

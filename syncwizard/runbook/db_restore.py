@@ -1,0 +1,734 @@
+"""The database half of a restore: into a scratch database, verified, then swapped in.
+
+`restore_into_scratch` creates `<live>__restore_<run>` beside the live database (same
+owner, encoding, locale), runs pg_restore into it and checks every table of the
+manifest holds exactly the manifest's row count; the live database is not touched.
+`swap` then ends the sessions and, in ONE transaction, renames the live database aside
+(`<live>__before_<run>`) and the scratch one into its place: the live name always holds
+either the old database or the fully verified new one. Both are resumable after a
+kill -9: a half-restored scratch database is dropped and restored again; a swap that
+committed is recognised by the database's oid (which a rename keeps).
+
+The drop-first path (no room for two copies) drops the live database at the START of
+the restore (behind its own gate) and keeps no copy of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import re
+import signal
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import psycopg
+
+from syncwizard.clients import pgadmin, pgtools
+from syncwizard.clients.pgtools import Progress
+from syncwizard.clients.postgres import connect, query_error, system_label, target_parts
+from syncwizard.errors import SyncWizardError
+from syncwizard.runbook.model import Outputs, RefusedError, StepContext
+
+Mode = Literal["side_by_side", "drop_first"]
+MAX_NAME_BYTES = pgadmin.MAX_NAME_BYTES
+_FINISHED_DATA = re.compile(r"finished item \d+ TABLE DATA (.+)$")
+_STEPS = {
+    "repository_db": ("restore_repository", "swap_repository"),
+    "sync_db": ("restore_sync", "swap_sync"),
+}
+
+
+# --- names --------------------------------------------------------------------------------
+
+
+def run_suffix(run_id: str) -> str:
+    """`restore-20261126T043200Z` -> `20261126t043200z` (lower case: psql users type it)."""
+    stamp = run_id.split("-", 1)[1] if "-" in run_id else run_id
+    return re.sub(r"[^a-z0-9_]", "_", stamp.lower())
+
+
+def derived_name(live: str, marker: str, run_id: str) -> str:
+    """`<live>__<marker>_<run suffix>`, at most 63 bytes (PostgreSQL cuts longer names).
+
+    A live name too long for that is cut (on a character boundary) and followed by 6 hex
+    digits of its sha1, so two long names sharing a beginning still differ.
+    """
+    tail = f"__{marker}_{run_suffix(run_id)}"
+    name = live + tail
+    if len(name.encode()) <= MAX_NAME_BYTES:
+        return name
+    digest = "_" + hashlib.sha1(live.encode()).hexdigest()[:6]
+    room = MAX_NAME_BYTES - len(tail.encode()) - len(digest)
+    head = live.encode()[: max(room, 0)].decode(errors="ignore")  # no half character
+    return head + digest + tail
+
+
+def scratch_name(live: str, run_id: str) -> str:
+    return derived_name(live, "restore", run_id)
+
+
+def aside_name(live: str, run_id: str) -> str:
+    return derived_name(live, "before", run_id)
+
+
+# --- the plan -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RestorePlan:
+    role: str  # "repository_db" or "sync_db" (the system named in errors)
+    roles: tuple[str, ...]  # the databases this dump stands for (both, when shared)
+    conninfo: str  # the live database's, from the profile
+    passfile: Path | None
+    archive: Path  # the dump in the backup set
+    fmt: str  # "directory" or "custom"
+    jobs: int
+    live: str
+    scratch: str
+    aside: str
+    row_counts: Mapping[str, int] = field(hash=False)  # the manifest's, "schema.table" -> rows
+    dump_tool_major: int  # the pg_dump that made the archive
+    mode: Mode = "side_by_side"
+    restore_step: str = ""  # the step ids whose records and results these functions read
+    swap_step: str = ""
+
+    @classmethod
+    def for_dump(
+        cls,
+        *,
+        role: str,
+        conninfo: str,
+        passfile: Path | None,
+        set_dir: Path,
+        dump: Mapping[str, Any],
+        run_id: str,
+        mode: Mode = "side_by_side",
+        jobs: int = 2,
+        restore_step: str = "",
+        swap_step: str = "",
+    ) -> RestorePlan:
+        """The plan for one dump of a manifest (`manifest["dumps"][i]`) into the profile's
+        database of `role` (the conninfo's dbname: that is the live database)."""
+        live = target_parts(conninfo, role)[2]
+        default_restore, default_swap = _STEPS.get(role, ("", ""))
+        return cls(
+            role=role,
+            roles=tuple(dump.get("roles") or (role,)),
+            conninfo=conninfo,
+            passfile=passfile,
+            archive=set_dir / dump["path"],
+            fmt=dump.get("format", "directory"),
+            jobs=jobs,
+            live=live,
+            scratch=scratch_name(live, run_id),
+            aside=aside_name(live, run_id),
+            row_counts=dict(dump.get("row_counts") or {}),
+            dump_tool_major=int(dump.get("tool_major") or 0),
+            mode=mode,
+            restore_step=restore_step or default_restore,
+            swap_step=swap_step or default_swap,
+        )
+
+    @property
+    def single_transaction(self) -> bool:
+        """Only a directory dump restores in parallel; anything else in one transaction."""
+        return self.fmt != "directory" or self.jobs <= 1
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.row_counts.values())
+
+    @property
+    def label(self) -> str:
+        return system_label(self.role)
+
+    def pg_restore_options(self) -> str:
+        return "--single-transaction" if self.single_transaction else f"--jobs={self.jobs}"
+
+    def describe(self) -> str:
+        server = pgadmin.describe_server(self.conninfo, self.role)
+        check = (
+            f"check its {len(self.row_counts)} tables hold the manifest's {self.total_rows:,} rows"
+        )
+        restore = (
+            f"pg_restore {self.pg_restore_options()} of {self.archive.name} into a new "
+            f"database {self.scratch!r} on {server} (owner, encoding and locale of "
+            f"{self.live!r}), {check}"
+        )
+        if self.mode == "drop_first":
+            return (
+                f"DROP database {self.live!r} first (no copy of it is kept: the server has "
+                f"no room for two), then {restore}; then rename {self.scratch!r} to "
+                f"{self.live!r}"
+            )
+        return (
+            f"{restore}; {self.live!r} is not touched until then. After the gate: end the "
+            f"sessions on {self.live!r} and, in one transaction, rename it to "
+            f"{self.aside!r} and {self.scratch!r} to {self.live!r}"
+        )
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def kill_orphan_restore(pid: int, scratch: str) -> bool:
+    """Kill a pg_restore left running by a killed syncwizard (its process group), if that
+    pid still is a pg_restore into `scratch`. True if one was killed."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    if not cmdline or not cmdline[0].endswith(b"pg_restore"):
+        return False
+    if scratch.encode() not in b" ".join(cmdline):
+        return False
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    return True
+
+
+def _progress_text(label: str, progress: Progress) -> str:
+    if progress.tuples_total:
+        share = min(100, 100 * progress.tuples_done // max(progress.tuples_total, 1))
+        rows = f"{progress.tuples_done:,} of {progress.tuples_total:,} rows ({share}%)"
+    else:
+        rows = f"{progress.tuples_done:,} rows"
+    where = f", {progress.current_object}" if progress.current_object else ""
+    loaded = progress.bytes_written / 1e6
+    return f"{label} restore: {progress.phase}, {rows}, {loaded:.1f} MB loaded{where}"
+
+
+def _size(size: int | None) -> str:
+    if size is None:
+        return "unknown (no right to connect to it)"
+    return f"{size / 1e9:,.2f} GB" if size >= 1e9 else f"{size / 1e6:,.1f} MB"
+
+
+def _info_json(info: pgadmin.DatabaseInfo) -> dict[str, Any]:
+    return {
+        "name": info.name,
+        "oid": info.oid,
+        "owner": info.owner,
+        "encoding": info.encoding,
+        "collate": info.collate,
+        "ctype": info.ctype,
+        "locale_provider": info.locale_provider,
+        "icu_locale": info.icu_locale,
+        "tablespace": info.tablespace,
+        "size_bytes": info.size_bytes,
+    }
+
+
+def _info_of(data: Mapping[str, Any]) -> pgadmin.DatabaseInfo:
+    return pgadmin.DatabaseInfo(**{k: data[k] for k in _info_json_keys()})
+
+
+def _info_json_keys() -> tuple[str, ...]:
+    return tuple(pgadmin.DatabaseInfo.__dataclass_fields__)
+
+
+class _EarlyCounts:
+    """Counts each table as soon as pg_restore says its data is in (parallel restores
+    only: each table's COPY commits on its own), beside the index builds that follow."""
+
+    def __init__(self, plan: RestorePlan, conninfo: str) -> None:
+        self.plan = plan
+        self.conninfo = conninfo
+        self.counts: dict[str, int | None] = {}
+        self._by_name: dict[str, list[str]] = {}
+        for key in plan.row_counts:
+            self._by_name.setdefault(pgadmin.split_table(key)[1], []).append(key)
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def saw(self, line: str) -> None:
+        match = _FINISHED_DATA.search(line)
+        if match is None:
+            return
+        keys = self._by_name.get(match.group(1).strip(), [])
+        if len(keys) == 1:  # the same name in two schemas: counted at the end
+            self._queue.put_nowait(keys[0])
+            if self._task is None:
+                self._task = asyncio.create_task(self._work())
+
+    async def _work(self) -> None:
+        conn = await connect(self.conninfo, passfile=self.plan.passfile, system=self.plan.role)
+        try:
+            while True:
+                key = await self._queue.get()
+                self.counts[key] = await pgadmin.count_table(conn, key)
+                self._queue.task_done()
+        finally:
+            with contextlib.suppress(psycopg.Error, OSError):
+                await conn.close()
+
+    async def finish(self) -> dict[str, int | None]:
+        """The counts made so far (waits for the queued ones)."""
+        if self._task is None:
+            return {}
+        waiting = asyncio.create_task(self._queue.join())
+        await asyncio.wait({waiting, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        waiting.cancel()
+        await self.aclose()
+        return dict(self.counts)
+
+    async def aclose(self) -> None:
+        """Stop counting; a count that failed is simply made again at the end."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+
+async def _archive_owners(archive: Path) -> set[str]:
+    """The owners named in the archive's table of contents (`pg_restore --list`)."""
+    proc = await asyncio.create_subprocess_exec(
+        str(pgtools.tool_path("pg_restore")),
+        "--list",
+        str(archive),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    out, _ = await proc.communicate()
+    owners = set()
+    for line in out.decode(errors="replace").splitlines():
+        if line.startswith(";") or not line.strip() or line.endswith(" "):
+            continue
+        owners.add(line.rsplit(" ", 1)[-1])
+    # pg_database_owner is whoever owns the database the objects land in: us.
+    return owners - {"-", "pg_database_owner"}
+
+
+async def _owners_settable(plan: RestorePlan, owners: set[str]) -> list[str]:
+    """The archive's owners this role may NOT give objects to (missing roles included)."""
+    if not owners:
+        return []
+    conn = await pgadmin.connect_maintenance(
+        plan.conninfo, passfile=plan.passfile, system=plan.role
+    )
+    try:
+        cursor = await conn.execute(
+            "SELECT o FROM unnest(%s::text[]) o WHERE NOT coalesce("
+            " (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)"
+            " OR (SELECT pg_has_role(current_user, r.oid, 'MEMBER')"
+            "     FROM pg_roles r WHERE r.rolname = o), false) ORDER BY o",
+            (sorted(owners),),
+        )
+        return [row[0] for row in await cursor.fetchall()]
+    except psycopg.Error as exc:
+        raise query_error(exc, plan.conninfo, system=plan.role) from exc
+    finally:
+        await conn.close()
+
+
+def _explain(exc: SyncWizardError, plan: RestorePlan, lines: list[str]) -> SyncWizardError:
+    text = " ".join([exc.message, *lines[-20:]])
+    if "No space left on device" in text or "could not extend file" in text:
+        hint = (
+            "the server's disk filled up: free space there, or take the drop-first path "
+            "(it drops the current database before restoring)"
+        )
+    elif match := re.search(r'role "([^"]+)" does not exist', text):
+        hint = (
+            f"the dump names role {match.group(1)!r}, which this server lacks: create it "
+            f"(CREATE ROLE {match.group(1)}) and run this step again"
+        )
+    else:
+        hint = (
+            "the dump may be damaged or made for another server: verify the set again, or "
+            "choose another set; then run this step again"
+        )
+    untouched = (
+        f"{plan.live!r} is untouched"
+        if plan.mode == "side_by_side"
+        else f"{plan.live!r} was dropped before (drop-first path): run this step again"
+    )
+    return SyncWizardError(
+        f"{plan.label}: restoring {plan.archive.name} into the scratch database "
+        f"{plan.scratch!r} failed: {exc.message}. The scratch database was dropped; {untouched}",
+        hint=hint,
+        system=plan.role,
+    )
+
+
+async def _drop_scratch_quietly(plan: RestorePlan) -> None:
+    with contextlib.suppress(SyncWizardError, OSError):
+        await pgadmin.drop_database(
+            plan.conninfo, plan.scratch, passfile=plan.passfile, system=plan.role
+        )
+
+
+def _mismatches(plan: RestorePlan, counts: Mapping[str, int | None]) -> list[str]:
+    found = []
+    for key, expected in sorted(plan.row_counts.items()):
+        got = counts.get(key)
+        if got is None:
+            found.append(f"{key} is missing (the manifest has {expected:,} rows)")
+        elif got != expected:
+            found.append(f"{key} has {got:,} rows, the manifest {expected:,}")
+    return found
+
+
+# --- 1. restore into the scratch database -------------------------------------------------
+
+
+async def _clear_leftovers(plan: RestorePlan, ctx: StepContext) -> list[str]:
+    """Stop a pg_restore orphaned by a kill -9 and drop the scratch database an earlier
+    attempt of this step created. A database of that name this run did not create is
+    refused, never dropped."""
+    records = ctx.records_of(plan.restore_step)
+    child = records.get("child")
+    if child and kill_orphan_restore(int(child["pid"]), plan.scratch):
+        ctx.log(f"stopped pg_restore (pid {child['pid']}) left running by an earlier attempt")
+    existing = await pgadmin.database_info(
+        plan.conninfo, plan.scratch, passfile=plan.passfile, system=plan.role
+    )
+    if existing is None:
+        return []
+    if records.get("creating_scratch", {}).get("name") != plan.scratch:
+        raise SyncWizardError(
+            f"{plan.label}: a database named {plan.scratch!r} already exists and this run "
+            "did not create it",
+            hint=f"look at it; drop it (DROP DATABASE {plan.scratch}) if it is not needed, "
+            "then run this step again",
+            system=plan.role,
+        )
+    await pgadmin.drop_database(
+        plan.conninfo, plan.scratch, passfile=plan.passfile, system=plan.role
+    )
+    ctx.log(
+        f"dropped {plan.scratch!r} ({_size(existing.size_bytes)}), a half-restored scratch "
+        "database left by an interrupted attempt of this step"
+    )
+    return [plan.scratch]
+
+
+async def _check_tools(plan: RestorePlan) -> int:
+    major = await pgtools.tool_major("pg_restore")
+    if major < plan.dump_tool_major:
+        path = pgtools.tool_path("pg_restore")
+        wanted = plan.dump_tool_major
+        raise SyncWizardError(
+            f"pg_restore {major} ({path}) cannot read {plan.archive.name}: it was made by "
+            f"pg_dump {wanted}",
+            hint=f"install postgresql-client-{wanted} (apt-get install postgresql-client-"
+            f"{wanted}) or set {pgtools.BINDIR_ENV} to /usr/lib/postgresql/{wanted}/bin",
+            system="config",
+        )
+    return major
+
+
+async def _live_like(plan: RestorePlan, ctx: StepContext) -> tuple[pgadmin.DatabaseInfo, bool]:
+    """The live database's facts (recorded: on the drop-first path it is gone on a resume),
+    and whether it exists now."""
+    recorded = ctx.records_of(plan.restore_step).get("live")
+    info = await pgadmin.database_info(
+        plan.conninfo, plan.live, passfile=plan.passfile, system=plan.role
+    )
+    if info is not None:
+        if recorded is None or recorded.get("oid") != info.oid:
+            ctx.record("live", _info_json(info))
+        return info, True
+    if recorded is not None:
+        return _info_of(recorded), False
+    # No database of that name at all (a new server): like template1, owned by us.
+    template = await pgadmin.database_info(
+        plan.conninfo, "template1", passfile=plan.passfile, system=plan.role
+    )
+    assert template is not None
+    user = target_parts(plan.conninfo, plan.role)[3]
+    ctx.log(f"{plan.live!r} does not exist on the server: restoring into a new one")
+    like = pgadmin.DatabaseInfo(**{**_info_json(template), "name": plan.live, "owner": user})
+    return like, False
+
+
+async def _check_rights(plan: RestorePlan, live_exists: bool) -> None:
+    rights = await pgadmin.restore_rights(
+        plan.conninfo, plan.live, passfile=plan.passfile, system=plan.role
+    )
+    problems = rights.problems(plan.live if live_exists else None)
+    if problems:
+        raise SyncWizardError(
+            f"{plan.label}: {'; '.join(problems)}",
+            hint="nothing was changed; grant the right (as a superuser) and run this step again",
+            system=plan.role,
+        )
+
+
+async def restore_into_scratch(plan: RestorePlan, ctx: StepContext) -> Outputs:
+    """Restore the archive into the scratch database and verify it against the manifest.
+
+    Outputs: database, scratch, scratch_oid, mode, tables, rows, seconds, owner,
+    no_owner, dropped_leftovers, summary. On any failure the scratch database is dropped
+    and the live one untouched (on the drop-first path it was dropped before, by design).
+    """
+    started = time.monotonic()
+    dropped = await _clear_leftovers(plan, ctx)
+    await _check_tools(plan)
+    like, live_exists = await _live_like(plan, ctx)
+    await _check_rights(plan, live_exists)
+    unsettable = await _owners_settable(plan, await _archive_owners(plan.archive))
+    if plan.mode == "drop_first" and live_exists:
+        ctx.record("dropping_live", {"name": plan.live, "oid": like.oid})
+        await pgadmin.drop_database(
+            plan.conninfo, plan.live, passfile=plan.passfile, system=plan.role
+        )
+        ctx.log(f"dropped {plan.live!r} ({_size(like.size_bytes)}): the drop-first path")
+    ctx.record("creating_scratch", {"name": plan.scratch})
+    owner = await pgadmin.create_like(
+        plan.conninfo, plan.scratch, like, passfile=plan.passfile, system=plan.role
+    )
+    scratch_info = await pgadmin.database_info(
+        plan.conninfo, plan.scratch, passfile=plan.passfile, system=plan.role
+    )
+    assert scratch_info is not None
+    no_owner = bool(unsettable)
+    if no_owner:
+        ctx.log(
+            f"restoring with --no-owner: this role may not give objects to "
+            f"{', '.join(unsettable)}; they will belong to {owner!r}"
+        )
+    scratch_conninfo = pgadmin.database_conninfo(plan.conninfo, plan.scratch, plan.role)
+    early = _EarlyCounts(plan, scratch_conninfo)
+    lines: list[str] = []
+    done = False
+    try:
+        restore = pgtools.PgRestore(
+            scratch_conninfo,
+            plan.archive,
+            jobs=plan.jobs,
+            single_transaction=plan.single_transaction,
+            no_owner=no_owner,
+            expected_rows=plan.total_rows or None,
+            passfile=plan.passfile,
+            system=plan.role,
+        )
+        recorded_child = False
+
+        def on_progress(progress: Progress) -> None:
+            nonlocal recorded_child
+            if restore.pid is not None and not recorded_child:
+                recorded_child = True  # a resume after kill -9 stops an orphaned pg_restore
+                ctx.record("child", {"pid": restore.pid, "scratch": plan.scratch})
+            for line in progress.lines:
+                lines.append(line)
+                early.saw(line)
+                ctx.log(line)
+            ctx.progress(_progress_text(plan.label, progress), progress)
+
+        restore.on_progress = on_progress
+        try:
+            await restore.run()
+        except SyncWizardError as exc:
+            raise _explain(exc, plan, [*lines, *restore.recent_lines]) from exc
+        ctx.progress(f"{plan.label} restore: counting the rows of every table")
+        counts = await early.finish()
+        rest = [key for key in plan.row_counts if key not in counts]
+        counts.update(
+            await pgadmin.count_rows(
+                scratch_conninfo, rest, passfile=plan.passfile, system=plan.role
+            )
+        )
+        if problems := _mismatches(plan, counts):
+            shown = "; ".join(problems[:5]) + (
+                f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+            )
+            raise RefusedError(
+                f"{plan.label}: the restored database does not match the manifest: {shown}. "
+                f"The scratch database {plan.scratch!r} was dropped; {plan.live!r} is "
+                "untouched",
+                hint="the set may be damaged: verify it again or choose another set",
+                system=plan.role,
+            )
+        done = True
+    finally:
+        await early.aclose()
+        if not done:
+            # Shielded: a cancelled step still removes its half database.
+            await asyncio.shield(_drop_scratch_quietly(plan))
+    seconds = time.monotonic() - started
+    ctx.record("restored", {"scratch": plan.scratch, "oid": scratch_info.oid})
+    rows = sum(plan.row_counts.values())
+    return {
+        "database": plan.live,
+        "scratch": plan.scratch,
+        "scratch_oid": scratch_info.oid,
+        "mode": plan.mode,
+        "tables": len(plan.row_counts),
+        "rows": rows,
+        "seconds": round(seconds, 2),
+        "owner": owner,
+        "no_owner": no_owner,
+        "dropped_leftovers": dropped,
+        "summary": f"restored {plan.archive.name} into {plan.scratch!r}: {rows:,} rows in "
+        f"{len(plan.row_counts)} tables, each as the manifest says, in {seconds:,.1f} s",
+    }
+
+
+# --- 2. the swap --------------------------------------------------------------------------
+
+
+def _swap_outputs(plan: RestorePlan, aside: str | None, terminated: int) -> Outputs:
+    if aside is None:
+        kept = "no copy of the old one was kept"
+    else:
+        kept = f"the old one is kept as {aside!r} until you drop it"
+    return {
+        "database": plan.live,
+        "aside": aside,
+        "terminated": terminated,
+        "summary": f"{plan.live!r} is now the restored database ({terminated} session"
+        f"{'s' if terminated != 1 else ''} ended); {kept}",
+    }
+
+
+def _restored_oid(plan: RestorePlan, ctx: StepContext) -> int:
+    restored = ctx.results.get(plan.restore_step, {})
+    oid = restored.get("scratch_oid")
+    if oid is None:
+        raise RefusedError(
+            f"{plan.label}: there is no verified restore to put in place",
+            hint="run the restore step first",
+            system=plan.role,
+        )
+    return int(oid)
+
+
+async def swap(plan: RestorePlan, ctx: StepContext) -> Outputs:
+    """Put the verified scratch database in the live one's place (see swap_into_place).
+
+    Resumable: a swap whose transaction committed (the live name now holds the restored
+    database's oid) is not done again and returns the same outputs.
+    """
+    restored_oid = _restored_oid(plan, ctx)
+    records = ctx.records_of(plan.swap_step)
+    if swapped := records.get("swapped"):
+        await verify_swapped(plan, ctx, swapped)
+        return {k: swapped[k] for k in ("database", "aside", "terminated", "summary")}
+    conn = await pgadmin.connect_maintenance(
+        plan.conninfo, passfile=plan.passfile, system=plan.role
+    )
+    try:
+        live = await pgadmin.read_database_info(conn, plan.live)
+        scratch = await pgadmin.read_database_info(conn, plan.scratch)
+        aside = await pgadmin.read_database_info(conn, plan.aside)
+    except psycopg.Error as exc:
+        raise query_error(exc, plan.conninfo, system=plan.role) from exc
+    finally:
+        await conn.close()
+    if scratch is None and live is not None and live.oid == restored_oid:
+        # Committed, and then killed before it was journaled.
+        outputs = _swap_outputs(plan, plan.aside if aside is not None else None, 0)
+        ctx.record("swapped", outputs)
+        ctx.log(f"the swap had already committed: {plan.live!r} is the restored database")
+        return outputs
+    if scratch is None or scratch.oid != restored_oid:
+        raise RefusedError(
+            f"{plan.label}: the restored database {plan.scratch!r} is gone (or is another "
+            f"database now), and {plan.live!r} is not it; nothing was changed",
+            hint="start the restore again from a fresh run",
+            system=plan.role,
+        )
+    if plan.mode == "side_by_side" and aside is not None:
+        raise SyncWizardError(
+            f"{plan.label}: a database named {plan.aside!r} already exists; the current "
+            f"{plan.live!r} cannot be renamed to it. Nothing was changed",
+            hint=f"drop or rename it (DROP DATABASE {plan.aside}) and run this step again",
+            system=plan.role,
+        )
+    ctx.record("swapping", {"live_oid": live.oid if live else None, "scratch_oid": restored_oid})
+    result = await pgadmin.swap_into_place(
+        plan.conninfo,
+        plan.live,
+        plan.scratch,
+        plan.aside if plan.mode == "side_by_side" else None,
+        passfile=plan.passfile,
+        system=plan.role,
+    )
+    outputs = _swap_outputs(plan, result.aside, result.terminated)
+    ctx.record("swapped", outputs)
+    return outputs
+
+
+async def verify_swapped(plan: RestorePlan, ctx: StepContext, outputs: Outputs) -> None:
+    """The live name holds the restored database (a verification, also on resume)."""
+    restored_oid = _restored_oid(plan, ctx)
+    live = await pgadmin.database_info(
+        plan.conninfo, plan.live, passfile=plan.passfile, system=plan.role
+    )
+    if live is None or live.oid != restored_oid:
+        raise SyncWizardError(
+            f"{plan.label}: {plan.live!r} is no longer the restored database",
+            hint="something renamed or dropped it since; start the restore again",
+            system=plan.role,
+        )
+
+
+async def drop_aside(
+    conninfo: str,
+    aside: str,
+    *,
+    passfile: Path | None = None,
+    system: str = "",
+) -> bool:
+    """Drop the old database kept aside by a swap (ending its sessions). True if it existed."""
+    return await pgadmin.drop_database(conninfo, aside, passfile=passfile, system=system)
+
+
+# --- what a gate shows --------------------------------------------------------------------
+
+
+def _sessions_text(sessions: list[Any]) -> str:
+    if not sessions:
+        return "nobody"
+    shown = [
+        f"{s.user or '?'} ({s.application or 'no application name'}, {s.client or '?'}, {s.state})"
+        for s in sessions[:5]
+    ]
+    more = f" and {len(sessions) - 5} more" if len(sessions) > 5 else ""
+    count = f"{len(sessions)} session{'s' if len(sessions) != 1 else ''}: "
+    return count + "; ".join(shown) + more + " (ended at the swap)"
+
+
+async def gate_facts(plan: RestorePlan) -> tuple[tuple[str, str], ...]:
+    """(label, value) rows for the swap's gate (or, on the drop-first path, the restore's):
+    the live database, its size, who is connected, and what becomes of it."""
+    conn = await pgadmin.connect_maintenance(
+        plan.conninfo, passfile=plan.passfile, system=plan.role
+    )
+    try:
+        live = await pgadmin.read_database_info(conn, plan.live)
+        sessions = await pgadmin.read_sessions(conn, plan.live)
+        scratch = await pgadmin.read_database_info(conn, plan.scratch)
+    except psycopg.Error as exc:
+        raise query_error(exc, plan.conninfo, system=plan.role) from exc
+    finally:
+        await conn.close()
+    server = pgadmin.describe_server(plan.conninfo, plan.role)
+    rows: list[tuple[str, str]] = [
+        ("Database", f"{plan.live} on {server}"),
+        ("Its size", _size(live.size_bytes) if live else "it does not exist"),
+        ("Connected", _sessions_text(sessions)),
+    ]
+    if plan.mode == "drop_first":
+        rows.append(("Becomes", "DROPPED: no copy is kept (the server has no room for two)"))
+    else:
+        rows.append(("Renamed to", f"{plan.aside} (kept until you drop it from the summary)"))
+    if scratch is not None:
+        rows.append(
+            (
+                "Replaced by",
+                f"{plan.scratch} ({_size(scratch.size_bytes)}, {plan.total_rows:,} rows "
+                f"in {len(plan.row_counts)} tables, verified)",
+            )
+        )
+    else:
+        rows.append(("Replaced by", f"a restore of {plan.archive.name} ({plan.total_rows:,} rows)"))
+    return tuple(rows)
