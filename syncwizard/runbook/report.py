@@ -63,7 +63,8 @@ KNOWN_TITLES = {"backup": BACKUP_TITLES, "restore": RESTORE_TITLES}
 
 # --- secrets --------------------------------------------------------------------------------
 
-_SECRET_KEY = re.compile(r"pass(word|wd|phrase)?|secret|token|credential|api_?key", re.I)
+# `pass` alone too (db_pass), but not passfile or passed.
+_SECRET_KEY = re.compile(r"pass(word|wd|phrase)?(?![a-z])|secret|token|credential|api_?key", re.I)
 _INLINE_SECRET = re.compile(
     r"(?i)(\b[\w.-]*(?:password|passwd|secret|token)[\w.-]*\s*[=:]\s*)"
     r"(\"[^\"]*\"|'[^']*'|[^\s,;&|`\"']+)"
@@ -834,22 +835,30 @@ def _final_health(view: RunView) -> list[str]:
         if isinstance(found, Mapping) and found:
             health, source = found, view.title(step)
             break
-    if not health:
-        return []
-    rows = [
-        (code(name), "healthy" if ok is True else "**UNHEALTHY**" if ok is False else text(ok))
-        for name, ok in health.items()
-    ]
-    all_ok = all(ok is True for ok in health.values())
-    lines = ["## Health at the end", ""]
-    lines += [
-        f"{'Every check healthy' if all_ok else '**Not every check is healthy**'} "
-        f"(after: {text(source)}).",
-        "",
-    ]
+    lines: list[str] = []
+    if health:
+        all_ok = all(ok is True for ok in health.values())
+        lines += ["## Health at the end", ""]
+        lines += [
+            f"{'Every check healthy' if all_ok else '**Not every check is healthy**'} "
+            f"(after: {text(source)}).",
+            "",
+        ]
+        restart = view.out("plain_restart")
+        if source != view.title("plain_restart") and restart.get("healthy_at"):
+            lines += [
+                f"Healthy again after the plain restart, at {when(restart['healthy_at'])}.",
+                "",
+            ]
+        rows = [
+            (code(name), "healthy" if ok is True else "**UNHEALTHY**" if ok is False else text(ok))
+            for name, ok in health.items()
+        ]
+        lines += table(("Check", "State"), rows)
     report = view.out("report").get("report")
-    tail = [f"Report written to {code(report)}.", ""] if report else []
-    return [*lines, *table(("Check", "State"), rows), *tail]
+    if report:
+        lines += [f"Report written to {code(report)}.", ""]
+    return lines
 
 
 # --- public API -------------------------------------------------------------------------------

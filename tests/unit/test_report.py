@@ -681,3 +681,41 @@ def test_write_report_into_a_missing_folder_fails_clearly(tmp_path: Path) -> Non
         write_report(record, tmp_path / "nowhere" / "report.md")
     assert "cannot write the report" in raised.value.message
     assert str(tmp_path / "nowhere" / "report.md") in raised.value.message
+
+
+def test_the_plain_restart_and_the_report_path_are_told_even_without_health_checks(
+    tmp_path: Path,
+) -> None:
+    run = RunWriter(tmp_path, "restore-3", "restore", RESTORE_STEPS)
+    outputs = restore_outputs()
+    recover = dict(outputs["start_recover"][1])
+    recover.pop("health")
+    run.step("start_recover", outputs["start_recover"][0], recover)
+    run.step("plain_restart", *outputs["plain_restart"])
+    run.step("report", *outputs["report"])
+    report = render_report(run.finish())
+    assert "## Health at the end" not in report
+    assert "Report written to `/state/runs/restore-1/report.md`." in report
+
+    run = RunWriter(tmp_path, "restore-4", "restore", RESTORE_STEPS)
+    run.step("start_recover", *outputs["start_recover"])
+    run.step("plain_restart", *outputs["plain_restart"])
+    report = render_report(run.finish())
+    assert "Healthy again after the plain restart, at 2026-11-26 05:33:32 UTC." in report
+
+
+def test_names_of_password_files_and_variables_are_not_mistaken_for_secrets(
+    tmp_path: Path,
+) -> None:
+    run = backup_until(tmp_path, "seal")
+    run.fail(
+        "preflight",
+        "Preflight",
+        SyncWizardError("cannot read /etc/sw/pgpass as SW_DB_PASSWORD pw-1234", hint="fix it"),
+    )
+    record = run.load()
+    record.header.update(
+        {"passfile": "/etc/sw/pgpass", "password_env": "SW_DB_PASSWORD", "db_pass": "pw-1234"}
+    )
+    report = render_report(record)
+    assert "cannot read /etc/sw/pgpass as SW_DB_PASSWORD ********" in report
