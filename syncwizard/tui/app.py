@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from syncwizard.config import Settings
     from syncwizard.runbook.journal import RunRecord
     from syncwizard.tui.backup_launcher import RunLauncher
+    from syncwizard.tui.restore_launcher import RestoreLauncher
     from syncwizard.tui.source import SourceFactory
 
 HIGH_CONTRAST = "-high-contrast"
@@ -49,9 +50,11 @@ class SyncWizardApp(App[int]):
         poll_interval: float | None = None,
         lab_root: Path | None = None,
         backup_launcher: RunLauncher | None = None,
+        restore_launcher: RestoreLauncher | None = None,
     ) -> None:
         super().__init__()
         self.backup_launcher = backup_launcher
+        self.restore_launcher = restore_launcher
         self.settings = settings
         self.settings_error = settings_error
         self.source_factory = source_factory
@@ -102,7 +105,7 @@ class SyncWizardApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if self.size_notice is not None and action not in ("quit", "help_quit"):
             return False
-        if action in ("open_status", "open_backup") and self.settings is None:
+        if action in ("open_status", "open_backup", "open_restore") and self.settings is None:
             return None  # shown dimmed: Status and Backup need a config
         return True
 
@@ -199,6 +202,89 @@ class SyncWizardApp(App[int]):
             )
         )
 
+    def action_open_restore(self) -> None:
+        if self.settings is None:
+            return
+        from syncwizard.tui.screens.restore import RestoreScreen
+
+        if self._show_existing(RestoreScreen):
+            return
+        self._open_restore()
+
+    @work(exclusive=True, group="open-restore", exit_on_error=False, name="opening the restore")
+    async def _open_restore(self) -> None:
+        """Offer to resume an unfinished restore run, else let the admin choose a backup set;
+        then open the wizard."""
+        from syncwizard.tui.restore_launcher import RealRestoreLauncher
+        from syncwizard.tui.screens.restore import RestoreScreen
+        from syncwizard.tui.screens.restore_sets import (
+            RestoreResumePromptScreen,
+            SetChooserScreen,
+        )
+        from syncwizard.tui.screens.resume_prompt import AFRESH, RESUME
+        from syncwizard.tui.source import poller_factory
+
+        settings = self.settings
+        if settings is None:
+            return
+        launcher = self.restore_launcher or RealRestoreLauncher(settings.profile)
+
+        def unfinished() -> tuple[RunRecord | None, str]:
+            record = launcher.find_unfinished()
+            return record, record.status() if record is not None else ""
+
+        try:
+            record, status = await asyncio.to_thread(unfinished)
+        except SyncWizardError as error:
+            self.notify(error.render(), title="Restore", severity="error", markup=False)
+            return
+        if record is not None and status == "running":
+            self.notify(
+                f"restore run {record.run_id} is being driven by another syncwizard process; "
+                "wait for it to finish (`syncwizard runs` shows it)",
+                title="Restore",
+                severity="warning",
+                markup=False,
+            )
+            return
+        set_dir: Path | None = None
+        if record is not None:
+            try:
+                titles = await launcher.step_titles(record)
+            except SyncWizardError:
+                titles = {}
+            choice = await self.push_screen_wait(RestoreResumePromptScreen(record, titles))
+            if choice not in (RESUME, AFRESH):
+                return
+            if choice == AFRESH:
+                await asyncio.to_thread(
+                    launcher.abandon, record, "a new run was started from the TUI"
+                )
+                record = None
+        if record is None:
+            try:
+                sets = await launcher.list_sets()
+            except SyncWizardError as error:
+                self.notify(error.render(), title="Restore", severity="error", markup=False)
+                return
+            chosen = await self.push_screen_wait(
+                SetChooserScreen(sets, settings.profile.backup.dir, settings.profile.name)
+            )
+            if chosen is None:
+                return
+            set_dir = Path(chosen.path)
+        await self.push_screen(
+            RestoreScreen(
+                settings,
+                launcher,
+                self.source_factory or poller_factory(settings),
+                set_dir=set_dir,
+                resume=record,
+                interval=self.poll_interval,
+                clock=self.clock,
+            )
+        )
+
     def action_open_lab(self) -> None:
         from syncwizard.paths import state_dir
         from syncwizard.tui.screens.lab import LabScreen
@@ -224,6 +310,11 @@ class SyncWizardApp(App[int]):
             )
             yield SystemCommand(
                 "Backup", "Back up the repository DB and the Sync DB", self.action_open_backup
+            )
+            yield SystemCommand(
+                "Restore",
+                "Restore both DBs from a backup set and start with recover",
+                self.action_open_restore,
             )
         yield SystemCommand(
             "Practice lab", "How to bring up the practice lab", self.action_open_lab

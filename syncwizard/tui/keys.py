@@ -155,6 +155,101 @@ RESUME_CANCEL = Binding(
     "escape", "choose('cancel')", "Cancel", id="resume.cancel", tooltip="Back; nothing is changed"
 )
 
+WELCOME_RESTORE = Binding(
+    "r",
+    "app.open_restore",
+    "Restore",
+    id="welcome.restore",
+    tooltip="Open the restore wizard (choose a backup set; offers to resume an unfinished run)",
+)
+SETS_CHOOSE = Binding(
+    "enter",
+    "choose_set",
+    "Choose",
+    id="sets.choose",
+    tooltip="Restore the highlighted backup set (sealed sets only)",
+)
+SETS_BACK = Binding(
+    "escape", "back", "Back", id="sets.back", tooltip="Back to the welcome screen; nothing is done"
+)
+RESTORE_RUN = Binding(
+    "enter",
+    "run_step",
+    "Run step",
+    id="restore.run_step",
+    tooltip="Run the step shown (after reading it); a destructive step asks to confirm first",
+)
+RESTORE_RETRY = Binding(
+    "r",
+    "run_step",
+    "Retry",
+    id="restore.retry",
+    tooltip="Run the failed or refused step again",
+)
+RESTORE_CANCEL = Binding(
+    "escape",
+    "cancel_step",
+    "Cancel",
+    id="restore.cancel",
+    tooltip="Ask, then cancel the running step (the run can be resumed at it)",
+)
+RESTORE_INTERRUPT = Binding(
+    "ctrl+c",
+    "cancel_step",
+    "Cancel",
+    id="restore.interrupt",
+    show=False,
+    tooltip="Ask, then cancel the running step (like Esc)",
+)
+RESTORE_BACK = Binding(
+    "escape",
+    "back",
+    "Back",
+    id="restore.back",
+    tooltip="Back to the welcome screen; the run waits there to be resumed",
+)
+RESTORE_QUIT = Binding(
+    "q",
+    "request_quit",
+    "Quit",
+    id="restore.quit",
+    show=False,
+    tooltip="Leave syncwizard; while a step runs, ask first and cancel it cleanly",
+)
+RESTORE_FULL_LOG = Binding(
+    "f", "toggle_full_log", "Log", id="restore.full_log", tooltip="The log on the whole screen"
+)
+RESTORE_EVENTS = Binding(
+    "e",
+    "toggle_events",
+    "Events",
+    id="restore.events",
+    tooltip="The archived pending events on the whole screen, and back",
+)
+RESTORE_SUMMARY = Binding(
+    "s", "show_summary", "Summary", id="restore.summary", tooltip="Show what the restore did"
+)
+RESTORE_SUMMARY_COPY = Binding(
+    "c",
+    "copy_report_path",
+    "Copy path",
+    id="restore_summary.copy_path",
+    tooltip="Copy the report's path to the clipboard (OSC 52, works over SSH)",
+)
+RESTORE_SUMMARY_BACK = Binding(
+    "escape",
+    "back",
+    "Back",
+    id="restore_summary.back",
+    tooltip="Back to the restore's steps and log",
+)
+RESTORE_SUMMARY_DONE = Binding(
+    "w", "welcome", "Welcome", id="restore_summary.welcome", tooltip="Back to the welcome screen"
+)
+CREDENTIALS_CANCEL = Binding(
+    "escape", "cancel", "Cancel", id="credentials.cancel", tooltip="Do not start; nothing is done"
+)
+
 ALL = (
     QUIT,
     FORCE_QUIT,
@@ -184,5 +279,21 @@ ALL = (
     RESUME_RUN,
     RESUME_AFRESH,
     RESUME_CANCEL,
+    WELCOME_RESTORE,
+    SETS_CHOOSE,
+    SETS_BACK,
+    RESTORE_RUN,
+    RESTORE_RETRY,
+    RESTORE_CANCEL,
+    RESTORE_INTERRUPT,
+    RESTORE_BACK,
+    RESTORE_QUIT,
+    RESTORE_FULL_LOG,
+    RESTORE_EVENTS,
+    RESTORE_SUMMARY,
+    RESTORE_SUMMARY_COPY,
+    RESTORE_SUMMARY_BACK,
+    RESTORE_SUMMARY_DONE,
+    CREDENTIALS_CANCEL,
 )
 IDS = frozenset(binding.id for binding in ALL if binding.id)

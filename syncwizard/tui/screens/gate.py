@@ -2,7 +2,9 @@
 
 `GateScreen(gate)` is a ModalScreen[bool]: it says what exactly is destroyed,
 and Confirm (red) stays disabled until the user has typed the gate's token
-(e.g. the database name). Focus starts on Cancel; Esc means no. A runbook
+(e.g. the database name). Focus starts on Cancel; Esc means no. The gate's
+`facts` (names, counts, sizes) are listed as a table, and the step asking is
+named in the border. A runbook
 screen awaits it from the engine's `confirm(gate)` coroutine:
 
     async def confirm(gate: Gate) -> bool:
@@ -11,6 +13,7 @@ screen awaits it from the engine's `confirm(gate)` coroutine:
 
 from __future__ import annotations
 
+from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -22,6 +25,16 @@ from syncwizard.runbook.model import Gate
 from syncwizard.tui import keys
 
 NO_GOING_BACK = "This cannot be undone."
+
+
+def facts_table(facts: tuple[tuple[str, str], ...]) -> Table:
+    """What exactly is destroyed, one (label, value) row each."""
+    table = Table.grid(padding=(0, 1))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    for label, value in facts:
+        table.add_row(label, value)
+    return table
 
 
 class GateScreen(ModalScreen[bool]):
@@ -37,7 +50,11 @@ class GateScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="gate") as box:
             box.border_title = "Confirm destructive action"
+            if self.gate.step:
+                box.border_subtitle = f"step: {self.gate.step}"
             yield Static(Text(self.gate.title, style="bold"), id="gate-title")
+            if self.gate.facts:
+                yield Static(facts_table(self.gate.facts), id="gate-facts")
             yield Static(self.gate.consequences, id="gate-consequences")
             prompt = Text(f"{NO_GOING_BACK} To go on, type ")
             prompt.append(self.gate.token, style="bold")

@@ -30,6 +30,7 @@ INTRO = (
 )
 MENU_HINT = "Enter opens the highlighted choice. F1 lists every key."
 BACKUP_TEXT = "repository DB, wait for the Sync Service, Sync DB, seal"
+RESTORE_TEXT = "choose a set; clear events, both DBs, start with recover; step by step"
 NO_CONFIG_FIX = (
     "To practise first: `syncwizard lab up` starts a local stack and writes a `lab` profile.\n"
     "For your own systems: `syncwizard config init` writes a commented template to fill in."
@@ -47,6 +48,7 @@ def _choice(title: str, description: str, *, later: bool = False) -> Text:
 class WelcomeScreen(WizardScreen):
     BINDINGS = [
         keys.WELCOME_BACKUP,
+        keys.WELCOME_RESTORE,
         keys.WELCOME_STATUS,
         keys.WELCOME_LAB,
         keys.WELCOME_COPY_PATH,
@@ -73,9 +75,12 @@ class WelcomeScreen(WizardScreen):
                     disabled=settings is None,
                 ),
                 Option(
-                    _choice("Restore", "clear events, both DBs, start with recover", later=True),
+                    _choice(
+                        "Restore",
+                        RESTORE_TEXT if settings else "needs a config file (see above)",
+                    ),
                     id="restore",
-                    disabled=True,
+                    disabled=settings is None,
                 ),
                 Option(
                     _choice(
@@ -120,6 +125,7 @@ class WelcomeScreen(WizardScreen):
     def on_screen_resume(self) -> None:
         if self.settings is not None:
             self.look_for_unfinished_backup()  # a backup may have stopped, or finished, since
+            self.look_for_unfinished_restore()
 
     @work(exclusive=True, group="unfinished", exit_on_error=False, name="unfinished runs")
     async def look_for_unfinished_backup(self) -> None:
@@ -134,8 +140,21 @@ class WelcomeScreen(WizardScreen):
         if str(option.get_option("backup").prompt) != str(_choice("Backup", text)):
             option.replace_option_prompt("backup", _choice("Backup", text))
 
+    @work(exclusive=True, group="unfinished-restore", exit_on_error=False, name="unfinished runs")
+    async def look_for_unfinished_restore(self) -> None:
+        """Say on the Restore choice whether an unfinished restore run waits."""
+        from syncwizard.tui.restore_launcher import find_unfinished_restore
+
+        record = await asyncio.to_thread(find_unfinished_restore)
+        text = RESTORE_TEXT
+        if record is not None:
+            text = f"resume or abandon the unfinished run {record.run_id}"
+        option = self.query_one(OptionList)
+        if str(option.get_option("restore").prompt) != str(_choice("Restore", text)):
+            option.replace_option_prompt("restore", _choice("Restore", text))
+
     async def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        if event.option_id in ("backup", "status", "lab"):
+        if event.option_id in ("backup", "restore", "status", "lab"):
             await self.app.run_action(f"open_{event.option_id}")
 
     def action_copy_config_path(self) -> None:

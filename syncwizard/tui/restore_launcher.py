@@ -1,0 +1,156 @@
+"""How the TUI lists backup sets, starts, resumes and finishes restore runs: one protocol.
+
+The restore screens only know `RestoreLauncher`. `RealRestoreLauncher` drives
+runbook/restore.py for the settings' profile (imported in a thread when first
+needed: it pulls in psycopg, httpx and stomp.py); tests and the screenshots use
+`fake_restore.FakeRestoreLauncher`, quick fake steps through the real Engine
+and journal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Protocol
+
+from syncwizard.tui.backup_launcher import abandon_run
+
+if TYPE_CHECKING:
+    from syncwizard.config import Profile
+    from syncwizard.runbook.engine import Engine
+    from syncwizard.runbook.journal import RunRecord
+    from syncwizard.runbook.model import Confirm, Observer
+
+RUNBOOK = "restore"
+
+
+class RestoreLauncher(Protocol):
+    """Every method may raise SyncWizardError."""
+
+    def find_unfinished(self) -> RunRecord | None:
+        """The newest restore run that neither finished nor was abandoned (blocking)."""
+        ...
+
+    def abandon(self, record: RunRecord, reason: str) -> None:
+        """Mark `record` abandoned (blocking: writes its journal)."""
+        ...
+
+    async def step_titles(self, record: RunRecord) -> dict[str, str]:
+        """The titles of a recorded run's steps, by id (for the resume prompt)."""
+        ...
+
+    async def list_sets(self) -> list[Any]:
+        """The profile's backup sets (SetListing records), newest first."""
+        ...
+
+    async def make_choices(self) -> Any:
+        """An empty RestoreChoices, filled in by the screen before the steps that need it."""
+        ...
+
+    async def start(
+        self, set_dir: Path, choices: Any, observers: Sequence[Observer], confirm: Confirm
+    ) -> Engine:
+        """A new run restoring `set_dir`, journaled; the screen runs its steps one by one."""
+        ...
+
+    async def resume(
+        self, record: RunRecord, choices: Any, observers: Sequence[Observer], confirm: Confirm
+    ) -> Engine:
+        """The engine of `record` at the step where it stopped (RefusedError if it cannot)."""
+        ...
+
+    async def drop_aside(self, run_id: str, role: str) -> None:
+        """Drop the old copy of `role`'s database that the run's swap step set aside."""
+        ...
+
+
+def find_unfinished_restore() -> RunRecord | None:
+    from syncwizard.runbook.journal import find_unfinished
+
+    return find_unfinished(RUNBOOK)
+
+
+async def _import(name: str) -> ModuleType:
+    return await asyncio.to_thread(importlib.import_module, name)
+
+
+async def _maybe_await(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+class RealRestoreLauncher:
+    """The real restore runbook (runbook/restore.py) for one profile."""
+
+    MODULE = "syncwizard.runbook.restore"
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+
+    def find_unfinished(self) -> RunRecord | None:
+        return find_unfinished_restore()
+
+    def abandon(self, record: RunRecord, reason: str) -> None:
+        abandon_run(record, reason)
+
+    async def _password(self) -> str | None:
+        from syncwizard.config import broker_password
+
+        return await asyncio.to_thread(broker_password, self.profile.broker)
+
+    async def step_titles(self, record: RunRecord) -> dict[str, str]:
+        restore = await _import(self.MODULE)
+        titles = getattr(restore, "STEP_TITLES", None)
+        if isinstance(titles, dict):
+            return {str(k): str(v) for k, v in titles.items()}
+        return {}  # the prompt shows the step ids
+
+    async def list_sets(self) -> list[Any]:
+        restore = await _import(self.MODULE)
+        sets: list[Any] = await _maybe_await(restore.list_sets(Path(self.profile.backup.dir)))
+        return sets
+
+    async def make_choices(self) -> Any:
+        restore = await _import(self.MODULE)
+        return restore.RestoreChoices()
+
+    async def start(
+        self, set_dir: Path, choices: Any, observers: Sequence[Observer], confirm: Confirm
+    ) -> Engine:
+        restore = await _import(self.MODULE)
+        password = await self._password()
+        engine: Engine = await _maybe_await(
+            restore.start_restore(
+                self.profile,
+                set_dir,
+                choices,
+                broker_password=password,
+                observers=observers,
+                confirm=confirm,
+            )
+        )
+        return engine
+
+    async def resume(
+        self, record: RunRecord, choices: Any, observers: Sequence[Observer], confirm: Confirm
+    ) -> Engine:
+        restore = await _import(self.MODULE)
+        password = await self._password()
+        engine: Engine = await _maybe_await(
+            restore.resume_restore(
+                record,
+                self.profile,
+                choices,
+                broker_password=password,
+                observers=observers,
+                confirm=confirm,
+            )
+        )
+        return engine
+
+    async def drop_aside(self, run_id: str, role: str) -> None:
+        restore = await _import(self.MODULE)
+        await _maybe_await(restore.drop_aside(run_id, self.profile, role))

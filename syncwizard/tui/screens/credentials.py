@@ -1,0 +1,87 @@
+"""The repository admin user and password for the recover start: a masked, memory-only modal.
+
+`CredentialsScreen(user="admin")` is a ModalScreen answering `Credentials` or
+None (Esc / Cancel). The password field is masked; the answer lives only in
+memory (the screen puts it in RestoreChoices, which never journals it) and the
+field is emptied as soon as it is answered, so no later screenshot holds it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Static
+
+from syncwizard.tui import keys
+from syncwizard.tui.restore_text import PASSWORD_NOTE
+
+
+@dataclass(frozen=True)
+class Credentials:
+    user: str
+    password: str = field(repr=False)
+
+
+class CredentialsScreen(ModalScreen[Credentials | None]):
+    BINDINGS = [keys.CREDENTIALS_CANCEL]
+
+    def __init__(self, user: str = "admin") -> None:
+        super().__init__()
+        self.user_input = Input(user, placeholder="repository admin user", id="credentials-user")
+        self.password_input = Input(
+            password=True, placeholder="password", id="credentials-password"
+        )
+        self.ok_button = Button("Use these", variant="primary", id="credentials-ok", disabled=True)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="credentials") as box:
+            box.border_title = "Repository admin for -Drecover"
+            yield Static(
+                Text(
+                    "The recover start logs in to the repository as an admin user.",
+                    style="bold",
+                ),
+                id="credentials-why",
+            )
+            yield Static("User", classes="credentials-label")
+            yield self.user_input
+            yield Static("Password", classes="credentials-label")
+            yield self.password_input
+            yield Static(PASSWORD_NOTE, id="credentials-note")
+            with Horizontal(id="credentials-buttons"):
+                yield Button("Cancel", id="credentials-cancel")
+                yield self.ok_button
+
+    def on_mount(self) -> None:
+        self.password_input.focus()
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.user_input.value.strip() and self.password_input.value)
+
+    @on(Input.Changed)
+    def changed(self) -> None:
+        self.ok_button.disabled = not self.complete
+
+    @on(Input.Submitted, "#credentials-user")
+    def user_submitted(self) -> None:
+        self.password_input.focus()
+
+    @on(Input.Submitted, "#credentials-password")
+    @on(Button.Pressed, "#credentials-ok")
+    def answered(self) -> None:
+        if not self.complete:
+            return
+        answer = Credentials(self.user_input.value.strip(), self.password_input.value)
+        self.password_input.value = ""
+        self.dismiss(answer)
+
+    @on(Button.Pressed, "#credentials-cancel")
+    def action_cancel(self) -> None:
+        self.password_input.value = ""
+        self.dismiss(None)

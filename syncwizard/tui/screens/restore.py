@@ -1,0 +1,773 @@
+"""The restore wizard: one step at a time, each read before it runs.
+
+Unlike the backup, which runs through, a restore waits on every step: the body
+says what the step is for and what exactly it will do (`engine.describe`), the
+admin makes the step's choice if it has one (purge or delete; restart or not),
+and Enter (or the Run button) runs it. A destructive step asks its gate(s)
+through the engine's `confirm` (GateScreen: type the token; Esc = no, and the
+step stays pending). The recover start asks the repository admin's user and
+password first (masked, memory only). A failed step shows its error and hint;
+nothing further runs until it is retried (r); leaving keeps the run resumable
+from the welcome screen.
+
+Workers: `open_run` starts or resumes the engine; `run_step` (exclusive) asks
+the step's choice, runs it, and runs on through steps known to be skipped (the
+Sync DB steps when the Sync Service shares the repository DB); `poll_panels`
+feeds the dashboard's queue and health panels. The engine's observer only
+posts messages, so the UI never blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Button, Footer, RadioButton, RadioSet, Static
+from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
+
+from syncwizard.errors import SyncWizardError
+from syncwizard.runbook.model import EventKind, Gate, StepEvent, StepState
+from syncwizard.tui import keys
+from syncwizard.tui import restore_text as rt
+from syncwizard.tui.backup_text import ProgressReader, log_line, short_path
+from syncwizard.tui.model import DashboardModel
+from syncwizard.tui.screens.base import WizardScreen, log
+from syncwizard.tui.screens.confirm_cancel import ConfirmCancelScreen
+from syncwizard.tui.widgets.events_table import EventsTable
+from syncwizard.tui.widgets.health_panel import HealthPanel
+from syncwizard.tui.widgets.log_pane import LogPane
+from syncwizard.tui.widgets.queue_panel import QueuePanel
+from syncwizard.tui.widgets.step_sidebar import MARKERS, StepSidebar
+from syncwizard.tui.widgets.title_bar import TitleBar
+
+if TYPE_CHECKING:
+    from syncwizard.config import Settings
+    from syncwizard.runbook.engine import Engine
+    from syncwizard.runbook.journal import RunRecord
+    from syncwizard.tui.restore_launcher import RestoreLauncher
+    from syncwizard.tui.source import SourceFactory, StatusSource
+
+NARROW = 100
+SHORT = 32
+STOP_WAIT = 20.0
+AFTER_FAILURE = (
+    "Nothing further runs. r runs this step again; Esc goes back (the run can be resumed "
+    "from the welcome screen)."
+)
+CANCELLED_TEXT = (
+    "Cancelled: the step was stopped and the journal says so. r runs it again; Esc goes back."
+)
+READY_HINT = "Read the step, then Enter runs it."
+
+
+class EngineEvent(Message):
+    def __init__(self, event: StepEvent) -> None:
+        super().__init__()
+        self.event = event
+
+    def can_replace(self, message: Message) -> bool:
+        return (
+            isinstance(message, EngineEvent)
+            and self.event.kind == EventKind.PROGRESS
+            and message.event.kind == EventKind.PROGRESS
+            and message.event.step_id == self.event.step_id
+        )
+
+
+class StepEnded(Message):
+    """The step worker is done with `step_id` (run, refused, or not started)."""
+
+    def __init__(self, step_id: str, state: StepState | None, note: str = "") -> None:
+        super().__init__()
+        self.step_id = step_id
+        self.state = state
+        self.note = note
+
+
+class RestoreCancelScreen(ConfirmCancelScreen):
+    """The backup's cancel question, worded for a restore step."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-cancel") as box:
+            box.border_title = "Cancel?"
+            question = "Cancel this step and quit?" if self.then_quit else "Cancel this step?"
+            yield Static(Text(question, style="bold"), id="confirm-question")
+            if self.step_title:
+                yield Static(f"Running now: {self.step_title}", id="confirm-step")
+            yield Static(
+                "The running step is stopped and cleans up after itself (a half-restored "
+                "scratch database is dropped; the live database is never left half done). "
+                "The journal says so and the step can be run again.",
+                id="confirm-consequences",
+            )
+            with Horizontal(id="confirm-buttons"):
+                yield Button("Keep going", variant="primary", id="keep-going")
+                yield Button(
+                    "Cancel and quit" if self.then_quit else "Cancel the step",
+                    variant="error",
+                    id="cancel-backup",
+                )
+
+
+class RestoreScreen(WizardScreen):
+    BINDINGS = [
+        keys.RESTORE_RUN,
+        keys.RESTORE_RETRY,
+        keys.RESTORE_CANCEL,
+        keys.RESTORE_BACK,
+        keys.RESTORE_INTERRUPT,
+        keys.RESTORE_QUIT,
+        keys.RESTORE_EVENTS,
+        keys.RESTORE_FULL_LOG,
+        keys.RESTORE_SUMMARY,
+    ]
+
+    def __init__(
+        self,
+        settings: Settings,
+        launcher: RestoreLauncher,
+        source_factory: SourceFactory,
+        *,
+        set_dir: Path | None = None,
+        resume: RunRecord | None = None,
+        interval: float = 1.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.launcher = launcher
+        self.source_factory = source_factory
+        self.set_dir = set_dir
+        self.resume_record = resume
+        self.interval = interval
+        self.clock = clock
+        self.phase = "starting"  # ready, running, failed, finished, cannot_start
+        self.engine: Engine | None = None
+        self.choices: Any = None
+        self.run_id: str | None = None
+        self.error: SyncWizardError | None = None
+        self.titles: dict[str, str] = {}
+        self.shown_step: str | None = None
+        self.ended: list[Text] = []  # what the steps since the shown one said at their end
+        self.source: StatusSource | None = None
+        self.model = DashboardModel()
+        self.progress = ProgressReader()
+        self._quit_when_stopped = False
+        self._stopping = False
+        self._choice_step: str | None = None  # the step whose choice is on screen
+        self.title_bar = TitleBar("Restore", settings.profile.name)
+        self.sidebar = StepSidebar(id="step-sidebar")
+        self.head = Static("", id="step-head")
+        self.live = Static("", id="step-live-text")
+        self.live_box = VerticalScroll(self.live, id="step-live")
+        self.why = Static("", id="step-why")
+        self.plan = Static("", id="step-plan")
+        self.note = Static("", id="step-note")
+        self.run_button = Button("Run this step", variant="primary", id="run-step")
+        self.run_hint = Static(READY_HINT, id="run-hint")
+        self.events_table = EventsTable(id="events-table")
+        self.panels_banner = Static("", id="panels-banner")
+        self.queue_panel = QueuePanel()
+        self.health_panel = HealthPanel()
+        self.log_pane = LogPane(id="log-pane")
+
+    # --- layout ---------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield self.title_bar
+        with Horizontal(id="restore-main"):
+            with VerticalScroll(id="steps") as steps:
+                steps.border_title = "Steps"
+                yield self.sidebar
+            with Vertical(id="step-pane"):
+                yield self.head
+                yield self.live_box
+                with VerticalScroll(id="step-body"):
+                    yield self.why
+                    yield self.plan
+                    yield self.note
+                    yield from self._compose_choices()
+                with Horizontal(id="step-actions"):
+                    yield self.run_button
+                    yield self.run_hint
+                yield self.events_table
+                yield self.panels_banner
+                with Horizontal(id="restore-panels"):
+                    yield self.queue_panel
+                    yield self.health_panel
+        yield self.log_pane
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.live_box.display = False
+        self.panels_banner.display = False
+        self.note.display = False
+        for step_id in rt.CHOICES:
+            self.query_one(f"#choice-{step_id}").display = False
+        self.events_table.display = False
+        self._fit()
+        self.head.update(Text("Starting the restore run...", style="bold"))
+        self._set_phase("starting")
+        self.open_run()
+        self.poll_panels()
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        size = self.app.size
+        self.set_class(size.width < NARROW, "-narrow")
+        self.set_class(size.height < SHORT, "-short")
+
+    # --- starting -------------------------------------------------------------------------
+
+    @work(exclusive=True, group="restore", exit_on_error=False, name="restore run")
+    async def open_run(self) -> None:
+        try:
+            self.choices = await self.launcher.make_choices()
+            observers = [self._observe]
+            if self.resume_record is not None:
+                engine = await self.launcher.resume(
+                    self.resume_record, self.choices, observers, self._confirm
+                )
+            elif self.set_dir is not None:
+                engine = await self.launcher.start(
+                    self.set_dir, self.choices, observers, self._confirm
+                )
+            else:
+                raise SyncWizardError("no backup set was chosen", hint="choose one first")
+        except SyncWizardError as exc:
+            self._cannot_start(exc)
+            return
+        except Exception as exc:
+            log.exception("the restore run could not start")
+            self._cannot_start(
+                SyncWizardError(
+                    f"unexpected {type(exc).__name__}: {exc}",
+                    hint="this is a bug in syncwizard; please report it with the log",
+                )
+            )
+            return
+        self._engine_ready(engine)
+
+    def _cannot_start(self, error: SyncWizardError) -> None:
+        self.error = error
+        self._set_phase("cannot_start")
+        self._note(f"cannot start: {error.message}")
+        self._set_live(self._error_text(error, "Esc goes back."), "-failed")
+
+    def _engine_ready(self, engine: Engine) -> None:
+        self.engine = engine
+        self.run_id = engine.run_id
+        self.titles = {step.id: step.title for step in engine.runbook.steps}
+        took = {
+            step_id: (finished - started) if finished is not None else None
+            for step_id, (started, finished) in engine.step_times.items()
+        }
+        self.sidebar.set_steps(
+            [(step.id, step.title) for step in engine.runbook.steps], engine.states, took
+        )
+        self.title_bar.set_where(f"Restore {engine.run_id}")
+        self.log_pane.set_source(f"journal {short_path(engine.journal.path)}")
+        upcoming = engine.next_step()
+        if upcoming is None:
+            self._set_phase("finished")
+            return
+        self._set_phase("ready")
+        self._show_step(upcoming.id)
+
+    def _observe(self, event: StepEvent) -> None:
+        self.post_message(EngineEvent(event))
+
+    async def _confirm(self, gate: Gate) -> bool:
+        from syncwizard.tui.screens.gate import GateScreen
+
+        self._note(f"asking: {gate.title}")
+        answer = bool(await self.app.push_screen_wait(GateScreen(gate)))
+        self._note("confirmed" if answer else "not confirmed: nothing was done")
+        return answer
+
+    # --- running one step -----------------------------------------------------------------
+
+    def action_run_step(self) -> None:
+        if self.phase not in ("ready", "failed") or self.engine is None:
+            return
+        upcoming = self.engine.next_step()
+        if upcoming is not None:
+            self.run_step(upcoming.id, retry=self.phase == "failed")
+
+    @on(Button.Pressed, "#run-step")
+    def run_pressed(self) -> None:
+        self.action_run_step()
+
+    @work(exclusive=True, group="restore-step", exit_on_error=False, name="restore step")
+    async def run_step(self, step_id: str, *, retry: bool = False) -> None:
+        engine = self.engine
+        assert engine is not None
+        self._set_phase("running")
+        if not await self._prepare(step_id):
+            self.post_message(StepEnded(step_id, None, "not started: no credentials given"))
+            return
+        state: StepState | None = None
+        try:
+            if retry:
+                engine.announce_resume(f"running {self.titles[step_id]!r} again")
+            state = await engine.run_step(step_id)
+            # Steps known to be skipped (the shared database's Sync DB steps) run on by
+            # themselves: they change nothing, and their reason is shown.
+            while state is not None and state.satisfied:
+                upcoming = engine.next_step()
+                if upcoming is None:
+                    await engine.run()  # every step done: journals run_finished
+                    await engine.aclose()  # frees the journal for drop_aside
+                    break
+                if not self._skips_by_itself(upcoming.id):
+                    break
+                step_id, state = upcoming.id, await engine.run_step(upcoming.id)
+        except SyncWizardError as exc:
+            self.post_message(StepEnded(step_id, None, f"could not run: {exc.render()}"))
+            return
+        finally:
+            if self.choices is not None and hasattr(self.choices, "recover_password"):
+                self.choices.recover_password = None  # memory only, and only for one start
+        self.post_message(StepEnded(step_id, state))
+
+    def _skips_by_itself(self, step_id: str) -> bool:
+        engine = self.engine
+        return (
+            engine is not None
+            and step_id in rt.SYNC_DB_STEPS
+            and rt.shared_database(engine.results)
+        )
+
+    async def _prepare(self, step_id: str) -> bool:
+        """Put the step's choice (or the recover credentials) into RestoreChoices."""
+        from syncwizard.tui.screens.credentials import CredentialsScreen
+
+        choice = rt.CHOICES.get(step_id)
+        if choice is not None:
+            setattr(self.choices, choice.attribute, self._chosen(step_id))
+            self._note(f"chosen: {self._chosen_label(step_id)}")
+        if step_id == rt.START_RECOVER:
+            user = getattr(self.choices, "recover_user", None) or "admin"
+            answer = await self.app.push_screen_wait(CredentialsScreen(user))
+            if answer is None:
+                self._note("not started: no credentials given")
+                return False
+            self.choices.recover_user = answer.user
+            self.choices.recover_password = answer.password
+        return True
+
+    def _chosen(self, step_id: str) -> object:
+        choice = rt.CHOICES[step_id]
+        if self._choice_step == step_id:
+            with contextlib.suppress(Exception):
+                radio = self.query_one(f"#choice-set-{step_id}", RadioSet)
+                index = radio.pressed_index
+                if 0 <= index < len(choice.options):
+                    return choice.options[index].value
+        return rt.default_choice(step_id, self.engine.results if self.engine else {})
+
+    def _chosen_label(self, step_id: str) -> str:
+        option = rt.CHOICES[step_id].option(self._chosen(step_id))
+        return option.label if option else "?"
+
+    def on_step_ended(self, message: StepEnded) -> None:
+        engine = self.engine
+        if engine is None:
+            return
+        if message.note:
+            self._note(message.note)
+        state = message.state
+        if state is not None and state.satisfied and engine.next_step() is None:
+            self._set_phase("finished")
+            self.log_pane.show_progress("every step done", 1, 1, "the restore is finished")
+            self.open_summary()
+            return
+        if state is not None and state.satisfied:
+            upcoming = engine.next_step()
+            self._set_phase("ready")
+            if upcoming is not None:
+                self._show_step(upcoming.id)
+            return
+        if state == StepState.FAILED:
+            self._set_phase("failed")
+            return  # the FAILED event showed the error
+        # refused at a gate, no credentials, or a step that could not start: nothing ran
+        self._set_phase("ready")
+        error = engine.errors.get(message.step_id)
+        if state == StepState.PENDING and error is not None:
+            self._set_live(self._error_text(error, READY_HINT), "-failed")
+        elif message.note:
+            self._set_live(Text(message.note + ". " + READY_HINT), "-cancelled")
+        self._show_head(message.step_id)
+        self.run_button.focus()
+
+    # --- engine events --------------------------------------------------------------------
+
+    def on_engine_event(self, message: EngineEvent) -> None:
+        event = message.event
+        if event.kind == EventKind.LOG:
+            self.log_pane.write(f"    {event.message}")
+            return
+        if event.kind == EventKind.PROGRESS:
+            self._on_progress(event)
+            return
+        line = log_line(event, self.titles)
+        if event.kind == EventKind.RECORD and event.message == "choice":
+            line = f"  choice journaled: {event.data.get('action')}"
+        elif event.kind == EventKind.RECORD and event.message == "swapped":
+            line = f"  swapped: {event.data.get('database')} (old one: {event.data.get('aside')})"
+        if line:
+            self._note(line)
+        if event.kind == EventKind.STATE and event.step_id and event.state:
+            self._on_state(event.step_id, event.state, event)
+
+    def _on_state(self, step_id: str, state: StepState, event: StepEvent) -> None:
+        took = None
+        if state == StepState.RUNNING:
+            self.progress = ProgressReader()
+            self.log_pane.clear_progress()
+            if step_id != self.shown_step:
+                self._show_step(step_id)
+            self.ended = []
+            self._set_live(Text(f"{MARKERS[state]} running...", style="bold"), "-waiting")
+        else:
+            times = self.engine.step_times.get(step_id) if self.engine else None
+            if times is not None and times[1] is not None:
+                took = max(times[1] - times[0], 0.0)
+        self.sidebar.set_state(step_id, state, took)
+        if state in (StepState.DONE, StepState.SKIPPED):
+            line = Text(f"{MARKERS[state]} {self.titles.get(step_id, step_id)}: ", style="bold")
+            line.append(str(event.data.get("summary") or event.message), style="")
+            if state == StepState.SKIPPED:
+                line.append(f" ({event.message})" if event.data.get("summary") else "")
+            self.ended.append(line)
+            if step_id == rt.ARCHIVE_EVENTS and event.data.get("archive"):
+                self.events_table.load(Path(str(event.data["archive"])))
+        elif state == StepState.FAILED and event.error is not None:
+            self._show_head(step_id)
+            self._set_live(self._error_text(event.error, AFTER_FAILURE), "-failed")
+            self.log_pane.mark_stopped("failed")
+        elif state == StepState.CANCELLED:
+            self._show_head(step_id)
+            self._set_live(Text(CANCELLED_TEXT), "-cancelled")
+            self.log_pane.mark_stopped("cancelled")
+        if step_id == self.shown_step:
+            self._show_head(step_id)
+
+    def _on_progress(self, event: StepEvent) -> None:
+        detail = event.detail
+        if rt.is_recover_watch(detail):
+            checks = rt.watch_checks(detail)
+            healthy = sum(1 for _, ok, _ in checks if ok)
+            self.log_pane.show_progress(
+                rt.watch_headline(detail),
+                healthy,
+                len(checks) or None,
+                "watching the recover start",
+            )
+            self._set_live(self._watch_text(detail), "-waiting")
+            return
+        if event.step_id == rt.ARCHIVE_EVENTS and isinstance(detail, int):
+            total = self._pending_now()
+            self.log_pane.show_progress(
+                f"{detail:,} events archived", detail, total, "browsing the queue over STOMP"
+            )
+            self._set_live(Text(f"{detail:,} events archived so far", style="bold"), "-waiting")
+            return
+        row = self.progress.row(event)
+        self.log_pane.show_progress(row.label, row.done, row.total, row.detail)
+
+    def _pending_now(self) -> int | None:
+        numbers = self.model.broker.value
+        return numbers.queue.pending if numbers is not None and numbers.queue.pending else None
+
+    def _watch_text(self, watch: object) -> Text:
+        text = Text(rt.watch_headline(watch), style="bold")
+        for name, healthy, message in rt.watch_checks(watch):
+            word = "healthy" if healthy else ("unknown" if healthy is None else "not yet")
+            text.append(f"\n{'✓' if healthy else '·'} {name}: {word}")
+            if message:
+                text.append(f" ({message})", style="italic")
+        return text
+
+    # --- the step body --------------------------------------------------------------------
+
+    def _show_step(self, step_id: str) -> None:
+        engine = self.engine
+        self.shown_step = step_id
+        self.sidebar.show_step(step_id)
+        self._show_head(step_id)
+        if engine is None:
+            return
+        step = engine.runbook.step(step_id)
+        self.why.update(step.why)
+        try:
+            plan = engine.describe(step_id)
+        except Exception:
+            log.warning("describing step %s failed", step_id, exc_info=True)
+            plan = ""
+        what = Text("What it does: ", style="bold")
+        what.append(plan or "see the log below")
+        self.plan.update(what)
+        shared = rt.shared_database(engine.results)
+        notes = []
+        if shared and step_id in (rt.RESTORE_REPOSITORY, rt.SWAP_REPOSITORY, *rt.SYNC_DB_STEPS):
+            notes.append(rt.SHARED_NOTE)
+        if step_id == rt.PLAIN_RESTART:
+            note = engine.results.get(rt.START_RECOVER, {}).get("persistent_note")
+            if note:
+                notes.append(str(note))
+        self.note.update("\n".join(notes))
+        self.note.display = bool(notes)
+        self._show_choice(step_id)
+        self.run_button.label = f"Run: {step.title}"
+        self._show_events(step_id)
+        self.set_class(step_id in rt.HEALTH_STEPS, "-health")
+        if self.ended:
+            self._set_live(Text("\n").join(self.ended[-3:]), "-done")
+        else:
+            self._set_live(None)
+        if self.phase == "ready":
+            self.run_button.focus()
+
+    def _compose_choices(self) -> ComposeResult:
+        """One box per step with a choice (shown only for that step)."""
+        for step_id, choice in rt.CHOICES.items():
+            with Vertical(id=f"choice-{step_id}", classes="step-choice"):
+                yield Static(Text(choice.question, style="bold"), classes="choice-question")
+                yield RadioSet(
+                    *(RadioButton(option.label) for option in choice.options),
+                    id=f"choice-set-{step_id}",
+                    classes="choice-set",
+                )
+                yield Static("", id=f"consequence-{step_id}", classes="choice-consequence")
+
+    def _show_choice(self, step_id: str) -> None:
+        for other in rt.CHOICES:
+            self.query_one(f"#choice-{other}").display = other == step_id
+        choice = rt.CHOICES.get(step_id)
+        if choice is None or self._choice_step == step_id:
+            return
+        self._choice_step = step_id
+        default = rt.default_choice(step_id, self.engine.results if self.engine else {})
+        radio = self.query_one(f"#choice-set-{step_id}", RadioSet)
+        buttons = list(radio.query(RadioButton))
+        for option, button in zip(choice.options, buttons, strict=False):
+            if option.value == default:
+                button.value = True
+        self._show_consequence(step_id, default)
+
+    @on(RadioSet.Changed, ".choice-set")
+    def choice_changed(self, event: RadioSet.Changed) -> None:
+        step_id = (event.radio_set.id or "").removeprefix("choice-set-")
+        choice = rt.CHOICES.get(step_id)
+        if choice is not None and 0 <= event.index < len(choice.options):
+            self._show_consequence(step_id, choice.options[event.index].value)
+
+    def _show_consequence(self, step_id: str, value: object) -> None:
+        option = rt.CHOICES[step_id].option(value)
+        self.query_one(f"#consequence-{step_id}", Static).update(
+            option.consequence if option else ""
+        )
+
+    def _show_events(self, step_id: str) -> None:
+        archive = (
+            self.engine.results.get(rt.ARCHIVE_EVENTS, {}).get("archive") if self.engine else None
+        )
+        shown = step_id in rt.EVENT_STEPS and bool(archive)
+        if shown and archive:
+            self.events_table.load(Path(str(archive)))
+        self.events_table.display = shown
+        self.set_class(shown, "-events")
+        if not shown:
+            self.remove_class("-full-events")
+
+    def _show_head(self, step_id: str) -> None:
+        ids = list(self.titles)
+        if step_id not in ids:
+            return
+        state = str(self.sidebar.state_of(step_id))
+        grid = Table.grid(expand=True)
+        grid.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
+        grid.add_column(no_wrap=True, justify="right")
+        title = f"Step {ids.index(step_id) + 1} of {len(ids)}: {self.titles[step_id]}"
+        grid.add_row(Text(title, style="bold"), Text(f" {state}", style="italic"))
+        self.head.update(grid)
+
+    def _set_live(self, text: Text | None, kind: str = "") -> None:
+        self.live_box.display = text is not None
+        for name in ("-done", "-failed", "-cancelled", "-waiting"):
+            self.live_box.set_class(name == kind, name)
+        if text is not None:
+            self.live.update(text)
+
+    def _error_text(self, error: SyncWizardError, then: str) -> Text:
+        text = Text(error.message, style="bold")
+        if error.hint:
+            text.append(f"\nhint: {error.hint}")
+        if then:
+            text.append(f"\n{then}", style="italic")
+        return text
+
+    def _note(self, line: str) -> None:
+        stamp = time.strftime("%H:%M:%S", time.localtime(self.clock()))
+        self.log_pane.write(f"{stamp} {line}")
+
+    def _set_phase(self, phase: str) -> None:
+        self.phase = phase
+        ready = phase in ("ready", "failed")
+        self.run_button.disabled = not ready
+        self.run_hint.update(
+            {
+                "ready": READY_HINT,
+                "failed": "r (or Enter) runs it again",
+                "running": "running...",
+                "finished": "every step done: s shows the summary",
+            }.get(phase, "")
+        )
+        self.refresh_bindings()
+
+    @property
+    def running(self) -> bool:
+        return self.phase in ("starting", "running")
+
+    # --- the summary ----------------------------------------------------------------------
+
+    @work(exclusive=True, group="summary", exit_on_error=False, name="restore summary")
+    async def open_summary(self) -> None:
+        from syncwizard.tui.screens.restore_summary import RestoreSummaryScreen
+
+        engine = self.engine
+        if engine is None or not self.is_attached or self.app.screen is not self:
+            return
+        await self.app.push_screen(
+            RestoreSummaryScreen(
+                self.launcher,
+                engine.run_id,
+                dict(engine.results),
+                dict(engine.states),
+                self.titles,
+                self.settings.profile.name,
+            )
+        )
+
+    # --- live panels ----------------------------------------------------------------------
+
+    @work(exclusive=True, group="panels", exit_on_error=False, name="live panels")
+    async def poll_panels(self) -> None:
+        try:
+            self.source = await asyncio.to_thread(self.source_factory)
+        except SyncWizardError as error:
+            self.panels_banner.update(f"no live panels: {error.render()}")
+            self.panels_banner.display = True
+            return
+        while not self._stopping:
+            self.model.apply(await self.source.poll())
+            now = self.clock()
+            model = self.model
+            self.queue_panel.show(model.broker, model.pending, model.dequeue_rate, now)
+            self.health_panel.show(model.health, now)
+            await asyncio.sleep(self.interval)
+
+    async def on_unmount(self) -> None:
+        self._stopping = True
+        self.workers.cancel_group(self, "panels")
+        running = [
+            w
+            for w in self.workers
+            if w.node is self
+            and w.group in ("restore", "restore-step")
+            and w.state is WorkerState.RUNNING
+        ]
+        for worker in running:
+            worker.cancel()
+            with contextlib.suppress(WorkerCancelled, WorkerFailed, TimeoutError):
+                await asyncio.wait_for(worker.wait(), STOP_WAIT)
+        if self.engine is not None:
+            try:
+                await self.engine.aclose()  # frees the journal: the run can be resumed
+            except Exception:
+                log.warning("closing the restore run's clients failed", exc_info=True)
+        if self.choices is not None and hasattr(self.choices, "recover_password"):
+            self.choices.recover_password = None
+        if self.source is not None:
+            try:
+                await self.source.aclose()
+            except Exception:
+                log.warning("closing the status source failed", exc_info=True)
+
+    # --- keys -----------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "run_step":
+            return self.phase in ("ready", "failed")
+        if action == "cancel_step":
+            return self.phase == "running"
+        if action == "back":
+            return not self.running
+        if action == "request_quit":
+            return self.running
+        if action == "toggle_events":
+            return self.events_table.display
+        if action == "show_summary":
+            return self.phase == "finished"
+        return True
+
+    def action_cancel_step(self) -> None:
+        self._ask_to_cancel(then_quit=False)
+
+    def action_request_quit(self) -> None:
+        if self.phase == "starting":
+            self.app.exit()
+            return
+        self._ask_to_cancel(then_quit=True)
+
+    def _ask_to_cancel(self, *, then_quit: bool) -> None:
+        if self.phase != "running" or isinstance(self.app.screen, ConfirmCancelScreen):
+            return
+        step = self.titles.get(self.shown_step or "")
+
+        def answered(yes: bool | None) -> None:
+            if yes and self.phase == "running":
+                self._quit_when_stopped = then_quit
+                self._note("cancelling: stopping the running step...")
+                self.workers.cancel_group(self, "restore-step")
+
+        self.app.push_screen(RestoreCancelScreen(step_title=step, then_quit=then_quit), answered)
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def action_toggle_full_log(self) -> None:
+        self.toggle_class("-full-log")
+
+    def action_toggle_events(self) -> None:
+        if self.events_table.display:
+            self.toggle_class("-full-events")
+            if self.has_class("-full-events"):
+                self.events_table.focus()
+
+    def action_show_summary(self) -> None:
+        self.open_summary()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "restore-step" and event.state is WorkerState.CANCELLED:
+            if self._stopping:
+                return
+            self._set_phase("failed")
+            if self._quit_when_stopped:
+                self.app.exit()
+            return
+        super().on_worker_state_changed(event)

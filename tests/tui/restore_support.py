@@ -1,0 +1,88 @@
+"""Helpers for the restore screen tests: an app on the scripted restore, driving it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+from tui_support import until
+
+from syncwizard.runbook.model import StepState
+from syncwizard.status import StatusReport
+from syncwizard.tui.app import SyncWizardApp
+from syncwizard.tui.fake import T0, FakeClock, FakeStatusSource, demo_settings, report
+from syncwizard.tui.fake_restore import FakeRestore, FakeRestoreLauncher
+from syncwizard.tui.screens.gate import GateScreen
+from syncwizard.tui.screens.restore import RestoreScreen
+from syncwizard.tui.screens.restore_sets import SetChooserScreen
+
+BACKUP_DIR = Path("/var/backups/syncwizard")  # only named: the fake writes no set
+
+
+def restore_reports(count: int = 6, *, start: float = T0 + 7200) -> list[StatusReport]:
+    """Polls while restoring: 240 events pile up on a queue nobody consumes."""
+    return [report(start + n, pending=240, enqueued=50_240, consumers=0) for n in range(count)]
+
+
+def restore_app(
+    *,
+    reports: list[StatusReport] | None = None,
+    launcher: FakeRestoreLauncher | None = None,
+    **fake_options: Any,
+) -> tuple[SyncWizardApp, FakeRestore, FakeStatusSource]:
+    settings = demo_settings()
+    fake = launcher.fake if launcher else FakeRestore(settings, BACKUP_DIR, **fake_options)
+    source = FakeStatusSource(restore_reports() if reports is None else reports)
+    app = SyncWizardApp(
+        settings,
+        source_factory=lambda: source,
+        clock=FakeClock(T0 + 7200),
+        poll_interval=0.01,
+        restore_launcher=launcher or FakeRestoreLauncher(fake),
+    )
+    app.animation_level = "none"
+    return app, fake, source
+
+
+def restore_screen(app: SyncWizardApp) -> RestoreScreen:
+    return next(s for s in app.screen_stack if isinstance(s, RestoreScreen))
+
+
+def has_restore_screen(app: SyncWizardApp) -> bool:
+    return any(isinstance(s, RestoreScreen) for s in app.screen_stack)
+
+
+async def open_chooser(pilot: Pilot[object]) -> SetChooserScreen:
+    await pilot.press("r")
+    await until(pilot, lambda: isinstance(pilot.app.screen, SetChooserScreen))
+    screen = pilot.app.screen
+    assert isinstance(screen, SetChooserScreen)
+    return screen
+
+
+async def open_restore(pilot: Pilot[object]) -> RestoreScreen:
+    """Choose Restore, take the highlighted (newest sealed) set, wait for the first step."""
+    app = pilot.app
+    assert isinstance(app, SyncWizardApp)
+    await open_chooser(pilot)
+    await pilot.press("enter")
+    await until(pilot, lambda: has_restore_screen(app))
+    screen = restore_screen(app)
+    await until(pilot, lambda: screen.phase == "ready")
+    return screen
+
+
+async def confirm_gate(pilot: Pilot[object], token: str) -> None:
+    await until(pilot, lambda: isinstance(pilot.app.screen, GateScreen))
+    await pilot.click("#gate-token")
+    await pilot.press(*token)
+    await pilot.press("enter")
+
+
+async def step_done(pilot: Pilot[object], screen: RestoreScreen, step_id: str) -> None:
+    await until(
+        pilot,
+        lambda: screen.sidebar.state_of(step_id) in (StepState.DONE, StepState.SKIPPED)
+        and screen.phase in ("ready", "finished"),
+    )
