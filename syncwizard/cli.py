@@ -102,6 +102,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     runs = command("runs", "list the runs and whether they can be resumed")
     runs.add_argument("--json", action="store_true", help="print JSON")
+
+    restore = command(
+        "restore", "restore runs in the TUI only; --plan prints what it would do for a set"
+    )
+    restore.add_argument("--plan", action="store_true", help="print the plan, touch nothing")
+    restore.add_argument(
+        "set", nargs="?", help="a backup set folder or run id (default: the newest sealed set)"
+    )
+
+    report = command("report", "a run as Markdown, for the change ticket")
+    report.add_argument("run", help="a run id (`syncwizard runs`) or a run folder")
+    report.add_argument("--output", type=Path, help="write it to this file (0600) too")
     return parser
 
 
@@ -256,6 +268,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_UNHEALTHY
 
 
+_RESUMABLE = ("failed", "cancelled", "interrupted")
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     import time
 
@@ -288,8 +303,46 @@ def cmd_runs(args: argparse.Namespace) -> int:
         print(f"{row['run_id']}  {started}  {row['status']}{where}  {row['backup_set'] or ''}")
         if row["error"]:
             print(f"    last error: {row['error']}")
-    if any(row["status"] in ("failed", "cancelled", "interrupted") for row in rows):
+    stopped = {row["runbook"] for row in rows if row["status"] in _RESUMABLE}
+    if "backup" in stopped:
         print("`syncwizard backup --yes` resumes the newest unfinished backup (--new: a fresh one)")
+    if "restore" in stopped:
+        print("start `syncwizard` and choose Restore to resume the unfinished restore")
+    return EXIT_OK
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    if not args.plan:
+        raise SyncWizardError(
+            "a restore runs only in the TUI: every destructive step is shown and confirmed "
+            "on screen (no --yes)",
+            hint="start `syncwizard` and choose Restore; `syncwizard restore --plan [SET]` "
+            "prints what it would do",
+            system="config",
+        )
+    from syncwizard.runbook.restore import describe_plan, resolve_set
+
+    settings = _load(args)
+    set_dir = resolve_set(Path(settings.profile.backup.dir).expanduser(), args.set)
+    print(describe_plan(settings.profile, set_dir))
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from syncwizard.runbook.report import report_for
+
+    if args.output and args.output.exists():
+        raise SyncWizardError(
+            f"{args.output} exists already: the report is never written over a file",
+            hint="give another --output name, or move that file away",
+            system="config",
+        )
+    text = report_for(args.run)
+    if args.output:
+        from syncwizard.paths import write_private
+
+        write_private(args.output, text)
+    print(text, end="")
     return EXIT_OK
 
 
@@ -312,6 +365,8 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "backup": cmd_backup,
     "verify": cmd_verify,
     "runs": cmd_runs,
+    "restore": cmd_restore,
+    "report": cmd_report,
 }
 
 

@@ -1,0 +1,299 @@
+"""The restore runbook (DESIGN section 3; the procedure's restore part).
+
+verify the set -> preflight -> stop the Sync Service and the repository (gate) ->
+archive the pending events -> purge the queue or delete topic and queue (gate) ->
+restore the repository DB into a scratch database, verify it -> swap it into place
+(gate) -> the same for the Sync DB -> start the Sync Service once with -Drecover (gate)
+and watch it come back -> offer a plain restart -> the report.
+
+`start_restore` begins a run from a sealed set, `resume_restore` continues one found by
+`journal.find_unfinished("restore")`; both return an Engine (engine.py). Choices the
+admin makes on screen (purge or delete, the recover credentials, the plain restart)
+travel in a `RestoreChoices` the UI fills in before the step that needs them. The run
+folder (journal, events archive, report.md) is `runs_dir()/<run id>`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from syncwizard import __version__
+from syncwizard.config import Profile
+from syncwizard.runbook import backupset
+from syncwizard.runbook.engine import Engine
+from syncwizard.runbook.journal import Journal, RunRecord, new_run_id, runs_dir
+from syncwizard.runbook.model import Confirm, Observer, RefusedError, Runbook, Step
+from syncwizard.runbook.restore_actions import RestoreActions
+from syncwizard.runbook.restore_choices import RestoreChoices
+from syncwizard.runbook.restore_sets import SetListing, list_sets, resolve_set
+from syncwizard.runbook.restore_steps import (
+    ARCHIVE,
+    CLEAR,
+    PLAIN_RESTART,
+    PREFLIGHT,
+    RECOVER,
+    REPORT,
+    RESTORE_REPOSITORY,
+    RESTORE_SYNC,
+    STOP,
+    SWAP_REPOSITORY,
+    SWAP_SYNC,
+    VERIFY,
+)
+
+__all__ = [
+    "RestoreChoices",
+    "SetListing",
+    "describe_plan",
+    "list_sets",
+    "resolve_set",
+    "restore_runbook",
+    "resume_restore",
+    "start_restore",
+]
+
+RUNBOOK = "restore"
+
+
+def restore_runbook(actions: RestoreActions) -> Runbook:
+    a = actions
+    return Runbook(
+        name=RUNBOOK,
+        aclose=a.systems.aclose,
+        steps=(
+            Step(
+                id=VERIFY,
+                title="Verify the backup set",
+                why="Every file's size and sha256 against the manifest, pg_restore --list on "
+                "each dump, and the procedure's order: the Sync DB dump taken after the "
+                "repository's. Nothing is touched before the set is known good.",
+                action=a.verify_set,
+                plan=lambda ctx: f"check every file of {a.set_dir} against its manifest",
+            ),
+            Step(
+                id=PREFLIGHT,
+                title="Preflight",
+                why="Every system answers, the sync GUID and its queue are known, the target "
+                "databases, who is connected to them, and whether the server has room for a "
+                "restored copy beside the current one. Nothing is changed.",
+                action=a.preflight,
+                depends_on=(VERIFY,),
+                plan=a.plan_preflight,
+            ),
+            Step(
+                id=STOP,
+                title="Stop the Sync Service and the repository",
+                why="Recommended: a live Sync consumer still works through up to 3000 "
+                "prefetched events after a purge, and a live repository keeps producing new "
+                "ones. Both must be quiet while the queue and the databases are replaced.",
+                action=a.queue.stop_services,
+                gate=a.queue.stop_gate,
+                depends_on=(PREFLIGHT,),
+                plan=a.queue.plan_stop,
+            ),
+            Step(
+                id=ARCHIVE,
+                title="Archive the pending events",
+                why="The events still in the queue were produced after the backup; the "
+                "restored databases will not know them. They are written to the run folder "
+                "(JSON lines) before anything removes them, and counted against QueueSize.",
+                action=a.queue.archive_events,
+                depends_on=(PREFLIGHT,),
+                plan=a.queue.plan_archive,
+            ),
+            Step(
+                id=CLEAR,
+                title="Clear the undelivered events",
+                why="The procedure's first restore step: purge the queue, or delete the "
+                "virtual topic and its queue (both are recreated). The -Drecover start "
+                "reconciles what they held.",
+                action=a.queue.clear_events,
+                gate=a.queue.clear_gates,
+                depends_on=(ARCHIVE,),
+                plan=a.queue.plan_clear,
+            ),
+            Step(
+                id=RESTORE_REPOSITORY,
+                title="Restore the repository DB",
+                why="Into a scratch database on the same server, verified table by table "
+                "against the manifest's row counts. The current database is not touched.",
+                action=a.db.restore_repository,
+                gate=a.db.restore_gate(RESTORE_REPOSITORY),
+                depends_on=(CLEAR,),
+                plan=a.db.plan_restore(RESTORE_REPOSITORY),
+            ),
+            Step(
+                id=SWAP_REPOSITORY,
+                title="Put the restored repository DB in place",
+                why="Connections are ended and, in one transaction, the current database is "
+                "renamed aside and the verified copy takes its name: the live name is always "
+                "either the old database or the whole new one.",
+                action=a.db.swap_repository,
+                gate=a.db.swap_gate(SWAP_REPOSITORY),
+                depends_on=(RESTORE_REPOSITORY,),
+                plan=a.db.plan_swap(SWAP_REPOSITORY),
+            ),
+            Step(
+                id=RESTORE_SYNC,
+                title="Restore the Sync DB",
+                why="After the repository, as the procedure says; into a scratch database, "
+                "verified against the manifest.",
+                action=a.db.restore_sync,
+                gate=a.db.restore_gate(RESTORE_SYNC),
+                depends_on=(SWAP_REPOSITORY,),
+                plan=a.db.plan_restore(RESTORE_SYNC),
+            ),
+            Step(
+                id=SWAP_SYNC,
+                title="Put the restored Sync DB in place",
+                why="As for the repository: one transaction renames the current database "
+                "aside and the verified copy into its place.",
+                action=a.db.swap_sync,
+                gate=a.db.swap_gate(SWAP_SYNC),
+                depends_on=(RESTORE_SYNC,),
+                plan=a.db.plan_swap(SWAP_SYNC),
+            ),
+            Step(
+                id=RECOVER,
+                title="Start the Sync Service with -Drecover",
+                why="Once, with -Drecover=<repo admin>:<password>: the Sync Service brings "
+                "itself in line with the restored repository during bootstrap, before it "
+                "serves requests. The password stays in memory and reaches the start "
+                "command only in $SYNCWIZARD_RECOVER_OPTION.",
+                action=a.service.start_recover,
+                gate=a.service.recover_gate,
+                depends_on=(SWAP_SYNC,),
+                plan=a.service.plan_recover,
+            ),
+            Step(
+                id=PLAIN_RESTART,
+                title="Restart without recover",
+                why="-Drecover is for one start. If the start configuration keeps options, a "
+                "plain restart proves the service comes up without it.",
+                action=a.service.plain_restart,
+                depends_on=(RECOVER,),
+                plan=a.service.plan_plain_restart,
+            ),
+            Step(
+                id=REPORT,
+                title="Summary and report",
+                why="A Markdown report of the run for the change ticket: timeline, what was "
+                "purged and where its archive is, sizes, checksums, health at the end.",
+                action=a.write_report,
+                depends_on=(RECOVER,),
+                plan=lambda ctx: f"write {a.run_dir / 'report.md'}",
+            ),
+        ),
+    )
+
+
+def _secrets(broker_password: str | None) -> list[str]:
+    return [s for s in (broker_password, os.environ.get("PGPASSWORD")) if s]
+
+
+def start_restore(
+    profile: Profile,
+    set_dir: Path,
+    choices: RestoreChoices,
+    *,
+    broker_password: str | None,
+    observers: Iterable[Observer] = (),
+    confirm: Confirm | None = None,
+) -> Engine:
+    """A new restore run from the sealed set `set_dir`; `engine.run_step(...)` or
+    `engine.run()` carries it out. Raises SyncWizardError (nothing written) when the
+    folder holds no readable manifest."""
+    manifest = backupset.read_manifest(set_dir)
+    base = new_run_id(RUNBOOK)
+    run_id, number = base, 1
+    while (runs_dir() / run_id).exists():
+        number += 1
+        run_id = f"{base}-{number}"
+    run_dir = runs_dir() / run_id
+    journal = Journal.create(run_dir, secrets=_secrets(broker_password))
+    actions = RestoreActions(profile, broker_password, set_dir, manifest, run_dir, choices)
+    engine = Engine(restore_runbook(actions), journal, run_id, observers=observers, confirm=confirm)
+    engine.start(
+        {
+            "profile": profile.name,
+            "backup_set": str(set_dir),
+            "set_run_id": manifest.get("run_id"),
+            "sync_id": manifest.get("sync_id"),
+            "shared_database": bool(manifest.get("shared_database")),
+            "tool_version": __version__,
+            "pid": os.getpid(),
+        }
+    )
+    return engine
+
+
+async def resume_restore(
+    record: RunRecord,
+    profile: Profile,
+    choices: RestoreChoices,
+    *,
+    broker_password: str | None,
+    observers: Iterable[Observer] = (),
+    confirm: Confirm | None = None,
+) -> Engine:
+    """The engine of an unfinished restore run, at the step where it stopped."""
+    header = record.header
+    if header.get("profile") != profile.name:
+        raise RefusedError(
+            f"run {record.run_id} was started with profile {header.get('profile')!r}, "
+            f"not {profile.name!r}",
+            hint=f"start syncwizard with --profile {header.get('profile')} to resume it",
+            system="config",
+        )
+    set_dir = Path(header["backup_set"])
+    manifest = backupset.read_manifest(set_dir)
+    previous = record.status()
+    choices.restore_from(record)
+    journal = Journal.open(record.run_dir, secrets=_secrets(broker_password))
+    actions = RestoreActions(profile, broker_password, set_dir, manifest, record.run_dir, choices)
+    try:
+        engine = Engine.resume(
+            restore_runbook(actions), record, journal, observers=observers, confirm=confirm
+        )
+        where = record.stopped_at or "the end"
+        engine.announce_resume(
+            f"resuming run {record.run_id} at step {where!r} (it was {previous})",
+            {"from_step": where, "previous": previous, "pid": os.getpid()},
+        )
+    except BaseException:
+        await actions.systems.aclose()
+        journal.close()
+        raise
+    return engine
+
+
+def describe_plan(profile: Profile, set_dir: Path) -> str:
+    """What a restore from `set_dir` would do, step by step; touches nothing."""
+    manifest = backupset.read_manifest(set_dir)
+    actions = RestoreActions(
+        profile, None, set_dir, manifest, runs_dir() / "<new run>", RestoreChoices()
+    )
+    runbook = restore_runbook(actions)
+    lines = [
+        f"Restore plan for the backup set {set_dir}",
+        f"  taken {manifest.get('created_at')} by syncwizard "
+        f"{manifest.get('tool', {}).get('version', '?')}, sync GUID {manifest.get('sync_id')}",
+        "",
+    ]
+    context = actions.offline_context()
+    for number, step in enumerate(runbook.steps, start=1):
+        lines.append(f"{number:>2}. {step.title}")
+        plan = step.plan(context) if step.plan is not None else ""
+        if plan:
+            lines.append(f"    {plan}")
+    return "\n".join(lines)
+
+
+async def drop_aside(run: str | Path, profile: Profile, role: str) -> str:
+    """Drop the database a finished restore renamed aside for `role` (after its own gate,
+    in the UI); journaled in the run. Returns the name dropped."""
+    from syncwizard.runbook.restore_aside import drop_aside_of_run
+
+    return await drop_aside_of_run(run, profile, role)

@@ -1,0 +1,282 @@
+"""The restore steps' coroutines, bound to one run: the set and preflight checks here, the
+queue, database and service steps in their own modules (restore_queue, restore_db,
+restore_service), and the report at the end."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from syncwizard import systems
+from syncwizard.clients import pgadmin
+from syncwizard.clients.postgres import parse_conninfo, system_label
+from syncwizard.config import Profile
+from syncwizard.errors import SyncWizardError
+from syncwizard.runbook import backupset
+from syncwizard.runbook.journal import load_run
+from syncwizard.runbook.model import Outputs, RefusedError, StepContext, StepState
+from syncwizard.runbook.restore_choices import RestoreChoices
+from syncwizard.runbook.restore_db import DatabaseSteps
+from syncwizard.runbook.restore_queue import QueueSteps
+from syncwizard.runbook.restore_service import ServiceSteps
+from syncwizard.runbook.restore_sets import order_problem
+from syncwizard.runbook.restore_state import OfflineContext, RestoreState
+from syncwizard.runbook.restore_steps import REPORT
+from syncwizard.runbook.restore_systems import RestoreSystems
+
+ROOM_FACTOR = 1.2  # a restored copy needs its size plus room for WAL and index builds
+REPORT_NAME = "report.md"
+
+
+class RestoreActions:
+    def __init__(
+        self,
+        profile: Profile,
+        broker_password: str | None,
+        set_dir: Path,
+        manifest: dict[str, Any],
+        run_dir: Path,
+        choices: RestoreChoices,
+    ) -> None:
+        self.state = RestoreState(
+            profile=profile,
+            set_dir=set_dir,
+            manifest=manifest,
+            run_dir=run_dir,
+            choices=choices,
+            systems=RestoreSystems(profile, broker_password),
+        )
+        self.systems = self.state.systems
+        self.set_dir = set_dir
+        self.run_dir = run_dir
+        self.queue = QueueSteps(self.state)
+        self.db = DatabaseSteps(self.state)
+        self.service = ServiceSteps(self.state)
+
+    def offline_context(self) -> OfflineContext:
+        return OfflineContext()
+
+    # --- 1. the set -----------------------------------------------------------------------
+
+    async def verify_set(self, ctx: StepContext) -> Outputs:
+        ctx.progress(f"checking every file of {self.set_dir} (size, sha256, pg_restore --list)")
+        report = await backupset.verify_set(self.set_dir)
+        manifest = report.manifest
+        problems = list(report.problems)
+        if not problems and (order := order_problem(manifest)):
+            problems.append(order)
+        if problems:
+            raise RefusedError(
+                f"the backup set {self.set_dir} cannot be restored: {'; '.join(problems)}",
+                hint="nothing was touched; choose another set",
+                system="backup_dir",
+            )
+        dumps = [
+            {k: d.get(k) for k in ("path", "roles", "database", "size_bytes", "format")}
+            | {"snapshot_at_iso": d.get("snapshot_at_iso"), "rows": sum(d["row_counts"].values())}
+            for d in manifest["dumps"]
+        ]
+        return {
+            "set_dir": str(self.set_dir),
+            "set_run_id": manifest["run_id"],
+            "created_at": manifest["created_at"],
+            "sync_id": manifest["sync_id"],
+            "shared_database": bool(manifest.get("shared_database")),
+            "dumps": dumps,
+            "files_checked": report.files_checked,
+            "bytes_checked": report.bytes_checked,
+            "warnings": report.warnings,
+            "summary": f"set {manifest['run_id']} verified: {report.files_checked} files, "
+            f"{report.bytes_checked / 1e6:,.1f} MB, checksums match",
+        }
+
+    # --- 2. preflight ---------------------------------------------------------------------
+
+    def plan_preflight(self, ctx: StepContext) -> str:
+        roles = "the repository DB" if self.state.shared else "both databases"
+        return (
+            f"read the health check, find the queue of sync GUID {self.state.set_sync_id} on "
+            f"{self.state.profile.broker.jolokia_url}, and look at {roles}: size, who is "
+            "connected, the right to create databases, the server's free space"
+        )
+
+    async def preflight(self, ctx: StepContext) -> Outputs:
+        problems: list[SyncWizardError] = []
+        warnings: list[str] = []
+        facts: dict[str, Any] = {"set_sync_id": self.state.set_sync_id}
+        ctx.progress("reading the health check")
+        facts.update(await self._service_facts(warnings))
+        ctx.progress("finding the sync queue")
+        try:
+            facts.update(await self._queue_facts(facts["sync_id"], warnings))
+        except SyncWizardError as exc:
+            problems.append(exc)
+        ctx.progress("looking at the databases")
+        databases: dict[str, Any] = {}
+        for role in self.db.roles:
+            try:
+                databases[role] = await self._database_facts(role, warnings)
+            except SyncWizardError as exc:
+                problems.append(exc)
+        if problems:
+            raise _preflight_error(problems)
+        if warnings:
+            ctx.record("warnings", {"warnings": warnings})
+        summary = f"sync GUID {facts['sync_id']}, queue {facts['queue']}" + (
+            f" ({facts['pending']} pending, {facts['consumers']} consumers)"
+            if facts.get("queue_exists")
+            else " (not on the broker)"
+        )
+        if warnings:
+            summary += f"; {len(warnings)} warning{'s' if len(warnings) > 1 else ''}"
+        return {
+            **facts,
+            "databases": databases,
+            "room": {role: db["room"] for role, db in databases.items()},
+            "shared_database": self.state.shared,
+            "warnings": warnings,
+            "summary": summary,
+        }
+
+    async def _service_facts(self, warnings: list[str]) -> dict[str, Any]:
+        expected = self.state.set_sync_id
+        try:
+            reports = await self.systems.health_reports()
+        except SyncWizardError as exc:
+            warnings.append(
+                f"the Sync Service health check does not answer ({exc.message}): fine if it is "
+                f"stopped already; the set's sync GUID {expected} is used"
+            )
+            return {"sync_id": expected, "sync_id_differs": False, "service_answers": False}
+        live = reports[0].sync_id
+        differs = bool(live) and live != expected
+        if differs:
+            warnings.append(
+                f"the Sync Service reports sync GUID {live}, but the set was taken with "
+                f"{expected}: the set may belong to another installation; the live GUID's "
+                "queue is the one cleared"
+            )
+        return {
+            "sync_id": live or expected,
+            "sync_id_differs": differs,
+            "service_answers": True,
+            "service_healthy": all(r.healthy for r in reports),
+        }
+
+    async def _queue_facts(self, sync_id: str, warnings: list[str]) -> dict[str, Any]:
+        self.systems.require_broker_password()
+        jolokia = self.systems.jolokia
+        known = await jolokia.list_queues()  # the broker must answer: the purge needs it
+        topic = self.state.profile.broker.topic
+        try:
+            queue = await jolokia.find_sync_queue(sync_id, topic)
+        except SyncWizardError:
+            queue = str(self.state.manifest.get("queue", ""))
+            if queue in known:
+                raise
+            warnings.append(
+                f"no queue of sync GUID {sync_id} on the broker: nothing to archive or purge "
+                "(it is created again when the Sync Service subscribes)"
+            )
+            return {
+                "queue": queue,
+                "topic": self.state.manifest.get("topic"),
+                "queue_exists": False,
+            }
+        stats, _ = await jolokia.read_stats(queue, None)
+        return {
+            "queue": queue,
+            "topic": topic or self.state.manifest.get("topic") or _topic(queue),
+            "queue_exists": True,
+            "pending": stats.pending,
+            "consumers": stats.consumers,
+        }
+
+    async def _database_facts(self, role: str, warnings: list[str]) -> dict[str, Any]:
+        settings = getattr(self.state.profile, role)
+        conninfo = settings.conninfo
+        passfile = systems.expand(settings.passfile)
+        parts = parse_conninfo(conninfo, role)
+        name = parts.get("dbname") or parts.get("user", "")
+        info = await pgadmin.database_info(conninfo, name, passfile=passfile, system=role)
+        sessions = (
+            await pgadmin.sessions_on(conninfo, name, passfile=passfile, system=role)
+            if info
+            else []
+        )
+        rights = await pgadmin.restore_rights(conninfo, name, passfile=passfile, system=role)
+        missing = rights.problems(name)
+        if info is None:  # nothing to rename: only the right to create databases counts
+            missing = missing[:1] if not (rights.superuser or rights.createdb) else []
+        if missing:
+            raise SyncWizardError(
+                f"{system_label(role)}: " + "; ".join(m.split(": ", 1)[0] for m in missing),
+                hint="; ".join(m.split(": ", 1)[-1] for m in missing),
+                system=role,
+            )
+        free = await pgadmin.server_free_bytes(conninfo, passfile=passfile, system=role)
+        dump = self.state.dump(role) or {}
+        at_backup = self.state.manifest.get("databases", {}).get(role, {})
+        needed = int(int(at_backup.get("size_bytes") or dump.get("size_bytes") or 0) * ROOM_FACTOR)
+        mode = "side_by_side"
+        if free is None:
+            warnings.append(
+                f"the free space of the server holding {name!r} cannot be measured from here; "
+                f"a restored copy needs about {needed / 1e6:,.0f} MB beside the current one"
+            )
+        elif free < needed:
+            mode = "drop_first"
+            warnings.append(
+                f"the server holding {name!r} has {free / 1e6:,.0f} MB free, a restored copy "
+                f"beside the current one needs about {needed / 1e6:,.0f} MB: the current "
+                "database would have to be dropped FIRST (its own gate); or free space and "
+                "run the preflight again"
+            )
+        if info is None:
+            warnings.append(f"the database {name!r} does not exist: it is created by the restore")
+        return {
+            "name": name,
+            "exists": info is not None,
+            "size_bytes": (info.size_bytes or 0) if info else 0,
+            "owner": info.owner if info else "",
+            "connections": [
+                {"pid": s.pid, "user": s.user, "application": s.application, "client": s.client}
+                for s in sessions
+            ],
+            "room": {"free_bytes": free, "needed_bytes": needed, "mode": mode},
+        }
+
+    # --- the report -----------------------------------------------------------------------
+
+    async def write_report(self, ctx: StepContext) -> Outputs:
+        from syncwizard.runbook.report import write_report
+
+        record = load_run(self.run_dir)
+        # The report is this step's whole work: it tells the run as it stands once written.
+        record.states[REPORT] = StepState.DONE
+        record.step_finished[REPORT] = time.time()
+        if all(state.satisfied for state in record.states.values()):
+            record.outcome = "finished"
+        path = write_report(record, self.run_dir / REPORT_NAME)
+        return {"report": str(path), "summary": f"report written to {path}"}
+
+
+def _topic(queue: str) -> str | None:
+    from syncwizard.clients.names import topic_of_queue
+
+    try:
+        return topic_of_queue(queue)
+    except ValueError:
+        return None
+
+
+def _preflight_error(problems: list[SyncWizardError]) -> SyncWizardError:
+    if len(problems) == 1:
+        return problems[0]
+    lines = [f"preflight found {len(problems)} problems:"]
+    for problem in problems:
+        lines.append(f"  - {problem.message}")
+        if problem.hint:
+            lines.append(f"    fix: {problem.hint}")
+    return SyncWizardError("\n".join(lines), hint=problems[0].hint, system=problems[0].system)

@@ -1,0 +1,173 @@
+"""Restore steps around the databases: each dump into a scratch database, verified, then
+swapped into place behind its gate (DESIGN sections 3 and 4; db_restore does the work).
+
+Where the Sync Service shares the repository database, one restore covers both and the
+Sync DB's two steps are skipped, saying why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from syncwizard import systems
+from syncwizard.runbook import db_restore
+from syncwizard.runbook.model import Gate, Outputs, SkipStep, StepContext
+from syncwizard.runbook.restore_state import RestoreState
+from syncwizard.runbook.restore_steps import RESTORE_STEP_OF, ROLE_OF, SWAP_STEP_OF
+
+SHARED_NOTE = (
+    "the Sync Service keeps its tables in the repository database: the one restore of that "
+    "database covered both"
+)
+LABELS = {"repository_db": "repository DB", "sync_db": "Sync DB"}
+
+
+class DatabaseSteps:
+    def __init__(self, state: RestoreState) -> None:
+        self.state = state
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return ("repository_db",) if self.state.shared else ("repository_db", "sync_db")
+
+    def _external(self, role: str) -> bool:
+        return role == "repository_db" and self.state.dump(role) is None
+
+    def plan_for(self, ctx: StepContext, role: str) -> db_restore.RestorePlan:
+        settings = getattr(self.state.profile, role)
+        dump = self.state.dump(role) or {}
+        room = self.state.found(ctx).get("room", {}).get(role, {})
+        return db_restore.RestorePlan.for_dump(
+            role=role,
+            conninfo=settings.conninfo,
+            passfile=systems.expand(settings.passfile),
+            set_dir=self.state.set_dir,
+            dump=dump,
+            run_id=ctx.run_id,
+            mode="drop_first" if room.get("mode") == "drop_first" else "side_by_side",
+            jobs=self.state.profile.backup.jobs,
+            restore_step=RESTORE_STEP_OF[role],
+            swap_step=SWAP_STEP_OF[role],
+        )
+
+    def _skip_reason(self, role: str) -> str:
+        if role == "sync_db" and self.state.shared:
+            return SHARED_NOTE
+        if self._external(role):
+            at = self.state.manifest.get("t0", {}).get("at", "?")
+            return (
+                f"the repository backup was taken outside syncwizard (snapshot at {at}): "
+                "restore it with the tool that took it"
+            )
+        return ""
+
+    # --- restore into scratch -------------------------------------------------------------
+
+    def plan_restore(self, step_id: str) -> Callable[[StepContext], str]:
+        role = ROLE_OF[step_id]
+
+        def plan(ctx: StepContext) -> str:
+            return self._skip_reason(role) or self.plan_for(ctx, role).describe()
+
+        return plan
+
+    def restore_gate(self, step_id: str) -> Callable[[StepContext], Awaitable[Gate | None]]:
+        role = ROLE_OF[step_id]
+
+        async def gate(ctx: StepContext) -> Gate | None:
+            if self._skip_reason(role):
+                return None
+            plan = self.plan_for(ctx, role)
+            if plan.mode != "drop_first":
+                return None
+            room = self.state.found(ctx).get("room", {}).get(role, {})
+            return Gate(
+                title=f"Drop {plan.live} BEFORE restoring it?",
+                consequences="The server lacks room for a restored copy beside the current "
+                "database, so the current one is dropped first. If the restore then fails, "
+                "there is no database by that name until it is restored from this set again.",
+                token=plan.live,
+                facts=(
+                    ("database", plan.live),
+                    ("free on the server", _mb(room.get("free_bytes"))),
+                    ("a copy needs", _mb(room.get("needed_bytes"))),
+                ),
+            )
+
+        return gate
+
+    async def _restore(self, ctx: StepContext, role: str) -> Outputs:
+        if reason := self._skip_reason(role):
+            raise SkipStep(reason, {"database": None, "reason": reason})
+        return await db_restore.restore_into_scratch(self.plan_for(ctx, role), ctx)
+
+    async def restore_repository(self, ctx: StepContext) -> Outputs:
+        return await self._restore(ctx, "repository_db")
+
+    async def restore_sync(self, ctx: StepContext) -> Outputs:
+        return await self._restore(ctx, "sync_db")
+
+    # --- swap into place ------------------------------------------------------------------
+
+    def plan_swap(self, step_id: str) -> Callable[[StepContext], str]:
+        role = ROLE_OF[step_id]
+
+        def plan(ctx: StepContext) -> str:
+            if reason := self._skip_reason(role):
+                return reason
+            plan = self.plan_for(ctx, role)
+            if plan.mode == "drop_first":
+                return f"rename the verified {plan.scratch!r} to {plan.live!r}"
+            return (
+                f"end the sessions on {plan.live!r}, then in one transaction rename it to "
+                f"{plan.aside!r} and the verified {plan.scratch!r} to {plan.live!r}"
+            )
+
+        return plan
+
+    def swap_gate(self, step_id: str) -> Callable[[StepContext], Awaitable[Gate | None]]:
+        role = ROLE_OF[step_id]
+
+        async def gate(ctx: StepContext) -> Gate | None:
+            if role == "sync_db" and self.state.shared:
+                return None
+            if self._external(role):
+                return Gate(
+                    title="Is the repository DB restored from its external backup?",
+                    consequences=self._skip_reason(role) + ". The next steps restore the Sync "
+                    "DB and start the Sync Service with -Drecover against it.",
+                    token="restored",
+                )
+            if ctx.records_of(SWAP_STEP_OF[role]).get("swapped"):
+                return None  # an earlier attempt committed it: nothing left to confirm
+            plan = self.plan_for(ctx, role)
+            facts = await db_restore.gate_facts(plan)
+            return Gate(
+                title=f"Replace the {LABELS[role]} {plan.live} with the restored copy?",
+                consequences=f"Every session on {plan.live} is ended. The current database "
+                + (
+                    f"is renamed {plan.aside} (kept until you drop it from the summary)"
+                    if plan.mode == "side_by_side"
+                    else "was dropped before the restore"
+                )
+                + f", and the verified copy becomes {plan.live}.",
+                token=plan.live,
+                facts=tuple(facts),
+            )
+
+        return gate
+
+    async def _swap(self, ctx: StepContext, role: str) -> Outputs:
+        if reason := self._skip_reason(role):
+            raise SkipStep(reason, {"database": None, "reason": reason})
+        return await db_restore.swap(self.plan_for(ctx, role), ctx)
+
+    async def swap_repository(self, ctx: StepContext) -> Outputs:
+        return await self._swap(ctx, "repository_db")
+
+    async def swap_sync(self, ctx: StepContext) -> Outputs:
+        return await self._swap(ctx, "sync_db")
+
+
+def _mb(value: object) -> str:
+    return f"{int(value) / 1e6:,.0f} MB" if isinstance(value, int | float) else "unknown"

@@ -1,0 +1,133 @@
+"""The restore runbook end to end against the real lab: a backup, more changes after it,
+a stopped consumer with events piling up, then the restore, step by step."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import psycopg
+import pytest
+from standin_support import admin_password, eventually, pending, restore, sync_queue
+from test_backup_support import lab_profile, the_set
+
+from syncwizard.config import broker_password
+from syncwizard.lab import postgres, standin
+from syncwizard.lab.generator import generate
+from syncwizard.lab.layout import LabLayout
+from syncwizard.runbook.backup import BackupOptions, start_backup
+from syncwizard.runbook.journal import load_run
+from syncwizard.runbook.model import Gate, StepEvent, StepState
+from syncwizard.runbook.restore import RestoreChoices, start_restore
+
+pytestmark = pytest.mark.integration
+
+
+async def take_backup(lab_config: Path, backup_dir: Path) -> Path:
+    profile = lab_profile(lab_config, backup_dir)
+    engine = start_backup(
+        profile,
+        BackupOptions.from_settings(profile.backup),
+        broker_password=broker_password(profile.broker),
+    )
+    try:
+        outcome = await engine.run()
+    finally:
+        await engine.aclose()
+    assert outcome.status == "finished", outcome.error and outcome.error.render()
+    return the_set(backup_dir)
+
+
+def counts(lab: LabLayout, dbname: str, tables: list[str]) -> dict[str, int]:
+    with psycopg.connect(postgres.superuser_conninfo(lab, dbname)) as conn:
+        return {
+            table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
+            for table in tables
+        }
+
+
+def databases(lab: LabLayout) -> set[str]:
+    with psycopg.connect(postgres.superuser_conninfo(lab)) as conn:
+        return {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
+
+
+async def test_a_whole_restore_empties_the_queue_into_its_archive_and_recovers_in_sync(
+    lab: LabLayout, lab_config: Path, tmp_path: Path
+) -> None:
+    await restore(lab)
+    backup_dir = tmp_path / "backups"
+    set_dir = await take_backup(lab_config, backup_dir)
+    manifest = json.loads((set_dir / "manifest.json").read_text())
+    await generate(lab, rate=50, duration=2, seed=11)  # changes after the backup ...
+    standin.stop(lab)
+    piled_up = await generate(lab, rate=100, duration=3, seed=12)  # ... and events piling up
+    await eventually(lambda: pending(lab), "events pending on the stopped consumer's queue")
+    pending_before = await pending(lab)
+    assert pending_before >= piled_up > 0
+
+    profile = lab_profile(lab_config, backup_dir)
+    choices = RestoreChoices(events_action="purge", plain_restart=False)
+    gates: list[Gate] = []
+    events: list[StepEvent] = []
+
+    async def confirm(gate: Gate) -> bool:
+        gates.append(gate)
+        return True
+
+    engine = start_restore(
+        profile,
+        set_dir,
+        choices,
+        broker_password=broker_password(profile.broker),
+        observers=[events.append],
+        confirm=confirm,
+    )
+    try:
+        for step_id in ("verify_set", "preflight", "stop_services", "archive_events"):
+            assert await engine.run_step(step_id) == StepState.DONE, engine.errors.get(step_id)
+        archived = engine.results["archive_events"]
+        assert archived["count"] == pending_before and archived["matches"]
+        choices.recover_user, choices.recover_password = "admin", admin_password(lab)
+        outcome = await engine.run()
+    finally:
+        await engine.aclose()
+    assert outcome.status == "finished", outcome.error and outcome.error.render()
+
+    # the queue is empty and its events are in the archive
+    assert await pending(lab) == 0
+    lines = Path(archived["archive"]).read_text().splitlines()
+    assert len(lines) == pending_before
+    assert all(
+        json.loads(line)["headers"]["destination"].endswith(sync_queue(lab)) for line in lines
+    )
+    # both databases equal their dumps (the Sync DB as restored, before the recover start)
+    repository, sync = manifest["dumps"]
+    assert counts(lab, "alfresco", list(repository["row_counts"])) == repository["row_counts"]
+    assert engine.results["restore_sync"]["rows"] == sum(sync["row_counts"].values())
+    # the stand-in ran its recovery, is healthy, and its Sync DB agrees with the repository
+    with psycopg.connect(postgres.superuser_conninfo(lab, "syncservice")) as conn:
+        recoveries = conn.execute(
+            "SELECT count(*) FROM sync_recovery WHERE finished_at > to_timestamp(%s)",
+            (engine.step_times["swap_sync"][1],),
+        ).fetchone()[0]  # type: ignore[index]
+    assert recoveries >= 1
+    assert postgres.node_drift(lab).in_sync
+    assert engine.results["start_recover"]["consumers"] >= 1
+
+    # every gate said what it destroys; the old databases wait aside for the admin
+    tokens = [gate.token for gate in gates]
+    assert tokens == ["stop", manifest["sync_id"][:8], "alfresco", "syncservice", "recover"]
+    purge_gate = gates[1]
+    assert (("queue", sync_queue(lab)) in purge_gate.facts) and purge_gate.step
+    aside = {engine.results[s]["aside"] for s in ("swap_repository", "swap_sync")}
+    assert aside <= databases(lab) and len(aside) == 2
+    # the report tells it, and no password is anywhere in the run folder
+    report = Path(engine.results["report"]["report"]).read_text()
+    assert "purge" in report.lower() and archived["archive"] in report
+    run = load_run(Path(engine.journal.run_dir))
+    assert run.outcome == "finished"
+    secret = admin_password(lab)
+    for path in Path(engine.journal.run_dir).rglob("*"):
+        if path.is_file():
+            assert secret not in path.read_text(errors="replace"), path
+    await restore(lab)
