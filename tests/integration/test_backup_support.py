@@ -60,13 +60,13 @@ def no_backup_left_running() -> Iterator[None]:
             child.wait(10)
 
 
-class BackupProcess:
-    """`syncwizard backup --yes --json` running as a child, its JSON lines collected."""
+class ChildRun:
+    """A child process printing one JSON event per line, its lines collected."""
 
-    def __init__(self, env: dict[str, str], *args: str) -> None:
+    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
         self.events: list[Event] = []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "syncwizard", "backup", "--yes", "--json", *args],
+            argv,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -110,6 +110,15 @@ class BackupProcess:
             pass
         assert self.proc.stderr is not None
         return self.proc.wait(10), self.proc.stderr.read()
+
+
+class BackupProcess(ChildRun):
+    """`syncwizard backup --yes --json` running as a child."""
+
+    def __init__(self, env: dict[str, str], *args: str) -> None:
+        super().__init__(
+            [sys.executable, "-m", "syncwizard", "backup", "--yes", "--json", *args], env
+        )
 
 
 def run_backup(
