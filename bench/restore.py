@@ -33,7 +33,7 @@ from typing import Any
 
 import psycopg
 from backup import BENCH_PORTS, BENCH_ROOT, ensure_bench_db
-from dump_variants import CpuMeter, remove
+from dump_variants import CpuMeter, children_cpu, remove
 from psycopg import sql
 
 from syncwizard.clients import pgtools
@@ -94,6 +94,7 @@ class BenchStepContext:
 class Run:
     seconds: float
     others: float  # cores other jobs kept busy meanwhile
+    cpu: float = 0.0  # CPU seconds of pg_restore, the bench server and this process
     verify: float = 0.0  # wizard: from pg_restore's end to the restore step's end (counts)
     swap: float = 0.0  # wizard: the swap step
     reports: int = 0
@@ -173,14 +174,17 @@ def wizard_restore(
         shared["results"][plan.restore_step] = outputs
         await db_restore.swap(plan, swap_ctx)
 
+    cpu0 = time.process_time() + children_cpu() + meter.server()
     started = time.perf_counter()
     seconds, others = meter.measure(lambda: asyncio.run(both()))
+    cpu = time.process_time() + children_cpu() + meter.server() - cpu0
     ended = started + seconds
     journal.unlink(missing_ok=True)
     drop_all(admin_info)
     return Run(
         seconds=seconds,
         others=others,
+        cpu=cpu,
         verify=marks["restored"] - restore_ctx.restored_at,
         swap=ended - marks["restored"],
         reports=restore_ctx.reports,
@@ -207,9 +211,11 @@ def bare_restore(admin_info: str, meter: CpuMeter, dump: Path) -> Run:
         admin_exec(admin_info, f"CREATE DATABASE {BARE}")
         subprocess.run(argv, check=True, stdin=subprocess.DEVNULL)
 
+    cpu0 = time.process_time() + children_cpu() + meter.server()
     seconds, others = meter.measure(run)
+    cpu = time.process_time() + children_cpu() + meter.server() - cpu0
     drop_all(admin_info)
-    return Run(seconds=seconds, others=others)
+    return Run(seconds=seconds, others=others, cpu=cpu)
 
 
 def main() -> None:
@@ -237,6 +243,7 @@ def main() -> None:
     meter = CpuMeter(postmaster)
     drop_all(admin_info)
     kept: dict[str, list[Run]] = {"wizard": [], "bare": []}
+    every: dict[str, list[Run]] = {"wizard": [], "bare": []}  # disturbed tries too
     for round_no in range(args.rounds):
         order = ["wizard", "bare"] if round_no % 2 == 0 else ["bare", "wizard"]
         for attempt in range(args.retries + 1):
@@ -254,10 +261,11 @@ def main() -> None:
                     else ""
                 )
                 print(
-                    f"  round {round_no + 1}: {name}: {run.seconds:.2f} s, others "
-                    f"{run.others:.2f} cores{extra}",
+                    f"  round {round_no + 1}: {name}: {run.seconds:.2f} s, cpu {run.cpu:.2f} s, "
+                    f"others {run.others:.2f} cores{extra}",
                     flush=True,
                 )
+                every[name].append(run)
             calm = max(r.others for r in runs.values()) < args.calm_below
             if calm or attempt == args.retries:
                 break
@@ -273,6 +281,15 @@ def main() -> None:
         f"ratio {wizard / bare:.3f}x -> {verdict}; rounds' ratios "
         + " ".join(f"{r:.3f}" for r in ratios)
         + f" (median {statistics.median(ratios):.3f}x)"
+    )
+    # On a shared 2-core machine wall time follows other jobs; CPU is the steadier measure.
+    cpu = {n: statistics.median(r.cpu for r in every[n]) for n in every}
+    pairs = [w.seconds / b.seconds for w, b in zip(every["wizard"], every["bare"], strict=True)]
+    print(
+        f"every run ({len(every['wizard'])} pairs, disturbed included): median of the pairs' "
+        f"wall ratios {statistics.median(pairs):.3f}x; CPU per restore (pg_restore + server "
+        f"+ own), median: wizard {cpu['wizard']:.2f} s, bare {cpu['bare']:.2f} s: "
+        f"{cpu['wizard'] / cpu['bare']:.3f}x"
     )
 
 
