@@ -38,6 +38,7 @@ from syncwizard.runbook.model import (
 from syncwizard.runbook.snapshot_dump import iso
 from syncwizard.tui import restore_text as rt
 from syncwizard.tui.backup_launcher import abandon_run
+from syncwizard.tui.backup_text import short_path
 from syncwizard.tui.fake import QUEUE, SYNC_ID, T0, TOPIC
 from syncwizard.tui.fake_backup import REPOSITORY_TABLES, SYNC_TABLES, Table
 from syncwizard.tui.restore_launcher import find_unfinished_restore
@@ -401,7 +402,7 @@ class FakeSteps:
     def plan_archive(self, ctx: StepContext) -> str:
         return (
             f"Browses every pending event of {QUEUE} over STOMP (nothing is consumed) into "
-            f"{_run_dir(ctx)}/events.jsonl, then checks the count against QueueSize."
+            f"{short_path(_run_dir(ctx))}/events.jsonl, then checks the count against QueueSize."
         )
 
     async def archive(self, ctx: StepContext) -> Outputs:
@@ -449,7 +450,7 @@ class FakeSteps:
         facts: tuple[tuple[str, str], ...] = (
             ("Queue", QUEUE),
             ("Pending events", f"{pending:,}"),
-            ("Archived to", str(archived.get("archive", ""))),
+            ("Archived to", short_path(str(archived.get("archive", "")))),
         )
         if delete:
             facts += (("Topic", TOPIC),)
@@ -504,7 +505,7 @@ class FakeSteps:
             raise SkipStep(
                 f"skipped: the Sync Service shares the repository database {REPOSITORY_DB}; "
                 "its restore covered the Sync tables",
-                {"summary": "skipped: the Sync DB is the repository DB", "shared": True},
+                {"shared": True},
             )
 
     def plan_restore(self, role: str):  # type: ignore[no-untyped-def]
@@ -683,7 +684,7 @@ class FakeSteps:
         return {"exit_code": 0, "healthy_at": iso(T0 + 7300), "summary": "restarted; healthy"}
 
     def plan_report(self, ctx: StepContext) -> str:
-        return f"Writes {_run_dir(ctx)}/report.md (no secret in it)."
+        return f"Writes {short_path(_run_dir(ctx))}/report.md (no secret in it)."
 
     async def report(self, ctx: StepContext) -> Outputs:
         self.fake._begin(rt.REPORT, self.choices)

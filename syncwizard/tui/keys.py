@@ -181,7 +181,7 @@ RESTORE_RUN = Binding(
 )
 RESTORE_RETRY = Binding(
     "r",
-    "run_step",
+    "retry_step",
     "Retry",
     id="restore.retry",
     tooltip="Run the failed or refused step again",

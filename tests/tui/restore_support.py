@@ -8,14 +8,23 @@ from typing import Any
 from textual.pilot import Pilot
 from tui_support import until
 
-from syncwizard.runbook.model import StepState
+from syncwizard.runbook.model import Gate, StepState
 from syncwizard.status import StatusReport
+from syncwizard.tui import restore_text as rt
 from syncwizard.tui.app import SyncWizardApp
-from syncwizard.tui.fake import T0, FakeClock, FakeStatusSource, demo_settings, report
+from syncwizard.tui.fake import (
+    SYNC_ID,
+    T0,
+    FakeClock,
+    FakeStatusSource,
+    demo_settings,
+    report,
+)
 from syncwizard.tui.fake_restore import FakeRestore, FakeRestoreLauncher
+from syncwizard.tui.screens.credentials import CredentialsScreen
 from syncwizard.tui.screens.gate import GateScreen
 from syncwizard.tui.screens.restore import RestoreScreen
-from syncwizard.tui.screens.restore_sets import SetChooserScreen
+from syncwizard.tui.screens.restore_sets import RestoreResumePromptScreen, SetChooserScreen
 
 BACKUP_DIR = Path("/var/backups/syncwizard")  # only named: the fake writes no set
 
@@ -83,6 +92,82 @@ async def confirm_gate(pilot: Pilot[object], token: str) -> None:
 async def step_done(pilot: Pilot[object], screen: RestoreScreen, step_id: str) -> None:
     await until(
         pilot,
-        lambda: screen.sidebar.state_of(step_id) in (StepState.DONE, StepState.SKIPPED)
-        and screen.phase in ("ready", "finished"),
+        lambda: (
+            screen.sidebar.state_of(step_id) in (StepState.DONE, StepState.SKIPPED)
+            and screen.phase in ("ready", "finished")
+        ),
     )
+
+
+PASSWORD = "s3cret-Recover!pw"
+GATE_TOKENS = {
+    rt.STOP_SERVICES: ("stop",),
+    rt.CLEAR_EVENTS: (SYNC_ID[:8],),
+    rt.SWAP_REPOSITORY: ("alfresco",),
+    rt.SWAP_SYNC: ("syncservice",),
+    rt.START_RECOVER: ("recover",),
+}
+
+
+async def run_shown_step(pilot: Pilot[object], screen: RestoreScreen) -> str:
+    """Run the step on screen as the admin does: Enter, credentials, gates; wait for its end."""
+    assert screen.engine is not None
+    upcoming = screen.engine.next_step()
+    assert upcoming is not None
+    step_id = upcoming.id
+    await pilot.press("enter")
+    if step_id == rt.START_RECOVER:
+        await until(pilot, lambda: isinstance(pilot.app.screen, CredentialsScreen))
+        await pilot.press(*PASSWORD)
+        await pilot.press("enter")
+    tokens = GATE_TOKENS.get(step_id, ())
+    if step_id == rt.CLEAR_EVENTS and not screen.engine.results[rt.ARCHIVE_EVENTS]["complete"]:
+        tokens += ("incomplete",)
+    for token in tokens:
+        await confirm_gate(pilot, token)
+    return step_id
+
+
+async def advance_to(pilot: Pilot[object], screen: RestoreScreen, step_id: str) -> None:
+    """Run every step before `step_id`; `step_id` is then shown, ready to run."""
+    assert screen.engine is not None
+    while (upcoming := screen.engine.next_step()) is not None and upcoming.id != step_id:
+        ran = await run_shown_step(pilot, screen)
+        await step_done(pilot, screen, ran)
+    await pilot.pause()
+
+
+async def _yes(gate: Gate) -> bool:
+    return True
+
+
+async def prepared(stop_before: str, **fake_options: Any) -> FakeRestore:
+    """A restore run journaled up to `stop_before` without the UI (fast), left unfinished:
+    the app then offers to resume it, at `stop_before`."""
+    fake = FakeRestore(demo_settings(), BACKUP_DIR, **fake_options)
+    launcher = FakeRestoreLauncher(fake)
+    choices = await launcher.make_choices()
+    choices.events_action, choices.plain_restart = "purge", True
+    choices.recover_user, choices.recover_password = "admin", PASSWORD
+    listing = next(s for s in fake.sets if s.sealed and not s.problem)
+    engine = await launcher.start(listing.path, choices, [], _yes)
+    try:
+        while (upcoming := engine.next_step()) is not None and upcoming.id != stop_before:
+            assert (await engine.run_step(upcoming.id)).satisfied
+    finally:
+        await engine.aclose()
+    fake.calls.clear()
+    return fake
+
+
+async def resume_prepared(pilot: Pilot[object]) -> RestoreScreen:
+    """Choose Restore, resume the prepared run, wait for its step to be shown."""
+    app = pilot.app
+    assert isinstance(app, SyncWizardApp)
+    await pilot.press("r")
+    await until(pilot, lambda: isinstance(app.screen, RestoreResumePromptScreen))
+    await pilot.press("r")
+    await until(pilot, lambda: has_restore_screen(app))
+    screen = restore_screen(app)
+    await until(pilot, lambda: screen.phase == "ready")
+    return screen

@@ -6,59 +6,350 @@ choices and outputs. Each test has its own state dir (tests/conftest.py).
 
 from __future__ import annotations
 
-from restore_support import confirm_gate, open_restore, restore_app, step_done
-from tui_support import until
+import time
+from pathlib import Path
 
-from syncwizard.runbook.journal import load_run
+from restore_support import (
+    PASSWORD,
+    advance_to,
+    confirm_gate,
+    open_chooser,
+    open_restore,
+    prepared,
+    restore_app,
+    restore_screen,
+    resume_prepared,
+    run_shown_step,
+    step_done,
+)
+from textual.widget import Widget
+from textual.widgets import Button, Input, RadioSet
+from tui_support import text_of, until
+
+from syncwizard.errors import SyncWizardError
+from syncwizard.runbook.journal import find_unfinished, load_run, read_entries
 from syncwizard.runbook.model import StepState
 from syncwizard.tui import restore_text as rt
 from syncwizard.tui.fake import SYNC_ID
+from syncwizard.tui.fake_restore import FakeRestore, FakeRestoreLauncher
 from syncwizard.tui.screens.credentials import CredentialsScreen
+from syncwizard.tui.screens.gate import GateScreen
+from syncwizard.tui.screens.restore import RestoreScreen
+from syncwizard.tui.screens.restore_sets import RestoreResumePromptScreen, SetChooserScreen
 from syncwizard.tui.screens.restore_summary import RestoreSummaryScreen
+from syncwizard.tui.screens.welcome import WelcomeScreen
 
-PASSWORD = "s3cret-Recover!pw"
+
+def flat(widget: Widget) -> str:
+    return " ".join(text_of(widget).split())
 
 
-async def test_a_restore_runs_step_by_step_to_the_summary() -> None:
+def log_text(screen: RestoreScreen) -> str:
+    return "\n".join(screen.log_pane.lines)
+
+
+def states(screen: RestoreScreen) -> dict[str, StepState]:
+    return {step_id: line.state for step_id, line in screen.sidebar.steps.items()}
+
+
+async def test_a_restore_runs_step_by_step_to_the_summary_and_drops_an_old_copy() -> None:
     app, fake, _ = restore_app()
     async with app.run_test(size=(100, 32)) as pilot:
         screen = await open_restore(pilot)
         assert fake.calls == [], "nothing runs before the admin says so"
-        for step_id in (rt.VERIFY_SET, rt.PREFLIGHT):
-            await pilot.press("enter")
-            await step_done(pilot, screen, step_id)
-        await pilot.press("enter")
-        await confirm_gate(pilot, "stop")
-        await step_done(pilot, screen, rt.STOP_SERVICES)
-        await pilot.press("enter")
-        await step_done(pilot, screen, rt.ARCHIVE_EVENTS)
-        await pilot.press("enter")
-        await confirm_gate(pilot, SYNC_ID[:8])
-        await step_done(pilot, screen, rt.CLEAR_EVENTS)
-        for step_id, token in (
-            (rt.RESTORE_REPOSITORY, None),
-            (rt.SWAP_REPOSITORY, "alfresco"),
-            (rt.RESTORE_SYNC, None),
-            (rt.SWAP_SYNC, "syncservice"),
-        ):
-            await pilot.press("enter")
-            if token:
-                await confirm_gate(pilot, token)
-            await step_done(pilot, screen, step_id)
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, CredentialsScreen))
-        await pilot.press(*PASSWORD)
-        await pilot.press("enter")
-        await confirm_gate(pilot, "recover")
-        await step_done(pilot, screen, rt.START_RECOVER)
-        await pilot.press("enter")
-        await step_done(pilot, screen, rt.PLAIN_RESTART)
-        await pilot.press("enter")
+        assert "Step 1 of 12: Verify the backup set" in flat(screen.head)
+        assert "manifest.json" in flat(screen.plan)
+        await advance_to(pilot, screen, rt.REPORT)
+        assert fake.calls == [step for step in rt_steps() if step != rt.REPORT]
+        await run_shown_step(pilot, screen)
         await until(pilot, lambda: isinstance(app.screen, RestoreSummaryScreen))
-        assert fake.seen[rt.CLEAR_EVENTS]["events_action"] == "purge"
-        assert fake.seen[rt.START_RECOVER]["recover_user"] == "admin"
-        assert fake.seen[rt.START_RECOVER]["recover_password"] == PASSWORD
-        assert screen.choices.recover_password is None, "forgotten after the start"
+        summary = app.screen
+        assert isinstance(summary, RestoreSummaryScreen)
+        files = flat(summary.query_one("#restore-files"))
+        assert "report.md" in files and "events.jsonl: 240 events" in files
+        aside = f"alfresco__before_{screen.run_id}"
+        assert aside in flat(summary.query_one("#aside-repository_db"))
+        await pilot.click("#drop-repository_db")
+        await until(pilot, lambda: isinstance(app.screen, GateScreen))
+        await pilot.click("#gate-token")
+        await pilot.press(*"alfresco")  # the live database's name is not the token
+        await pilot.press("enter")
+        assert isinstance(app.screen, GateScreen) and fake.dropped == []
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is summary)
+        assert fake.dropped == []
+        await confirm_after_click(pilot, "#drop-repository_db", aside)
+        await until(pilot, lambda: fake.dropped == [(screen.run_id, "repository_db")])
+        await until(pilot, lambda: "dropped" in flat(summary.query_one("#aside-repository_db")))
+        assert summary.query_one("#drop-repository_db", Button).disabled
+    assert screen.engine is not None
     record = load_run(screen.engine.journal.run_dir)
     assert record.outcome == "finished"
     assert set(record.states.values()) <= {StepState.DONE, StepState.SKIPPED}
+    assert find_unfinished("restore") is None
+
+
+def rt_steps() -> list[str]:
+    return [
+        rt.VERIFY_SET, rt.PREFLIGHT, rt.STOP_SERVICES, rt.ARCHIVE_EVENTS, rt.CLEAR_EVENTS,
+        rt.RESTORE_REPOSITORY, rt.SWAP_REPOSITORY, rt.RESTORE_SYNC, rt.SWAP_SYNC,
+        rt.START_RECOVER, rt.PLAIN_RESTART, rt.REPORT,
+    ]  # fmt: skip
+
+
+async def confirm_after_click(pilot, selector: str, token: str) -> None:  # type: ignore[no-untyped-def]
+    await pilot.click(selector)
+    await confirm_gate(pilot, token)
+
+
+async def test_a_wrong_token_does_nothing_and_esc_at_a_gate_changes_nothing() -> None:
+    fake = await prepared(rt.CLEAR_EVENTS)
+    app, _, _ = restore_app(launcher=FakeRestoreLauncher(fake))
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = await resume_prepared(pilot)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, GateScreen))
+        gate = app.screen
+        facts = flat(gate.query_one("#gate-facts"))
+        assert "Pending events 240" in facts and "events.jsonl" in "".join(facts.split())
+        assert "Purge the queue / Delete topic and queue" in str(
+            gate.query_one("#gate").border_subtitle
+        )
+        await pilot.click("#gate-token")
+        await pilot.press(*SYNC_ID[:7], "x", "enter")
+        assert app.screen is gate and gate.query_one("#gate-confirm", Button).disabled
+        assert rt.CLEAR_EVENTS not in fake.calls
+        await pilot.press("escape")
+        await until(pilot, lambda: screen.phase == "ready")
+        assert rt.CLEAR_EVENTS not in fake.calls
+        assert states(screen)[rt.CLEAR_EVENTS] == StepState.PENDING
+        assert "not confirmed" in flat(screen.live)
+        journal = load_run(screen.engine.journal.run_dir)  # type: ignore[union-attr]
+        assert rt.CLEAR_EVENTS not in journal.states, "nothing about it was journaled"
+        await pilot.press("enter")  # asked again
+        await confirm_gate(pilot, SYNC_ID[:8])
+        await step_done(pilot, screen, rt.CLEAR_EVENTS)
+        assert fake.calls.count(rt.CLEAR_EVENTS) == 1
+
+
+async def test_the_events_choice_reaches_the_runbook() -> None:
+    fake = await prepared(rt.CLEAR_EVENTS)
+    app, _, _ = restore_app(launcher=FakeRestoreLauncher(fake))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await resume_prepared(pilot)
+        choice = screen.query_one("#choice-set-clear_events", RadioSet)
+        assert choice.pressed_index == 0, "purge is preselected (recommended)"
+        assert "subscription stay" in flat(screen.query_one("#consequence-clear_events"))
+        await pilot.click("#choice-set-clear_events RadioButton:last-of-type")
+        await until(pilot, lambda: choice.pressed_index == 1)
+        consequence = flat(screen.query_one("#consequence-clear_events"))
+        assert "copies new repository events to no queue" in consequence
+        screen.run_button.focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, GateScreen))
+        assert "Delete the virtual topic" in flat(app.screen.query_one("#gate-title"))
+        await confirm_gate(pilot, SYNC_ID[:8])
+        await step_done(pilot, screen, rt.CLEAR_EVENTS)
+        assert fake.seen[rt.CLEAR_EVENTS]["events_action"] == "delete"
+        assert "choice journaled: delete" in log_text(screen)
+    record = load_run(screen.engine.journal.run_dir)  # type: ignore[union-attr]
+    assert record.records[rt.CLEAR_EVENTS]["choice"] == {"action": "delete"}
+
+
+async def test_the_restart_choice_reaches_the_runbook() -> None:
+    fake = await prepared(rt.PLAIN_RESTART)
+    app, _, _ = restore_app(launcher=FakeRestoreLauncher(fake))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await resume_prepared(pilot)
+        assert "nothing persists" in flat(screen.note)
+        restart = screen.query_one("#choice-set-plain_restart", RadioSet)
+        assert restart.pressed_index == 0, "the recover step's persistent note suggests it"
+        await pilot.click("#choice-set-plain_restart RadioButton:last-of-type")
+        await until(pilot, lambda: restart.pressed_index == 1)
+        screen.run_button.focus()
+        await pilot.press("enter")
+        await step_done(pilot, screen, rt.PLAIN_RESTART)
+        assert fake.seen[rt.PLAIN_RESTART]["plain_restart"] is False
+        assert states(screen)[rt.PLAIN_RESTART] == StepState.SKIPPED
+
+
+async def test_the_password_is_masked_kept_in_memory_and_never_journaled_or_shown() -> None:
+    fake = await prepared(rt.START_RECOVER)
+    app, _, _ = restore_app(launcher=FakeRestoreLauncher(fake))
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = await resume_prepared(pilot)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, CredentialsScreen))
+        modal = app.screen
+        assert modal.query_one("#credentials-user", Input).value == "admin"
+        assert modal.query_one("#credentials-password", Input).password
+        await pilot.press(*PASSWORD)
+        await pilot.pause()
+        assert PASSWORD not in app.export_screenshot(), "masked on screen"
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, GateScreen))
+        assert PASSWORD not in app.export_screenshot()
+        await confirm_gate(pilot, "recover")
+        await step_done(pilot, screen, rt.START_RECOVER)
+        assert fake.seen[rt.START_RECOVER]["recover_password"] == PASSWORD
+        assert screen.choices.recover_password is None
+        assert PASSWORD not in app.export_screenshot()
+        assert PASSWORD not in log_text(screen)
+        run_dir = screen.engine.journal.run_dir  # type: ignore[union-attr]
+    for path in Path(run_dir).iterdir():
+        if path.is_file():
+            assert PASSWORD not in path.read_text(errors="replace"), path
+    assert read_entries(run_dir / "journal.jsonl")
+
+
+async def test_esc_at_the_credentials_starts_nothing() -> None:
+    fake = await prepared(rt.START_RECOVER)
+    app, _, _ = restore_app(launcher=FakeRestoreLauncher(fake))
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = await resume_prepared(pilot)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, CredentialsScreen))
+        await pilot.press("escape")
+        await until(pilot, lambda: screen.phase == "ready")
+        assert rt.START_RECOVER not in fake.calls
+        assert states(screen)[rt.START_RECOVER] == StepState.PENDING
+        assert "no credentials" in flat(screen.live)
+
+
+async def test_ten_thousand_pending_events_scroll_without_lag() -> None:
+    fake = await prepared(rt.CLEAR_EVENTS, events=10_000)
+    app, _, _ = restore_app(launcher=FakeRestoreLauncher(fake))
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = await resume_prepared(pilot)
+        table = screen.events_table
+        await until(pilot, lambda: table.loaded, timeout=20)
+        assert table.row_count == 10_000
+        assert "10,000 events" in str(table.border_subtitle)
+        await pilot.press("e")  # the table on the whole screen, focused
+        await pilot.pause()
+        assert not screen.query_one("#steps").display
+        assert table.region.height > 20 and app.focused is table
+        started = time.perf_counter()
+        for _ in range(5):
+            await pilot.press("pagedown")
+        paged = table.cursor_row
+        await pilot.press("ctrl+end")
+        elapsed = time.perf_counter() - started
+        assert paged >= 5 * 20, f"5 pages moved the cursor to row {paged} only"
+        assert table.cursor_row == 9_999
+        last = [str(cell) for cell in table.get_row_at(9_999)]
+        assert last[0].endswith(":10000") and last[2] in ("NODEADDED", "NODEUPDATED", "NODEREMOVED")
+        assert elapsed < 3.0, f"6 key presses took {elapsed:.2f} s"
+        await pilot.press("e")
+        await pilot.pause()
+        assert screen.query_one("#steps").display
+
+
+async def test_a_failed_step_shows_its_error_and_hint_nothing_further_runs_and_r_retries() -> None:
+    error = SyncWizardError(
+        'pg_restore: error: could not execute query: ERROR: relation "alf_node" already exists',
+        hint="the scratch database was not empty; it is dropped and restored again on retry",
+        system="repository_db",
+    )
+    fake = await prepared(rt.RESTORE_REPOSITORY, fail={rt.RESTORE_REPOSITORY: error})
+    app, _, _ = restore_app(launcher=FakeRestoreLauncher(fake))
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = await resume_prepared(pilot)
+        await pilot.press("enter")
+        await until(pilot, lambda: screen.phase == "failed")
+        live = flat(screen.live)
+        assert "already exists" in live and "hint: the scratch database was not empty" in live
+        assert "Nothing further runs" in live
+        assert states(screen)[rt.RESTORE_REPOSITORY] == StepState.FAILED
+        assert "FAILED" in text_of(screen.sidebar)
+        await pilot.pause(0.1)
+        assert fake.calls[-1] == rt.RESTORE_REPOSITORY
+        assert screen.check_action("retry_step", ()) is True
+        del fake.fail[rt.RESTORE_REPOSITORY]
+        await pilot.press("r")
+        await step_done(pilot, screen, rt.RESTORE_REPOSITORY)
+        assert fake.calls.count(rt.RESTORE_REPOSITORY) == 2
+        assert "running 'Restore the repository DB (into a scratch DB)' again" in log_text(screen)
+
+
+async def test_leaving_keeps_the_run_and_the_welcome_screen_offers_to_resume_it() -> None:
+    app, fake, _ = restore_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_restore(pilot)
+        await advance_to(pilot, screen, rt.ARCHIVE_EVENTS)
+        run_id = screen.run_id
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, WelcomeScreen))
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, RestoreResumePromptScreen))
+        prompt = flat(app.screen.query_one("#resume-run"))
+        assert run_id and run_id in prompt
+        assert "step 4 of 12: Archive the pending events" in prompt
+        await pilot.press("r")
+        await until(
+            pilot, lambda: isinstance(app.screen, RestoreScreen) and app.screen is not screen
+        )
+        resumed = restore_screen(app)
+        await until(pilot, lambda: resumed.phase == "ready")
+        assert resumed.run_id == run_id and resumed.shown_step == rt.ARCHIVE_EVENTS
+        assert states(resumed)[rt.STOP_SERVICES] == StepState.DONE
+        calls = list(fake.calls)
+        await run_shown_step(pilot, resumed)
+        await step_done(pilot, resumed, rt.ARCHIVE_EVENTS)
+        assert fake.calls == [*calls, rt.ARCHIVE_EVENTS], "finished steps are not redone"
+
+
+async def test_the_set_chooser_greys_sets_that_cannot_be_restored() -> None:
+    app, fake, _ = restore_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        chooser = await open_chooser(pilot)
+        table = chooser.table
+        assert table.row_count == 4
+        assert table.cursor_row == 1, "the newest sealed set is highlighted"
+        assert "backup-20260101T000000Z" in flat(chooser.details)
+        await pilot.press("up")
+        assert "no manifest.json" in flat(chooser.details)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is chooser, "an unsealed set cannot be chosen"
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, WelcomeScreen))
+        assert fake.calls == [] and find_unfinished("restore") is None
+
+
+async def test_a_shared_database_skips_the_sync_db_steps_and_says_why() -> None:
+    fake = await prepared(rt.RESTORE_REPOSITORY, shared=True)
+    app, _, _ = restore_app(launcher=FakeRestoreLauncher(fake))
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = await resume_prepared(pilot)
+        assert "shares the repository database" in flat(screen.note)
+        await advance_to(pilot, screen, rt.START_RECOVER)
+        assert states(screen)[rt.RESTORE_SYNC] == StepState.SKIPPED
+        assert states(screen)[rt.SWAP_SYNC] == StepState.SKIPPED
+        live = flat(screen.live)
+        assert "Restore the Sync DB: skipped: the Sync Service shares" in live
+        assert "Put the restored Sync DB in place: skipped" in live
+        assert "skipped" in log_text(screen)
+
+
+async def test_an_incomplete_archive_asks_a_second_gate_before_clearing() -> None:
+    fake = await prepared(rt.CLEAR_EVENTS, incomplete=True)
+    app, _, _ = restore_app(launcher=FakeRestoreLauncher(fake))
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = await resume_prepared(pilot)
+        await pilot.press("enter")
+        await confirm_gate(pilot, SYNC_ID[:8])
+        await until(pilot, lambda: isinstance(app.screen, GateScreen))
+        assert "incomplete" in flat(app.screen.query_one("#gate-title"))
+        await pilot.press("escape")
+        await until(pilot, lambda: screen.phase == "ready")
+        assert rt.CLEAR_EVENTS not in fake.calls
+
+
+async def test_the_real_launcher_is_used_when_none_is_given() -> None:
+    from syncwizard.tui.app import SyncWizardApp
+    from syncwizard.tui.fake import demo_settings
+
+    launcher = FakeRestoreLauncher(FakeRestore(demo_settings(), Path("/nowhere")))
+    assert SyncWizardApp(demo_settings(), restore_launcher=launcher).restore_launcher is launcher
+    assert isinstance(SetChooserScreen([], "/nowhere", "lab"), SetChooserScreen)

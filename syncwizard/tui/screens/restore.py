@@ -57,7 +57,7 @@ if TYPE_CHECKING:
     from syncwizard.tui.restore_launcher import RestoreLauncher
     from syncwizard.tui.source import SourceFactory, StatusSource
 
-NARROW = 100
+NARROW = 130  # below this width one live panel shows: health or queue, by step
 SHORT = 32
 STOP_WAIT = 20.0
 AFTER_FAILURE = (
@@ -299,11 +299,16 @@ class RestoreScreen(WizardScreen):
 
     # --- running one step -----------------------------------------------------------------
 
+    def action_retry_step(self) -> None:
+        if self.phase == "failed":
+            self.action_run_step()
+
     def action_run_step(self) -> None:
         if self.phase not in ("ready", "failed") or self.engine is None:
             return
         upcoming = self.engine.next_step()
         if upcoming is not None:
+            self.ended = []
             self.run_step(upcoming.id, retry=self.phase == "failed")
 
     @on(Button.Pressed, "#run-step")
@@ -440,7 +445,6 @@ class RestoreScreen(WizardScreen):
             self.log_pane.clear_progress()
             if step_id != self.shown_step:
                 self._show_step(step_id)
-            self.ended = []
             self._set_live(Text(f"{MARKERS[state]} running...", style="bold"), "-waiting")
         else:
             times = self.engine.step_times.get(step_id) if self.engine else None
@@ -449,9 +453,8 @@ class RestoreScreen(WizardScreen):
         self.sidebar.set_state(step_id, state, took)
         if state in (StepState.DONE, StepState.SKIPPED):
             line = Text(f"{MARKERS[state]} {self.titles.get(step_id, step_id)}: ", style="bold")
-            line.append(str(event.data.get("summary") or event.message), style="")
-            if state == StepState.SKIPPED:
-                line.append(f" ({event.message})" if event.data.get("summary") else "")
+            said = event.message if state == StepState.SKIPPED else event.data.get("summary")
+            line.append(str(said or event.message), style="")
             self.ended.append(line)
             if step_id == rt.ARCHIVE_EVENTS and event.data.get("archive"):
                 self.events_table.load(Path(str(event.data["archive"])))
@@ -713,6 +716,8 @@ class RestoreScreen(WizardScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "run_step":
             return self.phase in ("ready", "failed")
+        if action == "retry_step":
+            return self.phase == "failed"
         if action == "cancel_step":
             return self.phase == "running"
         if action == "back":

@@ -86,7 +86,10 @@ class SetChooserScreen(Screen[Any]):
             size = int(getattr(listing, "total_bytes", 0) or 0)
             guid = str(getattr(listing, "sync_id", "") or "")
             table.add_row(
-                Text(moment_text(getattr(listing, "created_at", None)).removesuffix(" UTC"), style=style),
+                Text(
+                    moment_text(getattr(listing, "created_at", None)).removesuffix(" UTC"),
+                    style=style,
+                ),
                 Text(formatting.size(size) if size else "-", style=style, justify="right"),
                 Text(guid[:GUID_SHOWN] + "…" if guid else "?", style=style),
                 Text(str(getattr(listing, "tool_version", "") or "?"), style=style),
