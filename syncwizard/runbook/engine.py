@@ -21,6 +21,8 @@ API for a UI (the TUI drives it the same way the headless CLI does):
 - Gates: a step's gate (or gates, confirmed in turn; and any dependency override) is
   passed to the injected `confirm(gate) -> bool` coroutine, with `gate.step` naming the
   step; False leaves the step PENDING. No confirm callable means every gate is refused.
+  A gate that cannot be stated (its coroutine raises SyncWizardError, e.g. a choice the UI
+  has not made yet) also leaves the step PENDING, with that error in `engine.errors`.
 - Cancel by cancelling the task that awaits run()/run_step(): the running step's
   child is killed and its partial files removed (by the step), the step journaled
   CANCELLED, a RUN_STOPPED written, and CancelledError re-raised.
@@ -242,12 +244,17 @@ class Engine:
                 return self.states[step_id]
         context = _Context(self, step.id)
         if step.gate is not None:
-            asked = await step.gate(context)
+            try:
+                asked = await step.gate(context)
+            except SyncWizardError as exc:  # the gate cannot be stated: nothing is done
+                self.errors[step_id] = exc
+                return self.states[step_id]
             gates = (asked,) if isinstance(asked, Gate) else asked or ()
             for gate in gates:
                 if not await self._confirmed(step, gate):
                     return self.states[step_id]
         started = time.time()
+        self.errors.pop(step.id, None)
         self.step_times[step.id] = (started, None)
         self._transition(step, StepState.RUNNING, f"{step.title}: started")
         try:

@@ -58,8 +58,20 @@ class ServiceSteps:
             f"{self.settings.healthy_timeout:.0f} s)"
         )
 
+    async def _started_and_answering(self, ctx: StepContext) -> dict[str, Any] | None:
+        """The record of an earlier attempt's start, if the service answers since: then this
+        attempt only watches. A service that does not answer at all is started again."""
+        started = ctx.records_of(RECOVER).get("started")
+        if not started:
+            return None
+        try:
+            await self.systems.health_reports()
+        except SyncWizardError:
+            return None
+        return dict(started)
+
     async def recover_gate(self, ctx: StepContext) -> Gate | None:
-        if ctx.records_of(RECOVER).get("started"):
+        if await self._started_and_answering(ctx):
             return None  # started already: this attempt only watches
         user, _ = self.state.choices.require_credentials()
         command = self.settings.start_with_recover
@@ -77,7 +89,7 @@ class ServiceSteps:
         )
 
     async def start_recover(self, ctx: StepContext) -> Outputs:
-        started = ctx.records_of(RECOVER).get("started")
+        started = await self._started_and_answering(ctx)
         command = ""
         if started:
             ctx.log(f"the recover start ran at {started['at_iso']}; watching again")

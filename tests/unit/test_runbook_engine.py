@@ -182,6 +182,29 @@ async def test_several_gates_are_asked_in_turn_each_naming_its_step_and_one_no_s
     await engine.aclose()
 
 
+async def test_a_gate_that_cannot_be_stated_leaves_the_step_pending_with_its_error(
+    tmp_path: Path,
+) -> None:
+    script = Script()
+    runbook = script.runbook()
+
+    async def undecided(ctx: StepContext) -> Gate:
+        raise RefusedError("choose purge or delete first", hint="make the choice")
+
+    steps = tuple(
+        Step(**{**step.__dict__, "gate": undecided}) if step.id == "b" else step
+        for step in runbook.steps
+    )
+    journal = Journal.create(tmp_path / "runs" / "run-1")
+    engine = Engine(Runbook(name="test", steps=steps), journal, "run-1")
+    engine.start({})
+    outcome = await engine.run()
+    assert outcome.step_id == "b" and engine.states["b"] == StepState.PENDING
+    assert outcome.error is not None and "choose purge" in outcome.error.message
+    assert script.calls == ["a"]
+    await engine.aclose()
+
+
 async def test_a_failure_stops_the_run_and_a_resume_does_not_redo_finished_steps(
     tmp_path: Path,
 ) -> None:
