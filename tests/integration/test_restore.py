@@ -3,6 +3,7 @@ a stopped consumer with events piling up, then the restore, step by step."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from syncwizard.lab.generator import generate
 from syncwizard.lab.layout import LabLayout
 from syncwizard.runbook.backup import BackupOptions, start_backup
 from syncwizard.runbook.journal import load_run
-from syncwizard.runbook.model import Gate, StepEvent, StepState
+from syncwizard.runbook.model import EventKind, Gate, StepEvent, StepState
 from syncwizard.runbook.restore import RestoreChoices, start_restore
 
 pytestmark = pytest.mark.integration
@@ -46,6 +47,40 @@ def counts(lab: LabLayout, dbname: str, tables: list[str]) -> dict[str, int]:
         }
 
 
+def command_lines() -> list[str]:
+    """Every process's command line, as `ps` shows them."""
+    lines = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            lines.append(cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+        except OSError:
+            continue  # gone meanwhile
+    return lines
+
+
+class ProcessTableWatch:
+    """Reads every command line many times while the recover start runs."""
+
+    def __init__(self) -> None:
+        self.task: asyncio.Task[None] | None = None
+        self.seen: list[str] = []
+        self.looks = 0
+
+    def observe(self, event: StepEvent) -> None:
+        if event.step_id != "start_recover" or event.kind != EventKind.STATE:
+            return
+        if event.state == StepState.RUNNING:
+            self.task = asyncio.get_running_loop().create_task(self._watch())
+        elif self.task is not None:
+            self.task.cancel()
+
+    async def _watch(self) -> None:
+        while True:
+            self.seen += await asyncio.to_thread(command_lines)
+            self.looks += 1
+            await asyncio.sleep(0.02)
+
+
 def databases(lab: LabLayout) -> set[str]:
     with psycopg.connect(postgres.superuser_conninfo(lab)) as conn:
         return {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
@@ -69,6 +104,7 @@ async def test_a_whole_restore_empties_the_queue_into_its_archive_and_recovers_i
     choices = RestoreChoices(events_action="purge", plain_restart=False)
     gates: list[Gate] = []
     events: list[StepEvent] = []
+    process_table = ProcessTableWatch()
 
     async def confirm(gate: Gate) -> bool:
         gates.append(gate)
@@ -79,7 +115,7 @@ async def test_a_whole_restore_empties_the_queue_into_its_archive_and_recovers_i
         set_dir,
         choices,
         broker_password=broker_password(profile.broker),
-        observers=[events.append],
+        observers=[events.append, process_table.observe],
         confirm=confirm,
     )
     try:
@@ -127,7 +163,10 @@ async def test_a_whole_restore_empties_the_queue_into_its_archive_and_recovers_i
     run = load_run(Path(engine.journal.run_dir))
     assert run.outcome == "finished"
     secret = admin_password(lab)
-    for path in Path(engine.journal.run_dir).rglob("*"):
+    for path in [*Path(engine.journal.run_dir).rglob("*"), lab.log_file("standin")]:
         if path.is_file():
             assert secret not in path.read_text(errors="replace"), path
+    assert process_table.looks >= 3
+    assert any("standin" in line for line in process_table.seen)  # the start was watched
+    assert not [line for line in process_table.seen if secret in line]
     await restore(lab)
