@@ -11,10 +11,12 @@
    `archive` = `events.archive_pending` writing the JSON-lines archive (0600,
                `.partial`, fsync, rename), then `count_archive` of the file.
    Both browse the same queue (browsing leaves it as it is).
-Prints events/s of each (min / median / max) and the ratio of the medians.
-Budget: archive >= 0.8x bare.
+Prints events/s of each (min / median / max), CPU per event of this process and of
+the broker, the cores other jobs kept busy meanwhile, the ratio of the medians and the
+median of the rounds' ratios. Budget: archive >= 0.8x bare.
 
 Run by hand: .venv/bin/python bench/events_archive.py [--events 10000] [--rounds 5]
+    [--calm-below 0.5 --retries 2]   # run again when other jobs used >= 0.5 cores meanwhile
     [--keep]   # leave the broker running for the next run (it is stopped otherwise)
 """
 
