@@ -272,14 +272,16 @@ async def resume_restore(
 def describe_plan(profile: Profile, set_dir: Path) -> str:
     """What a restore from `set_dir` would do, step by step; touches nothing."""
     manifest = backupset.read_manifest(set_dir)
+    run_id = new_run_id(RUNBOOK)  # what a run started now would be called
     actions = RestoreActions(
-        profile, None, set_dir, manifest, runs_dir() / "<new run>", RestoreChoices()
+        profile, None, set_dir, manifest, runs_dir() / run_id, RestoreChoices()
     )
     runbook = restore_runbook(actions)
     lines = [
         f"Restore plan for the backup set {set_dir}",
         f"  taken {manifest.get('created_at')} by syncwizard "
         f"{manifest.get('tool', {}).get('version', '?')}, sync GUID {manifest.get('sync_id')}",
+        f"  names below use the run id {run_id}; a run started later gets its own",
         "",
     ]
     context = actions.offline_context()

@@ -55,7 +55,7 @@ class RestoreActions:
         self.service = ServiceSteps(self.state)
 
     def offline_context(self) -> OfflineContext:
-        return OfflineContext()
+        return OfflineContext(self.run_dir.name)
 
     # --- 1. the set -----------------------------------------------------------------------
 

@@ -61,8 +61,10 @@ class RestoreState:
 class OfflineContext:
     """A StepContext for plans shown before any step ran (`restore --plan`)."""
 
-    run_id = "<new run>"
     rechecking = False
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id  # the id a run started now would get
 
     @property
     def results(self) -> Mapping[str, Outputs]:

@@ -8,11 +8,13 @@ import gzip
 import hashlib
 import json
 import shutil
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from standin_support import admin_password, jolokia, pending, restore, sync_queue
+from standin_support import admin_password, jolokia, pending, plain_env, restore, sync_queue
 from test_backup_support import lab_profile
 from test_restore import take_backup
 from test_restore_resume import node_count
@@ -243,3 +245,48 @@ async def test_a_failing_start_then_a_service_never_healthy_then_a_good_start(
         await run.aclose()
     assert outcome.status == "finished", outcome.error and outcome.error.render()
     await restore(lab)
+
+
+def syncwizard(lab_config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**plain_env(), "SYNCWIZARD_CONFIG": str(lab_config), "SYNCWIZARD_PROFILE": "lab"}
+    return subprocess.run(
+        [sys.executable, "-m", "syncwizard", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+
+async def test_restore_is_tui_only_and_its_plan_touches_nothing(
+    lab: LabLayout, lab_config: Path, backup_set: Path
+) -> None:
+    refused = syncwizard(lab_config, "restore")
+    assert refused.returncode == 2 and "only in the TUI" in refused.stderr
+    assert "restore --plan" in refused.stderr
+    nodes, waiting = node_count(lab), await pending(lab)
+    plan = syncwizard(lab_config, "restore", "--plan", str(backup_set))
+    assert plan.returncode == 0, plan.stderr
+    for title in ("Verify the backup set", "Clear the undelivered events", "-Drecover"):
+        assert title in plan.stdout
+    assert "alfresco__restore_" in plan.stdout and str(backup_set) in plan.stdout
+    assert node_count(lab) == nodes and await pending(lab) == waiting
+    assert [run for run in list_runs() if run.runbook == "restore"] == []
+    missing = syncwizard(lab_config, "restore", "--plan", "no-such-set")
+    assert missing.returncode == 2 and "no backup set 'no-such-set'" in missing.stderr
+
+
+async def test_report_prints_a_run_as_markdown_and_never_overwrites_a_file(
+    lab_config: Path, backup_set: Path, tmp_path: Path
+) -> None:
+    run_dir = next((backup_set.parents[1] / "state" / "runs").iterdir())
+    report = syncwizard(lab_config, "report", str(run_dir))
+    assert report.returncode == 0, report.stderr
+    assert report.stdout.startswith("#") and str(backup_set) in report.stdout
+    existing = tmp_path / "ticket.md"
+    existing.write_text("the admin's notes")
+    refused = syncwizard(lab_config, "report", str(run_dir), "--output", str(existing))
+    assert refused.returncode == 2 and "never written over" in refused.stderr
+    assert existing.read_text() == "the admin's notes"
+    unknown = syncwizard(lab_config, "report", "restore-nope")
+    assert unknown.returncode == 2 and "no run 'restore-nope'" in unknown.stderr
