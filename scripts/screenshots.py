@@ -91,6 +91,7 @@ async def main(out: Path) -> None:
     )
     await shoot(out / "min-size-notice.svg", (70, 20), SyncWizardApp(demo_settings()), settle)
     await backup_shots(out)
+    await restore_shots(out)
 
 
 # --- the backup wizard (a scripted backup through the real engine; see tui/fake_backup.py) ---
@@ -258,6 +259,192 @@ async def backup_shots(out: Path) -> None:
         await until(pilot, lambda: isinstance(pilot.app.screen, ResumePromptScreen))
 
     await shoot(out / "backup-resume-prompt-80x24.svg", (80, 24), app, resume_prompt)
+
+
+# --- the restore wizard (scripted steps through the real engine; see tui/fake_restore.py) ---
+
+RESTORE_PASSWORD = "not-a-real-password"  # typed into the masked field; never shown
+RESTORE_TOKENS = {
+    "stop_services": ("stop",),
+    "swap_repository": ("alfresco",),
+    "swap_sync": ("syncservice",),
+    "start_recover": ("recover",),
+}
+
+
+def restore_app(**options: object) -> tuple[SyncWizardApp, object, FakeStatusSource]:
+    from syncwizard.tui.fake import T0, report
+    from syncwizard.tui.fake_restore import RUN_ID, FakeRestore, FakeRestoreLauncher
+
+    settings = demo_settings()
+    fake = FakeRestore(settings, Path("/var/backups/syncwizard"), run_id=RUN_ID, **options)  # type: ignore[arg-type]
+    reports = [report(T0 + 7200 + n, pending=240, enqueued=50_240, consumers=0) for n in range(6)]
+    source = FakeStatusSource(reports)
+    app = SyncWizardApp(
+        settings,
+        source_factory=lambda: source,
+        clock=FakeClock(T0 + 7200),
+        poll_interval=0.01,
+        restore_launcher=FakeRestoreLauncher(fake),
+    )
+    app.animation_level = "none"
+    return app, fake, source
+
+
+async def restore_to(pilot: Pilot[object], step: str) -> object:
+    """Choose Restore and the newest sealed set, then run every step before `step`."""
+    from syncwizard.tui.fake import SYNC_ID
+    from syncwizard.tui.screens.credentials import CredentialsScreen
+    from syncwizard.tui.screens.gate import GateScreen
+    from syncwizard.tui.screens.restore import RestoreScreen
+    from syncwizard.tui.screens.restore_sets import SetChooserScreen
+
+    app = pilot.app
+    await pilot.press("r")
+    await until(pilot, lambda: isinstance(app.screen, SetChooserScreen))
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(app.screen, RestoreScreen))
+    screen = app.screen
+    assert isinstance(screen, RestoreScreen)
+    await until(pilot, lambda: screen.phase == "ready")
+    tokens = {**RESTORE_TOKENS, "clear_events": (SYNC_ID[:8],)}
+    while screen.engine is not None and (upcoming := screen.engine.next_step()) is not None:
+        if upcoming.id == step:
+            break
+        await pilot.press("enter")
+        if upcoming.id == "start_recover":
+            await until(pilot, lambda: isinstance(app.screen, CredentialsScreen))
+            await pilot.press(*RESTORE_PASSWORD, "enter")
+        for token in tokens.get(upcoming.id, ()):
+            await until(pilot, lambda: isinstance(app.screen, GateScreen))
+            await pilot.click("#gate-token")
+            await pilot.press(*token, "enter")
+        await until(
+            pilot,
+            lambda: (
+                screen.phase in ("ready", "finished")
+                and screen.sidebar.state_of(upcoming.id).satisfied
+            ),
+        )
+    return screen
+
+
+async def restore_shots(out: Path) -> None:
+    from syncwizard.tui.fake import SYNC_ID, T0
+    from syncwizard.tui.screens.credentials import CredentialsScreen
+    from syncwizard.tui.screens.gate import GateScreen
+    from syncwizard.tui.screens.restore_sets import RestoreResumePromptScreen, SetChooserScreen
+    from syncwizard.tui.screens.restore_summary import RestoreSummaryScreen
+
+    home = Path(tempfile.mkdtemp(prefix="syncwizard-shots-"))
+    os.environ["HOME"] = str(home)
+
+    def at(step: str, then: Callable[..., Awaitable[None]] | None = None):  # type: ignore[no-untyped-def]
+        async def steps(pilot: Pilot[object], fake: object, source: FakeStatusSource) -> None:
+            screen = await restore_to(pilot, step)
+            if then is not None:
+                await then(pilot, screen, fake)
+            await settle(pilot, source)
+
+        return steps
+
+    def held(step: str):  # type: ignore[no-untyped-def]
+        async def then(pilot: Pilot[object], screen: object, fake: object) -> None:
+            await pilot.press("enter")
+            if step == "start_recover":
+                await until(pilot, lambda: isinstance(pilot.app.screen, CredentialsScreen))
+                await pilot.press(*RESTORE_PASSWORD, "enter")
+                await until(pilot, lambda: isinstance(pilot.app.screen, GateScreen))
+                await pilot.click("#gate-token")
+                await pilot.press(*"recover", "enter")
+            await until(pilot, lambda: getattr(fake, "holding", None) == step)
+
+        return then
+
+    async def gate(pilot: Pilot[object], screen: object, fake: object) -> None:
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(pilot.app.screen, GateScreen))
+        await pilot.press("tab", *SYNC_ID[:5])
+
+    async def swap_gate(pilot: Pilot[object], screen: object, fake: object) -> None:
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(pilot.app.screen, GateScreen))
+
+    async def credentials(pilot: Pilot[object], screen: object, fake: object) -> None:
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(pilot.app.screen, CredentialsScreen))
+        await pilot.press(*RESTORE_PASSWORD)
+
+    async def summary(pilot: Pilot[object], screen: object, fake: object) -> None:
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(pilot.app.screen, RestoreSummaryScreen))
+
+    async def failed(pilot: Pilot[object], screen: object, fake: object) -> None:
+        await pilot.press("enter")
+        await until(pilot, lambda: getattr(screen, "phase", "") == "failed")
+
+    async def events_full(pilot: Pilot[object], screen: object, fake: object) -> None:
+        table = getattr(screen, "events_table")  # noqa: B009 (screen is typed object here)
+        await until(pilot, lambda: table.loaded)
+        await pilot.press("e", "pagedown")
+
+    async def chooser(pilot: Pilot[object], fake: object, source: FakeStatusSource) -> None:
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(pilot.app.screen, SetChooserScreen))
+
+    no_room = SyncWizardError(
+        "pg_restore exited with status 1: could not execute query: ERROR: could not extend "
+        'file "base/16384/24576": No space left on device',
+        hint="free space on the database server (the scratch copy needs 124 MiB more), then "
+        "run the step again: the half-restored scratch database is dropped first",
+        system="repository_db",
+    )
+    both = ["80x24", "120x40"]
+    archiving = at("archive_events", held("archive_events"))
+    restoring = at("restore_repository", held("restore_repository"))
+    watching = at("start_recover", held("start_recover"))
+    shots: list[tuple[str, dict[str, object], Callable[..., Awaitable[None]], list[str]]] = [
+        ("restore-sets", {}, chooser, both),
+        ("restore-first-step", {}, at("verify_set"), both),
+        ("restore-stop-gate", {}, at("stop_services", swap_gate), ["80x24"]),
+        ("restore-archiving", {"hold_at": {"archive_events": 2}}, archiving, ["120x40"]),
+        ("restore-events-choice", {}, at("clear_events"), both),
+        ("restore-events-table", {"events": 10_000}, at("clear_events", events_full), ["120x40"]),
+        ("restore-clear-gate", {}, at("clear_events", gate), both),
+        ("restore-incomplete-gate", {"incomplete": True}, at("clear_events", gate), ["80x24"]),
+        ("restore-restoring", {"hold_at": {"restore_repository": 3}}, restoring, both),
+        ("restore-swap-gate", {}, at("swap_repository", swap_gate), both),
+        ("restore-credentials", {}, at("start_recover", credentials), both),
+        ("restore-recover-watch", {"hold_at": {"start_recover": 3}}, watching, both),
+        ("restore-plain-restart", {}, at("plain_restart"), ["120x40"]),
+        ("restore-summary", {}, at("report", summary), both),
+        ("restore-failed", {"fail": {"restore_repository": no_room}},
+         at("restore_repository", failed), both),
+        ("restore-shared-database", {"shared": True}, at("start_recover"), ["120x40"]),
+    ]  # fmt: skip
+    for name, options, steps, sizes in shots:
+        for size_name in sizes:
+            fresh_state(home)
+            app, fake, source = restore_app(**options)
+
+            async def run(pilot: Pilot[object], steps=steps, fake=fake, source=source) -> None:  # type: ignore[no-untyped-def]
+                await steps(pilot, fake, source)
+
+            await shoot(out / f"{name}-{size_name}.svg", SIZES[size_name], app, run)
+
+    # The resume prompt: a restore left at the clear step, offered when Restore is chosen again.
+    fresh_state(home)
+    left_app, _, _ = restore_app()
+    async with left_app.run_test(size=(80, 24)) as pilot:
+        await restore_to(pilot, "clear_events")
+    freeze_journal_times(T0 + 7200)
+    app, _, _ = restore_app()
+
+    async def resume_prompt(pilot: Pilot[object]) -> None:
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(pilot.app.screen, RestoreResumePromptScreen))
+
+    await shoot(out / "restore-resume-prompt-80x24.svg", (80, 24), app, resume_prompt)
 
 
 if __name__ == "__main__":

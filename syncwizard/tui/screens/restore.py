@@ -67,7 +67,7 @@ AFTER_FAILURE = (
 CANCELLED_TEXT = (
     "Cancelled: the step was stopped and the journal says so. r runs it again; Esc goes back."
 )
-READY_HINT = "Read the step, then Enter runs it."
+READY_HINT = "Enter runs it."
 
 
 class EngineEvent(Message):
@@ -635,7 +635,7 @@ class RestoreScreen(WizardScreen):
         self.run_hint.update(
             {
                 "ready": READY_HINT,
-                "failed": "r (or Enter) runs it again",
+                "failed": "r runs it again",
                 "running": "running...",
                 "finished": "every step done: s shows the summary",
             }.get(phase, "")

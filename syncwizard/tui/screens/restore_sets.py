@@ -64,7 +64,8 @@ class SetChooserScreen(Screen[Any]):
             intro = Text("Backup sets in ", style="bold")
             intro.append(short_path(self.backup_dir))
             intro.append(
-                f": {len(self.sets)} found, newest first. Greyed sets cannot be restored."
+                f": {len(self.sets)} found, newest first. Enter chooses; greyed sets "
+                "cannot be restored."
                 if self.sets
                 else ": none found. Check backup.dir in the profile, or run a backup first."
             )

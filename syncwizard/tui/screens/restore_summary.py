@@ -109,7 +109,7 @@ class RestoreSummaryScreen(Screen[None]):
         label = "Repository DB" if role == "repository_db" else "Sync DB"
         text = Text(f"{label}: old copy ", style="bold")
         text.append(aside)
-        text.append(" dropped" if role in self.dropped else " kept (until you drop it)")
+        text.append(": dropped" if role in self.dropped else ": kept until you drop it")
         return text
 
     @on(Button.Pressed, ".aside-row Button")

@@ -30,7 +30,7 @@ INTRO = (
 )
 MENU_HINT = "Enter opens the highlighted choice. F1 lists every key."
 BACKUP_TEXT = "repository DB, wait for the Sync Service, Sync DB, seal"
-RESTORE_TEXT = "choose a set; clear events, both DBs, start with recover; step by step"
+RESTORE_TEXT = "choose a set, clear events, both DBs, start with recover"
 NO_CONFIG_FIX = (
     "To practise first: `syncwizard lab up` starts a local stack and writes a `lab` profile.\n"
     "For your own systems: `syncwizard config init` writes a commented template to fill in."

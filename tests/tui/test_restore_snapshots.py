@@ -1,0 +1,209 @@
+"""SVG snapshots of every restore screen, gates included: 100x32, and 80x24 for the set
+chooser and a gate (the minimum, over SSH).
+
+The scripted restore (tui/fake_restore.py) is journaled up to the step shown
+without the UI, then resumed on screen; the status source answers a fixed
+script, the clock stands still, HOME is the test's folder (paths read `~/...`)
+and the time zone is UTC. Update after a deliberate change with
+`pytest tests/tui/test_restore_snapshots.py --snapshot-update`, then look at the SVGs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from restore_support import (
+    PASSWORD,
+    confirm_gate,
+    open_chooser,
+    open_restore,
+    prepared,
+    restore_app,
+    resume_prepared,
+)
+from textual.pilot import Pilot
+from tui_support import until
+
+from syncwizard.errors import SyncWizardError
+from syncwizard.tui import restore_text as rt
+from syncwizard.tui.fake import SYNC_ID, FakeStatusSource
+from syncwizard.tui.fake_restore import RUN_ID, FakeRestore, FakeRestoreLauncher
+from syncwizard.tui.screens.credentials import CredentialsScreen
+from syncwizard.tui.screens.gate import GateScreen
+from syncwizard.tui.screens.restore import RestoreScreen
+from syncwizard.tui.screens.restore_summary import RestoreSummaryScreen
+
+SnapCompare = Callable[..., bool]
+RunBefore = Callable[[Pilot[object]], Coroutine[Any, Any, None]]
+Then = Callable[[Pilot[object], RestoreScreen, FakeRestore], Coroutine[Any, Any, None]]
+SIZE = (100, 32)
+
+
+@pytest.fixture(autouse=True)
+def fixed_place_and_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+async def still(pilot: Pilot[object], source: FakeStatusSource) -> None:
+    await until(pilot, lambda: source.exhausted)
+    await pilot.pause(0.1)
+    await pilot.wait_for_scheduled_animations()
+
+
+def at_step(step_id: str, then: Then | None = None, **options: Any) -> tuple[Any, RunBefore]:
+    """An app resuming a run journaled up to `step_id`; `then` acts on the screen."""
+    fake = asyncio.run(prepared(step_id, run_id=RUN_ID, **options))
+    app, _, source = restore_app(launcher=FakeRestoreLauncher(fake))
+
+    async def run_before(pilot: Pilot[object]) -> None:
+        screen = await resume_prepared(pilot)
+        if then is not None:
+            await then(pilot, screen, fake)
+        await still(pilot, source)
+
+    return app, run_before
+
+
+def held(step_id: str) -> Then:
+    async def then(pilot: Pilot[object], screen: RestoreScreen, fake: FakeRestore) -> None:
+        await pilot.press("enter")
+        if step_id == rt.START_RECOVER:
+            await until(pilot, lambda: isinstance(pilot.app.screen, CredentialsScreen))
+            await pilot.press(*PASSWORD, "enter")
+            await confirm_gate(pilot, "recover")
+        await until(pilot, lambda: fake.holding == step_id)
+        await pilot.pause(0.05)
+
+    return then
+
+
+async def gate_typed(pilot: Pilot[object], screen: RestoreScreen, fake: FakeRestore) -> None:
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(pilot.app.screen, GateScreen))
+    await pilot.press("tab", *SYNC_ID[:5])
+
+
+def test_set_chooser(snap_compare: SnapCompare) -> None:
+    app, _, _ = restore_app()
+
+    async def run_before(pilot: Pilot[object]) -> None:
+        await open_chooser(pilot)
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+@pytest.mark.parametrize(
+    "size", [pytest.param((80, 24), id="80x24"), pytest.param(SIZE, id="100x32")]
+)
+def test_gate_with_what_it_destroys(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    app, run_before = at_step(rt.CLEAR_EVENTS, gate_typed)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_first_step_before_it_runs(snap_compare: SnapCompare) -> None:
+    app, _, source = restore_app(run_id=RUN_ID)
+
+    async def run_before(pilot: Pilot[object]) -> None:
+        await open_restore(pilot)
+        await still(pilot, source)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_archiving_the_events(snap_compare: SnapCompare) -> None:
+    app, run_before = at_step(
+        rt.ARCHIVE_EVENTS, held(rt.ARCHIVE_EVENTS), hold_at={rt.ARCHIVE_EVENTS: 2}
+    )
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_the_events_choice_and_table(snap_compare: SnapCompare) -> None:
+    app, run_before = at_step(rt.CLEAR_EVENTS)
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_restoring_the_repository_db(snap_compare: SnapCompare) -> None:
+    app, run_before = at_step(
+        rt.RESTORE_REPOSITORY, held(rt.RESTORE_REPOSITORY), hold_at={rt.RESTORE_REPOSITORY: 3}
+    )
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_the_swap_gate(snap_compare: SnapCompare) -> None:
+    async def then(pilot: Pilot[object], screen: RestoreScreen, fake: FakeRestore) -> None:
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(pilot.app.screen, GateScreen))
+
+    app, run_before = at_step(rt.SWAP_REPOSITORY, then)
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_the_credentials_modal_masks_the_password(snap_compare: SnapCompare) -> None:
+    async def then(pilot: Pilot[object], screen: RestoreScreen, fake: FakeRestore) -> None:
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(pilot.app.screen, CredentialsScreen))
+        await pilot.press(*PASSWORD)
+
+    app, run_before = at_step(rt.START_RECOVER, then)
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_watching_the_recover_start(snap_compare: SnapCompare) -> None:
+    app, run_before = at_step(
+        rt.START_RECOVER, held(rt.START_RECOVER), hold_at={rt.START_RECOVER: 3}
+    )
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_the_plain_restart_offer(snap_compare: SnapCompare) -> None:
+    app, run_before = at_step(rt.PLAIN_RESTART)
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_the_summary(snap_compare: SnapCompare) -> None:
+    async def then(pilot: Pilot[object], screen: RestoreScreen, fake: FakeRestore) -> None:
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(pilot.app.screen, RestoreSummaryScreen))
+
+    app, run_before = at_step(rt.REPORT, then)
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_a_failed_step(snap_compare: SnapCompare) -> None:
+    error = SyncWizardError(
+        "pg_restore exited with status 1: could not execute query: ERROR: could not extend "
+        'file "base/16384/24576": No space left on device',
+        hint="free space on the database server (the scratch copy needs 124 MiB more), then "
+        "run the step again: the half-restored scratch database is dropped first",
+        system="repository_db",
+    )
+
+    async def then(pilot: Pilot[object], screen: RestoreScreen, fake: FakeRestore) -> None:
+        await pilot.press("enter")
+        await until(pilot, lambda: screen.phase == "failed")
+
+    app, run_before = at_step(rt.RESTORE_REPOSITORY, then, fail={rt.RESTORE_REPOSITORY: error})
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_a_shared_database_skips_the_sync_db_steps(snap_compare: SnapCompare) -> None:
+    async def then(pilot: Pilot[object], screen: RestoreScreen, fake: FakeRestore) -> None:
+        await pilot.press("enter")
+        await confirm_gate(pilot, "alfresco")
+        await until(
+            pilot, lambda: screen.shown_step == rt.START_RECOVER and screen.phase == "ready"
+        )
+
+    app, run_before = at_step(rt.SWAP_REPOSITORY, then, shared=True)
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
