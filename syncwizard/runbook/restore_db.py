@@ -157,6 +157,16 @@ class DatabaseSteps:
 
         return gate
 
+    def verify_swap(self, step_id: str) -> Callable[[StepContext, Outputs], Awaitable[None]]:
+        """The live name holds the restored database (also checked again on a resume)."""
+        role = ROLE_OF[step_id]
+
+        async def verify(ctx: StepContext, outputs: Outputs) -> None:
+            if outputs.get("database"):
+                await db_restore.verify_swapped(self.plan_for(ctx, role), ctx, outputs)
+
+        return verify
+
     async def _swap(self, ctx: StepContext, role: str) -> Outputs:
         if reason := self._skip_reason(role):
             raise SkipStep(reason, {"database": None, "reason": reason})

@@ -126,35 +126,20 @@ class QueueSteps:
             )
         path = self._fresh_archive_path(queue)
         ctx.progress(f"archiving the pending events of {queue}", 0)
-        result = await self.systems.archive(
+        archived = await self.systems.archive(
             queue, path, lambda count: ctx.progress(f"{count:,} events archived", count)
         )
-        queue_size = await self.systems.pending_on(queue) or 0
-        matches = result.complete and result.count == queue_size
-        if not result.complete:
-            note = f"the browse was cut short ({result.reason}): the archive is incomplete"
-        elif result.count < queue_size:
-            note = (
-                f"the queue holds {queue_size:,}, {queue_size - result.count:,} more than were "
-                "archived: something still produces (stop the repository) or the browse missed "
-                "messages"
-            )
-        elif result.count > queue_size:
-            note = (
-                f"the queue holds {queue_size:,}, fewer than were archived: something consumed "
-                "meanwhile (stop the Sync Service)"
-            )
-        else:
-            note = f"{result.count:,} archived = {queue_size:,} pending"
+        result = archived.result
         return {
             "archive": str(result.path),
             "count": result.count,
             "complete": result.complete,
             "reason": result.reason,
             "queue": queue,
-            "queue_size": queue_size,
-            "matches": matches,
-            "summary": f"{result.count:,} events archived to {result.path.name}; {note}",
+            "queue_size": archived.queue_size,
+            "matches": archived.matches,
+            "summary": f"{result.count:,} events archived to {result.path.name}. "
+            + archived.summary,
         }
 
     # --- clear the queue ------------------------------------------------------------------
@@ -210,7 +195,7 @@ class QueueSteps:
             gates.append(
                 Gate(
                     title="The archive does not hold every pending event. Remove them anyway?",
-                    consequences=f"{archive.get('summary', '')}. Events not in the archive are "
+                    consequences=f"{archive.get('summary', '')} Events not in the archive are "
                     "lost when the queue is cleared.",
                     token="incomplete",
                     facts=(("archived", f"{archive.get('count', 0):,}"),),

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from syncwizard.clients import events
+from syncwizard.clients.event_archive import QueueArchive, archive_queue
 from syncwizard.clients.health import fetch_cluster
 from syncwizard.clients.results import HealthReport
 from syncwizard.clients.service import ServiceControl
@@ -71,9 +71,11 @@ class RestoreSystems(BackupSystems):
 
     async def archive(
         self, queue: str, path: Path, on_progress: Callable[[int], None]
-    ) -> events.ArchiveResult:
+    ) -> QueueArchive:
+        """Every pending event of `queue` into `path`, counted against QueueSize."""
         broker = self.profile.broker
-        return await events.archive_pending(
+        return await archive_queue(
+            self.jolokia,
             broker.stomp,
             broker.user,
             self.require_broker_password(),
