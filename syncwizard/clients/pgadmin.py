@@ -204,6 +204,42 @@ async def sessions_on(
     return await _run(conninfo, passfile, system, lambda conn: read_sessions(conn, name))
 
 
+# What pg_dump (without --create) leaves out of a database: its own settings, connection
+# limit and privileges. A restore into a new database loses them unless they are set again.
+_NOT_IN_A_DUMP = """
+SELECT coalesce((SELECT setconfig FROM pg_db_role_setting
+                 WHERE setdatabase = d.oid AND setrole = 0), '{}'),
+       d.datconnlimit, coalesce(d.datacl::text[], '{}')
+FROM pg_database d WHERE d.datname = %s
+"""
+
+
+async def settings_not_in_a_dump(
+    conninfo: str, name: str, *, passfile: Path | None = None, system: str = ""
+) -> list[str]:
+    """What database `name` has that a pg_dump archive does not carry, as SQL to set it on a
+    restored database: `ALTER DATABASE ... SET`, a connection limit, GRANTs (as ACL items)."""
+
+    async def work(conn: psycopg.AsyncConnection[Any]) -> list[str]:
+        row = await (await conn.execute(_NOT_IN_A_DUMP, (name,))).fetchone()
+        if row is None:
+            return []
+        settings, limit, acl = row
+        ident = sql.Identifier(name).as_string(conn)
+        found = []
+        for item in settings:
+            key, _, value = item.partition("=")
+            literal = sql.Literal(value).as_string(conn)
+            found.append(f"ALTER DATABASE {ident} SET {key} = {literal}")
+        if limit != -1:
+            found.append(f"ALTER DATABASE {ident} CONNECTION LIMIT {limit}")
+        if acl:
+            found.append(f"privileges on the database: {', '.join(acl)}")
+        return found
+
+    return list(await _run(conninfo, passfile, system, work))
+
+
 _RIGHTS = """
 SELECT current_user, r.rolsuper, r.rolcreatedb,
        coalesce((SELECT pg_has_role(current_user, d.datdba, 'MEMBER')

@@ -235,6 +235,16 @@ class RestoreActions:
             )
         if info is None:
             warnings.append(f"the database {name!r} does not exist: it is created by the restore")
+        lost = (
+            await pgadmin.settings_not_in_a_dump(conninfo, name, passfile=passfile, system=role)
+            if info
+            else []
+        )
+        if lost:
+            warnings.append(
+                f"{name!r} has settings a pg_dump archive does not carry; set them again on the "
+                f"restored database after the swap: {'; '.join(lost)}"
+            )
         return {
             "name": name,
             "exists": info is not None,
@@ -245,6 +255,7 @@ class RestoreActions:
                 for s in sessions
             ],
             "room": {"free_bytes": free, "needed_bytes": needed, "mode": mode},
+            "not_in_dump": lost,
         }
 
     # --- the report -----------------------------------------------------------------------

@@ -278,3 +278,23 @@ async def test_server_free_bytes_is_unknown_when_it_cannot_be_measured(
     # This machine, but a role that may not read data_directory.
     with role_without_rights(pg_lab, tmp_path) as (info, passfile):
         assert await pgadmin.server_free_bytes(info, passfile=passfile) is None
+
+
+async def test_what_a_dump_does_not_carry_is_named_as_sql_to_set_again(pg_lab: LabLayout) -> None:
+    with databases(pg_lab, "sw_settings"):
+        assert (
+            await pgadmin.settings_not_in_a_dump(
+                lab.conninfo(pg_lab, "repository"), "sw_settings", passfile=pg_lab.pgpass
+            )
+            == []
+        )
+        with admin(pg_lab) as conn:
+            conn.execute("ALTER DATABASE sw_settings SET work_mem = '8MB'")
+            conn.execute("ALTER DATABASE sw_settings CONNECTION LIMIT 50")
+        found = await pgadmin.settings_not_in_a_dump(
+            lab.conninfo(pg_lab, "repository"), "sw_settings", passfile=pg_lab.pgpass
+        )
+    assert found == [
+        """ALTER DATABASE "sw_settings" SET work_mem = '8MB'""",
+        'ALTER DATABASE "sw_settings" CONNECTION LIMIT 50',
+    ]
