@@ -651,7 +651,7 @@ def _restore_preflight(preflight: dict[str, Any]) -> list[str]:
                 text(role),
                 code(db["name"]) if db.get("name") else "",
                 size(db.get("size_bytes")),
-                count(db.get("connections")),
+                _sessions(db.get("connections")),
                 size(free) if free is not None else ("unknown" if space else ""),
                 size(space.get("needed_bytes")),
                 text(str(space.get("mode", "")).replace("_", " ")),
@@ -661,6 +661,16 @@ def _restore_preflight(preflight: dict[str, Any]) -> list[str]:
         headers = ("Role", "Database", "Size", "Connections", "Free", "Needed", "Restore mode")
         lines += table(headers, rows)
     return lines
+
+
+def _sessions(connections: object) -> str:
+    """Who was connected, as the preflight listed them (older journals: a count)."""
+    if not isinstance(connections, list):
+        return count(connections)
+    if not connections:
+        return "nobody"
+    who = sorted({str(c.get("user") or "?") for c in connections if isinstance(c, dict)})
+    return f"{len(connections)} ({', '.join(who)})"
 
 
 def _stopped(stop: dict[str, Any]) -> list[str]:
