@@ -768,7 +768,7 @@ class FakeRestoreLauncher:
         engine.start(
             {
                 "profile": self.fake.settings.profile.name,
-                "set_dir": str(set_dir),
+                "backup_set": str(set_dir),
                 "pid": os.getpid(),
             }
         )
@@ -780,7 +780,7 @@ class FakeRestoreLauncher:
     ) -> Engine:
         previous = record.status()
         journal = Journal.open(record.run_dir)
-        runbook = self.fake.runbook(Path(record.header["set_dir"]), choices)
+        runbook = self.fake.runbook(Path(record.header["backup_set"]), choices)
         engine = Engine.resume(runbook, record, journal, observers=observers, confirm=confirm)
         engine.announce_resume(
             f"resuming run {record.run_id} at step {record.stopped_at!r} (it was {previous})"

@@ -102,11 +102,26 @@ class RealRestoreLauncher:
         return await asyncio.to_thread(broker_password, self.profile.broker)
 
     async def step_titles(self, record: RunRecord) -> dict[str, str]:
+        """From the runbook built as `describe_plan` builds it (reads the set's manifest)."""
         restore = await _import(self.MODULE)
-        titles = getattr(restore, "STEP_TITLES", None)
-        if isinstance(titles, dict):
-            return {str(k): str(v) for k, v in titles.items()}
-        return {}  # the prompt shows the step ids
+        actions_module = await _import("syncwizard.runbook.restore_actions")
+        from syncwizard.errors import SyncWizardError
+        from syncwizard.runbook import backupset
+
+        try:
+            set_dir = Path(record.header["backup_set"])
+            manifest = await asyncio.to_thread(backupset.read_manifest, set_dir)
+            actions = actions_module.RestoreActions(
+                self.profile, None, set_dir, manifest, record.run_dir, restore.RestoreChoices()
+            )
+        except (KeyError, TypeError, ValueError, SyncWizardError):
+            return {}  # the prompt shows the step ids
+        try:
+            return {step.id: step.title for step in restore.restore_runbook(actions).steps}
+        finally:
+            systems = getattr(actions, "systems", None)
+            if systems is not None:
+                await systems.aclose()
 
     async def list_sets(self) -> list[Any]:
         restore = await _import(self.MODULE)

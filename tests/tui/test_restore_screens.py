@@ -285,6 +285,7 @@ async def test_leaving_keeps_the_run_and_the_welcome_screen_offers_to_resume_it(
         prompt = flat(app.screen.query_one("#resume-run"))
         assert run_id and run_id in prompt
         assert "step 4 of 12: Archive the pending events" in prompt
+        assert "Files in" in prompt
         await pilot.press("r")
         await until(
             pilot, lambda: isinstance(app.screen, RestoreScreen) and app.screen is not screen
@@ -353,3 +354,24 @@ async def test_the_real_launcher_is_used_when_none_is_given() -> None:
     launcher = FakeRestoreLauncher(FakeRestore(demo_settings(), Path("/nowhere")))
     assert SyncWizardApp(demo_settings(), restore_launcher=launcher).restore_launcher is launcher
     assert isinstance(SetChooserScreen([], "/nowhere", "lab"), SetChooserScreen)
+
+
+async def test_the_real_launcher_lists_sets_and_makes_choices(tmp_path: Path) -> None:
+    """RealRestoreLauncher over runbook/restore.py: imported lazily, a folder without a
+    manifest is listed as not choosable, the choices start empty."""
+    import dataclasses
+
+    from syncwizard.config import BackupSettings
+    from syncwizard.tui.fake import demo_settings
+    from syncwizard.tui.restore_launcher import RealRestoreLauncher
+    from syncwizard.tui.screens.restore_sets import choosable
+
+    (tmp_path / "backup-20260101T000000Z").mkdir()
+    settings = demo_settings()
+    profile = dataclasses.replace(settings.profile, backup=BackupSettings(dir=str(tmp_path)))
+    launcher = RealRestoreLauncher(profile)
+    sets = await launcher.list_sets()
+    assert [s.run_id for s in sets] == ["backup-20260101T000000Z"]
+    assert not choosable(sets[0]) and sets[0].problem
+    choices = await launcher.make_choices()
+    assert choices.events_action is None and choices.recover_password is None

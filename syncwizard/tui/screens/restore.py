@@ -503,6 +503,8 @@ class RestoreScreen(WizardScreen):
             text.append(f"\n{'✓' if healthy else '·'} {name}: {word}")
             if message:
                 text.append(f" ({message})", style="italic")
+        for error in getattr(watch, "errors", ()) or ():
+            text.append(f"\n{error}", style="italic")
         return text
 
     # --- the step body --------------------------------------------------------------------
