@@ -292,9 +292,10 @@ class RestoreScreen(WizardScreen):
     async def _confirm(self, gate: Gate) -> bool:
         from syncwizard.tui.screens.gate import GateScreen
 
-        self._note(f"asking: {gate.title}")
+        # Said after the answer, so nothing under the gate changes while it is open.
         answer = bool(await self.app.push_screen_wait(GateScreen(gate)))
-        self._note("confirmed" if answer else "not confirmed: nothing was done")
+        said = "confirmed" if answer else "not confirmed: nothing was done"
+        self._note(f"asked: {gate.title} {said}")
         return answer
 
     # --- running one step -----------------------------------------------------------------
