@@ -1,0 +1,124 @@
+"""The whole restore through the TUI (Pilot) against the real lab: a backup, more changes
+after it, a stopped consumer with events piling up; then the admin restores it screen by
+screen, typing every gate's token. In the end the queue is empty and its events are in
+the archive, both databases equal their dumps, and the stand-in ran its recovery, is
+healthy, and its Sync DB agrees with the repository DB."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+import pytest
+from standin_support import admin_password, eventually, pending, restore
+from test_restore import counts, take_backup
+from textual.pilot import Pilot
+
+from syncwizard.config import load_settings
+from syncwizard.lab import postgres, standin
+from syncwizard.lab.generator import generate
+from syncwizard.lab.layout import LabLayout
+from syncwizard.runbook.model import StepState
+from syncwizard.tui.app import SyncWizardApp
+from syncwizard.tui.screens.credentials import CredentialsScreen
+from syncwizard.tui.screens.gate import GateScreen
+from syncwizard.tui.screens.restore import RestoreScreen
+
+pytestmark = pytest.mark.integration
+
+
+async def until(pilot: Pilot[object], condition: Callable[[], bool], timeout: float) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {condition}")
+        await pilot.pause(0.05)
+
+
+async def type_gate(pilot: Pilot[object], token: str) -> None:
+    await until(pilot, lambda: isinstance(pilot.app.screen, GateScreen), 60)
+    gate = pilot.app.screen
+    assert isinstance(gate, GateScreen)
+    await pilot.click("#gate-token")
+    await pilot.press(*token)
+    await pilot.press("enter")
+    await until(pilot, lambda: pilot.app.screen is not gate, 10)
+
+
+async def test_an_admin_restores_the_lab_screen_by_screen(
+    lab: LabLayout, lab_config: Path, tmp_path: Path
+) -> None:
+    await restore(lab)
+    backup_dir = tmp_path / "backups"
+    set_dir = await take_backup(lab_config, backup_dir)
+    manifest = json.loads((set_dir / "manifest.json").read_text())
+    await generate(lab, rate=50, duration=2, seed=51)
+    standin.stop(lab)
+    await generate(lab, rate=100, duration=2, seed=52)
+    await eventually(lambda: pending(lab), "events piling up")
+    pending_before = await pending(lab)
+
+    settings = load_settings(lab_config, "lab", environ={"SYNCWIZARD_BACKUP__DIR": str(backup_dir)})
+    tokens = {
+        "stop_services": ["stop"],
+        "clear_events": [manifest["sync_id"][:8]],
+        "swap_repository": ["alfresco"],
+        "swap_sync": ["syncservice"],
+        "start_recover": ["recover"],
+    }
+    app = SyncWizardApp(settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "SetChooserScreen", 30)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, RestoreScreen), 30)
+        screen = app.screen
+        assert isinstance(screen, RestoreScreen)
+        await until(pilot, lambda: screen.phase == "ready", 30)
+        assert screen.engine is not None
+        engine = screen.engine
+        while (step := engine.next_step()) is not None:
+            await pilot.press("enter")
+            if step.id == "start_recover":
+                await until(pilot, lambda: isinstance(app.screen, CredentialsScreen), 30)
+                await pilot.press(*admin_password(lab))
+                await pilot.press("enter")
+            for token in tokens.get(step.id, []):
+                await type_gate(pilot, token)
+            await until(
+                pilot,
+                lambda s=step.id: (
+                    engine.states[s] in (StepState.DONE, StepState.SKIPPED)
+                    or engine.states[s] == StepState.FAILED
+                ),
+                180,
+            )
+            assert engine.states[step.id] != StepState.FAILED, engine.errors[step.id].render()
+            await until(pilot, lambda: screen.phase in ("ready", "finished"), 30)
+        results = dict(engine.results)
+        swapped_at = engine.step_times["swap_sync"][1]
+        run_dir = Path(engine.journal.run_dir)
+
+    archive = Path(results["archive_events"]["archive"])
+    assert await pending(lab) == 0
+    assert len(archive.read_text().splitlines()) == pending_before
+    repository, sync = manifest["dumps"]
+    assert counts(lab, "alfresco", list(repository["row_counts"])) == repository["row_counts"]
+    assert results["restore_sync"]["rows"] == sum(sync["row_counts"].values())
+    with psycopg.connect(postgres.superuser_conninfo(lab, "syncservice")) as conn:
+        recoveries = conn.execute(
+            "SELECT count(*) FROM sync_recovery WHERE finished_at > to_timestamp(%s)",
+            (swapped_at,),
+        ).fetchone()[0]  # type: ignore[index]
+    assert recoveries >= 1
+    assert results["start_recover"]["consumers"] >= 1
+    assert postgres.node_drift(lab).in_sync
+    secret = admin_password(lab)
+    for path in run_dir.rglob("*"):
+        if path.is_file():
+            assert secret not in path.read_text(errors="replace"), path
+    await restore(lab)
