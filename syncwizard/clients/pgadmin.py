@@ -556,6 +556,28 @@ async def count_table(conn: psycopg.AsyncConnection[Any], key: str) -> int | Non
     return int(row[0]) if row else 0
 
 
+_INSERTED = """
+SELECT schemaname || '.' || relname, n_tup_ins FROM pg_stat_user_tables
+"""
+
+
+async def inserted_rows(
+    conninfo_of_db: str, *, passfile: Path | None = None, system: str = ""
+) -> dict[str, int]:
+    """Rows the server tallied as inserted into each "schema.table" of one database
+    (pg_stat_user_tables.n_tup_ins; in a database made for a restore, what COPY loaded).
+    Sessions that just ended may not have reported theirs yet: a table whose tally looks
+    short is counted with count(*) by the caller."""
+    conn = await connect(conninfo_of_db, passfile=passfile, system=system)
+    try:
+        rows = await (await conn.execute(_INSERTED)).fetchall()
+    except psycopg.Error as exc:
+        raise query_error(exc, conninfo_of_db, system=system) from exc
+    finally:
+        await conn.close()
+    return {str(key): int(count) for key, count in rows}
+
+
 async def count_rows(
     conninfo_of_db: str,
     tables: Iterable[str],

@@ -31,13 +31,12 @@ import psycopg
 
 from syncwizard.clients import pgadmin, pgtools
 from syncwizard.clients.pgtools import Progress
-from syncwizard.clients.postgres import connect, query_error, system_label, target_parts
+from syncwizard.clients.postgres import query_error, system_label, target_parts
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.model import Outputs, RefusedError, StepContext
 
 Mode = Literal["side_by_side", "drop_first"]
 MAX_NAME_BYTES = pgadmin.MAX_NAME_BYTES
-_FINISHED_DATA = re.compile(r"finished item \d+ TABLE DATA (.+)$")
 _STEPS = {
     "repository_db": ("restore_repository", "swap_repository"),
     "sync_db": ("restore_sync", "swap_sync"),
@@ -233,57 +232,19 @@ def _info_json_keys() -> tuple[str, ...]:
     return tuple(pgadmin.DatabaseInfo.__dataclass_fields__)
 
 
-class _EarlyCounts:
-    """Counts each table as soon as pg_restore says its data is in (parallel restores
-    only: each table's COPY commits on its own), beside the index builds that follow."""
-
-    def __init__(self, plan: RestorePlan, conninfo: str) -> None:
-        self.plan = plan
-        self.conninfo = conninfo
-        self.counts: dict[str, int | None] = {}
-        self._by_name: dict[str, list[str]] = {}
-        for key in plan.row_counts:
-            self._by_name.setdefault(pgadmin.split_table(key)[1], []).append(key)
-        self._queue: asyncio.Queue[str] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
-
-    def saw(self, line: str) -> None:
-        match = _FINISHED_DATA.search(line)
-        if match is None:
-            return
-        keys = self._by_name.get(match.group(1).strip(), [])
-        if len(keys) == 1:  # the same name in two schemas: counted at the end
-            self._queue.put_nowait(keys[0])
-            if self._task is None:
-                self._task = asyncio.create_task(self._work())
-
-    async def _work(self) -> None:
-        conn = await connect(self.conninfo, passfile=self.plan.passfile, system=self.plan.role)
-        try:
-            while True:
-                key = await self._queue.get()
-                self.counts[key] = await pgadmin.count_table(conn, key)
-                self._queue.task_done()
-        finally:
-            with contextlib.suppress(psycopg.Error, OSError):
-                await conn.close()
-
-    async def finish(self) -> dict[str, int | None]:
-        """The counts made so far (waits for the queued ones)."""
-        if self._task is None:
-            return {}
-        waiting = asyncio.create_task(self._queue.join())
-        await asyncio.wait({waiting, self._task}, return_when=asyncio.FIRST_COMPLETED)
-        waiting.cancel()
-        await self.aclose()
-        return dict(self.counts)
-
-    async def aclose(self) -> None:
-        """Stop counting; a count that failed is simply made again at the end."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+async def _row_counts(plan: RestorePlan, conninfo: str) -> dict[str, int | None]:
+    """Each manifest table's rows in the scratch database: the server's tally of what
+    pg_restore inserted where it agrees with the manifest (free: nothing else wrote
+    there), and an exact count(*) for every table where it does not."""
+    tallied = await pgadmin.inserted_rows(conninfo, passfile=plan.passfile, system=plan.role)
+    counts: dict[str, int | None] = {
+        key: rows for key, rows in plan.row_counts.items() if tallied.get(key) == rows
+    }
+    rest = [key for key in plan.row_counts if key not in counts]
+    counts.update(
+        await pgadmin.count_rows(conninfo, rest, passfile=plan.passfile, system=plan.role)
+    )
+    return counts
 
 
 async def _archive_owners(archive: Path) -> set[str]:
@@ -496,7 +457,6 @@ async def restore_into_scratch(plan: RestorePlan, ctx: StepContext) -> Outputs:
             f"{', '.join(unsettable)}; they will belong to {owner!r}"
         )
     scratch_conninfo = pgadmin.database_conninfo(plan.conninfo, plan.scratch, plan.role)
-    early = _EarlyCounts(plan, scratch_conninfo)
     lines: list[str] = []
     done = False
     try:
@@ -519,7 +479,6 @@ async def restore_into_scratch(plan: RestorePlan, ctx: StepContext) -> Outputs:
                 ctx.record("child", {"pid": restore.pid, "scratch": plan.scratch})
             for line in progress.lines:
                 lines.append(line)
-                early.saw(line)
                 ctx.log(line)
             ctx.progress(_progress_text(plan.label, progress), progress)
 
@@ -528,14 +487,8 @@ async def restore_into_scratch(plan: RestorePlan, ctx: StepContext) -> Outputs:
             await restore.run()
         except SyncWizardError as exc:
             raise _explain(exc, plan, [*lines, *restore.recent_lines]) from exc
-        ctx.progress(f"{plan.label} restore: counting the rows of every table")
-        counts = await early.finish()
-        rest = [key for key in plan.row_counts if key not in counts]
-        counts.update(
-            await pgadmin.count_rows(
-                scratch_conninfo, rest, passfile=plan.passfile, system=plan.role
-            )
-        )
+        ctx.progress(f"{plan.label} restore: checking the row count of every table")
+        counts = await _row_counts(plan, scratch_conninfo)
         if problems := _mismatches(plan, counts):
             shown = "; ".join(problems[:5]) + (
                 f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
@@ -549,7 +502,6 @@ async def restore_into_scratch(plan: RestorePlan, ctx: StepContext) -> Outputs:
             )
         done = True
     finally:
-        await early.aclose()
         if not done:
             # Shielded: a cancelled step still removes its half database.
             await asyncio.shield(_drop_scratch_quietly(plan))

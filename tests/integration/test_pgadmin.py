@@ -298,3 +298,9 @@ async def test_what_a_dump_does_not_carry_is_named_as_sql_to_set_again(pg_lab: L
         """ALTER DATABASE "sw_settings" SET work_mem = '8MB'""",
         'ALTER DATABASE "sw_settings" CONNECTION LIMIT 50',
     ]
+
+
+async def test_the_server_tallies_the_rows_inserted_into_each_table(pg_lab: LabLayout) -> None:
+    with databases(pg_lab, "sw_tally"):
+        tallied = await pgadmin.inserted_rows(repo_info(pg_lab, "sw_tally"), passfile=pg_lab.pgpass)
+    assert tallied == {"public.marker_sw_tally": 3}
