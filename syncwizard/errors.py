@@ -31,3 +31,16 @@ class SyncWizardError(Exception):
 
     def as_dict(self) -> dict[str, str]:
         return {"system": self.system, "message": self.message, "hint": self.hint}
+
+
+def combined(problems: list[SyncWizardError], what: str) -> SyncWizardError:
+    """Several problems found by one check (e.g. a preflight) as one error listing each with
+    its fix; a single problem as itself."""
+    if len(problems) == 1:
+        return problems[0]
+    lines = [f"{what} found {len(problems)} problems:"]
+    for problem in problems:
+        lines.append(f"  - {problem.message}")
+        if problem.hint:
+            lines.append(f"    fix: {problem.hint}")
+    return SyncWizardError("\n".join(lines), hint=problems[0].hint, system=problems[0].system)

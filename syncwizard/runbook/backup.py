@@ -17,7 +17,7 @@ from typing import Any
 
 from syncwizard import __version__
 from syncwizard.config import Profile
-from syncwizard.errors import SyncWizardError
+from syncwizard.errors import SyncWizardError, combined
 from syncwizard.runbook import backupset
 from syncwizard.runbook.backup_options import BackupOptions, parse_attested_time
 from syncwizard.runbook.backup_seal import BackupResults, seal_set
@@ -227,7 +227,7 @@ class BackupSteps:
         except SyncWizardError as exc:
             problems.append(exc)
         if problems:
-            raise _preflight_error(problems)
+            raise combined(problems, "preflight")
         if warnings:
             ctx.record("warnings", {"warnings": warnings})
         databases = {role: probe.as_json() for role, probe in probes.items()}
@@ -484,17 +484,6 @@ class BackupSteps:
 def _free_bytes(path: Path) -> int:
     stats = os.statvfs(path)
     return stats.f_bavail * stats.f_frsize
-
-
-def _preflight_error(problems: list[SyncWizardError]) -> SyncWizardError:
-    if len(problems) == 1:
-        return problems[0]
-    lines = [f"preflight found {len(problems)} problems:"]
-    for problem in problems:
-        lines.append(f"  - {problem.message}")
-        if problem.hint:
-            lines.append(f"    fix: {problem.hint}")
-    return SyncWizardError("\n".join(lines), hint=problems[0].hint, system=problems[0].system)
 
 
 # --- starting and resuming runs -----------------------------------------------------------

@@ -12,7 +12,7 @@ from syncwizard import systems
 from syncwizard.clients import pgadmin
 from syncwizard.clients.postgres import parse_conninfo, system_label
 from syncwizard.config import Profile
-from syncwizard.errors import SyncWizardError
+from syncwizard.errors import SyncWizardError, combined
 from syncwizard.runbook import backupset
 from syncwizard.runbook.journal import load_run
 from syncwizard.runbook.model import Outputs, RefusedError, StepContext, StepState
@@ -120,7 +120,7 @@ class RestoreActions:
             except SyncWizardError as exc:
                 problems.append(exc)
         if problems:
-            raise _preflight_error(problems)
+            raise combined(problems, "preflight")
         if warnings:
             ctx.record("warnings", {"warnings": warnings})
         summary = f"sync GUID {facts['sync_id']}, queue {facts['queue']}" + (
@@ -281,14 +281,3 @@ def _topic(queue: str) -> str | None:
         return topic_of_queue(queue)
     except ValueError:
         return None
-
-
-def _preflight_error(problems: list[SyncWizardError]) -> SyncWizardError:
-    if len(problems) == 1:
-        return problems[0]
-    lines = [f"preflight found {len(problems)} problems:"]
-    for problem in problems:
-        lines.append(f"  - {problem.message}")
-        if problem.hint:
-            lines.append(f"    fix: {problem.hint}")
-    return SyncWizardError("\n".join(lines), hint=problems[0].hint, system=problems[0].system)
