@@ -30,12 +30,13 @@ from syncwizard.lab.node_events import EVENT_TYPES, HEADERS, NodeEvent, new_even
 
 pytestmark = pytest.mark.integration
 
-# Next to the ports of broker_fixture's brokers (+1, +2), which share the session.
+# Clear of the session's lab (TEST_PORTS; its OpenWire port is STOMP's + 3) and of
+# broker_fixture's brokers (+1, +2), which share the session.
 SECRET_BROKER_PORTS = replace(
     TEST_PORTS,
-    openwire=TEST_PORTS.openwire + 3,
-    stomp=TEST_PORTS.stomp + 3,
-    jolokia=TEST_PORTS.jolokia + 3,
+    openwire=TEST_PORTS.openwire + 10,
+    stomp=TEST_PORTS.stomp + 10,
+    jolokia=TEST_PORTS.jolokia + 10,
 )
 
 
