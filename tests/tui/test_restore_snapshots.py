@@ -88,9 +88,17 @@ def held(step_id: str) -> Then:
 
 
 async def gate_typed(pilot: Pilot[object], screen: RestoreScreen, fake: FakeRestore) -> None:
+    # The table behind the gate: loaded and painted before the gate covers it.
+    await until(pilot, lambda: screen.events_table.loaded)
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause(0.3)
     await pilot.press("enter")
     await until(pilot, lambda: isinstance(pilot.app.screen, GateScreen))
+    gate = pilot.app.screen
+    assert isinstance(gate, GateScreen)
+    gate.token_input.cursor_blink = False  # a blinking cursor is caught on or off at random
     await pilot.press("tab", *SYNC_ID[:5])
+    await until(pilot, lambda: gate.token_input.value == SYNC_ID[:5])
 
 
 def test_set_chooser(snap_compare: SnapCompare) -> None:
