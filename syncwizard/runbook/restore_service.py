@@ -3,6 +3,7 @@ follows it, then the offered plain restart (DESIGN section 3)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from typing import Any
@@ -14,6 +15,9 @@ from syncwizard.runbook.recover_watch import RecoverWatch, watch_until_healthy
 from syncwizard.runbook.restore_state import RestoreState
 from syncwizard.runbook.restore_steps import RECOVER
 from syncwizard.runbook.snapshot_dump import iso
+
+# How long a retried recover step waits for a service an interrupted attempt was starting.
+START_GRACE = 30.0
 
 # Words in a start command that store options somewhere that outlives the command.
 _PERSISTING = re.compile(
@@ -58,17 +62,27 @@ class ServiceSteps:
             f"{self.settings.healthy_timeout:.0f} s)"
         )
 
-    async def _started_and_answering(self, ctx: StepContext) -> dict[str, Any] | None:
+    async def _started_and_answering(
+        self, ctx: StepContext, *, patient: bool = True
+    ) -> dict[str, Any] | None:
         """The record of an earlier attempt's start, if the service answers since: then this
-        attempt only watches. A service that does not answer at all is started again."""
-        started = ctx.records_of(RECOVER).get("started")
-        if not started:
+        attempt only watches. A service that does not answer is started again; after a start
+        cut short by a kill (recorded as starting, never as ended), it may still be coming
+        up, so it gets START_GRACE seconds first (unless not `patient`: the gate waited)."""
+        records = ctx.records_of(RECOVER)
+        earlier = records.get("started") or records.get("starting")
+        if not earlier:
             return None
-        try:
-            await self.systems.health_reports()
-        except SyncWizardError:
-            return None
-        return dict(started)
+        cut_short = "started" not in records and "start_failed" not in records
+        deadline = time.monotonic() + (START_GRACE if cut_short and patient else 0.0)
+        while True:
+            try:
+                await self.systems.health_reports()
+                return dict(earlier)
+            except SyncWizardError:
+                if time.monotonic() >= deadline:
+                    return None
+                await asyncio.sleep(1.0)
 
     async def recover_gate(self, ctx: StepContext) -> Gate | None:
         if await self._started_and_answering(ctx):
@@ -89,19 +103,23 @@ class ServiceSteps:
         )
 
     async def start_recover(self, ctx: StepContext) -> Outputs:
-        started = await self._started_and_answering(ctx)
+        started = await self._started_and_answering(ctx, patient=False)
         command = ""
         if started:
             ctx.log(f"the recover start ran at {started['at_iso']}; watching again")
-            exit_code = int(started["exit_code"])
+            exit_code = int(started.get("exit_code", 0))
             command = str(started["command"])
         else:
             user, password = self.state.choices.require_credentials()
             ctx.progress("starting the Sync Service with -Drecover")
+            now = time.time()
+            command = self.settings.start_with_recover or ""
+            ctx.record("starting", {"at": now, "at_iso": iso(now), "command": command})
             result = await self.systems.sync_service.start_with_recover(user, password)
             for line in result.output.splitlines()[-20:]:
                 ctx.log(line)
             if not result.ok:
+                ctx.record("start_failed", {"exit_code": result.exit_code})
                 raise SyncWizardError(
                     f"the start command `{result.command}` exited with {result.exit_code}",
                     hint="look at its output in the log pane and the Sync Service's log; fix "

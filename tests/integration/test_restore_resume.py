@@ -127,6 +127,7 @@ async def test_kill_9_at_every_step_boundary_then_resume_completes_the_restore(
 MID = {
     "mid repository restore": recorded("restore_repository", "child"),
     "mid repository swap": recorded("swap_repository", "swapping"),
+    "mid recover start": recorded("start_recover", "starting"),
 }
 
 
