@@ -19,13 +19,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Footer, Static
+from textual.widgets import Footer
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from syncwizard.errors import SyncWizardError
@@ -37,46 +36,24 @@ from syncwizard.tui.backup_text import (
     log_line,
     short_path,
 )
-from syncwizard.tui.model import DashboardModel
-from syncwizard.tui.screens.base import WizardScreen, log
+from syncwizard.tui.screens.base import log
 from syncwizard.tui.screens.confirm_cancel import ConfirmCancelScreen
+from syncwizard.tui.screens.runbook_screen import EngineEvent, RunbookScreen
 from syncwizard.tui.widgets.databases_panel import DatabasesPanel
-from syncwizard.tui.widgets.log_pane import LogPane
-from syncwizard.tui.widgets.queue_panel import QueuePanel
-from syncwizard.tui.widgets.step_sidebar import StepSidebar
-from syncwizard.tui.widgets.title_bar import TitleBar
 
 if TYPE_CHECKING:
     from syncwizard.config import Settings
     from syncwizard.runbook.engine import Engine, RunOutcome
     from syncwizard.runbook.journal import RunRecord
     from syncwizard.tui.backup_launcher import RunLauncher
-    from syncwizard.tui.source import SourceFactory, StatusSource
+    from syncwizard.tui.source import SourceFactory
 
-NARROW = 100  # below this width the databases panel gives its room to the queue panel
-SHORT = 32  # below this height the step's explanation scrolls sooner, for the live panels
 STOP_WAIT = 20.0  # seconds a closing screen waits for a cancelled run to clean up
 CANCELLED_TEXT = (
     "Cancelled: the running dump was stopped and its partial files removed; the journal "
     "says so. r resumes the run at this step, n starts a new run."
 )
 STOPPED_TEXT = "r resumes the run at this step (what is done is kept); n starts a new run."
-
-
-class EngineEvent(Message):
-    """One engine event, posted by the observer; progress of one step coalesces."""
-
-    def __init__(self, event: StepEvent) -> None:
-        super().__init__()
-        self.event = event
-
-    def can_replace(self, message: Message) -> bool:
-        return (
-            isinstance(message, EngineEvent)
-            and self.event.kind == EventKind.PROGRESS
-            and message.event.kind == EventKind.PROGRESS
-            and message.event.step_id == self.event.step_id
-        )
 
 
 class ShowStep(Message):
@@ -96,7 +73,8 @@ class RunEnded(Message):
         self.error = error
 
 
-class BackupScreen(WizardScreen):
+class BackupScreen(RunbookScreen):
+    NARROW_BELOW = 100  # below this width the databases panel gives its room to the queue panel
     COMPONENT_CLASSES = {"backup--problem", "backup--note"}
     BINDINGS = [
         keys.BACKUP_CANCEL,
@@ -119,37 +97,13 @@ class BackupScreen(WizardScreen):
         interval: float = 1.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__()
-        self.settings = settings
+        super().__init__("Backup", settings, source_factory, interval=interval, clock=clock)
         self.launcher = launcher
-        self.source_factory = source_factory
         self.resume_record = resume
-        self.interval = interval
-        self.clock = clock
-        self.phase = "starting"  # running, finished, failed, cancelled, cannot_start
-        self.engine: Engine | None = None
         self.run_dir: Path | None = None  # the run's journal folder, once known
         self.outcome: RunOutcome | None = None
-        self.error: SyncWizardError | None = None  # why the run could not start or go on
-        self.titles: dict[str, str] = {}
-        self.shown_step: str | None = None
-        self.source: StatusSource | None = None
-        self.model = DashboardModel()
-        self.title_bar = TitleBar("Backup", settings.profile.name)
-        self.sidebar = StepSidebar(id="step-sidebar")
-        self.head = Static("", id="step-head")
-        self.live = Static("", id="step-live-text")
-        self.live_box = VerticalScroll(self.live, id="step-live")
-        self.why = Static("", id="step-why")
-        self.plan = Static("", id="step-plan")
-        self.panels_banner = Static("", id="panels-banner")
-        self.queue_panel = QueuePanel()
         self.databases_panel = DatabasesPanel()
-        self.log_pane = LogPane(id="log-pane")
-        self.progress = ProgressReader()
         self._started: dict[str, float] = {}  # step -> event time it started running
-        self._quit_when_stopped = False
-        self._stopping = False
 
     # --- layout ---------------------------------------------------------------------------
 
@@ -179,14 +133,6 @@ class BackupScreen(WizardScreen):
         self.head.update(Text("Starting the backup run...", style="bold"))
         self.drive(self.resume_record)
         self.poll_panels()
-
-    def on_resize(self) -> None:
-        self._fit()
-
-    def _fit(self) -> None:
-        size = self.app.size
-        self.set_class(size.width < NARROW, "-narrow")
-        self.set_class(size.height < SHORT, "-short")
 
     # --- driving the engine ---------------------------------------------------------------
 
@@ -241,9 +187,6 @@ class BackupScreen(WizardScreen):
                 except Exception:  # closing clients must not hide how the run ended
                     log.warning("closing the backup run's clients failed", exc_info=True)
             self.post_message(RunEnded(outcome, error))
-
-    def _observe(self, event: StepEvent) -> None:
-        self.post_message(EngineEvent(event))
 
     async def _confirm(self, gate: Gate) -> bool:
         from syncwizard.tui.screens.gate import GateScreen
@@ -422,47 +365,10 @@ class BackupScreen(WizardScreen):
         what.append(plan or "see the log below")
         self.plan.update(what)
 
-    def _show_head(self, step_id: str) -> None:
-        """`Step 2 of 5: Repository DB backup` on the left, its state on the right."""
-        ids = list(self.titles)
-        if step_id not in ids:
-            return
-        state = str(self.sidebar.state_of(step_id))
-        grid = Table.grid(expand=True)
-        grid.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
-        grid.add_column(no_wrap=True, justify="right")
-        title = f"Step {ids.index(step_id) + 1} of {len(ids)}: {self.titles[step_id]}"
-        grid.add_row(Text(title, style="bold"), Text(f" {state}", style="italic"))
-        self.head.update(grid)
-
-    def _set_live(self, text: Text | None, kind: str = "") -> None:
-        """What is happening to the shown step (the wait's status, its error), or nothing."""
-        self.live_box.display = text is not None
-        for name in ("-done", "-failed", "-cancelled", "-waiting"):
-            self.live_box.set_class(name == kind, name)
-        if text is not None:
-            self.live.update(text)
-
-    def _error_text(self, error: SyncWizardError, then: str) -> Text:
-        text = Text(error.message, style="bold")
-        if error.hint:
-            text.append(f"\nhint: {error.hint}")
-        if then:
-            text.append(f"\n{then}", style="italic")
-        return text
-
-    def _note(self, line: str) -> None:
-        stamp = time.strftime("%H:%M:%S", time.localtime(self.clock()))
-        self.log_pane.write(f"{stamp} {line}")
-
     def _set_phase(self, phase: str) -> None:
         if phase != self.phase:
             self.phase = phase
             self.refresh_bindings()
-
-    @property
-    def running(self) -> bool:
-        return self.phase in ("starting", "running")
 
     # --- live panels ----------------------------------------------------------------------
 
@@ -538,12 +444,6 @@ class BackupScreen(WizardScreen):
                 self.workers.cancel_group(self, "backup")
 
         self.app.push_screen(ConfirmCancelScreen(step_title=step, then_quit=then_quit), answered)
-
-    def action_back(self) -> None:
-        self.dismiss()
-
-    def action_toggle_full_log(self) -> None:
-        self.toggle_class("-full-log")
 
     def action_resume_run(self) -> None:
         if self.run_dir is not None:

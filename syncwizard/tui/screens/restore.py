@@ -26,7 +26,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -40,25 +39,20 @@ from syncwizard.runbook.model import EventKind, Gate, StepEvent, StepState
 from syncwizard.tui import keys
 from syncwizard.tui import restore_text as rt
 from syncwizard.tui.backup_text import ProgressReader, log_line, short_path
-from syncwizard.tui.model import DashboardModel
-from syncwizard.tui.screens.base import WizardScreen, log
+from syncwizard.tui.screens.base import log
 from syncwizard.tui.screens.confirm_cancel import ConfirmCancelScreen
+from syncwizard.tui.screens.runbook_screen import EngineEvent, RunbookScreen
 from syncwizard.tui.widgets.events_table import EventsTable
 from syncwizard.tui.widgets.health_panel import HealthPanel
-from syncwizard.tui.widgets.log_pane import LogPane
-from syncwizard.tui.widgets.queue_panel import QueuePanel
-from syncwizard.tui.widgets.step_sidebar import MARKERS, StepSidebar
-from syncwizard.tui.widgets.title_bar import TitleBar
+from syncwizard.tui.widgets.step_sidebar import MARKERS
 
 if TYPE_CHECKING:
     from syncwizard.config import Settings
     from syncwizard.runbook.engine import Engine
     from syncwizard.runbook.journal import RunRecord
     from syncwizard.tui.restore_launcher import RestoreLauncher
-    from syncwizard.tui.source import SourceFactory, StatusSource
+    from syncwizard.tui.source import SourceFactory
 
-NARROW = 130  # below this width one live panel shows: health or queue, by step
-SHORT = 32
 STOP_WAIT = 20.0
 AFTER_FAILURE = (
     "Nothing further runs. r runs this step again; Esc goes back (the run can be resumed "
@@ -68,20 +62,6 @@ CANCELLED_TEXT = (
     "Cancelled: the step was stopped and the journal says so. r runs it again; Esc goes back."
 )
 READY_HINT = "Enter runs it."
-
-
-class EngineEvent(Message):
-    def __init__(self, event: StepEvent) -> None:
-        super().__init__()
-        self.event = event
-
-    def can_replace(self, message: Message) -> bool:
-        return (
-            isinstance(message, EngineEvent)
-            and self.event.kind == EventKind.PROGRESS
-            and message.event.kind == EventKind.PROGRESS
-            and message.event.step_id == self.event.step_id
-        )
 
 
 class StepEnded(Message):
@@ -119,7 +99,8 @@ class RestoreCancelScreen(ConfirmCancelScreen):
                 )
 
 
-class RestoreScreen(WizardScreen):
+class RestoreScreen(RunbookScreen):
+    NARROW_BELOW = 130  # below this width one live panel shows: health or queue, by step
     BINDINGS = [
         keys.RESTORE_RUN,
         keys.RESTORE_RETRY,
@@ -143,43 +124,19 @@ class RestoreScreen(WizardScreen):
         interval: float = 1.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__()
-        self.settings = settings
+        super().__init__("Restore", settings, source_factory, interval=interval, clock=clock)
         self.launcher = launcher
-        self.source_factory = source_factory
         self.set_dir = set_dir
         self.resume_record = resume
-        self.interval = interval
-        self.clock = clock
-        self.phase = "starting"  # ready, running, failed, finished, cannot_start
-        self.engine: Engine | None = None
         self.choices: Any = None
         self.run_id: str | None = None
-        self.error: SyncWizardError | None = None
-        self.titles: dict[str, str] = {}
-        self.shown_step: str | None = None
         self.ended: list[Text] = []  # what the steps since the shown one said at their end
-        self.source: StatusSource | None = None
-        self.model = DashboardModel()
-        self.progress = ProgressReader()
-        self._quit_when_stopped = False
-        self._stopping = False
         self._choice_step: str | None = None  # the step whose choice is on screen
-        self.title_bar = TitleBar("Restore", settings.profile.name)
-        self.sidebar = StepSidebar(id="step-sidebar")
-        self.head = Static("", id="step-head")
-        self.live = Static("", id="step-live-text")
-        self.live_box = VerticalScroll(self.live, id="step-live")
-        self.why = Static("", id="step-why")
-        self.plan = Static("", id="step-plan")
         self.note = Static("", id="step-note")
         self.run_button = Button("Run this step", variant="primary", id="run-step")
         self.run_hint = Static(READY_HINT, id="run-hint")
         self.events_table = EventsTable(id="events-table")
-        self.panels_banner = Static("", id="panels-banner")
-        self.queue_panel = QueuePanel()
         self.health_panel = HealthPanel()
-        self.log_pane = LogPane(id="log-pane")
 
     # --- layout ---------------------------------------------------------------------------
 
@@ -220,14 +177,6 @@ class RestoreScreen(WizardScreen):
         self._set_phase("starting")
         self.open_run()
         self.poll_panels()
-
-    def on_resize(self) -> None:
-        self._fit()
-
-    def _fit(self) -> None:
-        size = self.app.size
-        self.set_class(size.width < NARROW, "-narrow")
-        self.set_class(size.height < SHORT, "-short")
 
     # --- starting -------------------------------------------------------------------------
 
@@ -285,9 +234,6 @@ class RestoreScreen(WizardScreen):
             return
         self._set_phase("ready")
         self._show_step(upcoming.id)
-
-    def _observe(self, event: StepEvent) -> None:
-        self.post_message(EngineEvent(event))
 
     async def _confirm(self, gate: Gate) -> bool:
         from syncwizard.tui.screens.gate import GateScreen
@@ -600,37 +546,6 @@ class RestoreScreen(WizardScreen):
         if not shown:
             self.remove_class("-full-events")
 
-    def _show_head(self, step_id: str) -> None:
-        ids = list(self.titles)
-        if step_id not in ids:
-            return
-        state = str(self.sidebar.state_of(step_id))
-        grid = Table.grid(expand=True)
-        grid.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
-        grid.add_column(no_wrap=True, justify="right")
-        title = f"Step {ids.index(step_id) + 1} of {len(ids)}: {self.titles[step_id]}"
-        grid.add_row(Text(title, style="bold"), Text(f" {state}", style="italic"))
-        self.head.update(grid)
-
-    def _set_live(self, text: Text | None, kind: str = "") -> None:
-        self.live_box.display = text is not None
-        for name in ("-done", "-failed", "-cancelled", "-waiting"):
-            self.live_box.set_class(name == kind, name)
-        if text is not None:
-            self.live.update(text)
-
-    def _error_text(self, error: SyncWizardError, then: str) -> Text:
-        text = Text(error.message, style="bold")
-        if error.hint:
-            text.append(f"\nhint: {error.hint}")
-        if then:
-            text.append(f"\n{then}", style="italic")
-        return text
-
-    def _note(self, line: str) -> None:
-        stamp = time.strftime("%H:%M:%S", time.localtime(self.clock()))
-        self.log_pane.write(f"{stamp} {line}")
-
     def _set_phase(self, phase: str) -> None:
         self.phase = phase
         ready = phase in ("ready", "failed")
@@ -644,10 +559,6 @@ class RestoreScreen(WizardScreen):
             }.get(phase, "")
         )
         self.refresh_bindings()
-
-    @property
-    def running(self) -> bool:
-        return self.phase in ("starting", "running")
 
     # --- the summary ----------------------------------------------------------------------
 
@@ -754,12 +665,6 @@ class RestoreScreen(WizardScreen):
                 self.workers.cancel_group(self, "restore-step")
 
         self.app.push_screen(RestoreCancelScreen(step_title=step, then_quit=then_quit), answered)
-
-    def action_back(self) -> None:
-        self.dismiss()
-
-    def action_toggle_full_log(self) -> None:
-        self.toggle_class("-full-log")
 
     def action_toggle_events(self) -> None:
         if self.events_table.display:

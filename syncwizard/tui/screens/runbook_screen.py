@@ -1,0 +1,141 @@
+"""What the backup and restore wizards share: the engine's events as messages, the widgets
+every runbook screen has (sidebar, step head, live line, why and plan, log pane, queue
+panel), and the small routines that fill them."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widgets import Static
+
+from syncwizard.errors import SyncWizardError
+from syncwizard.runbook.model import EventKind, StepEvent
+from syncwizard.tui.backup_text import ProgressReader
+from syncwizard.tui.model import DashboardModel
+from syncwizard.tui.screens.base import WizardScreen
+from syncwizard.tui.widgets.log_pane import LogPane
+from syncwizard.tui.widgets.queue_panel import QueuePanel
+from syncwizard.tui.widgets.step_sidebar import StepSidebar
+from syncwizard.tui.widgets.title_bar import TitleBar
+
+if TYPE_CHECKING:
+    from syncwizard.config import Settings
+    from syncwizard.runbook.engine import Engine
+    from syncwizard.tui.source import SourceFactory, StatusSource
+
+
+class EngineEvent(Message):
+    """One engine event, posted by the observer; progress of one step coalesces."""
+
+    def __init__(self, event: StepEvent) -> None:
+        super().__init__()
+        self.event = event
+
+    def can_replace(self, message: Message) -> bool:
+        return (
+            isinstance(message, EngineEvent)
+            and self.event.kind == EventKind.PROGRESS
+            and message.event.kind == EventKind.PROGRESS
+            and message.event.step_id == self.event.step_id
+        )
+
+
+class RunbookScreen(WizardScreen):
+    NARROW_BELOW: ClassVar[int] = 100  # the "-narrow" class below this width
+    # Below this height the step's explanation scrolls sooner, for the live panels.
+    SHORT_BELOW: ClassVar[int] = 32
+
+    def __init__(
+        self,
+        title: str,
+        settings: Settings,
+        source_factory: SourceFactory,
+        *,
+        interval: float,
+        clock: Callable[[], float],
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.source_factory = source_factory
+        self.interval = interval
+        self.clock = clock
+        self.phase = "starting"
+        self.engine: Engine | None = None
+        self.error: SyncWizardError | None = None  # why the run could not start or go on
+        self.titles: dict[str, str] = {}
+        self.shown_step: str | None = None
+        self.source: StatusSource | None = None
+        self.model = DashboardModel()
+        self.progress = ProgressReader()
+        self._quit_when_stopped = False
+        self._stopping = False
+        self.title_bar = TitleBar(title, settings.profile.name)
+        self.sidebar = StepSidebar(id="step-sidebar")
+        self.head = Static("", id="step-head")
+        self.live = Static("", id="step-live-text")
+        self.live_box = VerticalScroll(self.live, id="step-live")
+        self.why = Static("", id="step-why")
+        self.plan = Static("", id="step-plan")
+        self.panels_banner = Static("", id="panels-banner")
+        self.queue_panel = QueuePanel()
+        self.log_pane = LogPane(id="log-pane")
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        size = self.app.size
+        self.set_class(size.width < self.NARROW_BELOW, "-narrow")
+        self.set_class(size.height < self.SHORT_BELOW, "-short")
+
+    def _observe(self, event: StepEvent) -> None:
+        self.post_message(EngineEvent(event))
+
+    def _show_head(self, step_id: str) -> None:
+        """`Step 2 of 5: Repository DB backup` on the left, its state on the right."""
+        ids = list(self.titles)
+        if step_id not in ids:
+            return
+        state = str(self.sidebar.state_of(step_id))
+        grid = Table.grid(expand=True)
+        grid.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
+        grid.add_column(no_wrap=True, justify="right")
+        title = f"Step {ids.index(step_id) + 1} of {len(ids)}: {self.titles[step_id]}"
+        grid.add_row(Text(title, style="bold"), Text(f" {state}", style="italic"))
+        self.head.update(grid)
+
+    def _set_live(self, text: Text | None, kind: str = "") -> None:
+        """What is happening to the shown step (a wait's status, its error), or nothing."""
+        self.live_box.display = text is not None
+        for name in ("-done", "-failed", "-cancelled", "-waiting"):
+            self.live_box.set_class(name == kind, name)
+        if text is not None:
+            self.live.update(text)
+
+    def _error_text(self, error: SyncWizardError, then: str) -> Text:
+        text = Text(error.message, style="bold")
+        if error.hint:
+            text.append(f"\nhint: {error.hint}")
+        if then:
+            text.append(f"\n{then}", style="italic")
+        return text
+
+    def _note(self, line: str) -> None:
+        stamp = time.strftime("%H:%M:%S", time.localtime(self.clock()))
+        self.log_pane.write(f"{stamp} {line}")
+
+    @property
+    def running(self) -> bool:
+        return self.phase in ("starting", "running")
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def action_toggle_full_log(self) -> None:
+        self.toggle_class("-full-log")
