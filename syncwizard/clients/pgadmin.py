@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from psycopg.conninfo import make_conninfo
 
 from syncwizard.clients.postgres import (
     connect,
+    end_sessions,
     parse_conninfo,
     query_error,
     system_label,
@@ -410,7 +411,7 @@ async def drop_database(
         if not existed:
             return False
         if force and conn.info.server_version < 130000:
-            await _terminate(conn, [name], conninfo, system)
+            await end_sessions(conn, [name], conninfo, system=system)
         with_force = (
             sql.SQL(" WITH (FORCE)")
             if force and conn.info.server_version >= 130000
@@ -420,45 +421,6 @@ async def drop_database(
         return True
 
     return await _run(conninfo, passfile, system, work)
-
-
-_TERMINATE = f"""
-SELECT pid, pg_terminate_backend(pid)
-FROM pg_stat_activity
-WHERE datname = ANY(%s) AND pid <> pg_backend_pid() AND {_CLIENT_SESSION}
-"""
-
-
-async def _terminate(
-    conn: psycopg.AsyncConnection[Any],
-    names: Sequence[str],
-    conninfo: str,
-    system: str,
-    *,
-    wait: float = 5.0,
-) -> int:
-    """End every client session on `names` (not ours); wait until they are gone."""
-    try:
-        cursor = await conn.execute(_TERMINATE, (list(names),))
-    except psycopg.errors.InsufficientPrivilege as exc:
-        user = target_parts(conninfo, system)[3]
-        raise SyncWizardError(
-            f"{system_label(system)}: {user!r} may not end other sessions on "
-            f"{', '.join(repr(n) for n in names)}: {str(exc).strip().splitlines()[0]}",
-            hint="stop those clients first, or GRANT pg_signal_backend TO the role "
-            "(superuser sessions need a superuser to end them)",
-            system=system,
-        ) from exc
-    ended = [pid for pid, ok in await cursor.fetchall() if ok]
-    deadline = asyncio.get_running_loop().time() + wait
-    while ended and asyncio.get_running_loop().time() < deadline:
-        cursor = await conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (ended,)
-        )
-        if (await cursor.fetchone())[0] == 0:  # type: ignore[index]
-            break
-        await asyncio.sleep(0.05)
-    return len(ended)
 
 
 @dataclass(frozen=True)
@@ -494,7 +456,7 @@ async def swap_into_place(
         terminated = 0
         dropped = False
         for attempt in range(SWAP_ATTEMPTS):
-            terminated += await _terminate(conn, [live, scratch], conninfo, system)
+            terminated += await end_sessions(conn, [live, scratch], conninfo, system=system)
             live_exists = await read_database_info(conn, live) is not None
             try:
                 if aside is None:

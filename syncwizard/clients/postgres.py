@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import getpass
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -291,8 +292,42 @@ class DatabaseProbe:
 _TERMINATE = f"""
 SELECT pid, pg_terminate_backend(pid)
 FROM pg_stat_activity
-WHERE datname = %s AND pid <> pg_backend_pid() AND {_CLIENT_SESSION}
+WHERE datname = ANY(%s) AND pid <> pg_backend_pid() AND {_CLIENT_SESSION}
 """
+
+
+async def end_sessions(
+    conn: psycopg.AsyncConnection[Any],
+    dbnames: Sequence[str],
+    conninfo: str,
+    *,
+    system: str = "",
+    wait: float = 5.0,
+) -> int:
+    """End every client session on `dbnames` except ours, over the open `conn`; wait until
+    they are gone. Returns how many were ended."""
+    try:
+        cursor = await conn.execute(_TERMINATE, (list(dbnames),))
+    except psycopg.errors.InsufficientPrivilege as exc:
+        user = target_parts(conninfo, system)[3]
+        which = ", ".join(repr(name) for name in dbnames)
+        raise SyncWizardError(
+            f"{system_label(system)}: {user!r} may not end other sessions on database"
+            f"{'s' if len(dbnames) > 1 else ''} {which}: {str(exc).strip().splitlines()[0]}",
+            hint="connect as a superuser, or GRANT pg_signal_backend TO the role "
+            "(superuser sessions need a superuser), or stop those clients first",
+            system=system,
+        ) from exc
+    ended = [pid for pid, ok in await cursor.fetchall() if ok]
+    deadline = asyncio.get_running_loop().time() + wait
+    while ended and asyncio.get_running_loop().time() < deadline:
+        cursor = await conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (ended,)
+        )
+        if (await cursor.fetchone())[0] == 0:  # type: ignore[index]
+            break
+        await asyncio.sleep(0.05)
+    return len(ended)
 
 
 async def terminate_connections(
@@ -310,27 +345,7 @@ async def terminate_connections(
     """
     conn = await connect(conninfo, passfile=passfile, system=system)
     try:
-        try:
-            cursor = await conn.execute(_TERMINATE, (dbname,))
-        except psycopg.errors.InsufficientPrivilege as exc:
-            user = target_parts(conninfo, system)[3]
-            raise SyncWizardError(
-                f"{system_label(system)}: {user!r} may not end other sessions on database "
-                f"{dbname!r}: {str(exc).strip().splitlines()[0]}",
-                hint="connect as a superuser, or GRANT pg_signal_backend TO the role "
-                "(superuser sessions need a superuser), or stop those clients first",
-                system=system,
-            ) from exc
-        ended = [pid for pid, ok in await cursor.fetchall() if ok]
-        deadline = asyncio.get_running_loop().time() + wait
-        while ended and asyncio.get_running_loop().time() < deadline:
-            cursor = await conn.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (ended,)
-            )
-            if (await cursor.fetchone())[0] == 0:  # type: ignore[index]
-                break
-            await asyncio.sleep(0.05)
-        return len(ended)
+        return await end_sessions(conn, [dbname], conninfo, system=system, wait=wait)
     except psycopg.Error as exc:
         raise query_error(exc, conninfo, system=system) from exc
     finally:
