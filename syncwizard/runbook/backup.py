@@ -31,7 +31,13 @@ from syncwizard.runbook.drain import (
     wait_for_drain,
 )
 from syncwizard.runbook.engine import Engine
-from syncwizard.runbook.journal import Journal, RunRecord, new_run_id, runs_dir
+from syncwizard.runbook.journal import (
+    Journal,
+    RunRecord,
+    new_run_id,
+    runs_dir,
+    secrets_to_mask,
+)
 from syncwizard.runbook.model import (
     Confirm,
     Observer,
@@ -489,10 +495,6 @@ def _free_bytes(path: Path) -> int:
 # --- starting and resuming runs -----------------------------------------------------------
 
 
-def _secrets(broker_password: str | None) -> list[str]:
-    return [s for s in (broker_password, os.environ.get("PGPASSWORD")) if s]
-
-
 def start_backup(
     profile: Profile,
     options: BackupOptions,
@@ -508,7 +510,7 @@ def start_backup(
         number += 1
         run_id = f"{base}-{number}"  # two runs within one second
     set_dir = options.backup_dir / run_id
-    journal = Journal.create(runs_dir() / run_id, secrets=_secrets(broker_password))
+    journal = Journal.create(runs_dir() / run_id, secrets=secrets_to_mask(broker_password))
     steps = BackupSteps(profile, broker_password, options, set_dir)
     engine = Engine(steps.runbook(), journal, run_id, observers=observers, confirm=confirm)
     engine.start(
@@ -548,7 +550,7 @@ async def resume_backup(
     options = BackupOptions.from_json(header["options"])
     set_dir = Path(header["backup_set"])
     previous = record.status()  # before we hold its lock: then it would read "running"
-    journal = Journal.open(record.run_dir, secrets=_secrets(broker_password))
+    journal = Journal.open(record.run_dir, secrets=secrets_to_mask(broker_password))
     steps = BackupSteps(profile, broker_password, options, set_dir)
     try:
         engine = Engine.resume(

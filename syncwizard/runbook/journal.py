@@ -35,6 +35,11 @@ def runs_dir() -> Path:
     return paths.state_dir() / "runs"
 
 
+def secrets_to_mask(broker_password: str | None) -> list[str]:
+    """What a run's journal masks: the broker password and a PGPASSWORD, when given."""
+    return [s for s in (broker_password, os.environ.get("PGPASSWORD")) if s]
+
+
 def new_run_id(runbook: str, now: float | None = None) -> str:
     """`backup-20261126T043200Z`: sortable, readable, one per second per runbook."""
     stamp = datetime.fromtimestamp(now if now is not None else time.time(), UTC)

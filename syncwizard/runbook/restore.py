@@ -23,7 +23,13 @@ from syncwizard import __version__
 from syncwizard.config import Profile
 from syncwizard.runbook import backupset
 from syncwizard.runbook.engine import Engine
-from syncwizard.runbook.journal import Journal, RunRecord, new_run_id, runs_dir
+from syncwizard.runbook.journal import (
+    Journal,
+    RunRecord,
+    new_run_id,
+    runs_dir,
+    secrets_to_mask,
+)
 from syncwizard.runbook.model import Confirm, Observer, RefusedError, Runbook, Step
 from syncwizard.runbook.restore_actions import RestoreActions
 from syncwizard.runbook.restore_choices import RestoreChoices
@@ -191,10 +197,6 @@ def restore_runbook(actions: RestoreActions) -> Runbook:
     )
 
 
-def _secrets(broker_password: str | None) -> list[str]:
-    return [s for s in (broker_password, os.environ.get("PGPASSWORD")) if s]
-
-
 def start_restore(
     profile: Profile,
     set_dir: Path,
@@ -214,7 +216,7 @@ def start_restore(
         number += 1
         run_id = f"{base}-{number}"
     run_dir = runs_dir() / run_id
-    journal = Journal.create(run_dir, secrets=_secrets(broker_password))
+    journal = Journal.create(run_dir, secrets=secrets_to_mask(broker_password))
     actions = RestoreActions(profile, broker_password, set_dir, manifest, run_dir, choices)
     engine = Engine(restore_runbook(actions), journal, run_id, observers=observers, confirm=confirm)
     engine.start(
@@ -253,7 +255,7 @@ async def resume_restore(
     manifest = backupset.read_manifest(set_dir)
     previous = record.status()
     choices.restore_from(record)
-    journal = Journal.open(record.run_dir, secrets=_secrets(broker_password))
+    journal = Journal.open(record.run_dir, secrets=secrets_to_mask(broker_password))
     actions = RestoreActions(profile, broker_password, set_dir, manifest, record.run_dir, choices)
     try:
         engine = Engine.resume(
