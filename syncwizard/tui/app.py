@@ -152,7 +152,7 @@ class SyncWizardApp(App[int]):
         """Offer to resume an unfinished backup run (or start afresh), then open the wizard."""
         from syncwizard.tui.backup_launcher import BackupLauncher
         from syncwizard.tui.screens.backup import BackupScreen
-        from syncwizard.tui.screens.resume_prompt import AFRESH, RESUME, ResumePromptScreen
+        from syncwizard.tui.screens.resume_prompt import ResumePromptScreen
         from syncwizard.tui.source import poller_factory
 
         settings = self.settings
@@ -160,37 +160,9 @@ class SyncWizardApp(App[int]):
             return
         launcher = self.backup_launcher or BackupLauncher(settings.profile)
 
-        def unfinished() -> tuple[RunRecord | None, str]:
-            record = launcher.find_unfinished()
-            return record, record.status() if record is not None else ""
-
-        try:
-            record, status = await asyncio.to_thread(unfinished)
-        except SyncWizardError as error:
-            self.notify(error.render(), title="Backup", severity="error", markup=False)
+        proceed, record = await self._resume_or_afresh(launcher, "Backup", ResumePromptScreen)
+        if not proceed:
             return
-        if record is not None and status == "running":
-            self.notify(
-                f"backup run {record.run_id} is being driven by another syncwizard process; "
-                "wait for it to finish (`syncwizard runs` shows it)",
-                title="Backup",
-                severity="warning",
-                markup=False,
-            )
-            return
-        if record is not None:
-            try:
-                titles = await launcher.step_titles(record)
-            except SyncWizardError:
-                titles = {}
-            choice = await self.push_screen_wait(ResumePromptScreen(record, titles))
-            if choice not in (RESUME, AFRESH):
-                return
-            if choice == AFRESH:
-                await asyncio.to_thread(
-                    launcher.abandon, record, "a new run was started from the TUI"
-                )
-                record = None
         await self.push_screen(
             BackupScreen(
                 settings,
@@ -201,6 +173,49 @@ class SyncWizardApp(App[int]):
                 clock=self.clock,
             )
         )
+
+    async def _resume_or_afresh(
+        self,
+        launcher: RunLauncher | RestoreLauncher,
+        title: str,
+        prompt: Callable[[RunRecord, dict[str, str]], Screen[str]],
+    ) -> tuple[bool, RunRecord | None]:
+        """The newest unfinished run of `launcher`'s runbook, offered to resume (or abandoned
+        for a fresh one): (go on?, the run to resume). A run another process drives, or a
+        prompt answered with Esc, does not go on."""
+        from syncwizard.tui.screens.resume_prompt import AFRESH, RESUME
+
+        def unfinished() -> tuple[RunRecord | None, str]:
+            record = launcher.find_unfinished()
+            return record, record.status() if record is not None else ""
+
+        try:
+            record, status = await asyncio.to_thread(unfinished)
+        except SyncWizardError as error:
+            self.notify(error.render(), title=title, severity="error", markup=False)
+            return False, None
+        if record is None:
+            return True, None
+        if status == "running":
+            self.notify(
+                f"{title.lower()} run {record.run_id} is being driven by another syncwizard "
+                "process; wait for it to finish (`syncwizard runs` shows it)",
+                title=title,
+                severity="warning",
+                markup=False,
+            )
+            return False, None
+        try:
+            titles = await launcher.step_titles(record)
+        except SyncWizardError:
+            titles = {}
+        choice = await self.push_screen_wait(prompt(record, titles))
+        if choice not in (RESUME, AFRESH):
+            return False, None
+        if choice == AFRESH:
+            await asyncio.to_thread(launcher.abandon, record, "a new run was started from the TUI")
+            return True, None
+        return True, record
 
     def action_open_restore(self) -> None:
         if self.settings is None:
@@ -221,7 +236,6 @@ class SyncWizardApp(App[int]):
             RestoreResumePromptScreen,
             SetChooserScreen,
         )
-        from syncwizard.tui.screens.resume_prompt import AFRESH, RESUME
         from syncwizard.tui.source import poller_factory
 
         settings = self.settings
@@ -229,38 +243,12 @@ class SyncWizardApp(App[int]):
             return
         launcher = self.restore_launcher or RealRestoreLauncher(settings.profile)
 
-        def unfinished() -> tuple[RunRecord | None, str]:
-            record = launcher.find_unfinished()
-            return record, record.status() if record is not None else ""
-
-        try:
-            record, status = await asyncio.to_thread(unfinished)
-        except SyncWizardError as error:
-            self.notify(error.render(), title="Restore", severity="error", markup=False)
-            return
-        if record is not None and status == "running":
-            self.notify(
-                f"restore run {record.run_id} is being driven by another syncwizard process; "
-                "wait for it to finish (`syncwizard runs` shows it)",
-                title="Restore",
-                severity="warning",
-                markup=False,
-            )
+        proceed, record = await self._resume_or_afresh(
+            launcher, "Restore", RestoreResumePromptScreen
+        )
+        if not proceed:
             return
         set_dir: Path | None = None
-        if record is not None:
-            try:
-                titles = await launcher.step_titles(record)
-            except SyncWizardError:
-                titles = {}
-            choice = await self.push_screen_wait(RestoreResumePromptScreen(record, titles))
-            if choice not in (RESUME, AFRESH):
-                return
-            if choice == AFRESH:
-                await asyncio.to_thread(
-                    launcher.abandon, record, "a new run was started from the TUI"
-                )
-                record = None
         if record is None:
             try:
                 sets = await launcher.list_sets()
