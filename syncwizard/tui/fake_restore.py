@@ -503,7 +503,7 @@ class FakeSteps:
     def _skip_if_shared(self, role: str) -> None:
         if role == "sync_db" and self.fake.shared:
             raise SkipStep(
-                f"skipped: the Sync Service shares the repository database {REPOSITORY_DB}; "
+                f"the Sync Service shares the repository database {REPOSITORY_DB}; "
                 "its restore covered the Sync tables",
                 {"shared": True},
             )
@@ -677,7 +677,7 @@ class FakeSteps:
                 hint="choose Restart or Skip first; nothing was done",
             )
         if not self.choices.plain_restart:
-            raise SkipStep("skipped: you chose not to restart", {"summary": "skipped (chosen)"})
+            raise SkipStep("you chose not to restart", {"summary": "skipped (chosen)"})
         ctx.progress("restarting the Sync Service")
         await self.fake._report(rt.PLAIN_RESTART, 1)
         self.fake._raise_if_failing(rt.PLAIN_RESTART)

@@ -328,7 +328,7 @@ async def test_a_shared_database_skips_the_sync_db_steps_and_says_why() -> None:
         assert states(screen)[rt.RESTORE_SYNC] == StepState.SKIPPED
         assert states(screen)[rt.SWAP_SYNC] == StepState.SKIPPED
         live = flat(screen.live)
-        assert "Restore the Sync DB: skipped: the Sync Service shares" in live
+        assert "Restore the Sync DB: skipped — the Sync Service shares" in live
         assert "Put the restored Sync DB in place: skipped" in live
         assert "skipped" in log_text(screen)
 

@@ -400,8 +400,10 @@ class RestoreScreen(RunbookScreen):
         self.sidebar.set_state(step_id, state, took)
         if state in (StepState.DONE, StepState.SKIPPED):
             line = Text(f"{MARKERS[state]} {self.titles.get(step_id, step_id)}: ", style="bold")
-            said = event.message if state == StepState.SKIPPED else event.data.get("summary")
-            line.append(str(said or event.message), style="")
+            if state == StepState.SKIPPED:
+                line.append(f"skipped — {event.message}", style="")
+            else:
+                line.append(str(event.data.get("summary") or event.message), style="")
             self.ended.append(line)
             if step_id == rt.ARCHIVE_EVENTS and event.data.get("archive"):
                 self.events_table.load(Path(str(event.data["archive"])))
