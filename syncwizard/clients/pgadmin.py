@@ -215,30 +215,32 @@ FROM pg_database d WHERE d.datname = %s
 """
 
 
+async def read_settings_not_in_a_dump(conn: psycopg.AsyncConnection[Any], name: str) -> list[str]:
+    row = await (await conn.execute(_NOT_IN_A_DUMP, (name,))).fetchone()
+    if row is None:
+        return []
+    settings, limit, acl = row
+    ident = sql.Identifier(name).as_string(conn)
+    found = []
+    for item in settings:
+        key, _, value = item.partition("=")
+        literal = sql.Literal(value).as_string(conn)
+        found.append(f"ALTER DATABASE {ident} SET {key} = {literal}")
+    if limit != -1:
+        found.append(f"ALTER DATABASE {ident} CONNECTION LIMIT {limit}")
+    if acl:
+        found.append(f"privileges on the database: {', '.join(acl)}")
+    return found
+
+
 async def settings_not_in_a_dump(
     conninfo: str, name: str, *, passfile: Path | None = None, system: str = ""
 ) -> list[str]:
     """What database `name` has that a pg_dump archive does not carry, as SQL to set it on a
     restored database: `ALTER DATABASE ... SET`, a connection limit, GRANTs (as ACL items)."""
-
-    async def work(conn: psycopg.AsyncConnection[Any]) -> list[str]:
-        row = await (await conn.execute(_NOT_IN_A_DUMP, (name,))).fetchone()
-        if row is None:
-            return []
-        settings, limit, acl = row
-        ident = sql.Identifier(name).as_string(conn)
-        found = []
-        for item in settings:
-            key, _, value = item.partition("=")
-            literal = sql.Literal(value).as_string(conn)
-            found.append(f"ALTER DATABASE {ident} SET {key} = {literal}")
-        if limit != -1:
-            found.append(f"ALTER DATABASE {ident} CONNECTION LIMIT {limit}")
-        if acl:
-            found.append(f"privileges on the database: {', '.join(acl)}")
-        return found
-
-    return list(await _run(conninfo, passfile, system, work))
+    return list(
+        await _run(conninfo, passfile, system, lambda c: read_settings_not_in_a_dump(c, name))
+    )
 
 
 _RIGHTS = """
@@ -254,13 +256,13 @@ async def restore_rights(
     conninfo: str, live: str, *, passfile: Path | None = None, system: str = ""
 ) -> RestoreRights:
     """Whether the conninfo's user may create databases and rename/drop `live`."""
+    return await _run(conninfo, passfile, system, lambda conn: read_rights(conn, live))
 
-    async def work(conn: psycopg.AsyncConnection[Any]) -> RestoreRights:
-        row = await (await conn.execute(_RIGHTS, (live,))).fetchone()
-        assert row is not None
-        return RestoreRights(*row)
 
-    return await _run(conninfo, passfile, system, work)
+async def read_rights(conn: psycopg.AsyncConnection[Any], live: str) -> RestoreRights:
+    row = await (await conn.execute(_RIGHTS, (live,))).fetchone()
+    assert row is not None
+    return RestoreRights(*row)
 
 
 async def can_create_databases(
@@ -289,20 +291,26 @@ async def server_free_bytes(
     container behind a forwarded port is another machine). Never a guess.
     """
     if not is_local_server(conninfo, system):
-        return None
+        return None  # not worth a connection
+    return await _run(
+        conninfo, passfile, system, lambda conn: read_free_bytes(conn, conninfo, system)
+    )
 
-    async def work(conn: psycopg.AsyncConnection[Any]) -> str | None:
-        try:
-            cursor = await conn.execute("SELECT current_setting('data_directory')")
-        except psycopg.errors.InsufficientPrivilege:
-            return None
-        row = await cursor.fetchone()
-        return row[0] if row else None
 
-    data_dir = await _run(conninfo, passfile, system, work)
-    if not data_dir:
+async def read_free_bytes(
+    conn: psycopg.AsyncConnection[Any], conninfo: str, system: str = ""
+) -> int | None:
+    """As `server_free_bytes`, over an open (autocommit) connection to that server."""
+    if not is_local_server(conninfo, system):
         return None
-    return await asyncio.to_thread(_free_bytes_of, Path(data_dir), target_parts(conninfo)[1])
+    try:
+        cursor = await conn.execute("SELECT current_setting('data_directory')")
+    except psycopg.errors.InsufficientPrivilege:
+        return None
+    row = await cursor.fetchone()
+    if not row or not row[0]:
+        return None
+    return await asyncio.to_thread(_free_bytes_of, Path(row[0]), target_parts(conninfo)[1])
 
 
 def _free_bytes_of(data_dir: Path, port: str) -> int | None:
@@ -317,6 +325,35 @@ def _free_bytes_of(data_dir: Path, port: str) -> int | None:
     if len(lines) >= 4 and lines[3].strip() != port:
         return None
     return stats.f_bavail * stats.f_frsize
+
+
+@dataclass(frozen=True)
+class RestoreTarget:
+    """What a restore needs to know of one target database, read over one connection."""
+
+    info: DatabaseInfo | None  # None: it does not exist (the restore creates it)
+    sessions: list[Session]  # who is connected to it now
+    rights: RestoreRights
+    free_bytes: int | None  # free on the server's data disk; None when unknown
+    not_in_dump: list[str]  # its settings a pg_dump archive does not carry
+
+
+async def restore_target(
+    conninfo: str, name: str, *, passfile: Path | None = None, system: str = ""
+) -> RestoreTarget:
+    """All a restore preflight reads about database `name` and its server, in one session."""
+
+    async def work(conn: psycopg.AsyncConnection[Any]) -> RestoreTarget:
+        info = await read_database_info(conn, name)
+        return RestoreTarget(
+            info=info,
+            sessions=await read_sessions(conn, name) if info else [],
+            rights=await read_rights(conn, name),
+            not_in_dump=await read_settings_not_in_a_dump(conn, name) if info else [],
+            free_bytes=await read_free_bytes(conn, conninfo, system),
+        )
+
+    return await _run(conninfo, passfile, system, work)
 
 
 # --- creating, dropping, renaming ---------------------------------------------------------

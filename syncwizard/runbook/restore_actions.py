@@ -199,13 +199,8 @@ class RestoreActions:
         passfile = systems.expand(settings.passfile)
         parts = parse_conninfo(conninfo, role)
         name = parts.get("dbname") or parts.get("user", "")
-        info = await pgadmin.database_info(conninfo, name, passfile=passfile, system=role)
-        sessions = (
-            await pgadmin.sessions_on(conninfo, name, passfile=passfile, system=role)
-            if info
-            else []
-        )
-        rights = await pgadmin.restore_rights(conninfo, name, passfile=passfile, system=role)
+        target = await pgadmin.restore_target(conninfo, name, passfile=passfile, system=role)
+        info, rights, free, lost = target.info, target.rights, target.free_bytes, target.not_in_dump
         missing = rights.problems(name)
         if info is None:  # nothing to rename: only the right to create databases counts
             missing = missing[:1] if not (rights.superuser or rights.createdb) else []
@@ -215,7 +210,6 @@ class RestoreActions:
                 hint="; ".join(m.split(": ", 1)[-1] for m in missing),
                 system=role,
             )
-        free = await pgadmin.server_free_bytes(conninfo, passfile=passfile, system=role)
         dump = self.state.dump(role) or {}
         at_backup = self.state.manifest.get("databases", {}).get(role, {})
         needed = int(int(at_backup.get("size_bytes") or dump.get("size_bytes") or 0) * ROOM_FACTOR)
@@ -235,11 +229,6 @@ class RestoreActions:
             )
         if info is None:
             warnings.append(f"the database {name!r} does not exist: it is created by the restore")
-        lost = (
-            await pgadmin.settings_not_in_a_dump(conninfo, name, passfile=passfile, system=role)
-            if info
-            else []
-        )
         if lost:
             warnings.append(
                 f"{name!r} has settings a pg_dump archive does not carry; set them again on the "
@@ -252,7 +241,7 @@ class RestoreActions:
             "owner": info.owner if info else "",
             "connections": [
                 {"pid": s.pid, "user": s.user, "application": s.application, "client": s.client}
-                for s in sessions
+                for s in target.sessions
             ],
             "room": {"free_bytes": free, "needed_bytes": needed, "mode": mode},
             "not_in_dump": lost,

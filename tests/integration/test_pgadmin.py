@@ -304,3 +304,34 @@ async def test_the_server_tallies_the_rows_inserted_into_each_table(pg_lab: LabL
     with databases(pg_lab, "sw_tally"):
         tallied = await pgadmin.inserted_rows(repo_info(pg_lab, "sw_tally"), passfile=pg_lab.pgpass)
     assert tallied == {"public.marker_sw_tally": 3}
+
+
+async def test_a_restore_target_is_read_in_one_session(pg_lab: LabLayout) -> None:
+    info = lab.conninfo(pg_lab, "repository")
+    with databases(pg_lab, "sw_target"):
+        with admin(pg_lab) as conn:
+            conn.execute("ALTER DATABASE sw_target SET work_mem = '8MB'")
+        with psycopg.connect(repo_info(pg_lab, "sw_target"), passfile=str(pg_lab.pgpass)):
+            target = await pgadmin.restore_target(info, "sw_target", passfile=pg_lab.pgpass)
+        with admin(pg_lab) as conn:  # the one maintenance session has gone again
+            ours = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname IN ('postgres', 'template1')"
+                " AND usename = 'alfresco'"
+            ).fetchone()[0]
+
+    assert target.info is not None and target.info.owner == "alfresco"
+    assert [s.user for s in target.sessions] == ["alfresco"]
+    assert target.rights.createdb and target.rights.owns_live and not target.rights.superuser
+    assert target.not_in_dump == ["""ALTER DATABASE "sw_target" SET work_mem = '8MB'"""]
+    assert target.free_bytes is not None and target.free_bytes > 0
+    assert ours == 0
+
+
+async def test_a_missing_restore_target_still_reports_the_rights_and_room(
+    pg_lab: LabLayout,
+) -> None:
+    info = lab.conninfo(pg_lab, "repository")
+    target = await pgadmin.restore_target(info, "sw_absent", passfile=pg_lab.pgpass)
+    assert target.info is None and target.sessions == [] and target.not_in_dump == []
+    assert target.rights.createdb and not target.rights.owns_live
+    assert target.free_bytes is not None
