@@ -383,9 +383,13 @@ async def restore_shots(out: Path) -> None:
         await pilot.press("enter")
         await until(pilot, lambda: getattr(screen, "phase", "") == "failed")
 
-    async def events_full(pilot: Pilot[object], screen: object, fake: object) -> None:
+    async def events_settled(pilot: Pilot[object], screen: object, fake: object) -> None:
         table = getattr(screen, "events_table")  # noqa: B009 (screen is typed object here)
-        await until(pilot, lambda: table.loaded)
+        await until(pilot, lambda: table.settled)
+        await pilot.pause()
+
+    async def events_full(pilot: Pilot[object], screen: object, fake: object) -> None:
+        await events_settled(pilot, screen, fake)
         await pilot.press("e", "pagedown")
 
     async def chooser(pilot: Pilot[object], fake: object, source: FakeStatusSource) -> None:
@@ -408,7 +412,7 @@ async def restore_shots(out: Path) -> None:
         ("restore-first-step", {}, at("verify_set"), both),
         ("restore-stop-gate", {}, at("stop_services", swap_gate), ["80x24"]),
         ("restore-archiving", {"hold_at": {"archive_events": 2}}, archiving, ["120x40"]),
-        ("restore-events-choice", {}, at("clear_events"), both),
+        ("restore-events-choice", {}, at("clear_events", events_settled), both),
         ("restore-events-table", {"events": 10_000}, at("clear_events", events_full), ["120x40"]),
         ("restore-clear-gate", {}, at("clear_events", gate), both),
         ("restore-incomplete-gate", {"incomplete": True}, at("clear_events", gate), ["80x24"]),

@@ -245,6 +245,27 @@ async def test_ten_thousand_pending_events_scroll_without_lag() -> None:
         assert screen.query_one("#steps").display
 
 
+async def test_on_a_short_terminal_the_events_are_one_line_away_and_e_shows_them() -> None:
+    fake = await prepared(rt.CLEAR_EVENTS, events=240)
+    app, _, _ = restore_app(launcher=FakeRestoreLauncher(fake))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await resume_prepared(pilot)
+        table, hint = screen.events_table, screen.query_one("#events-hint")
+        await until(pilot, lambda: table.loaded)
+        # The step and its choice get the room; one line says where the events are.
+        assert not table.display and hint.display
+        assert "240 pending events are archived in events.jsonl: press e" in flat(hint)
+        await pilot.press("e")
+        await pilot.pause()
+        assert table.display and not hint.display and table.region.height > 15
+        await pilot.press("e")
+        await pilot.pause()
+        assert not table.display and hint.display
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        assert table.display and not hint.display
+
+
 async def test_a_failed_step_shows_its_error_and_hint_nothing_further_runs_and_r_retries() -> None:
     error = SyncWizardError(
         'pg_restore: error: could not execute query: ERROR: relation "alf_node" already exists',

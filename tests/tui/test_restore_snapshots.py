@@ -97,7 +97,7 @@ async def gate_typed(pilot: Pilot[object], screen: RestoreScreen, fake: FakeRest
     # The events table behind the gate paints its rows at its own pace, so the picture
     # caught them drawn or not at random: the gate is what this picture is for.
     await until(pilot, lambda: screen.events_table.loaded)
-    screen.events_table.display = False
+    screen.events_table.visible = False  # its place stays; its rows are not painted
     await pilot.pause()
     await pilot.press("enter")
     await until(pilot, lambda: isinstance(pilot.app.screen, GateScreen))
@@ -143,8 +143,13 @@ def test_archiving_the_events(snap_compare: SnapCompare) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
+async def table_settled(pilot: Pilot[object], screen: RestoreScreen, fake: FakeRestore) -> None:
+    await until(pilot, lambda: screen.events_table.settled)
+    await pilot.pause()
+
+
 def test_the_events_choice_and_table(snap_compare: SnapCompare) -> None:
-    app, run_before = at_step(rt.CLEAR_EVENTS)
+    app, run_before = at_step(rt.CLEAR_EVENTS, table_settled, settle_first=True)
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 

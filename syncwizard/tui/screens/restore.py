@@ -136,6 +136,8 @@ class RestoreScreen(RunbookScreen):
         self.run_button = Button("Run this step", variant="primary", id="run-step")
         self.run_hint = Static(READY_HINT, id="run-hint")
         self.events_table = EventsTable(id="events-table")
+        # Too short a terminal for the table beside the step: one line says where it is.
+        self.events_hint = Static("", id="events-hint")
         self.health_panel = HealthPanel()
 
     # --- layout ---------------------------------------------------------------------------
@@ -158,6 +160,7 @@ class RestoreScreen(RunbookScreen):
                     yield self.run_button
                     yield self.run_hint
                 yield self.events_table
+                yield self.events_hint
                 yield self.panels_banner
                 with Horizontal(id="restore-panels"):
                     yield self.queue_panel
@@ -172,6 +175,7 @@ class RestoreScreen(RunbookScreen):
         for step_id in rt.CHOICES:
             self.query_one(f"#choice-{step_id}").display = False
         self.events_table.display = False
+        self.events_hint.display = False
         self._fit()
         self.head.update(Text("Starting the restore run...", style="bold"))
         self._set_phase("starting")
@@ -543,10 +547,27 @@ class RestoreScreen(RunbookScreen):
         shown = step_id in rt.EVENT_STEPS and bool(archive)
         if shown and archive:
             self.events_table.load(Path(str(archive)))
-        self.events_table.display = shown
+            count = self.engine.results[rt.ARCHIVE_EVENTS].get("count") if self.engine else None
+            how_many = f"{count:,}" if isinstance(count, int) else "The"
+            self.events_hint.update(
+                f"{how_many} pending events are archived in {Path(str(archive)).name}: "
+                "press e to look through them."
+            )
         self.set_class(shown, "-events")
         if not shown:
             self.remove_class("-full-events")
+        self._place_events()
+
+    def _place_events(self) -> None:
+        """The events table beside the step, or full screen; on a short terminal only on e."""
+        shown = self.has_class("-events")
+        inline = not self.has_class("-short") or self.has_class("-full-events")
+        self.events_table.display = shown and inline
+        self.events_hint.display = shown and not inline
+
+    def _fit(self) -> None:
+        super()._fit()
+        self._place_events()
 
     def _set_phase(self, phase: str) -> None:
         self.phase = phase
@@ -641,7 +662,7 @@ class RestoreScreen(RunbookScreen):
         if action == "request_quit":
             return self.running
         if action == "toggle_events":
-            return self.events_table.display
+            return self.has_class("-events")
         if action == "show_summary":
             return self.phase == "finished"
         return True
@@ -669,8 +690,9 @@ class RestoreScreen(RunbookScreen):
         self.app.push_screen(RestoreCancelScreen(step_title=step, then_quit=then_quit), answered)
 
     def action_toggle_events(self) -> None:
-        if self.events_table.display:
+        if self.has_class("-events"):
             self.toggle_class("-full-events")
+            self._place_events()
             if self.has_class("-full-events"):
                 self.events_table.focus()
 

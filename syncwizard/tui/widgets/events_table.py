@@ -42,6 +42,12 @@ class EventsTable(DataTable[str]):
         self.loaded = False
         self.error: SyncWizardError | None = None
 
+    @property
+    def settled(self) -> bool:
+        """Loaded and measured: DataTable sizes its columns for new rows when it is next idle,
+        so a picture taken between the two shows squeezed columns."""
+        return self.loaded and not self._require_update_dimensions
+
     def on_mount(self) -> None:
         for label in EVENT_COLUMNS:
             self.add_column(label, key=label)
