@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 from textual.pilot import Pilot  # noqa: E402
+from textual.widgets import DataTable  # noqa: E402
 
 from syncwizard.errors import SyncWizardError  # noqa: E402
 from syncwizard.tui.app import SyncWizardApp  # noqa: E402
@@ -395,6 +396,8 @@ async def restore_shots(out: Path) -> None:
     async def chooser(pilot: Pilot[object], fake: object, source: FakeStatusSource) -> None:
         await pilot.press("r")
         await until(pilot, lambda: isinstance(pilot.app.screen, SetChooserScreen))
+        table = pilot.app.screen.query_one(DataTable)
+        await until(pilot, lambda: not table._require_update_dimensions)
 
     no_room = SyncWizardError(
         "pg_restore exited with status 1: could not execute query: ERROR: could not extend "

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
-from tui_support import until
+from tui_support import tables_measured, until
 
 from syncwizard.runbook.model import Gate, StepState
 from syncwizard.status import StatusReport
@@ -67,6 +67,7 @@ async def open_chooser(pilot: Pilot[object]) -> SetChooserScreen:
     await until(pilot, lambda: isinstance(pilot.app.screen, SetChooserScreen))
     screen = pilot.app.screen
     assert isinstance(screen, SetChooserScreen)
+    await until(pilot, lambda: tables_measured(screen))
     return screen
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from backup_support import backup_app, open_backup, settled
 from textual.pilot import Pilot
-from tui_support import until
+from tui_support import tables_measured, until
 
 from syncwizard.runbook.backup import REPOSITORY, SYNC, WAIT
 from syncwizard.tui.fake_backup import RUN_ID
@@ -91,6 +91,7 @@ def test_backup_summary(snap_compare: SnapCompare, size: tuple[int, int]) -> Non
     async def run_before(pilot: Pilot[object]) -> None:
         await open_backup(pilot)
         await until(pilot, lambda: isinstance(pilot.app.screen, BackupSummaryScreen))
+        await until(pilot, lambda: tables_measured(pilot.app.screen))
         await pilot.pause(0.05)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)

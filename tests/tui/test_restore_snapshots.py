@@ -27,7 +27,7 @@ from restore_support import (
     resume_prepared,
 )
 from textual.pilot import Pilot
-from tui_support import until
+from tui_support import tables_measured, until
 
 from syncwizard.errors import SyncWizardError
 from syncwizard.tui import restore_text as rt
@@ -195,6 +195,7 @@ def test_the_summary(snap_compare: SnapCompare) -> None:
     async def then(pilot: Pilot[object], screen: RestoreScreen, fake: FakeRestore) -> None:
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(pilot.app.screen, RestoreSummaryScreen))
+        await until(pilot, lambda: tables_measured(pilot.app.screen))
 
     app, run_before = at_step(rt.REPORT, then)
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

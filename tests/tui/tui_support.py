@@ -9,8 +9,9 @@ from pathlib import Path
 
 from rich.console import Console
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
 
 from syncwizard.config import Settings
 from syncwizard.status import StatusReport
@@ -87,3 +88,9 @@ def text_of(widget: Widget) -> str:
     console = Console(width=max(widget.size.width, 40), file=out, color_system=None)
     console.print(renderable)
     return out.getvalue()
+
+
+def tables_measured(screen: Screen[object]) -> bool:
+    """Every table on `screen` has sized its columns for its rows (DataTable does that
+    when it is next idle: a picture taken before shows squeezed columns)."""
+    return not any(table._require_update_dimensions for table in screen.query(DataTable))
