@@ -15,11 +15,12 @@ from syncwizard.lab.layout import TEST_PORTS, LabLayout
 
 def test_conninfo_names_host_port_db_and_user_without_a_password(tmp_path: Path) -> None:
     layout = LabLayout(tmp_path / "lab", TEST_PORTS)
+    port = TEST_PORTS.postgres  # 25432, unless SYNCWIZARD_TEST_PORT_OFFSET moves the test lab
     assert postgres.conninfo(layout, "repository") == (
-        "host=127.0.0.1 port=25432 dbname=alfresco user=alfresco"
+        f"host=127.0.0.1 port={port} dbname=alfresco user=alfresco"
     )
     assert postgres.conninfo(layout, "sync") == (
-        "host=127.0.0.1 port=25432 dbname=syncservice user=sync"
+        f"host=127.0.0.1 port={port} dbname=syncservice user=sync"
     )
 
 
