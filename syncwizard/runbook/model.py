@@ -60,6 +60,7 @@ class Gate:
     # What exactly is destroyed, as (label, value) rows: names, counts, sizes.
     facts: tuple[tuple[str, str], ...] = ()
     step: str = ""  # the title of the step asking; the engine fills it in
+    undo: str = ""  # how to undo it, where it can be undone; "" says it cannot be
 
 
 class StepContext(Protocol):

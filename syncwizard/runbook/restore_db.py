@@ -137,6 +137,7 @@ class DatabaseSteps:
                     consequences=self._skip_reason(role) + ". The next steps restore the Sync "
                     "DB and start the Sync Service with -Drecover against it.",
                     token="restored",
+                    undo="Confirming changes no database; it says you restored it.",
                 )
             if ctx.records_of(SWAP_STEP_OF[role]).get("swapped"):
                 return None  # an earlier attempt committed it: nothing left to confirm
@@ -153,6 +154,11 @@ class DatabaseSteps:
                 + f", and the verified copy becomes {plan.live}.",
                 token=plan.live,
                 facts=tuple(facts),
+                undo=(
+                    f"Until {plan.aside} is dropped, renaming it back undoes this."
+                    if plan.mode == "side_by_side"
+                    else ""
+                ),
             )
 
         return gate

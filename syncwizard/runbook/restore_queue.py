@@ -55,6 +55,7 @@ class QueueSteps:
             "restore is done.",
             token="stop",
             facts=facts,
+            undo="Starting them again undoes this.",
         )
 
     async def stop_services(self, ctx: StepContext) -> Outputs:

@@ -381,6 +381,7 @@ class FakeSteps:
                 ("Repository", "systemctl stop alfresco"),
                 ("Consumers now", "1 on the sync queue"),
             ),
+            undo="Starting them again undoes this.",
         )
 
     async def stop(self, ctx: StepContext) -> Outputs:
@@ -589,6 +590,8 @@ class FakeSteps:
                     ("Connected", "alfresco from 127.0.0.1 (pid 4100, idle)"),
                     ("Kept aside as", f"{database}__before_{ctx.run_id}"),
                 ),
+                undo=f"Until {database}__before_{ctx.run_id} is dropped, renaming it back "
+                "undoes this.",
             )
 
         return gate

@@ -112,6 +112,7 @@ async def test_a_wrong_token_does_nothing_and_esc_at_a_gate_changes_nothing() ->
         gate = app.screen
         facts = flat(gate.query_one("#gate-facts"))
         assert "Pending events 240" in facts and "events.jsonl" in "".join(facts.split())
+        assert "This cannot be undone. To go on, type" in flat(gate.query_one("#gate-prompt"))
         assert "Purge the queue / Delete topic and queue" in str(
             gate.query_one("#gate").border_subtitle
         )
@@ -130,6 +131,18 @@ async def test_a_wrong_token_does_nothing_and_esc_at_a_gate_changes_nothing() ->
         await confirm_gate(pilot, SYNC_ID[:8])
         await step_done(pilot, screen, rt.CLEAR_EVENTS)
         assert fake.calls.count(rt.CLEAR_EVENTS) == 1
+
+
+async def test_a_gate_that_can_be_undone_says_how_instead_of_no_going_back() -> None:
+    fake = await prepared(rt.STOP_SERVICES)
+    app, _, _ = restore_app(launcher=FakeRestoreLauncher(fake))
+    async with app.run_test(size=(100, 32)) as pilot:
+        await resume_prepared(pilot)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, GateScreen))
+        prompt = flat(app.screen.query_one("#gate-prompt"))
+        assert "Starting them again undoes this. To go on, type stop below" in prompt
+        assert "cannot be undone" not in prompt
 
 
 async def test_the_events_choice_reaches_the_runbook() -> None:

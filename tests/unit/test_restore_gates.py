@@ -73,6 +73,23 @@ async def test_the_purge_gate_names_the_queue_and_counts_and_asks_for_the_guid()
     assert ("queue", QUEUE) in gate.facts and ("pending now", "1,234") in gate.facts
     assert any("1,234 events in /state/runs/restore-1/events.jsonl" in v for _, v in gate.facts)
     assert "subscription stay" in gate.consequences
+    assert gate.undo == ""  # a purge cannot be undone, and the gate says so
+
+
+async def test_stopping_the_services_says_how_it_is_undone() -> None:
+    queue_steps = steps(RestoreChoices("purge"), Broker(0, 1))
+    queue_steps.state.profile = SimpleNamespace(  # type: ignore[assignment]
+        sync_service=SimpleNamespace(stop="systemctl stop alfresco-sync"),
+        repository=SimpleNamespace(stop=None),
+    )
+    queue_steps.systems = SimpleNamespace(sync_service=None, repository=None)  # type: ignore[assignment]
+    gate = await queue_steps.stop_gate(Context({}))
+    assert gate.token == "stop"
+    assert gate.facts == (
+        ("Sync Service", "`systemctl stop alfresco-sync`"),
+        ("repository", "no command configured: stop it by hand first"),
+    )
+    assert gate.undo == "Starting them again undoes this."
 
 
 async def test_deleting_says_new_events_are_not_kept_and_consumers_are_named() -> None:

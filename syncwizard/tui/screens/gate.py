@@ -56,7 +56,7 @@ class GateScreen(ModalScreen[bool]):
             if self.gate.facts:
                 yield Static(facts_table(self.gate.facts), id="gate-facts")
             yield Static(self.gate.consequences, id="gate-consequences")
-            prompt = Text(f"{NO_GOING_BACK} To go on, type ")
+            prompt = Text(f"{self.gate.undo or NO_GOING_BACK} To go on, type ")
             prompt.append(self.gate.token, style="bold")
             prompt.append(" below:")
             yield Static(prompt, id="gate-prompt")
