@@ -183,7 +183,7 @@ async def backup_shots(out: Path) -> None:
     async def to_gate(pilot: Pilot[object], fake: object, source: FakeStatusSource) -> None:
         await pilot.press("b")
         await until(pilot, lambda: isinstance(pilot.app.screen, GateScreen) and source.exhausted)
-        await pilot.press("tab", *"alfres")
+        await pilot.press(*"alfres")
 
     async def to_failure(pilot: Pilot[object], fake: object, source: FakeStatusSource) -> None:
         await pilot.press("b")
@@ -365,7 +365,7 @@ async def restore_shots(out: Path) -> None:
     async def gate(pilot: Pilot[object], screen: object, fake: object) -> None:
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(pilot.app.screen, GateScreen))
-        await pilot.press("tab", *SYNC_ID[:5])
+        await pilot.press(*SYNC_ID[:5])
 
     async def swap_gate(pilot: Pilot[object], screen: object, fake: object) -> None:
         await pilot.press("enter")

@@ -66,7 +66,9 @@ class GateScreen(ModalScreen[bool]):
                 yield self.confirm_button
 
     def on_mount(self) -> None:
-        self.cancel_button.focus()
+        # Typing the token is the one thing to do here; Enter does nothing until it matches
+        # (so a second Enter after the step's Run is harmless), Esc cancels.
+        self.token_input.focus()
 
     @property
     def matches(self) -> bool:
