@@ -170,7 +170,8 @@ def event_line(number: int) -> str:
         separators=(",", ":"),
     )
     headers = {
-        "message-id": f"ID:mq-lab-40519-1767225600000-1:1:1:1:{number + 1}",
+        # As ActiveMQ writes them: producer id, session -1 (a STOMP producer), sequence.
+        "message-id": f"ID:mq-lab-40519-1767225600000-3:5:-1:1:{number + 1}",
         "destination": f"/queue/{QUEUE}",
         "timestamp": str(millis),
         "persistent": "true",

@@ -360,6 +360,22 @@ async def test_a_gated_step_waits_for_the_typed_token_and_esc_refuses(tmp_path: 
         assert fake.calls[-2:] == [SYNC, SEAL]
 
 
+async def test_a_gates_facts_are_shown_as_they_are_not_as_markup() -> None:
+    command = "[ -x /opt/sync/start.sh ] && /opt/sync/start.sh [b]quiet[/b]"
+    gate = Gate(
+        title="Stop?",
+        consequences="it stops",
+        token="stop",
+        facts=(("command", command), ("oldest event", "ID:mq-1-3:5:-1:1:1")),
+    )
+    app = SyncWizardApp(demo_settings())
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.push_screen(GateScreen(gate))
+        await until(pilot, lambda: isinstance(app.screen, GateScreen))
+        facts = flat(app.screen.query_one("#gate-facts"))
+    assert command in facts and "ID:mq-1-3:5:-1:1:1" in facts
+
+
 async def test_the_gate_button_stays_disabled_until_the_token_matches() -> None:
     gate = Gate(title="Drop alfresco?", consequences="every table is dropped", token="alfresco")
     answers: list[bool | None] = []

@@ -377,7 +377,7 @@ class BackupScreen(RunbookScreen):
         try:
             self.source = await asyncio.to_thread(self.source_factory)
         except SyncWizardError as error:
-            self.panels_banner.update(f"no live panels: {error.render()}")
+            self.panels_banner.update(Text(f"no live panels: {error.render()}"))
             self.panels_banner.display = True
             return
         while not self._stopping:

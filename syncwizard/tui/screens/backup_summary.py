@@ -74,20 +74,20 @@ def facts_table(manifest: Mapping[str, Any], set_dir: Path, titles: Mapping[str,
     table = Table.grid(padding=(0, 1))
     table.add_column(style="bold", no_wrap=True)
     table.add_column(overflow="fold")
-    table.add_row("Folder", short_path(set_dir))
-    table.add_row("Sync GUID", str(manifest.get("sync_id", "")))
+    table.add_row("Folder", Text(short_path(set_dir)))
+    table.add_row("Sync GUID", Text(str(manifest.get("sync_id", ""))))
     t0 = manifest.get("t0") or {}
-    table.add_row("t0", f"{moment_text(t0.get('at'))}, the {t0.get('source')}")
+    table.add_row("t0", Text(f"{moment_text(t0.get('at'))}, the {t0.get('source')}"))
     table.add_row("Sealed", moment_text(manifest.get("created_at")))
     files = manifest.get("files", [])
     total = formatting.size(int(manifest.get("total_bytes", 0)))
     table.add_row("Content", f"{len(files)} files, {total}; manifest.json written last")
     for number, dump in enumerate(manifest.get("dumps", [])):
-        table.add_row("Dumps" if number == 0 else "", dump_line(dump))
+        table.add_row("Dumps" if number == 0 else "", Text(dump_line(dump)))
     if manifest.get("shared_database"):
         table.add_row("", "the Sync Service shares the repository database: one dump")
     if manifest.get("wait"):
-        table.add_row("Wait", wait_line(manifest["wait"]))
+        table.add_row("Wait", Text(wait_line(manifest["wait"])))
     steps: Mapping[str, Any] = manifest.get("steps", {})
     if steps:
         times = Table.grid(padding=(0, 2))
@@ -136,9 +136,9 @@ class BackupSummaryScreen(Screen[None]):
         table.add_column("sha256", key="sha256")
         for entry in self.manifest.get("files", []):
             table.add_row(
-                str(entry.get("path", "")),
+                Text(str(entry.get("path", "")), no_wrap=True),
                 Text(formatting.size(int(entry.get("size", 0))), justify="right"),
-                str(entry.get("sha256", ""))[:SHA_SHOWN] + "…",
+                Text(str(entry.get("sha256", ""))[:SHA_SHOWN] + "…", no_wrap=True),
             )
 
     def action_copy_set_path(self) -> None:

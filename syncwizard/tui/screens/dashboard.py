@@ -15,6 +15,7 @@ import gc
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.widgets import Static
@@ -148,7 +149,7 @@ class DashboardScreen(StableLines, WizardScreen):
             try:
                 self.source = await asyncio.to_thread(self.source_factory)
             except SyncWizardError as error:
-                banner.update(f"cannot start polling: {error.render()}")
+                banner.update(Text(f"cannot start polling: {error.render()}"))
                 banner.display = True
                 return None
             banner.display = False

@@ -28,12 +28,13 @@ NO_GOING_BACK = "This cannot be undone."
 
 
 def facts_table(facts: tuple[tuple[str, str], ...]) -> Table:
-    """What exactly is destroyed, one (label, value) row each."""
+    """What exactly is destroyed, one (label, value) row each; values are shown as they
+    are (a command's `[`, a message id's `:-1:` are not markup or emoji codes)."""
     table = Table.grid(padding=(0, 1))
     table.add_column(style="bold", no_wrap=True)
     table.add_column(overflow="fold")
     for label, value in facts:
-        table.add_row(label, value)
+        table.add_row(label, Text(value))
     return table
 
 
@@ -55,7 +56,7 @@ class GateScreen(ModalScreen[bool]):
             yield Static(Text(self.gate.title, style="bold"), id="gate-title")
             if self.gate.facts:
                 yield Static(facts_table(self.gate.facts), id="gate-facts")
-            yield Static(self.gate.consequences, id="gate-consequences")
+            yield Static(Text(self.gate.consequences), id="gate-consequences")
             prompt = Text(f"{self.gate.undo or NO_GOING_BACK} To go on, type ")
             prompt.append(self.gate.token, style="bold")
             prompt.append(" below:")

@@ -550,8 +550,8 @@ class RestoreScreen(RunbookScreen):
             count = self.engine.results[rt.ARCHIVE_EVENTS].get("count") if self.engine else None
             how_many = f"{count:,}" if isinstance(count, int) else "The"
             self.events_hint.update(
-                f"{how_many} pending events are archived in {Path(str(archive)).name}: "
-                "press e to look through them."
+                f"{how_many} pending events are archived in the run folder: press e to look "
+                "through them."
             )
         self.set_class(shown, "-events")
         if not shown:
@@ -610,7 +610,7 @@ class RestoreScreen(RunbookScreen):
         try:
             self.source = await asyncio.to_thread(self.source_factory)
         except SyncWizardError as error:
-            self.panels_banner.update(f"no live panels: {error.render()}")
+            self.panels_banner.update(Text(f"no live panels: {error.render()}"))
             self.panels_banner.display = True
             return
         while not self._stopping:

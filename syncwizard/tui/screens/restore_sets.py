@@ -118,15 +118,15 @@ class SetChooserScreen(Screen[Any]):
         grid = Table.grid(padding=(0, 1))
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column(overflow="fold")
-        grid.add_row("Folder", short_path(str(getattr(listing, "path", ""))))
-        grid.add_row("Sync GUID", str(getattr(listing, "sync_id", "") or "?"))
+        grid.add_row("Folder", Text(short_path(str(getattr(listing, "path", "")))))
+        grid.add_row("Sync GUID", Text(str(getattr(listing, "sync_id", "") or "?")))
         for number, dump in enumerate(getattr(listing, "dumps", []) or []):
             size = formatting.size(int(dump.get("size_bytes", 0) or 0))
             line = (
                 f"{dump.get('path')}: {dump.get('database', '?')}, {size}, "
                 f"snapshot {moment_text(dump.get('snapshot_at_iso'))}"
             )
-            grid.add_row("Dumps" if number == 0 else "", line)
+            grid.add_row("Dumps" if number == 0 else "", Text(line))
         if not choosable(listing):
             grid.add_row("Cannot", Text(status_text(listing), style="bold"))
         self.details.update(grid)

@@ -40,7 +40,7 @@ def steps_table(
     for step_id, title in titles.items():
         state = states.get(step_id, StepState.PENDING)
         summary = str(results.get(step_id, {}).get("summary") or state)
-        table.add_row(MARKERS[state], title, summary)
+        table.add_row(MARKERS[state], title, Text(summary))
     return table
 
 
@@ -49,15 +49,16 @@ def files_table(results: Mapping[str, Mapping[str, Any]]) -> Table:
     table.add_column(style="bold", no_wrap=True)
     table.add_column(overflow="fold")
     report = results.get(rt.REPORT, {}).get("report")
-    table.add_row("Report", short_path(str(report)) if report else "not written")
+    table.add_row("Report", Text(short_path(str(report)) if report else "not written"))
     archived = results.get(rt.ARCHIVE_EVENTS, {})
     if archived.get("archive"):
         count = int(archived.get("count", 0))
         whole = "" if archived.get("complete", True) else " (INCOMPLETE)"
-        table.add_row("Events", f"{short_path(str(archived['archive']))}: {count:,} events{whole}")
+        where = short_path(str(archived["archive"]))
+        table.add_row("Events", Text(f"{where}: {count:,} events{whole}"))
     cleared = results.get(rt.CLEAR_EVENTS, {})
     if cleared.get("action"):
-        table.add_row("Queue", f"{cleared['action']}: {cleared.get('queue', '')}")
+        table.add_row("Queue", Text(f"{cleared['action']}: {cleared.get('queue', '')}"))
     return table
 
 

@@ -11,28 +11,41 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from rich.cells import cell_len
+from rich.text import Text
 from textual import work
 from textual.widgets import DataTable
 
 from syncwizard.errors import SyncWizardError
 from syncwizard.tui.restore_text import EVENT_COLUMNS, archive_rows
 
-Row = tuple[str, str, str, str]
+# Cells are Text, not str: DataTable reads a str as markup, and ActiveMQ message ids hold
+# ":-1:", which Rich turns into an emoji.
+Row = tuple[Text, Text, Text, Text]
 
 
-def read_rows(path: Path) -> list[Row]:
+def _cell(value: str) -> Text:
+    return Text(value, no_wrap=True)  # one line, as DataTable does for a str
+
+
+def read_rows(path: Path) -> tuple[list[Row], list[int]]:
+    """The archive's rows, and each column's width (its label's or its widest cell's)."""
     try:
         with path.open("r", encoding="utf-8", errors="replace") as handle:
-            return archive_rows(handle)
+            plain = archive_rows(handle)
     except OSError as exc:
         raise SyncWizardError(
             f"cannot read the events archive {path}: {exc.strerror or exc}",
             hint="it is in the run folder; check that it is still there and readable",
             system="config",
         ) from exc
+    widths = [len(label) for label in EVENT_COLUMNS]
+    for row in plain:
+        widths = [max(width, cell_len(cell)) for width, cell in zip(widths, row, strict=True)]
+    return [tuple(map(_cell, row)) for row in plain], widths  # type: ignore[misc]
 
 
-class EventsTable(DataTable[str]):
+class EventsTable(DataTable[Text]):
     DEFAULT_CSS = "EventsTable { height: 1fr; }"
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -49,8 +62,14 @@ class EventsTable(DataTable[str]):
         return self.loaded and not self._require_update_dimensions
 
     def on_mount(self) -> None:
-        for label in EVENT_COLUMNS:
-            self.add_column(label, key=label)
+        self._columns([len(label) for label in EVENT_COLUMNS])
+
+    def _columns(self, widths: list[int]) -> None:
+        # Fixed widths, measured off the UI thread: DataTable's own measuring waits for an
+        # idle moment, and lines painted before it stay cached with the labels' widths.
+        self.clear(columns=True)
+        for label, width in zip(EVENT_COLUMNS, widths, strict=True):
+            self.add_column(label, key=label, width=width)
 
     def load(self, path: Path) -> None:
         """Show the events archived in `path` (again, if it changed)."""
@@ -64,13 +83,14 @@ class EventsTable(DataTable[str]):
     @work(exclusive=True, group="events", exit_on_error=False, name="reading the events archive")
     async def _read(self, path: Path) -> None:
         try:
-            rows = await asyncio.to_thread(read_rows, path)
+            rows, widths = await asyncio.to_thread(read_rows, path)
         except SyncWizardError as exc:
             self.error = exc
             self.border_subtitle = exc.message
             return
         if path != self.path:
             return
+        self._columns(widths)
         self.add_rows(rows)
         self.loaded = True
         self.border_subtitle = f"{len(rows):,} events, from {path.name}"
