@@ -162,6 +162,11 @@ class StatusPoller:
             errors=tuple(errors),
         )
 
+    def follow_queue(self, queue: str, topic: str | None) -> None:
+        """Read `queue` (and `topic`) without waiting for the health check to name it."""
+        if self._queue is None:
+            self._queue, self._topic = queue, topic or self._topic
+
     async def _poll_health(self) -> tuple[HealthReport, ...]:
         from syncwizard.clients.health import fetch_cluster
 

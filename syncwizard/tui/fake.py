@@ -77,6 +77,7 @@ class FakeStatusSource:
         self.active = 0  # polls running right now
         self.max_active = 0
         self.closed = False
+        self.followed: tuple[str, str | None] | None = None  # the queue it was told to read
         self._more = asyncio.Event()
 
     def add(self, *reports: StatusReport) -> None:
@@ -87,6 +88,9 @@ class FakeStatusSource:
     def exhausted(self) -> bool:
         """Every scripted report has been answered."""
         return self.polls >= len(self.script)
+
+    def follow_queue(self, queue: str, topic: str | None) -> None:
+        self.followed = (queue, topic)
 
     async def poll(self) -> StatusReport:
         self.active += 1

@@ -15,6 +15,10 @@ class StatusSource(Protocol):
 
     async def poll(self) -> StatusReport: ...
 
+    def follow_queue(self, queue: str, topic: str | None) -> None:
+        """Read this queue from now on, even while the health check does not answer (a
+        restore stops the Sync Service, whose GUID names the queue)."""
+
     async def aclose(self) -> None: ...
 
 

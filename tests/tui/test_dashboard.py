@@ -240,6 +240,9 @@ class FailingSource:
         self.polls += 1
         raise RuntimeError("boom")
 
+    def follow_queue(self, queue: str, topic: str | None) -> None:
+        pass
+
     async def aclose(self) -> None:
         pass
 

@@ -31,7 +31,7 @@ from syncwizard.runbook.journal import find_unfinished, load_run, read_entries
 from syncwizard.runbook.model import StepState
 from syncwizard.tui import restore_text as rt
 from syncwizard.tui.fake import SYNC_ID
-from syncwizard.tui.fake_restore import FakeRestore, FakeRestoreLauncher
+from syncwizard.tui.fake_restore import QUEUE, FakeRestore, FakeRestoreLauncher
 from syncwizard.tui.screens.credentials import CredentialsScreen
 from syncwizard.tui.screens.gate import GateScreen
 from syncwizard.tui.screens.restore import RestoreScreen
@@ -143,6 +143,15 @@ async def test_a_gate_that_can_be_undone_says_how_instead_of_no_going_back() -> 
         prompt = flat(app.screen.query_one("#gate-prompt"))
         assert "Starting them again undoes this. To go on, type stop below" in prompt
         assert "cannot be undone" not in prompt
+
+
+async def test_once_preflight_found_the_queue_the_panels_read_it_with_the_service_stopped() -> None:
+    fake = await prepared(rt.ARCHIVE_EVENTS)
+    app, _, source = restore_app(launcher=FakeRestoreLauncher(fake))
+    async with app.run_test(size=(100, 32)) as pilot:
+        await resume_prepared(pilot)
+        await until(pilot, lambda: source.followed is not None)
+    assert source.followed is not None and source.followed[0] == QUEUE
 
 
 async def test_the_events_choice_reaches_the_runbook() -> None:

@@ -614,6 +614,9 @@ class RestoreScreen(RunbookScreen):
             self.panels_banner.display = True
             return
         while not self._stopping:
+            found = self.engine.results.get(rt.PREFLIGHT, {}) if self.engine else {}
+            if found.get("queue"):  # known from here on, the Sync Service stopped or not
+                self.source.follow_queue(str(found["queue"]), found.get("topic"))
             self.model.apply(await self.source.poll())
             now = self.clock()
             model = self.model
