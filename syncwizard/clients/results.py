@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+
+# A line of a failing command's output that says why (the others are often hints).
+_SAYS_WHY = re.compile(r"error|fail|refused|denied|cannot|can't|not found|no such", re.I)
 
 
 @dataclass(frozen=True)
@@ -89,3 +93,11 @@ class CommandResult:
     @property
     def ok(self) -> bool:
         return self.exit_code == 0
+
+    def failure(self, what: str) -> str:
+        """'<what> `command` exited with N: <the line of its output that says why>' (the
+        last line naming an error, else its last line; no output, no reason)."""
+        lines = [line.strip() for line in self.output.splitlines() if line.strip()]
+        telling = [line for line in lines if _SAYS_WHY.search(line)]
+        said = f"{what} `{self.command}` exited with {self.exit_code}"
+        return f"{said}: {(telling or lines)[-1]}" if lines else said

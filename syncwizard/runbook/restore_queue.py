@@ -71,7 +71,7 @@ class QueueSteps:
                 ctx.log(line)
             if not result.ok:
                 raise SyncWizardError(
-                    f"the {label} stop command `{result.command}` exited with {result.exit_code}",
+                    result.failure(f"the {label} stop command"),
                     hint="look at its output in the log pane; stop it by hand, then run this "
                     "step again",
                     system=control.name,

@@ -121,7 +121,7 @@ class ServiceSteps:
             if not result.ok:
                 ctx.record("start_failed", {"exit_code": result.exit_code})
                 raise SyncWizardError(
-                    f"the start command `{result.command}` exited with {result.exit_code}",
+                    result.failure("the start command"),
                     hint="look at its output in the log pane and the Sync Service's log; fix "
                     "it, then run this step again",
                     system="sync_service",
@@ -188,7 +188,7 @@ class ServiceSteps:
                 ctx.log(line)
             if not result.ok:
                 raise SyncWizardError(
-                    f"the {action} command `{result.command}` exited with {result.exit_code}",
+                    result.failure(f"the {action} command"),
                     hint="look at its output in the log pane; the service may need a hand",
                     system="sync_service",
                 )

@@ -217,7 +217,7 @@ async def test_a_failing_start_then_a_service_never_healthy_then_a_good_start(
     finally:
         await run.aclose()
     assert outcome.step_id == "start_recover"
-    assert outcome.error is not None and "exited with 3" in outcome.error.message
+    assert outcome.error is not None and "exited with 3: cannot start" in outcome.error.message
     assert not standin.is_running(lab)
 
     record = find_unfinished("restore")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from syncwizard.clients.results import CommandResult
 from syncwizard.clients.service import ServiceControl, recover_option, run_command
 from syncwizard.errors import SyncWizardError
 
@@ -45,3 +46,21 @@ def test_the_recover_option_needs_a_user_without_colon_and_a_password() -> None:
         recover_option("ad:min", "pw")
     with pytest.raises(SyncWizardError):
         recover_option("admin", "")
+
+
+def test_a_failure_says_the_line_of_output_that_says_why() -> None:
+    output = (
+        "Starting the Sync Service...\n"
+        "The stand-in stopped: recover refused: wrong repository admin credentials\n"
+        "  hint: See /var/log/sync/standin.log.\n"
+    )
+    result = CommandResult("syncservice.sh start", 1, output, 0.8)
+    assert result.failure("the start command") == (
+        "the start command `syncservice.sh start` exited with 1: The stand-in stopped: "
+        "recover refused: wrong repository admin credentials"
+    )
+    plain = CommandResult("stop.sh", 2, "stopping\nstill running after 30 s\n", 30.0)
+    assert plain.failure("the stop command").endswith("exited with 2: still running after 30 s")
+    assert CommandResult("x", 5, "", 0.1).failure("the x command") == (
+        "the x command `x` exited with 5"
+    )
