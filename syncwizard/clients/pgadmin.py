@@ -194,15 +194,9 @@ ORDER BY pid
 
 
 async def read_sessions(conn: psycopg.AsyncConnection[Any], name: str) -> list[Session]:
+    """Who is connected to database `name` (client sessions; ours excluded)."""
     cursor = await conn.execute(_SESSIONS, (name,))
     return [Session(*row) for row in await cursor.fetchall()]
-
-
-async def sessions_on(
-    conninfo: str, name: str, *, passfile: Path | None = None, system: str = ""
-) -> list[Session]:
-    """Who is connected to database `name` (client sessions; ours excluded)."""
-    return await _run(conninfo, passfile, system, lambda conn: read_sessions(conn, name))
 
 
 # What pg_dump (without --create) leaves out of a database: its own settings, connection
@@ -216,6 +210,8 @@ FROM pg_database d WHERE d.datname = %s
 
 
 async def read_settings_not_in_a_dump(conn: psycopg.AsyncConnection[Any], name: str) -> list[str]:
+    """What database `name` has that a pg_dump archive does not carry, as SQL to set it on a
+    restored database: `ALTER DATABASE ... SET`, a connection limit, GRANTs (as ACL items)."""
     row = await (await conn.execute(_NOT_IN_A_DUMP, (name,))).fetchone()
     if row is None:
         return []
@@ -231,16 +227,6 @@ async def read_settings_not_in_a_dump(conn: psycopg.AsyncConnection[Any], name: 
     if acl:
         found.append(f"privileges on the database: {', '.join(acl)}")
     return found
-
-
-async def settings_not_in_a_dump(
-    conninfo: str, name: str, *, passfile: Path | None = None, system: str = ""
-) -> list[str]:
-    """What database `name` has that a pg_dump archive does not carry, as SQL to set it on a
-    restored database: `ALTER DATABASE ... SET`, a connection limit, GRANTs (as ACL items)."""
-    return list(
-        await _run(conninfo, passfile, system, lambda c: read_settings_not_in_a_dump(c, name))
-    )
 
 
 _RIGHTS = """
@@ -265,42 +251,23 @@ async def read_rights(conn: psycopg.AsyncConnection[Any], live: str) -> RestoreR
     return RestoreRights(*row)
 
 
-async def can_create_databases(
-    conninfo: str, *, passfile: Path | None = None, system: str = ""
-) -> bool:
-    """rolcreatedb or rolsuper of the conninfo's user. When False the fix is
-    `ALTER ROLE <user> CREATEDB` (or a role that may)."""
-    rights = await restore_rights(conninfo, "", passfile=passfile, system=system)
-    return rights.superuser or rights.createdb
-
-
 def is_local_server(conninfo: str, system: str = "") -> bool:
     """True when the server runs on this machine: a unix socket folder, or a loopback host."""
     host = target_parts(conninfo, system)[0]
     return host == "local socket" or host.startswith("/") or host in LOCAL_HOSTS
 
 
-async def server_free_bytes(
-    conninfo: str, *, passfile: Path | None = None, system: str = ""
+async def read_free_bytes(
+    conn: psycopg.AsyncConnection[Any], conninfo: str, system: str = ""
 ) -> int | None:
-    """Free bytes on the disk of the server's data directory, or None when unknown.
+    """Free bytes on the disk of the data directory of the server `conn` is connected to
+    (`conninfo` names it), or None when unknown; another machine is not even asked.
 
     Known only when the server is on this machine (unix socket, localhost, 127.0.0.1) and
     the role may read `data_directory` (superuser or pg_read_all_settings), and that folder
     exists here; where its postmaster.pid is readable, its port must be the conninfo's (a
     container behind a forwarded port is another machine). Never a guess.
     """
-    if not is_local_server(conninfo, system):
-        return None  # not worth a connection
-    return await _run(
-        conninfo, passfile, system, lambda conn: read_free_bytes(conn, conninfo, system)
-    )
-
-
-async def read_free_bytes(
-    conn: psycopg.AsyncConnection[Any], conninfo: str, system: str = ""
-) -> int | None:
-    """As `server_free_bytes`, over an open (autocommit) connection to that server."""
     if not is_local_server(conninfo, system):
         return None
     try:
@@ -616,8 +583,8 @@ def describe_server(conninfo: str, system: str = "") -> str:
 __all__ = [
     "DatabaseInfo",
     "RestoreRights",
+    "RestoreTarget",
     "SwapResult",
-    "can_create_databases",
     "connect_maintenance",
     "count_rows",
     "create_like",
@@ -626,7 +593,6 @@ __all__ = [
     "describe_server",
     "drop_database",
     "restore_rights",
-    "server_free_bytes",
-    "sessions_on",
+    "restore_target",
     "swap_into_place",
 ]

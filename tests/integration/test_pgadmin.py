@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from syncwizard.clients import pgadmin
+from syncwizard.clients.results import Session
 from syncwizard.errors import SyncWizardError
 from syncwizard.lab import postgres as lab
 from syncwizard.lab.layout import LabLayout
@@ -91,29 +92,34 @@ async def test_database_info_names_owner_encoding_locale_and_size(pg_lab: LabLay
     )
 
 
+async def sessions_on(layout: LabLayout, name: str) -> list[Session]:
+    target = await pgadmin.restore_target(repo_info(layout), name, passfile=layout.pgpass)
+    return target.sessions
+
+
 async def test_sessions_on_lists_other_clients_but_not_our_own_connection(
     pg_lab: LabLayout,
 ) -> None:
     with psycopg.connect(
         repo_info(pg_lab), passfile=str(pg_lab.pgpass), application_name="repository-app"
     ):
-        sessions = await pgadmin.sessions_on(repo_info(pg_lab), "alfresco", passfile=pg_lab.pgpass)
+        sessions = await sessions_on(pg_lab, "alfresco")
     assert [(s.user, s.application, s.client) for s in sessions] == [
         ("alfresco", "repository-app", "127.0.0.1")
     ]
-    assert await pgadmin.sessions_on(repo_info(pg_lab), "alfresco", passfile=pg_lab.pgpass) == []
+    assert await sessions_on(pg_lab, "alfresco") == []
 
 
 async def test_the_lab_role_may_create_databases_and_a_plain_role_is_told_the_fix(
     pg_lab: LabLayout, tmp_path: Path
 ) -> None:
-    assert await pgadmin.can_create_databases(repo_info(pg_lab), passfile=pg_lab.pgpass)
     rights = await pgadmin.restore_rights(repo_info(pg_lab), "alfresco", passfile=pg_lab.pgpass)
+    assert rights.superuser or rights.createdb
     assert rights.problems("alfresco") == []
 
     with role_without_rights(pg_lab, tmp_path) as (info, passfile):
-        assert not await pgadmin.can_create_databases(info, passfile=passfile)
         rights = await pgadmin.restore_rights(info, "alfresco", passfile=passfile)
+        assert not (rights.superuser or rights.createdb)
         problems = rights.problems("alfresco")
     assert len(problems) == 2
     assert "ALTER ROLE plain_role CREATEDB" in problems[0]
@@ -263,7 +269,8 @@ async def test_count_rows_is_exact_and_none_for_a_missing_table(pg_lab: LabLayou
 
 
 async def test_server_free_bytes_on_this_machine_matches_statvfs(pg_lab: LabLayout) -> None:
-    free = await pgadmin.server_free_bytes(repo_info(pg_lab), passfile=pg_lab.pgpass)
+    target = await pgadmin.restore_target(repo_info(pg_lab), "alfresco", passfile=pg_lab.pgpass)
+    free = target.free_bytes
     stats = os.statvfs(lab.cluster(pg_lab).data_dir)
     assert free is not None
     assert abs(free - stats.f_bavail * stats.f_frsize) < 200_000_000  # others write meanwhile
@@ -274,26 +281,29 @@ async def test_server_free_bytes_is_unknown_when_it_cannot_be_measured(
 ) -> None:
     # Another machine: not even asked (192.0.2.1 is TEST-NET, nothing answers there).
     remote = "host=192.0.2.1 port=5432 dbname=alfresco user=alfresco connect_timeout=1"
-    assert await pgadmin.server_free_bytes(remote) is None
+    conn = await pgadmin.connect_maintenance(repo_info(pg_lab), passfile=pg_lab.pgpass)
+    try:
+        assert await pgadmin.read_free_bytes(conn, remote) is None
+    finally:
+        await conn.close()
     # This machine, but a role that may not read data_directory.
     with role_without_rights(pg_lab, tmp_path) as (info, passfile):
-        assert await pgadmin.server_free_bytes(info, passfile=passfile) is None
+        target = await pgadmin.restore_target(info, "alfresco", passfile=passfile)
+        assert target.free_bytes is None
+
+
+async def settings_not_in_a_dump(layout: LabLayout, name: str) -> list[str]:
+    info = lab.conninfo(layout, "repository")
+    return (await pgadmin.restore_target(info, name, passfile=layout.pgpass)).not_in_dump
 
 
 async def test_what_a_dump_does_not_carry_is_named_as_sql_to_set_again(pg_lab: LabLayout) -> None:
     with databases(pg_lab, "sw_settings"):
-        assert (
-            await pgadmin.settings_not_in_a_dump(
-                lab.conninfo(pg_lab, "repository"), "sw_settings", passfile=pg_lab.pgpass
-            )
-            == []
-        )
+        assert await settings_not_in_a_dump(pg_lab, "sw_settings") == []
         with admin(pg_lab) as conn:
             conn.execute("ALTER DATABASE sw_settings SET work_mem = '8MB'")
             conn.execute("ALTER DATABASE sw_settings CONNECTION LIMIT 50")
-        found = await pgadmin.settings_not_in_a_dump(
-            lab.conninfo(pg_lab, "repository"), "sw_settings", passfile=pg_lab.pgpass
-        )
+        found = await settings_not_in_a_dump(pg_lab, "sw_settings")
     assert found == [
         """ALTER DATABASE "sw_settings" SET work_mem = '8MB'""",
         'ALTER DATABASE "sw_settings" CONNECTION LIMIT 50',
