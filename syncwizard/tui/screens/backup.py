@@ -349,21 +349,7 @@ class BackupScreen(RunbookScreen):
     def _show_step(self, step_id: str) -> None:
         if step_id != self.shown_step:
             self._set_live(None)  # what was said about the step shown before
-        self.shown_step = step_id
-        self.sidebar.show_step(step_id)
-        self._show_head(step_id)
-        if self.engine is None:
-            return
-        step = self.engine.runbook.step(step_id)
-        self.why.update(step.why)
-        try:
-            plan = self.engine.describe(step_id)
-        except Exception:  # a plan is an explanation: never let it stop the run
-            log.warning("describing step %s failed", step_id, exc_info=True)
-            plan = ""
-        what = Text("What it does: ", style="bold")
-        what.append(plan or "see the log below")
-        self.plan.update(what)
+        self._explain(step_id)
 
     def _set_phase(self, phase: str) -> None:
         if phase != self.phase:

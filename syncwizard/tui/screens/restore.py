@@ -463,22 +463,10 @@ class RestoreScreen(RunbookScreen):
     # --- the step body --------------------------------------------------------------------
 
     def _show_step(self, step_id: str) -> None:
+        self._explain(step_id)
         engine = self.engine
-        self.shown_step = step_id
-        self.sidebar.show_step(step_id)
-        self._show_head(step_id)
         if engine is None:
             return
-        step = engine.runbook.step(step_id)
-        self.why.update(step.why)
-        try:
-            plan = engine.describe(step_id)
-        except Exception:
-            log.warning("describing step %s failed", step_id, exc_info=True)
-            plan = ""
-        what = Text("What it does: ", style="bold")
-        what.append(plan or "see the log below")
-        self.plan.update(what)
         shared = rt.shared_database(engine.results)
         notes = []
         if shared and step_id in (rt.RESTORE_REPOSITORY, rt.SWAP_REPOSITORY, *rt.SYNC_DB_STEPS):
@@ -490,7 +478,7 @@ class RestoreScreen(RunbookScreen):
         self.note.update("\n".join(notes))
         self.note.display = bool(notes)
         self._show_choice(step_id)
-        self.run_button.label = f"Run: {step.title}"
+        self.run_button.label = f"Run: {self.titles.get(step_id, step_id)}"
         self._show_events(step_id)
         self.set_class(step_id in rt.HEALTH_STEPS, "-health")
         if self.ended:

@@ -18,7 +18,7 @@ from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.model import EventKind, StepEvent
 from syncwizard.tui.backup_text import ProgressReader
 from syncwizard.tui.model import DashboardModel
-from syncwizard.tui.screens.base import WizardScreen
+from syncwizard.tui.screens.base import WizardScreen, log
 from syncwizard.tui.widgets.log_pane import LogPane
 from syncwizard.tui.widgets.queue_panel import QueuePanel
 from syncwizard.tui.widgets.step_sidebar import StepSidebar
@@ -109,6 +109,23 @@ class RunbookScreen(WizardScreen):
         title = f"Step {ids.index(step_id) + 1} of {len(ids)}: {self.titles[step_id]}"
         grid.add_row(Text(title, style="bold"), Text(f" {state}", style="italic"))
         self.head.update(grid)
+
+    def _explain(self, step_id: str) -> None:
+        """Show `step_id`: marked in the sidebar, its head, why it is done and what it does."""
+        self.shown_step = step_id
+        self.sidebar.show_step(step_id)
+        self._show_head(step_id)
+        if self.engine is None:
+            return
+        self.why.update(self.engine.runbook.step(step_id).why)
+        try:
+            plan = self.engine.describe(step_id)
+        except Exception:  # a plan is an explanation: never let it stop the run
+            log.warning("describing step %s failed", step_id, exc_info=True)
+            plan = ""
+        what = Text("What it does: ", style="bold")
+        what.append(plan or "see the log below")
+        self.plan.update(what)
 
     def _set_live(self, text: Text | None, kind: str = "") -> None:
         """What is happening to the shown step (a wait's status, its error), or nothing."""
