@@ -62,6 +62,18 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="name the topic alfresco.repo.event2 (Sync 5.x) instead of the legacy name",
     )
+    up.add_argument(
+        "--produce",
+        type=float,
+        default=0.5,
+        metavar="RATE",
+        help="events a second the repository stand-in makes in the background (0.5; 0 = none)",
+    )
+    produce = lab_commands.add_parser(
+        "produce", help="change how many events a second the repository stand-in makes"
+    )
+    _common_options(produce, suppress=True)
+    produce.add_argument("--rate", type=float, required=True, help="events per second (0 stops)")
     down = lab_commands.add_parser("down", help="stop the lab's processes (data is kept)")
     _common_options(down, suppress=True)
     lab_status = lab_commands.add_parser("status", help="what runs where, and the drift")

@@ -67,6 +67,21 @@ class ServiceSettings:
 
 
 @dataclass(frozen=True)
+class RepositorySettings:
+    """The Alfresco repository, so a restore can stop it, start it again and see it answer."""
+
+    stop: str | None = None
+    start: str | None = None
+    # An HTTP(S) URL that answers 200 once the repository serves requests, e.g. its
+    # readiness probe /alfresco/api/-default-/public/alfresco/versions/1/probes/-ready-
+    ready_url: str | None = None
+    ca_bundle: str | None = None  # CA file for an https ready_url (system CAs otherwise)
+    timeout: float = 120.0  # seconds a stop or start command may take
+    ready_timeout: float = 600.0  # seconds to wait for ready_url to answer after a start
+    quiet_window: float = 5.0  # seconds the topic must receive nothing to count as quiet
+
+
+@dataclass(frozen=True)
 class BackupSettings:
     dir: str = field(default_factory=lambda: str(paths.default_backup_dir()))
     format: str = "directory"  # pg_dump format: "directory" (parallel jobs) or "custom"
@@ -88,7 +103,7 @@ class Profile:
     broker: BrokerSettings
     repository_db: DatabaseSettings
     sync_db: DatabaseSettings
-    repository: ServiceSettings = ServiceSettings()
+    repository: RepositorySettings = RepositorySettings()
     sync_service: ServiceSettings = ServiceSettings()
     backup: BackupSettings = field(default_factory=BackupSettings)
 
@@ -115,7 +130,7 @@ SECTIONS: dict[str, type] = {
     "broker": BrokerSettings,
     "repository_db": DatabaseSettings,
     "sync_db": DatabaseSettings,
-    "repository": ServiceSettings,
+    "repository": RepositorySettings,
     "sync_service": ServiceSettings,
     "backup": BackupSettings,
 }

@@ -1,9 +1,9 @@
-"""An archive of pending events, read back: the TUI's table, its count, its check against the queue.
+"""The events archive of a restore run, read back: the TUI's table and its count.
 
-The archive is the JSON-lines file `events.archive_pending` writes, one line per
-message: `{"headers": {...}, "body": "..."}` (or `"body_base64"`). An event is a
-complete line: a last line without its newline (a writer killed mid-line) is not
-counted and not read.
+The archive is the JSON-lines file `event_archive_writer.ArchiveAppender` writes, one
+line per message taken off the queue: `{"headers": {...}, "body": "..."}` (or
+`"body_base64"` when the body is not UTF-8). An event is a complete line: a last line
+without its newline (a writer killed mid-line) is not counted and not read.
 
 The table's columns come from the event's JSON body, tolerant of its shape:
 - the lab's and Alfresco's legacy node events (`VirtualTopic.alfresco.repo.events.nodes`):
@@ -20,19 +20,31 @@ import base64
 import binascii
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from syncwizard.clients.events import ArchiveResult, PendingEvent, archive_pending
-from syncwizard.clients.jolokia import JolokiaClient
 from syncwizard.errors import SyncWizardError
 
 _CHUNK = 1 << 20
 _SECONDS_BEFORE_MS = 10**11  # epoch values below this are seconds, not milliseconds
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    """An archived event as the table shows it."""
+
+    message_id: str
+    timestamp: int  # JMSTimestamp, epoch milliseconds (0 if the broker sent none)
+    headers: dict[str, str] = field(repr=False)
+    body: str = field(repr=False)
+    # Read from the event's JSON body (event_fields); "" when unknown.
+    event_type: str = ""  # e.g. NODEADDED, org.alfresco.event.node.Created
+    node_id: str = ""
+    event_time: str = ""  # ISO 8601: the event's own time, else the JMSTimestamp (UTC)
 
 
 # --- the fields of the table ---------------------------------------------------------------
@@ -128,8 +140,8 @@ def pending_event(headers: dict[str, str], body: str) -> PendingEvent:
 def _unreadable(path: Path, why: str) -> SyncWizardError:
     return SyncWizardError(
         f"The event archive {path} cannot be read: {why}.",
-        hint="the archive is written by the wizard; if it was edited or damaged, browse the "
-        "queue again before purging it",
+        hint="the archive is written by the wizard; if it was edited or damaged, keep it as "
+        "it is (it holds the events taken off the queue) and look at it with a text editor",
         system="stomp",
     )
 
@@ -232,82 +244,3 @@ def count_archive(path: Path) -> int:
     except OSError as exc:
         raise _unreadable(path, exc.strerror or str(exc)) from None
     return count
-
-
-# --- the archive against the queue ---------------------------------------------------------
-
-
-def archive_matches(result: ArchiveResult, queue_size: int) -> tuple[bool, str]:
-    """Whether the archive holds every pending event (`QueueSize`), and a sentence saying so."""
-    held, pending = result.count, queue_size
-    if not result.complete:
-        why = result.reason or "the browse was cut short"
-        return False, (
-            f"The archive is incomplete ({why}): it holds {held:,} events, the queue has "
-            f"{pending:,} pending."
-        )
-    if held == pending:
-        return True, f"The archive holds all {pending:,} pending events."
-    if held < pending:
-        return False, (
-            f"The archive holds {held:,} events but the queue has {pending:,} pending: "
-            f"{pending - held:,} more were added after the browse (is the repository still "
-            "running?), or the broker did not send them all to the browse."
-        )
-    return False, (
-        f"The archive holds {held:,} events but the queue has only {pending:,} pending now: "
-        f"{held - pending:,} were consumed meanwhile (is a Sync Service still attached to the "
-        "queue?)."
-    )
-
-
-@dataclass(frozen=True)
-class QueueArchive:
-    """The archive of a queue's pending events, checked against its `QueueSize`."""
-
-    result: ArchiveResult
-    queue: str
-    queue_size: int  # QueueSize read once the browse had ended
-    matches: bool
-    summary: str
-
-
-async def _pending_count(jolokia: JolokiaClient, queue: str) -> int:
-    """QueueSize of `queue`; a clear error naming it when the broker has no such queue."""
-    try:
-        stats, _ = await jolokia.read_stats(queue, None)
-    except SyncWizardError:
-        queues = await jolokia.list_queues()
-        if queue in queues:
-            raise
-        consumer_queues = sorted(q for q in queues if q.startswith("Consumer."))
-        existing = ", ".join(consumer_queues) or "none"
-        raise SyncWizardError(
-            f"The broker at {jolokia.url} has no queue {queue}, so there are no pending events "
-            f"to archive from it. Consumer queues that exist: {existing}.",
-            hint="check the sync id and topic; if the queue was deleted, its events are gone "
-            "already: go on without an archive only if that is what happened",
-            system="broker",
-        ) from None
-    return stats.pending
-
-
-async def archive_queue(
-    jolokia: JolokiaClient,
-    stomp_url: str,
-    user: str,
-    password: str,
-    queue: str,
-    path: Path,
-    **archive_options: Any,
-) -> QueueArchive:
-    """Archive every pending event of `queue` to `path`, then check the count against QueueSize.
-
-    The queue is looked up over Jolokia first: a STOMP browse would create a missing one.
-    `archive_options` go to `events.archive_pending` (on_progress, ca_bundle, idle_timeout).
-    """
-    await _pending_count(jolokia, queue)
-    result = await archive_pending(stomp_url, user, password, queue, path, **archive_options)
-    queue_size = await _pending_count(jolokia, queue)
-    matches, summary = archive_matches(result, queue_size)
-    return QueueArchive(result, queue, queue_size, matches, summary)

@@ -6,27 +6,38 @@ import argparse
 import asyncio
 import json
 import time
+from dataclasses import replace
 
 from syncwizard import paths
 from syncwizard.lab import stack
-from syncwizard.lab.layout import LabLayout, read_settings
+from syncwizard.lab.layout import LabLayout, read_settings, write_settings
 
 
 def run(args: argparse.Namespace) -> int:
     layout = stack.default_layout()
-    action = {"up": _up, "down": _down, "status": _status, "generate": _generate}
+    action = {
+        "up": _up,
+        "down": _down,
+        "status": _status,
+        "generate": _generate,
+        "produce": _produce,
+    }
     return action[args.lab_command](layout, args)
 
 
 def _up(layout: LabLayout, args: argparse.Namespace) -> int:
     started = time.monotonic()
-    settings = stack.up(layout, event2=args.event2)
+    if args.produce < 0:
+        print(f"lab up --produce {args.produce:g}: expected 0 or more events a second")
+        return 2
+    settings = stack.up(layout, event2=args.event2, produce_rate=args.produce)
     config_path = args.config or paths.config_file()
     stack.write_lab_profile(layout, config_path, settings.topic)
     print(f"practice lab ready in {time.monotonic() - started:.1f} s (under {layout.root})")
     for part in stack.parts(layout):
-        print(f"  {part.name:<9} {'running' if part.running else 'STOPPED':<8} {part.where}")
+        print(f"  {part.name:<10} {'running' if part.running else 'STOPPED':<8} {part.where}")
     print(f"  topic     {settings.topic}")
+    print(f"  events    the repository stand-in makes {settings.produce_rate:g} a second")
     print(f"profile {stack.PROFILE_NAME!r} written to {config_path}")
     print("next: syncwizard --profile lab        (the wizard)")
     print("      syncwizard lab generate --rate 50 --for 30s   (events that move the counters)")
@@ -59,7 +70,7 @@ def _status(layout: LabLayout, args: argparse.Namespace) -> int:
     else:
         print(f"practice lab under {layout.root}, topic {data['topic']}")
         for part in parts:
-            print(f"  {part.name:<9} {'running' if part.running else 'stopped':<8} {part.where}")
+            print(f"  {part.name:<10} {'running' if part.running else 'stopped':<8} {part.where}")
         if drift is None:
             print("  drift     unknown (PostgreSQL is not running)")
         else:
@@ -85,4 +96,22 @@ def _generate(layout: LabLayout, args: argparse.Namespace) -> int:
         generate(layout, rate=args.rate, duration=args.duration, on_progress=progress)
     )
     print(f"published {count} events at {args.rate:g}/s")
+    return 0
+
+
+def _produce(layout: LabLayout, args: argparse.Namespace) -> int:
+    from syncwizard.errors import SyncWizardError
+    from syncwizard.lab import repository_control
+
+    if args.rate < 0:
+        print(f"lab produce --rate {args.rate:g}: expected 0 or more events a second")
+        return 2
+    try:
+        rate = repository_control.set_rate(layout, args.rate)
+    except SyncWizardError as exc:
+        print(exc.render())
+        return 2
+    # Kept in lab.json, so the stand-in makes as many after a restart (a restore starts it).
+    write_settings(layout, replace(read_settings(layout), produce_rate=rate))
+    print(f"the repository stand-in now makes {rate:g} events a second")
     return 0

@@ -41,7 +41,7 @@ KNOWN_NODES_LIMIT = 5000
 _REVISION = re.compile(r" \(rev \d+\)$")
 
 
-class _Repository:
+class RepositoryChanges:
     """The generator's changes to the repository DB, each committed on its own."""
 
     def __init__(self, db: psycopg.AsyncConnection, rng: random.Random) -> None:
@@ -197,7 +197,7 @@ async def generate(
         ) from None
     published = 0
     async with db:
-        repository = _Repository(db, random.Random(seed))
+        repository = RepositoryChanges(db, random.Random(seed))
         link: tuple[stomp.Connection12, LinkListener] | None = None
         try:
             await repository.load()

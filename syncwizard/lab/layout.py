@@ -16,6 +16,7 @@ class LabPorts:
     stomp: int = 61613
     jolokia: int = 8161
     standin: int = 9090
+    repository: int = 18080  # the repository stand-in (readiness probe, admin check)
 
 
 # The test suite runs its own lab on other ports, so a practice lab can stay up.
@@ -29,6 +30,7 @@ TEST_PORTS = LabPorts(
     stomp=21613 + _OFFSET,
     jolokia=28161 + _OFFSET,
     standin=29090 + _OFFSET,
+    repository=28080 + _OFFSET,
 )
 
 
@@ -95,6 +97,8 @@ class LabSettings:
 
     ports: LabPorts
     topic: str  # LEGACY_TOPIC, or EVENT2_TOPIC with `lab up --event2`
+    # Events a second the repository stand-in makes in the background (`lab up --produce`).
+    produce_rate: float = 0.0
 
 
 def write_settings(layout: LabLayout, settings: LabSettings) -> None:
@@ -109,7 +113,11 @@ def read_settings(layout: LabLayout) -> LabSettings:
     import json
 
     data = json.loads(layout.settings_file.read_text(encoding="utf-8"))
-    return LabSettings(ports=LabPorts(**data["ports"]), topic=data["topic"])
+    return LabSettings(
+        ports=LabPorts(**data["ports"]),
+        topic=data["topic"],
+        produce_rate=float(data.get("produce_rate", 0.0)),
+    )
 
 
 def layout_from_root(root: Path) -> LabLayout:

@@ -1,7 +1,8 @@
 """The practice lab as one stack: bring every part up or down, say what runs where.
 
 Order: PostgreSQL and the broker start side by side (neither needs the other),
-then the Sync Service stand-in, which needs both. `up` is safe to run twice:
+then the repository stand-in (its events need both), then the Sync Service
+stand-in, which needs all three. `up` is safe to run twice:
 each part starts only what is not running. `down` stops exactly the processes
 the lab started, by pid, and keeps every byte of data.
 """
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from syncwizard.clients.names import EVENT2_TOPIC, LEGACY_TOPIC
-from syncwizard.lab import broker, certs, postgres, standin
+from syncwizard.lab import broker, certs, postgres, repository_control, standin
 from syncwizard.lab.layout import (
     HOST,
     LabLayout,
@@ -47,21 +48,28 @@ def _write_secrets(layout: LabLayout) -> None:
         write_private(layout.repo_admin_password_file, secrets.token_urlsafe(12) + "\n")
 
 
-def settings_for(layout: LabLayout, *, event2: bool) -> LabSettings:
-    return LabSettings(ports=layout.ports, topic=EVENT2_TOPIC if event2 else LEGACY_TOPIC)
+def settings_for(layout: LabLayout, *, event2: bool, produce_rate: float = 0.0) -> LabSettings:
+    return LabSettings(
+        ports=layout.ports,
+        topic=EVENT2_TOPIC if event2 else LEGACY_TOPIC,
+        produce_rate=produce_rate,
+    )
 
 
-def up(layout: LabLayout, *, event2: bool = False) -> LabSettings:
-    """Start every part that is not running yet; return what the lab runs with."""
+def up(layout: LabLayout, *, event2: bool = False, produce_rate: float = 0.0) -> LabSettings:
+    """Start every part that is not running yet; return what the lab runs with.
+
+    `produce_rate`: events a second the repository stand-in makes in the background."""
     private_dir(layout.root)
     if layout.settings_file.exists():
         previous = read_settings(layout)
         wanted = settings_for(layout, event2=event2)
         if previous.topic != wanted.topic and standin.is_running(layout):
             # A running stand-in consumes the old topic's queue: restart it on the new one.
+            repository_control.stop(layout)
             standin.stop(layout)
             broker.stop(layout)
-    settings = settings_for(layout, event2=event2)
+    settings = settings_for(layout, event2=event2, produce_rate=produce_rate)
     write_settings(layout, settings)
     _write_secrets(layout)
     certs.make_self_signed(layout.cert_file, layout.key_file, host=HOST)
@@ -70,6 +78,8 @@ def up(layout: LabLayout, *, event2: bool = False) -> LabSettings:
         messaging = pool.submit(_start_broker, layout, settings.topic)
         database.result()
         messaging.result()
+    repository_control.start(layout)
+    repository_control.set_rate(layout, produce_rate)  # also when it ran already
     standin.start(layout)
     return settings
 
@@ -80,9 +90,11 @@ def _start_broker(layout: LabLayout, topic: str) -> None:
 
 
 def down(layout: LabLayout) -> list[str]:
-    """Stop the lab's processes, stand-in first; return the names of those that ran."""
+    """Stop the lab's processes, the producing repository first; return the names of those
+    that ran."""
     stopped = []
     for name, stop in (
+        ("repository", repository_control.stop),
         ("standin", standin.stop),
         ("broker", broker.stop),
         ("postgres", postgres.stop),
@@ -102,6 +114,11 @@ def parts(layout: LabLayout) -> list[PartState]:
             f"stomp {HOST}:{ports.stomp}, jolokia http://{HOST}:{ports.jolokia}/api/jolokia",
         ),
         PartState("standin", standin.is_running(layout), f"https://{HOST}:{ports.standin}"),
+        PartState(
+            "repository",
+            repository_control.is_running(layout),
+            f"http://{HOST}:{ports.repository} (readiness probe, events in the background)",
+        ),
     ]
 
 
@@ -109,6 +126,7 @@ def profile_sections(layout: LabLayout, topic: str) -> dict[str, dict[str, objec
     """The `lab` profile: every part of the lab, secrets by file, never inline."""
     ports = layout.ports
     ctl = f"{sys.executable} -m syncwizard.lab.standin ctl"
+    repository_ctl = f"{sys.executable} -m syncwizard.lab.repository ctl"
     root = str(layout.root)
     return {
         "health": {
@@ -132,6 +150,12 @@ def profile_sections(layout: LabLayout, topic: str) -> dict[str, dict[str, objec
             "start": f"{ctl} start {root}",
             # The recover option travels in $SYNCWIZARD_RECOVER_OPTION, inherited by the stand-in.
             "start_with_recover": f"{ctl} start {root}",
+        },
+        "repository": {
+            "stop": f"{repository_ctl} stop {root}",
+            "start": f"{repository_ctl} start {root}",
+            "ready_url": repository_control.ready_url(layout),
+            "quiet_window": 3.0,
         },
         "backup": {"dir": str(layout.root / "backups")},
     }

@@ -23,11 +23,12 @@ from syncwizard.lab.layout import HOST, LabLayout, layout_from_root, read_settin
 
 if TYPE_CHECKING:
     from syncwizard.lab.standin_consumer import EventConsumer
-    from syncwizard.lab.standin_health import Check, DatabaseProbe, EventLag
+    from syncwizard.lab.standin_health import Check, DatabaseProbe, EventLag, RepositoryProbe
 
 PART = "standin"
 # For practice: keep the "recovering" state visible at least this long (default: no wait).
 RECOVER_MIN_SECONDS_ENV = "SYNCWIZARD_STANDIN_RECOVER_MIN_SECONDS"
+REPOSITORY_WAIT_S = 10.0  # a recover start waits this long for the repository to answer
 
 log = logging.getLogger("syncwizard.lab.standin")
 
@@ -51,11 +52,12 @@ def run(root: Path) -> int:
         DatabaseProbe,
         EventLag,
         HealthServer,
+        RepositoryProbe,
         serve_in_thread,
     )
     from syncwizard.lab.standin_recover import (
         RecoverOptionError,
-        credentials_match,
+        ask_repository,
         reconcile,
         recover_credentials,
     )
@@ -87,11 +89,9 @@ def run(root: Path) -> int:
     log.info("sync service id (GUID) %s", sync_id)
 
     if credentials is not None:
-        admin_password = _read_admin_password(layout)
-        if admin_password is None or not credentials_match(credentials, admin_password):
-            log.error(
-                "recover refused: wrong repository admin credentials for user %s", credentials.user
-            )
+        problem = ask_repository(HOST, layout.ports.repository, credentials, wait=REPOSITORY_WAIT_S)
+        if problem:
+            log.error("%s", problem)
             return 1
         log.info("recover requested (%s): reconciling before consuming", credentials)
 
@@ -103,7 +103,7 @@ def run(root: Path) -> int:
     broker = BrokerAddress(HOST, layout.ports.stomp, "admin", _broker_password(layout))
     consumer = EventConsumer(broker, queue, sync_conninfo, layout.pgpass, lag)
     sync_probe = DatabaseProbe(sync_conninfo, layout.pgpass, "Sync DB")
-    repo_probe = DatabaseProbe(repo_conninfo, layout.pgpass, "repository DB")
+    repo_probe = RepositoryProbe(HOST, layout.ports.repository)
 
     checks = _health_checks(consumer, lag, sync_probe, repo_probe, sync_id, recovering)
     try:
@@ -145,7 +145,6 @@ def run(root: Path) -> int:
         server.server_close()
         consumer.stop()
         sync_probe.close()
-        repo_probe.close()
         log.info("stopped (%d events processed)", consumer.processed)
 
 
@@ -153,7 +152,7 @@ def _health_checks(
     consumer: EventConsumer,
     lag: EventLag,
     sync_probe: DatabaseProbe,
-    repo_probe: DatabaseProbe,
+    repo_probe: RepositoryProbe,
     sync_id: str,
     recovering: threading.Event,
 ) -> dict[str, Check]:
@@ -186,14 +185,6 @@ def _recover_min_seconds() -> float:
     except ValueError:
         log.warning("ignoring %s=%r: not a number of seconds", RECOVER_MIN_SECONDS_ENV, text)
         return 0.0
-
-
-def _read_admin_password(layout: LabLayout) -> str | None:
-    try:
-        return layout.repo_admin_password_file.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        log.error("no repository admin password file at %s", layout.repo_admin_password_file)
-        return None
 
 
 # --- control, for the lab and the lab profile's service commands ---------------------------

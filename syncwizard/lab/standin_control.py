@@ -52,7 +52,7 @@ def _last_error(layout: LabLayout) -> str:
     return errors[-1] if errors else ""
 
 
-def _child_env(env: dict[str, str]) -> dict[str, str]:
+def child_env(env: dict[str, str]) -> dict[str, str]:
     # The stand-in must import this very package, installed or not.
     package_parent = str(Path(syncwizard.__file__).resolve().parents[1])
     pythonpath = env.get("PYTHONPATH", "")
@@ -102,7 +102,7 @@ def start_and_wait(layout: LabLayout, env: dict[str, str]) -> None:
 
         make_self_signed(layout.cert_file, layout.key_file, host=HOST)
     argv = [sys.executable, "-m", "syncwizard.lab.standin", str(layout.root)]
-    process.spawn(layout, PART, argv, env=_child_env(env))
+    process.spawn(layout, PART, argv, env=child_env(env))
     tls = ssl.create_default_context(cafile=str(layout.cert_file))
     tls.check_hostname = False  # our own process on 127.0.0.1; the chain is still verified
     deadline = time.monotonic() + (RECOVER_TIMEOUT_S if recovering else START_TIMEOUT_S)

@@ -9,6 +9,7 @@ message), HTTP 200 when all are healthy and 500 otherwise.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import logging
 import math
@@ -142,6 +143,34 @@ class DatabaseProbe:
     def close(self) -> None:
         with self._lock:
             self._discard()
+
+
+class RepositoryProbe:
+    """The repository's readiness probe over HTTP, as the real Sync Service's
+    repositoryConnection check asks the repository."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self._host = host
+        self._port = port
+
+    def check(self) -> Outcome:
+        from syncwizard.clients.repository import READY_PATH
+
+        connection = http.client.HTTPConnection(self._host, self._port, timeout=2)
+        try:
+            connection.request("GET", READY_PATH)
+            status = connection.getresponse().status
+        except (OSError, http.client.HTTPException) as exc:
+            return Outcome(
+                False,
+                f"cannot reach the repository at http://{self._host}:{self._port}: "
+                f"{exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}",
+            )
+        finally:
+            connection.close()
+        if status != 200:
+            return Outcome(False, f"the repository answers HTTP {status}")
+        return Outcome(True, f"connected to the repository at http://{self._host}:{self._port}")
 
 
 def _first_line(exc: Exception) -> str:

@@ -7,9 +7,12 @@ The password is never logged: `RecoverCredentials` prints masked.
 
 from __future__ import annotations
 
+import base64
 import hmac
+import http.client
 import re
 import shlex
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -65,6 +68,39 @@ def recover_credentials(env: Mapping[str, str]) -> RecoverCredentials | None:
         if word.startswith("-Drecover="):
             return _parse_option(word, "JAVA_OPTS")
     return None
+
+
+ME_PATH = "/alfresco/api/-default-/public/alfresco/versions/1/people/-me-"
+
+
+def ask_repository(host: str, port: int, credentials: RecoverCredentials, *, wait: float) -> str:
+    """Check the admin's credentials with the repository, as the real Sync Service's recover
+    reconciles with it as its admin: "" when accepted, else why not (never the password).
+    A repository that does not answer is asked again for `wait` seconds."""
+    token = base64.b64encode(f"{credentials.user}:{credentials.password}".encode()).decode()
+    deadline = time.monotonic() + wait
+    while True:
+        connection = http.client.HTTPConnection(host, port, timeout=5)
+        try:
+            connection.request("GET", ME_PATH, headers={"Authorization": f"Basic {token}"})
+            status = connection.getresponse().status
+        except (OSError, http.client.HTTPException) as exc:
+            if time.monotonic() >= deadline:
+                return (
+                    f"recover failed: the repository at http://{host}:{port} does not answer "
+                    f"({exc.strerror if isinstance(exc, OSError) and exc.strerror else exc})"
+                )
+            time.sleep(0.5)
+            continue
+        finally:
+            connection.close()
+        if status == 200:
+            return ""
+        if status in (401, 403):
+            return (
+                f"recover refused: wrong repository admin credentials for user {credentials.user}"
+            )
+        return f"recover failed: the repository answered HTTP {status} to its admin"
 
 
 def credentials_match(credentials: RecoverCredentials, admin_password: str) -> bool:

@@ -127,6 +127,8 @@ def _timed_out(last: RecoverWatch, timeout: float) -> RefusedError:
     return RefusedError(
         f"the Sync Service did not become healthy with a consumer on its queue within "
         f"{timeout:.0f} s; the last look said: {said}",
-        hint=f"{LOG_HINT}; then run this step again: it watches again without a second start",
+        hint=f"{LOG_HINT}; then run this step again: it watches again, without a second start "
+        "(a recover may still be running). Only if the Sync Service's process is gone, choose "
+        "to start it again with -Drecover",
         system="health",
     )

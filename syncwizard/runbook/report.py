@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from syncwizard.errors import SyncWizardError
+from syncwizard.runbook import restore_steps
 from syncwizard.runbook.journal import (
     JOURNAL_NAME,
     MASK,
@@ -45,20 +46,7 @@ BACKUP_TITLES = {
     "sync_db": "Sync DB backup",
     "seal": "Verify and seal",
 }
-RESTORE_TITLES = {
-    "verify_set": "Verify the backup set",
-    "preflight": "Preflight",
-    "stop_services": "Stop the Sync Service and the repository",
-    "archive_events": "Archive the pending events",
-    "clear_events": "Purge the queue / Delete topic and queue",
-    "restore_repository": "Restore the repository DB",
-    "swap_repository": "Put the restored repository DB in place",
-    "restore_sync": "Restore the Sync DB",
-    "swap_sync": "Put the restored Sync DB in place",
-    "start_recover": "Start the Sync Service with -Drecover",
-    "plain_restart": "Restart without recover",
-    "report": "Summary and report",
-}
+RESTORE_TITLES = restore_steps.TITLES
 KNOWN_TITLES = {"backup": BACKUP_TITLES, "restore": RESTORE_TITLES}
 
 # --- secrets --------------------------------------------------------------------------------
@@ -578,9 +566,10 @@ def _restore_sections(view: RunView) -> list[str]:
         *_chosen_set(view.out("verify_set")),
         *_restore_preflight(view.out("preflight")),
         *_stopped(view.out("stop_services")),
-        *_archive(view.out("archive_events")),
+        *_arrivals(view),
         *_cleared(view),
         *_databases(view),
+        *_repository_started(view.out("start_repository")),
         *_recover(view),
         *_final_health(view),
     ]
@@ -695,23 +684,29 @@ def _stopped(stop: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _archive(archive: dict[str, Any]) -> list[str]:
-    if not archive:
+def _arrivals(view: RunView) -> list[str]:
+    quiet = view.out("check_quiet")
+    choice = view.recorded("check_quiet", "choice").get("while_producing")
+    if not quiet and not choice:
         return []
-    complete = yes_no(archive.get("complete"))
-    if archive.get("complete") is False and archive.get("reason"):
-        complete += f" ({text(archive['reason'])})"
-    lines = ["## Pending events archived", ""]
-    lines += bullets(
-        [
-            ("Archive", code(archive["archive"]) if archive.get("archive") else ""),
-            ("Events archived", count(archive.get("count"))),
-            ("Complete", complete),
-            ("QueueSize when archived", count(archive.get("queue_size"))),
-            ("Archive count matches QueueSize", yes_no(archive.get("matches"))),
-        ]
-    )
-    return [*lines, ""]
+    if quiet.get("producing"):
+        said = f"yes, {text(quiet.get('rate'))} a second: the admin went on knowingly"
+    elif quiet.get("quiet"):
+        said = f"nothing in {text(quiet.get('window'))} s"
+        if choice == "stop":
+            said += " once the repository was stopped"
+        elif choice == "wait":
+            said += " after waiting for the repository to stop"
+    else:
+        said = "not known: " + text(view.messages.get("check_quiet", ""))
+    return ["## Events still arriving before the clear", "", f"- {said}", ""]
+
+
+_CLEAR_ACTIONS = {
+    "clear": "cleared into the archive; the queue and its subscription stay",
+    "delete": "cleared into the archive, then the queue {queue} and the topic {topic} deleted",
+    "give_up": "given up: the queue {queue} purged without an archive",
+}
 
 
 def _cleared(view: RunView) -> list[str]:
@@ -720,24 +715,66 @@ def _cleared(view: RunView) -> list[str]:
     if not cleared and not choice:
         return []
     action = cleared.get("action") or choice.get("action")
-    queue, topic = cleared.get("queue"), cleared.get("topic")
-    if action == "delete":
-        what = f"deleted the topic {code(topic or '?')} and the queue {code(queue or '?')}"
-    elif action == "purge":
-        what = f"purged the queue {code(queue or '?')}"
-    else:
-        what = text(action or "")
+    queue, topic = code(cleared.get("queue") or "?"), code(cleared.get("topic") or "?")
+    what = _CLEAR_ACTIONS.get(str(action), text(action or "")).format(queue=queue, topic=topic)
     if not cleared:
-        what = f"chosen, not done: {what}"
-    lines = ["## Events purged or deleted", ""]
+        return ["## Undelivered events", "", f"- Chosen, not done: {what}", ""]
+    given_up = int(cleared.get("given_up") or 0)
+    if cleared.get("counts_agree") is None:
+        broker = "not comparable: the broker's counters were reset (a restart?)"
+    elif cleared["counts_agree"]:
+        broker = f"{count(cleared.get('broker_removed'))}, the same"
+    else:
+        broker = (
+            f"{count(cleared.get('broker_removed'))}: they DISAGREE (pending at the start plus "
+            f"arrived says {count(_expected_removed(cleared))})"
+        )
+    if cleared.get("complete"):
+        complete = "yes: every event removed from the queue is in the archive"
+    elif given_up:
+        complete = f"no: {count(given_up)} events were given up, not archived (lost)"
+    else:
+        complete = "no: the counts disagree (see above)"
+    lines = ["## Undelivered events", ""]
     lines += bullets(
         [
             ("What", what),
-            ("Events removed", count(cleared.get("cleared"))),
-            ("Verified", yes_no(cleared.get("verified"))),
+            ("Archive", code(cleared["archive"]) if cleared.get("archive") else "none"),
+            ("Events archived", count(cleared.get("archived"))),
+            ("Events removed from the queue", count(cleared.get("removed"))),
+            ("Given up (lost, not archived)", count(given_up)),
+            ("Still pending", _still_pending(cleared)),
+            ("Pending when the clear began", count(cleared.get("pending_at_start"))),
+            ("Arrived during the clear", count(cleared.get("arrived"))),
+            ("Removed by the broker's own count", broker),
+            ("Complete", complete),
         ]
     )
     return [*lines, ""]
+
+
+def _expected_removed(cleared: dict[str, Any]) -> int | None:
+    try:
+        return (
+            int(cleared["pending_at_start"])
+            + int(cleared["arrived"])
+            - int(cleared["still_pending"])
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _still_pending(cleared: dict[str, Any]) -> str:
+    still = cleared.get("still_pending")
+    if not still:
+        return count(still or 0)
+    return f"{count(still)} (arrived after the clear was ended; the Sync Service gets them)"
+
+
+def _repository_started(started: dict[str, Any]) -> list[str]:
+    if not started:
+        return []
+    return ["## Repository started", "", f"- {text(started.get('summary', ''))}", ""]
 
 
 def _databases(view: RunView) -> list[str]:

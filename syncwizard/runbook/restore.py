@@ -1,14 +1,17 @@
 """The restore runbook (DESIGN section 3; the procedure's restore part).
 
 verify the set -> preflight -> stop the Sync Service and the repository (gate) ->
-archive the pending events -> purge the queue or delete topic and queue (gate) ->
+check that nothing still arrives -> clear the undelivered events by consuming them into
+the run's archive (gate; or give them up, behind a gate naming their number) ->
 restore the repository DB into a scratch database, verify it -> swap it into place
-(gate) -> the same for the Sync DB -> start the Sync Service once with -Drecover (gate)
-and watch it come back -> offer a plain restart -> the report.
+(gate) -> the same for the Sync DB -> start the repository and wait until it answers ->
+start the Sync Service once with -Drecover (gate) and watch it come back -> offer a plain
+restart -> the report.
 
 `start_restore` begins a run from a sealed set, `resume_restore` continues one found by
 `journal.find_unfinished("restore")`; both return an Engine (engine.py). Choices the
-admin makes on screen (purge or delete, the recover credentials, the plain restart)
+admin makes on screen (what to do while events arrive, clear / delete / give up, the
+recover credentials, the plain restart)
 travel in a `RestoreChoices` the UI fills in before the step that needs them. The run
 folder (journal, events archive, report.md) is `runs_dir()/<run id>`.
 """
@@ -35,17 +38,19 @@ from syncwizard.runbook.restore_actions import RestoreActions
 from syncwizard.runbook.restore_choices import RestoreChoices
 from syncwizard.runbook.restore_sets import SetListing, list_sets, resolve_set
 from syncwizard.runbook.restore_steps import (
-    ARCHIVE,
     CLEAR,
     PLAIN_RESTART,
     PREFLIGHT,
+    QUIET,
     RECOVER,
     REPORT,
     RESTORE_REPOSITORY,
     RESTORE_SYNC,
+    START_REPOSITORY,
     STOP,
     SWAP_REPOSITORY,
     SWAP_SYNC,
+    TITLES,
     VERIFY,
 )
 
@@ -71,7 +76,7 @@ def restore_runbook(actions: RestoreActions) -> Runbook:
         steps=(
             Step(
                 id=VERIFY,
-                title="Verify the backup set",
+                title=TITLES[VERIFY],
                 why="Every file's size and sha256 against the manifest, pg_restore --list on "
                 "each dump, and the procedure's order: the Sync DB dump taken after the "
                 "repository's. Nothing is touched before the set is known good.",
@@ -80,7 +85,7 @@ def restore_runbook(actions: RestoreActions) -> Runbook:
             ),
             Step(
                 id=PREFLIGHT,
-                title="Preflight",
+                title=TITLES[PREFLIGHT],
                 why="Every system answers, the sync GUID and its queue are known, the target "
                 "databases, who is connected to them, and whether the server has room for a "
                 "restored copy beside the current one. Nothing is changed.",
@@ -90,7 +95,7 @@ def restore_runbook(actions: RestoreActions) -> Runbook:
             ),
             Step(
                 id=STOP,
-                title="Stop the Sync Service and the repository",
+                title=TITLES[STOP],
                 why="Recommended: a live Sync consumer still works through up to 3000 "
                 "prefetched events after a purge, and a live repository keeps producing new "
                 "ones. Both must be quiet while the queue and the databases are replaced.",
@@ -100,29 +105,31 @@ def restore_runbook(actions: RestoreActions) -> Runbook:
                 plan=a.queue.plan_stop,
             ),
             Step(
-                id=ARCHIVE,
-                title="Archive the pending events",
-                why="The events still in the queue were produced after the backup; the "
-                "restored databases will not know them. They are written to the run folder "
-                "(JSON lines) before anything removes them, and counted against QueueSize.",
-                action=a.queue.archive_events,
+                id=QUIET,
+                title=TITLES[QUIET],
+                why="Events that still arrive while the queue is cleared belong to a repository "
+                "that keeps changing under the restore. The topic's and queue's enqueue "
+                "counters must stand still for a few seconds; if they move, the repository is "
+                "still producing: stop it, wait, or go on knowingly.",
+                action=a.queue.check_quiet,
                 depends_on=(PREFLIGHT,),
-                plan=a.queue.plan_archive,
+                plan=a.queue.plan_quiet,
             ),
             Step(
                 id=CLEAR,
-                title="Clear the undelivered events",
-                why="The procedure's first restore step: purge the queue, or delete the "
-                "virtual topic and its queue (both are recreated). The -Drecover start "
-                "reconciles what they held.",
-                action=a.queue.clear_events,
-                gate=a.queue.clear_gates,
-                depends_on=(ARCHIVE,),
-                plan=a.queue.plan_clear,
+                title=TITLES[CLEAR],
+                why="The procedure's first restore step: the events still in the queue were "
+                "produced after the backup and the restored databases will not know them. Each "
+                "is taken off the queue only once it is on disk in the run's archive, however "
+                "many there are; -Drecover reconciles what they told.",
+                action=a.clear.clear,
+                gate=a.clear.gates,
+                depends_on=(QUIET,),
+                plan=a.clear.plan,
             ),
             Step(
                 id=RESTORE_REPOSITORY,
-                title="Restore the repository DB",
+                title=TITLES[RESTORE_REPOSITORY],
                 why="Into a scratch database on the same server, verified table by table "
                 "against the manifest's row counts. The current database is not touched.",
                 action=a.db.restore_repository,
@@ -132,7 +139,7 @@ def restore_runbook(actions: RestoreActions) -> Runbook:
             ),
             Step(
                 id=SWAP_REPOSITORY,
-                title="Put the restored repository DB in place",
+                title=TITLES[SWAP_REPOSITORY],
                 why="Connections are ended and, in one transaction, the current database is "
                 "renamed aside and the verified copy takes its name: the live name is always "
                 "either the old database or the whole new one.",
@@ -144,7 +151,7 @@ def restore_runbook(actions: RestoreActions) -> Runbook:
             ),
             Step(
                 id=RESTORE_SYNC,
-                title="Restore the Sync DB",
+                title=TITLES[RESTORE_SYNC],
                 why="After the repository, as the procedure says; into a scratch database, "
                 "verified against the manifest.",
                 action=a.db.restore_sync,
@@ -154,7 +161,7 @@ def restore_runbook(actions: RestoreActions) -> Runbook:
             ),
             Step(
                 id=SWAP_SYNC,
-                title="Put the restored Sync DB in place",
+                title=TITLES[SWAP_SYNC],
                 why="As for the repository: one transaction renames the current database "
                 "aside and the verified copy into its place.",
                 action=a.db.swap_sync,
@@ -164,20 +171,31 @@ def restore_runbook(actions: RestoreActions) -> Runbook:
                 plan=a.db.plan_swap(SWAP_SYNC),
             ),
             Step(
+                id=START_REPOSITORY,
+                title=TITLES[START_REPOSITORY],
+                why="-Drecover makes the Sync Service reconcile with the repository at "
+                "bootstrap, with the repository admin's credentials: the repository must be "
+                "running on its restored database, and answering, before that start.",
+                action=a.repository.start,
+                gate=a.repository.gate,
+                depends_on=(SWAP_SYNC,),
+                plan=a.repository.plan,
+            ),
+            Step(
                 id=RECOVER,
-                title="Start the Sync Service with -Drecover",
+                title=TITLES[RECOVER],
                 why="Once, with -Drecover=<repo admin>:<password>: the Sync Service brings "
                 "itself in line with the restored repository during bootstrap, before it "
                 "serves requests. The password stays in memory and reaches the start "
                 "command only in $SYNCWIZARD_RECOVER_OPTION.",
                 action=a.service.start_recover,
                 gate=a.service.recover_gate,
-                depends_on=(SWAP_SYNC,),
+                depends_on=(START_REPOSITORY,),
                 plan=a.service.plan_recover,
             ),
             Step(
                 id=PLAIN_RESTART,
-                title="Restart without recover",
+                title=TITLES[PLAIN_RESTART],
                 why="-Drecover is for one start. If the start configuration keeps options, a "
                 "plain restart proves the service comes up without it.",
                 action=a.service.plain_restart,
@@ -186,7 +204,7 @@ def restore_runbook(actions: RestoreActions) -> Runbook:
             ),
             Step(
                 id=REPORT,
-                title="Summary and report",
+                title=TITLES[REPORT],
                 why="A Markdown report of the run for the change ticket: timeline, what was "
                 "purged and where its archive is, sizes, checksums, health at the end.",
                 action=a.write_report,

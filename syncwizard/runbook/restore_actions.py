@@ -17,8 +17,10 @@ from syncwizard.runbook import backupset
 from syncwizard.runbook.journal import load_run
 from syncwizard.runbook.model import Outputs, RefusedError, StepContext, StepState
 from syncwizard.runbook.restore_choices import RestoreChoices
+from syncwizard.runbook.restore_clear import ClearSteps
 from syncwizard.runbook.restore_db import DatabaseSteps
 from syncwizard.runbook.restore_queue import QueueSteps
+from syncwizard.runbook.restore_repository import RepositorySteps
 from syncwizard.runbook.restore_service import ServiceSteps
 from syncwizard.runbook.restore_sets import order_problem
 from syncwizard.runbook.restore_state import OfflineContext, RestoreState
@@ -51,8 +53,10 @@ class RestoreActions:
         self.set_dir = set_dir
         self.run_dir = run_dir
         self.queue = QueueSteps(self.state)
+        self.clear = ClearSteps(self.state)
         self.db = DatabaseSteps(self.state)
-        self.service = ServiceSteps(self.state)
+        self.repository = RepositorySteps(self.state)
+        self.service = ServiceSteps(self.state, self.repository)
 
     def offline_context(self) -> OfflineContext:
         return OfflineContext(self.run_dir.name)

@@ -1,24 +1,20 @@
-"""Restore steps around the broker: stop the services, archive the pending events, then purge
-the queue or delete the virtual topic and its queue (DESIGN section 3)."""
+"""Restore steps before the clear: stop the services, then make sure nothing still arrives
+(DESIGN section 3). The clear itself is restore_clear.py."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import time
 from typing import Any
 
 from syncwizard.clients.service import ServiceControl
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.model import Gate, Outputs, RefusedError, SkipStep, StepContext
 from syncwizard.runbook.restore_state import RestoreState
-from syncwizard.runbook.restore_steps import ARCHIVE
 
 CONSUMERS_GONE_TIMEOUT = 30.0
+QUIET_WAIT = 300.0  # how long "wait" watches for the repository to stop
 PREFETCH_NOTE = (
-    "a live Sync consumer keeps working through up to 3000 prefetched events after a purge"
-)
-DELETE_CONSEQUENCE = (
-    "Until the Sync Service subscribes again, the virtual topic copies new repository events "
-    "to no queue: they are not kept for it. The -Drecover start is what reconciles them."
+    "a live Sync consumer works through up to 3000 prefetched events the archive never sees"
 )
 
 
@@ -50,9 +46,9 @@ class QueueSteps:
         )
         return Gate(
             title="Stop the Sync Service and the repository?",
-            consequences="Both go down until the restore starts the Sync Service again; "
-            "users cannot sync meanwhile. Start the repository again yourself once the "
-            "restore is done.",
+            consequences="Both stay down while the queue and the databases are replaced: users "
+            "can neither work nor sync. The restore starts the repository again once both "
+            "databases are in place, then the Sync Service with -Drecover.",
             token="stop",
             facts=facts,
             undo="Starting them again undoes this.",
@@ -94,156 +90,109 @@ class QueueSteps:
             "summary": summary,
         }
 
-    # --- archive the pending events -------------------------------------------------------
+    # --- nothing still arriving ----------------------------------------------------------
 
-    def plan_archive(self, ctx: StepContext) -> str:
-        queue = self.state.queue(ctx) or f"the queue of sync GUID {self.state.set_sync_id}"
+    def plan_quiet(self, ctx: StepContext) -> str:
+        window = self.state.profile.repository.quiet_window
+        what = self._watched(ctx)
         return (
-            f"browse every pending event of {queue} over STOMP (the queue is left as is) into "
-            f"{self._archive_path(queue).name} in the run folder, then count it against "
-            "QueueSize"
+            f"watch the enqueue counters of {what} for {window:g} s: nothing may arrive; if "
+            "events still arrive, you choose: stop the repository, wait, or go on knowingly"
         )
 
-    def _archive_path(self, queue: str) -> Path:
-        return self.state.run_dir / f"events-{queue or 'queue'}.jsonl"
+    def _watched(self, ctx: StepContext) -> str:
+        queue, topic = self.state.queue(ctx) or "the sync queue", self.state.topic(ctx)
+        return f"{queue} and topic {topic}" if topic else queue
 
-    def _fresh_archive_path(self, queue: str) -> Path:
-        """An archive of an earlier attempt is kept: a new attempt writes beside it."""
-        path = self._archive_path(queue)
-        number = 1
-        while path.exists() or path.with_name(path.stem + ".incomplete.jsonl").exists():
-            number += 1
-            path = self._archive_path(queue).with_stem(f"{self._archive_path(queue).stem}-{number}")
-        return path
+    async def _arrived(self, ctx: StepContext, window: float) -> int:
+        queue, topic = self.state.queue(ctx), self.state.topic(ctx)
+        return await self.systems.arrivals(
+            queue,
+            topic,
+            window,
+            lambda count: ctx.progress(
+                f"watching for events that still arrive: {count:,} in the last {window:g} s"
+            ),
+        )
 
-    async def archive_events(self, ctx: StepContext) -> Outputs:
+    async def check_quiet(self, ctx: StepContext) -> Outputs:
         queue = self.state.queue(ctx)
         if not self.state.found(ctx).get("queue_exists") or not await self.systems.queue_exists(
             queue
         ):
             raise SkipStep(
-                f"the queue {queue} is not on the broker: no pending events to archive",
-                {"archive": None, "count": 0, "complete": True, "queue_size": 0, "matches": True},
+                f"the queue {queue} is not on the broker: there is nothing to clear",
+                {"quiet": None},
             )
-        path = self._fresh_archive_path(queue)
-        ctx.progress(f"archiving the pending events of {queue}", 0)
-        archived = await self.systems.archive(
-            queue, path, lambda count: ctx.progress(f"{count:,} events archived", count)
-        )
-        result = archived.result
-        return {
-            "archive": str(result.path),
-            "count": result.count,
-            "complete": result.complete,
-            "reason": result.reason,
-            "queue": queue,
-            "queue_size": archived.queue_size,
-            "matches": archived.matches,
-            "summary": f"{result.count:,} events archived to {result.path.name}. "
-            + archived.summary,
-        }
-
-    # --- clear the queue ------------------------------------------------------------------
-
-    def plan_clear(self, ctx: StepContext) -> str:
-        queue = self.state.queue(ctx) or "the sync queue"
-        action = self.state.choices.events_action
-        if action == "delete":
-            topic = self.state.topic(ctx)
-            return f"delete queue {queue} and topic {topic} over Jolokia; check both are gone"
-        if action == "purge":
-            return f"purge queue {queue} over Jolokia, then check it reports 0 pending"
-        return f"you choose: purge {queue}, or delete it and its virtual topic"
-
-    async def clear_gates(self, ctx: StepContext) -> tuple[Gate, ...]:
-        action = self.state.choices.require_events_action()
-        queue, topic = self.state.queue(ctx), self.state.topic(ctx)
-        archive = ctx.results.get(ARCHIVE, {})
-        pending = await self.systems.pending_on(queue) if queue else None
-        consumers = await self.systems.consumers_on(queue) if queue else None
-        facts: list[tuple[str, str]] = [
-            ("queue", queue),
-            ("pending now", "the queue is not there" if pending is None else f"{pending:,}"),
-        ]
-        if action == "delete":
-            facts.append(("topic", str(topic)))
-        facts.append(
-            (
-                "archived",
-                f"{archive.get('count', 0):,} events in {archive.get('archive') or '(none)'}",
-            )
-        )
-        if consumers:
-            facts.append(("consumers", f"{consumers} still attached: {PREFETCH_NOTE}"))
-        consequences = (
-            f"Every pending event of {queue} is removed for good. " + DELETE_CONSEQUENCE
-            if action == "delete"
-            else f"Every pending event of {queue} is removed for good; the queue and its "
-            "subscription stay."
-        )
-        sync_id = self.state.sync_id(ctx)
-        gates = [
-            Gate(
-                title="Delete the virtual topic and its queue?"
-                if action == "delete"
-                else "Purge the sync queue?",
-                consequences=consequences,
-                token=sync_id[:8],
-                facts=tuple(facts),
-            )
-        ]
-        if archive and not archive.get("matches", True):
-            gates.append(
-                Gate(
-                    title="The archive does not hold every pending event. Remove them anyway?",
-                    consequences=f"{archive.get('summary', '')} Events not in the archive are "
-                    "lost when the queue is cleared.",
-                    token="incomplete",
-                    facts=(("archived", f"{archive.get('count', 0):,}"),),
-                )
-            )
-        return tuple(gates)
-
-    async def clear_events(self, ctx: StepContext) -> Outputs:
-        action = self.state.choices.require_events_action()
-        ctx.record("choice", {"action": action})
-        queue, topic = self.state.queue(ctx), self.state.topic(ctx)
-        if action == "purge":
-            if not await self.systems.queue_exists(queue):
-                raise SkipStep(
-                    f"the queue {queue} is not on the broker: nothing to purge",
-                    {"action": action, "queue": queue, "cleared": 0},
-                )
-            ctx.progress(f"purging {queue}")
-            cleared = await self.systems.purge(queue)
+        window = self.state.profile.repository.quiet_window
+        arrived = await self._arrived(ctx, window)
+        if not arrived:
             return {
-                "action": action,
-                "queue": queue,
-                "topic": topic,
-                "cleared": cleared,
-                "verified": "0 pending",
-                "summary": f"purged {queue}: {cleared:,} events removed, 0 pending now",
+                "quiet": True,
+                "window": window,
+                "summary": f"nothing arrived in {window:g} s: the repository is quiet",
             }
-        ctx.progress(f"deleting {queue} and {topic}")
-        pending = await self.systems.pending_on(queue) or 0
-        gone = await self.systems.delete_topic_and_queue(queue, topic)
-        if not gone["queue_gone"]:
+        rate = arrived / window
+        choice = self.state.choices.while_producing
+        if choice is None:
             raise RefusedError(
-                f"the queue {queue} is still on the broker after removeQueue",
-                hint="a consumer or producer recreated it at once: stop the Sync Service and "
-                "the repository, then run this step again",
-                system="broker",
+                f"the repository is still producing: {arrived:,} events arrived at "
+                f"{self._watched(ctx)} in {window:g} s ({rate:.1f}/s)",
+                hint="choose: stop the repository (runs repository.stop), wait until it has "
+                "stopped, or go on knowingly (the clear then keeps consuming into the archive "
+                "until you end it); then run this step again",
+                system="repository",
             )
-        note = (
-            "queue and topic are gone"
-            if gone["topic_gone"]
-            else "the queue is gone; the topic came back at once (something still publishes)"
-        )
-        return {
-            "action": action,
-            "queue": queue,
-            "topic": topic,
-            "cleared": pending,
-            "verified": note,
-            "summary": f"deleted {queue} ({pending:,} events) and topic {topic}: {note}",
-        }
+        ctx.record("choice", {"while_producing": choice})
+        if choice == "go_on":
+            return {
+                "quiet": False,
+                "producing": True,
+                "rate": round(rate, 2),
+                "window": window,
+                "summary": f"events still arrive ({rate:.1f}/s): going on knowingly; the "
+                "clear keeps consuming them into the archive until you end it",
+            }
+        if choice == "stop":
+            await self._stop_repository(ctx)
+        return await self._wait_for_quiet(ctx, window, QUIET_WAIT if choice == "wait" else 60.0)
+
+    async def _stop_repository(self, ctx: StepContext) -> None:
+        command = self.state.profile.repository.stop
+        if not command:
+            raise RefusedError(
+                "no repository.stop command in the profile: the wizard cannot stop it",
+                hint="stop the repository by hand, then choose 'wait' and run this step again",
+                system="repository",
+            )
+        ctx.progress(f"stopping the repository: {command}")
+        result = await self.systems.repository.stop()
+        for line in result.output.splitlines()[-20:]:
+            ctx.log(line)
+        if not result.ok:
+            raise SyncWizardError(
+                result.failure("the repository stop command"),
+                hint="look at its output in the log pane; stop it by hand, then choose "
+                "'wait' and run this step again",
+                system="repository",
+            )
+        ctx.record("repository_stopped", {"command": result.command})
+
+    async def _wait_for_quiet(self, ctx: StepContext, window: float, patience: float) -> Outputs:
+        deadline = time.monotonic() + patience
+        while True:
+            arrived = await self._arrived(ctx, window)
+            if not arrived:
+                return {
+                    "quiet": True,
+                    "window": window,
+                    "summary": f"nothing arrived in {window:g} s: the repository is quiet now",
+                }
+            if time.monotonic() >= deadline:
+                raise RefusedError(
+                    f"events still arrive after {patience:.0f} s: {arrived:,} in the last "
+                    f"{window:g} s",
+                    hint="something still publishes to the topic: stop the repository (and any "
+                    "other producer), or choose to go on knowingly; then run this step again",
+                    system="repository",
+                )

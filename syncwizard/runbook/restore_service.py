@@ -12,6 +12,7 @@ from syncwizard.clients.service import RECOVER_ENV
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.model import Gate, Outputs, SkipStep, StepContext
 from syncwizard.runbook.recover_watch import RecoverWatch, watch_until_healthy
+from syncwizard.runbook.restore_repository import RepositorySteps
 from syncwizard.runbook.restore_state import RestoreState
 from syncwizard.runbook.restore_steps import RECOVER
 from syncwizard.runbook.snapshot_dump import iso
@@ -47,8 +48,9 @@ def persistent_note(start_with_recover: str, start: str | None) -> tuple[bool, s
 
 
 class ServiceSteps:
-    def __init__(self, state: RestoreState) -> None:
+    def __init__(self, state: RestoreState, repository: RepositorySteps) -> None:
         self.state = state
+        self.repository = repository
         self.systems = state.systems
         self.settings = state.profile.sync_service
 
@@ -65,16 +67,23 @@ class ServiceSteps:
     async def _started_and_answering(
         self, ctx: StepContext, *, patient: bool = True
     ) -> dict[str, Any] | None:
-        """The record of an earlier attempt's start, if the service answers since: then this
-        attempt only watches. A service that does not answer is started again; after a start
-        cut short by a kill (recorded as starting, never as ended), it may still be coming
-        up, so it gets START_GRACE seconds first (unless not `patient`: the gate waited)."""
+        """The record of an earlier attempt's start when this attempt must only watch.
+
+        A start that ran (exit 0) is never repeated by itself: a recover may still be
+        running, and a second one on top of it helps nothing. Only the admin's explicit
+        choice (`choices.recover_again`: its process is gone) starts it once more. A start
+        cut short by a kill (recorded as starting, never as ended) may still be coming up:
+        it gets START_GRACE seconds to answer (unless not `patient`: the gate waited), and
+        is started again only if it does not."""
         records = ctx.records_of(RECOVER)
-        earlier = records.get("started") or records.get("starting")
-        if not earlier:
+        if self.state.choices.recover_again:
             return None
-        cut_short = "started" not in records and "start_failed" not in records
-        deadline = time.monotonic() + (START_GRACE if cut_short and patient else 0.0)
+        if "started" in records:
+            return dict(records["started"])
+        earlier = records.get("starting")
+        if not earlier or "start_failed" in records:
+            return None
+        deadline = time.monotonic() + (START_GRACE if patient else 0.0)
         while True:
             try:
                 await self.systems.health_reports()
@@ -111,6 +120,9 @@ class ServiceSteps:
             command = str(started["command"])
         else:
             user, password = self.state.choices.require_credentials()
+            await self.repository.require_answering()
+            if self.state.choices.recover_again:
+                ctx.record("choice", {"recover_again": True})
             ctx.progress("starting the Sync Service with -Drecover")
             now = time.time()
             command = self.settings.start_with_recover or ""
@@ -133,6 +145,7 @@ class ServiceSteps:
             )
             # The password is dropped as soon as it has been used once.
             self.state.choices.recover_password = None
+            self.state.choices.recover_again = False
         watch = await self._watch(ctx)
         persists, note = persistent_note(
             self.settings.start_with_recover or "", self.settings.start

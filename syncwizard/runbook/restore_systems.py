@@ -1,29 +1,36 @@
 """The outside systems as the restore runbook sees them: the backup runbook's view (health,
-broker, databases) plus the service commands, the pending events and the queue's fate."""
+broker, databases) plus the service commands, the repository's readiness, the events still
+arriving, and the queue's clearing into the run's archive."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from syncwizard.clients.event_archive import QueueArchive, archive_queue
+from syncwizard import systems
+from syncwizard.clients.event_consumer import ClearCounts, ClearResult, consume_into_archive
 from syncwizard.clients.health import fetch_cluster
-from syncwizard.clients.results import HealthReport
+from syncwizard.clients.repository import ReadyAnswer, repository_ready
+from syncwizard.clients.results import HealthReport, QueueStats
 from syncwizard.clients.service import ServiceControl
-from syncwizard.config import Profile, ServiceSettings
+from syncwizard.clients.stomp_session import StompTarget
+from syncwizard.config import Profile
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.backup_systems import BackupSystems
 
+ARRIVAL_LOOK = 1.0  # seconds between two looks at the enqueue counters
 
-def service_control(name: str, settings: ServiceSettings) -> ServiceControl:
+
+def service_control(name: str, settings: object) -> ServiceControl:
+    """The stop/start templates of `repository` or `sync_service`, from their settings."""
     return ServiceControl(
         name,
-        stop=settings.stop,
-        start=settings.start,
-        start_with_recover=settings.start_with_recover,
-        timeout=settings.timeout,
+        stop=getattr(settings, "stop", None),
+        start=getattr(settings, "start", None),
+        start_with_recover=getattr(settings, "start_with_recover", None),
+        timeout=getattr(settings, "timeout", 120.0),
     )
 
 
@@ -69,24 +76,47 @@ class RestoreSystems(BackupSystems):
                 return count
             await asyncio.sleep(1.0)
 
-    async def archive(
-        self, queue: str, path: Path, on_progress: Callable[[int], None]
-    ) -> QueueArchive:
-        """Every pending event of `queue` into `path`, counted against QueueSize."""
-        broker = self.profile.broker
-        return await archive_queue(
-            self.jolokia,
-            broker.stomp,
-            broker.user,
-            self.require_broker_password(),
-            queue,
-            path,
-            on_progress=on_progress,
-        )
+    async def queue_stats(self, queue: str) -> QueueStats | None:
+        """The queue's counters; None when it does not exist."""
+        stats, _ = await self.queue_counters(queue)
+        return stats
 
-    async def purge(self, queue: str, *, settle: float = 10.0) -> int:
-        """Purge the queue and wait until it reports nothing pending; what was pending."""
-        before = await self.pending_on(queue) or 0
+    async def enqueued(self, queue: str, topic: str | None) -> tuple[int, int]:
+        """EnqueueCount of the queue and of the topic feeding it (0 when it does not exist)."""
+        stats, topic_stats = await self.jolokia.read_stats(queue, topic)
+        return stats.enqueued, topic_stats.enqueued if topic_stats else 0
+
+    async def arrivals(
+        self, queue: str, topic: str | None, window: float, on_look: Callable[[int], None]
+    ) -> int:
+        """How many events arrived at the queue (or its topic: the events it had no queue
+        for) in the next `window` seconds; `on_look(arrived so far)` after each look."""
+        first = await self.enqueued(queue, topic)
+        deadline = time.monotonic() + window
+        arrived = 0
+        while (left := deadline - time.monotonic()) > 0:
+            await asyncio.sleep(min(ARRIVAL_LOOK, left))
+            now = await self.enqueued(queue, topic)
+            arrived = max(0, now[0] - first[0], now[1] - first[1])
+            on_look(arrived)
+        return arrived
+
+    async def clear_into_archive(
+        self,
+        queue: str,
+        path: Path,
+        *,
+        until: Callable[[ClearCounts], Awaitable[bool]],
+        on_progress: Callable[[ClearCounts], None],
+    ) -> ClearResult:
+        """Consume the queue's events into the archive at `path` (each acknowledged once
+        durable) until `until` says so."""
+        broker = self.profile.broker
+        target = StompTarget(broker.stomp, broker.user, self.require_broker_password())
+        return await consume_into_archive(target, queue, path, until=until, on_progress=on_progress)
+
+    async def purge(self, queue: str, *, settle: float = 10.0) -> None:
+        """Purge the queue (events given up) and wait until it reports nothing pending."""
         await self.jolokia.purge(queue)
         deadline = time.monotonic() + settle
         while (pending := await self.pending_on(queue)) and time.monotonic() < deadline:
@@ -98,7 +128,15 @@ class RestoreSystems(BackupSystems):
                 "messages in flight (stop the Sync Service); then run this step again",
                 system="broker",
             )
-        return before
+
+    async def repository_ready(self) -> ReadyAnswer | None:
+        """One look at `repository.ready_url`; None when the profile names none."""
+        settings = self.profile.repository
+        if not settings.ready_url:
+            return None
+        return await repository_ready(
+            settings.ready_url, ca_bundle=systems.expand(settings.ca_bundle), timeout=5.0
+        )
 
     async def delete_topic_and_queue(self, queue: str, topic: str | None) -> dict[str, bool]:
         """Remove the queue, then its topic; which of them are gone afterwards."""

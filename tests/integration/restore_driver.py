@@ -33,7 +33,7 @@ async def confirm(gate: Gate) -> bool:
 async def main(set_dir: Path) -> int:
     profile = load_settings(None, None).profile
     choices = RestoreChoices(
-        events_action="purge",
+        events_action="clear",
         recover_user="admin",
         recover_password=os.environ["SYNCWIZARD_TEST_RECOVER_PASSWORD"],
         plain_restart=False,

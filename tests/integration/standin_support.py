@@ -18,7 +18,7 @@ from syncwizard.clients.jolokia import JolokiaClient
 from syncwizard.clients.names import sync_queue_name
 from syncwizard.clients.results import HealthReport
 from syncwizard.errors import SyncWizardError
-from syncwizard.lab import broker, postgres, standin
+from syncwizard.lab import broker, postgres, repository_control, standin
 from syncwizard.lab.layout import HOST, LabLayout, read_settings
 
 
@@ -101,11 +101,14 @@ async def eventually(
 
 
 async def restore(lab: LabLayout) -> None:
-    """Database, broker and stand-in up; the queue drained; no drift (a recover start if any)."""
+    """Database, broker, repository (idle) and stand-in up; the queue drained; no drift (a
+    recover start if any)."""
     if not postgres.is_running(lab):
         postgres.start(lab)
     if not broker.is_running(lab):
         broker.start(lab)
+    repository_control.start(lab)
+    repository_control.set_rate(lab, 0)
     drift = postgres.node_drift(lab)
     if not drift.in_sync or not standin.is_running(lab):
         standin.stop(lab)

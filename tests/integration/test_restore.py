@@ -101,7 +101,7 @@ async def test_a_whole_restore_empties_the_queue_into_its_archive_and_recovers_i
     assert pending_before >= piled_up > 0
 
     profile = lab_profile(lab_config, backup_dir)
-    choices = RestoreChoices(events_action="purge", plain_restart=False)
+    choices = RestoreChoices(events_action="clear", plain_restart=False)
     gates: list[Gate] = []
     events: list[StepEvent] = []
     process_table = ProcessTableWatch()
@@ -119,10 +119,12 @@ async def test_a_whole_restore_empties_the_queue_into_its_archive_and_recovers_i
         confirm=confirm,
     )
     try:
-        for step_id in ("verify_set", "preflight", "stop_services", "archive_events"):
+        for step_id in ("verify_set", "preflight", "stop_services", "check_quiet", "clear_events"):
             assert await engine.run_step(step_id) == StepState.DONE, engine.errors.get(step_id)
-        archived = engine.results["archive_events"]
-        assert archived["count"] == pending_before and archived["matches"]
+        cleared = engine.results["clear_events"]
+        assert cleared["archived"] == cleared["removed"] == pending_before
+        assert cleared["counts_agree"] and cleared["complete"] and cleared["given_up"] == 0
+        assert await pending(lab) == 0
         choices.recover_user, choices.recover_password = "admin", admin_password(lab)
         outcome = await engine.run()
     finally:
@@ -131,7 +133,7 @@ async def test_a_whole_restore_empties_the_queue_into_its_archive_and_recovers_i
 
     # the queue is empty and its events are in the archive
     assert await pending(lab) == 0
-    lines = Path(archived["archive"]).read_text().splitlines()
+    lines = Path(cleared["archive"]).read_text().splitlines()
     assert len(lines) == pending_before
     assert all(
         json.loads(line)["headers"]["destination"].endswith(sync_queue(lab)) for line in lines
@@ -153,13 +155,16 @@ async def test_a_whole_restore_empties_the_queue_into_its_archive_and_recovers_i
     # every gate said what it destroys; the old databases wait aside for the admin
     tokens = [gate.token for gate in gates]
     assert tokens == ["stop", manifest["sync_id"][:8], "alfresco", "syncservice", "recover"]
-    purge_gate = gates[1]
-    assert (("queue", sync_queue(lab)) in purge_gate.facts) and purge_gate.step
+    clear_gate = gates[1]
+    assert (("queue", sync_queue(lab)) in clear_gate.facts) and clear_gate.step
     aside = {engine.results[s]["aside"] for s in ("swap_repository", "swap_sync")}
     assert aside <= databases(lab) and len(aside) == 2
     # the report tells it, and no password is anywhere in the run folder
     report = Path(engine.results["report"]["report"]).read_text()
-    assert "purge" in report.lower() and archived["archive"] in report
+    assert cleared["archive"] in report and "**Complete:** yes" in report
+    # the repository was stopped for the restore and started before the recover start
+    assert engine.results["start_repository"]["started"]
+    assert engine.step_times["start_repository"][1] <= engine.step_times["start_recover"][0]
     run = load_run(Path(engine.journal.run_dir))
     assert run.outcome == "finished"
     secret = admin_password(lab)

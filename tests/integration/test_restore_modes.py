@@ -51,7 +51,7 @@ async def restore_all(profile: Profile, set_dir: Path, lab: LabLayout) -> tuple[
         gates.append(gate)
         return True
 
-    choices = RestoreChoices("purge", "admin", admin_password(lab), plain_restart=False)
+    choices = RestoreChoices("clear", "admin", admin_password(lab), plain_restart=False)
     engine = start_restore(
         profile, set_dir, choices, broker_password=broker_password(profile.broker), confirm=confirm
     )

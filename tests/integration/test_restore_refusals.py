@@ -117,7 +117,7 @@ async def test_a_dump_pg_restore_cannot_load_fails_the_step_and_the_live_databas
     (broken / "manifest.json").write_text(json.dumps(manifest))
     standin.stop(lab)
     nodes = node_count(lab)
-    choices = RestoreChoices(events_action="purge")
+    choices = RestoreChoices(events_action="clear")
     run = engine(lab_profile(lab_config, tmp_path), broken, choices)
     try:
         outcome = await run.run()
@@ -130,24 +130,24 @@ async def test_a_dump_pg_restore_cannot_load_fails_the_step_and_the_live_databas
     await restore(lab)
 
 
-async def test_a_vanished_queue_is_said_and_nothing_is_purged(
+async def test_a_vanished_queue_is_said_and_nothing_is_cleared(
     lab: LabLayout, lab_config: Path, backup_set: Path, tmp_path: Path
 ) -> None:
     standin.stop(lab)
     await generate(lab, rate=50, duration=1, seed=31)
     queue = sync_queue(lab)
-    run = engine(lab_profile(lab_config, tmp_path), backup_set, RestoreChoices("purge"))
+    run = engine(lab_profile(lab_config, tmp_path), backup_set, RestoreChoices("clear"))
     try:
         for step in ("verify_set", "preflight", "stop_services"):
             assert await run.run_step(step) == StepState.DONE, run.errors.get(step)
         async with jolokia(lab) as client:
             await client.remove_queue(queue)  # someone deleted it meanwhile
-        assert await run.run_step("archive_events") == StepState.SKIPPED
+        assert await run.run_step("check_quiet") == StepState.SKIPPED
         assert await run.run_step("clear_events") == StepState.SKIPPED
     finally:
         await run.aclose()
-    assert run.results["archive_events"]["archive"] is None
-    assert run.results["clear_events"]["cleared"] == 0
+    assert run.results["check_quiet"] == {"quiet": None}
+    assert run.results["clear_events"]["removed"] == 0
     async with jolokia(lab) as client:
         await client.add_queue(queue)
     await restore(lab)
@@ -167,7 +167,7 @@ POLICY_DENYING_PURGE = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-async def test_jolokia_refusing_the_purge_is_said_and_the_events_stay(
+async def test_with_jolokia_refusing_purge_the_clear_still_empties_the_queue_and_a_give_up_is_refused(
     lab: LabLayout, lab_config: Path, backup_set: Path, tmp_path: Path
 ) -> None:
     policy = lab.broker_dir / "conf" / "jolokia-access.xml"
@@ -181,24 +181,37 @@ async def test_jolokia_refusing_the_purge_is_said_and_the_events_stay(
             await client.add_queue(sync_queue(lab))  # a restarted broker may not restore it
         await generate(lab, rate=50, duration=1, seed=41)
         waiting = await pending(lab)
-        run = engine(lab_profile(lab_config, tmp_path), backup_set, RestoreChoices("purge"))
+        giving_up = engine(lab_profile(lab_config, tmp_path), backup_set, RestoreChoices("give_up"))
         try:
-            outcome = await run.run()
+            outcome = await giving_up.run()
         finally:
-            await run.aclose()
+            await giving_up.aclose()
         assert outcome.step_id == "clear_events", outcome.error and outcome.error.render()
         assert outcome.error is not None and "purg" in outcome.error.message
         assert "403" in outcome.error.render() or "forbidden" in outcome.error.render().lower()
-        assert await pending(lab) == waiting
-        assert run.states["restore_repository"] == StepState.PENDING
+        assert await pending(lab) == waiting  # the events stay
+
+        record = find_unfinished("restore")
+        assert record is not None
+        choices = RestoreChoices("clear")
+        run = await resume_restore(
+            record,
+            lab_profile(lab_config, tmp_path),
+            choices,
+            broker_password=broker_password(lab_profile(lab_config, tmp_path).broker),
+            confirm=yes,
+        )
+        try:
+            assert await run.run_step("clear_events") == StepState.DONE, run.errors
+        finally:
+            await run.aclose()
+        cleared = run.results["clear_events"]
+        assert cleared["archived"] == cleared["removed"] == waiting and cleared["complete"]
+        assert await pending(lab) == 0
     finally:
         broker.stop(lab)
         policy.write_text(original)
         broker.start(lab)
-        # Consumed now, the test's events would be a minute late: eventsHealthCheck would
-        # then report the lag for a minute. The recover start reconciles their nodes.
-        async with jolokia(lab) as client:
-            await client.purge(sync_queue(lab))
         await restore(lab)
 
 
@@ -209,7 +222,7 @@ async def test_a_failing_start_then_a_service_never_healthy_then_a_good_start(
         environ = {f"SYNCWIZARD_SYNC_SERVICE__{k.upper()}": v for k, v in overrides.items()}
         return load_settings(lab_config, "lab", environ=environ).profile
 
-    choices = RestoreChoices("purge", "admin", admin_password(lab), plain_restart=False)
+    choices = RestoreChoices("clear", "admin", admin_password(lab), plain_restart=False)
     failing = profile(start_with_recover="echo cannot start >&2; exit 3")
     run = engine(failing, backup_set, choices)
     try:
@@ -234,7 +247,9 @@ async def test_a_failing_start_then_a_service_never_healthy_then_a_good_start(
 
     record = find_unfinished("restore")
     assert record is not None
-    choices.recover_password = admin_password(lab)
+    # A retry after "never healthy" watches again, never starts a second time by itself:
+    # the admin says the first start's process is gone.
+    choices.recover_password, choices.recover_again = admin_password(lab), True
     good = lab_profile(lab_config, tmp_path)
     run = await resume_restore(
         record, good, choices, broker_password=broker_password(good.broker), confirm=yes

@@ -1,4 +1,4 @@
-"""Archive lines written fast, read back for the pending-events table, checked against the queue."""
+"""Archive lines written fast, and read back for the events table."""
 
 from __future__ import annotations
 
@@ -8,15 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from syncwizard.clients import events
-from syncwizard.clients.event_archive import (
-    archive_matches,
-    count_archive,
-    event_fields,
-    iter_archive,
-    read_archive,
-)
-from syncwizard.clients.events import ArchiveResult, ArchiveWriter, LineEncoder
+from syncwizard.clients.event_archive import count_archive, event_fields, iter_archive, read_archive
+from syncwizard.clients.event_archive_writer import ArchiveAppender, LineEncoder, message_record
 from syncwizard.errors import SyncWizardError
 
 NODE = "5b0f7a4e-3c1d-4e8f-9a2b-6c7d8e9f0a1b"
@@ -47,10 +40,11 @@ def headers(number: int, **extra: str) -> dict[str, str]:
 
 
 def write_archive(path: Path, bodies: list[bytes]) -> Path:
-    writer = ArchiveWriter(path)
+    writer = ArchiveAppender(path)
     for number, body in enumerate(bodies):
-        writer.write(headers(number), body)
-    return writer.finish(complete=True).path
+        writer.add(headers(number), body)
+    writer.close()
+    return path
 
 
 # --- the fast line encoder writes what json would --------------------------------------------
@@ -71,7 +65,7 @@ def test_a_fast_line_is_the_json_of_the_message_record(
 ) -> None:
     encode = LineEncoder()
     expected = json.dumps(
-        events.message_record(message_headers, body), ensure_ascii=False, separators=(",", ":")
+        message_record(message_headers, body), ensure_ascii=False, separators=(",", ":")
     )
     for _ in range(2):  # the second time from the cache of header pairs
         line = encode(message_headers, body)
@@ -181,36 +175,3 @@ def test_a_missing_archive_is_a_clear_error(tmp_path: Path) -> None:
         count_archive(tmp_path / "events.jsonl")
     with pytest.raises(SyncWizardError, match=r"events\.jsonl cannot be read"):
         read_archive(tmp_path / "events.jsonl")
-
-
-# --- the archive against QueueSize -------------------------------------------------------------
-
-
-def result(count: int, complete: bool = True, reason: str = "") -> ArchiveResult:
-    return ArchiveResult(Path("/runs/r/events.jsonl"), count, complete, reason)
-
-
-def test_an_archive_holding_every_pending_event_matches() -> None:
-    assert archive_matches(result(12_345), 12_345) == (
-        True,
-        "The archive holds all 12,345 pending events.",
-    )
-
-
-def test_more_pending_than_archived_says_events_were_added_or_not_sent() -> None:
-    matches, sentence = archive_matches(result(990), 1000)
-    assert not matches
-    assert "990 events but the queue has 1,000 pending" in sentence
-    assert "10 more were added" in sentence and "repository still running" in sentence
-
-
-def test_fewer_pending_than_archived_says_they_were_consumed() -> None:
-    matches, sentence = archive_matches(result(1000), 990)
-    assert not matches
-    assert "10 were consumed meanwhile" in sentence and "Sync Service" in sentence
-
-
-def test_an_incomplete_archive_never_matches_and_says_why() -> None:
-    matches, sentence = archive_matches(result(500, False, "the broker closed the connection"), 500)
-    assert not matches
-    assert "incomplete (the broker closed the connection)" in sentence

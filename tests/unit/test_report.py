@@ -20,12 +20,13 @@ RESTORE_STEPS = [
     "verify_set",
     "preflight",
     "stop_services",
-    "archive_events",
+    "check_quiet",
     "clear_events",
     "restore_repository",
     "swap_repository",
     "restore_sync",
     "swap_sync",
+    "start_repository",
     "start_recover",
     "plain_restart",
     "report",
@@ -155,7 +156,27 @@ def backup_until(root: Path, last: str) -> RunWriter:
     return run
 
 
-def restore_outputs(action: str = "purge") -> dict[str, tuple[str, dict[str, Any]]]:
+def cleared(action: str, *, given_up: int = 0, still_pending: int = 0) -> dict[str, Any]:
+    archived = 4321 - given_up
+    return {
+        "action": action,
+        "queue": QUEUE,
+        "topic": "VirtualTopic.alfresco.repo.events.nodes",
+        "archive": None if action == "give_up" else "/state/runs/restore-1/events.jsonl",
+        "archived": 0 if action == "give_up" else archived,
+        "removed": 4321 - still_pending,
+        "given_up": given_up,
+        "still_pending": still_pending,
+        "pending_at_start": 4300,
+        "arrived": 21,
+        "broker_removed": 4321 - still_pending,
+        "counts_agree": True,
+        "complete": given_up == 0,
+        "ended_by": "ended" if still_pending else "empty",
+    }
+
+
+def restore_outputs(action: str = "clear") -> dict[str, tuple[str, dict[str, Any]]]:
     return {
         "verify_set": (
             "Verify the backup set",
@@ -192,25 +213,10 @@ def restore_outputs(action: str = "purge") -> dict[str, tuple[str, dict[str, Any
                 "consumers_after": 0,
             },
         ),
-        "archive_events": (
-            "Archive the pending events",
-            {
-                "archive": "/state/runs/restore-1/pending-events.jsonl",
-                "count": 4321,
-                "complete": True,
-                "queue_size": 4321,
-                "matches": True,
-            },
-        ),
+        "check_quiet": ("Check that nothing still arrives", {"quiet": True, "window": 3.0}),
         "clear_events": (
-            "Purge the queue / Delete topic and queue",
-            {
-                "action": action,
-                "queue": QUEUE,
-                "topic": "VirtualTopic.alfresco.repo.events.nodes",
-                "cleared": 4321,
-                "verified": True,
-            },
+            "Clear the undelivered events",
+            cleared(action, given_up=4321 if action == "give_up" else 0),
         ),
         "restore_repository": (
             "Restore the repository DB",
@@ -235,6 +241,10 @@ def restore_outputs(action: str = "purge") -> dict[str, tuple[str, dict[str, Any
             "Put the restored Sync DB in place",
             {"database": "syncservice", "aside": "syncservice__before_restore_1"},
         ),
+        "start_repository": (
+            "Start the repository",
+            {"started": True, "summary": "the repository answers at http://acs/ready since 05:33"},
+        ),
         "start_recover": (
             "Start the Sync Service with -Drecover",
             {
@@ -251,7 +261,7 @@ def restore_outputs(action: str = "purge") -> dict[str, tuple[str, dict[str, Any
     }
 
 
-def restore_run(root: Path, last: str = "report", action: str = "purge") -> RunWriter:
+def restore_run(root: Path, last: str = "report", action: str = "clear") -> RunWriter:
     run = RunWriter(root, "restore-20261126T061500Z", "restore", RESTORE_STEPS)
     for step, (title, out) in restore_outputs(action).items():
         run.step(step, title, out)
@@ -405,7 +415,7 @@ def test_a_restore_report_names_the_chosen_set_and_the_preflight_warnings(tmp_pa
     assert databases == [["repository_db", "`alfresco`", "", "3", "unknown", "", "side by side"]]
 
 
-def test_a_restore_report_shows_what_was_stopped_archived_and_purged(tmp_path: Path) -> None:
+def test_a_restore_report_shows_what_was_stopped_and_every_event_archived(tmp_path: Path) -> None:
     report = render_report(restore_run(tmp_path).finish())
     stopped = table_rows(report, "| What | Command |")
     assert stopped == [
@@ -413,18 +423,62 @@ def test_a_restore_report_shows_what_was_stopped_archived_and_purged(tmp_path: P
         ["repository", "`systemctl stop alfresco`", "0"],
     ]
     assert "Consumers on the queue afterwards: 0." in report
-    assert "- **Archive:** `/state/runs/restore-1/pending-events.jsonl`" in report
-    assert "- **Events archived:** 4,321\n- **Complete:** yes" in report
-    assert "- **Archive count matches QueueSize:** yes" in report
-    assert f"- **What:** purged the queue `{QUEUE}`" in report
-    assert "- **Events removed:** 4,321\n- **Verified:** yes" in report
+    assert "## Events still arriving before the clear\n\n- nothing in 3.0 s" in report
+    assert (
+        "- **What:** cleared into the archive; the queue and its subscription stay\n"
+        "- **Archive:** `/state/runs/restore-1/events.jsonl`\n"
+        "- **Events archived:** 4,321\n"
+        "- **Events removed from the queue:** 4,321\n"
+        "- **Given up (lost, not archived):** 0\n"
+        "- **Still pending:** 0\n"
+        "- **Pending when the clear began:** 4,300\n"
+        "- **Arrived during the clear:** 21\n"
+        "- **Removed by the broker's own count:** 4,321, the same\n"
+        "- **Complete:** yes: every event removed from the queue is in the archive"
+    ) in report
+    assert "## Repository started\n\n- the repository answers at http://acs/ready" in report
+
+
+def test_a_run_that_gave_events_up_names_the_number_lost_and_is_not_complete(
+    tmp_path: Path,
+) -> None:
+    report = render_report(restore_run(tmp_path, action="give_up").finish())
+    assert f"- **What:** given up: the queue `{QUEUE}` purged without an archive" in report
+    assert "- **Events archived:** 0" in report
+    assert "- **Given up (lost, not archived):** 4,321" in report
+    assert "- **Complete:** no: 4,321 events were given up, not archived (lost)" in report
+    assert "Complete:** yes" not in report
+
+
+def test_events_left_pending_by_an_ended_clear_are_said(tmp_path: Path) -> None:
+    run = restore_run(tmp_path, last="stop_services")
+    run.step(
+        "check_quiet",
+        "Check that nothing still arrives",
+        {"quiet": False, "producing": True, "rate": 2.5},
+    )
+    run.step("clear_events", "Clear the undelivered events", cleared("clear", still_pending=12))
+    report = render_report(run.load())
+    assert "- yes, 2.5 a second: the admin went on knowingly" in report
+    assert "- **Still pending:** 12 (arrived after the clear was ended" in report
+    assert "- **Complete:** yes" in report
+
+
+def test_counts_that_disagree_are_never_called_complete(tmp_path: Path) -> None:
+    run = restore_run(tmp_path, last="check_quiet")
+    disagreeing = {**cleared("clear"), "broker_removed": 4400, "counts_agree": False}
+    disagreeing["complete"] = False
+    run.step("clear_events", "Clear the undelivered events", disagreeing)
+    report = render_report(run.load())
+    assert "- **Removed by the broker's own count:** 4,400: they DISAGREE" in report
+    assert "- **Complete:** no: the counts disagree" in report
 
 
 def test_deleting_the_topic_and_queue_is_told_as_such(tmp_path: Path) -> None:
     report = render_report(restore_run(tmp_path, action="delete").finish())
     assert (
-        "- **What:** deleted the topic `VirtualTopic.alfresco.repo.events.nodes` and the "
-        f"queue `{QUEUE}`"
+        "- **What:** cleared into the archive, then the queue "
+        f"`{QUEUE}` and the topic `VirtualTopic.alfresco.repo.events.nodes` deleted"
     ) in report
 
 
@@ -506,11 +560,13 @@ def test_a_shared_database_restore_says_the_sync_restore_was_skipped(tmp_path: P
 
 
 def test_a_chosen_but_not_yet_done_clear_is_reported_as_chosen(tmp_path: Path) -> None:
-    run = restore_run(tmp_path, last="archive_events")
+    run = restore_run(tmp_path, last="check_quiet")
     run.emit(EventKind.STATE, "clear_events", state=StepState.RUNNING, message="Clear: started")
     run.record("clear_events", "choice", {"action": "delete"})
     report = render_report(run.load())
-    assert "- **What:** chosen, not done: deleted the topic `?` and the queue `?`" in report
+    assert (
+        "- Chosen, not done: cleared into the archive, then the queue `?` and the topic `?` deleted"
+    ) in report
 
 
 # --- no secret, ever ---------------------------------------------------------------------
@@ -521,8 +577,8 @@ def test_values_of_secret_named_keys_never_appear_even_where_else_they_are_copie
 ) -> None:
     run = restore_run(tmp_path, last="stop_services")
     run.step(
-        "archive_events",
-        "Archive the pending events",
+        "check_quiet",
+        "Check that nothing still arrives",
         {
             "archive": "/runs/x/events.jsonl",
             "recover_password": "S3cr3t|pa*ss_w`rd",

@@ -1,5 +1,5 @@
-"""What the restore's queue gates say: the queue, its pending count, the archive, and a
-second gate when the archive does not hold every pending event."""
+"""What the restore's queue gates say: the queue, its pending count, the archive the events
+go to, and the exact number an admin gives up."""
 
 from __future__ import annotations
 
@@ -9,26 +9,26 @@ from typing import Any
 
 import pytest
 
+from syncwizard.clients.results import QueueStats
 from syncwizard.runbook.model import RefusedError
 from syncwizard.runbook.restore_choices import RestoreChoices
-from syncwizard.runbook.restore_queue import DELETE_CONSEQUENCE, QueueSteps
+from syncwizard.runbook.restore_clear import DELETE_CONSEQUENCE, ClearSteps
+from syncwizard.runbook.restore_queue import QueueSteps
 from syncwizard.runbook.restore_state import OfflineContext, RestoreState
 
 GUID = "8f7b3d2e-30be-4c0a-9c61-6b1f2a9d0e11"
 QUEUE = f"Consumer.{GUID}.VirtualTopic.alfresco.repo.events.nodes"
+RUN_DIR = Path("/state/runs/restore-1")
 
 
 class Broker:
-    """The two reads a gate makes, answered from fixed numbers."""
+    """The queue's counters a gate reads, answered from fixed numbers."""
 
     def __init__(self, pending: int, consumers: int) -> None:
         self.pending, self.consumers = pending, consumers
 
-    async def pending_on(self, queue: str) -> int:
-        return self.pending
-
-    async def consumers_on(self, queue: str) -> int:
-        return self.consumers
+    async def queue_stats(self, queue: str) -> QueueStats:
+        return QueueStats(queue, self.pending, 5000, 5000 - self.pending, 0, self.consumers)
 
 
 class Context(OfflineContext):
@@ -41,43 +41,71 @@ class Context(OfflineContext):
         return self._results
 
 
-def steps(choices: RestoreChoices, broker: Broker) -> QueueSteps:
-    state = RestoreState(
+def state(choices: RestoreChoices, broker: Broker) -> RestoreState:
+    return RestoreState(
         profile=SimpleNamespace(),  # type: ignore[arg-type]
         set_dir=Path("/backups/set"),
         manifest={"sync_id": GUID, "queue": QUEUE},
-        run_dir=Path("/state/runs/restore-1"),
+        run_dir=RUN_DIR,
         choices=choices,
         systems=broker,  # type: ignore[arg-type]
     )
-    return QueueSteps(state)
 
 
-def archived(count: int, *, matches: bool) -> dict[str, Any]:
+def found(*, producing: bool = False) -> dict[str, Any]:
+    quiet = {"quiet": not producing, "producing": producing, "rate": 2.5 if producing else 0}
     return {
         "preflight": {"queue": QUEUE, "queue_exists": True, "sync_id": GUID},
-        "archive_events": {
-            "archive": "/state/runs/restore-1/events.jsonl",
-            "count": count,
-            "matches": matches,
-            "summary": f"{count} events archived.",
-        },
+        "check_quiet": quiet,
     }
 
 
-async def test_the_purge_gate_names_the_queue_and_counts_and_asks_for_the_guid() -> None:
-    (gate,) = await steps(RestoreChoices("purge"), Broker(1234, 0)).clear_gates(
-        Context(archived(1234, matches=True))
-    )
+async def gates_for(choices: RestoreChoices, broker: Broker, **found_options: bool) -> Any:
+    return await ClearSteps(state(choices, broker)).gates(Context(found(**found_options)))
+
+
+async def test_the_clear_gate_names_the_queue_the_count_and_the_archive() -> None:
+    (gate,) = await gates_for(RestoreChoices("clear"), Broker(1234, 0))
     assert gate.token == GUID[:8]
     assert ("queue", QUEUE) in gate.facts and ("pending now", "1,234") in gate.facts
-    assert any("1,234 events in /state/runs/restore-1/events.jsonl" in v for _, v in gate.facts)
+    assert ("archive", str(RUN_DIR / f"events-{QUEUE}.jsonl")) in gate.facts
     assert "subscription stay" in gate.consequences
-    assert gate.undo == ""  # a purge cannot be undone, and the gate says so
+    assert "nothing is lost" in gate.undo
 
 
-async def test_stopping_the_services_says_how_it_is_undone() -> None:
-    queue_steps = steps(RestoreChoices("purge"), Broker(0, 1))
+async def test_a_clear_while_events_arrive_says_it_runs_until_ended() -> None:
+    (gate,) = await gates_for(RestoreChoices("clear"), Broker(10, 0), producing=True)
+    assert ("still arriving", "2.5/s: the clear runs until you end it") in gate.facts
+
+
+async def test_deleting_says_new_events_are_not_kept_and_consumers_are_named() -> None:
+    (gate,) = await gates_for(RestoreChoices("delete"), Broker(10, 2))
+    assert DELETE_CONSEQUENCE in gate.consequences
+    assert ("topic", "VirtualTopic.alfresco.repo.events.nodes") in gate.facts
+    assert any("3000 prefetched" in value for label, value in gate.facts if label == "consumers")
+    assert gate.undo == ""
+
+
+async def test_giving_up_names_the_exact_number_lost_and_asks_for_it() -> None:
+    (gate,) = await gates_for(RestoreChoices("give_up"), Broker(4321, 0))
+    assert gate.title == "Give up 4,321 pending events?"
+    assert gate.token == "4321"
+    assert "lost" in gate.consequences and "report says so" in gate.consequences
+
+
+@pytest.mark.parametrize("action", ["delete", "give_up"])
+async def test_deleting_or_giving_up_while_events_arrive_is_refused(action: str) -> None:
+    with pytest.raises(RefusedError, match="events still arrive"):
+        await gates_for(RestoreChoices(action), Broker(10, 0), producing=True)  # type: ignore[arg-type]
+
+
+async def test_no_choice_no_gate() -> None:
+    with pytest.raises(RefusedError, match="choose what to do"):
+        await gates_for(RestoreChoices(), Broker(1, 0))
+
+
+async def test_stopping_the_services_says_how_it_is_undone_and_who_starts_them() -> None:
+    queue_steps = QueueSteps(state(RestoreChoices("clear"), Broker(0, 1)))
     queue_steps.state.profile = SimpleNamespace(  # type: ignore[assignment]
         sync_service=SimpleNamespace(stop="systemctl stop alfresco-sync"),
         repository=SimpleNamespace(stop=None),
@@ -90,25 +118,4 @@ async def test_stopping_the_services_says_how_it_is_undone() -> None:
         ("repository", "no command configured: stop it by hand first"),
     )
     assert gate.undo == "Starting them again undoes this."
-
-
-async def test_deleting_says_new_events_are_not_kept_and_consumers_are_named() -> None:
-    (gate,) = await steps(RestoreChoices("delete"), Broker(10, 2)).clear_gates(
-        Context(archived(10, matches=True))
-    )
-    assert DELETE_CONSEQUENCE in gate.consequences
-    assert ("topic", "VirtualTopic.alfresco.repo.events.nodes") in gate.facts
-    assert any("3000 prefetched" in value for label, value in gate.facts if label == "consumers")
-
-
-async def test_an_incomplete_archive_needs_a_second_explicit_gate() -> None:
-    gates = await steps(RestoreChoices("purge"), Broker(500, 0)).clear_gates(
-        Context(archived(120, matches=False))
-    )
-    assert [gate.token for gate in gates] == [GUID[:8], "incomplete"]
-    assert "lost" in gates[1].consequences
-
-
-async def test_no_choice_no_gate() -> None:
-    with pytest.raises(RefusedError, match="choose what to do"):
-        await steps(RestoreChoices(), Broker(1, 0)).clear_gates(Context(archived(1, matches=True)))
+    assert "starts the repository again" in gate.consequences

@@ -78,7 +78,7 @@ def test_a_missing_choice_refuses_the_step_and_the_password_is_never_shown() -> 
     choices = RestoreChoices(recover_user="admin", recover_password="s3cret-Pa55")
     assert "s3cret" not in repr(choices)
     assert choices.require_credentials() == ("admin", "s3cret-Pa55")
-    with pytest.raises(RefusedError, match="purge the queue"):
+    with pytest.raises(RefusedError, match="clear them into the archive"):
         choices.require_events_action()
     with pytest.raises(RefusedError, match="without -Drecover"):
         choices.require_plain_restart()
