@@ -97,6 +97,7 @@ class ServiceSteps:
         if await self._started_and_answering(ctx):
             return None  # started already: this attempt only watches
         user, _ = self.state.choices.require_credentials()
+        await self.repository.require_answering()
         command = self.settings.start_with_recover
         return Gate(
             title="Start the Sync Service with -Drecover?",

@@ -3,3 +3,4 @@
 from broker_fixture import broker_lab, event2_broker_lab  # noqa: F401
 from lab_fixture import lab, lab_config, lab_sync_id  # noqa: F401
 from pg_fixture import pg_lab  # noqa: F401
+from set_fixture import backup_set  # noqa: F401

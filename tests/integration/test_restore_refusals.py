@@ -3,20 +3,18 @@ further is destroyed (the live databases and the queue stay as they were)."""
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import hashlib
 import json
 import shutil
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from standin_support import admin_password, jolokia, pending, plain_env, restore, sync_queue
 from test_backup_support import lab_profile
-from test_restore import take_backup
 from test_restore_resume import node_count
 
 from syncwizard.config import Profile, broker_password, load_settings
@@ -40,22 +38,6 @@ def engine(profile: Profile, set_dir: Path, choices: RestoreChoices) -> Engine:
     return start_restore(
         profile, set_dir, choices, broker_password=broker_password(profile.broker), confirm=yes
     )
-
-
-@pytest.fixture(scope="module")
-def backup_set(
-    lab: LabLayout, lab_config: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Path]:
-    """One backup set for the module's tests, which only read it (taking one costs 15 s)."""
-    root = tmp_path_factory.mktemp("restore-refusals")
-
-    async def take() -> Path:
-        await restore(lab)
-        return await take_backup(lab_config, root / "backups")
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SYNCWIZARD_STATE_DIR", str(root / "state"))
-        yield asyncio.run(take())
 
 
 @pytest.fixture(autouse=True)
@@ -167,7 +149,7 @@ POLICY_DENYING_PURGE = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-async def test_with_jolokia_refusing_purge_the_clear_still_empties_the_queue_and_a_give_up_is_refused(
+async def test_with_purge_denied_the_clear_still_empties_the_queue_and_a_give_up_is_refused(
     lab: LabLayout, lab_config: Path, backup_set: Path, tmp_path: Path
 ) -> None:
     policy = lab.broker_dir / "conf" / "jolokia-access.xml"

@@ -8,12 +8,14 @@ other tests expect of the lab.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import socket
 import ssl
 import subprocess
 import sys
 import threading
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -38,9 +40,10 @@ from standin_support import (
 from syncwizard.clients.health import HealthClient
 from syncwizard.clients.results import HealthReport
 from syncwizard.errors import SyncWizardError
-from syncwizard.lab import broker, postgres, process, standin
+from syncwizard.lab import broker, postgres, process, repository_control, standin
 from syncwizard.lab.generator import generate
 from syncwizard.lab.layout import HOST, LabLayout
+from syncwizard.lab.repository import ME_PATH
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("running_standin")]
 
@@ -289,6 +292,41 @@ async def test_wrong_recover_password_is_refused_without_showing_it(
     assert not standin.is_running(lab)
     assert wrong not in log_text(lab)
     assert _last_recovery(lab) == previous
+
+
+async def test_recover_fails_as_the_real_one_would_while_the_repository_does_not_answer(
+    lab: LabLayout,
+) -> None:
+    standin.stop(lab)
+    repository_control.stop(lab)
+    previous = _last_recovery(lab)
+    try:
+        with pytest.raises(SyncWizardError) as caught:
+            standin.start(lab, env=recover_env(f"-Drecover=admin:{admin_password(lab)}"))
+        assert "recover failed: the repository at http://127.0.0.1:" in caught.value.message
+        assert "does not answer" in caught.value.message
+        assert not standin.is_running(lab)
+        assert _last_recovery(lab) == previous
+        assert admin_password(lab) not in log_text(lab)
+    finally:
+        repository_control.start(lab)
+
+
+async def test_the_repository_stand_in_answers_like_the_repository_and_checks_its_admin(
+    lab: LabLayout,
+) -> None:
+    repository_control.start(lab)
+    base = f"http://127.0.0.1:{lab.ports.repository}"
+    ready = urllib.request.urlopen(repository_control.ready_url(lab), timeout=5)
+    assert ready.status == 200
+    me = urllib.request.Request(f"{base}{ME_PATH}")
+    token = base64.b64encode(f"admin:{admin_password(lab)}".encode()).decode()
+    me.add_header("Authorization", f"Basic {token}")
+    assert urllib.request.urlopen(me, timeout=5).status == 200
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{base}{ME_PATH}", timeout=5)
+    assert refused.value.code == 401
+    assert (await health(lab)).check("repositoryConnection").healthy  # type: ignore[union-attr]
 
 
 async def test_a_malformed_recover_option_is_refused_before_starting(
