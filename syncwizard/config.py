@@ -245,7 +245,7 @@ def _check_no_password(profile: Profile) -> None:
 def read_config_file(path: Path) -> dict[str, Any]:
     """The TOML document at `path`, or a clear error saying where we looked."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise _error(
             f"no config file at {path}",
@@ -257,12 +257,31 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise _error(
             f"cannot read the config file {path}: {exc.strerror}", "check its permissions"
         ) from None
+    text = decode_config(data, path)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise _error(
             f"the config file {path} is not valid TOML: {exc}",
             "fix the line and column named; strings need quotes, tables [brackets]",
+        ) from None
+
+
+def decode_config(data: bytes, path: Path) -> str:
+    """The text of a config file, which TOML requires to be UTF-8; else where it is not."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        offset = exc.start
+        line = data.count(b"\n", 0, offset) + 1
+        column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+        raise _error(
+            f"the config file {path} is not UTF-8 text: the byte 0x{data[offset]:02X} on line "
+            f"{line} (byte {column} of the line, byte offset {offset} in the file) is not "
+            "valid UTF-8, and TOML files must be UTF-8; the file was left as it is",
+            "open it in an editor and save it as UTF-8 (the byte is likely an accented letter "
+            f"written as Latin-1 or Windows-1252), or convert it: iconv -f latin1 -t utf-8 "
+            f"{path} > {path}.utf8, check the result, then move it into place",
         ) from None
 
 

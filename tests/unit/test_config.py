@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
 
+from syncwizard.cli import main
 from syncwizard.config import broker_password, describe, load_settings
 from syncwizard.config_file import TEMPLATE, init_config, write_profile
 from syncwizard.errors import SyncWizardError
@@ -184,3 +187,45 @@ def test_writing_a_profile_keeps_the_admins_comments(tmp_path: Path) -> None:
     assert text.count("[profiles.lab.health]") == 1
     assert load_settings(path, "lab", {}).profile.health.url.startswith("https://127.0.0.1")
     assert load_settings(path, None, {}).profile.name == "prod"
+
+
+# --- a file that is not UTF-8 ----------------------------------------------------------------
+
+
+def test_a_config_file_that_is_not_utf8_names_the_line_and_byte(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(b'default_profile = "prod"\n# caf\xe9 (saved as Latin-1)\n')
+
+    with pytest.raises(SyncWizardError) as caught:
+        load_settings(path, None, {})
+
+    error = caught.value
+    assert error.system == "config"
+    assert f"the config file {path} is not UTF-8 text" in error.message
+    assert "the byte 0xE9 on line 2 (byte 6 of the line, byte offset 30 in the file)" in (
+        error.message
+    )
+    assert "save it as UTF-8" in error.hint and "iconv" in error.hint
+
+
+def test_a_config_file_that_is_not_utf8_exits_2_without_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(b'default_profile = "prod"\n\xff\xfe\n')
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(["status", "--config", str(path)])
+
+    assert code == 2
+    assert "is not UTF-8 text" in err.getvalue() and "line 2" in err.getvalue()
+    assert "Traceback" not in err.getvalue()
+
+
+def test_adding_a_profile_to_a_file_that_is_not_utf8_leaves_it_as_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    original = MINIMAL.encode() + b"# \xe9\n"
+    path.write_bytes(original)
+
+    with pytest.raises(SyncWizardError, match="is not UTF-8 text"):
+        write_profile(path, "lab", {"health": {"url": "https://127.0.0.1:9090/a"}})
+
+    assert path.read_bytes() == original
