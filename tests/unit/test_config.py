@@ -24,6 +24,7 @@ conninfo = "host=db dbname=alfresco user=alfresco"
 [profiles.prod.sync_db]
 conninfo = "host=db dbname=syncservice user=sync"
 """
+HEALTH_URL = 'url = "https://sync:9090/alfresco/healthcheck"'
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -187,6 +188,97 @@ def test_writing_a_profile_keeps_the_admins_comments(tmp_path: Path) -> None:
     assert text.count("[profiles.lab.health]") == 1
     assert load_settings(path, "lab", {}).profile.health.url.startswith("https://127.0.0.1")
     assert load_settings(path, None, {}).profile.name == "prod"
+
+
+# --- numbers out of range --------------------------------------------------------------------
+
+
+def with_line(section: str, line: str) -> str:
+    """MINIMAL with `line` added to `[profiles.prod.<section>]`."""
+    header = f"[profiles.prod.{section}]"
+    if header in MINIMAL:
+        return MINIMAL.replace(header, f"{header}\n{line}")
+    return MINIMAL + f"{header}\n{line}\n"
+
+
+@pytest.mark.parametrize(
+    ("section", "line", "shown", "expected"),
+    [
+        ("health", "timeout = -1", "-1", "a number of seconds greater than 0"),
+        ("health", "timeout = 0", "0", "a number of seconds greater than 0"),
+        ("health", "timeout = inf", "inf", "a number of seconds greater than 0"),
+        ("health", "timeout = nan", "nan", "a number of seconds greater than 0"),
+        ("broker", "timeout = -5", "-5", "a number of seconds greater than 0"),
+        ("sync_service", "timeout = 0", "0", "a number of seconds greater than 0"),
+        ("repository", "healthy_timeout = -1", "-1", "a number of seconds greater than 0"),
+        ("backup", "jobs = -3", "-3", "a whole number, 1 or more"),
+        ("backup", "jobs = 0", "0", "a whole number, 1 or more"),
+        ("backup", 'compress = "12"', '"12"', 'a gzip level from "0" (none) to "9"'),
+        ("backup", 'compress = "-1"', '"-1"', 'a gzip level from "0" (none) to "9"'),
+        ("backup", "countdown = 0", "0", "a number of seconds greater than 0"),
+        ("backup", "drain_timeout = -1800", "-1800", "a number of seconds greater than 0"),
+        ("backup", "drain_interval = 0", "0", "a number of seconds greater than 0"),
+        ("backup", "drain_confirm = -1", "-1", "a number of seconds, 0 or more"),
+        ("backup", "clock_skew = -0.5", "-0.5", "a number of seconds, 0 or more"),
+        ("backup", "stall_after = 0", "0", "a number of seconds greater than 0"),
+        ("backup", 'format = "tar"', '"tar"', '"directory" or "custom"'),
+        ("backup", 'wait_mode = "sleep"', '"sleep"', '"drain" or "countdown"'),
+    ],
+)
+def test_a_number_out_of_range_is_refused_naming_key_profile_value_and_range(
+    tmp_path: Path, section: str, line: str, shown: str, expected: str
+) -> None:
+    key = line.split(" = ")[0]
+    message = error_of(write(tmp_path, with_line(section, line)))
+
+    assert f"profiles.prod.{section}.{key} = {shown} is out of range" in message
+    assert f"expected {expected}" in message
+
+
+def test_the_ends_of_each_range_are_accepted(tmp_path: Path) -> None:
+    text = MINIMAL + (
+        f'[profiles.prod.backup]\ndir = "{tmp_path}"\njobs = 1\ncompress = "9"\n'
+        "drain_confirm = 0\nclock_skew = 0\ncountdown = 0.5\n[ui]\npoll_interval = 0.1\n"
+    )
+    settings = load_settings(write(tmp_path, text), None, {})
+    backup = settings.profile.backup
+    assert (backup.jobs, backup.compress, backup.drain_confirm, backup.clock_skew) == (1, "9", 0, 0)
+    assert settings.ui.poll_interval == 0.1
+
+
+def test_a_poll_interval_below_a_tenth_of_a_second_is_refused(tmp_path: Path) -> None:
+    message = error_of(write(tmp_path, MINIMAL + "[ui]\npoll_interval = 0.01\n"))
+    assert "ui.poll_interval = 0.01 is out of range: expected a number of seconds, 0.1 or more" in (
+        message
+    )
+
+
+def test_the_hint_for_a_value_out_of_range_names_the_default(tmp_path: Path) -> None:
+    with pytest.raises(SyncWizardError) as caught:
+        load_settings(write(tmp_path, MINIMAL.replace(HEALTH_URL, HEALTH_URL + "\ntimeout = -1")))
+    assert "remove the line to get the default (5)" in caught.value.hint
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "key"),
+    [
+        ("SYNCWIZARD_HEALTH__TIMEOUT", "-1", "health.timeout = -1"),
+        ("SYNCWIZARD_BACKUP__JOBS", "-3", "backup.jobs = -3"),
+        ("SYNCWIZARD_BROKER__TIMEOUT", "inf", "broker.timeout = inf"),
+        ("SYNCWIZARD_BACKUP__COMPRESS", "fast", 'backup.compress = "fast"'),
+    ],
+)
+def test_an_environment_override_out_of_range_is_refused_naming_the_variable(
+    tmp_path: Path, variable: str, value: str, key: str
+) -> None:
+    with pytest.raises(SyncWizardError) as caught:
+        load_settings(write(tmp_path, MINIMAL), None, {variable: value})
+
+    assert f"profiles.prod.{key} (set by the environment variable {variable})" in (
+        caught.value.message
+    )
+    assert "is out of range: expected" in caught.value.message
+    assert variable in caught.value.hint
 
 
 # --- a file that is not UTF-8 ----------------------------------------------------------------
