@@ -309,6 +309,55 @@ def _check_no_password(profile: Profile) -> None:
             )
 
 
+# The URL settings, and where their secrets go instead of `user:password@host`.
+_URL_KEYS: dict[tuple[str, str], str] = {
+    ("health", "url"): "the Sync Service health check needs no credentials",
+    ("health", "other_nodes"): "the Sync Service health check needs no credentials",
+    **{
+        ("broker", key): (
+            "the user goes in broker.user, the password in the environment variable named "
+            "by broker.password_env or in a mode-0600 file named by broker.password_file"
+        )
+        for key in ("jolokia_url", "stomp", "origin")
+    },
+}
+
+
+def _masked_userinfo(url: str) -> str | None:
+    """`url` with its `user:password@` shown as `***@`; None when it names no user.
+
+    The authority ends at the first `/`, `?` or `#` after `scheme://` (RFC 3986); a URL
+    written without a scheme is looked at the same way.
+    """
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        scheme, rest = "", url
+    ends = [index for index in (rest.find(char) for char in "/?#") if index >= 0]
+    at = rest.rfind("@", 0, min(ends, default=len(rest)))
+    if at < 0:
+        return None
+    return f"{scheme}{separator}***@{rest[at + 1 :]}"
+
+
+def _check_no_credentials_in_urls(
+    profile: Profile, env_vars: Mapping[str, Mapping[str, str]]
+) -> None:
+    for (section, key), instead in _URL_KEYS.items():
+        value = getattr(getattr(profile, section), key)
+        for url in value if isinstance(value, tuple) else (value,):
+            shown = _masked_userinfo(url) if url else None
+            if shown is None:
+                continue
+            variable = env_vars.get(section, {}).get(key)
+            source = f"the environment variable {variable}" if variable else "the config file"
+            raise _error(
+                f"profiles.{profile.name}.{section}.{key} has credentials in it ({shown}, "
+                f"from {source}): URLs are shown by `config show` and in messages, and "
+                "written to a backup's manifest and journal, so they must carry no secret",
+                f"remove the `user:password@` part from the URL; {instead}",
+            )
+
+
 def read_config_file(path: Path) -> dict[str, Any]:
     """The TOML document at `path`, or a clear error saying where we looked."""
     try:
@@ -432,6 +481,7 @@ def _build_profile(name: str, raw: Any, overrides: dict[str, dict[str, str]]) ->
             )
     profile = Profile(name=name, **sections)
     _check_no_password(profile)
+    _check_no_credentials_in_urls(profile, env_vars)
     return profile
 
 

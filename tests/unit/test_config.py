@@ -25,6 +25,7 @@ conninfo = "host=db dbname=alfresco user=alfresco"
 conninfo = "host=db dbname=syncservice user=sync"
 """
 HEALTH_URL = 'url = "https://sync:9090/alfresco/healthcheck"'
+JOLOKIA_URL = 'jolokia_url = "http://mq:8161/api/jolokia"'
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -188,6 +189,112 @@ def test_writing_a_profile_keeps_the_admins_comments(tmp_path: Path) -> None:
     assert text.count("[profiles.lab.health]") == 1
     assert load_settings(path, "lab", {}).profile.health.url.startswith("https://127.0.0.1")
     assert load_settings(path, None, {}).profile.name == "prod"
+
+
+# --- credentials inside URLs -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("original", "with_credentials", "key"),
+    [
+        (HEALTH_URL, 'url = "https://ops:s3cret@sync:9090/alfresco/healthcheck"', "health.url"),
+        (
+            HEALTH_URL,
+            HEALTH_URL + '\nother_nodes = ["https://sync2:9090/a", "http://ops:s3cret@sync3/a"]',
+            "health.other_nodes",
+        ),
+        (
+            JOLOKIA_URL,
+            'jolokia_url = "http://admin:s3cret@mq:8161/api/jolokia"',
+            "broker.jolokia_url",
+        ),
+        (
+            JOLOKIA_URL,
+            JOLOKIA_URL + '\nstomp = "stomp+ssl://admin:s3cret@mq:61614"',
+            "broker.stomp",
+        ),
+    ],
+)
+def test_a_url_with_a_password_is_refused_without_echoing_it(
+    tmp_path: Path, original: str, with_credentials: str, key: str
+) -> None:
+    path = write(tmp_path, MINIMAL.replace(original, with_credentials))
+    with pytest.raises(SyncWizardError) as caught:
+        load_settings(path, None, {})
+
+    error = caught.value
+    assert error.system == "config"
+    assert f"profiles.prod.{key} has credentials in it" in error.message
+    assert "***@" in error.message
+    assert "s3cret" not in error.render() and "ops:" not in error.render()
+    assert "user:password@" in error.hint
+
+
+def test_the_hint_says_where_the_broker_password_goes_instead(tmp_path: Path) -> None:
+    text = MINIMAL.replace(JOLOKIA_URL, 'jolokia_url = "http://admin:s3cret@mq:8161/api/jolokia"')
+    with pytest.raises(SyncWizardError) as caught:
+        load_settings(write(tmp_path, text), None, {})
+
+    message, hint = caught.value.message, caught.value.hint
+    assert "profiles.prod.broker.jolokia_url" in message
+    assert "http://***@mq:8161/api/jolokia" in message and "from the config file" in message
+    assert "broker.user" in hint and "broker.password_env" in hint
+    assert "broker.password_file" in hint
+
+
+def test_the_hint_says_the_health_check_needs_no_credentials(tmp_path: Path) -> None:
+    text = MINIMAL.replace(HEALTH_URL, 'url = "https://ops:s3cret@sync:9090/alfresco/healthcheck"')
+    with pytest.raises(SyncWizardError) as caught:
+        load_settings(write(tmp_path, text), None, {})
+
+    assert "profiles.prod.health.url" in caught.value.message
+    assert "https://***@sync:9090/alfresco/healthcheck" in caught.value.message
+    assert "needs no credentials" in caught.value.hint
+
+
+def test_a_url_naming_only_a_user_is_refused_too(tmp_path: Path) -> None:
+    text = MINIMAL.replace(JOLOKIA_URL, 'jolokia_url = "http://admin@mq:8161/api/jolokia"')
+    message = error_of(write(tmp_path, text))
+
+    assert "profiles.prod.broker.jolokia_url has credentials in it" in message
+    assert "admin@" not in message
+
+
+def test_a_url_with_credentials_from_the_environment_is_refused_naming_the_variable(
+    tmp_path: Path,
+) -> None:
+    env = {"SYNCWIZARD_HEALTH__URL": "https://ops:s3cret@other:9090/alfresco/healthcheck"}
+    message = error_of(write(tmp_path, MINIMAL), env=env)
+
+    assert "profiles.prod.health.url" in message
+    assert "SYNCWIZARD_HEALTH__URL" in message
+    assert "s3cret" not in message
+
+
+def test_a_password_containing_an_at_sign_is_masked_whole(tmp_path: Path) -> None:
+    text = MINIMAL.replace(JOLOKIA_URL, 'jolokia_url = "http://admin:p@ss@mq:8161/api/jolokia"')
+    message = error_of(write(tmp_path, text))
+
+    assert "http://***@mq:8161/api/jolokia" in message
+    assert "p@ss" not in message and "ss@mq" not in message
+
+
+def test_an_at_sign_in_the_path_is_not_taken_for_credentials(tmp_path: Path) -> None:
+    text = MINIMAL.replace(JOLOKIA_URL, 'jolokia_url = "http://mq:8161/api/jolokia?who=a@b"')
+    settings = load_settings(write(tmp_path, text), None, {})
+    assert settings.profile.broker.jolokia_url.endswith("?who=a@b")
+
+
+def test_config_show_never_prints_a_url_password(tmp_path: Path) -> None:
+    text = MINIMAL.replace(JOLOKIA_URL, 'jolokia_url = "http://admin:s3cret@mq:8161/api/jolokia"')
+    path = write(tmp_path, text)
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(["config", "show", "--config", str(path)])
+
+    assert code == 2
+    assert "s3cret" not in out.getvalue() + err.getvalue()
+    assert "broker.jolokia_url has credentials in it" in err.getvalue()
 
 
 # --- numbers out of range --------------------------------------------------------------------
