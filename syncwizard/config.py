@@ -9,12 +9,14 @@ environment, a 0600 file, libpq's own files, or a masked prompt.
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
 import os
 import re
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,13 +27,35 @@ from syncwizard.errors import SyncWizardError
 ENV_PREFIX = "SYNCWIZARD_"
 
 
+def _limited(default: Any, expected: str, admits: Callable[[Any], bool]) -> Any:
+    """A field whose values `_build` checks: `admits(value)`, else an error saying `expected`."""
+    return field(default=default, metadata={"expected": expected, "admits": admits})
+
+
+def _seconds(default: float, *, at_least: float = 0.0, zero_ok: bool = False) -> Any:
+    """A duration: finite and above 0 (or `at_least`, or 0 itself when `zero_ok`)."""
+    if zero_ok:
+        return _limited(default, "a number of seconds, 0 or more", lambda v: 0 <= v < math.inf)
+    if at_least > 0:
+        return _limited(
+            default,
+            f"a number of seconds, {at_least:g} or more",
+            lambda v: at_least <= v < math.inf,
+        )
+    return _limited(default, "a number of seconds greater than 0", lambda v: 0 < v < math.inf)
+
+
+def _one_of(default: str, choices: tuple[str, ...], expected: str) -> Any:
+    return _limited(default, expected, lambda v: v in choices)
+
+
 @dataclass(frozen=True)
 class HealthSettings:
     url: str
     ca_bundle: str | None = None
     fingerprint: str | None = None
     other_nodes: tuple[str, ...] = ()
-    timeout: float = 5.0
+    timeout: float = _seconds(5.0)  # the whole call: connect, request, every read
 
     @property
     def urls(self) -> tuple[str, ...]:
@@ -48,7 +72,7 @@ class BrokerSettings:
     broker_name: str | None = None
     topic: str | None = None
     origin: str | None = None
-    timeout: float = 5.0
+    timeout: float = _seconds(5.0)  # the whole call: connect, request, every read
 
 
 @dataclass(frozen=True)
@@ -62,8 +86,8 @@ class ServiceSettings:
     stop: str | None = None
     start: str | None = None
     start_with_recover: str | None = None
-    timeout: float = 120.0  # seconds a stop or start command may take
-    healthy_timeout: float = 600.0  # seconds to wait for the service to answer healthy
+    timeout: float = _seconds(120.0)  # seconds a stop or start command may take
+    healthy_timeout: float = _seconds(600.0)  # seconds to wait for the service to answer healthy
 
 
 @dataclass(frozen=True)
@@ -84,16 +108,24 @@ class RepositorySettings:
 @dataclass(frozen=True)
 class BackupSettings:
     dir: str = field(default_factory=lambda: str(paths.default_backup_dir()))
-    format: str = "directory"  # pg_dump format: "directory" (parallel jobs) or "custom"
-    jobs: int = 2  # pg_dump --jobs, directory format only
-    compress: str = ""  # pg_dump --compress; "" = syncwizard's default (gzip level 1)
-    wait_mode: str = "drain"  # "drain" (the DESIGN criterion) or "countdown" (the doc's wait)
-    countdown: float = 120.0  # seconds, wait_mode = "countdown"
-    drain_timeout: float = 1800.0  # give up the drain wait, with guidance, after this long
-    drain_interval: float = 2.0  # seconds between two looks at the queue
-    drain_confirm: float = 5.0  # two drained looks at least this far apart
-    clock_skew: float = 2.0  # margin added to t0 for clocks and publish lag
-    stall_after: float = 120.0  # say so when nothing was consumed for this long
+    # pg_dump format: "directory" (parallel jobs) or "custom"
+    format: str = _one_of("directory", ("directory", "custom"), '"directory" or "custom"')
+    # pg_dump --jobs, directory format only
+    jobs: int = _limited(2, "a whole number, 1 or more", lambda v: v >= 1)
+    # pg_dump --compress; "" = syncwizard's default (gzip level 1)
+    compress: str = _one_of(
+        "",
+        ("", *"0123456789"),
+        'a gzip level from "0" (none) to "9", or "" for the default ("1")',
+    )
+    # "drain" (the DESIGN criterion) or "countdown" (the doc's wait)
+    wait_mode: str = _one_of("drain", ("drain", "countdown"), '"drain" or "countdown"')
+    countdown: float = _seconds(120.0)  # seconds, wait_mode = "countdown"
+    drain_timeout: float = _seconds(1800.0)  # give up the drain wait, with guidance, after this
+    drain_interval: float = _seconds(2.0)  # seconds between two looks at the queue
+    drain_confirm: float = _seconds(5.0, zero_ok=True)  # two drained looks this far apart
+    clock_skew: float = _seconds(2.0, zero_ok=True)  # margin added to t0 for clocks, publish lag
+    stall_after: float = _seconds(120.0)  # say so when nothing was consumed for this long
 
 
 @dataclass(frozen=True)
@@ -110,7 +142,7 @@ class Profile:
 
 @dataclass(frozen=True)
 class UiSettings:
-    poll_interval: float = 1.0
+    poll_interval: float = _seconds(1.0, at_least=0.1)
     high_contrast: bool = False
     keymap: Mapping[str, str] = field(default_factory=dict)
 
@@ -181,8 +213,42 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
     return value
 
 
-def _build(cls: type, raw: Mapping[str, Any], where: str, extra: dict[str, Any]) -> Any:
-    """Make the dataclass `cls` from a TOML table, refusing unknown keys and wrong types."""
+def _shown(value: Any) -> str:
+    """A setting's value as the admin would write it: -1, 0.5, inf, "12"."""
+    if isinstance(value, float):
+        return f"{value:g}"
+    return json.dumps(value) if isinstance(value, str) else str(value)
+
+
+def _check_limits(
+    cls: type, values: Mapping[str, Any], where: str, env_vars: Mapping[str, str]
+) -> None:
+    """Refuse a value outside its field's range, naming where it came from."""
+    for spec in dataclasses.fields(cls):
+        admits = spec.metadata.get("admits")
+        if admits is None or spec.name not in values or admits(values[spec.name]):
+            continue
+        variable = env_vars.get(spec.name)
+        source = f" (set by the environment variable {variable})" if variable else ""
+        raise _error(
+            f"{where}.{spec.name} = {_shown(values[spec.name])}{source} is out of range: "
+            f"expected {spec.metadata['expected']}",
+            f"fix or unset {variable}"
+            if variable
+            else "fix the value in the config file, or remove the line to get the default "
+            f"({_shown(spec.default)})",
+        )
+
+
+def _build(
+    cls: type,
+    raw: Mapping[str, Any],
+    where: str,
+    extra: dict[str, Any],
+    env_vars: Mapping[str, str] | None = None,
+) -> Any:
+    """Make the dataclass `cls` from a TOML table, refusing unknown keys, wrong types and
+    values out of range. `env_vars` names the environment variable of each key set by one."""
     hints = typing.get_type_hints(cls)
     known = {f.name for f in dataclasses.fields(cls)} - set(extra)
     unknown = sorted(set(raw) - known)
@@ -192,6 +258,7 @@ def _build(cls: type, raw: Mapping[str, Any], where: str, extra: dict[str, Any])
             f"the keys of [{where}] are: {', '.join(sorted(known))}",
         )
     values = {key: _coerce(value, hints[key], f"{where}.{key}") for key, value in raw.items()}
+    _check_limits(cls, values, where, env_vars or {})
     missing = [
         f.name
         for f in dataclasses.fields(cls)
@@ -257,10 +324,59 @@ def _check_no_password(profile: Profile) -> None:
             )
 
 
+# The URL settings, and where their secrets go instead of `user:password@host`.
+_URL_KEYS: dict[tuple[str, str], str] = {
+    ("health", "url"): "the Sync Service health check needs no credentials",
+    ("health", "other_nodes"): "the Sync Service health check needs no credentials",
+    **{
+        ("broker", key): (
+            "the user goes in broker.user, the password in the environment variable named "
+            "by broker.password_env or in a mode-0600 file named by broker.password_file"
+        )
+        for key in ("jolokia_url", "stomp", "origin")
+    },
+}
+
+
+def _masked_userinfo(url: str) -> str | None:
+    """`url` with its `user:password@` shown as `***@`; None when it names no user.
+
+    The authority ends at the first `/`, `?` or `#` after `scheme://` (RFC 3986); a URL
+    written without a scheme is looked at the same way.
+    """
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        scheme, rest = "", url
+    ends = [index for index in (rest.find(char) for char in "/?#") if index >= 0]
+    at = rest.rfind("@", 0, min(ends, default=len(rest)))
+    if at < 0:
+        return None
+    return f"{scheme}{separator}***@{rest[at + 1 :]}"
+
+
+def _check_no_credentials_in_urls(
+    profile: Profile, env_vars: Mapping[str, Mapping[str, str]]
+) -> None:
+    for (section, key), instead in _URL_KEYS.items():
+        value = getattr(getattr(profile, section), key)
+        for url in value if isinstance(value, tuple) else (value,):
+            shown = _masked_userinfo(url) if url else None
+            if shown is None:
+                continue
+            variable = env_vars.get(section, {}).get(key)
+            source = f"the environment variable {variable}" if variable else "the config file"
+            raise _error(
+                f"profiles.{profile.name}.{section}.{key} has credentials in it ({shown}, "
+                f"from {source}): URLs are shown by `config show` and in messages, and "
+                "written to a backup's manifest and journal, so they must carry no secret",
+                f"remove the `user:password@` part from the URL; {instead}",
+            )
+
+
 def read_config_file(path: Path) -> dict[str, Any]:
     """The TOML document at `path`, or a clear error saying where we looked."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise _error(
             f"no config file at {path}",
@@ -272,12 +388,31 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise _error(
             f"cannot read the config file {path}: {exc.strerror}", "check its permissions"
         ) from None
+    text = decode_config(data, path)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise _error(
             f"the config file {path} is not valid TOML: {exc}",
             "fix the line and column named; strings need quotes, tables [brackets]",
+        ) from None
+
+
+def decode_config(data: bytes, path: Path) -> str:
+    """The text of a config file, which TOML requires to be UTF-8; else where it is not."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        offset = exc.start
+        line = data.count(b"\n", 0, offset) + 1
+        column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+        raise _error(
+            f"the config file {path} is not UTF-8 text: the byte 0x{data[offset]:02X} on line "
+            f"{line} (byte {column} of the line, byte offset {offset} in the file) is not "
+            "valid UTF-8, and TOML files must be UTF-8; the file was left as it is",
+            "open it in an editor and save it as UTF-8 (the byte is likely an accented letter "
+            f"written as Latin-1 or Windows-1252), or convert it: iconv -f latin1 -t utf-8 "
+            f"{path} > {path}.utf8, check the result, then move it into place",
         ) from None
 
 
@@ -320,8 +455,6 @@ def load_settings(
         )
     profile = _build_profile(name, profiles[name], _env_overrides(environ))
     ui = _build(UiSettings, document.get("ui", {}), "ui", {})
-    if ui.poll_interval < 0.1:
-        raise _error("ui.poll_interval should be at least 0.1 seconds", "set it to 1.0 or more")
     return Settings(config_path=path, profile=profile, ui=ui, profiles=tuple(profiles))
 
 
@@ -336,6 +469,7 @@ def _build_profile(name: str, raw: Any, overrides: dict[str, dict[str, str]]) ->
             f"the sections of a profile are: {', '.join(SECTIONS)}",
         )
     sections: dict[str, Any] = {}
+    env_vars: dict[str, dict[str, str]] = {}  # section -> key -> the variable that set it
     for section, cls in SECTIONS.items():
         table = raw.get(section)
         if table is None and section in REQUIRED_SECTIONS:
@@ -355,10 +489,14 @@ def _build_profile(name: str, raw: Any, overrides: dict[str, dict[str, str]]) ->
                     f"the keys of {section} are: {', '.join(hints)}",
                 )
             merged[key] = _from_env_text(text, hints[key], f"{where}.{section}.{key}")
+            env_vars.setdefault(section, {})[key] = f"{ENV_PREFIX}{section.upper()}__{key.upper()}"
         if table is not None or merged:
-            sections[section] = _build(cls, merged, f"{where}.{section}", {})
+            sections[section] = _build(
+                cls, merged, f"{where}.{section}", {}, env_vars.get(section, {})
+            )
     profile = Profile(name=name, **sections)
     _check_no_password(profile)
+    _check_no_credentials_in_urls(profile, env_vars)
     return profile
 
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from syncwizard.config import decode_config
 from syncwizard.errors import SyncWizardError
 from syncwizard.paths import write_private
 
@@ -90,7 +91,7 @@ def write_profile(
             document["default_profile"] = name
     else:
         try:
-            document = tomlkit.parse(path.read_text(encoding="utf-8"))
+            document = tomlkit.parse(decode_config(path.read_bytes(), path))
         except tomlkit.exceptions.ParseError as exc:
             raise SyncWizardError(
                 f"cannot add the {name!r} profile: {path} is not valid TOML ({exc})",

@@ -290,35 +290,49 @@ class HealthClient:
             await client.aclose()
 
     async def fetch(self) -> HealthReport:
-        """One GET of the health check, parsed. Raises SyncWizardError on any failure."""
+        """One GET of the health check, parsed. Raises SyncWizardError on any failure.
+
+        `timeout` bounds the whole call (connect, TLS, request, every read): httpx's own
+        timeouts apply to each read, so a server trickling a byte a second never trips them.
+        """
         client = self._http_client()
+        deadline = asyncio.get_running_loop().time() + self.timeout
+        response: httpx.Response | None = None
         try:
-            if self._request is None:  # built once: polled every tick
-                self._request = client.build_request("GET", self.url)
-            response = await client.send(self._request, stream=True)
-            try:
-                if self._pin is not None:
-                    self._check_pin(response)
-                if response.is_redirect:
-                    raise _error(
-                        f"{self.url} answered HTTP {response.status_code}, a redirect to "
-                        f"{response.headers.get('location', '(no location)')}, "
-                        "instead of the health JSON.",
-                        hint="Set health.url to the Sync Service's own health URL; a redirect "
-                        "usually means a proxy or a login page is in the way.",
-                    )
-                body = await self._read_body(response)
-            finally:
-                await response.aclose()
+            async with asyncio.timeout_at(deadline):
+                if self._request is None:  # built once: polled every tick
+                    self._request = client.build_request("GET", self.url)
+                response = await client.send(self._request, stream=True)
+                try:
+                    if self._pin is not None:
+                        self._check_pin(response)
+                    if response.is_redirect:
+                        raise _error(
+                            f"{self.url} answered HTTP {response.status_code}, a redirect to "
+                            f"{response.headers.get('location', '(no location)')}, "
+                            "instead of the health JSON.",
+                            hint="Set health.url to the Sync Service's own health URL; a "
+                            "redirect usually means a proxy or a login page is in the way.",
+                        )
+                    body = await self._read_body(response)
+                finally:
+                    await response.aclose()
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             raise _error(
                 f"health.url {self.url!r} is not a usable URL ({str(exc).rstrip('.')}).",
                 hint=f"Use the Sync Service health URL, e.g. {EXAMPLE_URL}",
             ) from exc
-        except httpx.TimeoutException as exc:
-            raise self._not_answering(f"no answer within {self.timeout:g} s") from exc
+        except (TimeoutError, httpx.TimeoutException) as exc:
+            if response is None:
+                raise _error(
+                    f"The Sync Service at {self.url} is not answering (no answer within "
+                    f"{self.timeout:g} s, the deadline set by health.timeout).",
+                    hint="Is it running? Is the host and port right? (Default: port 9090.) If "
+                    "it is only slow to answer, raise health.timeout.",
+                ) from exc
+            raise self._too_slow() from exc
         except httpx.TransportError as exc:
-            raise await self._transport_error(exc) from exc
+            raise await self._transport_error(exc, deadline) from exc
         except httpx.HTTPError as exc:  # e.g. a body that fails to decode
             raise self._not_answering(f"{type(exc).__name__}: {exc}") from exc
         return parse_health(
@@ -422,16 +436,26 @@ class HealthClient:
             chunks.append(chunk)
         return b"".join(chunks)
 
+    def _too_slow(self) -> SyncWizardError:
+        return _error(
+            f"The Sync Service at {self.url} answered too slowly: its answer was not complete "
+            f"within the {self.timeout:g} s deadline (health.timeout, the limit for the whole "
+            "call).",
+            hint="It started to answer, then trickled or stalled: the Sync Service may be "
+            "overloaded, or a proxy or the network in between holds the answer back. Check its "
+            "load and what sits in between; if the network is merely slow, raise health.timeout.",
+        )
+
     def _not_answering(self, reason: str) -> SyncWizardError:
         return _error(
             f"The Sync Service at {self.url} is not answering ({reason}).",
             hint="Is it running? Is the host and port right? (Default: port 9090.)",
         )
 
-    async def _transport_error(self, exc: httpx.TransportError) -> SyncWizardError:
+    async def _transport_error(self, exc: httpx.TransportError, deadline: float) -> SyncWizardError:
         untrusted = _cause_of_type(exc, ssl.SSLCertVerificationError)
         if untrusted is not None:
-            return await self._untrusted_error(untrusted)
+            return await self._untrusted_error(untrusted, deadline)
         tls_failure = _cause_of_type(exc, ssl.SSLError)
         if tls_failure is not None:
             return _error(
@@ -441,10 +465,16 @@ class HealthClient:
             )
         return self._not_answering(_connect_failure(exc, urlsplit(self.url).hostname or ""))
 
-    async def _untrusted_error(self, failure: ssl.SSLCertVerificationError) -> SyncWizardError:
+    async def _untrusted_error(
+        self, failure: ssl.SSLCertVerificationError, deadline: float
+    ) -> SyncWizardError:
         parts = urlsplit(self.url)
         host = parts.hostname or ""
-        presented = await presented_fingerprint(host, parts.port or 443, self.timeout)
+        presented: str | None = None
+        remaining = deadline - asyncio.get_running_loop().time()
+        with suppress(TimeoutError):  # the fingerprint only helps: it gets what time is left
+            async with asyncio.timeout_at(deadline):
+                presented = await presented_fingerprint(host, parts.port or 443, remaining)
         trusted_by = f"the CA bundle {self.ca_bundle}" if self.ca_bundle else "the system CA store"
         reason = failure.verify_message or failure.reason or str(failure)
         if presented is not None:

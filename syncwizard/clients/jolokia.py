@@ -8,6 +8,7 @@ pure parsing lives in module functions, testable without a server.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import Iterable, Mapping
@@ -250,6 +251,7 @@ class JolokiaClient:
         self.url = url
         self.user = user
         self.origin = origin or origin_of(url)
+        self.timeout = timeout  # for the whole call; httpx's timeouts bound each read only
         self._broker_name = broker_name
         self._client = httpx.AsyncClient(
             headers={
@@ -287,13 +289,34 @@ class JolokiaClient:
             request = self._client.build_request("POST", self.url, content=body)
             if body in self._stats_bodies.values():
                 self._requests[body] = request
+        response: httpx.Response | None = None
         try:
-            response = await self._client.send(request)
-        except httpx.TimeoutException:
+            # One deadline for connect, request and every read: a trickling answer never
+            # trips httpx's per-read timeout.
+            async with asyncio.timeout(self.timeout):
+                response = await self._client.send(request, stream=True)
+                try:
+                    body = await response.aread()
+                finally:
+                    await response.aclose()
+        except (TimeoutError, httpx.TimeoutException):
+            if response is None:
+                raise SyncWizardError(
+                    f"Jolokia at {self.url} did not answer within {self.timeout:g} s (the "
+                    "deadline set by broker.timeout).",
+                    hint="check that the broker runs and is not overloaded, and that "
+                    "broker.jolokia_url is right (the console listens on port 8161 by default); "
+                    "raise broker.timeout if it is only slow to answer",
+                    system="broker",
+                ) from None
             raise SyncWizardError(
-                f"Jolokia at {self.url} did not answer within {self._client.timeout.read} s.",
-                hint="check that the broker runs and is not overloaded, and that "
-                "broker.jolokia_url is right (the console listens on port 8161 by default)",
+                f"Jolokia at {self.url} answered too slowly: its answer was not complete "
+                f"within the {self.timeout:g} s deadline (broker.timeout, the limit for the "
+                "whole call).",
+                hint="it started to answer, then trickled or stalled: the broker may be "
+                "overloaded, or a proxy or the network in between holds the answer back; check "
+                "the broker's load and what sits in between, and raise broker.timeout if the "
+                "network is merely slow",
                 system="broker",
             ) from None
         except httpx.HTTPError as exc:
@@ -307,7 +330,7 @@ class JolokiaClient:
             self.url,
             response.status_code,
             response.headers.get("content-type", ""),
-            response.content,
+            body,
             user=self.user,
             location=response.headers.get("location", ""),
         )

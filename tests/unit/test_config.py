@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
 
+from syncwizard.cli import main
 from syncwizard.config import broker_password, describe, load_settings
 from syncwizard.config_file import TEMPLATE, init_config, write_profile
 from syncwizard.errors import SyncWizardError
@@ -21,6 +24,8 @@ conninfo = "host=db dbname=alfresco user=alfresco"
 [profiles.prod.sync_db]
 conninfo = "host=db dbname=syncservice user=sync"
 """
+HEALTH_URL = 'url = "https://sync:9090/alfresco/healthcheck"'
+JOLOKIA_URL = 'jolokia_url = "http://mq:8161/api/jolokia"'
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -184,3 +189,242 @@ def test_writing_a_profile_keeps_the_admins_comments(tmp_path: Path) -> None:
     assert text.count("[profiles.lab.health]") == 1
     assert load_settings(path, "lab", {}).profile.health.url.startswith("https://127.0.0.1")
     assert load_settings(path, None, {}).profile.name == "prod"
+
+
+# --- credentials inside URLs -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("original", "with_credentials", "key"),
+    [
+        (HEALTH_URL, 'url = "https://ops:s3cret@sync:9090/alfresco/healthcheck"', "health.url"),
+        (
+            HEALTH_URL,
+            HEALTH_URL + '\nother_nodes = ["https://sync2:9090/a", "http://ops:s3cret@sync3/a"]',
+            "health.other_nodes",
+        ),
+        (
+            JOLOKIA_URL,
+            'jolokia_url = "http://admin:s3cret@mq:8161/api/jolokia"',
+            "broker.jolokia_url",
+        ),
+        (
+            JOLOKIA_URL,
+            JOLOKIA_URL + '\nstomp = "stomp+ssl://admin:s3cret@mq:61614"',
+            "broker.stomp",
+        ),
+    ],
+)
+def test_a_url_with_a_password_is_refused_without_echoing_it(
+    tmp_path: Path, original: str, with_credentials: str, key: str
+) -> None:
+    path = write(tmp_path, MINIMAL.replace(original, with_credentials))
+    with pytest.raises(SyncWizardError) as caught:
+        load_settings(path, None, {})
+
+    error = caught.value
+    assert error.system == "config"
+    assert f"profiles.prod.{key} has credentials in it" in error.message
+    assert "***@" in error.message
+    assert "s3cret" not in error.render() and "ops:" not in error.render()
+    assert "user:password@" in error.hint
+
+
+def test_the_hint_says_where_the_broker_password_goes_instead(tmp_path: Path) -> None:
+    text = MINIMAL.replace(JOLOKIA_URL, 'jolokia_url = "http://admin:s3cret@mq:8161/api/jolokia"')
+    with pytest.raises(SyncWizardError) as caught:
+        load_settings(write(tmp_path, text), None, {})
+
+    message, hint = caught.value.message, caught.value.hint
+    assert "profiles.prod.broker.jolokia_url" in message
+    assert "http://***@mq:8161/api/jolokia" in message and "from the config file" in message
+    assert "broker.user" in hint and "broker.password_env" in hint
+    assert "broker.password_file" in hint
+
+
+def test_the_hint_says_the_health_check_needs_no_credentials(tmp_path: Path) -> None:
+    text = MINIMAL.replace(HEALTH_URL, 'url = "https://ops:s3cret@sync:9090/alfresco/healthcheck"')
+    with pytest.raises(SyncWizardError) as caught:
+        load_settings(write(tmp_path, text), None, {})
+
+    assert "profiles.prod.health.url" in caught.value.message
+    assert "https://***@sync:9090/alfresco/healthcheck" in caught.value.message
+    assert "needs no credentials" in caught.value.hint
+
+
+def test_a_url_naming_only_a_user_is_refused_too(tmp_path: Path) -> None:
+    text = MINIMAL.replace(JOLOKIA_URL, 'jolokia_url = "http://admin@mq:8161/api/jolokia"')
+    message = error_of(write(tmp_path, text))
+
+    assert "profiles.prod.broker.jolokia_url has credentials in it" in message
+    assert "admin@" not in message
+
+
+def test_a_url_with_credentials_from_the_environment_is_refused_naming_the_variable(
+    tmp_path: Path,
+) -> None:
+    env = {"SYNCWIZARD_HEALTH__URL": "https://ops:s3cret@other:9090/alfresco/healthcheck"}
+    message = error_of(write(tmp_path, MINIMAL), env=env)
+
+    assert "profiles.prod.health.url" in message
+    assert "SYNCWIZARD_HEALTH__URL" in message
+    assert "s3cret" not in message
+
+
+def test_a_password_containing_an_at_sign_is_masked_whole(tmp_path: Path) -> None:
+    text = MINIMAL.replace(JOLOKIA_URL, 'jolokia_url = "http://admin:p@ss@mq:8161/api/jolokia"')
+    message = error_of(write(tmp_path, text))
+
+    assert "http://***@mq:8161/api/jolokia" in message
+    assert "p@ss" not in message and "ss@mq" not in message
+
+
+def test_an_at_sign_in_the_path_is_not_taken_for_credentials(tmp_path: Path) -> None:
+    text = MINIMAL.replace(JOLOKIA_URL, 'jolokia_url = "http://mq:8161/api/jolokia?who=a@b"')
+    settings = load_settings(write(tmp_path, text), None, {})
+    assert settings.profile.broker.jolokia_url.endswith("?who=a@b")
+
+
+def test_config_show_never_prints_a_url_password(tmp_path: Path) -> None:
+    text = MINIMAL.replace(JOLOKIA_URL, 'jolokia_url = "http://admin:s3cret@mq:8161/api/jolokia"')
+    path = write(tmp_path, text)
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(["config", "show", "--config", str(path)])
+
+    assert code == 2
+    assert "s3cret" not in out.getvalue() + err.getvalue()
+    assert "broker.jolokia_url has credentials in it" in err.getvalue()
+
+
+# --- numbers out of range --------------------------------------------------------------------
+
+
+def with_line(section: str, line: str) -> str:
+    """MINIMAL with `line` added to `[profiles.prod.<section>]`."""
+    header = f"[profiles.prod.{section}]"
+    if header in MINIMAL:
+        return MINIMAL.replace(header, f"{header}\n{line}")
+    return MINIMAL + f"{header}\n{line}\n"
+
+
+@pytest.mark.parametrize(
+    ("section", "line", "shown", "expected"),
+    [
+        ("health", "timeout = -1", "-1", "a number of seconds greater than 0"),
+        ("health", "timeout = 0", "0", "a number of seconds greater than 0"),
+        ("health", "timeout = inf", "inf", "a number of seconds greater than 0"),
+        ("health", "timeout = nan", "nan", "a number of seconds greater than 0"),
+        ("broker", "timeout = -5", "-5", "a number of seconds greater than 0"),
+        ("sync_service", "timeout = 0", "0", "a number of seconds greater than 0"),
+        ("repository", "healthy_timeout = -1", "-1", "a number of seconds greater than 0"),
+        ("backup", "jobs = -3", "-3", "a whole number, 1 or more"),
+        ("backup", "jobs = 0", "0", "a whole number, 1 or more"),
+        ("backup", 'compress = "12"', '"12"', 'a gzip level from "0" (none) to "9"'),
+        ("backup", 'compress = "-1"', '"-1"', 'a gzip level from "0" (none) to "9"'),
+        ("backup", "countdown = 0", "0", "a number of seconds greater than 0"),
+        ("backup", "drain_timeout = -1800", "-1800", "a number of seconds greater than 0"),
+        ("backup", "drain_interval = 0", "0", "a number of seconds greater than 0"),
+        ("backup", "drain_confirm = -1", "-1", "a number of seconds, 0 or more"),
+        ("backup", "clock_skew = -0.5", "-0.5", "a number of seconds, 0 or more"),
+        ("backup", "stall_after = 0", "0", "a number of seconds greater than 0"),
+        ("backup", 'format = "tar"', '"tar"', '"directory" or "custom"'),
+        ("backup", 'wait_mode = "sleep"', '"sleep"', '"drain" or "countdown"'),
+    ],
+)
+def test_a_number_out_of_range_is_refused_naming_key_profile_value_and_range(
+    tmp_path: Path, section: str, line: str, shown: str, expected: str
+) -> None:
+    key = line.split(" = ")[0]
+    message = error_of(write(tmp_path, with_line(section, line)))
+
+    assert f"profiles.prod.{section}.{key} = {shown} is out of range" in message
+    assert f"expected {expected}" in message
+
+
+def test_the_ends_of_each_range_are_accepted(tmp_path: Path) -> None:
+    text = MINIMAL + (
+        f'[profiles.prod.backup]\ndir = "{tmp_path}"\njobs = 1\ncompress = "9"\n'
+        "drain_confirm = 0\nclock_skew = 0\ncountdown = 0.5\n[ui]\npoll_interval = 0.1\n"
+    )
+    settings = load_settings(write(tmp_path, text), None, {})
+    backup = settings.profile.backup
+    assert (backup.jobs, backup.compress, backup.drain_confirm, backup.clock_skew) == (1, "9", 0, 0)
+    assert settings.ui.poll_interval == 0.1
+
+
+def test_a_poll_interval_below_a_tenth_of_a_second_is_refused(tmp_path: Path) -> None:
+    message = error_of(write(tmp_path, MINIMAL + "[ui]\npoll_interval = 0.01\n"))
+    assert "ui.poll_interval = 0.01 is out of range: expected a number of seconds, 0.1 or more" in (
+        message
+    )
+
+
+def test_the_hint_for_a_value_out_of_range_names_the_default(tmp_path: Path) -> None:
+    with pytest.raises(SyncWizardError) as caught:
+        load_settings(write(tmp_path, MINIMAL.replace(HEALTH_URL, HEALTH_URL + "\ntimeout = -1")))
+    assert "remove the line to get the default (5)" in caught.value.hint
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "key"),
+    [
+        ("SYNCWIZARD_HEALTH__TIMEOUT", "-1", "health.timeout = -1"),
+        ("SYNCWIZARD_BACKUP__JOBS", "-3", "backup.jobs = -3"),
+        ("SYNCWIZARD_BROKER__TIMEOUT", "inf", "broker.timeout = inf"),
+        ("SYNCWIZARD_BACKUP__COMPRESS", "fast", 'backup.compress = "fast"'),
+    ],
+)
+def test_an_environment_override_out_of_range_is_refused_naming_the_variable(
+    tmp_path: Path, variable: str, value: str, key: str
+) -> None:
+    with pytest.raises(SyncWizardError) as caught:
+        load_settings(write(tmp_path, MINIMAL), None, {variable: value})
+
+    assert f"profiles.prod.{key} (set by the environment variable {variable})" in (
+        caught.value.message
+    )
+    assert "is out of range: expected" in caught.value.message
+    assert variable in caught.value.hint
+
+
+# --- a file that is not UTF-8 ----------------------------------------------------------------
+
+
+def test_a_config_file_that_is_not_utf8_names_the_line_and_byte(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(b'default_profile = "prod"\n# caf\xe9 (saved as Latin-1)\n')
+
+    with pytest.raises(SyncWizardError) as caught:
+        load_settings(path, None, {})
+
+    error = caught.value
+    assert error.system == "config"
+    assert f"the config file {path} is not UTF-8 text" in error.message
+    assert "the byte 0xE9 on line 2 (byte 6 of the line, byte offset 30 in the file)" in (
+        error.message
+    )
+    assert "save it as UTF-8" in error.hint and "iconv" in error.hint
+
+
+def test_a_config_file_that_is_not_utf8_exits_2_without_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(b'default_profile = "prod"\n\xff\xfe\n')
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(["status", "--config", str(path)])
+
+    assert code == 2
+    assert "is not UTF-8 text" in err.getvalue() and "line 2" in err.getvalue()
+    assert "Traceback" not in err.getvalue()
+
+
+def test_adding_a_profile_to_a_file_that_is_not_utf8_leaves_it_as_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    original = MINIMAL.encode() + b"# \xe9\n"
+    path.write_bytes(original)
+
+    with pytest.raises(SyncWizardError, match="is not UTF-8 text"):
+        write_profile(path, "lab", {"health": {"url": "https://127.0.0.1:9090/a"}})
+
+    assert path.read_bytes() == original
