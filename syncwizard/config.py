@@ -100,9 +100,9 @@ class RepositorySettings:
     # readiness probe /alfresco/api/-default-/public/alfresco/versions/1/probes/-ready-
     ready_url: str | None = None
     ca_bundle: str | None = None  # CA file for an https ready_url (system CAs otherwise)
-    timeout: float = 120.0  # seconds a stop or start command may take
-    ready_timeout: float = 600.0  # seconds to wait for ready_url to answer after a start
-    quiet_window: float = 5.0  # seconds the topic must receive nothing to count as quiet
+    timeout: float = _seconds(120.0)  # seconds a stop or start command may take
+    ready_timeout: float = _seconds(600.0)  # seconds to wait for ready_url after a start
+    quiet_window: float = _seconds(5.0)  # seconds the topic must receive nothing: quiet
 
 
 @dataclass(frozen=True)
@@ -335,6 +335,7 @@ _URL_KEYS: dict[tuple[str, str], str] = {
         )
         for key in ("jolokia_url", "stomp", "origin")
     },
+    ("repository", "ready_url"): "the repository's readiness probe needs no credentials",
 }
 
 

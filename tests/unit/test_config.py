@@ -317,7 +317,7 @@ def with_line(section: str, line: str) -> str:
         ("health", "timeout = nan", "nan", "a number of seconds greater than 0"),
         ("broker", "timeout = -5", "-5", "a number of seconds greater than 0"),
         ("sync_service", "timeout = 0", "0", "a number of seconds greater than 0"),
-        ("repository", "healthy_timeout = -1", "-1", "a number of seconds greater than 0"),
+        ("repository", "ready_timeout = -1", "-1", "a number of seconds greater than 0"),
         ("backup", "jobs = -3", "-3", "a whole number, 1 or more"),
         ("backup", "jobs = 0", "0", "a whole number, 1 or more"),
         ("backup", 'compress = "12"', '"12"', 'a gzip level from "0" (none) to "9"'),
@@ -428,3 +428,30 @@ def test_adding_a_profile_to_a_file_that_is_not_utf8_leaves_it_as_it_is(tmp_path
         write_profile(path, "lab", {"health": {"url": "https://127.0.0.1:9090/a"}})
 
     assert path.read_bytes() == original
+
+
+def test_the_repository_section_reads_its_readiness_url_and_refuses_credentials_in_it(
+    tmp_path: Path,
+) -> None:
+    ready = "http://acs:8080/alfresco/api/-default-/public/alfresco/versions/1/probes/-ready-"
+    text = (
+        MINIMAL
+        + f'\n[profiles.prod.repository]\nstart = "systemctl start alfresco"\nready_url = "{ready}"\n'
+    )
+    repository = load_settings(write(tmp_path, text), None, {}).profile.repository
+    assert (repository.start, repository.ready_url, repository.quiet_window) == (
+        "systemctl start alfresco",
+        ready,
+        5.0,
+    )
+    leaking = text.replace("http://acs", "http://admin:s3cret@acs")
+    message = error_of(write(tmp_path, leaking))
+    assert "profiles.prod.repository.ready_url has credentials in it" in message
+    assert "s3cret" not in message
+
+
+def test_a_quiet_window_of_no_time_is_refused(tmp_path: Path) -> None:
+    text = MINIMAL + "\n[profiles.prod.repository]\nquiet_window = 0\n"
+    message = error_of(write(tmp_path, text))
+    assert "profiles.prod.repository.quiet_window = 0" in message
+    assert "greater than 0" in message
