@@ -88,6 +88,11 @@ class ServiceSettings:
     start_with_recover: str | None = None
     timeout: float = _seconds(120.0)  # seconds a stop or start command may take
     healthy_timeout: float = _seconds(600.0)  # seconds to wait for the service to answer healthy
+    # What -Drecover did: a command printing how far the Sync DB is from the repository
+    # (run before and after the recover start), and the service's log, whose lines about
+    # the recover are shown after it.
+    drift_command: str | None = None
+    log: str | None = None
 
 
 @dataclass(frozen=True)

@@ -72,12 +72,9 @@ def _status(layout: LabLayout, args: argparse.Namespace) -> int:
         for part in parts:
             print(f"  {part.name:<10} {'running' if part.running else 'stopped':<8} {part.where}")
         if drift is None:
-            print("  drift     unknown (PostgreSQL is not running)")
+            print("  drift      unknown (PostgreSQL is not running)")
         else:
-            print(
-                f"  drift     the Sync DB lacks {drift.missing} node(s) of the repository DB "
-                f"and has {drift.extra} it should not"
-            )
+            print(f"  drift      {drift.sentence}")
     return 0 if all(p.running for p in parts) else 1
 
 

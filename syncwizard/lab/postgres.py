@@ -85,6 +85,13 @@ class Drift:
     def in_sync(self) -> bool:
         return self.missing == 0 and self.extra == 0
 
+    @property
+    def sentence(self) -> str:
+        return (
+            f"the Sync DB lacks {self.missing:,} node(s) of the repository DB and has "
+            f"{self.extra:,} it should not"
+        )
+
 
 # --- where things are -------------------------------------------------------------------
 

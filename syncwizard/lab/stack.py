@@ -150,6 +150,8 @@ def profile_sections(layout: LabLayout, topic: str) -> dict[str, dict[str, objec
             "start": f"{ctl} start {root}",
             # The recover option travels in $SYNCWIZARD_RECOVER_OPTION, inherited by the stand-in.
             "start_with_recover": f"{ctl} start {root}",
+            "drift_command": f"{sys.executable} -m syncwizard.lab.drift {root}",
+            "log": str(layout.log_file(standin.PART)),
         },
         "repository": {
             "stop": f"{repository_ctl} stop {root}",

@@ -850,8 +850,16 @@ def _recover(view: RunView) -> list[str]:
                 ("Exit code", count(recover.get("exit_code"))),
                 ("Healthy at", when(recover.get("healthy_at"))),
                 ("Consumers on the queue", count(recover.get("consumers"))),
+                ("Drift before the start", text(recover.get("drift_before") or "not measured")),
+                ("Drift after it", text(recover.get("drift_after") or "not measured")),
             ]
         )
+        log_lines = recover.get("log_lines") or []
+        if log_lines:
+            lines += ["", f"What the Sync Service's log ({code(recover.get('log'))}) says of it:"]
+            lines += ["", "```", *[str(line) for line in log_lines], "```", ""]
+        elif recover.get("log"):
+            lines.append(f"- Its log, {code(recover['log'])}, said nothing of the recover.")
         if recover.get("persistent_note"):
             lines.append(f"- {text(recover['persistent_note'])}")
         lines.append("")

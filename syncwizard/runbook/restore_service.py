@@ -11,6 +11,7 @@ from typing import Any
 from syncwizard.clients.service import RECOVER_ENV
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.model import Gate, Outputs, SkipStep, StepContext
+from syncwizard.runbook.recover_effect import log_size, measure_drift, recover_lines
 from syncwizard.runbook.recover_watch import RecoverWatch, watch_until_healthy
 from syncwizard.runbook.restore_repository import RepositorySteps
 from syncwizard.runbook.restore_state import RestoreState
@@ -115,6 +116,7 @@ class ServiceSteps:
     async def start_recover(self, ctx: StepContext) -> Outputs:
         started = await self._started_and_answering(ctx, patient=False)
         command = ""
+        secrets: tuple[str, ...] = ()
         if started:
             ctx.log(f"the recover start ran at {started['at_iso']}; watching again")
             exit_code = int(started.get("exit_code", 0))
@@ -124,10 +126,22 @@ class ServiceSteps:
             await self.repository.require_answering()
             if self.state.choices.recover_again:
                 ctx.record("choice", {"recover_again": True})
+            secrets = (password,)
+            ctx.progress("measuring the drift between the repository and the Sync DB")
+            drift = await measure_drift(self.settings.drift_command)
             ctx.progress("starting the Sync Service with -Drecover")
             now = time.time()
             command = self.settings.start_with_recover or ""
-            ctx.record("starting", {"at": now, "at_iso": iso(now), "command": command})
+            ctx.record(
+                "starting",
+                {
+                    "at": now,
+                    "at_iso": iso(now),
+                    "command": command,
+                    "drift_before": drift,
+                    "log_offset": log_size(self.settings.log),
+                },
+            )
             result = await self.systems.sync_service.start_with_recover(user, password)
             for line in result.output.splitlines()[-20:]:
                 ctx.log(line)
@@ -151,7 +165,14 @@ class ServiceSteps:
         persists, note = persistent_note(
             self.settings.start_with_recover or "", self.settings.start
         )
+        before = ctx.records_of(RECOVER).get("starting", {})
+        drift_after = await measure_drift(self.settings.drift_command)
+        log_lines = recover_lines(self.settings.log, before.get("log_offset"), secrets)
         return {
+            "drift_before": before.get("drift_before"),
+            "drift_after": drift_after,
+            "log": self.settings.log,
+            "log_lines": log_lines,
             "command": command,
             "exit_code": exit_code,
             "healthy_at": watch.at,
@@ -161,7 +182,12 @@ class ServiceSteps:
             "option_persists": persists,
             "persistent_note": note,
             "summary": f"healthy at {iso(watch.at)} with {watch.consumers} consumer(s) on the "
-            "queue after the -Drecover start",
+            "queue after the -Drecover start"
+            + (
+                f". Before it, {before['drift_before']}; now {drift_after}"
+                if before.get("drift_before") and drift_after
+                else ""
+            ),
         }
 
     async def _watch(self, ctx: StepContext) -> RecoverWatch:

@@ -13,7 +13,7 @@ from standin_support import admin_password, eventually, pending, restore, sync_q
 from test_backup_support import lab_profile, the_set
 
 from syncwizard.config import broker_password
-from syncwizard.lab import postgres, standin
+from syncwizard.lab import postgres, repository_control, standin
 from syncwizard.lab.generator import generate
 from syncwizard.lab.layout import LabLayout
 from syncwizard.runbook.backup import BackupOptions, start_backup
@@ -91,7 +91,11 @@ async def test_a_whole_restore_empties_the_queue_into_its_archive_and_recovers_i
 ) -> None:
     await restore(lab)
     backup_dir = tmp_path / "backups"
-    set_dir = await take_backup(lab_config, backup_dir)
+    repository_control.set_rate(lab, 20)  # the repository in use while the backup is taken
+    try:
+        set_dir = await take_backup(lab_config, backup_dir)
+    finally:
+        repository_control.set_rate(lab, 0)
     manifest = json.loads((set_dir / "manifest.json").read_text())
     await generate(lab, rate=50, duration=2, seed=11)  # changes after the backup ...
     standin.stop(lab)
@@ -150,7 +154,16 @@ async def test_a_whole_restore_empties_the_queue_into_its_archive_and_recovers_i
         ).fetchone()[0]  # type: ignore[index]
     assert recoveries >= 1
     assert postgres.node_drift(lab).in_sync
-    assert engine.results["start_recover"]["consumers"] >= 1
+    recovered = engine.results["start_recover"]
+    assert recovered["consumers"] >= 1
+    # what -Drecover did, measured by the lab and told by the stand-in's log
+    assert recovered["drift_before"].startswith("the Sync DB lacks ")
+    assert recovered["drift_before"] != recovered["drift_after"]
+    assert (
+        recovered["drift_after"]
+        == "the Sync DB lacks 0 node(s) of the repository DB and has 0 it should not"
+    )
+    assert any("recover done" in line for line in recovered["log_lines"])
 
     # every gate said what it destroys; the old databases wait aside for the admin
     tokens = [gate.token for gate in gates]

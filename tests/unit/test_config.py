@@ -434,9 +434,8 @@ def test_the_repository_section_reads_its_readiness_url_and_refuses_credentials_
     tmp_path: Path,
 ) -> None:
     ready = "http://acs:8080/alfresco/api/-default-/public/alfresco/versions/1/probes/-ready-"
-    text = (
-        MINIMAL
-        + f'\n[profiles.prod.repository]\nstart = "systemctl start alfresco"\nready_url = "{ready}"\n'
+    text = MINIMAL + (
+        f'\n[profiles.prod.repository]\nstart = "systemctl start alfresco"\nready_url = "{ready}"\n'
     )
     repository = load_settings(write(tmp_path, text), None, {}).profile.repository
     assert (repository.start, repository.ready_url, repository.quiet_window) == (

@@ -775,3 +775,26 @@ def test_names_of_password_files_and_variables_are_not_mistaken_for_secrets(
     )
     report = render_report(record)
     assert "cannot read /etc/sw/pgpass as SW_DB_PASSWORD ********" in report
+
+
+def test_what_the_recover_did_is_reported_with_the_logs_own_words(tmp_path: Path) -> None:
+    run = restore_run(tmp_path, last="start_repository")
+    run.step(
+        "start_recover",
+        "Start the Sync Service with -Drecover",
+        {
+            "command": "/opt/sync/syncservice.sh start",
+            "exit_code": 0,
+            "healthy_at": T + 90,
+            "consumers": 1,
+            "drift_before": "the Sync DB lacks 0 node(s) of the repository DB and has 17 it should not",
+            "drift_after": "the Sync DB lacks 0 node(s) of the repository DB and has 0 it should not",
+            "log": "/var/log/alfresco/sync.log",
+            "log_lines": ["INFO recover done: 0 nodes added, 17 removed in 0.40 s"],
+        },
+    )
+    report = render_report(run.load())
+    assert "- **Drift before the start:** the Sync DB lacks 0 node(s)" in report
+    assert "has 17 it should not" in report and "has 0 it should not" in report
+    assert "What the Sync Service's log (`/var/log/alfresco/sync.log`) says of it:" in report
+    assert "INFO recover done: 0 nodes added, 17 removed in 0.40 s" in report
