@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from syncwizard.cli import main
+from syncwizard.runbook import backupset
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -59,3 +60,79 @@ def test_a_bad_duration_is_refused_by_the_parser(capsys: pytest.CaptureFixture[s
         main(["lab", "generate", "--for", "soon"])
     assert caught.value.code == 2
     assert "not a duration" in capsys.readouterr().err
+
+
+# --- backup sets whose manifest is damaged (issue 8) --------------------------------------
+
+
+def sealed_set(root: Path) -> Path:
+    """A set whose manifest lists one file and no dump (enough for these checks)."""
+    set_dir = root / "backup-1"
+    set_dir.mkdir(parents=True)
+    (set_dir / "notes.dat").write_bytes(b"rows" * 100)
+    files = [entry.as_json() for entry in backupset.hash_files(set_dir, "notes.dat")]
+    manifest = {
+        "format": backupset.MANIFEST_FORMAT,
+        "version": backupset.MANIFEST_VERSION,
+        "tool": {"name": "syncwizard", "version": "0"},
+        "run_id": "backup-1",
+        "sync_id": "guid",
+        "steps": {},
+        "created_at": "2026-11-26T04:40:15Z",
+        "dumps": [],
+        "files": files,
+    }
+    backupset.write_manifest(set_dir, manifest)
+    return set_dir
+
+
+DAMAGE = {
+    "files not a list": ({"files": {"notes.dat": 400}}, "`files` must be a list"),
+    "an entry without its path": (
+        {"files": [{"size": 400, "sha256": "0" * 64}]},
+        "`files[0]` has no path",
+    ),
+    "a size that is a string": (
+        {"files": [{"path": "notes.dat", "size": "400", "sha256": "0" * 64}]},
+        "`files[0].size` must be a whole number of bytes, found '400' (a string)",
+    ),
+    "a version that is a string": (
+        {"version": "1"},
+        "the manifest version must be an integer (this syncwizard reads version 1), "
+        "found '1' (a string)",
+    ),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+@pytest.mark.parametrize("command", ["verify", "restore --plan"])
+def test_a_damaged_manifest_is_one_clear_paragraph_and_exit_2_for_every_command(
+    tmp_path: Path, damage: str, command: str
+) -> None:
+    assert main(["config", "init"]) == 0
+    set_dir = sealed_set(tmp_path / "backups")
+    path = set_dir / backupset.MANIFEST_NAME
+    changes, named = DAMAGE[damage]
+    path.write_text(json.dumps({**json.loads(path.read_text()), **changes}))
+    result = run_cli(*command.split(), str(set_dir))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    message, hint = result.stderr.strip().split("\n  hint: ")
+    assert message.startswith(f"syncwizard: {path}")
+    assert named in message
+    assert "cannot be trusted" in hint and "syncwizard backup" in hint
+
+
+def test_restore_plan_refuses_a_set_that_fails_verification_and_says_why(
+    tmp_path: Path,
+) -> None:
+    assert main(["config", "init"]) == 0
+    set_dir = sealed_set(tmp_path / "backups")
+    (set_dir / "notes.dat").write_bytes(b"ROWS" * 100)  # same size, other bytes
+    result = run_cli("restore", "--plan", str(set_dir))
+    assert result.returncode == 1, result.stderr  # refused (DESIGN section 5)
+    assert result.stdout == ""  # no plan for a set a restore would refuse
+    assert f"the backup set {set_dir} fails verification" in result.stderr
+    assert "notes.dat does not match its recorded sha256" in result.stderr
+    assert f"syncwizard verify {set_dir}" in result.stderr
+    assert "Traceback" not in result.stderr

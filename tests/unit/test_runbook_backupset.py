@@ -109,6 +109,77 @@ async def test_a_folder_without_a_manifest_is_not_a_backup_set(tmp_path: Path) -
         await backupset.verify_set(tmp_path / "nowhere")
 
 
+def rewrite_manifest(set_dir: Path, **changes: object) -> None:
+    path = set_dir / backupset.MANIFEST_NAME
+    path.write_text(json.dumps({**json.loads(path.read_text()), **changes}))
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"files": {"sync_db.dump/toc.dat": 3}}, "`files` must be a list of {path, size, sha256}"),
+        ({"files": [{"size": 3, "sha256": "0" * 64}]}, "`files[0]` has no path"),
+        (
+            {"files": [{"path": "toc.dat", "size": "3", "sha256": "0" * 64}]},
+            "`files[0].size` must be a whole number of bytes, found '3' (a string)",
+        ),
+        (
+            {"files": [{"path": "toc.dat", "size": 3.5, "sha256": "0" * 64}]},
+            "found 3.5 (a fraction)",
+        ),
+        (
+            {"files": [{"path": "../../etc/passwd", "size": 3, "sha256": "0" * 64}]},
+            "`files[0].path` must be a relative path inside the set, found '../../etc/passwd'",
+        ),
+        ({"files": [{"path": "toc.dat", "size": 3}]}, "`files[0].sha256` must be 64 hex"),
+        ({"dumps": ["sync_db.dump"]}, "`dumps[0]` must be an object, found 'sync_db.dump'"),
+        ({"dumps": [{"path": "d", "row_counts": {"t": "9"}}]}, "`dumps[0].row_counts` must map"),
+        ({"tool": "syncwizard"}, "`tool` must be an object, found 'syncwizard' (a string)"),
+        ({"t0": "2026-11-26"}, "`t0` must be an object with at"),
+    ],
+)
+async def test_a_manifest_of_the_wrong_shape_is_named_as_damaged_not_a_traceback(
+    tmp_path: Path, changes: dict[str, object], named: str
+) -> None:
+    set_dir, _ = make_set(tmp_path)
+    rewrite_manifest(set_dir, **changes)
+    with pytest.raises(SyncWizardError) as caught:
+        await backupset.verify_set(set_dir)
+    error = caught.value
+    assert error.message.startswith(f"{set_dir / backupset.MANIFEST_NAME} is damaged: ")
+    assert named in error.message
+    assert "cannot be trusted" in error.hint and "syncwizard backup" in error.hint
+
+
+@pytest.mark.parametrize(
+    ("version", "found"),
+    [("1", "'1' (a string)"), (1.0, "1.0 (a fraction)"), (True, "True (true/false)")],
+)
+async def test_a_manifest_version_that_is_not_an_integer_is_said_so(
+    tmp_path: Path, version: object, found: str
+) -> None:
+    set_dir, _ = make_set(tmp_path)
+    rewrite_manifest(set_dir, version=version)
+    with pytest.raises(SyncWizardError) as caught:
+        backupset.read_manifest(set_dir)
+    message = caught.value.message
+    assert "the manifest version must be an integer" in message
+    assert message.endswith(f"found {found}")
+    assert "is manifest version 1, this syncwizard reads version 1" not in message
+    rewrite_manifest(set_dir, version=2)
+    with pytest.raises(SyncWizardError, match="is manifest version 2, this syncwizard reads"):
+        backupset.read_manifest(set_dir)
+
+
+async def test_a_dump_lacking_what_a_restore_reads_is_a_problem_of_the_set(
+    tmp_path: Path,
+) -> None:
+    set_dir, _ = make_set(tmp_path)
+    rewrite_manifest(set_dir, dumps=[{"path": "sync_db.dump", "roles": ["sync_db"]}])
+    report = await backupset.verify_set(set_dir)
+    assert report.problems == ["the manifest's dumps[0] lacks row_counts, toc_entries"]
+
+
 def test_files_and_folders_are_made_private(tmp_path: Path) -> None:
     dump = tmp_path / "d.dump"
     dump.mkdir(mode=0o755)
