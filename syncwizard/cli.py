@@ -3,13 +3,18 @@
 Exit status of every headless command (DESIGN section 5): 0 done or healthy,
 1 finished but unhealthy or refused, 2 a system unreachable or bad input,
 130 interrupted. Errors are printed as a message and a hint, never a traceback.
+When the reader of stdout goes away early (`syncwizard runs | head -1`) a command
+stops quietly with 141 (128 + SIGPIPE), as a Unix tool killed by SIGPIPE does; a
+headless backup instead goes on without printing (its journal has every line).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,6 +23,7 @@ from syncwizard import __version__
 from syncwizard.errors import SyncWizardError
 
 EXIT_OK, EXIT_UNHEALTHY, EXIT_BAD, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_STDOUT_CLOSED = 141  # 128 + SIGPIPE, what a shell shows for a tool killed by it
 
 
 def _common_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -394,12 +400,26 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
 }
 
 
+def _drop_stdout() -> None:
+    """The reader of stdout went away: what is still buffered goes nowhere, quietly (else
+    Python's last flush at exit prints a BrokenPipeError)."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from syncwizard.runbook.model import RefusedError
 
     args = build_parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a closed pipe shows here, not in Python's flush at exit
+        return code
+    except BrokenPipeError:
+        _drop_stdout()
+        return EXIT_STDOUT_CLOSED
     except SyncWizardError as exc:
         print(f"syncwizard: {exc.render()}", file=sys.stderr)
         return EXIT_UNHEALTHY if isinstance(exc, RefusedError) else EXIT_BAD

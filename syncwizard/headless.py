@@ -2,15 +2,19 @@
 
 `HeadlessPrinter` is an engine observer printing progress lines (or JSON lines
 with `--json`) on stdout; live progress is thinned to one line every few seconds
-per step. `run_backup` finds an unfinished run and resumes it (saying so), or
-starts a fresh one, and maps the outcome to the exit codes of DESIGN section 5.
+per step. If the reader of stdout goes away, the printer falls silent and the
+backup goes on (the journal has every line). `run_backup` finds an unfinished run
+and resumes it (saying so), or starts a fresh one, and maps the outcome to the exit
+codes of DESIGN section 5.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
+import os
 import signal
 import sys
 import time
@@ -56,6 +60,7 @@ class HeadlessPrinter:
         self.step_titles = step_titles or {}
         self._last_progress: dict[str | None, float] = {}
         self._last_details: dict[str | None, str] = {}
+        self.closed = False  # the reader of `out` went away
 
     def __call__(self, event: StepEvent) -> None:
         if event.kind == EventKind.LOG and not self.verbose:
@@ -85,8 +90,15 @@ class HeadlessPrinter:
             self._write(f"{time.strftime('%H:%M:%S')}    note: {text}")
 
     def _write(self, line: str) -> None:
-        self.out.write(line + "\n")
-        self.out.flush()
+        if self.closed:
+            return
+        try:
+            self.out.write(line + "\n")
+            self.out.flush()
+        except BrokenPipeError:
+            # `syncwizard backup --yes | head`: the backup matters more than its lines.
+            self.closed = True
+            _drop(self.out)
 
     def _text(self, event: StepEvent) -> str | None:
         stamp = time.strftime("%H:%M:%S", time.localtime(event.at))
@@ -122,6 +134,14 @@ class HeadlessPrinter:
         if event.kind == EventKind.RUN_FINISHED:
             return f"{stamp} {event.message}"
         return None
+
+
+def _drop(out: TextIO) -> None:
+    """Send what `out` still buffers, and all it gets later, nowhere (its reader is gone)."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, out.fileno())
+        os.close(devnull)
 
 
 def exit_code_of(error: SyncWizardError | None) -> int:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -136,3 +138,46 @@ def test_restore_plan_refuses_a_set_that_fails_verification_and_says_why(
     assert "notes.dat does not match its recorded sha256" in result.stderr
     assert f"syncwizard verify {set_dir}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# --- stdout closed early (`syncwizard runs | head -1`) --------------------------------------
+
+
+def write_runs(root: Path, count: int) -> None:
+    """Journals of `count` interrupted backup runs, as the engine begins them."""
+    for number in range(count):
+        run_dir = root / f"backup-20261126T04{number // 60 % 60:02d}{number % 60:02d}Z"
+        run_dir.mkdir(parents=True)
+        started = {
+            "at": 1_795_000_000 + number,
+            "kind": "run_started",
+            "data": {
+                "runbook": "backup",
+                "steps": ["preflight", "seal"],
+                "profile": "prod",
+                "backup_set": f"/var/backups/alfresco-sync/{run_dir.name}",
+            },
+        }
+        (run_dir / "journal.jsonl").write_text(json.dumps(started) + "\n")
+
+
+@pytest.mark.parametrize("args", [["runs"], ["runs", "--json"]])
+def test_a_reader_that_stops_early_ends_the_command_quietly(
+    isolated_dirs: Path, args: list[str]
+) -> None:
+    write_runs(isolated_dirs / "state" / "runs", 300)  # far more than the pipe holds
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(read_end, fcntl.F_SETPIPE_SZ, 4096)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "syncwizard", *args],
+        stdout=write_end,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as reader:  # `| head -1`
+        first = reader.readline()
+    _, stderr = child.communicate(timeout=60)
+    assert first.startswith(b"backup-2026") or first.startswith(b"[")
+    assert stderr == ""  # no BrokenPipeError, no traceback
+    assert child.returncode == 141  # 128 + SIGPIPE, as a Unix tool stopped by it

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import stat
 from pathlib import Path
 
@@ -270,6 +271,17 @@ def test_json_lines_carry_the_event_and_its_live_detail() -> None:
     assert first["kind"] == "progress" and first["detail"]["p0"] == 4
     assert first["message"] == "1 of 4 events consumed; 3 pending; 1 consumer"
     assert second["error"] == {"system": "", "message": "refused", "hint": "h", "refused": True}
+
+
+def test_the_printer_falls_silent_when_its_reader_goes_away_and_the_run_goes_on() -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # `syncwizard backup --yes | head -1` after head has exited
+    out = os.fdopen(write_end, "w")
+    printer = HeadlessPrinter(out, step_titles={"seal": "Verify and seal"})
+    printer(StepEvent("r", EventKind.STATE, "seal", StepState.RUNNING))  # no BrokenPipeError
+    assert printer.closed
+    printer(StepEvent("r", EventKind.STATE, "seal", StepState.DONE, message="sealed"))
+    out.close()  # what was buffered went to /dev/null: closing raises nothing either
 
 
 # --- does the Sync Service share the repository database? ----------------------------------
