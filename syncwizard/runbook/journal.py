@@ -3,10 +3,11 @@
 `<state dir>/runs/<run id>/journal.jsonl` holds the run's header (runbook,
 profile, options, backup folder), each step's transitions with its outputs,
 and facts recorded mid-step (t0, queue snapshots, a child's pid). It never
-holds a secret: the values given as `secrets` are masked in every line as a
-last guard. A kill -9 can cut the last line short; readers skip a line that
-does not parse. While a process drives a run it holds an flock on the run's
-`lock` file, so `list_runs` tells a running run from one that was killed.
+holds a secret: every string of every entry goes through the one masking policy
+(syncwizard/masking.py), with the values given as `secrets`, as a last guard.
+A kill -9 can cut the last line short; readers skip a line that does not parse.
+While a process drives a run it holds an flock on the run's `lock` file, so
+`list_runs` tells a running run from one that was killed.
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ from typing import IO, Any
 
 from syncwizard import paths
 from syncwizard.errors import SyncWizardError
+from syncwizard.masking import mask_data, mask_strings, run_secrets
 from syncwizard.runbook.model import EventKind, Outputs, StepEvent, StepState
 
 JOURNAL_NAME = "journal.jsonl"
 LOCK_NAME = "lock"
-MASK = "********"
 
 
 def runs_dir() -> Path:
@@ -36,8 +37,9 @@ def runs_dir() -> Path:
 
 
 def secrets_to_mask(broker_password: str | None) -> list[str]:
-    """What a run's journal masks: the broker password and a PGPASSWORD, when given."""
-    return [s for s in (broker_password, os.environ.get("PGPASSWORD")) if s]
+    """What a run's journal masks by value: the broker password and a PGPASSWORD, when
+    given (the masking policy decides where)."""
+    return run_secrets(broker_password)
 
 
 def new_run_id(runbook: str, now: float | None = None) -> str:
@@ -71,8 +73,7 @@ class Journal:
         self.path = run_dir / JOURNAL_NAME
         self._handle = handle
         self._lock = lock
-        # Very short values would mask ordinary words; they never reach the journal anyway.
-        self._secrets = tuple(s for s in secrets if s and len(s) >= 4)
+        self._secrets = tuple(s for s in secrets if s)
 
     @classmethod
     def create(cls, run_dir: Path, *, secrets: Iterable[str] = ()) -> Journal:
@@ -108,9 +109,11 @@ class Journal:
         self.append_entry(event.as_json())
 
     def append_entry(self, entry: Mapping[str, Any]) -> None:
-        line = json.dumps(entry, default=str, separators=(",", ":"))
-        for secret in self._secrets:
-            line = line.replace(secret, MASK)
+        # To JSON and back first, so what `default=str` made of other objects is masked too.
+        found: set[str] = set()
+        plain = mask_data(json.loads(json.dumps(entry, default=str)), found)
+        masked = mask_strings(plain, (*self._secrets, *found))
+        line = json.dumps(masked, separators=(",", ":"))
         try:
             self._handle.write(line + "\n")
             self._handle.flush()

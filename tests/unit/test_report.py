@@ -561,7 +561,8 @@ def test_recover_options_conninfo_passwords_and_url_passwords_are_masked(tmp_pat
     report = render_report(run.load())
     for secret in ("Adm1nPw", "admin:Adm1nPw", "BrokerPw9", "DbPw77"):
         assert secret not in report
-    assert "`env JAVA_OPTS=-Drecover=******** /opt/sync/start.sh`" in report
+    # the password is masked; the user stays readable (the one masking policy, issue 8)
+    assert "`env JAVA_OPTS=-Drecover=admin:******** /opt/sync/start.sh`" in report
 
 
 def test_report_for_masks_secret_environment_values_without_printing_the_environment(
