@@ -3,9 +3,9 @@
 `HeadlessPrinter` is an engine observer printing progress lines (or JSON lines
 with `--json`) on stdout; live progress is thinned to one line every few seconds
 per step. If the reader of stdout goes away, the printer falls silent and the
-backup goes on (the journal has every line). `run_backup` finds an unfinished run
-and resumes it (saying so), or starts a fresh one, and maps the outcome to the exit
-codes of DESIGN section 5.
+backup goes on (the journal has every line). `run_backup` holds the profile's lock
+(one run at a time), finds the profile's unfinished run and resumes it (saying so)
+or starts a fresh one, and maps the outcome to the exit codes of DESIGN section 5.
 """
 
 from __future__ import annotations
@@ -158,11 +158,47 @@ async def run_backup(
     new: bool = False,
     printer: HeadlessPrinter,
 ) -> int:
-    """Resume the unfinished backup run (saying so) or start one; return the exit code."""
+    """Resume the profile's unfinished backup run (saying so) or start one; return the exit
+    code. The profile's lock is held throughout: a second backup or restore is refused."""
+    from syncwizard.runbook.backup import hold_profile
+
+    lock = hold_profile(profile)
+    try:
+        engine = await _start_or_resume(
+            profile, options, broker_password=broker_password, new=new, printer=printer, lock=lock
+        )
+        printer.step_titles = {step.id: step.title for step in engine.runbook.steps}
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        if task is not None:
+            loop.add_signal_handler(signal.SIGTERM, task.cancel)
+        try:
+            outcome = await engine.run()
+        except asyncio.CancelledError:
+            raise KeyboardInterrupt from None
+        finally:
+            loop.remove_signal_handler(signal.SIGTERM)
+            await engine.aclose()
+    finally:
+        lock.release()
+    if outcome.error is not None:
+        raise outcome.error
+    return exit_code_of(outcome.error)
+
+
+async def _start_or_resume(
+    profile: Any,
+    options: Any,
+    *,
+    broker_password: str | None,
+    new: bool,
+    printer: HeadlessPrinter,
+    lock: Any,
+) -> Any:  # -> Engine
     from syncwizard.runbook.backup import resume_backup, start_backup
     from syncwizard.runbook.journal import abandon, find_unfinished
 
-    unfinished = find_unfinished("backup")
+    unfinished = find_unfinished("backup", profile=profile.name)
     if unfinished is not None and unfinished.status() == "running":
         raise RefusedError(
             f"backup run {unfinished.run_id} is running in another process",
@@ -188,25 +224,9 @@ async def run_backup(
                 f"the resumed run keeps the options it started with ({', '.join(changed)} "
                 "differ from now); `syncwizard backup --yes --new` starts afresh with the new ones",
             )
-        engine = await resume_backup(
-            unfinished, profile, broker_password=broker_password, observers=[printer]
+        return await resume_backup(
+            unfinished, profile, broker_password=broker_password, observers=[printer], lock=lock
         )
-    else:
-        engine = start_backup(
-            profile, options, broker_password=broker_password, observers=[printer]
-        )
-    printer.step_titles = {step.id: step.title for step in engine.runbook.steps}
-    task = asyncio.current_task()
-    loop = asyncio.get_running_loop()
-    if task is not None:
-        loop.add_signal_handler(signal.SIGTERM, task.cancel)
-    try:
-        outcome = await engine.run()
-    except asyncio.CancelledError:
-        raise KeyboardInterrupt from None
-    finally:
-        loop.remove_signal_handler(signal.SIGTERM)
-        await engine.aclose()
-    if outcome.error is not None:
-        raise outcome.error
-    return exit_code_of(outcome.error)
+    return start_backup(
+        profile, options, broker_password=broker_password, observers=[printer], lock=lock
+    )
