@@ -6,6 +6,9 @@ per step. If the reader of stdout goes away, the printer falls silent and the
 backup goes on (the journal has every line). `run_backup` holds the profile's lock
 (one run at a time), finds the profile's unfinished run and resumes it (saying so)
 or starts a fresh one, and maps the outcome to the exit codes of DESIGN section 5.
+An unfinished run that cannot be resumed (its folder changed since a step finished)
+is abandoned with a warning naming it and why, and a fresh run starts, so a cron
+backup never stays stuck on it (pgBackRest does the same); the TUI asks instead.
 """
 
 from __future__ import annotations
@@ -89,6 +92,17 @@ class HeadlessPrinter:
         else:
             self._write(f"{time.strftime('%H:%M:%S')}    note: {text}")
 
+    def warn(self, run_id: str, text: str) -> None:
+        """A warning of our own (e.g. a run given up), on its own line."""
+        if self.json_lines:
+            self._write(
+                json.dumps(
+                    {"run_id": run_id, "at": time.time(), "kind": "warning", "message": text}
+                )
+            )
+        else:
+            self._write(f"{time.strftime('%H:%M:%S')} warning: {text}")
+
     def _write(self, line: str) -> None:
         if self.closed:
             return
@@ -131,7 +145,7 @@ class HeadlessPrinter:
             return "\n".join(f"{stamp}    warning: {w}" for w in event.data.get("warnings", []))
         if event.kind == EventKind.RECORD and event.message == "counter_reset":
             return f"{stamp}    note: {event.data.get('note')}"
-        if event.kind == EventKind.RUN_FINISHED:
+        if event.kind in (EventKind.RUN_FINISHED, EventKind.RUN_ABANDONED):
             return f"{stamp} {event.message}"
         return None
 
@@ -216,17 +230,33 @@ async def _start_or_resume(
         )
         unfinished = None
     if unfinished is not None:
-        kept = unfinished.header.get("options", {})
-        changed = sorted(k for k, v in options.as_json().items() if kept.get(k, v) != v)
-        if changed:
-            printer.note(
-                unfinished.run_id,
-                f"the resumed run keeps the options it started with ({', '.join(changed)} "
-                "differ from now); `syncwizard backup --yes --new` starts afresh with the new ones",
+        try:
+            engine = await resume_backup(
+                unfinished,
+                profile,
+                broker_password=broker_password,
+                observers=[printer],
+                lock=lock,
             )
-        return await resume_backup(
-            unfinished, profile, broker_password=broker_password, observers=[printer], lock=lock
-        )
+        except RefusedError as exc:
+            # Headless, nobody can be asked: give it up, say so, and back up afresh.
+            abandon(unfinished, f"a headless backup gave it up: {exc.message}")
+            printer.warn(
+                unfinished.run_id,
+                f"{exc.message}. It is abandoned (its files stay in "
+                f"{unfinished.header.get('backup_set')}) and a fresh run starts.",
+            )
+        else:
+            kept = unfinished.header.get("options", {})
+            changed = sorted(k for k, v in options.as_json().items() if kept.get(k, v) != v)
+            if changed:
+                printer.note(
+                    unfinished.run_id,
+                    f"the resumed run keeps the options it started with ({', '.join(changed)} "
+                    "differ from now); `syncwizard backup --yes --new` starts afresh with the "
+                    "new ones",
+                )
+            return engine
     return start_backup(
         profile, options, broker_password=broker_password, observers=[printer], lock=lock
     )

@@ -281,7 +281,22 @@ def test_the_printer_falls_silent_when_its_reader_goes_away_and_the_run_goes_on(
     printer(StepEvent("r", EventKind.STATE, "seal", StepState.RUNNING))  # no BrokenPipeError
     assert printer.closed
     printer(StepEvent("r", EventKind.STATE, "seal", StepState.DONE, message="sealed"))
+    printer.warn("r", "still quiet")
     out.close()  # what was buffered went to /dev/null: closing raises nothing either
+
+
+def test_an_abandoned_run_is_printed_in_text_and_a_warning_stands_out() -> None:
+    out = io.StringIO()
+    printer = HeadlessPrinter(out)
+    printer(StepEvent("old", EventKind.RUN_ABANDONED, message="run old left unfinished"))
+    printer.warn("old", "run old cannot be resumed")
+    first, second = out.getvalue().splitlines()
+    assert first.endswith(" run old left unfinished")
+    assert second.endswith(" warning: run old cannot be resumed")
+    out = io.StringIO()
+    HeadlessPrinter(out, json_lines=True).warn("old", "run old cannot be resumed")
+    entry = json.loads(out.getvalue())
+    assert (entry["kind"], entry["run_id"]) == ("warning", "old")
 
 
 # --- does the Sync Service share the repository database? ----------------------------------
