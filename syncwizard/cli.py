@@ -3,13 +3,18 @@
 Exit status of every headless command (DESIGN section 5): 0 done or healthy,
 1 finished but unhealthy or refused, 2 a system unreachable or bad input,
 130 interrupted. Errors are printed as a message and a hint, never a traceback.
+When the reader of stdout goes away early (`syncwizard runs | head -1`) a command
+stops quietly with 141 (128 + SIGPIPE), as a Unix tool killed by SIGPIPE does; a
+headless backup instead goes on without printing (its journal has every line).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,6 +23,7 @@ from syncwizard import __version__
 from syncwizard.errors import SyncWizardError
 
 EXIT_OK, EXIT_UNHEALTHY, EXIT_BAD, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_STDOUT_CLOSED = 141  # 128 + SIGPIPE, what a shell shows for a tool killed by it
 
 
 def _common_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -216,7 +222,6 @@ def cmd_backup(args: argparse.Namespace) -> int:
     from syncwizard.config import broker_password
     from syncwizard.headless import HeadlessPrinter, run_backup
     from syncwizard.runbook.backup import BackupOptions, parse_attested_time
-    from syncwizard.runbook.model import RefusedError
 
     settings = _load(args)
     overrides = {
@@ -231,19 +236,15 @@ def cmd_backup(args: argparse.Namespace) -> int:
         overrides["external_repository_at"] = parse_attested_time(args.external_repository_backup)
     options = BackupOptions.from_settings(settings.profile.backup, **overrides)
     printer = HeadlessPrinter(json_lines=args.json, verbose=args.verbose)
-    try:
-        return asyncio.run(
-            run_backup(
-                settings.profile,
-                options,
-                broker_password=broker_password(settings.profile.broker),
-                new=args.new,
-                printer=printer,
-            )
+    return asyncio.run(
+        run_backup(
+            settings.profile,
+            options,
+            broker_password=broker_password(settings.profile.broker),
+            new=args.new,
+            printer=printer,
         )
-    except RefusedError as exc:
-        print(f"syncwizard: {exc.render()}", file=sys.stderr)
-        return EXIT_UNHEALTHY
+    )
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -336,8 +337,37 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
     settings = _load(args)
     set_dir = resolve_set(Path(settings.profile.backup.dir).expanduser(), args.set)
+    checked = _refuse_unless_restorable(set_dir)
     print(describe_plan(settings.profile, set_dir))
+    print(f"\n{checked}")
     return EXIT_OK
+
+
+def _refuse_unless_restorable(set_dir: Path) -> str:
+    """The checks of the restore's first step (every file, every dump, the procedure's
+    order): a plan is printed only for a set a restore would accept. A set that fails them
+    is refused (exit 1); one without a readable manifest is bad input (exit 2). Returns
+    what was checked, for the plan."""
+    from syncwizard.runbook.backupset import verify_set
+    from syncwizard.runbook.model import RefusedError
+    from syncwizard.runbook.restore_sets import order_problem
+
+    report = asyncio.run(verify_set(set_dir))
+    problems = list(report.problems)
+    if not problems and (order := order_problem(report.manifest)):
+        problems.append(order)
+    if problems:
+        raise RefusedError(
+            f"the backup set {set_dir} fails verification, so a restore would refuse it: "
+            + "; ".join(problems),
+            hint=f"`syncwizard verify {set_dir}` shows every check; choose another set "
+            "(`syncwizard restore --plan SET`), or take a new backup",
+            system="backup_dir",
+        )
+    return (
+        f"the set verifies now: {report.files_checked} files, "
+        f"{report.bytes_checked / 1e6:,.1f} MB, every checksum and dump as its manifest says"
+    )
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -382,13 +412,29 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
 }
 
 
+def _drop_stdout() -> None:
+    """The reader of stdout went away: what is still buffered goes nowhere, quietly (else
+    Python's last flush at exit prints a BrokenPipeError)."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from syncwizard.runbook.model import RefusedError
+
     args = build_parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a closed pipe shows here, not in Python's flush at exit
+        return code
+    except BrokenPipeError:
+        _drop_stdout()
+        return EXIT_STDOUT_CLOSED
     except SyncWizardError as exc:
         print(f"syncwizard: {exc.render()}", file=sys.stderr)
-        return EXIT_BAD
+        return EXIT_UNHEALTHY if isinstance(exc, RefusedError) else EXIT_BAD
     except KeyboardInterrupt:
         print("syncwizard: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

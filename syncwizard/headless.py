@@ -2,15 +2,22 @@
 
 `HeadlessPrinter` is an engine observer printing progress lines (or JSON lines
 with `--json`) on stdout; live progress is thinned to one line every few seconds
-per step. `run_backup` finds an unfinished run and resumes it (saying so), or
-starts a fresh one, and maps the outcome to the exit codes of DESIGN section 5.
+per step. If the reader of stdout goes away, the printer falls silent and the
+backup goes on (the journal has every line). `run_backup` holds the profile's lock
+(one run at a time), finds the profile's unfinished run and resumes it (saying so)
+or starts a fresh one, and maps the outcome to the exit codes of DESIGN section 5.
+An unfinished run that cannot be resumed (its folder changed since a step finished)
+is abandoned with a warning naming it and why, and a fresh run starts, so a cron
+backup never stays stuck on it (pgBackRest does the same); the TUI asks instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
+import os
 import signal
 import sys
 import time
@@ -56,6 +63,7 @@ class HeadlessPrinter:
         self.step_titles = step_titles or {}
         self._last_progress: dict[str | None, float] = {}
         self._last_details: dict[str | None, str] = {}
+        self.closed = False  # the reader of `out` went away
 
     def __call__(self, event: StepEvent) -> None:
         if event.kind == EventKind.LOG and not self.verbose:
@@ -84,9 +92,27 @@ class HeadlessPrinter:
         else:
             self._write(f"{time.strftime('%H:%M:%S')}    note: {text}")
 
+    def warn(self, run_id: str, text: str) -> None:
+        """A warning of our own (e.g. a run given up), on its own line."""
+        if self.json_lines:
+            self._write(
+                json.dumps(
+                    {"run_id": run_id, "at": time.time(), "kind": "warning", "message": text}
+                )
+            )
+        else:
+            self._write(f"{time.strftime('%H:%M:%S')} warning: {text}")
+
     def _write(self, line: str) -> None:
-        self.out.write(line + "\n")
-        self.out.flush()
+        if self.closed:
+            return
+        try:
+            self.out.write(line + "\n")
+            self.out.flush()
+        except BrokenPipeError:
+            # `syncwizard backup --yes | head`: the backup matters more than its lines.
+            self.closed = True
+            _drop(self.out)
 
     def _text(self, event: StepEvent) -> str | None:
         stamp = time.strftime("%H:%M:%S", time.localtime(event.at))
@@ -119,9 +145,17 @@ class HeadlessPrinter:
             return "\n".join(f"{stamp}    warning: {w}" for w in event.data.get("warnings", []))
         if event.kind == EventKind.RECORD and event.message == "counter_reset":
             return f"{stamp}    note: {event.data.get('note')}"
-        if event.kind == EventKind.RUN_FINISHED:
+        if event.kind in (EventKind.RUN_FINISHED, EventKind.RUN_ABANDONED):
             return f"{stamp} {event.message}"
         return None
+
+
+def _drop(out: TextIO) -> None:
+    """Send what `out` still buffers, and all it gets later, nowhere (its reader is gone)."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, out.fileno())
+        os.close(devnull)
 
 
 def exit_code_of(error: SyncWizardError | None) -> int:
@@ -138,11 +172,47 @@ async def run_backup(
     new: bool = False,
     printer: HeadlessPrinter,
 ) -> int:
-    """Resume the unfinished backup run (saying so) or start one; return the exit code."""
+    """Resume the profile's unfinished backup run (saying so) or start one; return the exit
+    code. The profile's lock is held throughout: a second backup or restore is refused."""
+    from syncwizard.runbook.backup import hold_profile
+
+    lock = hold_profile(profile)
+    try:
+        engine = await _start_or_resume(
+            profile, options, broker_password=broker_password, new=new, printer=printer, lock=lock
+        )
+        printer.step_titles = {step.id: step.title for step in engine.runbook.steps}
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        if task is not None:
+            loop.add_signal_handler(signal.SIGTERM, task.cancel)
+        try:
+            outcome = await engine.run()
+        except asyncio.CancelledError:
+            raise KeyboardInterrupt from None
+        finally:
+            loop.remove_signal_handler(signal.SIGTERM)
+            await engine.aclose()
+    finally:
+        lock.release()
+    if outcome.error is not None:
+        raise outcome.error
+    return exit_code_of(outcome.error)
+
+
+async def _start_or_resume(
+    profile: Any,
+    options: Any,
+    *,
+    broker_password: str | None,
+    new: bool,
+    printer: HeadlessPrinter,
+    lock: Any,
+) -> Any:  # -> Engine
     from syncwizard.runbook.backup import resume_backup, start_backup
     from syncwizard.runbook.journal import abandon, find_unfinished
 
-    unfinished = find_unfinished("backup")
+    unfinished = find_unfinished("backup", profile=profile.name)
     if unfinished is not None and unfinished.status() == "running":
         raise RefusedError(
             f"backup run {unfinished.run_id} is running in another process",
@@ -160,33 +230,33 @@ async def run_backup(
         )
         unfinished = None
     if unfinished is not None:
-        kept = unfinished.header.get("options", {})
-        changed = sorted(k for k, v in options.as_json().items() if kept.get(k, v) != v)
-        if changed:
-            printer.note(
-                unfinished.run_id,
-                f"the resumed run keeps the options it started with ({', '.join(changed)} "
-                "differ from now); `syncwizard backup --yes --new` starts afresh with the new ones",
+        try:
+            engine = await resume_backup(
+                unfinished,
+                profile,
+                broker_password=broker_password,
+                observers=[printer],
+                lock=lock,
             )
-        engine = await resume_backup(
-            unfinished, profile, broker_password=broker_password, observers=[printer]
-        )
-    else:
-        engine = start_backup(
-            profile, options, broker_password=broker_password, observers=[printer]
-        )
-    printer.step_titles = {step.id: step.title for step in engine.runbook.steps}
-    task = asyncio.current_task()
-    loop = asyncio.get_running_loop()
-    if task is not None:
-        loop.add_signal_handler(signal.SIGTERM, task.cancel)
-    try:
-        outcome = await engine.run()
-    except asyncio.CancelledError:
-        raise KeyboardInterrupt from None
-    finally:
-        loop.remove_signal_handler(signal.SIGTERM)
-        await engine.aclose()
-    if outcome.error is not None:
-        raise outcome.error
-    return exit_code_of(outcome.error)
+        except RefusedError as exc:
+            # Headless, nobody can be asked: give it up, say so, and back up afresh.
+            abandon(unfinished, f"a headless backup gave it up: {exc.message}")
+            printer.warn(
+                unfinished.run_id,
+                f"{exc.message}. It is abandoned (its files stay in "
+                f"{unfinished.header.get('backup_set')}) and a fresh run starts.",
+            )
+        else:
+            kept = unfinished.header.get("options", {})
+            changed = sorted(k for k, v in options.as_json().items() if kept.get(k, v) != v)
+            if changed:
+                printer.note(
+                    unfinished.run_id,
+                    f"the resumed run keeps the options it started with ({', '.join(changed)} "
+                    "differ from now); `syncwizard backup --yes --new` starts afresh with the "
+                    "new ones",
+                )
+            return engine
+    return start_backup(
+        profile, options, broker_password=broker_password, observers=[printer], lock=lock
+    )

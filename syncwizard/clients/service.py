@@ -3,7 +3,8 @@
 A template is a shell command line from the profile (`systemctl stop
 alfresco-sync`, a docker command, a script). The recover option reaches the
 child only through the environment variable `SYNCWIZARD_RECOVER_OPTION`, never
-through a command line, and it is masked in everything returned for display.
+through a command line, and it is masked in everything returned for display (by the
+one masking policy, syncwizard/masking.py).
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from collections.abc import Mapping
 
 from syncwizard.clients.results import CommandResult
 from syncwizard.errors import SyncWizardError
+from syncwizard.masking import mask_text
 
 RECOVER_ENV = "SYNCWIZARD_RECOVER_OPTION"
-MASK = "********"
 OUTPUT_LIMIT = 64 * 1024  # keep the last 64 KiB of a chatty start script
 
 
@@ -38,13 +39,6 @@ def recover_option(user: str, password: str) -> str:
             system="service",
         )
     return f"-Drecover={user}:{password}"
-
-
-def mask_secrets(text: str, secrets: tuple[str, ...]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, MASK)
-    return text
 
 
 async def run_command(
@@ -86,16 +80,16 @@ async def run_command(
         if isinstance(exc, asyncio.CancelledError):
             raise
         raise SyncWizardError(
-            f"the {system} command {mask_secrets(template, secrets)!r} "
+            f"the {system} command {mask_text(template, secrets)!r} "
             f"did not finish within {timeout:.0f} s and was stopped",
             hint=f"run it by hand to see what it waits for, or raise {system}.timeout",
             system=system,
         ) from None
     output = raw[-OUTPUT_LIMIT:].decode(errors="replace")
     return CommandResult(
-        command=mask_secrets(template, secrets),
+        command=mask_text(template, secrets),
         exit_code=proc.returncode if proc.returncode is not None else -1,
-        output=mask_secrets(output, secrets),
+        output=mask_text(output, secrets),
         seconds=time.monotonic() - started,
     )
 

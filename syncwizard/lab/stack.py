@@ -29,7 +29,7 @@ from syncwizard.paths import private_dir, write_private
 
 PROFILE_NAME = "lab"
 BROKER_USER = "admin"
-BROKER_PASSWORD = "admin"  # like the real console's default; kept in a 0600 file all the same
+BROKER_PASSWORD = broker.LAB_BROKER_PASSWORD  # what `_start_broker` configures the broker with
 REPO_ADMIN_USER = "admin"
 
 
@@ -42,8 +42,9 @@ class PartState:
 
 def _write_secrets(layout: LabLayout) -> None:
     private_dir(layout.secrets_dir)
-    if not layout.broker_password_file.exists():
-        write_private(layout.broker_password_file, BROKER_PASSWORD + "\n")
+    # Written every time: the file must say the password the broker is configured with,
+    # also when a lab made by another version left one that is no longer true.
+    write_private(layout.broker_password_file, BROKER_PASSWORD + "\n")
     if not layout.repo_admin_password_file.exists():
         write_private(layout.repo_admin_password_file, secrets.token_urlsafe(12) + "\n")
 

@@ -34,6 +34,7 @@ from syncwizard.runbook.engine import Engine
 from syncwizard.runbook.journal import (
     Journal,
     RunRecord,
+    find_unfinished,
     new_run_id,
     runs_dir,
     secrets_to_mask,
@@ -48,6 +49,7 @@ from syncwizard.runbook.model import (
     Step,
     StepContext,
 )
+from syncwizard.runbook.profile_lock import ProfileLock
 from syncwizard.runbook.snapshot_dump import DumpPlan, dump_in_snapshot, iso, kill_orphan
 from syncwizard.runbook.snapshot_dump import remove_leftovers as remove_dump_leftovers
 
@@ -495,6 +497,28 @@ def _free_bytes(path: Path) -> int:
 # --- starting and resuming runs -----------------------------------------------------------
 
 
+def hold_profile(profile: Profile, lock: ProfileLock | None = None) -> ProfileLock:
+    """The profile's lock for a backup run: `lock` (already held by the caller) shared, or
+    taken now. Refused (SyncWizardError, exit 2) while another run holds it, or while a
+    restore run of the profile is open: a backup then would copy half-restored databases."""
+    held = lock.share() if lock is not None else ProfileLock.take(profile.name, RUNBOOK)
+    try:
+        restore = find_unfinished("restore", profile=profile.name)
+        if restore is not None:
+            raise SyncWizardError(
+                f"restore run {restore.run_id} of profile {profile.name!r} is open "
+                f"({restore.status()}, stopped at step {restore.stopped_at!r}); a backup now "
+                "could copy half-restored databases, so this backup did not start",
+                hint="finish that restore first: start `syncwizard` and choose Restore, which "
+                "offers to resume it or to give it up; then back up",
+                system="config",
+            )
+    except BaseException:
+        held.release()
+        raise
+    return held
+
+
 def start_backup(
     profile: Profile,
     options: BackupOptions,
@@ -502,26 +526,35 @@ def start_backup(
     broker_password: str | None,
     observers: Iterable[Observer] = (),
     confirm: Confirm | None = None,
+    lock: ProfileLock | None = None,
 ) -> Engine:
-    """A new backup run, journaled; `await engine.run()` carries it out."""
+    """A new backup run, journaled; `await engine.run()` carries it out. The profile's lock
+    (see `hold_profile`) is held until the engine closes."""
+    held = hold_profile(profile, lock)
     base = new_run_id(RUNBOOK)
     run_id, number = base, 1
     while (runs_dir() / run_id).exists() or (options.backup_dir / run_id).exists():
         number += 1
         run_id = f"{base}-{number}"  # two runs within one second
     set_dir = options.backup_dir / run_id
-    journal = Journal.create(runs_dir() / run_id, secrets=secrets_to_mask(broker_password))
-    steps = BackupSteps(profile, broker_password, options, set_dir)
-    engine = Engine(steps.runbook(), journal, run_id, observers=observers, confirm=confirm)
-    engine.start(
-        {
-            "profile": profile.name,
-            "backup_set": str(set_dir),
-            "options": options.as_json(),
-            "tool_version": __version__,
-            "pid": os.getpid(),
-        }
+    journal = Journal.create(
+        runs_dir() / run_id, secrets=secrets_to_mask(broker_password), profile_lock=held
     )
+    try:
+        steps = BackupSteps(profile, broker_password, options, set_dir)
+        engine = Engine(steps.runbook(), journal, run_id, observers=observers, confirm=confirm)
+        engine.start(
+            {
+                "profile": profile.name,
+                "backup_set": str(set_dir),
+                "options": options.as_json(),
+                "tool_version": __version__,
+                "pid": os.getpid(),
+            }
+        )
+    except BaseException:
+        journal.close()  # and with it the profile's lock
+        raise
     return engine
 
 
@@ -532,8 +565,10 @@ async def resume_backup(
     broker_password: str | None,
     observers: Iterable[Observer] = (),
     confirm: Confirm | None = None,
+    lock: ProfileLock | None = None,
 ) -> Engine:
-    """The engine of an unfinished run, at the step where it stopped.
+    """The engine of an unfinished run, at the step where it stopped; the profile's lock
+    is held as by `start_backup`.
 
     Raises RefusedError when it cannot be resumed: another profile, or a backup folder
     changed since (a finished dump missing or altered). The caller then offers --new.
@@ -550,7 +585,11 @@ async def resume_backup(
     options = BackupOptions.from_json(header["options"])
     set_dir = Path(header["backup_set"])
     previous = record.status()  # before we hold its lock: then it would read "running"
-    journal = Journal.open(record.run_dir, secrets=secrets_to_mask(broker_password))
+    journal = Journal.open(
+        record.run_dir,
+        secrets=secrets_to_mask(broker_password),
+        profile_lock=hold_profile(profile, lock),
+    )
     steps = BackupSteps(profile, broker_password, options, set_dir)
     try:
         engine = Engine.resume(

@@ -248,17 +248,180 @@ def read_manifest(set_dir: Path) -> dict[str, Any]:
             hint="give the folder of a backup set made by syncwizard",
             system="config",
         )
-    if manifest.get("version") != MANIFEST_VERSION:
+    version = manifest.get("version")
+    if type(version) is not int:  # not "1", 1.0 or true, which compare equal to 1
+        found = _found(version) if "version" in manifest else "no version at all"
         raise SyncWizardError(
-            f"{path} is manifest version {manifest.get('version')}, this syncwizard reads "
+            f"{path}: the manifest version must be an integer (this syncwizard reads version "
+            f"{MANIFEST_VERSION}), found {found}",
+            hint="the manifest was changed by hand or by another tool, so this set cannot be "
+            "trusted: restore from another set, or take a new backup (`syncwizard backup`)",
+            system="config",
+        )
+    if version != MANIFEST_VERSION:
+        raise SyncWizardError(
+            f"{path} is manifest version {version}, this syncwizard reads "
             f"version {MANIFEST_VERSION}",
             hint="use the syncwizard version that made the set",
+            system="config",
+        )
+    if problems := shape_problems(manifest):
+        shown = "; ".join(problems[:3]) + (
+            f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        )
+        raise SyncWizardError(
+            f"{path} is damaged: {shown}",
+            hint="the manifest no longer says what the set holds, so the set cannot be "
+            "trusted: restore from another set, or take a new backup (`syncwizard backup`)",
             system="config",
         )
     return manifest
 
 
+# --- the shape of a manifest ----------------------------------------------------------------
+
+
+def _kind(value: object) -> str:
+    """What a JSON value is, for a message: "a string", "a list", ..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int):
+        return "a whole number"
+    if isinstance(value, float):
+        return "a fraction"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _found(value: object) -> str:
+    """A JSON value as a message shows it: `'12' (a string)`, `a list`, `null`."""
+    if value is None or isinstance(value, dict | list):
+        return _kind(value)
+    shown = repr(value)
+    if len(shown) > 40:
+        shown = shown[:37] + "..."
+    return f"{shown} ({_kind(value)})"
+
+
+def _is_count(value: object) -> bool:
+    return type(value) is int and value >= 0
+
+
+def _path_problem(where: str, value: object) -> str | None:
+    if not isinstance(value, str) or not value:
+        return f"`{where}` must be a file name inside the set, found {_found(value)}"
+    parts = value.split("/")
+    if value.startswith("/") or "\\" in value or ".." in parts or "" in parts:
+        return f"`{where}` must be a relative path inside the set, found {value!r}"
+    return None
+
+
+# top-level keys: (the check, what was expected); a key that is absent is not checked here
+_TOP_LEVEL: dict[str, tuple[Any, str]] = {
+    "tool": (lambda v: isinstance(v, dict), "an object"),
+    "run_id": (lambda v: isinstance(v, str), "a string"),
+    "sync_id": (lambda v: isinstance(v, str), "a string"),
+    "created_at": (lambda v: isinstance(v, str), "a string (ISO time)"),
+    "profile": (lambda v: isinstance(v, str), "a string"),
+    "queue": (lambda v: isinstance(v, str), "a string"),
+    "topic": (lambda v: v is None or isinstance(v, str), "a string or null"),
+    "shared_database": (lambda v: isinstance(v, bool), "true or false"),
+    "databases": (lambda v: isinstance(v, dict), "an object"),
+    "steps": (lambda v: isinstance(v, dict), "an object"),
+    "tools": (lambda v: isinstance(v, dict), "an object"),
+    "wait": (lambda v: isinstance(v, dict), "an object"),
+    "queue_snapshots": (lambda v: isinstance(v, dict), "an object"),
+    "health_urls": (lambda v: isinstance(v, list), "a list"),
+    "t0": (lambda v: isinstance(v, dict) and isinstance(v.get("at"), str), "an object with at"),
+    "external_repository_backup": (lambda v: v is None or isinstance(v, dict), "an object"),
+    "total_bytes": (_is_count, "a whole number of bytes"),
+}
+
+
+def shape_problems(manifest: dict[str, Any]) -> list[str]:
+    """What in a manifest has the wrong shape (a value of the wrong type, a file entry
+    without its path, size or sha256), each naming the key and what it should be."""
+    problems = [
+        f"`{key}` must be {expected}, found {_found(manifest[key])}"
+        for key, (check, expected) in _TOP_LEVEL.items()
+        if key in manifest and not check(manifest[key])
+    ]
+    if "files" in manifest:
+        problems += _file_problems(manifest["files"])
+    if "dumps" in manifest:
+        problems += _dump_problems(manifest["dumps"])
+    return problems
+
+
+def _file_problems(files: object) -> list[str]:
+    if not isinstance(files, list):
+        return [f"`files` must be a list of {{path, size, sha256}} entries, found {_found(files)}"]
+    problems = []
+    for number, entry in enumerate(files):
+        where = f"files[{number}]"
+        if not isinstance(entry, dict):
+            problems.append(
+                f"`{where}` must be an object {{path, size, sha256}}, found {_found(entry)}"
+            )
+            continue
+        if "path" not in entry:
+            problems.append(f"`{where}` has no path")
+        elif problem := _path_problem(f"{where}.path", entry["path"]):
+            problems.append(problem)
+        if "size" not in entry:
+            problems.append(f"`{where}` has no size")
+        elif not _is_count(entry["size"]):
+            problems.append(
+                f"`{where}.size` must be a whole number of bytes, found {_found(entry['size'])}"
+            )
+        sha = entry.get("sha256")
+        if not (isinstance(sha, str) and re.fullmatch(r"[0-9a-f]{64}", sha)):
+            problems.append(f"`{where}.sha256` must be 64 hex digits, found {_found(sha)}")
+    return problems
+
+
+def _dump_problems(dumps: object) -> list[str]:
+    if not isinstance(dumps, list):
+        return [f"`dumps` must be a list of objects, found {_found(dumps)}"]
+    problems = []
+    for number, dump in enumerate(dumps):
+        where = f"dumps[{number}]"
+        if not isinstance(dump, dict):
+            problems.append(f"`{where}` must be an object, found {_found(dump)}")
+            continue
+        if "path" not in dump:
+            problems.append(f"`{where}` has no path")
+        elif problem := _path_problem(f"{where}.path", dump["path"]):
+            problems.append(problem)
+        roles = dump.get("roles", [])
+        if not (isinstance(roles, list) and all(isinstance(r, str) for r in roles)):
+            problems.append(f"`{where}.roles` must be a list of strings, found {_found(roles)}")
+        counts = dump.get("row_counts", {})
+        if not (isinstance(counts, dict) and all(_is_count(n) for n in counts.values())):
+            problems.append(
+                f"`{where}.row_counts` must map each table to a whole number of rows, "
+                f"found {_found(counts)}"
+            )
+        for key in ("toc_entries", "size_bytes"):
+            if key in dump and not _is_count(dump[key]):
+                problems.append(
+                    f"`{where}.{key}` must be a whole number, found {_found(dump[key])}"
+                )
+        for key in ("snapshot_at_iso", "database", "format"):
+            if key in dump and not isinstance(dump[key], str):
+                problems.append(f"`{where}.{key}` must be a string, found {_found(dump[key])}")
+    return problems
+
+
 _REQUIRED = ("tool", "run_id", "sync_id", "dumps", "files", "steps", "created_at")
+_DUMP_REQUIRED = ("path", "roles", "row_counts", "toc_entries")  # what a restore reads
 
 
 async def verify_set(set_dir: Path, *, bindir: Path | None = None) -> VerifyReport:
@@ -268,6 +431,12 @@ async def verify_set(set_dir: Path, *, bindir: Path | None = None) -> VerifyRepo
     missing = [key for key in _REQUIRED if key not in manifest]
     if missing:
         report.problems.append(f"the manifest lacks {', '.join(missing)}")
+        return report
+    for number, dump in enumerate(manifest["dumps"]):
+        lacking = [key for key in _DUMP_REQUIRED if key not in dump]
+        if lacking:
+            report.problems.append(f"the manifest's dumps[{number}] lacks {', '.join(lacking)}")
+    if report.problems:
         return report
     files = manifest["files"]
     report.problems += await asyncio.to_thread(check_files, set_dir, files)

@@ -3,10 +3,12 @@
 `<state dir>/runs/<run id>/journal.jsonl` holds the run's header (runbook,
 profile, options, backup folder), each step's transitions with its outputs,
 and facts recorded mid-step (t0, queue snapshots, a child's pid). It never
-holds a secret: the values given as `secrets` are masked in every line as a
-last guard. A kill -9 can cut the last line short; readers skip a line that
-does not parse. While a process drives a run it holds an flock on the run's
-`lock` file, so `list_runs` tells a running run from one that was killed.
+holds a secret: every string of every entry goes through the one masking policy
+(syncwizard/masking.py), with the values given as `secrets`, as a last guard.
+A kill -9 can cut the last line short; readers skip a line that does not parse.
+While a process drives a run it holds an flock on the run's `lock` file, so
+`list_runs` tells a running run from one that was killed. A run started with a
+profile's lock (profile_lock.py) holds it until its journal closes.
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ from typing import IO, Any
 
 from syncwizard import paths
 from syncwizard.errors import SyncWizardError
+from syncwizard.masking import mask_data, mask_strings, run_secrets
 from syncwizard.runbook.model import EventKind, Outputs, StepEvent, StepState
+from syncwizard.runbook.profile_lock import ProfileLock
 
 JOURNAL_NAME = "journal.jsonl"
 LOCK_NAME = "lock"
-MASK = "********"
 
 
 def runs_dir() -> Path:
@@ -36,8 +39,9 @@ def runs_dir() -> Path:
 
 
 def secrets_to_mask(broker_password: str | None) -> list[str]:
-    """What a run's journal masks: the broker password and a PGPASSWORD, when given."""
-    return [s for s in (broker_password, os.environ.get("PGPASSWORD")) if s]
+    """What a run's journal masks by value: the broker password and a PGPASSWORD, when
+    given (the masking policy decides where)."""
+    return run_secrets(broker_password)
 
 
 def new_run_id(runbook: str, now: float | None = None) -> str:
@@ -66,51 +70,89 @@ def _journal_error(path: Path, exc: OSError) -> SyncWizardError:
 class Journal:
     """An open journal: appends one fsynced JSON line per journaled event."""
 
-    def __init__(self, run_dir: Path, handle: IO[str], lock: IO[str], secrets: Iterable[str]):
+    def __init__(
+        self,
+        run_dir: Path,
+        handle: IO[str],
+        lock: IO[str],
+        secrets: Iterable[str],
+        profile_lock: ProfileLock | None = None,
+    ):
         self.run_dir = run_dir
         self.path = run_dir / JOURNAL_NAME
         self._handle = handle
         self._lock = lock
-        # Very short values would mask ordinary words; they never reach the journal anyway.
-        self._secrets = tuple(s for s in secrets if s and len(s) >= 4)
+        self._profile_lock = profile_lock
+        self._secrets = tuple(s for s in secrets if s)
 
     @classmethod
-    def create(cls, run_dir: Path, *, secrets: Iterable[str] = ()) -> Journal:
-        """A new run folder (0700) with an empty journal (0600), locked by us."""
-        paths.private_dir(run_dir.parent)
+    def create(
+        cls,
+        run_dir: Path,
+        *,
+        secrets: Iterable[str] = (),
+        profile_lock: ProfileLock | None = None,
+    ) -> Journal:
+        """A new run folder (0700) with an empty journal (0600), locked by us.
+
+        A `profile_lock` given is the journal's from here on: it names this run and is
+        released when the journal closes (or at once, if the journal cannot be made)."""
         try:
-            run_dir.mkdir(mode=0o700)
-        except FileExistsError:
-            raise SyncWizardError(
-                f"a run folder {run_dir} already exists",
-                hint="wait a second and start again (run ids are made from the time)",
-                system="config",
-            ) from None
-        _fsync_dir(run_dir.parent)
-        return cls.open(run_dir, secrets=secrets)
+            paths.private_dir(run_dir.parent)
+            try:
+                run_dir.mkdir(mode=0o700)
+            except FileExistsError:
+                raise SyncWizardError(
+                    f"a run folder {run_dir} already exists",
+                    hint="wait a second and start again (run ids are made from the time)",
+                    system="config",
+                ) from None
+            _fsync_dir(run_dir.parent)
+        except BaseException:
+            if profile_lock is not None:
+                profile_lock.release()
+            raise
+        return cls.open(run_dir, secrets=secrets, profile_lock=profile_lock)
 
     @classmethod
-    def open(cls, run_dir: Path, *, secrets: Iterable[str] = ()) -> Journal:
-        """Open an existing run's journal for appending; refuse if another process holds it."""
-        lock = _take_lock(run_dir)
+    def open(
+        cls,
+        run_dir: Path,
+        *,
+        secrets: Iterable[str] = (),
+        profile_lock: ProfileLock | None = None,
+    ) -> Journal:
+        """Open an existing run's journal for appending; refuse if another process holds it.
+        A `profile_lock` given is the journal's, as with `create`."""
         path = run_dir / JOURNAL_NAME
+        lock = None
         try:
+            lock = _take_lock(run_dir)
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             handle = os.fdopen(fd, "a", encoding="utf-8")
             if path.stat().st_size and not _ends_with_newline(path):
                 handle.write("\n")  # a line cut short by a kill: start ours on its own line
-        except OSError as exc:
-            lock.close()
-            raise _journal_error(path, exc) from exc
-        return cls(run_dir, handle, lock, secrets)
+        except BaseException as exc:
+            if lock is not None:
+                lock.close()
+            if profile_lock is not None:
+                profile_lock.release()
+            if isinstance(exc, OSError):
+                raise _journal_error(path, exc) from exc
+            raise
+        if profile_lock is not None:
+            profile_lock.claim(run_dir.name)
+        return cls(run_dir, handle, lock, secrets, profile_lock)
 
     def append(self, event: StepEvent) -> None:
         self.append_entry(event.as_json())
 
     def append_entry(self, entry: Mapping[str, Any]) -> None:
-        line = json.dumps(entry, default=str, separators=(",", ":"))
-        for secret in self._secrets:
-            line = line.replace(secret, MASK)
+        # To JSON and back first, so what `default=str` made of other objects is masked too.
+        found: set[str] = set()
+        plain = mask_data(json.loads(json.dumps(entry, default=str)), found)
+        masked = mask_strings(plain, (*self._secrets, *found))
+        line = json.dumps(masked, separators=(",", ":"))
         try:
             self._handle.write(line + "\n")
             self._handle.flush()
@@ -123,6 +165,9 @@ class Journal:
             self._handle.close()
         with contextlib.suppress(OSError):
             self._lock.close()  # releases the flock
+        if self._profile_lock is not None:
+            self._profile_lock.release()
+            self._profile_lock = None
 
 
 def _ends_with_newline(path: Path) -> bool:
@@ -286,9 +331,21 @@ def list_runs(root: Path | None = None) -> list[RunRecord]:
     return sorted(runs, key=lambda r: (r.started_at, r.run_id), reverse=True)
 
 
-def find_unfinished(runbook: str, root: Path | None = None) -> RunRecord | None:
-    """The newest run of `runbook` that neither finished nor was abandoned."""
-    return next((r for r in list_runs(root) if r.runbook == runbook and not r.finished), None)
+def find_unfinished(
+    runbook: str, root: Path | None = None, *, profile: str | None = None
+) -> RunRecord | None:
+    """The newest run of `runbook` (of `profile`, if given) that neither finished nor was
+    abandoned."""
+    return next(
+        (
+            r
+            for r in list_runs(root)
+            if r.runbook == runbook
+            and not r.finished
+            and (profile is None or r.header.get("profile") == profile)
+        ),
+        None,
+    )
 
 
 def abandon(record: RunRecord, reason: str) -> None:

@@ -7,9 +7,9 @@
 The report is built from the journal alone (outputs of finished steps, facts recorded
 mid-step, errors of failed attempts), so a run stopped midway still renders: what is
 missing is left out. It never holds a secret: values of keys named like password, secret
-or token are masked wherever they appear, as are `-Drecover=...`, `password=...` and URL
-passwords, and every value the caller passes as `secrets`. Environment variables are
-never printed.
+or token are masked, and so are `-Drecover=<user>:...`, `password=...`, URL passwords and
+every value the caller passes as `secrets`, by the one masking policy
+(syncwizard/masking.py). Environment variables are never printed.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from syncwizard.errors import SyncWizardError
+from syncwizard.masking import MASK, environment_secrets, mask_data, mask_strings, mask_text
 from syncwizard.runbook import restore_steps
 from syncwizard.runbook.journal import (
     JOURNAL_NAME,
-    MASK,
     RunRecord,
     list_runs,
     load_run,
@@ -37,7 +37,6 @@ from syncwizard.runbook.journal import (
 from syncwizard.runbook.model import EventKind, StepState
 
 REPORT_NAME = "report.md"
-MIN_SECRET_LENGTH = 4  # as the journal: shorter values would mask ordinary words
 
 BACKUP_TITLES = {
     "preflight": "Preflight",
@@ -48,76 +47,6 @@ BACKUP_TITLES = {
 }
 RESTORE_TITLES = restore_steps.TITLES
 KNOWN_TITLES = {"backup": BACKUP_TITLES, "restore": RESTORE_TITLES}
-
-# --- secrets --------------------------------------------------------------------------------
-
-# `pass` alone too (db_pass), but not passfile or passed.
-_SECRET_KEY = re.compile(r"pass(word|wd|phrase)?(?![a-z])|secret|token|credential|api_?key", re.I)
-_INLINE_SECRET = re.compile(
-    r"(?i)(\b[\w.-]*(?:password|passwd|secret|token)[\w.-]*\s*[=:]\s*)"
-    r"(\"[^\"]*\"|'[^']*'|[^\s,;&|`\"']+)"
-)
-_RECOVER_OPTION = re.compile(r"(-Drecover=)([^\s`|\"']+)")
-_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]+:)([^@\s/]+)(@)", re.I)
-
-
-def _secret_key(key: str) -> bool:
-    # `password_env` holds the NAME of a variable, not its value.
-    return bool(_SECRET_KEY.search(key)) and not key.lower().endswith("_env")
-
-
-def masked_data(value: Any, found: set[str]) -> Any:
-    """A copy of JSON-like `value` with the values of secret-named keys masked; the masked
-    values are added to `found`, so they are masked wherever else they appear."""
-    if isinstance(value, Mapping):
-        clean: dict[str, Any] = {}
-        for key, item in value.items():
-            plain = isinstance(item, str | int | float) and not isinstance(item, bool)
-            if plain and item != "" and _secret_key(str(key)):
-                found.add(str(item))
-                clean[key] = MASK
-            else:
-                clean[key] = masked_data(item, found)
-        return clean
-    if isinstance(value, list | tuple):
-        return [masked_data(item, found) for item in value]
-    return value
-
-
-def masked_strings(value: Any, secrets: Iterable[str]) -> Any:
-    """A copy of JSON-like `value` with `mask_text` applied to every string in it: masked
-    before any Markdown escaping could split a secret."""
-    if isinstance(value, str):
-        return mask_text(value, secrets)
-    if isinstance(value, Mapping):
-        return {key: masked_strings(item, secrets) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [masked_strings(item, secrets) for item in value]
-    return value
-
-
-def mask_text(text: str, secrets: Iterable[str] = ()) -> str:
-    """`text` with every given secret (of 4+ characters) and every inline secret masked."""
-    for secret in sorted({s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH}, key=len)[::-1]:
-        text = text.replace(secret, MASK)
-    text = _RECOVER_OPTION.sub(lambda m: m.group(1) + MASK, text)
-    text = _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + m.group(3), text)
-    return _INLINE_SECRET.sub(lambda m: m.group(1) + MASK, text)
-
-
-def environment_secrets() -> list[str]:
-    """Values of environment variables named like a secret (PGPASSWORD, *_PASSWORD, ...):
-    masked in a report, never printed. Names of files or of other variables, numbers and
-    yes/no flags are left alone (masking them would only garble the report)."""
-    return [
-        value
-        for name, value in os.environ.items()
-        if re.search(r"PASSWORD|PASSWD|SECRET|TOKEN", name, re.I)
-        and not re.search(r"_(ENV|FILE|PATH|DIR)$", name, re.I)
-        and not value.isdigit()
-        and value.lower() not in ("true", "false", "yes", "no", "on", "off")
-    ]
-
 
 # --- Markdown -------------------------------------------------------------------------------
 
@@ -253,17 +182,17 @@ class RunView:
         with contextlib.suppress(OSError):
             entries = read_entries(record.run_dir / JOURNAL_NAME)
         found: set[str] = set()
-        header, results, records, entries = masked_data(
+        header, results, records, entries = mask_data(
             [record.header, record.results, record.records, entries], found
         )
         found |= {s for s in secrets if s}
         view = cls(record, found_secrets=found)
-        view.header = masked_strings(header, found)
-        view.results = masked_strings(results, found)
-        view.records = masked_strings(records, found)
+        view.header = mask_strings(header, found)
+        view.results = mask_strings(results, found)
+        view.records = mask_strings(records, found)
         view.started = dict(record.step_started)
         view.ended = dict(record.step_finished)
-        for entry in masked_strings(entries, found):
+        for entry in mask_strings(entries, found):
             view._apply(entry)
         return view
 

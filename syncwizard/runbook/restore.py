@@ -34,6 +34,7 @@ from syncwizard.runbook.journal import (
     secrets_to_mask,
 )
 from syncwizard.runbook.model import Confirm, Observer, RefusedError, Runbook, Step
+from syncwizard.runbook.profile_lock import ProfileLock
 from syncwizard.runbook.restore_actions import RestoreActions
 from syncwizard.runbook.restore_choices import RestoreChoices
 from syncwizard.runbook.restore_sets import SetListing, list_sets, resolve_set
@@ -234,7 +235,11 @@ def start_restore(
         number += 1
         run_id = f"{base}-{number}"
     run_dir = runs_dir() / run_id
-    journal = Journal.create(run_dir, secrets=secrets_to_mask(broker_password))
+    journal = Journal.create(
+        run_dir,
+        secrets=secrets_to_mask(broker_password),
+        profile_lock=ProfileLock.take(profile.name, RUNBOOK),  # one run at a time
+    )
     actions = RestoreActions(profile, broker_password, set_dir, manifest, run_dir, choices)
     engine = Engine(restore_runbook(actions), journal, run_id, observers=observers, confirm=confirm)
     engine.start(
@@ -273,7 +278,11 @@ async def resume_restore(
     manifest = backupset.read_manifest(set_dir)
     previous = record.status()
     choices.restore_from(record)
-    journal = Journal.open(record.run_dir, secrets=secrets_to_mask(broker_password))
+    journal = Journal.open(
+        record.run_dir,
+        secrets=secrets_to_mask(broker_password),
+        profile_lock=ProfileLock.take(profile.name, RUNBOOK),
+    )
     actions = RestoreActions(profile, broker_password, set_dir, manifest, record.run_dir, choices)
     try:
         engine = Engine.resume(

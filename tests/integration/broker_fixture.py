@@ -8,6 +8,7 @@ the stand-in of that lab. A missing Debian package fails with the apt command.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -103,6 +104,40 @@ def publish(lab: BrokerLab, destination: str, bodies: Iterable[str]) -> None:
             waiter.wait_on_receipt()
     finally:
         connection.disconnect()
+
+
+class _ReceiptOf(stomp.ConnectionListener):
+    def __init__(self, receipt: str) -> None:
+        self.receipt = receipt
+        self.arrived = threading.Event()
+
+    def on_receipt(self, frame: stomp.utils.Frame) -> None:
+        if frame.headers.get("receipt-id") == self.receipt:
+            self.arrived.set()
+
+
+def subscribe_confirmed(
+    connection: stomp.Connection12,
+    destination: str,
+    *,
+    id: str,
+    ack: str = "auto",
+    timeout: float = 10.0,
+) -> None:
+    """SUBSCRIBE, and return once the broker's RECEIPT says the subscription exists.
+
+    Without it, messages published right after `subscribe()` can reach the broker before
+    the SUBSCRIBE was processed, and a topic keeps nothing for a subscriber it does not
+    know yet: on a loaded machine the first events are lost to the test.
+    """
+    waiter = _ReceiptOf(f"subscribed-{id}")
+    connection.set_listener(f"receipt-{id}", waiter)
+    try:
+        connection.subscribe(destination, id=id, ack=ack, headers={"receipt": waiter.receipt})
+        if not waiter.arrived.wait(timeout):
+            raise AssertionError(f"no RECEIPT for the SUBSCRIBE to {destination} in {timeout} s")
+    finally:
+        connection.remove_listener(f"receipt-{id}")
 
 
 def new_sync_id() -> str:

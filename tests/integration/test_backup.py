@@ -286,7 +286,7 @@ def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-async def test_resume_refuses_a_changed_backup_folder_and_new_starts_afresh(
+async def test_a_run_whose_folder_changed_is_abandoned_with_a_warning_and_a_fresh_one_seals(
     lab: LabLayout, lab_config: Path, tmp_path: Path
 ) -> None:
     await restore(lab)
@@ -298,22 +298,28 @@ async def test_resume_refuses_a_changed_backup_folder_and_new_starts_afresh(
     first = the_set(backups)
     data_file = next((first / "repository_db.dump").glob("*.dat.gz"))
     content = bytearray(data_file.read_bytes())
-    content[-10] ^= 0xFF  # one byte, same size
+    content[-10] ^= 0xFF  # one byte, same size: a clean-up or a bad disk
     data_file.write_bytes(bytes(content))
 
-    code, events, stderr = run_backup(env)
-    assert code == 1, stderr
-    assert "cannot be resumed" in stderr and "does not match its recorded sha256" in stderr
-    assert "--new" in stderr and "Traceback" not in stderr
-    assert not (first / "manifest.json").exists()
-
-    code, events, stderr = run_backup(env, "--new", "--wait", "countdown", "--countdown", "1s")
+    # What cron runs, night after night: it must not stay stuck on the run it cannot resume.
+    code, events, stderr = run_backup(env, "--wait", "countdown", "--countdown", "1s")
     assert code == 0, stderr
-    assert events[0]["kind"] == "run_abandoned"
-    (waited,) = state_events(events, "wait_drain", "done")
-    assert waited["data"]["mode"] == "countdown" and "the doc's countdown" in waited["message"]
+    warning, started = events[0], events[1]
+    assert warning["kind"] == "warning" and warning["run_id"] == first.name
+    assert f"run {first.name} cannot be resumed" in warning["message"]
+    assert "does not match its recorded sha256" in warning["message"]
+    assert f"It is abandoned (its files stay in {first})" in warning["message"]
+    assert "a fresh run starts" in warning["message"]
+    assert started["kind"] == "run_started" and started["run_id"] != first.name
+    assert data_file.read_bytes() == bytes(content)  # nothing of the old run was removed
+    assert not (first / "manifest.json").exists()
+    abandoned = load_run(Path(os.environ["SYNCWIZARD_STATE_DIR"]) / "runs" / first.name)
+    assert abandoned.outcome == "abandoned"
     runs = json.loads(cli("runs", "--json", env=env).stdout)
-    assert [r["status"] for r in runs] == ["finished", "abandoned"]
+    assert [(r["run_id"], r["status"]) for r in runs] == [
+        (started["run_id"], "finished"),
+        (first.name, "abandoned"),
+    ]
     second = Path(runs[0]["backup_set"])
     assert cli("verify", str(second), env=env).returncode == 0
 
@@ -323,3 +329,21 @@ async def test_resume_refuses_a_changed_backup_folder_and_new_starts_afresh(
     assert any("is missing" in p for p in json.loads(checked.stdout)["problems"])
     assert cli("verify", str(first), env=env).returncode == 2  # no manifest: not a set
     assert cli("backup", env=env).returncode == 2  # headless needs --yes
+
+
+async def test_new_gives_up_an_unfinished_run_that_could_be_resumed(
+    lab: LabLayout, lab_config: Path, tmp_path: Path
+) -> None:
+    await restore(lab)
+    backups = tmp_path / "backups"
+    env = backup_env(lab_config, backups)
+    child = BackupProcess(env)
+    child.until(is_state("preflight", "done"))
+    child.kill9()
+    code, events, stderr = run_backup(env, "--new", "--wait", "countdown", "--countdown", "1s")
+    assert code == 0, stderr
+    assert events[0]["kind"] == "run_abandoned" and "--new" in events[0]["message"]
+    (waited,) = state_events(events, "wait_drain", "done")
+    assert waited["data"]["mode"] == "countdown" and "the doc's countdown" in waited["message"]
+    runs = json.loads(cli("runs", "--json", env=env).stdout)
+    assert [r["status"] for r in runs] == ["finished", "abandoned"]

@@ -12,6 +12,7 @@ from dataclasses import replace
 import psycopg
 import pytest
 import stomp
+from broker_fixture import subscribe_confirmed
 from standin_support import (
     db,
     drained,
@@ -87,8 +88,9 @@ async def test_each_event_follows_its_commit_in_the_documented_shape(lab: LabLay
     watcher.set_listener("watch", listener)
     password = lab.broker_password_file.read_text(encoding="utf-8").strip()
     watcher.connect("admin", password, wait=True)
-    watcher.subscribe(f"/topic/{read_settings(lab).topic}", id="watch", ack="auto")
     try:
+        # The topic keeps nothing for a subscriber it does not know yet: wait for the RECEIPT.
+        subscribe_confirmed(watcher, f"/topic/{read_settings(lab).topic}", id="watch")
         count = await generate(lab, rate=100, duration=1, seed=7)
         deadline = time.monotonic() + 10
         while len(listener.frames) < count and time.monotonic() < deadline:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from syncwizard.cli import main
+from syncwizard.runbook import backupset
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -59,3 +62,122 @@ def test_a_bad_duration_is_refused_by_the_parser(capsys: pytest.CaptureFixture[s
         main(["lab", "generate", "--for", "soon"])
     assert caught.value.code == 2
     assert "not a duration" in capsys.readouterr().err
+
+
+# --- backup sets whose manifest is damaged (issue 8) --------------------------------------
+
+
+def sealed_set(root: Path) -> Path:
+    """A set whose manifest lists one file and no dump (enough for these checks)."""
+    set_dir = root / "backup-1"
+    set_dir.mkdir(parents=True)
+    (set_dir / "notes.dat").write_bytes(b"rows" * 100)
+    files = [entry.as_json() for entry in backupset.hash_files(set_dir, "notes.dat")]
+    manifest = {
+        "format": backupset.MANIFEST_FORMAT,
+        "version": backupset.MANIFEST_VERSION,
+        "tool": {"name": "syncwizard", "version": "0"},
+        "run_id": "backup-1",
+        "sync_id": "guid",
+        "steps": {},
+        "created_at": "2026-11-26T04:40:15Z",
+        "dumps": [],
+        "files": files,
+    }
+    backupset.write_manifest(set_dir, manifest)
+    return set_dir
+
+
+DAMAGE = {
+    "files not a list": ({"files": {"notes.dat": 400}}, "`files` must be a list"),
+    "an entry without its path": (
+        {"files": [{"size": 400, "sha256": "0" * 64}]},
+        "`files[0]` has no path",
+    ),
+    "a size that is a string": (
+        {"files": [{"path": "notes.dat", "size": "400", "sha256": "0" * 64}]},
+        "`files[0].size` must be a whole number of bytes, found '400' (a string)",
+    ),
+    "a version that is a string": (
+        {"version": "1"},
+        "the manifest version must be an integer (this syncwizard reads version 1), "
+        "found '1' (a string)",
+    ),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+@pytest.mark.parametrize("command", ["verify", "restore --plan"])
+def test_a_damaged_manifest_is_one_clear_paragraph_and_exit_2_for_every_command(
+    tmp_path: Path, damage: str, command: str
+) -> None:
+    assert main(["config", "init"]) == 0
+    set_dir = sealed_set(tmp_path / "backups")
+    path = set_dir / backupset.MANIFEST_NAME
+    changes, named = DAMAGE[damage]
+    path.write_text(json.dumps({**json.loads(path.read_text()), **changes}))
+    result = run_cli(*command.split(), str(set_dir))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    message, hint = result.stderr.strip().split("\n  hint: ")
+    assert message.startswith(f"syncwizard: {path}")
+    assert named in message
+    assert "cannot be trusted" in hint and "syncwizard backup" in hint
+
+
+def test_restore_plan_refuses_a_set_that_fails_verification_and_says_why(
+    tmp_path: Path,
+) -> None:
+    assert main(["config", "init"]) == 0
+    set_dir = sealed_set(tmp_path / "backups")
+    (set_dir / "notes.dat").write_bytes(b"ROWS" * 100)  # same size, other bytes
+    result = run_cli("restore", "--plan", str(set_dir))
+    assert result.returncode == 1, result.stderr  # refused (DESIGN section 5)
+    assert result.stdout == ""  # no plan for a set a restore would refuse
+    assert f"the backup set {set_dir} fails verification" in result.stderr
+    assert "notes.dat does not match its recorded sha256" in result.stderr
+    assert f"syncwizard verify {set_dir}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# --- stdout closed early (`syncwizard runs | head -1`) --------------------------------------
+
+
+def write_runs(root: Path, count: int) -> None:
+    """Journals of `count` interrupted backup runs, as the engine begins them."""
+    for number in range(count):
+        run_dir = root / f"backup-20261126T04{number // 60 % 60:02d}{number % 60:02d}Z"
+        run_dir.mkdir(parents=True)
+        started = {
+            "at": 1_795_000_000 + number,
+            "kind": "run_started",
+            "data": {
+                "runbook": "backup",
+                "steps": ["preflight", "seal"],
+                "profile": "prod",
+                "backup_set": f"/var/backups/alfresco-sync/{run_dir.name}",
+            },
+        }
+        (run_dir / "journal.jsonl").write_text(json.dumps(started) + "\n")
+
+
+@pytest.mark.parametrize("args", [["runs"], ["runs", "--json"]])
+def test_a_reader_that_stops_early_ends_the_command_quietly(
+    isolated_dirs: Path, args: list[str]
+) -> None:
+    write_runs(isolated_dirs / "state" / "runs", 300)  # far more than the pipe holds
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(read_end, fcntl.F_SETPIPE_SZ, 4096)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "syncwizard", *args],
+        stdout=write_end,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as reader:  # `| head -1`
+        first = reader.readline()
+    _, stderr = child.communicate(timeout=60)
+    assert first.startswith(b"backup-2026") or first.startswith(b"[")
+    assert stderr == ""  # no BrokenPipeError, no traceback
+    assert child.returncode == 141  # 128 + SIGPIPE, as a Unix tool stopped by it

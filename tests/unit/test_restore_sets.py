@@ -68,6 +68,23 @@ def test_sets_are_listed_newest_first_and_unusable_ones_say_why(tmp_path: Path) 
         resolve_set(tmp_path, "nope")
 
 
+def test_sets_with_a_manifest_of_the_wrong_shape_are_listed_with_why_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    good = manifest("2026-11-26T01:00:00.000Z", "2026-11-26T01:05:00.000Z")
+    write_set(tmp_path, "good", good)
+    write_set(tmp_path, "files", {**good, "files": {"sync_db.dump": 12}})
+    write_set(tmp_path, "dumps", {**good, "dumps": ["repository_db.dump", "sync_db.dump"]})
+    write_set(tmp_path, "version", {**good, "version": "1"})
+    listings = _list_sets_blocking(tmp_path)
+    assert [s.path.name for s in listings if s.choosable] == ["good"]
+    problems = {s.path.name: s.problem for s in listings if not s.choosable}
+    assert "`files` must be a list" in problems["files"]
+    assert "`dumps[0]` must be an object, found 'repository_db.dump'" in problems["dumps"]
+    assert "the manifest version must be an integer" in problems["version"]
+    assert resolve_set(tmp_path, None).name == "good"
+
+
 def test_an_empty_backup_folder_names_the_way_to_get_a_set(tmp_path: Path) -> None:
     with pytest.raises(SyncWizardError) as caught:
         resolve_set(tmp_path, None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import stat
 from pathlib import Path
 
@@ -109,6 +110,77 @@ async def test_a_folder_without_a_manifest_is_not_a_backup_set(tmp_path: Path) -
         await backupset.verify_set(tmp_path / "nowhere")
 
 
+def rewrite_manifest(set_dir: Path, **changes: object) -> None:
+    path = set_dir / backupset.MANIFEST_NAME
+    path.write_text(json.dumps({**json.loads(path.read_text()), **changes}))
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"files": {"sync_db.dump/toc.dat": 3}}, "`files` must be a list of {path, size, sha256}"),
+        ({"files": [{"size": 3, "sha256": "0" * 64}]}, "`files[0]` has no path"),
+        (
+            {"files": [{"path": "toc.dat", "size": "3", "sha256": "0" * 64}]},
+            "`files[0].size` must be a whole number of bytes, found '3' (a string)",
+        ),
+        (
+            {"files": [{"path": "toc.dat", "size": 3.5, "sha256": "0" * 64}]},
+            "found 3.5 (a fraction)",
+        ),
+        (
+            {"files": [{"path": "../../etc/passwd", "size": 3, "sha256": "0" * 64}]},
+            "`files[0].path` must be a relative path inside the set, found '../../etc/passwd'",
+        ),
+        ({"files": [{"path": "toc.dat", "size": 3}]}, "`files[0].sha256` must be 64 hex"),
+        ({"dumps": ["sync_db.dump"]}, "`dumps[0]` must be an object, found 'sync_db.dump'"),
+        ({"dumps": [{"path": "d", "row_counts": {"t": "9"}}]}, "`dumps[0].row_counts` must map"),
+        ({"tool": "syncwizard"}, "`tool` must be an object, found 'syncwizard' (a string)"),
+        ({"t0": "2026-11-26"}, "`t0` must be an object with at"),
+    ],
+)
+async def test_a_manifest_of_the_wrong_shape_is_named_as_damaged_not_a_traceback(
+    tmp_path: Path, changes: dict[str, object], named: str
+) -> None:
+    set_dir, _ = make_set(tmp_path)
+    rewrite_manifest(set_dir, **changes)
+    with pytest.raises(SyncWizardError) as caught:
+        await backupset.verify_set(set_dir)
+    error = caught.value
+    assert error.message.startswith(f"{set_dir / backupset.MANIFEST_NAME} is damaged: ")
+    assert named in error.message
+    assert "cannot be trusted" in error.hint and "syncwizard backup" in error.hint
+
+
+@pytest.mark.parametrize(
+    ("version", "found"),
+    [("1", "'1' (a string)"), (1.0, "1.0 (a fraction)"), (True, "True (true/false)")],
+)
+async def test_a_manifest_version_that_is_not_an_integer_is_said_so(
+    tmp_path: Path, version: object, found: str
+) -> None:
+    set_dir, _ = make_set(tmp_path)
+    rewrite_manifest(set_dir, version=version)
+    with pytest.raises(SyncWizardError) as caught:
+        backupset.read_manifest(set_dir)
+    message = caught.value.message
+    assert "the manifest version must be an integer" in message
+    assert message.endswith(f"found {found}")
+    assert "is manifest version 1, this syncwizard reads version 1" not in message
+    rewrite_manifest(set_dir, version=2)
+    with pytest.raises(SyncWizardError, match="is manifest version 2, this syncwizard reads"):
+        backupset.read_manifest(set_dir)
+
+
+async def test_a_dump_lacking_what_a_restore_reads_is_a_problem_of_the_set(
+    tmp_path: Path,
+) -> None:
+    set_dir, _ = make_set(tmp_path)
+    rewrite_manifest(set_dir, dumps=[{"path": "sync_db.dump", "roles": ["sync_db"]}])
+    report = await backupset.verify_set(set_dir)
+    assert report.problems == ["the manifest's dumps[0] lacks row_counts, toc_entries"]
+
+
 def test_files_and_folders_are_made_private(tmp_path: Path) -> None:
     dump = tmp_path / "d.dump"
     dump.mkdir(mode=0o755)
@@ -199,6 +271,32 @@ def test_json_lines_carry_the_event_and_its_live_detail() -> None:
     assert first["kind"] == "progress" and first["detail"]["p0"] == 4
     assert first["message"] == "1 of 4 events consumed; 3 pending; 1 consumer"
     assert second["error"] == {"system": "", "message": "refused", "hint": "h", "refused": True}
+
+
+def test_the_printer_falls_silent_when_its_reader_goes_away_and_the_run_goes_on() -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # `syncwizard backup --yes | head -1` after head has exited
+    out = os.fdopen(write_end, "w")
+    printer = HeadlessPrinter(out, step_titles={"seal": "Verify and seal"})
+    printer(StepEvent("r", EventKind.STATE, "seal", StepState.RUNNING))  # no BrokenPipeError
+    assert printer.closed
+    printer(StepEvent("r", EventKind.STATE, "seal", StepState.DONE, message="sealed"))
+    printer.warn("r", "still quiet")
+    out.close()  # what was buffered went to /dev/null: closing raises nothing either
+
+
+def test_an_abandoned_run_is_printed_in_text_and_a_warning_stands_out() -> None:
+    out = io.StringIO()
+    printer = HeadlessPrinter(out)
+    printer(StepEvent("old", EventKind.RUN_ABANDONED, message="run old left unfinished"))
+    printer.warn("old", "run old cannot be resumed")
+    first, second = out.getvalue().splitlines()
+    assert first.endswith(" run old left unfinished")
+    assert second.endswith(" warning: run old cannot be resumed")
+    out = io.StringIO()
+    HeadlessPrinter(out, json_lines=True).warn("old", "run old cannot be resumed")
+    entry = json.loads(out.getvalue())
+    assert (entry["kind"], entry["run_id"]) == ("warning", "old")
 
 
 # --- does the Sync Service share the repository database? ----------------------------------

@@ -63,6 +63,41 @@ def test_secrets_are_masked_in_every_line(tmp_path: Path) -> None:
     assert "hunter2" not in text and "********" in text
 
 
+def test_a_broker_password_that_is_a_word_masks_values_not_the_words_of_a_message(
+    tmp_path: Path,
+) -> None:
+    run_dir = tmp_path / "runs" / "restore-1"
+    journal = Journal.create(run_dir, secrets=["admin", "r4nd0m-T0ken_x"])
+    error = SyncWizardError(
+        "the start command `ctl start` exited with 1: recover refused: wrong repository admin "
+        "credentials for user admin",
+        hint="the option was -Drecover=admin:admin and the broker at http://admin:admin@mq",
+    )
+    journal.append(
+        StepEvent(
+            run_id="restore-1",
+            kind=EventKind.STATE,
+            step_id="start_recover",
+            state=StepState.FAILED,
+            error=error,
+            data={"note": "r4nd0m-T0ken_x leaked", "db_password": "Pw-77x", "again": "Pw-77x"},
+        )
+    )
+    journal.close()
+    (entry,) = read_entries(run_dir / "journal.jsonl")
+    assert entry["error"]["message"].endswith(
+        "recover refused: wrong repository admin credentials for user admin"
+    )
+    assert entry["error"]["hint"] == (
+        "the option was -Drecover=admin:******** and the broker at http://admin:********@mq"
+    )
+    assert entry["data"] == {
+        "note": "******** leaked",
+        "db_password": "********",
+        "again": "********",
+    }
+
+
 def test_a_line_cut_short_by_a_kill_is_skipped_and_the_next_append_starts_clean(
     tmp_path: Path,
 ) -> None:

@@ -64,3 +64,20 @@ def test_a_failure_says_the_line_of_output_that_says_why() -> None:
     assert CommandResult("x", 5, "", 0.1).failure("the x command") == (
         "the x command `x` exited with 5"
     )
+
+
+async def test_a_refusal_naming_the_admin_user_is_not_garbled_when_the_password_is_a_word() -> None:
+    control = ServiceControl(
+        "sync_service",
+        stop=None,
+        start=None,
+        start_with_recover='echo "got $SYNCWIZARD_RECOVER_OPTION"; '
+        'echo "recover refused: wrong repository admin credentials for user admin"; exit 1',
+    )
+    result = await control.start_with_recover("admin", "admin")
+    assert not result.ok
+    assert "got ********" in result.output  # the whole option, as it arrived
+    assert "wrong repository admin credentials for user admin" in result.output
+    assert result.failure("the recover start").endswith(
+        "recover refused: wrong repository admin credentials for user admin"
+    )
