@@ -9,13 +9,12 @@ from pathlib import Path
 
 from syncwizard.clients.service import run_command
 from syncwizard.errors import SyncWizardError
+from syncwizard.masking import mask_text
 
 DRIFT_TIMEOUT = 60.0
 LOG_TAIL_BYTES = 1 << 20  # look at most this far back in a chatty log
 LOG_LINES = 8
 _RECOVER_WORD = re.compile(r"recover", re.IGNORECASE)
-# The option's password, wherever a log line repeats the JVM's arguments.
-_RECOVER_OPTION = re.compile(r"(-Drecover=[^:\s]*:)\S+")
 
 
 async def measure_drift(command: str | None) -> str | None:
@@ -56,11 +55,5 @@ def recover_lines(log: str | None, since: int | None, secrets: tuple[str, ...] =
     except OSError:
         return []
     lines = [line for line in text.splitlines() if _RECOVER_WORD.search(line)]
-    masked = []
-    for line in lines[-LOG_LINES:]:
-        line = _RECOVER_OPTION.sub(r"\1********", line)
-        for secret in secrets:
-            if secret:
-                line = line.replace(secret, "********")
-        masked.append(line)
-    return masked
+    # A log may repeat the JVM's arguments, -Drecover=<user>:<password> among them.
+    return [mask_text(line, secrets) for line in lines[-LOG_LINES:]]
