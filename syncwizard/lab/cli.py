@@ -57,13 +57,18 @@ def _status(layout: LabLayout, args: argparse.Namespace) -> int:
     if not layout.settings_file.exists():
         print(f"no practice lab under {layout.root}: run `syncwizard lab up`")
         return 1
+    from syncwizard.lab import repository_control
+
     parts = stack.parts(layout)
     drift = postgres.node_drift(layout) if parts[0].running else None
+    settings = read_settings(layout)
     data = {
         "root": str(layout.root),
-        "topic": read_settings(layout).topic,
+        "topic": settings.topic,
         "parts": [{"name": p.name, "running": p.running, "where": p.where} for p in parts],
         "drift": None if drift is None else {"missing": drift.missing, "extra": drift.extra},
+        "produce_rate": settings.produce_rate,
+        "produced": repository_control.produced(layout),
     }
     if args.json:
         print(json.dumps(data, indent=2))
@@ -71,6 +76,11 @@ def _status(layout: LabLayout, args: argparse.Namespace) -> int:
         print(f"practice lab under {layout.root}, topic {data['topic']}")
         for part in parts:
             print(f"  {part.name:<10} {'running' if part.running else 'stopped':<8} {part.where}")
+        produced = data["produced"]
+        print(
+            f"  events     the repository makes {settings.produce_rate:g} a second"
+            + ("" if produced is None else f" ({produced:,} since it started)")
+        )
         if drift is None:
             print("  drift      unknown (PostgreSQL is not running)")
         else:
