@@ -177,7 +177,7 @@ async def test_polls_never_overlap_even_when_each_is_slower_than_the_interval() 
     app, _ = make_app(source=source, clock=clock, interval=0.001)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_dashboard(pilot, polls=8)
-        assert source.max_active == 1
+        assert source.max_active == 1, "never two polls of one system at once"
 
 
 async def test_polling_pauses_while_a_modal_is_open_and_resumes_after() -> None:
@@ -237,6 +237,9 @@ class FailingSource:
         self.polls = 0
 
     async def poll(self) -> StatusReport:
+        return await self.poll_system("health")
+
+    async def poll_system(self, system: str) -> StatusReport:
         self.polls += 1
         raise RuntimeError("boom")
 
@@ -293,10 +296,11 @@ async def test_a_poll_that_does_not_come_back_is_said_in_the_title_bar() -> None
     app, _ = make_app([report(T0)], clock=clock, interval=1.0)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_dashboard(pilot)
-        await until(pilot, lambda: screen._poll_running)  # the second poll waits for an answer
+        # the second polls wait for an answer
+        await until(pilot, lambda: screen.polls is not None and len(screen.polls.running) == 4)
         clock.advance(10)
         screen.redraw()
-        assert screen.title_bar.where == "Status - poll running for 10 s"
+        assert screen.title_bar.where == "Status - health check poll running for 10 s"
         assert "10 s ago" in str(screen.queue_panel.border_subtitle)
 
 
@@ -310,3 +314,23 @@ async def test_opening_status_again_goes_back_to_the_open_dashboard() -> None:
         await pilot.pause()
         assert app.screen is screen
         assert sum(isinstance(s, DashboardScreen) for s in app.screen_stack) == 1
+
+
+async def test_a_hung_broker_holds_back_no_other_panel() -> None:
+    clock = FakeClock()
+    source = FakeStatusSource([report(T0)], clock=clock, delays={"broker": 3600.0})
+    app, _ = make_app(source=source, clock=clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, DashboardScreen))
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        answers = screen.model.answers
+        await until(pilot, lambda: answers["health"] >= 1 and answers["sync_db"] >= 1)
+        assert SYNC_ID in str(screen.health_panel.border_title)
+        assert "syncservice" in text_of(screen.databases_panel.body)
+        assert "asking the broker" in text_of(screen.queue_panel.body)
+        source.add(report(T0 + 1, events_healthy=False))
+        await until(pilot, lambda: answers["health"] >= 2)
+        assert "UNHEALTHY" in text_of(screen.health_panel.body), "later polls come in too"
+        assert answers["broker"] == 0 and source.max_active == 1

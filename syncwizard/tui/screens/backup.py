@@ -358,28 +358,16 @@ class BackupScreen(RunbookScreen):
 
     # --- live panels ----------------------------------------------------------------------
 
-    @work(exclusive=True, group="panels", exit_on_error=False, name="live panels")
-    async def poll_panels(self) -> None:
-        try:
-            self.source = await asyncio.to_thread(self.source_factory)
-        except SyncWizardError as error:
-            self.panels_banner.update(Text(f"no live panels: {error.render()}"))
-            self.panels_banner.display = True
-            return
-        while not self._stopping:
-            self.model.apply(await self.source.poll())
-            self._redraw_panels()
-            await asyncio.sleep(self.interval)
-
-    def _redraw_panels(self) -> None:
+    def _redraw_panels(self, system: str) -> None:
         now = self.clock()
         model = self.model
-        self.queue_panel.show(model.broker, model.pending, model.dequeue_rate, now)
-        self.databases_panel.show(model.databases, now)
+        if system == "broker":
+            self.queue_panel.show(model.broker, model.pending, model.dequeue_rate, now)
+        elif system in model.databases:
+            self.databases_panel.show(model.databases, now)
 
     async def on_unmount(self) -> None:
-        self._stopping = True
-        self.workers.cancel_group(self, "panels")
+        self._stop_polls()
         running = [
             w
             for w in self.workers

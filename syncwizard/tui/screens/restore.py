@@ -593,28 +593,22 @@ class RestoreScreen(RunbookScreen):
 
     # --- live panels ----------------------------------------------------------------------
 
-    @work(exclusive=True, group="panels", exit_on_error=False, name="live panels")
-    async def poll_panels(self) -> None:
-        try:
-            self.source = await asyncio.to_thread(self.source_factory)
-        except SyncWizardError as error:
-            self.panels_banner.update(Text(f"no live panels: {error.render()}"))
-            self.panels_banner.display = True
-            return
-        while not self._stopping:
-            found = self.engine.results.get(rt.PREFLIGHT, {}) if self.engine else {}
-            if found.get("queue"):  # known from here on, the Sync Service stopped or not
-                self.source.follow_queue(str(found["queue"]), found.get("topic"))
-            self.model.apply(await self.source.poll())
-            now = self.clock()
-            model = self.model
+    def _before_poll(self, system: str) -> None:
+        found = self.engine.results.get(rt.PREFLIGHT, {}) if self.engine else {}
+        if system == "broker" and found.get("queue") and self.source is not None:
+            # known from here on, the Sync Service stopped or not
+            self.source.follow_queue(str(found["queue"]), found.get("topic"))
+
+    def _redraw_panels(self, system: str) -> None:
+        now = self.clock()
+        model = self.model
+        if system == "broker":
             self.queue_panel.show(model.broker, model.pending, model.dequeue_rate, now)
+        elif system == "health":
             self.health_panel.show(model.health, now)
-            await asyncio.sleep(self.interval)
 
     async def on_unmount(self) -> None:
-        self._stopping = True
-        self.workers.cancel_group(self, "panels")
+        self._stop_polls()
         running = [
             w
             for w in self.workers
