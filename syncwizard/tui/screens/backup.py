@@ -115,8 +115,8 @@ class BackupScreen(RunbookScreen):
                 yield self.sidebar
             with Vertical(id="step-pane"):
                 yield self.head
-                yield self.live_box
                 with VerticalScroll(id="step-body"):
+                    yield self.live_box
                     yield self.why
                     yield self.plan
                 yield self.panels_banner

@@ -62,6 +62,7 @@ CANCELLED_TEXT = (
     "Cancelled: the step was stopped and the journal says so. r runs it again; Esc goes back."
 )
 READY_HINT = "Enter runs it."
+CHOSEN = "  (chosen)"  # after the chosen option: readable without colour
 
 
 class StepEnded(Message):
@@ -81,15 +82,16 @@ class RestoreCancelScreen(ConfirmCancelScreen):
         with Vertical(id="confirm-cancel") as box:
             box.border_title = "Cancel?"
             question = "Cancel this step and quit?" if self.then_quit else "Cancel this step?"
-            yield Static(Text(question, style="bold"), id="confirm-question")
-            if self.step_title:
-                yield Static(f"Running now: {self.step_title}", id="confirm-step")
-            yield Static(
-                "The running step is stopped and cleans up after itself (a half-restored "
-                "scratch database is dropped; the live database is never left half done). "
-                "The journal says so and the step can be run again.",
-                id="confirm-consequences",
-            )
+            with VerticalScroll(id="confirm-body", classes="modal-body"):
+                yield Static(Text(question, style="bold"), id="confirm-question")
+                if self.step_title:
+                    yield Static(f"Running now: {self.step_title}", id="confirm-step")
+                yield Static(
+                    "The running step is stopped and cleans up after itself (a half-restored "
+                    "scratch database is dropped; the live database is never left half done). "
+                    "The journal says so and the step can be run again.",
+                    id="confirm-consequences",
+                )
             with Horizontal(id="confirm-buttons"):
                 yield Button("Keep going", variant="primary", id="keep-going")
                 yield Button(
@@ -150,8 +152,8 @@ class RestoreScreen(RunbookScreen):
                 yield self.sidebar
             with Vertical(id="step-pane"):
                 yield self.head
-                yield self.live_box
                 with VerticalScroll(id="step-body"):
+                    yield self.live_box
                     yield self.why
                     yield self.plan
                     yield self.note
@@ -478,7 +480,7 @@ class RestoreScreen(RunbookScreen):
         self.note.update("\n".join(notes))
         self.note.display = bool(notes)
         self._show_choice(step_id)
-        self.run_button.label = f"Run: {self.titles.get(step_id, step_id)}"
+        self.run_button.label = self._run_label(step_id)
         self._show_events(step_id)
         self.set_class(step_id in rt.HEALTH_STEPS, "-health")
         if self.ended:
@@ -487,6 +489,17 @@ class RestoreScreen(RunbookScreen):
             self._set_live(None)
         if self.phase == "ready":
             self.run_button.focus()
+
+    def _run_label(self, step_id: str) -> str:
+        """`Run: <title>` where there is room beside the hint, else `Run step <n>` (the step
+        head above names it)."""
+        if self.has_class("-narrow") or step_id not in self.titles:
+            return (
+                f"Run step {list(self.titles).index(step_id) + 1}"
+                if step_id in self.titles
+                else "Run"
+            )
+        return f"Run: {self.titles[step_id]}"
 
     def _compose_choices(self) -> ComposeResult:
         """One box per step with a choice (shown only for that step)."""
@@ -504,7 +517,13 @@ class RestoreScreen(RunbookScreen):
         for other in rt.CHOICES:
             self.query_one(f"#choice-{other}").display = other == step_id
         choice = rt.CHOICES.get(step_id)
-        if choice is None or self._choice_step == step_id:
+        if choice is None:
+            return
+        # On a short terminal the choice is below the fold: bring it into view (the step's
+        # explanation is one scroll up).
+        box = self.query_one(f"#choice-{step_id}")
+        self.call_after_refresh(box.scroll_visible, animate=False)
+        if self._choice_step == step_id:
             return
         self._choice_step = step_id
         default = rt.default_choice(step_id, self.engine.results if self.engine else {})
@@ -514,6 +533,7 @@ class RestoreScreen(RunbookScreen):
             if option.value == default:
                 button.value = True
         self._show_consequence(step_id, default)
+        self._mark_chosen(step_id, default)
 
     @on(RadioSet.Changed, ".choice-set")
     def choice_changed(self, event: RadioSet.Changed) -> None:
@@ -521,6 +541,15 @@ class RestoreScreen(RunbookScreen):
         choice = rt.CHOICES.get(step_id)
         if choice is not None and 0 <= event.index < len(choice.options):
             self._show_consequence(step_id, choice.options[event.index].value)
+            self._mark_chosen(step_id, choice.options[event.index].value)
+
+    def _mark_chosen(self, step_id: str, value: object) -> None:
+        """Say which option is chosen in words after its label, not only by the button's
+        colour (a monochrome terminal, a colour-blind admin)."""
+        choice = rt.CHOICES[step_id]
+        radio = self.query_one(f"#choice-set-{step_id}", RadioSet)
+        for option, button in zip(choice.options, radio.query(RadioButton), strict=False):
+            button.label = option.label + (CHOSEN if option.value == value else "")
 
     def _show_consequence(self, step_id: str, value: object) -> None:
         option = rt.CHOICES[step_id].option(value)
@@ -556,6 +585,8 @@ class RestoreScreen(RunbookScreen):
     def _fit(self) -> None:
         super()._fit()
         self._place_events()
+        if self.shown_step is not None:
+            self.run_button.label = self._run_label(self.shown_step)
 
     def _set_phase(self, phase: str) -> None:
         self.phase = phase

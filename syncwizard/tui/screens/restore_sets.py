@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Static
 
@@ -172,8 +172,9 @@ class RestoreResumePromptScreen(ResumePromptScreen):
             if where and not self.record.header.get("backup_set"):
                 text.append("\nRestoring ", style="bold")
                 text.append(short_path(str(where)))
-            yield Static(text, id="resume-run")
-            yield Static(HOW, id="resume-how")
+            with VerticalScroll(id="resume-body", classes="modal-body"):
+                yield Static(text, id="resume-run")
+                yield Static(HOW, id="resume-how")
             with Horizontal(id="resume-buttons"):
                 yield Button("Resume", variant="primary", id="resume")
                 yield Button("Start afresh", variant="warning", id="afresh")

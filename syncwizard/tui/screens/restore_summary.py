@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
@@ -101,7 +101,7 @@ class RestoreSummaryScreen(Screen[None]):
                 steps.border_title = "Steps"
                 yield Static(steps_table(self.results, self.states, self.titles))
             for role, aside in self.asides.items():
-                with Horizontal(classes="aside-row"):
+                with Vertical(classes="aside-row"):
                     yield Static(self._aside_text(role, aside), id=f"aside-{role}")
                     yield Button("Drop the old copy", variant="error", id=f"drop-{role}")
         yield Footer()

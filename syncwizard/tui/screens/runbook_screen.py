@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, ClassVar
 from rich.table import Table
 from rich.text import Text
 from textual import work
-from textual.containers import VerticalScroll
+from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
@@ -84,7 +84,8 @@ class RunbookScreen(WizardScreen):
         self.sidebar = StepSidebar(id="step-sidebar")
         self.head = Static("", id="step-head")
         self.live = Static("", id="step-live-text")
-        self.live_box = VerticalScroll(self.live, id="step-live")
+        # At the top of the step's scrolling body: a long error is read by scrolling, never cut.
+        self.live_box = Vertical(self.live, id="step-live")
         self.why = Static("", id="step-why")
         self.plan = Static("", id="step-plan")
         self.panels_banner = Static("", id="panels-banner")
@@ -151,7 +152,7 @@ class RunbookScreen(WizardScreen):
             return
         state = str(self.sidebar.state_of(step_id))
         grid = Table.grid(expand=True)
-        grid.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
+        grid.add_column(overflow="fold", ratio=1)  # a long title wraps, it is not cut
         grid.add_column(no_wrap=True, justify="right")
         title = f"Step {ids.index(step_id) + 1} of {len(ids)}: {self.titles[step_id]}"
         grid.add_row(Text(title, style="bold"), Text(f" {state}", style="italic"))
