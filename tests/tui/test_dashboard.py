@@ -334,3 +334,15 @@ async def test_a_hung_broker_holds_back_no_other_panel() -> None:
         await until(pilot, lambda: answers["health"] >= 2)
         assert "UNHEALTHY" in text_of(screen.health_panel.body), "later polls come in too"
         assert answers["broker"] == 0 and source.max_active == 1
+
+
+async def test_while_the_health_check_is_down_every_check_row_says_stale_in_words() -> None:
+    app, source = make_app([report(T0)])
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_dashboard(pilot)
+        source.add(report(T0 + 20, down=[health_down()]))
+        await applied(pilot, 2)
+        rows = [line for line in text_of(screen.health_panel.body).splitlines() if "Check" in line]
+        assert len(rows) == 3 and all(" STALE " in row for row in rows), rows
+        assert not any(row.split()[1] == "healthy" for row in rows), "no stale row looks healthy"
+        assert "was healthy" in rows[0]
