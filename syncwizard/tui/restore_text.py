@@ -31,6 +31,10 @@ SWAP_ROLES = {SWAP_REPOSITORY: "repository_db", SWAP_SYNC: "sync_db"}
 SYNC_DB_STEPS = (RESTORE_SYNC, SWAP_SYNC)  # skipped when the Sync Service shares the repo DB
 EVENT_STEPS = (ARCHIVE_EVENTS, CLEAR_EVENTS)  # the steps that show the archived events
 HEALTH_STEPS = (STOP_SERVICES, START_RECOVER, PLAIN_RESTART)  # the health panel matters here
+# Steps that take the events off the queue themselves: while one runs, the queue's dequeue
+# rate is the wizard removing them, and the queue panel says so.
+CLEARING_STEPS = (CLEAR_EVENTS,)
+REMOVED_RATE = "removed/s"
 
 SHARED_NOTE = (
     "The Sync Service shares the repository database (DESIGN section 2): restoring the "
@@ -92,6 +96,23 @@ CHOICES = {
         ),
     ),
 }
+
+
+def choice_line(data: Mapping[str, Any]) -> str:
+    """The log line for a journaled choice: what was chosen, or nothing when it says nothing."""
+    said = [
+        str(value) if key == "action" else f"{key.replace('_', ' ')}: {value}"
+        for key, value in data.items()
+        if value is not None and value != ""
+    ]
+    return f"  choice journaled: {', '.join(said)}" if said else ""
+
+
+def watching(step_id: str, titles: Mapping[str, str]) -> str:
+    """What a health watch is watching: the recover start, or the step that runs it."""
+    if step_id == START_RECOVER:
+        return "watching the recover start"
+    return f"watching the Sync Service come back: {titles.get(step_id, step_id)}"
 
 
 def default_choice(step_id: str, results: Mapping[str, Mapping[str, Any]]) -> object:

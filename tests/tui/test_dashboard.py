@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from tui_support import applied, make_app, open_dashboard, text_of, until
 
 from syncwizard.errors import SyncWizardError
@@ -346,3 +347,34 @@ async def test_while_the_health_check_is_down_every_check_row_says_stale_in_word
         assert len(rows) == 3 and all(" STALE " in row for row in rows), rows
         assert not any(row.split()[1] == "healthy" for row in rows), "no stale row looks healthy"
         assert "was healthy" in rows[0]
+
+
+async def test_started_on_status_the_dashboard_opens_first_with_the_wizards_one_key_away() -> None:
+    # What `make practice` runs: python -m syncwizard.tui --profile lab
+    from syncwizard.tui.screens.restore_sets import SetChooserScreen
+
+    app, _ = make_app([report(T0)])
+    app.start = "status"
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await applied(pilot, 1)
+        assert app.screen is screen
+        shown = {key: active.binding.description for key, active in app.active_bindings.items()}
+        assert shown.get("b") == "Backup" and shown.get("r") == "Restore"
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, SetChooserScreen))
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen)
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, WelcomeScreen))
+
+
+def test_the_practice_entry_opens_the_dashboard(monkeypatch: pytest.MonkeyPatch) -> None:
+    import syncwizard.tui.__main__ as entry
+    import syncwizard.tui.app as app_module
+
+    started: list[str | None] = []
+    monkeypatch.setattr(
+        app_module, "run_tui", lambda settings, error, *, start=None: started.append(start) or 0
+    )
+    assert entry.main(["--profile", "lab"]) == 0
+    assert started == ["status"]

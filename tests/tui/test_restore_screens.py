@@ -422,3 +422,34 @@ async def test_the_real_launcher_lists_sets_and_makes_choices(tmp_path: Path) ->
     assert not choosable(sets[0]) and sets[0].problem
     choices = await launcher.make_choices()
     assert choices.events_action is None and choices.recover_password is None
+
+
+def test_a_journaled_choice_is_said_as_chosen_and_an_empty_one_not_at_all() -> None:
+    assert rt.choice_line({"action": "purge"}) == "  choice journaled: purge"
+    assert rt.choice_line({"plain_restart": True}) == "  choice journaled: plain restart: True"
+    assert rt.choice_line({"action": None}) == "", "never 'choice journaled: None'"
+
+
+def test_a_health_watch_is_named_after_the_step_that_runs_it() -> None:
+    titles = {rt.PLAIN_RESTART: "Restart without recover (offered)"}
+    assert rt.watching(rt.START_RECOVER, titles) == "watching the recover start"
+    during_restart = rt.watching(rt.PLAIN_RESTART, titles)
+    assert "recover start" not in during_restart and "Restart without recover" in during_restart
+
+
+async def test_while_the_restore_clears_the_queue_its_rate_says_removed_not_dequeues() -> None:
+    fake = await prepared(rt.CLEAR_EVENTS, hold_at={rt.CLEAR_EVENTS: 1})
+    app, _, source = restore_app(launcher=FakeRestoreLauncher(fake))
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = await resume_prepared(pilot)
+        await until(pilot, lambda: source.exhausted)
+        assert "dequeues/s" in text_of(screen.queue_panel.body)
+        await pilot.press("enter")
+        await confirm_gate(pilot, SYNC_ID[:8])
+        await until(pilot, lambda: fake.holding == rt.CLEAR_EVENTS)
+        await pilot.pause()
+        shown = text_of(screen.queue_panel.body)
+        assert "removed/s" in shown and "dequeues/s" not in shown
+        fake.release()
+        await step_done(pilot, screen, rt.CLEAR_EVENTS)
+        assert "dequeues/s" in text_of(screen.queue_panel.body)

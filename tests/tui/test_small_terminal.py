@@ -224,3 +224,28 @@ async def test_a_wrong_word_and_enter_at_a_gate_say_it_does_not_match_and_what_t
         assert not screen.mismatch.display
         await pilot.press(*"o", "enter")
         await until(pilot, lambda: answers == [True])
+
+
+async def test_at_80_columns_the_footer_keeps_every_key_even_f1_and_contrast() -> None:
+    from textual.widgets._footer import FooterKey
+
+    error = SyncWizardError("purge refused by the broker", hint="see its log")
+    fake = await prepared(rt.CLEAR_EVENTS, run_id=RUN_ID, fail={rt.CLEAR_EVENTS: error})
+    app, _, _ = restore_app(launcher=FakeRestoreLauncher(fake))
+    async with app.run_test(size=SMALL) as pilot:
+        screen = await resume_prepared(pilot)
+        await pilot.press("enter")
+        await confirm_gate(pilot, GATE_TOKENS[rt.CLEAR_EVENTS][0])
+        await until(pilot, lambda: screen.phase == "failed")
+        await pilot.pause()
+        keys = list(screen.query(FooterKey))
+        said = [f"{key.key_display} {key.description}" for key in keys]
+        assert len(keys) >= 8, said  # Run, Retry, Back, Events, Log, Quit, Help, Contrast
+        palette = next(key for key in keys if key.has_class("-command-palette"))
+        right_end = screen.find_widget(palette).region.x  # docked right, over what reaches it
+        for key in keys:
+            region = screen.find_widget(key).visible_region
+            assert region.width == key.outer_size.width, f"{said}: {key.description} is cut"
+            if key is not palette:
+                assert region.right <= right_end, f"{said}: {key.description} is under ^p"
+        assert any("Contrast" in s for s in said) and any("Help" in s for s in said)

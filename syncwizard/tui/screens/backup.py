@@ -24,7 +24,6 @@ from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Footer
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from syncwizard.errors import SyncWizardError
@@ -40,6 +39,7 @@ from syncwizard.tui.screens.base import log
 from syncwizard.tui.screens.confirm_cancel import ConfirmCancelScreen
 from syncwizard.tui.screens.runbook_screen import EngineEvent, RunbookScreen
 from syncwizard.tui.widgets.databases_panel import DatabasesPanel
+from syncwizard.tui.widgets.footer import WizardFooter
 
 if TYPE_CHECKING:
     from syncwizard.config import Settings
@@ -124,7 +124,7 @@ class BackupScreen(RunbookScreen):
                     yield self.queue_panel
                     yield self.databases_panel
         yield self.log_pane
-        yield Footer()
+        yield WizardFooter()
 
     def on_mount(self) -> None:
         self.live_box.display = False

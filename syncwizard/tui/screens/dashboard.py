@@ -43,7 +43,7 @@ SLOW_POLL = 3.0  # seconds after which a poll that has not come back is said on 
 
 
 class DashboardScreen(StableLines, WizardScreen):
-    BINDINGS = [keys.BACK, keys.COPY_GUID]
+    BINDINGS = [keys.BACK, keys.COPY_GUID, keys.DASHBOARD_BACKUP, keys.DASHBOARD_RESTORE]
 
     def __init__(
         self,

@@ -31,7 +31,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Button, Footer, RadioButton, RadioSet, Static
+from textual.widgets import Button, RadioButton, RadioSet, Static
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from syncwizard.errors import SyncWizardError
@@ -43,7 +43,9 @@ from syncwizard.tui.screens.base import log
 from syncwizard.tui.screens.confirm_cancel import ConfirmCancelScreen
 from syncwizard.tui.screens.runbook_screen import EngineEvent, RunbookScreen
 from syncwizard.tui.widgets.events_table import EventsTable
+from syncwizard.tui.widgets.footer import WizardFooter
 from syncwizard.tui.widgets.health_panel import HealthPanel
+from syncwizard.tui.widgets.queue_panel import DEQUEUE_RATE
 from syncwizard.tui.widgets.step_sidebar import MARKERS
 
 if TYPE_CHECKING:
@@ -168,7 +170,7 @@ class RestoreScreen(RunbookScreen):
                     yield self.queue_panel
                     yield self.health_panel
         yield self.log_pane
-        yield Footer()
+        yield WizardFooter()
 
     def on_mount(self) -> None:
         self.live_box.display = False
@@ -383,7 +385,7 @@ class RestoreScreen(RunbookScreen):
             return
         line = log_line(event, self.titles)
         if event.kind == EventKind.RECORD and event.message == "choice":
-            line = f"  choice journaled: {event.data.get('action')}"
+            line = rt.choice_line(event.data)
         elif event.kind == EventKind.RECORD and event.message == "swapped":
             line = f"  swapped: {event.data.get('database')} (old one: {event.data.get('aside')})"
         if line:
@@ -392,6 +394,8 @@ class RestoreScreen(RunbookScreen):
             self._on_state(event.step_id, event.state, event)
 
     def _on_state(self, step_id: str, state: StepState, event: StepEvent) -> None:
+        clearing = state == StepState.RUNNING and step_id in rt.CLEARING_STEPS
+        self._label_rate(rt.REMOVED_RATE if clearing else DEQUEUE_RATE)
         took = None
         if state == StepState.RUNNING:
             self.progress = ProgressReader()
@@ -433,7 +437,7 @@ class RestoreScreen(RunbookScreen):
                 rt.watch_headline(detail),
                 healthy,
                 len(checks) or None,
-                "watching the recover start",
+                rt.watching(event.step_id or "", self.titles),
             )
             self._set_live(self._watch_text(detail), "-waiting")
             return
@@ -446,6 +450,13 @@ class RestoreScreen(RunbookScreen):
             return
         row = self.progress.row(event)
         self.log_pane.show_progress(row.label, row.done, row.total, row.detail)
+
+    def _label_rate(self, label: str) -> None:
+        """Say what the queue's rate measures now: the consumers' dequeues, or the events
+        this restore removes."""
+        if self.queue_panel.rate_label != label:
+            self.queue_panel.rate_label = label
+            self._redraw_panels("broker")
 
     def _pending_now(self) -> int | None:
         numbers = self.model.broker.value

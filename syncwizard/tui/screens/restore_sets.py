@@ -19,13 +19,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Static
+from textual.widgets import Button, DataTable, Static
 
 from syncwizard.runbook.journal import RunRecord
 from syncwizard.tui import formatting, keys
 from syncwizard.tui.backup_text import short_path
 from syncwizard.tui.screens.backup_summary import moment_text
 from syncwizard.tui.screens.resume_prompt import ResumePromptScreen, describe_run
+from syncwizard.tui.widgets.footer import WizardFooter
 from syncwizard.tui.widgets.title_bar import TitleBar
 
 GUID_SHOWN = 8  # the gate that purges the queue asks for these first characters too
@@ -73,7 +74,7 @@ class SetChooserScreen(Screen[Any]):
             self.table.border_title = "Backup sets"
             yield self.table
             yield self.details
-        yield Footer()
+        yield WizardFooter()
 
     def on_mount(self) -> None:
         table = self.table
