@@ -249,3 +249,16 @@ async def test_at_80_columns_the_footer_keeps_every_key_even_f1_and_contrast() -
             if key is not palette:
                 assert region.right <= right_end, f"{said}: {key.description} is under ^p"
         assert any("Contrast" in s for s in said) and any("Help" in s for s in said)
+
+
+async def test_the_question_before_leaving_a_restore_is_whole_at_80x24() -> None:
+    from syncwizard.tui.screens.leave_restore import LeaveRestoreScreen
+
+    fake = await prepared(rt.RESTORE_SYNC, run_id=RUN_ID)
+    app, _, _ = restore_app(launcher=FakeRestoreLauncher(fake))
+    async with app.run_test(size=SMALL) as pilot:
+        await resume_prepared(pilot)
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, LeaveRestoreScreen))
+        await pilot.pause()
+        await assert_all_reachable(pilot, must_reach(app.screen))

@@ -697,6 +697,29 @@ class RestoreScreen(RunbookScreen):
     def action_cancel_step(self) -> None:
         self._ask_to_cancel(then_quit=False)
 
+    def left_state(self) -> list[str]:
+        """What this run changed and did not put back yet (see rt.left_state)."""
+        engine = self.engine
+        if engine is None:
+            return []
+        return rt.left_state(engine.states, engine.results, engine.records, self.titles)
+
+    def action_back(self) -> None:
+        """Leave for the welcome screen; a run that changed things asks first and says in
+        what state it leaves the systems."""
+        from syncwizard.tui.screens.leave_restore import LeaveRestoreScreen
+
+        lines = self.left_state() if self.phase != "finished" else []
+        if not lines:
+            self.dismiss()
+            return
+
+        def answered(leave: bool | None) -> None:
+            if leave and not self.running:
+                self.dismiss()
+
+        self.app.push_screen(LeaveRestoreScreen(lines), answered)
+
     def action_request_quit(self) -> None:
         if self.phase == "starting":
             self.app.exit()

@@ -23,8 +23,10 @@ from textual.widgets import Button, DataTable, Static
 
 from syncwizard.runbook.journal import RunRecord
 from syncwizard.tui import formatting, keys
+from syncwizard.tui import restore_text as rt
 from syncwizard.tui.backup_text import short_path
 from syncwizard.tui.screens.backup_summary import moment_text
+from syncwizard.tui.screens.leave_restore import state_text
 from syncwizard.tui.screens.resume_prompt import ResumePromptScreen, describe_run
 from syncwizard.tui.widgets.footer import WizardFooter
 from syncwizard.tui.widgets.title_bar import TitleBar
@@ -173,6 +175,12 @@ class RestoreResumePromptScreen(ResumePromptScreen):
             if where and not self.record.header.get("backup_set"):
                 text.append("\nRestoring ", style="bold")
                 text.append(short_path(str(where)))
+            left = rt.left_state(
+                self.record.states, self.record.results, self.record.records, self.titles
+            )
+            if left:
+                text.append("\n")
+                text.append(state_text(left))
             with VerticalScroll(id="resume-body", classes="modal-body"):
                 yield Static(text, id="resume-run")
                 yield Static(HOW, id="resume-how")
