@@ -1,5 +1,5 @@
 # The two commands of the README:
-#   make practice   install, bring up the practice lab, open the wizard on it
+#   make practice   install, bring up the practice lab, open the wizard on its dashboard
 #   make test       install, then lint and run every test (.ci/run calls this)
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -20,7 +20,7 @@ system-deps:
 
 practice: install system-deps
 	$(SW) lab up
-	$(SW) --profile lab
+	$(PY) -m syncwizard.tui --profile lab
 
 lint: install
 	$(VENV)/bin/ruff check syncwizard tests bench scripts

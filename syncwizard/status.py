@@ -1,15 +1,19 @@
-"""The live state of every system, polled together: health, broker, databases.
+"""The live state of every system: health, broker, databases, each polled on its own.
 
 `StatusPoller` keeps one client per system open across polls (one HTTP round
 trip for all broker numbers per tick) and never lets one system's failure hide
 the others: each failure becomes an entry in `StatusReport.errors`, named by
-system. Clients are imported when the poller is built, not when this module is,
-so the first screen of the TUI stays light.
+system. `poll_system` polls one system, so a screen can show each system as soon
+as it answers (a slow broker never holds back the health check or the
+databases); `poll` polls them all at once, for `syncwizard status`. Clients are
+imported when the poller is built, not when this module is, so the first screen
+of the TUI stays light.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -21,6 +25,9 @@ if TYPE_CHECKING:
     from syncwizard.config import Profile
 
 SYSTEMS = ("health", "broker", "repository_db", "sync_db")
+ALL_SYSTEMS = frozenset(SYSTEMS)
+# How long the first broker poll waits for the health check to name the sync queue.
+SYNC_ID_WAIT = 30.0
 
 
 @dataclass(frozen=True)
@@ -31,7 +38,11 @@ class DatabaseStatus:
 
 @dataclass(frozen=True)
 class StatusReport:
-    """One poll of every system. A system that failed has an entry in `errors`."""
+    """One poll of the systems in `covers` (every system unless said otherwise).
+
+    A system that failed has an entry in `errors`; a system not covered was not
+    asked, so it says nothing about that system.
+    """
 
     taken_at: float
     health: tuple[HealthReport, ...] = ()
@@ -39,6 +50,7 @@ class StatusReport:
     topic: TopicStats | None = None
     databases: tuple[DatabaseStatus, ...] = ()
     errors: tuple[SyncWizardError, ...] = field(default=())
+    covers: frozenset[str] = ALL_SYSTEMS
 
     @property
     def sync_id(self) -> str | None:
@@ -114,8 +126,26 @@ def _as_error(exc: BaseException, system: str) -> SyncWizardError:
     )
 
 
+def merged(parts: list[StatusReport]) -> StatusReport:
+    """One report of the systems `parts` cover between them (each part one system)."""
+    return StatusReport(
+        taken_at=max((part.taken_at for part in parts), default=time.time()),
+        health=next((part.health for part in parts if part.health), ()),
+        queue=next((part.queue for part in parts if part.queue is not None), None),
+        topic=next((part.topic for part in parts if part.topic is not None), None),
+        databases=tuple(d for part in parts for d in part.databases),
+        errors=tuple(e for part in parts for e in part.errors),
+        covers=frozenset().union(*(part.covers for part in parts)),
+    )
+
+
 class StatusPoller:
-    """Polls every system of a profile; one instance per dashboard or status run."""
+    """Polls every system of a profile; one instance per dashboard or status run.
+
+    The broker's queue is named after the sync GUID, which the health check
+    gives: the first broker poll waits (at most SYNC_ID_WAIT s) for the first
+    health poll to end, unless `follow_queue` named the queue.
+    """
 
     def __init__(self, profile: Profile, broker_password: str | None) -> None:
         from syncwizard import systems
@@ -130,36 +160,37 @@ class StatusPoller:
         self._sync_id: str | None = None
         self._queue: str | None = None
         self._topic: str | None = profile.broker.topic
+        self._health_polled = asyncio.Event()  # set once a health poll has ended
 
     async def poll(self) -> StatusReport:
-        health_task = asyncio.ensure_future(self._poll_health())
-        db_tasks = {role: asyncio.ensure_future(p.facts()) for role, p in self._databases.items()}
-        errors: list[SyncWizardError] = []
+        """Every system at once (the broker after the health check names its queue)."""
+        return merged(list(await asyncio.gather(*(self.poll_system(s) for s in SYSTEMS))))
+
+    async def poll_system(self, system: str) -> StatusReport:
+        """One poll of `system` (one of SYSTEMS); its failure is in the report's errors."""
+        errors: tuple[SyncWizardError, ...] = ()
         health: tuple[HealthReport, ...] = ()
-        try:
-            health = await health_task
-        except Exception as exc:
-            errors.append(_as_error(exc, "health"))
-        if health:
-            self._sync_id = health[0].sync_id
         queue = topic = None
+        databases: tuple[DatabaseStatus, ...] = ()
         try:
-            queue, topic = await self._poll_broker()
+            if system == "health":
+                health = await self._poll_health()
+            elif system == "broker":
+                queue, topic = await self._poll_broker()
+            elif system in self._databases:
+                databases = (DatabaseStatus(system, await self._databases[system].facts()),)
+            else:
+                raise ValueError(f"no system {system!r}; the systems are {', '.join(SYSTEMS)}")
         except Exception as exc:
-            errors.append(_as_error(exc, "broker"))
-        databases = []
-        for role, task in db_tasks.items():
-            try:
-                databases.append(DatabaseStatus(role, await task))
-            except Exception as exc:
-                errors.append(_as_error(exc, role))
+            errors = (_as_error(exc, system),)
         return StatusReport(
             taken_at=time.time(),
             health=health,
             queue=queue,
             topic=topic,
-            databases=tuple(databases),
-            errors=tuple(errors),
+            databases=databases,
+            errors=errors,
+            covers=frozenset((system,)),
         )
 
     def follow_queue(self, queue: str, topic: str | None) -> None:
@@ -170,7 +201,20 @@ class StatusPoller:
     async def _poll_health(self) -> tuple[HealthReport, ...]:
         from syncwizard.clients.health import fetch_cluster
 
-        return tuple(await fetch_cluster(self._health))
+        try:
+            health = tuple(await fetch_cluster(self._health))
+            if health:
+                self._sync_id = health[0].sync_id
+            return health
+        finally:
+            self._health_polled.set()
+
+    async def _sync_id_or_wait(self) -> str | None:
+        """The sync GUID; before the first health poll has ended, wait for it."""
+        if self._sync_id is None and not self._health_polled.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._health_polled.wait(), SYNC_ID_WAIT)
+        return self._sync_id
 
     async def _poll_broker(self) -> tuple[QueueStats, TopicStats | None]:
         from syncwizard.clients.names import topic_of_queue
@@ -183,15 +227,17 @@ class StatusPoller:
                 system="broker",
             )
         if self._queue is None:
-            if self._sync_id is None:
-                raise SyncWizardError(
-                    "the sync queue is not known yet: it is named after the sync GUID, "
-                    "which comes from the health check",
-                    hint="make the health check answer (see the health panel)",
-                    system="broker",
-                )
-            self._queue = await self._jolokia.find_sync_queue(self._sync_id, self._topic)
-            self._topic = self._topic or topic_of_queue(self._queue)
+            sync_id = await self._sync_id_or_wait()
+            if self._queue is None:  # followed meanwhile?
+                if sync_id is None:
+                    raise SyncWizardError(
+                        "the sync queue is not known yet: it is named after the sync GUID, "
+                        "which comes from the health check",
+                        hint="make the health check answer (see the health panel)",
+                        system="broker",
+                    )
+                self._queue = await self._jolokia.find_sync_queue(sync_id, self._topic)
+                self._topic = self._topic or topic_of_queue(self._queue)
         try:
             return await self._jolokia.read_stats(self._queue, self._topic)
         except SyncWizardError:

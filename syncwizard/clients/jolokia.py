@@ -404,33 +404,41 @@ class JolokiaClient:
         return [f"queue://{q}" for q in queues] + [f"topic://{t}" for t in topics]
 
     async def find_sync_queue(self, sync_id: str, topic: str | None = None) -> str:
-        """The Sync Service's queue: `Consumer.<guid>.<topic>`, discovered when topic is None."""
+        """The Sync Service's queue: `Consumer.<guid>.<topic>`, discovered when topic is None.
+
+        One round trip: a read of ConsumerCount over an MBean pattern, which lists
+        the matching queues with their consumers and names the broker (learnt here
+        when it is not configured). Only a missing queue costs more, to say what exists.
+        """
         _check_sync_id(sync_id)
-        if topic:
-            wanted = sync_queue_name(sync_id, topic)
-            candidates = await self._search_destinations("Queue", wanted)
-        else:
-            candidates = await self._search_destinations("Queue", f"Consumer.{sync_id}.*")
-        if len(candidates) == 1:
-            return candidates[0]
-        if not candidates:
+        wanted = sync_queue_name(sync_id, topic) if topic else f"Consumer.{sync_id}.*"
+        consumers = await self._consumers_of_queues(wanted)
+        if not consumers:
             queues, topics = await self._queues_and_topics()
             raise missing_queue_error(self.url, sync_id, topic, queues, topics)
-        broker = await self.broker_name()
-        reads = [
-            {
-                "type": "read",
-                "mbean": destination_mbean(broker, "Queue", queue),
-                "attribute": "ConsumerCount",
-            }
-            for queue in candidates
-        ]
-        answers = await self.bulk(reads)
-        consumers = {
-            queue: int(entry_value(self.url, entry, f"reading queue {queue}") or 0)
-            for queue, entry in zip(candidates, answers, strict=True)
-        }
         return pick_sync_queue(consumers)
+
+    async def _consumers_of_queues(self, pattern: str) -> dict[str, int]:
+        """ConsumerCount of every queue whose name matches `pattern` (`*` wildcards), by
+        name; empty when none does. Sets the broker's name from the answer if unknown."""
+        mbean = destination_mbean(self._broker_name or "*", "Queue", pattern)
+        read = {"type": "read", "mbean": mbean, "attribute": ["ConsumerCount"]}
+        (entry,) = await self.bulk([read])
+        if is_missing_mbean(entry):
+            return {}
+        value = entry_value(self.url, entry, f"the search for queues {pattern}") or {}
+        if "*" not in mbean:  # one MBean: its attributes, not a map of MBeans
+            return {pattern: int(value.get("ConsumerCount") or 0)}
+        consumers: dict[str, int] = {}
+        for object_name, attributes in value.items():
+            keys = parse_object_name(object_name)
+            name = keys.get("destinationName")
+            if not name:
+                continue
+            if self._broker_name is None and keys.get("brokerName"):
+                self._broker_name = keys["brokerName"]
+            consumers[name] = int((attributes or {}).get("ConsumerCount") or 0)
+        return consumers
 
     async def _queues_and_topics(self) -> tuple[list[str], list[str]]:
         destinations = await self.list_destinations()

@@ -51,8 +51,10 @@ class SyncWizardApp(App[int]):
         lab_root: Path | None = None,
         backup_launcher: RunLauncher | None = None,
         restore_launcher: RestoreLauncher | None = None,
+        start: str | None = None,
     ) -> None:
         super().__init__()
+        self.start = start  # "status": open the dashboard over the welcome screen
         self.backup_launcher = backup_launcher
         self.restore_launcher = restore_launcher
         self.settings = settings
@@ -71,6 +73,8 @@ class SyncWizardApp(App[int]):
             self._apply_keymap(dict(self.settings.ui.keymap))
             self.set_class(self.settings.ui.high_contrast, HIGH_CONTRAST)
         self._check_size(self.size)
+        if self.start == "status" and self.settings is not None:
+            self.call_after_refresh(self.action_open_status)
 
     def _apply_keymap(self, keymap: dict[str, str]) -> None:
         unknown = sorted(set(keymap) - keys.IDS)
@@ -313,8 +317,14 @@ class SyncWizardApp(App[int]):
         yield SystemCommand("Keys", "List the keys of this screen (F1)", self.action_help)
 
 
-def run_tui(settings: Settings | None, settings_error: SyncWizardError | None = None) -> int:
-    """Run the TUI until the user quits; the exit status for the CLI."""
-    app = SyncWizardApp(settings, settings_error)
+def run_tui(
+    settings: Settings | None,
+    settings_error: SyncWizardError | None = None,
+    *,
+    start: str | None = None,
+) -> int:
+    """Run the TUI until the user quits (on the dashboard with `start="status"`); the exit
+    status for the CLI."""
+    app = SyncWizardApp(settings, settings_error, start=start)
     result = app.run()
     return result if isinstance(result, int) else (app.return_code or 0)

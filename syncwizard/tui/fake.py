@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from syncwizard.clients.results import (
@@ -28,7 +28,7 @@ from syncwizard.config import (
     UiSettings,
 )
 from syncwizard.errors import SyncWizardError
-from syncwizard.status import DatabaseStatus, StatusReport
+from syncwizard.status import SYSTEMS, DatabaseStatus, StatusReport, merged
 
 T0 = 1_767_225_600.0  # 2026-01-01 00:00:00 UTC: every fake timestamp counts from here
 SYNC_ID = "5f1c2a3e-8b7d-4c6e-9a0f-1b2c3d4e5f60"
@@ -51,14 +51,30 @@ class FakeClock:
         self.now += seconds
 
 
+def part_of(report: StatusReport, system: str) -> StatusReport:
+    """What `report` says of `system` alone, as a poll of that one system answers."""
+    return StatusReport(
+        taken_at=report.taken_at,
+        health=report.health if system == "health" else (),
+        queue=report.queue if system == "broker" else None,
+        topic=report.topic if system == "broker" else None,
+        databases=tuple(d for d in report.databases if d.role == system),
+        errors=tuple(e for e in report.errors if e.system == system),
+        covers=frozenset((system,)),
+    )
+
+
 class FakeStatusSource:
     """Answers polls with scripted reports, in order, then waits for more.
 
-    After the script is used up, `poll()` waits until `add()` supplies another
-    report (or the source is closed), so a screen fed by it settles and stays
-    still for a snapshot. With a `clock`, each answer sets it to the report's
-    `taken_at` plus `lag`, which makes every age on screen deterministic.
-    `delay` makes each poll slow, to check that polls never overlap.
+    Each system is polled on its own (`poll_system`, as the screens do) and
+    walks the script at its own pace: its n-th answer is what the n-th report
+    says of it. After the script is used up, a poll waits until `add()`
+    supplies another report (or the source is closed), so a screen fed by it
+    settles and stays still for a snapshot. With a `clock`, each answer sets it
+    to the report's `taken_at` plus `lag`, which makes every age on screen
+    deterministic. `delay` makes each poll slow, to check that polls never
+    overlap; `delays` makes one system's polls slow (a broker behind a VPN).
     """
 
     def __init__(
@@ -68,14 +84,15 @@ class FakeStatusSource:
         clock: FakeClock | None = None,
         lag: float = 0.0,
         delay: float = 0.0,
+        delays: Mapping[str, float] | None = None,
     ) -> None:
         self.script: list[StatusReport] = list(reports)
         self.clock = clock
         self.lag = lag
-        self.delay = delay
-        self.polls = 0  # answers given
-        self.active = 0  # polls running right now
-        self.max_active = 0
+        self.delays = {system: delay for system in SYSTEMS} | dict(delays or {})
+        self.answered: dict[str, int] = dict.fromkeys(SYSTEMS, 0)  # answers given, by system
+        self.active: dict[str, int] = dict.fromkeys(SYSTEMS, 0)  # polls running, by system
+        self.max_active = 0  # the most polls of one system ever running at once
         self.closed = False
         self.followed: tuple[str, str | None] | None = None  # the queue it was told to read
         self._more = asyncio.Event()
@@ -85,29 +102,37 @@ class FakeStatusSource:
         self._more.set()
 
     @property
+    def polls(self) -> int:
+        """Reports answered for every system."""
+        return min(self.answered.values())
+
+    @property
     def exhausted(self) -> bool:
-        """Every scripted report has been answered."""
+        """Every scripted report has been answered, for every system."""
         return self.polls >= len(self.script)
 
     def follow_queue(self, queue: str, topic: str | None) -> None:
         self.followed = (queue, topic)
 
     async def poll(self) -> StatusReport:
-        self.active += 1
-        self.max_active = max(self.max_active, self.active)
+        return merged(list(await asyncio.gather(*(self.poll_system(s) for s in SYSTEMS))))
+
+    async def poll_system(self, system: str) -> StatusReport:
+        self.active[system] += 1
+        self.max_active = max(self.max_active, self.active[system])
         try:
-            if self.delay:
-                await asyncio.sleep(self.delay)
-            while self.polls >= len(self.script):
+            if self.delays.get(system):
+                await asyncio.sleep(self.delays[system])
+            while self.answered[system] >= len(self.script):
                 self._more.clear()
                 await self._more.wait()
-            report = self.script[self.polls]
-            self.polls += 1
+            report = self.script[self.answered[system]]
+            self.answered[system] += 1
             if self.clock is not None:
                 self.clock.now = report.taken_at + self.lag
-            return report
+            return part_of(report, system)
         finally:
-            self.active -= 1
+            self.active[system] -= 1
 
     async def aclose(self) -> None:
         self.closed = True

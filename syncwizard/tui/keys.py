@@ -58,6 +58,20 @@ COPY_GUID = Binding(
     id="dashboard.copy_guid",
     tooltip="Copy the sync GUID to the clipboard (OSC 52, works over SSH)",
 )
+DASHBOARD_BACKUP = Binding(
+    "b",
+    "app.open_backup",
+    "Backup",
+    id="dashboard.backup",
+    tooltip="Open the backup wizard (offers to resume an unfinished backup run)",
+)
+DASHBOARD_RESTORE = Binding(
+    "r",
+    "app.open_restore",
+    "Restore",
+    id="dashboard.restore",
+    tooltip="Open the restore wizard (choose a backup set; offers to resume an unfinished run)",
+)
 CLOSE_HELP = Binding(
     "escape,f1", "dismiss_help", "Close", id="help.close", tooltip="Close this help"
 )
@@ -260,6 +274,8 @@ ALL = (
     WELCOME_COPY_PATH,
     BACK,
     COPY_GUID,
+    DASHBOARD_BACKUP,
+    DASHBOARD_RESTORE,
     CLOSE_HELP,
     WELCOME_BACKUP,
     BACKUP_CANCEL,

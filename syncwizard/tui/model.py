@@ -1,8 +1,10 @@
 """What the dashboard knows between polls: last good values, their age, history, rates.
 
 No Textual here: the dashboard feeds each `StatusReport` to `DashboardModel.apply`
-and renders what it holds. A system whose latest poll failed keeps its last
-value (and when it was taken) next to the error, so its panel can show both.
+and renders what it holds. A report may cover one system only (each system is
+polled on its own); the others are left as they are. A system whose latest poll
+failed keeps its last value (and when it was taken) next to the error, so its
+panel can show both.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Generic, TypeVar
 
 from syncwizard.clients.results import DatabaseFacts, HealthReport, QueueStats, TopicStats
 from syncwizard.errors import SyncWizardError
-from syncwizard.status import StatusReport
+from syncwizard.status import SYSTEMS, StatusReport
 
 T = TypeVar("T")
 
@@ -100,7 +102,12 @@ class DashboardModel:
         }
         self.pending: deque[int] = deque(maxlen=history)
         self.dequeue_rate = DequeueRate()
-        self.polls = 0
+        self.answers: dict[str, int] = dict.fromkeys(SYSTEMS, 0)  # polls applied, by system
+
+    @property
+    def polls(self) -> int:
+        """How many polls every system has had applied (the slowest system's count)."""
+        return min(self.answers.values())
 
     @property
     def sync_id(self) -> str | None:
@@ -108,9 +115,19 @@ class DashboardModel:
         return reports[0].sync_id if reports else None
 
     def apply(self, report: StatusReport) -> None:
-        self.polls += 1
-        at = report.taken_at
-        self.health.update(report.health or None, at, report.error_for("health"))
+        """Take in what `report` says of the systems it covers; the others stay as they are."""
+        at, covers = report.taken_at, report.covers
+        for system in covers & self.answers.keys():
+            self.answers[system] += 1
+        if "health" in covers:
+            self.health.update(report.health or None, at, report.error_for("health"))
+        if "broker" in covers:
+            self._apply_broker(report, at)
+        for role, observed in self.databases.items():
+            if role in covers:
+                observed.update(report.database(role), at, report.error_for(role))
+
+    def _apply_broker(self, report: StatusReport, at: float) -> None:
         numbers = None if report.queue is None else BrokerNumbers(report.queue, report.topic)
         previous = self.broker.value
         self.broker.update(numbers, at, report.error_for("broker"))
@@ -120,5 +137,3 @@ class DashboardModel:
                 self.dequeue_rate.restart()
             self.pending.append(numbers.queue.pending)
             self.dequeue_rate.add(at, numbers.queue.dequeued)
-        for role, observed in self.databases.items():
-            observed.update(report.database(role), at, report.error_for(role))

@@ -31,6 +31,10 @@ SWAP_ROLES = {SWAP_REPOSITORY: "repository_db", SWAP_SYNC: "sync_db"}
 SYNC_DB_STEPS = (RESTORE_SYNC, SWAP_SYNC)  # skipped when the Sync Service shares the repo DB
 EVENT_STEPS = (ARCHIVE_EVENTS, CLEAR_EVENTS)  # the steps that show the archived events
 HEALTH_STEPS = (STOP_SERVICES, START_RECOVER, PLAIN_RESTART)  # the health panel matters here
+# Steps that take the events off the queue themselves: while one runs, the queue's dequeue
+# rate is the wizard removing them, and the queue panel says so.
+CLEARING_STEPS = (CLEAR_EVENTS,)
+REMOVED_RATE = "removed/s"
 
 SHARED_NOTE = (
     "The Sync Service shares the repository database (DESIGN section 2): restoring the "
@@ -92,6 +96,80 @@ CHOICES = {
         ),
     ),
 }
+
+
+def choice_line(data: Mapping[str, Any]) -> str:
+    """The log line for a journaled choice: what was chosen, or nothing when it says nothing."""
+    said = [
+        str(value) if key == "action" else f"{key.replace('_', ' ')}: {value}"
+        for key, value in data.items()
+        if value is not None and value != ""
+    ]
+    return f"  choice journaled: {', '.join(said)}" if said else ""
+
+
+def watching(step_id: str, titles: Mapping[str, str]) -> str:
+    """What a health watch is watching: the recover start, or the step that runs it."""
+    if step_id == START_RECOVER:
+        return "watching the recover start"
+    return f"watching the Sync Service come back: {titles.get(step_id, step_id)}"
+
+
+# --- what an unfinished run leaves behind ----------------------------------------------------
+
+
+def _service_name(what: object) -> str:
+    """`sync_service` / `Sync Service` -> `Sync Service`; `repository` -> `repository`."""
+    text = str(what).replace("_", " ")
+    return "Sync Service" if "sync" in text.lower() else text
+
+
+def left_state(
+    states: Mapping[str, Any],
+    results: Mapping[str, Mapping[str, Any]],
+    records: Mapping[str, Mapping[str, Any]],
+    titles: Mapping[str, str],
+) -> list[str]:
+    """What a restore run has changed so far and not put back, one line each, read from its
+    steps' states and results (the engine's or a journal's): services it stopped and did not
+    start again, the queue it cleared, the databases it swapped, a step cut off half way.
+    Empty when it changed nothing yet."""
+    stopped: list[str] = []
+    started: set[str] = set()
+    lines: list[str] = []
+    for result in results.values():
+        for entry in result.get("stopped") or ():
+            name = _service_name(entry.get("what", "") if isinstance(entry, Mapping) else entry)
+            if name and name not in stopped:
+                stopped.append(name)
+        for entry in result.get("started") or ():
+            started.add(
+                _service_name(entry.get("what", "") if isinstance(entry, Mapping) else entry)
+            )
+    step_records = records.get(START_RECOVER, {})
+    if str(states.get(START_RECOVER, "")) in ("done", "skipped") or "started" in step_records:
+        started.add("Sync Service")
+    still_down = [name for name in stopped if name not in started]
+    if still_down:
+        lines.append(f"Stopped by this run and not started again: {' and '.join(still_down)}.")
+    for result in results.values():
+        if "cleared" in result and result.get("queue"):
+            action = result.get("action")
+            how = f" ({action})" if action else ""
+            lines.append(
+                f"The sync queue {result['queue']} was cleared{how}: "
+                f"{int(result.get('cleared') or 0):,} events removed."
+            )
+        if result.get("aside") and result.get("database"):
+            lines.append(
+                f"The database {result['database']} was replaced by the restored copy; the "
+                f"old one is {result['aside']}."
+            )
+    for step_id, state in states.items():
+        if str(state) in ("running", "failed", "cancelled") and step_id not in results:
+            title = titles.get(step_id, step_id)
+            lines.append(f"'{title}' did not finish ({state}): it may have done part of its work.")
+    return lines
 
 
 def default_choice(step_id: str, results: Mapping[str, Mapping[str, Any]]) -> object:

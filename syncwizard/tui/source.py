@@ -11,9 +11,13 @@ if TYPE_CHECKING:
 
 
 class StatusSource(Protocol):
-    """Anything that answers one poll of every system at a time (StatusPoller, the fake)."""
+    """Anything that polls the systems (StatusPoller, the fake): all at once, or one."""
 
     async def poll(self) -> StatusReport: ...
+
+    async def poll_system(self, system: str) -> StatusReport:
+        """One poll of one system (see `syncwizard.status.SYSTEMS`); the report covers it
+        alone, so each panel shows its system as soon as that system answers."""
 
     def follow_queue(self, queue: str, topic: str | None) -> None:
         """Read this queue from now on, even while the health check does not answer (a

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from tui_support import applied, make_app, open_dashboard, text_of, until
 
 from syncwizard.errors import SyncWizardError
@@ -177,7 +178,7 @@ async def test_polls_never_overlap_even_when_each_is_slower_than_the_interval() 
     app, _ = make_app(source=source, clock=clock, interval=0.001)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_dashboard(pilot, polls=8)
-        assert source.max_active == 1
+        assert source.max_active == 1, "never two polls of one system at once"
 
 
 async def test_polling_pauses_while_a_modal_is_open_and_resumes_after() -> None:
@@ -237,6 +238,9 @@ class FailingSource:
         self.polls = 0
 
     async def poll(self) -> StatusReport:
+        return await self.poll_system("health")
+
+    async def poll_system(self, system: str) -> StatusReport:
         self.polls += 1
         raise RuntimeError("boom")
 
@@ -293,10 +297,11 @@ async def test_a_poll_that_does_not_come_back_is_said_in_the_title_bar() -> None
     app, _ = make_app([report(T0)], clock=clock, interval=1.0)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_dashboard(pilot)
-        await until(pilot, lambda: screen._poll_running)  # the second poll waits for an answer
+        # the second polls wait for an answer
+        await until(pilot, lambda: screen.polls is not None and len(screen.polls.running) == 4)
         clock.advance(10)
         screen.redraw()
-        assert screen.title_bar.where == "Status - poll running for 10 s"
+        assert screen.title_bar.where == "Status - health check poll running for 10 s"
         assert "10 s ago" in str(screen.queue_panel.border_subtitle)
 
 
@@ -310,3 +315,66 @@ async def test_opening_status_again_goes_back_to_the_open_dashboard() -> None:
         await pilot.pause()
         assert app.screen is screen
         assert sum(isinstance(s, DashboardScreen) for s in app.screen_stack) == 1
+
+
+async def test_a_hung_broker_holds_back_no_other_panel() -> None:
+    clock = FakeClock()
+    source = FakeStatusSource([report(T0)], clock=clock, delays={"broker": 3600.0})
+    app, _ = make_app(source=source, clock=clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, DashboardScreen))
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        answers = screen.model.answers
+        await until(pilot, lambda: answers["health"] >= 1 and answers["sync_db"] >= 1)
+        assert SYNC_ID in str(screen.health_panel.border_title)
+        assert "syncservice" in text_of(screen.databases_panel.body)
+        assert "asking the broker" in text_of(screen.queue_panel.body)
+        source.add(report(T0 + 1, events_healthy=False))
+        await until(pilot, lambda: answers["health"] >= 2)
+        assert "UNHEALTHY" in text_of(screen.health_panel.body), "later polls come in too"
+        assert answers["broker"] == 0 and source.max_active == 1
+
+
+async def test_while_the_health_check_is_down_every_check_row_says_stale_in_words() -> None:
+    app, source = make_app([report(T0)])
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_dashboard(pilot)
+        source.add(report(T0 + 20, down=[health_down()]))
+        await applied(pilot, 2)
+        rows = [line for line in text_of(screen.health_panel.body).splitlines() if "Check" in line]
+        assert len(rows) == 3 and all(" STALE " in row for row in rows), rows
+        assert not any(row.split()[1] == "healthy" for row in rows), "no stale row looks healthy"
+        assert "was healthy" in rows[0]
+
+
+async def test_started_on_status_the_dashboard_opens_first_with_the_wizards_one_key_away() -> None:
+    # What `make practice` runs: python -m syncwizard.tui --profile lab
+    from syncwizard.tui.screens.restore_sets import SetChooserScreen
+
+    app, _ = make_app([report(T0)])
+    app.start = "status"
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await applied(pilot, 1)
+        assert app.screen is screen
+        shown = {key: active.binding.description for key, active in app.active_bindings.items()}
+        assert shown.get("b") == "Backup" and shown.get("r") == "Restore"
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, SetChooserScreen))
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen)
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, WelcomeScreen))
+
+
+def test_the_practice_entry_opens_the_dashboard(monkeypatch: pytest.MonkeyPatch) -> None:
+    import syncwizard.tui.__main__ as entry
+    import syncwizard.tui.app as app_module
+
+    started: list[str | None] = []
+    monkeypatch.setattr(
+        app_module, "run_tui", lambda settings, error, *, start=None: started.append(start) or 0
+    )
+    assert entry.main(["--profile", "lab"]) == 0
+    assert started == ["status"]

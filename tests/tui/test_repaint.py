@@ -76,7 +76,9 @@ async def test_a_poll_that_changes_one_number_repaints_only_that_line() -> None:
 
 
 async def test_a_poll_with_nothing_new_repaints_no_panel_text() -> None:
-    app, source = make_app([steady(T0 + n) for n in range(3)])
+    # Polls a quarter second apart: each system answers on its own, and the age of the
+    # one not polled yet stays "just now" (a whole second apart it would rightly tick).
+    app, source = make_app([steady(T0 + n / 4) for n in range(3)])
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_dashboard(pilot, polls=3)
         await pilot.pause()
@@ -84,7 +86,7 @@ async def test_a_poll_with_nothing_new_repaints_no_panel_text() -> None:
         calls = [spy_on_refresh(panel.body) for panel in panels]
         subtitles = [panel.border_subtitle for panel in panels]
         builds = spy_on_builds(panels)
-        source.add(steady(T0 + 3))
+        source.add(steady(T0 + 3 / 4))
         await applied(pilot, 4)
         assert calls == [[], [], []]
         assert [panel.border_subtitle for panel in panels] == subtitles

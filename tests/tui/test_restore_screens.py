@@ -34,6 +34,7 @@ from syncwizard.tui.fake import SYNC_ID
 from syncwizard.tui.fake_restore import QUEUE, FakeRestore, FakeRestoreLauncher
 from syncwizard.tui.screens.credentials import CredentialsScreen
 from syncwizard.tui.screens.gate import GateScreen
+from syncwizard.tui.screens.leave_restore import LeaveRestoreScreen
 from syncwizard.tui.screens.restore import RestoreScreen
 from syncwizard.tui.screens.restore_sets import RestoreResumePromptScreen, SetChooserScreen
 from syncwizard.tui.screens.restore_summary import RestoreSummaryScreen
@@ -325,7 +326,9 @@ async def test_leaving_keeps_the_run_and_the_welcome_screen_offers_to_resume_it(
         screen = await open_restore(pilot)
         await advance_to(pilot, screen, rt.ARCHIVE_EVENTS)
         run_id = screen.run_id
-        await pilot.press("escape")
+        await pilot.press("escape")  # the services are stopped: it asks first
+        await until(pilot, lambda: isinstance(app.screen, LeaveRestoreScreen))
+        await pilot.press("y")
         await until(pilot, lambda: isinstance(app.screen, WelcomeScreen))
         await pilot.press("r")
         await until(pilot, lambda: isinstance(app.screen, RestoreResumePromptScreen))
@@ -422,3 +425,77 @@ async def test_the_real_launcher_lists_sets_and_makes_choices(tmp_path: Path) ->
     assert not choosable(sets[0]) and sets[0].problem
     choices = await launcher.make_choices()
     assert choices.events_action is None and choices.recover_password is None
+
+
+def test_a_journaled_choice_is_said_as_chosen_and_an_empty_one_not_at_all() -> None:
+    assert rt.choice_line({"action": "purge"}) == "  choice journaled: purge"
+    assert rt.choice_line({"plain_restart": True}) == "  choice journaled: plain restart: True"
+    assert rt.choice_line({"action": None}) == "", "never 'choice journaled: None'"
+
+
+def test_a_health_watch_is_named_after_the_step_that_runs_it() -> None:
+    titles = {rt.PLAIN_RESTART: "Restart without recover (offered)"}
+    assert rt.watching(rt.START_RECOVER, titles) == "watching the recover start"
+    during_restart = rt.watching(rt.PLAIN_RESTART, titles)
+    assert "recover start" not in during_restart and "Restart without recover" in during_restart
+
+
+async def test_while_the_restore_clears_the_queue_its_rate_says_removed_not_dequeues() -> None:
+    fake = await prepared(rt.CLEAR_EVENTS, hold_at={rt.CLEAR_EVENTS: 1})
+    app, _, source = restore_app(launcher=FakeRestoreLauncher(fake))
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = await resume_prepared(pilot)
+        await until(pilot, lambda: source.exhausted)
+        assert "dequeues/s" in text_of(screen.queue_panel.body)
+        await pilot.press("enter")
+        await confirm_gate(pilot, SYNC_ID[:8])
+        await until(pilot, lambda: fake.holding == rt.CLEAR_EVENTS)
+        await pilot.pause()
+        shown = text_of(screen.queue_panel.body)
+        assert "removed/s" in shown and "dequeues/s" not in shown
+        fake.release()
+        await step_done(pilot, screen, rt.CLEAR_EVENTS)
+        assert "dequeues/s" in text_of(screen.queue_panel.body)
+
+
+async def test_esc_with_services_stopped_asks_first_and_says_what_the_run_leaves_behind() -> None:
+    fake = await prepared(rt.RESTORE_SYNC)  # stopped, cleared, repository DB swapped
+    app, _, _ = restore_app(launcher=FakeRestoreLauncher(fake))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await resume_prepared(pilot)
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, LeaveRestoreScreen))
+        said = flat(app.screen.query_one("#leave-state"))
+        assert "not started again: Sync Service and repository" in said
+        assert "was cleared (purge): 240 events removed" in said
+        assert "alfresco was replaced by the restored copy" in said
+        assert "syncservice" not in said, "the Sync DB was not swapped yet"
+        await pilot.press("escape")  # Esc again stays
+        await until(pilot, lambda: app.screen is screen)
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, LeaveRestoreScreen))
+        await pilot.press("y")
+        await until(pilot, lambda: isinstance(app.screen, WelcomeScreen))
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, RestoreResumePromptScreen))
+        prompt = flat(app.screen.query_one("#resume-run"))
+        assert "not started again: Sync Service and repository" in prompt
+        assert "alfresco was replaced" in prompt
+
+
+async def test_esc_before_anything_was_changed_leaves_at_once() -> None:
+    app, _, _ = restore_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await open_restore(pilot)
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, WelcomeScreen))
+
+
+def test_what_a_run_leaves_behind_is_read_from_its_steps() -> None:
+    states = {rt.STOP_SERVICES: StepState.DONE, rt.START_RECOVER: StepState.DONE}
+    results = {rt.STOP_SERVICES: {"stopped": [{"what": "Sync Service"}, {"what": "repository"}]}}
+    left = rt.left_state(states, results, {}, {})
+    assert left == ["Stopped by this run and not started again: repository."]
+    cut = rt.left_state({rt.CLEAR_EVENTS: StepState.FAILED}, {}, {}, {rt.CLEAR_EVENTS: "Clear"})
+    assert cut == ["'Clear' did not finish (failed): it may have done part of its work."]
+    assert rt.left_state({}, {}, {}, {}) == []

@@ -24,7 +24,6 @@ from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Footer
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from syncwizard.errors import SyncWizardError
@@ -40,6 +39,7 @@ from syncwizard.tui.screens.base import log
 from syncwizard.tui.screens.confirm_cancel import ConfirmCancelScreen
 from syncwizard.tui.screens.runbook_screen import EngineEvent, RunbookScreen
 from syncwizard.tui.widgets.databases_panel import DatabasesPanel
+from syncwizard.tui.widgets.footer import WizardFooter
 
 if TYPE_CHECKING:
     from syncwizard.config import Settings
@@ -115,8 +115,8 @@ class BackupScreen(RunbookScreen):
                 yield self.sidebar
             with Vertical(id="step-pane"):
                 yield self.head
-                yield self.live_box
                 with VerticalScroll(id="step-body"):
+                    yield self.live_box
                     yield self.why
                     yield self.plan
                 yield self.panels_banner
@@ -124,7 +124,7 @@ class BackupScreen(RunbookScreen):
                     yield self.queue_panel
                     yield self.databases_panel
         yield self.log_pane
-        yield Footer()
+        yield WizardFooter()
 
     def on_mount(self) -> None:
         self.live_box.display = False
@@ -358,28 +358,16 @@ class BackupScreen(RunbookScreen):
 
     # --- live panels ----------------------------------------------------------------------
 
-    @work(exclusive=True, group="panels", exit_on_error=False, name="live panels")
-    async def poll_panels(self) -> None:
-        try:
-            self.source = await asyncio.to_thread(self.source_factory)
-        except SyncWizardError as error:
-            self.panels_banner.update(Text(f"no live panels: {error.render()}"))
-            self.panels_banner.display = True
-            return
-        while not self._stopping:
-            self.model.apply(await self.source.poll())
-            self._redraw_panels()
-            await asyncio.sleep(self.interval)
-
-    def _redraw_panels(self) -> None:
+    def _redraw_panels(self, system: str) -> None:
         now = self.clock()
         model = self.model
-        self.queue_panel.show(model.broker, model.pending, model.dequeue_rate, now)
-        self.databases_panel.show(model.databases, now)
+        if system == "broker":
+            self.queue_panel.show(model.broker, model.pending, model.dequeue_rate, now)
+        elif system in model.databases:
+            self.databases_panel.show(model.databases, now)
 
     async def on_unmount(self) -> None:
-        self._stopping = True
-        self.workers.cancel_group(self, "panels")
+        self._stop_polls()
         running = [
             w
             for w in self.workers

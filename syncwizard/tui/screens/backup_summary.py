@@ -17,10 +17,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from syncwizard.tui import formatting, keys
 from syncwizard.tui.backup_text import short_path
+from syncwizard.tui.widgets.footer import WizardFooter
 from syncwizard.tui.widgets.step_sidebar import duration
 from syncwizard.tui.widgets.title_bar import TitleBar
 
@@ -127,7 +128,7 @@ class BackupSummaryScreen(Screen[None]):
         files: DataTable[str] = DataTable(id="summary-files", cursor_type="row", zebra_stripes=True)
         files.border_title = "Files"
         yield files
-        yield Footer()
+        yield WizardFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#summary-files", DataTable)

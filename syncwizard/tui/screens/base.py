@@ -45,6 +45,16 @@ class WizardScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._last_failure: str | None = None
+        self._last_loop_failure: str | None = None  # of a loop that goes on (tell_failure)
+
+    def tell_failure(self, error: Exception) -> None:
+        """An unexpected failure of background work that goes on (a poll loop), told once
+        until something succeeds."""
+        text = failure_text(error)
+        if text != self._last_loop_failure:
+            log.error("background work failed: %s", text, exc_info=error)
+            self.app.notify(text, title="status poll failed", severity="error")
+            self._last_loop_failure = text
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR:

@@ -9,11 +9,11 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Static
 
 from syncwizard.tui import keys
+from syncwizard.tui.screens.fitting import FittingModal
 
 QUESTION = "Cancel the backup?"
 CONSEQUENCES = (
@@ -22,7 +22,7 @@ CONSEQUENCES = (
 )
 
 
-class ConfirmCancelScreen(ModalScreen[bool]):
+class ConfirmCancelScreen(FittingModal[bool]):
     BINDINGS = [keys.CANCEL_NO, keys.CANCEL_YES]
 
     def __init__(self, *, step_title: str | None = None, then_quit: bool = False) -> None:
@@ -34,10 +34,11 @@ class ConfirmCancelScreen(ModalScreen[bool]):
         with Vertical(id="confirm-cancel") as box:
             box.border_title = "Cancel?"
             question = QUESTION if not self.then_quit else "Cancel the backup and quit?"
-            yield Static(Text(question, style="bold"), id="confirm-question")
-            if self.step_title:
-                yield Static(f"Running now: {self.step_title}", id="confirm-step")
-            yield Static(CONSEQUENCES, id="confirm-consequences")
+            with VerticalScroll(id="confirm-body", classes="modal-body"):
+                yield Static(Text(question, style="bold"), id="confirm-question")
+                if self.step_title:
+                    yield Static(f"Running now: {self.step_title}", id="confirm-step")
+                yield Static(CONSEQUENCES, id="confirm-consequences")
             with Horizontal(id="confirm-buttons"):
                 yield Button("Keep going", variant="primary", id="keep-going")
                 yield Button(
@@ -47,6 +48,7 @@ class ConfirmCancelScreen(ModalScreen[bool]):
                 )
 
     def on_mount(self) -> None:
+        super().on_mount()
         self.query_one("#keep-going", Button).focus()
 
     @on(Button.Pressed, "#keep-going")

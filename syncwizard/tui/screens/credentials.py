@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Static
 
 from syncwizard.tui import keys
 from syncwizard.tui.restore_text import PASSWORD_NOTE
+from syncwizard.tui.screens.fitting import FittingModal
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Credentials:
     password: str = field(repr=False)
 
 
-class CredentialsScreen(ModalScreen[Credentials | None]):
+class CredentialsScreen(FittingModal[Credentials | None]):
     BINDINGS = [keys.CREDENTIALS_CANCEL]
 
     def __init__(self, user: str = "admin") -> None:
@@ -41,23 +41,25 @@ class CredentialsScreen(ModalScreen[Credentials | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="credentials") as box:
             box.border_title = "Repository admin for -Drecover"
-            yield Static(
-                Text(
-                    "The recover start logs in to the repository as an admin user.",
-                    style="bold",
-                ),
-                id="credentials-why",
-            )
-            yield Static("User", classes="credentials-label")
-            yield self.user_input
-            yield Static("Password", classes="credentials-label")
-            yield self.password_input
-            yield Static(PASSWORD_NOTE, id="credentials-note")
+            with VerticalScroll(id="credentials-body", classes="modal-body"):
+                yield Static(
+                    Text(
+                        "The recover start logs in to the repository as an admin user.",
+                        style="bold",
+                    ),
+                    id="credentials-why",
+                )
+                yield Static("User", classes="credentials-label")
+                yield self.user_input
+                yield Static("Password", classes="credentials-label")
+                yield self.password_input
+                yield Static(PASSWORD_NOTE, id="credentials-note")
             with Horizontal(id="credentials-buttons"):
                 yield Button("Cancel", id="credentials-cancel")
                 yield self.ok_button
 
     def on_mount(self) -> None:
+        super().on_mount()
         self.password_input.focus()
 
     @property

@@ -1,11 +1,13 @@
-"""The live status dashboard: health, queue and databases, polled one poll at a time.
+"""The live status dashboard: health, queue and databases, each shown as soon as it answers.
 
-Polling follows dolphie: the next poll is armed only when the last one has
-finished, so polls never overlap however slow a system is. One worker runs
-for as long as the dashboard is open: poll, show, sleep the interval, again
-(a worker and a timer per poll cost more CPU than the poll itself). While
-another screen (help, the palette, a notice) is on top, the due poll waits and
-polling resumes when the dashboard is shown again.
+Polling follows dolphie: each system has its own loop (`SystemPolls`) whose
+next poll is armed only when the last one has finished, so polls of one system
+never overlap however slow it is, and a slow system (a broker behind a VPN)
+never holds back the panels of the others. A loop runs for as long as the
+dashboard is open: poll, show, sleep the interval, again (a worker and a timer
+per poll cost more CPU than the poll itself). While another screen (help, the
+palette, a notice) is on top, the due polls wait and polling resumes when the
+dashboard is shown again.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from syncwizard.errors import SyncWizardError
+from syncwizard.status import StatusReport
 from syncwizard.tui import keys
 from syncwizard.tui.model import DashboardModel
-from syncwizard.tui.screens.base import WizardScreen, failure_text, log
+from syncwizard.tui.polling import SYSTEM_NAMES, SystemPolls
+from syncwizard.tui.screens.base import WizardScreen, log
 from syncwizard.tui.source import SourceFactory, StatusSource
 from syncwizard.tui.widgets.databases_panel import DatabasesPanel
 from syncwizard.tui.widgets.health_panel import HealthPanel
@@ -39,7 +43,7 @@ SLOW_POLL = 3.0  # seconds after which a poll that has not come back is said on 
 
 
 class DashboardScreen(StableLines, WizardScreen):
-    BINDINGS = [keys.BACK, keys.COPY_GUID]
+    BINDINGS = [keys.BACK, keys.COPY_GUID, keys.DASHBOARD_BACKUP, keys.DASHBOARD_RESTORE]
 
     def __init__(
         self,
@@ -60,8 +64,7 @@ class DashboardScreen(StableLines, WizardScreen):
         self.queue_panel = QueuePanel()
         self.databases_panel = DatabasesPanel()
         self.title_bar = TitleBar("Status", settings.profile.name)
-        self._poll_running = False  # a poll is out
-        self._poll_started = 0.0  # clock() when the running poll began
+        self.polls: SystemPolls | None = None  # once the source is built
         self._on_top = asyncio.Event()  # set while the dashboard is the screen shown
         self._redrawn_at = 0.0  # clock() at the last redraw
         self._gc_frozen = False
@@ -78,7 +81,7 @@ class DashboardScreen(StableLines, WizardScreen):
 
     def on_mount(self) -> None:
         self.set_interval(AGE_REFRESH, self._redraw_if_due)
-        self.poll_loop()
+        self.start_polling()
 
     def on_screen_resume(self) -> None:
         self._on_top.set()
@@ -91,6 +94,8 @@ class DashboardScreen(StableLines, WizardScreen):
         if self._gc_frozen:
             gc.unfreeze()  # what the dashboard held can be collected again
         self.workers.cancel_group(self, "poll")
+        if self.polls is not None:
+            self.polls.stop()
         if self.source is not None:
             try:
                 await self.source.aclose()
@@ -98,38 +103,33 @@ class DashboardScreen(StableLines, WizardScreen):
                 log.warning("closing the status source failed", exc_info=True)
 
     @work(exclusive=True, group="poll", exit_on_error=False, name="status poll")
-    async def poll_loop(self) -> None:
-        """Poll, show, wait the interval; a due poll waits while another screen is on top."""
-        while not self._stopping:
-            if not self.is_active:
-                self._on_top.clear()
-                await self._on_top.wait()
-                continue
-            self._poll_running, self._poll_started = True, self.clock()
-            try:
-                await self._poll_once()
-            except Exception as error:  # a bug: expected failures are in the report
-                self._tell_failure(error)
-            finally:
-                self._poll_running = False
-            await asyncio.sleep(self.interval)
-
-    async def _poll_once(self) -> None:
+    async def start_polling(self) -> None:
+        """Build the source, then poll each system in its own loop (`SystemPolls`)."""
         source = await self._source()
-        if source is None:
+        if source is None or self._stopping:
             return
-        self.model.apply(await source.poll())
-        self.redraw()
-        self._last_failure = None
-        self._freeze_gc()
+        self.polls = SystemPolls(
+            self,
+            source,
+            interval=self.interval,
+            clock=self.clock,
+            shown=self._shown,
+            failed=self.tell_failure,
+            ready=self._until_on_top,
+        )
+        self.polls.start()
 
-    def _tell_failure(self, error: Exception) -> None:
-        """A failure repeated by every poll is told once, until a poll succeeds."""
-        text = failure_text(error)
-        if text != self._last_failure:
-            log.error("status poll failed: %s", text, exc_info=error)
-            self.notify(text, title="status poll failed", severity="error")
-            self._last_failure = text
+    async def _until_on_top(self) -> None:
+        """Return when the dashboard is the screen shown (a due poll waits under a modal)."""
+        while not self._stopping and not self.is_active:
+            self._on_top.clear()
+            await self._on_top.wait()
+
+    def _shown(self, system: str, report: StatusReport) -> None:
+        self.model.apply(report)
+        self.redraw(system)
+        if self.model.polls:
+            self._freeze_gc()
 
     def _freeze_gc(self) -> None:
         """After the first poll, keep the collector's full passes off what is here to stay.
@@ -170,26 +170,34 @@ class DashboardScreen(StableLines, WizardScreen):
         """Dismissed or the app is exiting: the panels may already be gone."""
         return self._stopping or not self.is_attached or not self.display
 
-    def redraw(self) -> None:
+    def redraw(self, system: str | None = None) -> None:
+        """Show what the model holds: every panel, or the panel of the system that answered."""
         if self._taken_down:
             return  # a poll that came back while the screen was being taken down
         now = self.clock()
         self._redrawn_at = now
         self.title_bar.set_where(self._where(now))
         model = self.model
-        self.health_panel.show(model.health, now)
-        self.queue_panel.show(model.broker, model.pending, model.dequeue_rate, now)
-        self.databases_panel.show(model.databases, now)
+        if system in (None, "health"):
+            self.health_panel.show(model.health, now)
+        if system in (None, "broker"):
+            self.queue_panel.show(model.broker, model.pending, model.dequeue_rate, now)
+        if system is None or system in model.databases:
+            self.databases_panel.show(model.databases, now)
 
     def _where(self, now: float) -> str:
-        """`Status`, or how long the poll that has not come back has been running."""
-        running_for = now - self._poll_started
-        if self._poll_running and running_for >= max(3 * self.interval, SLOW_POLL):
-            return f"Status - poll running for {int(running_for)} s"
+        """`Status`, or which poll has not come back for how long."""
+        slowest = self.polls.slowest(now) if self.polls is not None else None
+        if slowest is not None:
+            system, running_for = slowest
+            if running_for >= max(3 * self.interval, SLOW_POLL):
+                return f"Status - {SYSTEM_NAMES[system]} poll running for {int(running_for)} s"
         return "Status"
 
     def action_back(self) -> None:
         self._stopping = True
+        if self.polls is not None:
+            self.polls.stop()
         self.dismiss()
 
     def action_copy_guid(self) -> None:

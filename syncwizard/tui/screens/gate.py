@@ -17,12 +17,12 @@ from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Static
 
 from syncwizard.runbook.model import Gate
 from syncwizard.tui import keys
+from syncwizard.tui.screens.fitting import FittingModal
 
 NO_GOING_BACK = "This cannot be undone."
 
@@ -38,7 +38,7 @@ def facts_table(facts: tuple[tuple[str, str], ...]) -> Table:
     return table
 
 
-class GateScreen(ModalScreen[bool]):
+class GateScreen(FittingModal[bool]):
     BINDINGS = [keys.GATE_REFUSE]
 
     def __init__(self, gate: Gate) -> None:
@@ -47,28 +47,33 @@ class GateScreen(ModalScreen[bool]):
         self.token_input = Input(placeholder=f"type {gate.token}", id="gate-token")
         self.confirm_button = Button("Confirm", variant="error", id="gate-confirm", disabled=True)
         self.cancel_button = Button("Cancel", id="gate-cancel")
+        self.mismatch = Static("", id="gate-mismatch")
 
     def compose(self) -> ComposeResult:
         with Vertical(id="gate") as box:
             box.border_title = "Confirm destructive action"
             if self.gate.step:
                 box.border_subtitle = f"step: {self.gate.step}"
-            yield Static(Text(self.gate.title, style="bold"), id="gate-title")
-            if self.gate.facts:
-                yield Static(facts_table(self.gate.facts), id="gate-facts")
-            yield Static(Text(self.gate.consequences), id="gate-consequences")
-            prompt = Text(f"{self.gate.undo or NO_GOING_BACK} To go on, type ")
-            prompt.append(self.gate.token, style="bold")
-            prompt.append(" below:")
-            yield Static(prompt, id="gate-prompt")
+            with VerticalScroll(id="gate-body", classes="modal-body"):
+                yield Static(Text(self.gate.title, style="bold"), id="gate-title")
+                if self.gate.facts:
+                    yield Static(facts_table(self.gate.facts), id="gate-facts")
+                yield Static(Text(self.gate.consequences), id="gate-consequences")
+                prompt = Text(f"{self.gate.undo or NO_GOING_BACK} To go on, type ")
+                prompt.append(self.gate.token, style="bold")
+                prompt.append(" below:")
+                yield Static(prompt, id="gate-prompt")
             yield self.token_input
+            yield self.mismatch
             with Horizontal(id="gate-buttons"):
                 yield self.cancel_button
                 yield self.confirm_button
 
     def on_mount(self) -> None:
+        super().on_mount()
         # Typing the token is the one thing to do here; Enter does nothing until it matches
         # (so a second Enter after the step's Run is harmless), Esc cancels.
+        self.mismatch.display = False
         self.token_input.focus()
 
     @property
@@ -78,11 +83,28 @@ class GateScreen(ModalScreen[bool]):
     @on(Input.Changed, "#gate-token")
     def token_changed(self) -> None:
         self.confirm_button.disabled = not self.matches
+        if self.mismatch.display and self.gate.token.startswith(self.token_input.value):
+            self.mismatch.display = False  # on the way to the token again
+            self.call_after_refresh(self.fit_body)
 
     @on(Input.Submitted, "#gate-token")
     def token_submitted(self) -> None:
         if self.matches:
             self.dismiss(True)
+            return
+        typed = self.token_input.value
+        said = Text()
+        if typed:
+            said.append(typed, style="bold")
+            said.append(" does not match. ")
+        else:
+            said.append("Nothing typed yet. ")
+        said.append("Type ")
+        said.append(self.gate.token, style="bold")
+        said.append(" exactly to go on, or press Esc to cancel.")
+        self.mismatch.update(said)
+        self.mismatch.display = True
+        self.call_after_refresh(self.fit_body)
 
     @on(Button.Pressed, "#gate-confirm")
     def confirmed(self) -> None:

@@ -11,10 +11,11 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from syncwizard.tui import keys
 from syncwizard.tui.screens.base import WizardScreen
+from syncwizard.tui.widgets.footer import WizardFooter
 from syncwizard.tui.widgets.title_bar import TitleBar
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ class LabScreen(WizardScreen):
                 table.add_row(command, what)
             yield Static(table, id="lab-commands")
             yield Static("reading the lab's state...", id="lab-state", classes="panel")
-        yield Footer()
+        yield WizardFooter()
 
     def on_mount(self) -> None:
         self.query_one("#lab-state").border_title = "On this machine"

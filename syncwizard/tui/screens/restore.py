@@ -31,7 +31,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Button, Footer, RadioButton, RadioSet, Static
+from textual.widgets import Button, RadioButton, RadioSet, Static
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from syncwizard.errors import SyncWizardError
@@ -43,7 +43,9 @@ from syncwizard.tui.screens.base import log
 from syncwizard.tui.screens.confirm_cancel import ConfirmCancelScreen
 from syncwizard.tui.screens.runbook_screen import EngineEvent, RunbookScreen
 from syncwizard.tui.widgets.events_table import EventsTable
+from syncwizard.tui.widgets.footer import WizardFooter
 from syncwizard.tui.widgets.health_panel import HealthPanel
+from syncwizard.tui.widgets.queue_panel import DEQUEUE_RATE
 from syncwizard.tui.widgets.step_sidebar import MARKERS
 
 if TYPE_CHECKING:
@@ -62,6 +64,7 @@ CANCELLED_TEXT = (
     "Cancelled: the step was stopped and the journal says so. r runs it again; Esc goes back."
 )
 READY_HINT = "Enter runs it."
+CHOSEN = "  (chosen)"  # after the chosen option: readable without colour
 
 
 class StepEnded(Message):
@@ -81,15 +84,16 @@ class RestoreCancelScreen(ConfirmCancelScreen):
         with Vertical(id="confirm-cancel") as box:
             box.border_title = "Cancel?"
             question = "Cancel this step and quit?" if self.then_quit else "Cancel this step?"
-            yield Static(Text(question, style="bold"), id="confirm-question")
-            if self.step_title:
-                yield Static(f"Running now: {self.step_title}", id="confirm-step")
-            yield Static(
-                "The running step is stopped and cleans up after itself (a half-restored "
-                "scratch database is dropped; the live database is never left half done). "
-                "The journal says so and the step can be run again.",
-                id="confirm-consequences",
-            )
+            with VerticalScroll(id="confirm-body", classes="modal-body"):
+                yield Static(Text(question, style="bold"), id="confirm-question")
+                if self.step_title:
+                    yield Static(f"Running now: {self.step_title}", id="confirm-step")
+                yield Static(
+                    "The running step is stopped and cleans up after itself (a half-restored "
+                    "scratch database is dropped; the live database is never left half done). "
+                    "The journal says so and the step can be run again.",
+                    id="confirm-consequences",
+                )
             with Horizontal(id="confirm-buttons"):
                 yield Button("Keep going", variant="primary", id="keep-going")
                 yield Button(
@@ -150,8 +154,8 @@ class RestoreScreen(RunbookScreen):
                 yield self.sidebar
             with Vertical(id="step-pane"):
                 yield self.head
-                yield self.live_box
                 with VerticalScroll(id="step-body"):
+                    yield self.live_box
                     yield self.why
                     yield self.plan
                     yield self.note
@@ -166,7 +170,7 @@ class RestoreScreen(RunbookScreen):
                     yield self.queue_panel
                     yield self.health_panel
         yield self.log_pane
-        yield Footer()
+        yield WizardFooter()
 
     def on_mount(self) -> None:
         self.live_box.display = False
@@ -381,7 +385,7 @@ class RestoreScreen(RunbookScreen):
             return
         line = log_line(event, self.titles)
         if event.kind == EventKind.RECORD and event.message == "choice":
-            line = f"  choice journaled: {event.data.get('action')}"
+            line = rt.choice_line(event.data)
         elif event.kind == EventKind.RECORD and event.message == "swapped":
             line = f"  swapped: {event.data.get('database')} (old one: {event.data.get('aside')})"
         if line:
@@ -390,6 +394,8 @@ class RestoreScreen(RunbookScreen):
             self._on_state(event.step_id, event.state, event)
 
     def _on_state(self, step_id: str, state: StepState, event: StepEvent) -> None:
+        clearing = state == StepState.RUNNING and step_id in rt.CLEARING_STEPS
+        self._label_rate(rt.REMOVED_RATE if clearing else DEQUEUE_RATE)
         took = None
         if state == StepState.RUNNING:
             self.progress = ProgressReader()
@@ -431,7 +437,7 @@ class RestoreScreen(RunbookScreen):
                 rt.watch_headline(detail),
                 healthy,
                 len(checks) or None,
-                "watching the recover start",
+                rt.watching(event.step_id or "", self.titles),
             )
             self._set_live(self._watch_text(detail), "-waiting")
             return
@@ -444,6 +450,13 @@ class RestoreScreen(RunbookScreen):
             return
         row = self.progress.row(event)
         self.log_pane.show_progress(row.label, row.done, row.total, row.detail)
+
+    def _label_rate(self, label: str) -> None:
+        """Say what the queue's rate measures now: the consumers' dequeues, or the events
+        this restore removes."""
+        if self.queue_panel.rate_label != label:
+            self.queue_panel.rate_label = label
+            self._redraw_panels("broker")
 
     def _pending_now(self) -> int | None:
         numbers = self.model.broker.value
@@ -478,7 +491,7 @@ class RestoreScreen(RunbookScreen):
         self.note.update("\n".join(notes))
         self.note.display = bool(notes)
         self._show_choice(step_id)
-        self.run_button.label = f"Run: {self.titles.get(step_id, step_id)}"
+        self.run_button.label = self._run_label(step_id)
         self._show_events(step_id)
         self.set_class(step_id in rt.HEALTH_STEPS, "-health")
         if self.ended:
@@ -487,6 +500,17 @@ class RestoreScreen(RunbookScreen):
             self._set_live(None)
         if self.phase == "ready":
             self.run_button.focus()
+
+    def _run_label(self, step_id: str) -> str:
+        """`Run: <title>` where there is room beside the hint, else `Run step <n>` (the step
+        head above names it)."""
+        if self.has_class("-narrow") or step_id not in self.titles:
+            return (
+                f"Run step {list(self.titles).index(step_id) + 1}"
+                if step_id in self.titles
+                else "Run"
+            )
+        return f"Run: {self.titles[step_id]}"
 
     def _compose_choices(self) -> ComposeResult:
         """One box per step with a choice (shown only for that step)."""
@@ -504,7 +528,13 @@ class RestoreScreen(RunbookScreen):
         for other in rt.CHOICES:
             self.query_one(f"#choice-{other}").display = other == step_id
         choice = rt.CHOICES.get(step_id)
-        if choice is None or self._choice_step == step_id:
+        if choice is None:
+            return
+        # On a short terminal the choice is below the fold: bring it into view (the step's
+        # explanation is one scroll up).
+        box = self.query_one(f"#choice-{step_id}")
+        self.call_after_refresh(box.scroll_visible, animate=False)
+        if self._choice_step == step_id:
             return
         self._choice_step = step_id
         default = rt.default_choice(step_id, self.engine.results if self.engine else {})
@@ -514,6 +544,7 @@ class RestoreScreen(RunbookScreen):
             if option.value == default:
                 button.value = True
         self._show_consequence(step_id, default)
+        self._mark_chosen(step_id, default)
 
     @on(RadioSet.Changed, ".choice-set")
     def choice_changed(self, event: RadioSet.Changed) -> None:
@@ -521,6 +552,15 @@ class RestoreScreen(RunbookScreen):
         choice = rt.CHOICES.get(step_id)
         if choice is not None and 0 <= event.index < len(choice.options):
             self._show_consequence(step_id, choice.options[event.index].value)
+            self._mark_chosen(step_id, choice.options[event.index].value)
+
+    def _mark_chosen(self, step_id: str, value: object) -> None:
+        """Say which option is chosen in words after its label, not only by the button's
+        colour (a monochrome terminal, a colour-blind admin)."""
+        choice = rt.CHOICES[step_id]
+        radio = self.query_one(f"#choice-set-{step_id}", RadioSet)
+        for option, button in zip(choice.options, radio.query(RadioButton), strict=False):
+            button.label = option.label + (CHOSEN if option.value == value else "")
 
     def _show_consequence(self, step_id: str, value: object) -> None:
         option = rt.CHOICES[step_id].option(value)
@@ -556,6 +596,8 @@ class RestoreScreen(RunbookScreen):
     def _fit(self) -> None:
         super()._fit()
         self._place_events()
+        if self.shown_step is not None:
+            self.run_button.label = self._run_label(self.shown_step)
 
     def _set_phase(self, phase: str) -> None:
         self.phase = phase
@@ -593,28 +635,22 @@ class RestoreScreen(RunbookScreen):
 
     # --- live panels ----------------------------------------------------------------------
 
-    @work(exclusive=True, group="panels", exit_on_error=False, name="live panels")
-    async def poll_panels(self) -> None:
-        try:
-            self.source = await asyncio.to_thread(self.source_factory)
-        except SyncWizardError as error:
-            self.panels_banner.update(Text(f"no live panels: {error.render()}"))
-            self.panels_banner.display = True
-            return
-        while not self._stopping:
-            found = self.engine.results.get(rt.PREFLIGHT, {}) if self.engine else {}
-            if found.get("queue"):  # known from here on, the Sync Service stopped or not
-                self.source.follow_queue(str(found["queue"]), found.get("topic"))
-            self.model.apply(await self.source.poll())
-            now = self.clock()
-            model = self.model
+    def _before_poll(self, system: str) -> None:
+        found = self.engine.results.get(rt.PREFLIGHT, {}) if self.engine else {}
+        if system == "broker" and found.get("queue") and self.source is not None:
+            # known from here on, the Sync Service stopped or not
+            self.source.follow_queue(str(found["queue"]), found.get("topic"))
+
+    def _redraw_panels(self, system: str) -> None:
+        now = self.clock()
+        model = self.model
+        if system == "broker":
             self.queue_panel.show(model.broker, model.pending, model.dequeue_rate, now)
+        elif system == "health":
             self.health_panel.show(model.health, now)
-            await asyncio.sleep(self.interval)
 
     async def on_unmount(self) -> None:
-        self._stopping = True
-        self.workers.cancel_group(self, "panels")
+        self._stop_polls()
         running = [
             w
             for w in self.workers
@@ -660,6 +696,29 @@ class RestoreScreen(RunbookScreen):
 
     def action_cancel_step(self) -> None:
         self._ask_to_cancel(then_quit=False)
+
+    def left_state(self) -> list[str]:
+        """What this run changed and did not put back yet (see rt.left_state)."""
+        engine = self.engine
+        if engine is None:
+            return []
+        return rt.left_state(engine.states, engine.results, engine.records, self.titles)
+
+    def action_back(self) -> None:
+        """Leave for the welcome screen; a run that changed things asks first and says in
+        what state it leaves the systems."""
+        from syncwizard.tui.screens.leave_restore import LeaveRestoreScreen
+
+        lines = self.left_state() if self.phase != "finished" else []
+        if not lines:
+            self.dismiss()
+            return
+
+        def answered(leave: bool | None) -> None:
+            if leave and not self.running:
+                self.dismiss()
+
+        self.app.push_screen(LeaveRestoreScreen(lines), answered)
 
     def action_request_quit(self) -> None:
         if self.phase == "starting":

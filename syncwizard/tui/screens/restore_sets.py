@@ -17,15 +17,18 @@ from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Static
+from textual.widgets import Button, DataTable, Static
 
 from syncwizard.runbook.journal import RunRecord
 from syncwizard.tui import formatting, keys
+from syncwizard.tui import restore_text as rt
 from syncwizard.tui.backup_text import short_path
 from syncwizard.tui.screens.backup_summary import moment_text
+from syncwizard.tui.screens.leave_restore import state_text
 from syncwizard.tui.screens.resume_prompt import ResumePromptScreen, describe_run
+from syncwizard.tui.widgets.footer import WizardFooter
 from syncwizard.tui.widgets.title_bar import TitleBar
 
 GUID_SHOWN = 8  # the gate that purges the queue asks for these first characters too
@@ -73,7 +76,7 @@ class SetChooserScreen(Screen[Any]):
             self.table.border_title = "Backup sets"
             yield self.table
             yield self.details
-        yield Footer()
+        yield WizardFooter()
 
     def on_mount(self) -> None:
         table = self.table
@@ -172,8 +175,15 @@ class RestoreResumePromptScreen(ResumePromptScreen):
             if where and not self.record.header.get("backup_set"):
                 text.append("\nRestoring ", style="bold")
                 text.append(short_path(str(where)))
-            yield Static(text, id="resume-run")
-            yield Static(HOW, id="resume-how")
+            left = rt.left_state(
+                self.record.states, self.record.results, self.record.records, self.titles
+            )
+            if left:
+                text.append("\n")
+                text.append(state_text(left))
+            with VerticalScroll(id="resume-body", classes="modal-body"):
+                yield Static(text, id="resume-run")
+                yield Static(HOW, id="resume-how")
             with Horizontal(id="resume-buttons"):
                 yield Button("Resume", variant="primary", id="resume")
                 yield Button("Start afresh", variant="warning", id="afresh")

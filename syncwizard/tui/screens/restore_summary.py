@@ -14,9 +14,9 @@ from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Static
+from textual.widgets import Button, Static
 
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.model import Gate, StepState
@@ -24,6 +24,7 @@ from syncwizard.tui import keys
 from syncwizard.tui import restore_text as rt
 from syncwizard.tui.backup_text import short_path
 from syncwizard.tui.restore_launcher import RestoreLauncher
+from syncwizard.tui.widgets.footer import WizardFooter
 from syncwizard.tui.widgets.step_sidebar import MARKERS
 from syncwizard.tui.widgets.title_bar import TitleBar
 
@@ -101,10 +102,10 @@ class RestoreSummaryScreen(Screen[None]):
                 steps.border_title = "Steps"
                 yield Static(steps_table(self.results, self.states, self.titles))
             for role, aside in self.asides.items():
-                with Horizontal(classes="aside-row"):
+                with Vertical(classes="aside-row"):
                     yield Static(self._aside_text(role, aside), id=f"aside-{role}")
                     yield Button("Drop the old copy", variant="error", id=f"drop-{role}")
-        yield Footer()
+        yield WizardFooter()
 
     def _aside_text(self, role: str, aside: str) -> Text:
         label = "Repository DB" if role == "repository_db" else "Sync DB"

@@ -13,13 +13,13 @@ from collections.abc import Mapping
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Static
 
 from syncwizard.runbook.journal import RunRecord
 from syncwizard.tui import keys
 from syncwizard.tui.backup_text import short_path
+from syncwizard.tui.screens.fitting import FittingModal
 
 RESUME, AFRESH, CANCEL = "resume", "afresh", "cancel"
 HOW = (
@@ -69,7 +69,7 @@ def describe_run(record: RunRecord, titles: Mapping[str, str]) -> Text:
     return text
 
 
-class ResumePromptScreen(ModalScreen[str]):
+class ResumePromptScreen(FittingModal[str]):
     BINDINGS = [keys.RESUME_RUN, keys.RESUME_AFRESH, keys.RESUME_CANCEL]
 
     def __init__(self, record: RunRecord, titles: Mapping[str, str]) -> None:
@@ -80,14 +80,16 @@ class ResumePromptScreen(ModalScreen[str]):
     def compose(self) -> ComposeResult:
         with Vertical(id="resume-prompt") as box:
             box.border_title = "Unfinished backup run"
-            yield Static(describe_run(self.record, self.titles), id="resume-run")
-            yield Static(HOW, id="resume-how")
+            with VerticalScroll(id="resume-body", classes="modal-body"):
+                yield Static(describe_run(self.record, self.titles), id="resume-run")
+                yield Static(HOW, id="resume-how")
             with Horizontal(id="resume-buttons"):
                 yield Button("Resume", variant="primary", id="resume")
                 yield Button("Start afresh", variant="warning", id="afresh")
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
+        super().on_mount()
         self.query_one("#resume", Button).focus()
 
     @on(Button.Pressed)

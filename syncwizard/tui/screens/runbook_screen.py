@@ -4,20 +4,24 @@ panel), and the small routines that fill them."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.table import Table
 from rich.text import Text
-from textual.containers import VerticalScroll
+from textual import work
+from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.model import EventKind, StepEvent
+from syncwizard.status import StatusReport
 from syncwizard.tui.backup_text import ProgressReader
 from syncwizard.tui.model import DashboardModel
+from syncwizard.tui.polling import SystemPolls
 from syncwizard.tui.screens.base import WizardScreen, log
 from syncwizard.tui.widgets.log_pane import LogPane
 from syncwizard.tui.widgets.queue_panel import QueuePanel
@@ -71,6 +75,7 @@ class RunbookScreen(WizardScreen):
         self.titles: dict[str, str] = {}
         self.shown_step: str | None = None
         self.source: StatusSource | None = None
+        self.polls: SystemPolls | None = None
         self.model = DashboardModel()
         self.progress = ProgressReader()
         self._quit_when_stopped = False
@@ -79,7 +84,8 @@ class RunbookScreen(WizardScreen):
         self.sidebar = StepSidebar(id="step-sidebar")
         self.head = Static("", id="step-head")
         self.live = Static("", id="step-live-text")
-        self.live_box = VerticalScroll(self.live, id="step-live")
+        # At the top of the step's scrolling body: a long error is read by scrolling, never cut.
+        self.live_box = Vertical(self.live, id="step-live")
         self.why = Static("", id="step-why")
         self.plan = Static("", id="step-plan")
         self.panels_banner = Static("", id="panels-banner")
@@ -88,6 +94,48 @@ class RunbookScreen(WizardScreen):
 
     def on_resize(self) -> None:
         self._fit()
+
+    # --- live panels ----------------------------------------------------------------------
+
+    @work(exclusive=True, group="panels", exit_on_error=False, name="live panels")
+    async def poll_panels(self) -> None:
+        """Build the status source, then poll each system in its own loop: each panel is
+        redrawn as its system answers, a slow one holds back no other."""
+        try:
+            self.source = await asyncio.to_thread(self.source_factory)
+        except SyncWizardError as error:
+            self.panels_banner.update(Text(f"no live panels: {error.render()}"))
+            self.panels_banner.display = True
+            return
+        if self._stopping:
+            return
+        self.polls = SystemPolls(
+            self,
+            self.source,
+            interval=self.interval,
+            clock=self.clock,
+            shown=self._panel_answer,
+            failed=self.tell_failure,
+            before=self._before_poll,
+        )
+        self.polls.start()
+
+    def _before_poll(self, system: str) -> None:
+        """Called before each poll of `system` (the restore names the queue to follow)."""
+
+    def _panel_answer(self, system: str, report: StatusReport) -> None:
+        self.model.apply(report)
+        if not self._stopping:
+            self._redraw_panels(system)
+
+    def _redraw_panels(self, system: str) -> None:
+        """Redraw the panel that shows `system`, if this screen has one."""
+
+    def _stop_polls(self) -> None:
+        self._stopping = True
+        self.workers.cancel_group(self, "panels")
+        if self.polls is not None:
+            self.polls.stop()
 
     def _fit(self) -> None:
         size = self.app.size
@@ -104,7 +152,7 @@ class RunbookScreen(WizardScreen):
             return
         state = str(self.sidebar.state_of(step_id))
         grid = Table.grid(expand=True)
-        grid.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
+        grid.add_column(overflow="fold", ratio=1)  # a long title wraps, it is not cut
         grid.add_column(no_wrap=True, justify="right")
         title = f"Step {ids.index(step_id) + 1} of {len(ids)}: {self.titles[step_id]}"
         grid.add_row(Text(title, style="bold"), Text(f" {state}", style="italic"))

@@ -13,12 +13,13 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from syncwizard.errors import SyncWizardError
 from syncwizard.tui import keys
 from syncwizard.tui.screens.base import WizardScreen
+from syncwizard.tui.widgets.footer import WizardFooter
 from syncwizard.tui.widgets.title_bar import TitleBar
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ class WelcomeScreen(WizardScreen):
                 id="menu",
             )
             yield Static(MENU_HINT, id="menu-hint")
-        yield Footer()
+        yield WizardFooter()
 
     def _where(self) -> Text:
         if self.settings is None:

@@ -18,6 +18,7 @@ from syncwizard.tui.widgets.panel import (
 from syncwizard.tui.widgets.styled_lines import StyledLines
 
 STATE_WIDTH = len("UNHEALTHY")
+STALE_WORD = "STALE"  # in place of a check's state while the health check does not answer
 
 
 def check_state(check: HealthCheck) -> tuple[str, str]:
@@ -93,10 +94,14 @@ class HealthPanel(StatusPanel):
         message_width = body.width - name_width - STATE_WIDTH - 2
         for check in report.checks:
             word, style = check_state(check)
+            message = check.message.strip()
+            if stale:  # the service stopped answering: never let its last answer look current
+                message = f"was {word}" + (f": {message}" if message else "")
+                word, style = STALE_WORD, "stale"
             if text:
                 text.append("\n")
             text.append(check.name.ljust(name_width), style=body.style("stale") if stale else None)
             text.append(" ")
-            text.append(word.ljust(STATE_WIDTH), style=body.style("stale" if stale else style))
+            text.append(word.ljust(STATE_WIDTH), style=body.style(style))
             text.append(" ")
-            text.append(fit(check.message.strip(), message_width), style=body.style("label"))
+            text.append(fit(message, message_width), style=body.style("label"))

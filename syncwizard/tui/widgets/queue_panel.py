@@ -20,6 +20,7 @@ from syncwizard.tui.widgets.sparkline import BlockSparkline
 from syncwizard.tui.widgets.styled_lines import StyledLines
 
 NO_CONSUMER = "no consumer: the Sync Service is not reading"
+DEQUEUE_RATE = "dequeues/s"  # what the consumers take; a screen may say what it measures there
 RATE_RESTARTED = "DequeueCount went down (broker restart?): rate restarted"
 
 
@@ -29,6 +30,7 @@ class QueuePanel(StatusPanel):
         self.observed: Observed[BrokerNumbers] = Observed()
         self.rate: float | None = None
         self.rate_restarted = False
+        self.rate_label = DEQUEUE_RATE
         self.pending: Sequence[int] = ()
         self.sparkline = BlockSparkline(id="pending-sparkline")
         self.sparkline_label = LineLabel(id="pending-label")
@@ -63,7 +65,14 @@ class QueuePanel(StatusPanel):
     def view_key(self) -> Hashable:
         observed = self.observed
         rate = formatting.rate(self.rate)
-        return observed.value, rate, self.rate_restarted, observed.stale, error_key(observed.error)
+        return (
+            observed.value,
+            rate,
+            self.rate_label,
+            self.rate_restarted,
+            observed.stale,
+            error_key(observed.error),
+        )
 
     def build(self, body: PanelBody) -> StyledLines:
         numbers = self.observed.value
@@ -94,7 +103,7 @@ class QueuePanel(StatusPanel):
                 "in flight",
                 formatting.count(queue.in_flight),
             ),
-            ("consumers", str(queue.consumers), "dequeues/s", formatting.rate(self.rate)),
+            ("consumers", str(queue.consumers), self.rate_label, formatting.rate(self.rate)),
             ("", "", "topic enq.", topic),
         )
         widths = [max(len(row[column]) for row in rows) for column in range(4)]

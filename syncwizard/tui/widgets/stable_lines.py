@@ -18,7 +18,8 @@ from textual.containers import Horizontal
 from textual.filter import ANSIToTruecolor, LineFilter
 from textual.geometry import Region
 from textual.strip import Strip
-from textual.widgets import Footer
+
+from syncwizard.tui.widgets.footer import WizardFooter
 
 if TYPE_CHECKING:
     from textual.widget import Widget
@@ -63,5 +64,5 @@ class StableHorizontal(StableLines, Horizontal):
     """A `Horizontal` whose own (background) lines are handed out again while unchanged."""
 
 
-class StableFooter(StableLines, Footer):
+class StableFooter(StableLines, WizardFooter):
     """A `Footer` whose own lines are handed out again while unchanged."""

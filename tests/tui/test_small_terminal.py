@@ -1,0 +1,264 @@
+"""At 80x24 (the minimum, over SSH) everything an admin must read or choose is on screen or
+one scroll away, and whole: the restore's choices and their consequences, the Run button
+and its hint, a failed step's reason, every gate (text, token field, buttons), the
+credentials modal, the resume prompts and the summaries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from backup_support import backup_app, open_backup
+from reach_support import assert_all_reachable, assert_reachable, must_reach
+from restore_support import (
+    GATE_TOKENS,
+    PASSWORD,
+    confirm_gate,
+    prepared,
+    restore_app,
+    resume_prepared,
+)
+from textual.pilot import Pilot
+from textual.widget import Widget
+from textual.widgets import RadioButton, RadioSet
+from tui_support import tables_measured, until
+
+from syncwizard.errors import SyncWizardError
+from syncwizard.runbook.backup import SYNC
+from syncwizard.tui import restore_text as rt
+from syncwizard.tui.fake_restore import RUN_ID, FakeRestoreLauncher
+from syncwizard.tui.screens.backup_summary import BackupSummaryScreen
+from syncwizard.tui.screens.credentials import CredentialsScreen
+from syncwizard.tui.screens.gate import GateScreen
+from syncwizard.tui.screens.restore import RestoreScreen
+from syncwizard.tui.screens.restore_sets import RestoreResumePromptScreen
+from syncwizard.tui.screens.restore_summary import RestoreSummaryScreen
+from syncwizard.tui.screens.resume_prompt import ResumePromptScreen
+
+SMALL = (80, 24)
+
+
+def step_parts(screen: RestoreScreen, step_id: str) -> list[Widget]:
+    """What the admin reads and presses to run `step_id`."""
+    parts: list[Widget] = [screen.head, screen.why, screen.plan]
+    if screen.note.display:
+        parts.append(screen.note)
+    if step_id in rt.CHOICES:
+        box = screen.query_one(f"#choice-{step_id}")
+        parts += [box.query_one(".choice-question"), *box.query(RadioButton)]
+        parts.append(box.query_one(".choice-consequence"))
+    return [*parts, screen.run_button, screen.run_hint]
+
+
+@pytest.mark.parametrize("step_id", list(rt.CHOICES))
+async def test_a_steps_choice_its_consequence_and_the_run_button_are_reachable_at_80x24(
+    step_id: str,
+) -> None:
+    fake = await prepared(step_id, run_id=RUN_ID)
+    app, _, _ = restore_app(launcher=FakeRestoreLauncher(fake))
+    async with app.run_test(size=SMALL) as pilot:
+        screen = await resume_prepared(pilot)
+        await assert_all_reachable(pilot, step_parts(screen, step_id))
+        assert "Enter runs it" in str(screen.run_hint.render())
+        # Choosing the other option by keys: to the choice, down, select.
+        radios = list(screen.query_one(f"#choice-{step_id}").query(RadioButton))
+        assert "(chosen)" in str(radios[0].label) and "(chosen)" not in str(radios[1].label)
+        screen.query_one(f"#choice-set-{step_id}", RadioSet).focus()
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        assert radios[1].value and "(chosen)" in str(radios[1].label)
+        assert "(chosen)" not in str(radios[0].label), "the marker says it, not the colour"
+        await assert_reachable(pilot, screen.query_one(f"#consequence-{step_id}"))
+
+
+GATED = [rt.STOP_SERVICES, rt.CLEAR_EVENTS, rt.SWAP_REPOSITORY, rt.SWAP_SYNC, rt.START_RECOVER]
+
+
+async def gate_reachable(pilot: Pilot[object]) -> GateScreen:
+    await until(pilot, lambda: isinstance(pilot.app.screen, GateScreen))
+    gate = pilot.app.screen
+    assert isinstance(gate, GateScreen)
+    await pilot.pause()
+    await assert_all_reachable(pilot, must_reach(gate))
+    for button in (gate.cancel_button, gate.confirm_button):
+        assert gate.find_widget(button).visible_region == button.region, "never scrolled away"
+    return gate
+
+
+@pytest.mark.parametrize("step_id", GATED)
+async def test_every_gate_of_the_restore_is_whole_at_80x24(step_id: str) -> None:
+    fake = await prepared(step_id, run_id=RUN_ID, incomplete=step_id == rt.CLEAR_EVENTS)
+    app, _, _ = restore_app(launcher=FakeRestoreLauncher(fake))
+    async with app.run_test(size=SMALL) as pilot:
+        await resume_prepared(pilot)
+        await pilot.press("enter")
+        if step_id == rt.START_RECOVER:
+            await until(pilot, lambda: isinstance(app.screen, CredentialsScreen))
+            credentials = app.screen
+            await assert_all_reachable(pilot, must_reach(credentials))
+            await pilot.press(*PASSWORD, "enter")
+        tokens = GATE_TOKENS[step_id] + (("incomplete",) if step_id == rt.CLEAR_EVENTS else ())
+        for token in tokens:
+            gate = await gate_reachable(pilot)
+            assert token in str(gate.query_one("#gate-prompt").render())
+            await confirm_gate(pilot, token)
+
+
+async def test_a_failed_steps_reason_and_hint_are_whole_at_80x24() -> None:
+    error = SyncWizardError(
+        "pg_restore exited with status 1: could not execute query: ERROR: could not extend "
+        'file "base/16384/24576": No space left on device',
+        hint="free space on the database server (the scratch copy needs 124 MiB more), then "
+        "run the step again: the half-restored scratch database is dropped first",
+        system="repository_db",
+    )
+    fake = await prepared(rt.RESTORE_REPOSITORY, run_id=RUN_ID, fail={rt.RESTORE_REPOSITORY: error})
+    app, _, _ = restore_app(launcher=FakeRestoreLauncher(fake))
+    async with app.run_test(size=SMALL) as pilot:
+        screen = await resume_prepared(pilot)
+        await pilot.press("enter")
+        await until(pilot, lambda: screen.phase == "failed")
+        await assert_all_reachable(pilot, [screen.live, screen.run_button, screen.run_hint])
+        shown = " ".join(str(screen.live.render()).split())
+        assert "No space left on device" in shown and "dropped first" in shown
+
+
+async def test_the_restore_resume_prompt_is_whole_at_80x24() -> None:
+    await prepared(rt.CLEAR_EVENTS, run_id=RUN_ID)
+    app, _, _ = restore_app()
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, RestoreResumePromptScreen))
+        await pilot.pause()
+        await assert_all_reachable(pilot, must_reach(app.screen))
+
+
+async def test_the_restore_summary_and_its_drop_buttons_are_reachable_at_80x24() -> None:
+    fake = await prepared(rt.REPORT, run_id=RUN_ID)
+    app, _, _ = restore_app(launcher=FakeRestoreLauncher(fake))
+    async with app.run_test(size=SMALL) as pilot:
+        await resume_prepared(pilot)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, RestoreSummaryScreen))
+        await pilot.pause()
+        summary = app.screen
+        parts = must_reach(summary)
+        assert len(summary.query(".aside-row Button")) == 2
+        await assert_all_reachable(pilot, parts)
+
+
+async def test_the_backup_gate_resume_prompt_and_summary_are_whole_at_80x24(
+    tmp_path: Path,
+) -> None:
+    app, _, _ = backup_app(tmp_path / "sets", run_id="backup-20260101T000000Z", gate_on=SYNC)
+    async with app.run_test(size=SMALL) as pilot:
+        await open_backup(pilot)
+        await gate_reachable(pilot)
+        await pilot.press("escape")  # refused: the run stops, resumable
+        await until(pilot, lambda: not isinstance(app.screen, GateScreen))
+        await pilot.pause(0.1)
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(app.screen, ResumePromptScreen))
+        await pilot.pause()
+        await assert_all_reachable(pilot, must_reach(app.screen))
+        await pilot.press("r")
+        gate = await gate_reachable(pilot)
+        await pilot.press(*gate.gate.token, "enter")
+        await until(pilot, lambda: isinstance(app.screen, BackupSummaryScreen), timeout=10)
+        await until(pilot, lambda: tables_measured(app.screen))
+        await assert_all_reachable(pilot, must_reach(app.screen))
+
+
+async def test_a_gate_taller_than_the_terminal_scrolls_its_text_and_keeps_field_and_buttons() -> (
+    None
+):
+    from syncwizard.runbook.model import Gate
+    from syncwizard.tui.app import SyncWizardApp
+    from syncwizard.tui.fake import demo_settings
+
+    gate = Gate(
+        title="Purge the sync queue?",
+        consequences="Every pending event of the queue is removed for good; the queue and its "
+        "subscription stay. " * 3,
+        token="5f1c2a3e",
+        facts=tuple(
+            (f"fact {n}", "a value long enough to wrap onto a second line " * 2) for n in range(6)
+        ),
+        step="Purge the queue / Delete topic and queue",
+    )
+    app = SyncWizardApp(demo_settings())
+    async with app.run_test(size=SMALL) as pilot:
+        answers: list[bool | None] = []
+        app.push_screen(GateScreen(gate), answers.append)
+        screen = await gate_reachable(pilot)
+        body = screen.query_one("#gate-body")
+        assert body.max_scroll_y > 0, "the text scrolls: it is taller than the room it has"
+        assert screen.find_widget(screen.token_input).visible_region == screen.token_input.region
+        await pilot.press(*"5f1c2a3e", "enter")
+        await until(pilot, lambda: answers == [True])
+
+
+async def test_a_wrong_word_and_enter_at_a_gate_say_it_does_not_match_and_what_to_type() -> None:
+    from syncwizard.runbook.model import Gate
+    from syncwizard.tui.app import SyncWizardApp
+    from syncwizard.tui.fake import demo_settings
+
+    gate = Gate(title="Replace the database alfresco?", consequences="…", token="alfresco")
+    app = SyncWizardApp(demo_settings())
+    async with app.run_test(size=SMALL) as pilot:
+        answers: list[bool | None] = []
+        screen = GateScreen(gate)
+        app.push_screen(screen, answers.append)
+        await until(pilot, lambda: app.screen is screen)
+        await pilot.press(*"alfresko", "enter")
+        await pilot.pause()
+        assert app.screen is screen and answers == [], "the gate stays open"
+        said = " ".join(str(screen.mismatch.render()).split())
+        assert "alfresko does not match" in said and "Type alfresco exactly" in said
+        await assert_reachable(pilot, screen.mismatch)
+        await pilot.press("backspace", "backspace", "c")  # on the way to the token: it goes
+        await pilot.pause()
+        assert screen.token_input.value == "alfresc"
+        assert not screen.mismatch.display
+        await pilot.press(*"o", "enter")
+        await until(pilot, lambda: answers == [True])
+
+
+async def test_at_80_columns_the_footer_keeps_every_key_even_f1_and_contrast() -> None:
+    from textual.widgets._footer import FooterKey
+
+    error = SyncWizardError("purge refused by the broker", hint="see its log")
+    fake = await prepared(rt.CLEAR_EVENTS, run_id=RUN_ID, fail={rt.CLEAR_EVENTS: error})
+    app, _, _ = restore_app(launcher=FakeRestoreLauncher(fake))
+    async with app.run_test(size=SMALL) as pilot:
+        screen = await resume_prepared(pilot)
+        await pilot.press("enter")
+        await confirm_gate(pilot, GATE_TOKENS[rt.CLEAR_EVENTS][0])
+        await until(pilot, lambda: screen.phase == "failed")
+        await pilot.pause()
+        keys = list(screen.query(FooterKey))
+        said = [f"{key.key_display} {key.description}" for key in keys]
+        assert len(keys) >= 8, said  # Run, Retry, Back, Events, Log, Quit, Help, Contrast
+        palette = next(key for key in keys if key.has_class("-command-palette"))
+        right_end = screen.find_widget(palette).region.x  # docked right, over what reaches it
+        for key in keys:
+            region = screen.find_widget(key).visible_region
+            assert region.width == key.outer_size.width, f"{said}: {key.description} is cut"
+            if key is not palette:
+                assert region.right <= right_end, f"{said}: {key.description} is under ^p"
+        assert any("Contrast" in s for s in said) and any("Help" in s for s in said)
+
+
+async def test_the_question_before_leaving_a_restore_is_whole_at_80x24() -> None:
+    from syncwizard.tui.screens.leave_restore import LeaveRestoreScreen
+
+    fake = await prepared(rt.RESTORE_SYNC, run_id=RUN_ID)
+    app, _, _ = restore_app(launcher=FakeRestoreLauncher(fake))
+    async with app.run_test(size=SMALL) as pilot:
+        await resume_prepared(pilot)
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, LeaveRestoreScreen))
+        await pilot.pause()
+        await assert_all_reachable(pilot, must_reach(app.screen))
