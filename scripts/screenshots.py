@@ -352,6 +352,10 @@ async def restore_shots(out: Path) -> None:
     def held(step: str):  # type: ignore[no-untyped-def]
         async def then(pilot: Pilot[object], screen: object, fake: object) -> None:
             await pilot.press("enter")
+            if step == "clear_events":
+                await until(pilot, lambda: isinstance(pilot.app.screen, GateScreen))
+                await pilot.click("#gate-token")
+                await pilot.press(*SYNC_ID[:8], "enter")
             if step == "start_recover":
                 await until(pilot, lambda: isinstance(pilot.app.screen, CredentialsScreen))
                 await pilot.press(*RESTORE_PASSWORD, "enter")
@@ -384,6 +388,15 @@ async def restore_shots(out: Path) -> None:
         await pilot.press("enter")
         await until(pilot, lambda: getattr(screen, "phase", "") == "failed")
 
+    async def give_up_gate(pilot: Pilot[object], screen: object, fake: object) -> None:
+        from textual.widgets import RadioButton
+
+        choice = pilot.app.screen.query_one("#choice-set-clear_events")
+        list(choice.query(RadioButton))[-1].value = True
+        await pilot.pause()
+        getattr(screen, "run_button").focus()  # noqa: B009 (screen is typed object here)
+        await swap_gate(pilot, screen, fake)
+
     async def events_settled(pilot: Pilot[object], screen: object, fake: object) -> None:
         table = getattr(screen, "events_table")  # noqa: B009 (screen is typed object here)
         await until(pilot, lambda: table.settled)
@@ -407,18 +420,20 @@ async def restore_shots(out: Path) -> None:
         system="repository_db",
     )
     both = ["80x24", "120x40"]
-    archiving = at("archive_events", held("archive_events"))
+    clearing = at("clear_events", held("clear_events"))
     restoring = at("restore_repository", held("restore_repository"))
     watching = at("start_recover", held("start_recover"))
     shots: list[tuple[str, dict[str, object], Callable[..., Awaitable[None]], list[str]]] = [
         ("restore-sets", {}, chooser, both),
         ("restore-first-step", {}, at("verify_set"), both),
         ("restore-stop-gate", {}, at("stop_services", swap_gate), ["80x24"]),
-        ("restore-archiving", {"hold_at": {"archive_events": 2}}, archiving, ["120x40"]),
-        ("restore-events-choice", {}, at("clear_events", events_settled), both),
-        ("restore-events-table", {"events": 10_000}, at("clear_events", events_full), ["120x40"]),
+        ("restore-still-arriving", {"producing": True}, at("check_quiet", failed), both),
+        ("restore-events-choice", {}, at("clear_events"), both),
         ("restore-clear-gate", {}, at("clear_events", gate), both),
-        ("restore-incomplete-gate", {"incomplete": True}, at("clear_events", gate), ["80x24"]),
+        ("restore-clearing", {"hold_at": {"clear_events": 2}, "events": 2400}, clearing, both),
+        ("restore-give-up-gate", {}, at("clear_events", give_up_gate), ["80x24"]),
+        ("restore-events-table", {"events": 10_000}, at("restore_repository", events_full),
+         ["120x40"]),
         ("restore-restoring", {"hold_at": {"restore_repository": 3}}, restoring, both),
         ("restore-swap-gate", {}, at("swap_repository", swap_gate), both),
         ("restore-credentials", {}, at("start_recover", credentials), both),
@@ -427,7 +442,8 @@ async def restore_shots(out: Path) -> None:
         ("restore-summary", {}, at("report", summary), both),
         ("restore-failed", {"fail": {"restore_repository": no_room}},
          at("restore_repository", failed), both),
-        ("restore-shared-database", {"shared": True}, at("start_recover"), ["120x40"]),
+        ("restore-repository-start", {}, at("start_repository"), ["80x24"]),
+        ("restore-shared-database", {"shared": True}, at("start_repository"), ["120x40"]),
     ]  # fmt: skip
     for name, options, steps, sizes in shots:
         for size_name in sizes:

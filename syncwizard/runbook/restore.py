@@ -53,6 +53,7 @@ from syncwizard.runbook.restore_steps import (
     SWAP_SYNC,
     TITLES,
     VERIFY,
+    WHY,
 )
 
 __all__ = [
@@ -78,18 +79,14 @@ def restore_runbook(actions: RestoreActions) -> Runbook:
             Step(
                 id=VERIFY,
                 title=TITLES[VERIFY],
-                why="Every file's size and sha256 against the manifest, pg_restore --list on "
-                "each dump, and the procedure's order: the Sync DB dump taken after the "
-                "repository's. Nothing is touched before the set is known good.",
+                why=WHY[VERIFY],
                 action=a.verify_set,
                 plan=lambda ctx: f"check every file of {a.set_dir} against its manifest",
             ),
             Step(
                 id=PREFLIGHT,
                 title=TITLES[PREFLIGHT],
-                why="Every system answers, the sync GUID and its queue are known, the target "
-                "databases, who is connected to them, and whether the server has room for a "
-                "restored copy beside the current one. Nothing is changed.",
+                why=WHY[PREFLIGHT],
                 action=a.preflight,
                 depends_on=(VERIFY,),
                 plan=a.plan_preflight,
@@ -97,9 +94,7 @@ def restore_runbook(actions: RestoreActions) -> Runbook:
             Step(
                 id=STOP,
                 title=TITLES[STOP],
-                why="Recommended: a live Sync consumer still works through up to 3000 "
-                "prefetched events after a purge, and a live repository keeps producing new "
-                "ones. Both must be quiet while the queue and the databases are replaced.",
+                why=WHY[STOP],
                 action=a.queue.stop_services,
                 gate=a.queue.stop_gate,
                 depends_on=(PREFLIGHT,),
@@ -108,10 +103,7 @@ def restore_runbook(actions: RestoreActions) -> Runbook:
             Step(
                 id=QUIET,
                 title=TITLES[QUIET],
-                why="Events that still arrive while the queue is cleared belong to a repository "
-                "that keeps changing under the restore. The topic's and queue's enqueue "
-                "counters must stand still for a few seconds; if they move, the repository is "
-                "still producing: stop it, wait, or go on knowingly.",
+                why=WHY[QUIET],
                 action=a.queue.check_quiet,
                 depends_on=(PREFLIGHT,),
                 plan=a.queue.plan_quiet,
@@ -119,10 +111,7 @@ def restore_runbook(actions: RestoreActions) -> Runbook:
             Step(
                 id=CLEAR,
                 title=TITLES[CLEAR],
-                why="The procedure's first restore step: the events still in the queue were "
-                "produced after the backup and the restored databases will not know them. Each "
-                "is taken off the queue only once it is on disk in the run's archive, however "
-                "many there are; -Drecover reconciles what they told.",
+                why=WHY[CLEAR],
                 action=a.clear.clear,
                 gate=a.clear.gates,
                 depends_on=(QUIET,),
@@ -131,8 +120,7 @@ def restore_runbook(actions: RestoreActions) -> Runbook:
             Step(
                 id=RESTORE_REPOSITORY,
                 title=TITLES[RESTORE_REPOSITORY],
-                why="Into a scratch database on the same server, verified table by table "
-                "against the manifest's row counts. The current database is not touched.",
+                why=WHY[RESTORE_REPOSITORY],
                 action=a.db.restore_repository,
                 gate=a.db.restore_gate(RESTORE_REPOSITORY),
                 depends_on=(CLEAR,),
@@ -141,9 +129,7 @@ def restore_runbook(actions: RestoreActions) -> Runbook:
             Step(
                 id=SWAP_REPOSITORY,
                 title=TITLES[SWAP_REPOSITORY],
-                why="Connections are ended and, in one transaction, the current database is "
-                "renamed aside and the verified copy takes its name: the live name is always "
-                "either the old database or the whole new one.",
+                why=WHY[SWAP_REPOSITORY],
                 action=a.db.swap_repository,
                 gate=a.db.swap_gate(SWAP_REPOSITORY),
                 verification=a.db.verify_swap(SWAP_REPOSITORY),
@@ -153,8 +139,7 @@ def restore_runbook(actions: RestoreActions) -> Runbook:
             Step(
                 id=RESTORE_SYNC,
                 title=TITLES[RESTORE_SYNC],
-                why="After the repository, as the procedure says; into a scratch database, "
-                "verified against the manifest.",
+                why=WHY[RESTORE_SYNC],
                 action=a.db.restore_sync,
                 gate=a.db.restore_gate(RESTORE_SYNC),
                 depends_on=(SWAP_REPOSITORY,),
@@ -163,8 +148,7 @@ def restore_runbook(actions: RestoreActions) -> Runbook:
             Step(
                 id=SWAP_SYNC,
                 title=TITLES[SWAP_SYNC],
-                why="As for the repository: one transaction renames the current database "
-                "aside and the verified copy into its place.",
+                why=WHY[SWAP_SYNC],
                 action=a.db.swap_sync,
                 gate=a.db.swap_gate(SWAP_SYNC),
                 verification=a.db.verify_swap(SWAP_SYNC),
@@ -174,9 +158,7 @@ def restore_runbook(actions: RestoreActions) -> Runbook:
             Step(
                 id=START_REPOSITORY,
                 title=TITLES[START_REPOSITORY],
-                why="-Drecover makes the Sync Service reconcile with the repository at "
-                "bootstrap, with the repository admin's credentials: the repository must be "
-                "running on its restored database, and answering, before that start.",
+                why=WHY[START_REPOSITORY],
                 action=a.repository.start,
                 gate=a.repository.gate,
                 depends_on=(SWAP_SYNC,),
@@ -185,10 +167,7 @@ def restore_runbook(actions: RestoreActions) -> Runbook:
             Step(
                 id=RECOVER,
                 title=TITLES[RECOVER],
-                why="Once, with -Drecover=<repo admin>:<password>: the Sync Service brings "
-                "itself in line with the restored repository during bootstrap, before it "
-                "serves requests. The password stays in memory and reaches the start "
-                "command only in $SYNCWIZARD_RECOVER_OPTION.",
+                why=WHY[RECOVER],
                 action=a.service.start_recover,
                 gate=a.service.recover_gate,
                 depends_on=(START_REPOSITORY,),
@@ -197,8 +176,7 @@ def restore_runbook(actions: RestoreActions) -> Runbook:
             Step(
                 id=PLAIN_RESTART,
                 title=TITLES[PLAIN_RESTART],
-                why="-Drecover is for one start. If the start configuration keeps options, a "
-                "plain restart proves the service comes up without it.",
+                why=WHY[PLAIN_RESTART],
                 action=a.service.plain_restart,
                 depends_on=(RECOVER,),
                 plan=a.service.plan_plain_restart,
@@ -206,8 +184,7 @@ def restore_runbook(actions: RestoreActions) -> Runbook:
             Step(
                 id=REPORT,
                 title=TITLES[REPORT],
-                why="A Markdown report of the run for the change ticket: timeline, what was "
-                "purged and where its archive is, sizes, checksums, health at the end.",
+                why=WHY[REPORT],
                 action=a.write_report,
                 depends_on=(RECOVER,),
                 plan=lambda ctx: f"write {a.run_dir / 'report.md'}",

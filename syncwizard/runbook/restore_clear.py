@@ -24,13 +24,10 @@ from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.model import Gate, Outputs, RefusedError, SkipStep, StepContext
 from syncwizard.runbook.restore_queue import PREFETCH_NOTE
 from syncwizard.runbook.restore_state import RestoreState
-from syncwizard.runbook.restore_steps import CLEAR, QUIET
+from syncwizard.runbook.restore_steps import CLEAR, DELETE_CONSEQUENCE, QUIET
 
+ARCHIVE_NAME = "events.jsonl"
 GUID_TOKEN_LENGTH = 8  # a clear is confirmed by typing the sync GUID's first characters
-DELETE_CONSEQUENCE = (
-    "Until the Sync Service subscribes again, the virtual topic copies new repository events "
-    "to no queue: they are not kept for it. The -Drecover start is what reconciles them."
-)
 
 
 @dataclass(frozen=True)
@@ -70,8 +67,8 @@ class ClearSteps:
         self._give_up_confirmed: int | None = None  # the number the admin typed at the gate
 
     def archive_path(self, queue: str) -> Path:
-        """One archive per run and queue; every attempt appends to it."""
-        return self.state.run_dir / f"events-{queue or 'queue'}.jsonl"
+        """The run's archive of the sync queue's events; every attempt appends to it."""
+        return self.state.run_dir / ARCHIVE_NAME
 
     def _producing(self, ctx: StepContext) -> bool:
         return bool(ctx.results.get(QUIET, {}).get("producing"))
@@ -119,7 +116,9 @@ class ClearSteps:
             facts.append(("consumers", f"{stats.consumers} still attached: {PREFETCH_NOTE}"))
         if action == "give_up":
             self._give_up_confirmed = stats.pending
-            facts.append(("archived already", f"{held:,} events in {archive.name}"))
+            facts.append(
+                ("archived already", f"{held:,} events in {archive.name}" if held else "none")
+            )
             return (
                 Gate(
                     title=f"Give up {stats.pending:,} pending events?",
@@ -199,6 +198,7 @@ class ClearSteps:
             "pending": pending,
             "enqueued": enqueued,
             "dequeued": dequeued,
+            "archive": str(archive),
             "archived": count_archive(archive) if archive.exists() else 0,
         }
         ctx.record("baseline", baseline)

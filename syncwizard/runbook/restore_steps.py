@@ -41,3 +41,75 @@ TITLES = {
     PLAIN_RESTART: "Restart without recover",
     REPORT: "Summary and report",
 }
+
+WHY = {
+    VERIFY: (
+        "Every file's size and sha256 against the manifest, pg_restore --list on "
+        "each dump, and the procedure's order: the Sync DB dump taken after the "
+        "repository's. Nothing is touched before the set is known good."
+    ),
+    PREFLIGHT: (
+        "Every system answers, the sync GUID and its queue are known, the target "
+        "databases, who is connected to them, and whether the server has room for a "
+        "restored copy beside the current one. Nothing is changed."
+    ),
+    STOP: (
+        "Recommended: a live Sync consumer would take events the archive never sees "
+        "(up to 3000 prefetched at a time), and a live repository keeps producing new "
+        "ones. Both must be quiet while the queue and the databases are replaced."
+    ),
+    QUIET: (
+        "Events that still arrive while the queue is cleared belong to a repository "
+        "that keeps changing under the restore. The topic's and queue's enqueue "
+        "counters must stand still for a few seconds; if they move, the repository is "
+        "still producing: stop it, wait, or go on knowingly."
+    ),
+    CLEAR: (
+        "The procedure's first restore step: the events still in the queue were "
+        "produced after the backup and the restored databases will not know them. Each "
+        "is taken off the queue only once it is on disk in the run's archive, however "
+        "many there are; -Drecover reconciles what they told."
+    ),
+    RESTORE_REPOSITORY: (
+        "Into a scratch database on the same server, verified table by table "
+        "against the manifest's row counts. The current database is not touched."
+    ),
+    SWAP_REPOSITORY: (
+        "Connections are ended and, in one transaction, the current database is "
+        "renamed aside and the verified copy takes its name: the live name is always "
+        "either the old database or the whole new one."
+    ),
+    RESTORE_SYNC: (
+        "After the repository, as the procedure says; into a scratch database, "
+        "verified against the manifest."
+    ),
+    SWAP_SYNC: (
+        "As for the repository: one transaction renames the current database "
+        "aside and the verified copy into its place."
+    ),
+    START_REPOSITORY: (
+        "-Drecover makes the Sync Service reconcile with the repository at "
+        "bootstrap, with the repository admin's credentials: the repository must be "
+        "running on its restored database, and answering, before that start."
+    ),
+    RECOVER: (
+        "Once, with -Drecover=<repo admin>:<password>: the Sync Service brings "
+        "itself in line with the restored repository during bootstrap, before it "
+        "serves requests. The password stays in memory and reaches the start "
+        "command only in $SYNCWIZARD_RECOVER_OPTION."
+    ),
+    PLAIN_RESTART: (
+        "-Drecover is for one start. If the start configuration keeps options, a "
+        "plain restart proves the service comes up without it."
+    ),
+    REPORT: (
+        "A Markdown report of the run for the change ticket: timeline, what was "
+        "purged and where its archive is, sizes, checksums, health at the end."
+    ),
+}
+
+# What deleting the queue (rather than clearing it) costs: said on its gate and its choice.
+DELETE_CONSEQUENCE = (
+    "Until the Sync Service subscribes again, the virtual topic copies new repository events "
+    "to no queue: they are not kept for it. The -Drecover start is what reconciles them."
+)

@@ -1,11 +1,14 @@
-"""A scripted restore for the TUI tests and the screenshots: the contract's steps, fake actions.
+"""A scripted restore for the TUI tests and the screenshots: the runbook's steps, fake actions.
 
-`FakeRestore` has the restore runbook's twelve steps (ids, titles, gates,
-choices, outputs and PROGRESS details as notes/restore-api.md has them) with
-quick scripted actions, run through the real Engine and journal (under
-SYNCWIZARD_STATE_DIR): gates, failures, resuming and the journal behave as for
-a real run. A test can hold a step mid-way (`hold_at`), make it fail, or make
-the Sync Service share the repository DB. Nothing here talks to a network.
+`FakeRestore` has the restore runbook's steps (ids, titles and whys from
+runbook/restore_steps.py) with quick scripted actions, run through the real Engine
+and journal (under SYNCWIZARD_STATE_DIR): gates, failures, resuming and the journal
+behave as for a real run. The steps around the broker and the repository (nothing
+still arriving, the clear, the repository's start) are the runbook's own code over a
+fake broker (`FakeBroker`), so their texts, gates and counts are the product's. A
+test can hold a step mid-way (`hold_at`), make it fail, make the repository still
+produce (`producing`), or make the Sync Service share the repository DB. Nothing
+here talks to a network.
 """
 
 from __future__ import annotations
@@ -14,13 +17,17 @@ import asyncio
 import json
 import os
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from syncwizard.clients.event_archive_writer import ArchiveAppender
+from syncwizard.clients.event_consumer import ClearCounts, ClearResult
 from syncwizard.clients.pgtools import Progress
-from syncwizard.config import Settings
+from syncwizard.clients.repository import READY_PATH, ReadyAnswer
+from syncwizard.clients.results import CommandResult, QueueStats
+from syncwizard.config import RepositorySettings, Settings
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.engine import Engine
 from syncwizard.runbook.journal import Journal, RunRecord, new_run_id, runs_dir
@@ -35,6 +42,12 @@ from syncwizard.runbook.model import (
     Step,
     StepContext,
 )
+from syncwizard.runbook.restore_choices import RestoreChoices
+from syncwizard.runbook.restore_clear import ClearSteps
+from syncwizard.runbook.restore_queue import QueueSteps
+from syncwizard.runbook.restore_repository import RepositorySteps
+from syncwizard.runbook.restore_state import RestoreState
+from syncwizard.runbook.restore_steps import TITLES, WHY
 from syncwizard.runbook.snapshot_dump import iso
 from syncwizard.tui import restore_text as rt
 from syncwizard.tui.backup_launcher import abandon_run
@@ -62,16 +75,14 @@ HEALTH_CHECKS = (
     "versionCheck",
 )
 EVENT_TYPES = ("NODEADDED", "NODEUPDATED", "NODEUPDATED", "NODEREMOVED")
-
-
-@dataclass
-class FakeChoices:
-    """The contract's RestoreChoices."""
-
-    events_action: Literal["purge", "delete"] | None = None
-    recover_user: str | None = None
-    recover_password: str | None = field(default=None, repr=False)
-    plain_restart: bool | None = None
+REPOSITORY = RepositorySettings(
+    stop="systemctl stop alfresco",
+    start="systemctl start alfresco",
+    ready_url=f"http://acs.example.org:8080{READY_PATH}",
+    quiet_window=3.0,
+)
+ARRIVING = 7  # events a look while the fake repository still produces
+FakeChoices = RestoreChoices  # the runbook's own
 
 
 @dataclass(frozen=True)
@@ -154,8 +165,8 @@ def demo_sets(backup_dir: Path) -> list[FakeSetListing]:
     ]
 
 
-def event_line(number: int) -> str:
-    """One archived event as the STOMP archive writes it (headers and body)."""
+def event_message(number: int) -> tuple[dict[str, str], bytes]:
+    """One event as the broker delivers it: headers and body."""
     node = uuid.uuid5(uuid.NAMESPACE_URL, f"node-{number % 977}")
     event = uuid.uuid5(uuid.NAMESPACE_URL, f"event-{number}")
     millis = int((T0 + 60) * 1000) + number * 37
@@ -176,7 +187,101 @@ def event_line(number: int) -> str:
         "timestamp": str(millis),
         "persistent": "true",
     }
-    return json.dumps({"headers": headers, "body": body}, separators=(",", ":"))
+    return headers, body.encode()
+
+
+def event_line(number: int) -> str:
+    """One archived event as the archive holds it."""
+    headers, body = event_message(number)
+    return json.dumps({"headers": headers, "body": body.decode()}, separators=(",", ":"))
+
+
+class FakeCommand:
+    """A service's stop/start commands that succeed at once."""
+
+    def __init__(self, fake: FakeRestore, name: str) -> None:
+        self.fake, self.name = fake, name
+
+    async def stop(self) -> CommandResult:
+        self.fake.producing = False
+        return CommandResult(f"systemctl stop {self.name}", 0, "", 0.4)
+
+    async def start(self) -> CommandResult:
+        return CommandResult(f"systemctl start {self.name}", 0, "", 0.6)
+
+
+class FakeBroker:
+    """The systems the runbook's queue and repository steps talk to, scripted: a queue of
+    `fake.events` pending events that the clear takes into a real archive file."""
+
+    def __init__(self, fake: FakeRestore) -> None:
+        self.fake = fake
+        self.pending = fake.events
+        self.enqueued = 25_000 + fake.events
+        self.dequeued = 25_000
+        self.repository = FakeCommand(fake, "alfresco")
+
+    async def queue_exists(self, queue: str) -> bool:
+        return True
+
+    async def queue_stats(self, queue: str) -> QueueStats:
+        return QueueStats(queue, self.pending, self.enqueued, self.dequeued, 0, 0)
+
+    def _arrive(self, count: int) -> None:
+        self.pending += count
+        self.enqueued += count
+
+    async def arrivals(
+        self, queue: str, topic: str | None, window: float, on_look: Callable[[int], None]
+    ) -> int:
+        arrived = 0
+        for _ in range(3):
+            await asyncio.sleep(0)
+            if self.fake.producing:
+                self._arrive(ARRIVING)
+                arrived += ARRIVING
+            on_look(arrived)
+        return arrived
+
+    async def clear_into_archive(
+        self,
+        queue: str,
+        path: Path,
+        *,
+        until: Callable[[ClearCounts], Awaitable[bool]],
+        on_progress: Callable[[ClearCounts], None],
+    ) -> ClearResult:
+        appender = ArchiveAppender(path)
+        chunk, removed, look = max(self.pending // 4, 1), 0, 0
+        try:
+            while True:
+                take = min(chunk, self.pending)
+                for _ in range(take):
+                    appender.add(*event_message(appender.count))
+                appender.sync()
+                self.pending -= take
+                self.dequeued += take
+                removed += take
+                look += 1
+                counts = ClearCounts(appender.count, appender.written, 0, removed, 1.5 * look)
+                on_progress(counts)
+                if self.fake.producing:
+                    self._arrive(ARRIVING)
+                if await until(counts):
+                    return ClearResult(counts)
+                await self.fake._report(rt.CLEAR_EVENTS, look)
+        finally:
+            appender.close()
+
+    async def purge(self, queue: str) -> None:
+        self.dequeued += self.pending
+        self.pending = 0
+
+    async def delete_topic_and_queue(self, queue: str, topic: str | None) -> dict[str, bool]:
+        return {"queue_gone": True, "topic_gone": True}
+
+    async def repository_ready(self) -> ReadyAnswer:
+        return ReadyAnswer(True, "HTTP 200")
 
 
 class FakeRestore:
@@ -190,7 +295,7 @@ class FakeRestore:
         run_id: str | None = None,
         events: int = 240,
         shared: bool = False,
-        incomplete: bool = False,
+        producing: bool = False,
         hold_at: Mapping[str, int | Iterable[int]] | None = None,
         fail: Mapping[str, SyncWizardError] | None = None,
         sets: Sequence[FakeSetListing] | None = None,
@@ -200,7 +305,8 @@ class FakeRestore:
         self.run_id = run_id
         self.events = events
         self.shared = shared
-        self.incomplete = incomplete
+        self.producing = producing  # the repository still produces until it is stopped
+        self.broker = FakeBroker(self)
         self.hold_at: dict[str, set[int]] = {
             step: {points} if isinstance(points, int) else set(points)
             for step, points in (hold_at or {}).items()
@@ -247,8 +353,8 @@ class FakeRestore:
 
     # --- the runbook ----------------------------------------------------------------------
 
-    def runbook(self, set_dir: Path, choices: FakeChoices) -> Runbook:
-        return Runbook("restore", tuple(FakeSteps(self, set_dir, choices).steps()))
+    def runbook(self, set_dir: Path, choices: FakeChoices, run_dir: Path) -> Runbook:
+        return Runbook("restore", tuple(FakeSteps(self, set_dir, choices, run_dir).steps()))
 
 
 def _run_dir(ctx: StepContext) -> Path:
@@ -258,45 +364,59 @@ def _run_dir(ctx: StepContext) -> Path:
 class FakeSteps:
     """One run's steps (they close over its set folder and choices)."""
 
-    def __init__(self, fake: FakeRestore, set_dir: Path, choices: FakeChoices) -> None:
+    def __init__(
+        self, fake: FakeRestore, set_dir: Path, choices: FakeChoices, run_dir: Path
+    ) -> None:
         self.fake = fake
         self.set_dir = set_dir
         self.choices = choices
+        profile = replace(fake.settings.profile, repository=REPOSITORY)
+        state = RestoreState(
+            profile=profile,
+            set_dir=set_dir,
+            manifest={"sync_id": SYNC_ID, "queue": QUEUE, "topic": TOPIC},
+            run_dir=run_dir,
+            choices=choices,
+            systems=fake.broker,  # type: ignore[arg-type]
+        )
+        self.queue = QueueSteps(state)
+        self.clearing = ClearSteps(state)
+        self.repository = RepositorySteps(state)
 
     def steps(self) -> list[Step]:
         f = self
         return [
-            Step(rt.VERIFY_SET, "Verify the backup set", WHY[rt.VERIFY_SET], f.verify,
+            Step(rt.VERIFY_SET, TITLES[rt.VERIFY_SET], WHY[rt.VERIFY_SET], f.verify,
                  plan=f.plan_verify),
-            Step(rt.PREFLIGHT, "Preflight", WHY[rt.PREFLIGHT], f.preflight,
+            Step(rt.PREFLIGHT, TITLES[rt.PREFLIGHT], WHY[rt.PREFLIGHT], f.preflight,
                  depends_on=(rt.VERIFY_SET,), plan=f.plan_preflight),
-            Step(rt.STOP_SERVICES, "Stop the Sync Service and the repository",
-                 WHY[rt.STOP_SERVICES], f.stop, gate=f.gate_stop, depends_on=(rt.PREFLIGHT,),
-                 plan=f.plan_stop),
-            Step(rt.ARCHIVE_EVENTS, "Archive the pending events", WHY[rt.ARCHIVE_EVENTS],
-                 f.archive, depends_on=(rt.PREFLIGHT,), plan=f.plan_archive),
-            Step(rt.CLEAR_EVENTS, "Purge the queue / Delete topic and queue",
-                 WHY[rt.CLEAR_EVENTS], f.clear, gate=f.gate_clear,
-                 depends_on=(rt.ARCHIVE_EVENTS,), plan=f.plan_clear),
-            Step(rt.RESTORE_REPOSITORY, "Restore the repository DB (into a scratch DB)",
+            Step(rt.STOP_SERVICES, TITLES[rt.STOP_SERVICES], WHY[rt.STOP_SERVICES], f.stop,
+                 gate=f.gate_stop, depends_on=(rt.PREFLIGHT,), plan=f.plan_stop),
+            Step(rt.CHECK_QUIET, TITLES[rt.CHECK_QUIET], WHY[rt.CHECK_QUIET], f.check_quiet,
+                 depends_on=(rt.PREFLIGHT,), plan=f.queue.plan_quiet),
+            Step(rt.CLEAR_EVENTS, TITLES[rt.CLEAR_EVENTS], WHY[rt.CLEAR_EVENTS], f.clear,
+                 gate=f.clearing.gates, depends_on=(rt.CHECK_QUIET,), plan=f.clearing.plan),
+            Step(rt.RESTORE_REPOSITORY, TITLES[rt.RESTORE_REPOSITORY],
                  WHY[rt.RESTORE_REPOSITORY], f.restore("repository_db", REPOSITORY_TABLES),
                  depends_on=(rt.CLEAR_EVENTS,), plan=f.plan_restore("repository_db")),
-            Step(rt.SWAP_REPOSITORY, "Put the restored repository DB in place",
-                 WHY[rt.SWAP_REPOSITORY], f.swap("repository_db"),
-                 gate=f.gate_swap("repository_db"), depends_on=(rt.RESTORE_REPOSITORY,),
-                 plan=f.plan_swap("repository_db")),
-            Step(rt.RESTORE_SYNC, "Restore the Sync DB", WHY[rt.RESTORE_SYNC],
+            Step(rt.SWAP_REPOSITORY, TITLES[rt.SWAP_REPOSITORY], WHY[rt.SWAP_REPOSITORY],
+                 f.swap("repository_db"), gate=f.gate_swap("repository_db"),
+                 depends_on=(rt.RESTORE_REPOSITORY,), plan=f.plan_swap("repository_db")),
+            Step(rt.RESTORE_SYNC, TITLES[rt.RESTORE_SYNC], WHY[rt.RESTORE_SYNC],
                  f.restore("sync_db", SYNC_TABLES), depends_on=(rt.SWAP_REPOSITORY,),
                  plan=f.plan_restore("sync_db")),
-            Step(rt.SWAP_SYNC, "Put the restored Sync DB in place", WHY[rt.SWAP_SYNC],
-                 f.swap("sync_db"), gate=f.gate_swap("sync_db"), depends_on=(rt.RESTORE_SYNC,),
+            Step(rt.SWAP_SYNC, TITLES[rt.SWAP_SYNC], WHY[rt.SWAP_SYNC], f.swap("sync_db"),
+                 gate=f.gate_swap("sync_db"), depends_on=(rt.RESTORE_SYNC,),
                  plan=f.plan_swap("sync_db")),
-            Step(rt.START_RECOVER, "Start the Sync Service with -Drecover",
-                 WHY[rt.START_RECOVER], f.start_recover, gate=f.gate_recover,
-                 depends_on=(rt.SWAP_SYNC,), plan=f.plan_recover),
-            Step(rt.PLAIN_RESTART, "Restart without recover (offered)", WHY[rt.PLAIN_RESTART],
+            Step(rt.START_REPOSITORY, TITLES[rt.START_REPOSITORY], WHY[rt.START_REPOSITORY],
+                 f.start_repository, gate=f.repository.gate, depends_on=(rt.SWAP_SYNC,),
+                 plan=f.repository.plan),
+            Step(rt.START_RECOVER, TITLES[rt.START_RECOVER], WHY[rt.START_RECOVER],
+                 f.start_recover, gate=f.gate_recover, depends_on=(rt.START_REPOSITORY,),
+                 plan=f.plan_recover),
+            Step(rt.PLAIN_RESTART, TITLES[rt.PLAIN_RESTART], WHY[rt.PLAIN_RESTART],
                  f.plain_restart, depends_on=(rt.START_RECOVER,), plan=f.plan_plain_restart),
-            Step(rt.REPORT, "Summary and report", WHY[rt.REPORT], f.report,
+            Step(rt.REPORT, TITLES[rt.REPORT], WHY[rt.REPORT], f.report,
                  depends_on=(rt.START_RECOVER,), plan=f.plan_report),
         ]  # fmt: skip
 
@@ -345,6 +465,7 @@ class FakeSteps:
             "set_sync_id": SYNC_ID,
             "sync_id_differs": False,
             "queue": QUEUE,
+            "queue_exists": True,
             "topic": TOPIC,
             "consumers": 1,
             "databases": {
@@ -401,104 +522,19 @@ class FakeSteps:
             "summary": "Sync Service and repository stopped; no consumer on the sync queue",
         }
 
-    def plan_archive(self, ctx: StepContext) -> str:
-        return (
-            f"Browses every pending event of {QUEUE} over STOMP (nothing is consumed) into "
-            f"{short_path(_run_dir(ctx))}/events.jsonl, then checks the count against QueueSize."
-        )
-
-    async def archive(self, ctx: StepContext) -> Outputs:
-        self.fake._begin(rt.ARCHIVE_EVENTS, self.choices)
-        total = self.fake.events
-        written = total - 17 if self.fake.incomplete else total
-        name = "events.incomplete.jsonl" if self.fake.incomplete else "events.jsonl"
-        path = _run_dir(ctx) / name
-        chunk = max(total // 4, 1)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            for number in range(written):
-                handle.write(event_line(number) + "\n")
-                if (number + 1) % chunk == 0:
-                    ctx.progress(f"{number + 1:,} events archived", number + 1)
-                    await self.fake._report(rt.ARCHIVE_EVENTS, (number + 1) // chunk)
-        self.fake._raise_if_failing(rt.ARCHIVE_EVENTS)
-        complete = not self.fake.incomplete
-        reason = "" if complete else "the STOMP link dropped after 223 events (no browser: end)"
-        return {
-            "archive": str(path),
-            "count": written,
-            "complete": complete,
-            "reason": reason,
-            "queue_size": total,
-            "matches": written == total,
-            "summary": f"{written:,} events archived"
-            + (", the count matches QueueSize" if complete else f" of {total:,}: INCOMPLETE"),
-        }
-
-    def plan_clear(self, ctx: StepContext) -> str:
-        action = self.choices.events_action
-        if action == "delete":
-            return f"Removes the queue {QUEUE} and the topic {TOPIC} over Jolokia, then checks "
-            "that both are gone."
-        return (
-            f"Purges {QUEUE} over Jolokia (or, if you choose so, deletes the topic and queue), "
-            "then checks that nothing is pending."
-        )
-
-    async def gate_clear(self, ctx: StepContext) -> tuple[Gate, ...]:
-        archived = ctx.results.get(rt.ARCHIVE_EVENTS, {})
-        pending = int(archived.get("queue_size", 0))
-        delete = self.choices.events_action == "delete"
-        facts: tuple[tuple[str, str], ...] = (
-            ("Queue", QUEUE),
-            ("Pending events", f"{pending:,}"),
-            ("Archived to", short_path(str(archived.get("archive", "")))),
-        )
-        if delete:
-            facts += (("Topic", TOPIC),)
-        gates = [
-            Gate(
-                title="Delete the virtual topic and its queue?" if delete else "Purge the queue?",
-                consequences=(rt.DELETE_CONSEQUENCE if delete else rt.PURGE_CONSEQUENCE),
-                token=SYNC_ID[:8],
-                facts=facts,
-            )
-        ]
-        if not archived.get("complete", True):
-            gates.append(
-                Gate(
-                    title="The archive is incomplete: clear the queue anyway?",
-                    consequences=f"Only {archived.get('count', 0):,} of {pending:,} pending "
-                    f"events are in the archive ({archived.get('reason')}); the others are "
-                    "lost for good.",
-                    token="incomplete",
-                    facts=(("Not archived", f"{pending - int(archived.get('count', 0)):,}"),),
-                )
-            )
-        return tuple(gates)
+    async def check_quiet(self, ctx: StepContext) -> Outputs:
+        self.fake._begin(rt.CHECK_QUIET, self.choices)
+        self.fake._raise_if_failing(rt.CHECK_QUIET)
+        return await self.queue.check_quiet(ctx)
 
     async def clear(self, ctx: StepContext) -> Outputs:
-        self.fake._begin(rt.CLEAR_EVENTS, self.choices)
-        action = self.choices.events_action
-        if action is None:
-            raise RefusedError(
-                "Purge the queue / Delete topic and queue: no choice was made (events_action)",
-                hint="choose purge or delete first; nothing was done",
-            )
-        ctx.record("choice", {"action": action})
-        ctx.progress("purging the queue" if action == "purge" else "removing the queue and topic")
-        await self.fake._report(rt.CLEAR_EVENTS, 1)
-        self.fake._raise_if_failing(rt.CLEAR_EVENTS)
-        cleared = int(ctx.results.get(rt.ARCHIVE_EVENTS, {}).get("queue_size", 0))
-        done = "purged" if action == "purge" else "deleted with its topic"
-        return {
-            "action": action,
-            "queue": QUEUE,
-            "topic": TOPIC,
-            "cleared": cleared,
-            "verified": True,
-            "summary": f"queue {done}: {cleared:,} events removed, verified",
-        }
+        self.fake._begin(rt.CLEAR_EVENTS, self.choices)  # a failure comes mid-clear
+        return await self.clearing.clear(ctx)
+
+    async def start_repository(self, ctx: StepContext) -> Outputs:
+        self.fake._begin(rt.START_REPOSITORY, self.choices)
+        self.fake._raise_if_failing(rt.START_REPOSITORY)
+        return await self.repository.start(ctx)
 
     # --- restores and swaps ---------------------------------------------------------------
 
@@ -647,6 +683,7 @@ class FakeSteps:
                 hint="enter them when asked; nothing was started",
             )
         ctx.log(RECOVER_COMMAND)
+        ctx.record("started", {"at": T0 + 7240, "command": RECOVER_COMMAND, "exit_code": 0})
         for number in range(1, 5):
             healthy = min(number * 2 + 1, len(HEALTH_CHECKS))
             checks = tuple(
@@ -700,37 +737,6 @@ class FakeSteps:
         return {"report": str(path), "summary": f"report written: {path}"}
 
 
-WHY = {
-    rt.VERIFY_SET: "A restore is only as good as its set: every file is checked against the "
-    "manifest's sha256, and the Sync DB dump must have been taken after the repository dump "
-    "(else the Sync DB would know of nodes the repository lacks).",
-    rt.PREFLIGHT: "What will be touched is read before anything is: the target databases and "
-    "who is connected, the room for a second copy, the queue, and whether the set's sync GUID "
-    "is the one the Sync Service reports now.",
-    rt.STOP_SERVICES: "Recommended: a live Sync Service still works through up to 3000 "
-    "prefetched events after a purge, and a live repository keeps producing events while its "
-    "database is replaced.",
-    rt.ARCHIVE_EVENTS: "The events pending now are copied to the run folder before anything is "
-    "purged, so nothing is lost for good; the archive's count is checked against QueueSize.",
-    rt.CLEAR_EVENTS: "The pending events describe changes the restored databases do not have; "
-    "the recover start reconciles instead. Look through them below, then choose.",
-    rt.RESTORE_REPOSITORY: "The dump goes into a scratch database first and is verified "
-    "(tables and row counts against the manifest) before the live database is touched.",
-    rt.SWAP_REPOSITORY: "Only now is the live database replaced, by two renames: the old one "
-    "stays aside until you drop it from the summary.",
-    rt.RESTORE_SYNC: "As for the repository: into a scratch database, verified, before the "
-    "live Sync DB is touched.",
-    rt.SWAP_SYNC: "The restored Sync DB takes the place of the live one; the old one stays "
-    "aside until you drop it.",
-    rt.START_RECOVER: "With -Drecover the Sync Service compares its database with the "
-    "repository and reconciles what the restore and the purge left out. It needs a repository "
-    "admin user.",
-    rt.PLAIN_RESTART: "If the start command keeps its options (a persistent JAVA_OPTS), the "
-    "recover option would run again at every start; a plain restart makes sure it does not.",
-    rt.REPORT: "A Markdown report of the run for the change ticket: timeline, what was purged "
-    "and where its archive is, sizes, checksums, health at the end. No secret in it.",
-}
-
 
 class FakeRestoreLauncher:
     """A RestoreLauncher over a FakeRestore: the real Engine and journal, scripted steps."""
@@ -747,7 +753,7 @@ class FakeRestoreLauncher:
         abandon_run(record, reason)
 
     async def step_titles(self, record: RunRecord) -> dict[str, str]:
-        runbook = self.fake.runbook(self.fake.backup_dir, FakeChoices())
+        runbook = self.fake.runbook(self.fake.backup_dir, FakeChoices(), record.run_dir)
         return {step.id: step.title for step in runbook.steps}
 
     async def list_sets(self) -> list[Any]:
@@ -767,7 +773,7 @@ class FakeRestoreLauncher:
             number += 1
             run_id = f"{base}-{number}"
         journal = Journal.create(runs_dir() / run_id)
-        runbook = self.fake.runbook(set_dir, choices)
+        runbook = self.fake.runbook(set_dir, choices, runs_dir() / run_id)
         engine = Engine(runbook, journal, run_id, observers=observers, confirm=confirm)
         engine.start(
             {
@@ -784,7 +790,7 @@ class FakeRestoreLauncher:
     ) -> Engine:
         previous = record.status()
         journal = Journal.open(record.run_dir)
-        runbook = self.fake.runbook(Path(record.header["backup_set"]), choices)
+        runbook = self.fake.runbook(Path(record.header["backup_set"]), choices, record.run_dir)
         engine = Engine.resume(runbook, record, journal, observers=observers, confirm=confirm)
         engine.announce_resume(
             f"resuming run {record.run_id} at step {record.stopped_at!r} (it was {previous})"

@@ -240,6 +240,14 @@ RESTORE_EVENTS = Binding(
     id="restore.events",
     tooltip="The archived pending events on the whole screen, and back",
 )
+RESTORE_END_CLEAR = Binding(
+    "x",
+    "end_clear",
+    "End the clear",
+    id="restore.end_clear",
+    tooltip="While events still arrive: stop taking them into the archive; what arrives "
+    "after stays pending",
+)
 RESTORE_SUMMARY = Binding(
     "s", "show_summary", "Summary", id="restore.summary", tooltip="Show what the restore did"
 )
@@ -306,6 +314,7 @@ ALL = (
     RESTORE_QUIT,
     RESTORE_FULL_LOG,
     RESTORE_EVENTS,
+    RESTORE_END_CLEAR,
     RESTORE_SUMMARY,
     RESTORE_SUMMARY_COPY,
     RESTORE_SUMMARY_BACK,

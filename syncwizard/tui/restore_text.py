@@ -1,9 +1,8 @@
-"""How the restore runbook reads in the TUI: its step ids, the choices asked before a step,
-the recover watch and the archive's rows. No Textual here.
+"""How the restore runbook reads in the TUI: its step ids, the choices asked before (or after
+a refusal of) a step, the recover watch and the archive's rows. No Textual here.
 
-The step ids are the contract's (notes/restore-api.md; constants in runbook/restore.py);
-the screen only needs to know the few steps it treats specially. PROGRESS details are
-read by their attributes, so this module imports neither the runbook nor its clients.
+The step ids are the runbook's (runbook/restore_steps.py); the screen only needs to know
+the few steps it treats specially. PROGRESS details are read by their attributes.
 """
 
 from __future__ import annotations
@@ -14,22 +13,28 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-VERIFY_SET = "verify_set"
-PREFLIGHT = "preflight"
-STOP_SERVICES = "stop_services"
-ARCHIVE_EVENTS = "archive_events"
-CLEAR_EVENTS = "clear_events"
-RESTORE_REPOSITORY = "restore_repository"
-SWAP_REPOSITORY = "swap_repository"
-RESTORE_SYNC = "restore_sync"
-SWAP_SYNC = "swap_sync"
-START_RECOVER = "start_recover"
-PLAIN_RESTART = "plain_restart"
-REPORT = "report"
+from syncwizard.runbook import restore_steps as steps
+from syncwizard.runbook.restore_steps import DELETE_CONSEQUENCE
+
+VERIFY_SET = steps.VERIFY
+PREFLIGHT = steps.PREFLIGHT
+STOP_SERVICES = steps.STOP
+CHECK_QUIET = steps.QUIET
+CLEAR_EVENTS = steps.CLEAR
+RESTORE_REPOSITORY = steps.RESTORE_REPOSITORY
+SWAP_REPOSITORY = steps.SWAP_REPOSITORY
+RESTORE_SYNC = steps.RESTORE_SYNC
+SWAP_SYNC = steps.SWAP_SYNC
+START_REPOSITORY = steps.START_REPOSITORY
+START_RECOVER = steps.RECOVER
+PLAIN_RESTART = steps.PLAIN_RESTART
+REPORT = steps.REPORT
 
 SWAP_ROLES = {SWAP_REPOSITORY: "repository_db", SWAP_SYNC: "sync_db"}
 SYNC_DB_STEPS = (RESTORE_SYNC, SWAP_SYNC)  # skipped when the Sync Service shares the repo DB
-EVENT_STEPS = (ARCHIVE_EVENTS, CLEAR_EVENTS)  # the steps that show the archived events
+# The steps that show the archived events: the clear, and the step after it (look through
+# what was taken before the databases are replaced).
+EVENT_STEPS = (CLEAR_EVENTS, RESTORE_REPOSITORY)
 HEALTH_STEPS = (STOP_SERVICES, START_RECOVER, PLAIN_RESTART)  # the health panel matters here
 # Steps that take the events off the queue themselves: while one runs, the queue's dequeue
 # rate is the wizard removing them, and the queue panel says so.
@@ -40,12 +45,13 @@ SHARED_NOTE = (
     "The Sync Service shares the repository database (DESIGN section 2): restoring the "
     "repository DB restores the Sync tables too, so the two Sync DB steps are skipped."
 )
-DELETE_CONSEQUENCE = (
-    "Until the Sync Service subscribes again, the virtual topic copies new repository "
-    "events to no queue, so they are not kept for it; the recover start is what reconciles."
+CLEAR_CONSEQUENCE = (
+    "Each event is taken off the queue only once it is on disk in the run's archive; the "
+    "queue and the Sync Service's subscription stay."
 )
-PURGE_CONSEQUENCE = (
-    "Removes every pending message; the queue and the Sync Service's subscription stay."
+GIVE_UP_CONSEQUENCE = (
+    "A bare purge: the events are removed without an archive, so they are lost. Its gate "
+    "asks you to type their exact number, and the report names it."
 )
 PASSWORD_NOTE = (
     "Kept in memory only, for this start: never written to the journal, the log, the "
@@ -63,24 +69,70 @@ class Option:
 
 @dataclass(frozen=True)
 class Choice:
-    """A choice the admin makes before a step runs; sets `attribute` on RestoreChoices."""
+    """A choice the admin makes before a step runs; sets `attribute` on RestoreChoices.
+    An `after_refusal` choice is offered only once the step has said why it needs one."""
 
     attribute: str
     question: str
     options: tuple[Option, ...]
+    after_refusal: bool = False
 
     def option(self, value: object) -> Option | None:
         return next((o for o in self.options if o.value == value), None)
 
 
 CHOICES = {
+    CHECK_QUIET: Choice(
+        "while_producing",
+        "Events still arrive: the repository is still producing. What now?",
+        (
+            Option(
+                "stop",
+                "Stop the repository",
+                "Runs its stop command (repository.stop), then watches the counters again.",
+            ),
+            Option(
+                "wait",
+                "Wait for it to stop",
+                "Stop it by hand, or whatever still publishes; the wizard watches the counters "
+                "meanwhile, for up to 5 minutes.",
+            ),
+            Option(
+                "go_on",
+                "Go on knowingly",
+                "The clear keeps consuming into the archive until you end it (x); events "
+                "that arrive after that stay pending, and deleting or giving up is refused.",
+            ),
+        ),
+        after_refusal=True,
+    ),
     CLEAR_EVENTS: Choice(
         "events_action",
-        "What to do with the pending events (they are archived already):",
+        "Clear the pending events how?",
         (
-            Option("purge", "Purge the queue (recommended)", PURGE_CONSEQUENCE),
-            Option("delete", "Delete the virtual topic and its queue", DELETE_CONSEQUENCE),
+            Option("clear", "Into the archive (recommended)", CLEAR_CONSEQUENCE),
+            Option("delete", "Into the archive, then delete queue+topic", DELETE_CONSEQUENCE),
+            Option("give_up", "Give them up: purge, no archive", GIVE_UP_CONSEQUENCE),
         ),
+    ),
+    START_RECOVER: Choice(
+        "recover_again",
+        "The recover start ran. What now?",
+        (
+            Option(
+                False,
+                "Watch again (recommended)",
+                "A recover may still be running: the wizard watches it again, it does not "
+                "start a second one.",
+            ),
+            Option(
+                True,
+                "Start it again with -Drecover",
+                "Only if the Sync Service's process is gone (its log says why): the password "
+                "is asked again.",
+            ),
+        ),
+        after_refusal=True,
     ),
     PLAIN_RESTART: Choice(
         "plain_restart",
@@ -149,17 +201,25 @@ def left_state(
     step_records = records.get(START_RECOVER, {})
     if str(states.get(START_RECOVER, "")) in ("done", "skipped") or "started" in step_records:
         started.add("Sync Service")
+    if str(states.get(START_REPOSITORY, "")) == "done" or "started" in records.get(
+        START_REPOSITORY, {}
+    ):
+        started.add("repository")
     still_down = [name for name in stopped if name not in started]
     if still_down:
         lines.append(f"Stopped by this run and not started again: {' and '.join(still_down)}.")
+    cleared = results.get(CLEAR_EVENTS, {})
+    if cleared.get("removed"):
+        line = (
+            f"The sync queue {cleared.get('queue')} was cleared: {int(cleared['removed']):,} "
+            "events removed"
+        )
+        if cleared.get("archive"):
+            line += f", {int(cleared.get('archived') or 0):,} of them kept in {cleared['archive']}"
+        if cleared.get("given_up"):
+            line += f"; {int(cleared['given_up']):,} given up (lost)"
+        lines.append(line + ".")
     for result in results.values():
-        if "cleared" in result and result.get("queue"):
-            action = result.get("action")
-            how = f" ({action})" if action else ""
-            lines.append(
-                f"The sync queue {result['queue']} was cleared{how}: "
-                f"{int(result.get('cleared') or 0):,} events removed."
-            )
         if result.get("aside") and result.get("database"):
             lines.append(
                 f"The database {result['database']} was replaced by the restored copy; the "
@@ -174,6 +234,10 @@ def left_state(
 
 def default_choice(step_id: str, results: Mapping[str, Mapping[str, Any]]) -> object:
     """The option preselected before a step: the recommended one."""
+    if step_id == CHECK_QUIET:
+        # the wizard can stop only a repository it has a command for
+        by_hand = results.get(STOP_SERVICES, {}).get("by_hand") or ()
+        return "wait" if "repository" in by_hand else "stop"
     if step_id == PLAIN_RESTART:
         # a restart is only worth a second outage when the recover option may persist
         return bool(results.get(START_RECOVER, {}).get("persistent_note"))

@@ -122,8 +122,6 @@ async def run_shown_step(pilot: Pilot[object], screen: RestoreScreen) -> str:
         await pilot.press(*PASSWORD)
         await pilot.press("enter")
     tokens = GATE_TOKENS.get(step_id, ())
-    if step_id == rt.CLEAR_EVENTS and not screen.engine.results[rt.ARCHIVE_EVENTS]["complete"]:
-        tokens += ("incomplete",)
     for token in tokens:
         await confirm_gate(pilot, token)
     return step_id
@@ -148,7 +146,7 @@ async def prepared(stop_before: str, **fake_options: Any) -> FakeRestore:
     fake = FakeRestore(demo_settings(), BACKUP_DIR, **fake_options)
     launcher = FakeRestoreLauncher(fake)
     choices = await launcher.make_choices()
-    choices.events_action, choices.plain_restart = "purge", True
+    choices.events_action, choices.plain_restart = "clear", True
     choices.recover_user, choices.recover_password = "admin", PASSWORD
     listing = next(s for s in fake.sets if s.sealed and not s.problem)
     engine = await launcher.start(listing.path, choices, [], _yes)

@@ -1,7 +1,8 @@
 """The restore wizard in the TUI, step by step, through the real Engine and journal.
 
-The steps are scripted (tui/fake_restore.py) with the contract's ids, gates,
-choices and outputs. Each test has its own state dir (tests/conftest.py).
+The steps are scripted (tui/fake_restore.py) with the runbook's ids, titles and whys;
+the steps around the broker and the repository are the runbook's own code over a fake
+broker. Each test has its own state dir (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from restore_support import (
     step_done,
 )
 from textual.widget import Widget
-from textual.widgets import Button, Input, RadioSet
+from textual.widgets import Button, Input, RadioButton, RadioSet
 from tui_support import text_of, until
 
 from syncwizard.errors import SyncWizardError
@@ -58,7 +59,7 @@ async def test_a_restore_runs_step_by_step_to_the_summary_and_drops_an_old_copy(
     async with app.run_test(size=(100, 32)) as pilot:
         screen = await open_restore(pilot)
         assert fake.calls == [], "nothing runs before the admin says so"
-        assert "Step 1 of 12: Verify the backup set" in flat(screen.head)
+        assert "Step 1 of 13: Verify the backup set" in flat(screen.head)
         assert "manifest.json" in flat(screen.plan)
         await advance_to(pilot, screen, rt.REPORT)
         assert fake.calls == [step for step in rt_steps() if step != rt.REPORT]
@@ -92,9 +93,9 @@ async def test_a_restore_runs_step_by_step_to_the_summary_and_drops_an_old_copy(
 
 def rt_steps() -> list[str]:
     return [
-        rt.VERIFY_SET, rt.PREFLIGHT, rt.STOP_SERVICES, rt.ARCHIVE_EVENTS, rt.CLEAR_EVENTS,
+        rt.VERIFY_SET, rt.PREFLIGHT, rt.STOP_SERVICES, rt.CHECK_QUIET, rt.CLEAR_EVENTS,
         rt.RESTORE_REPOSITORY, rt.SWAP_REPOSITORY, rt.RESTORE_SYNC, rt.SWAP_SYNC,
-        rt.START_RECOVER, rt.PLAIN_RESTART, rt.REPORT,
+        rt.START_REPOSITORY, rt.START_RECOVER, rt.PLAIN_RESTART, rt.REPORT,
     ]  # fmt: skip
 
 
@@ -112,11 +113,9 @@ async def test_a_wrong_token_does_nothing_and_esc_at_a_gate_changes_nothing() ->
         await until(pilot, lambda: isinstance(app.screen, GateScreen))
         gate = app.screen
         facts = flat(gate.query_one("#gate-facts"))
-        assert "Pending events 240" in facts and "events.jsonl" in "".join(facts.split())
-        assert "This cannot be undone. To go on, type" in flat(gate.query_one("#gate-prompt"))
-        assert "Purge the queue / Delete topic and queue" in str(
-            gate.query_one("#gate").border_subtitle
-        )
+        assert "pending now 240" in facts and "events.jsonl" in "".join(facts.split())
+        assert "nothing is lost. To go on, type" in flat(gate.query_one("#gate-prompt"))
+        assert "Clear the undelivered events" in str(gate.query_one("#gate").border_subtitle)
         await pilot.click("#gate-token")
         await pilot.press(*SYNC_ID[:7], "x", "enter")
         assert app.screen is gate and gate.query_one("#gate-confirm", Button).disabled
@@ -147,7 +146,7 @@ async def test_a_gate_that_can_be_undone_says_how_instead_of_no_going_back() -> 
 
 
 async def test_once_preflight_found_the_queue_the_panels_read_it_with_the_service_stopped() -> None:
-    fake = await prepared(rt.ARCHIVE_EVENTS)
+    fake = await prepared(rt.CHECK_QUIET)
     app, _, source = restore_app(launcher=FakeRestoreLauncher(fake))
     async with app.run_test(size=(100, 32)) as pilot:
         await resume_prepared(pilot)
@@ -161,16 +160,16 @@ async def test_the_events_choice_reaches_the_runbook() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await resume_prepared(pilot)
         choice = screen.query_one("#choice-set-clear_events", RadioSet)
-        assert choice.pressed_index == 0, "purge is preselected (recommended)"
+        assert choice.pressed_index == 0, "clearing into the archive is preselected"
         assert "subscription stay" in flat(screen.query_one("#consequence-clear_events"))
-        await pilot.click("#choice-set-clear_events RadioButton:last-of-type")
+        await pilot.click(list(choice.query(RadioButton))[1])
         await until(pilot, lambda: choice.pressed_index == 1)
         consequence = flat(screen.query_one("#consequence-clear_events"))
         assert "copies new repository events to no queue" in consequence
         screen.run_button.focus()
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, GateScreen))
-        assert "Delete the virtual topic" in flat(app.screen.query_one("#gate-title"))
+        assert "then delete it and its topic" in flat(app.screen.query_one("#gate-title"))
         await confirm_gate(pilot, SYNC_ID[:8])
         await step_done(pilot, screen, rt.CLEAR_EVENTS)
         assert fake.seen[rt.CLEAR_EVENTS]["events_action"] == "delete"
@@ -240,10 +239,11 @@ async def test_esc_at_the_credentials_starts_nothing() -> None:
 
 
 async def test_ten_thousand_pending_events_scroll_without_lag() -> None:
-    fake = await prepared(rt.CLEAR_EVENTS, events=10_000)
+    fake = await prepared(rt.RESTORE_REPOSITORY, events=10_000)
     app, _, _ = restore_app(launcher=FakeRestoreLauncher(fake))
     async with app.run_test(size=(100, 32)) as pilot:
         screen = await resume_prepared(pilot)
+        screen._show_step(rt.CLEAR_EVENTS)  # the clear's step shows what it took
         table = screen.events_table
         await until(pilot, lambda: table.loaded, timeout=20)
         assert table.row_count == 10_000
@@ -273,15 +273,16 @@ async def test_ten_thousand_pending_events_scroll_without_lag() -> None:
 
 
 async def test_on_a_short_terminal_the_events_are_one_line_away_and_e_shows_them() -> None:
-    fake = await prepared(rt.CLEAR_EVENTS, events=240)
+    fake = await prepared(rt.RESTORE_REPOSITORY, events=240)
     app, _, _ = restore_app(launcher=FakeRestoreLauncher(fake))
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await resume_prepared(pilot)
+        screen._show_step(rt.CLEAR_EVENTS)
         table, hint = screen.events_table, screen.query_one("#events-hint")
         await until(pilot, lambda: table.loaded)
-        # The step and its choice get the room; one line says where the events are.
+        # The step gets the room; one line says where the events are.
         assert not table.display and hint.display
-        assert "240 pending events are archived in the run folder: press e" in flat(hint)
+        assert "in the run folder's archive: press e" in flat(hint)
         await pilot.press("e")
         await pilot.pause()
         assert table.display and not hint.display and table.region.height > 15
@@ -317,14 +318,14 @@ async def test_a_failed_step_shows_its_error_and_hint_nothing_further_runs_and_r
         await pilot.press("r")
         await step_done(pilot, screen, rt.RESTORE_REPOSITORY)
         assert fake.calls.count(rt.RESTORE_REPOSITORY) == 2
-        assert "running 'Restore the repository DB (into a scratch DB)' again" in log_text(screen)
+        assert "running 'Restore the repository DB' again" in log_text(screen)
 
 
 async def test_leaving_keeps_the_run_and_the_welcome_screen_offers_to_resume_it() -> None:
     app, fake, _ = restore_app()
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_restore(pilot)
-        await advance_to(pilot, screen, rt.ARCHIVE_EVENTS)
+        await advance_to(pilot, screen, rt.CHECK_QUIET)
         run_id = screen.run_id
         await pilot.press("escape")  # the services are stopped: it asks first
         await until(pilot, lambda: isinstance(app.screen, LeaveRestoreScreen))
@@ -334,7 +335,7 @@ async def test_leaving_keeps_the_run_and_the_welcome_screen_offers_to_resume_it(
         await until(pilot, lambda: isinstance(app.screen, RestoreResumePromptScreen))
         prompt = flat(app.screen.query_one("#resume-run"))
         assert run_id and run_id in prompt
-        assert "step 4 of 12: Archive the pending events" in prompt
+        assert "step 4 of 13: Check that nothing still arrives" in prompt
         assert "Files in" in prompt
         await pilot.press("r")
         await until(
@@ -342,12 +343,12 @@ async def test_leaving_keeps_the_run_and_the_welcome_screen_offers_to_resume_it(
         )
         resumed = restore_screen(app)
         await until(pilot, lambda: resumed.phase == "ready")
-        assert resumed.run_id == run_id and resumed.shown_step == rt.ARCHIVE_EVENTS
+        assert resumed.run_id == run_id and resumed.shown_step == rt.CHECK_QUIET
         assert states(resumed)[rt.STOP_SERVICES] == StepState.DONE
         calls = list(fake.calls)
         await run_shown_step(pilot, resumed)
-        await step_done(pilot, resumed, rt.ARCHIVE_EVENTS)
-        assert fake.calls == [*calls, rt.ARCHIVE_EVENTS], "finished steps are not redone"
+        await step_done(pilot, resumed, rt.CHECK_QUIET)
+        assert fake.calls == [*calls, rt.CHECK_QUIET], "finished steps are not redone"
 
 
 async def test_the_set_chooser_greys_sets_that_cannot_be_restored() -> None:
@@ -374,7 +375,7 @@ async def test_a_shared_database_skips_the_sync_db_steps_and_says_why() -> None:
     async with app.run_test(size=(100, 32)) as pilot:
         screen = await resume_prepared(pilot)
         assert "shares the repository database" in flat(screen.note)
-        await advance_to(pilot, screen, rt.START_RECOVER)
+        await advance_to(pilot, screen, rt.START_REPOSITORY)
         assert states(screen)[rt.RESTORE_SYNC] == StepState.SKIPPED
         assert states(screen)[rt.SWAP_SYNC] == StepState.SKIPPED
         live = flat(screen.live)
@@ -383,18 +384,48 @@ async def test_a_shared_database_skips_the_sync_db_steps_and_says_why() -> None:
         assert "skipped" in log_text(screen)
 
 
-async def test_an_incomplete_archive_asks_a_second_gate_before_clearing() -> None:
-    fake = await prepared(rt.CLEAR_EVENTS, incomplete=True)
+async def test_events_still_arriving_are_named_and_the_choice_offered_then_stops_them() -> None:
+    fake = await prepared(rt.CHECK_QUIET, producing=True)
+    app, _, _ = restore_app(launcher=FakeRestoreLauncher(fake))
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = await resume_prepared(pilot)
+        assert not screen.query_one("#choice-check_quiet").display, "asked only when needed"
+        await pilot.press("enter")
+        await until(pilot, lambda: screen.phase == "failed")
+        assert "the repository is still producing" in flat(screen.live)
+        box = screen.query_one("#choice-check_quiet")
+        assert box.display
+        choice = screen.query_one("#choice-set-check_quiet", RadioSet)
+        assert choice.pressed_index == 0, "its stop command is in the profile"
+        await pilot.press("r")
+        await step_done(pilot, screen, rt.CHECK_QUIET)
+        assert fake.seen[rt.CHECK_QUIET] and not fake.producing
+        assert "choice journaled: while producing: stop" in log_text(screen)
+
+
+async def test_going_on_knowingly_clears_until_x_ends_it() -> None:
+    fake = await prepared(rt.CHECK_QUIET, producing=True, hold_at={rt.CLEAR_EVENTS: 2})
     app, _, _ = restore_app(launcher=FakeRestoreLauncher(fake))
     async with app.run_test(size=(100, 32)) as pilot:
         screen = await resume_prepared(pilot)
         await pilot.press("enter")
+        await until(pilot, lambda: screen.phase == "failed")
+        await pilot.click("#choice-set-check_quiet RadioButton:last-of-type")
+        await pilot.press("r")
+        await step_done(pilot, screen, rt.CHECK_QUIET)
+        await pilot.press("enter")
         await confirm_gate(pilot, SYNC_ID[:8])
-        await until(pilot, lambda: isinstance(app.screen, GateScreen))
-        assert "incomplete" in flat(app.screen.query_one("#gate-title"))
-        await pilot.press("escape")
-        await until(pilot, lambda: screen.phase == "ready")
-        assert rt.CLEAR_EVENTS not in fake.calls
+        await until(pilot, lambda: fake.holding == rt.CLEAR_EVENTS)
+        progress = screen.log_pane._shown
+        assert progress is not None and "still arriving" in progress[0]
+        assert "x ends the clear" in progress[3]
+        assert screen.check_action("end_clear", ()) is True
+        await pilot.press("x")
+        fake.release()
+        await step_done(pilot, screen, rt.CLEAR_EVENTS)
+        cleared = screen.engine.results[rt.CLEAR_EVENTS]  # type: ignore[union-attr]
+        assert cleared["ended_by"] == "ended" and cleared["archived"] == cleared["removed"]
+        assert cleared["still_pending"] > 0
 
 
 async def test_the_real_launcher_is_used_when_none_is_given() -> None:
@@ -428,7 +459,7 @@ async def test_the_real_launcher_lists_sets_and_makes_choices(tmp_path: Path) ->
 
 
 def test_a_journaled_choice_is_said_as_chosen_and_an_empty_one_not_at_all() -> None:
-    assert rt.choice_line({"action": "purge"}) == "  choice journaled: purge"
+    assert rt.choice_line({"action": "clear"}) == "  choice journaled: clear"
     assert rt.choice_line({"plain_restart": True}) == "  choice journaled: plain restart: True"
     assert rt.choice_line({"action": None}) == "", "never 'choice journaled: None'"
 
@@ -467,7 +498,7 @@ async def test_esc_with_services_stopped_asks_first_and_says_what_the_run_leaves
         await until(pilot, lambda: isinstance(app.screen, LeaveRestoreScreen))
         said = flat(app.screen.query_one("#leave-state"))
         assert "not started again: Sync Service and repository" in said
-        assert "was cleared (purge): 240 events removed" in said
+        assert "was cleared: 240 events removed, 240 of them kept in" in said
         assert "alfresco was replaced by the restored copy" in said
         assert "syncservice" not in said, "the Sync DB was not swapped yet"
         await pilot.press("escape")  # Esc again stays

@@ -27,6 +27,7 @@ from restore_support import (
     resume_prepared,
 )
 from textual.pilot import Pilot
+from textual.widgets import RadioButton
 from tui_support import tables_measured, until
 
 from syncwizard.errors import SyncWizardError
@@ -84,6 +85,8 @@ def at_step(
 def held(step_id: str) -> Then:
     async def then(pilot: Pilot[object], screen: RestoreScreen, fake: FakeRestore) -> None:
         await pilot.press("enter")
+        if step_id == rt.CLEAR_EVENTS:
+            await confirm_gate(pilot, SYNC_ID[:8])
         if step_id == rt.START_RECOVER:
             await until(pilot, lambda: isinstance(pilot.app.screen, CredentialsScreen))
             await pilot.press(*PASSWORD, "enter")
@@ -95,11 +98,6 @@ def held(step_id: str) -> Then:
 
 
 async def gate_typed(pilot: Pilot[object], screen: RestoreScreen, fake: FakeRestore) -> None:
-    # The events table behind the gate paints its rows at its own pace, so the picture
-    # caught them drawn or not at random: the gate is what this picture is for.
-    await until(pilot, lambda: screen.events_table.loaded)
-    screen.events_table.visible = False  # its place stays; its rows are not painted
-    await pilot.pause()
     await pilot.press("enter")
     await until(pilot, lambda: isinstance(pilot.app.screen, GateScreen))
     gate = pilot.app.screen
@@ -137,11 +135,21 @@ def test_first_step_before_it_runs(snap_compare: SnapCompare) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
-def test_archiving_the_events(snap_compare: SnapCompare) -> None:
+def test_clearing_the_events_into_the_archive(snap_compare: SnapCompare) -> None:
     app, run_before = at_step(
-        rt.ARCHIVE_EVENTS, held(rt.ARCHIVE_EVENTS), hold_at={rt.ARCHIVE_EVENTS: 2}
+        rt.CLEAR_EVENTS, held(rt.CLEAR_EVENTS), hold_at={rt.CLEAR_EVENTS: 2}, events=2400
     )
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", BOTH)
+def test_events_still_arriving(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    async def then(pilot: Pilot[object], screen: RestoreScreen, fake: FakeRestore) -> None:
+        await pilot.press("enter")
+        await until(pilot, lambda: screen.phase == "failed")
+
+    app, run_before = at_step(rt.CHECK_QUIET, then, producing=True)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
 async def table_settled(pilot: Pilot[object], screen: RestoreScreen, fake: FakeRestore) -> None:
@@ -150,8 +158,16 @@ async def table_settled(pilot: Pilot[object], screen: RestoreScreen, fake: FakeR
 
 
 @pytest.mark.parametrize("size", BOTH)
-def test_the_events_choice_and_table(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
-    app, run_before = at_step(rt.CLEAR_EVENTS, table_settled, settle_first=True)
+def test_the_events_choice(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    app, run_before = at_step(rt.CLEAR_EVENTS, settle_first=True)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", BOTH)
+def test_the_archived_events_before_the_restore(
+    snap_compare: SnapCompare, size: tuple[int, int]
+) -> None:
+    app, run_before = at_step(rt.RESTORE_REPOSITORY, table_settled, settle_first=True)
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
@@ -219,24 +235,15 @@ def test_the_other_gates_at_80x24(snap_compare: SnapCompare, step_id: str) -> No
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
 
 
-def test_the_incomplete_archive_gate_at_80x24(snap_compare: SnapCompare) -> None:
+def test_the_give_up_gate_at_80x24(snap_compare: SnapCompare) -> None:
     async def then(pilot: Pilot[object], screen: RestoreScreen, fake: FakeRestore) -> None:
-        await until(pilot, lambda: screen.events_table.loaded)
-        screen.events_table.visible = False  # as in gate_typed: the gate is the picture
-        await pilot.press("enter")
-        await confirm_gate(pilot, SYNC_ID[:8])
-        await until(
-            pilot,
-            lambda: (
-                isinstance(pilot.app.screen, GateScreen)
-                and "incomplete" in pilot.app.screen.gate.token
-            ),
-        )
-        gate = pilot.app.screen
-        assert isinstance(gate, GateScreen)
-        gate.token_input.cursor_blink = False
+        radios = list(screen.query_one(f"#choice-set-{rt.CLEAR_EVENTS}").query(RadioButton))
+        radios[-1].value = True
+        await pilot.pause()
+        screen.run_button.focus()
+        await gate_shown(pilot, screen, fake)
 
-    app, run_before = at_step(rt.CLEAR_EVENTS, then, settle_first=True, incomplete=True)
+    app, run_before = at_step(rt.CLEAR_EVENTS, then, settle_first=True)
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
 
 
@@ -274,7 +281,7 @@ def test_a_shared_database_skips_the_sync_db_steps(snap_compare: SnapCompare) ->
         await pilot.press("enter")
         await confirm_gate(pilot, "alfresco")
         await until(
-            pilot, lambda: screen.shown_step == rt.START_RECOVER and screen.phase == "ready"
+            pilot, lambda: screen.shown_step == rt.START_REPOSITORY and screen.phase == "ready"
         )
 
     app, run_before = at_step(rt.SWAP_REPOSITORY, then, shared=True)

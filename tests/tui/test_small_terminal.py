@@ -25,6 +25,7 @@ from tui_support import tables_measured, until
 
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.backup import SYNC
+from syncwizard.runbook.model import RefusedError
 from syncwizard.tui import restore_text as rt
 from syncwizard.tui.fake_restore import RUN_ID, FakeRestoreLauncher
 from syncwizard.tui.screens.backup_summary import BackupSummaryScreen
@@ -50,16 +51,46 @@ def step_parts(screen: RestoreScreen, step_id: str) -> list[Widget]:
     return [*parts, screen.run_button, screen.run_hint]
 
 
+# Choices asked once the step said why: how to make it say so.
+REFUSALS = {
+    rt.CHECK_QUIET: {"producing": True},
+    rt.START_RECOVER: {
+        "fail": {
+            rt.START_RECOVER: RefusedError(
+                "the Sync Service did not become healthy with a consumer on its queue within "
+                "600 s; the last look said: eventsHealthCheck: lag 9 s",
+                hint="look at its log; then run this step again: it watches again",
+                system="health",
+            )
+        }
+    },
+}
+
+
+async def refused(pilot: Pilot[object], screen: RestoreScreen, step_id: str) -> None:
+    await pilot.press("enter")
+    if step_id == rt.START_RECOVER:
+        await until(pilot, lambda: isinstance(pilot.app.screen, CredentialsScreen))
+        await pilot.press(*PASSWORD, "enter")
+        await confirm_gate(pilot, "recover")
+    await until(pilot, lambda: screen.phase == "failed")
+
+
 @pytest.mark.parametrize("step_id", list(rt.CHOICES))
 async def test_a_steps_choice_its_consequence_and_the_run_button_are_reachable_at_80x24(
     step_id: str,
 ) -> None:
-    fake = await prepared(step_id, run_id=RUN_ID)
+    fake = await prepared(step_id, run_id=RUN_ID, **REFUSALS.get(step_id, {}))
     app, _, _ = restore_app(launcher=FakeRestoreLauncher(fake))
     async with app.run_test(size=SMALL) as pilot:
         screen = await resume_prepared(pilot)
+        if rt.CHOICES[step_id].after_refusal:
+            assert not screen.query_one(f"#choice-{step_id}").display, "asked when needed"
+            await refused(pilot, screen, step_id)
+            assert "r runs this step again" in " ".join(str(screen.live.render()).split())
         await assert_all_reachable(pilot, step_parts(screen, step_id))
-        assert "Enter runs it" in str(screen.run_hint.render())
+        again = rt.CHOICES[step_id].after_refusal
+        assert ("r runs it again" if again else "Enter runs it") in str(screen.run_hint.render())
         # Choosing the other option by keys: to the choice, down, select.
         radios = list(screen.query_one(f"#choice-{step_id}").query(RadioButton))
         assert "(chosen)" in str(radios[0].label) and "(chosen)" not in str(radios[1].label)
@@ -72,6 +103,7 @@ async def test_a_steps_choice_its_consequence_and_the_run_button_are_reachable_a
 
 
 GATED = [rt.STOP_SERVICES, rt.CLEAR_EVENTS, rt.SWAP_REPOSITORY, rt.SWAP_SYNC, rt.START_RECOVER]
+GIVE_UP = "give_up"
 
 
 async def gate_reachable(pilot: Pilot[object]) -> GateScreen:
@@ -85,19 +117,26 @@ async def gate_reachable(pilot: Pilot[object]) -> GateScreen:
     return gate
 
 
-@pytest.mark.parametrize("step_id", GATED)
+@pytest.mark.parametrize("step_id", [*GATED, GIVE_UP])
 async def test_every_gate_of_the_restore_is_whole_at_80x24(step_id: str) -> None:
-    fake = await prepared(step_id, run_id=RUN_ID, incomplete=step_id == rt.CLEAR_EVENTS)
+    giving_up = step_id == GIVE_UP
+    step_id = rt.CLEAR_EVENTS if giving_up else step_id
+    fake = await prepared(step_id, run_id=RUN_ID)
     app, _, _ = restore_app(launcher=FakeRestoreLauncher(fake))
     async with app.run_test(size=SMALL) as pilot:
-        await resume_prepared(pilot)
+        screen = await resume_prepared(pilot)
+        if giving_up:
+            radios = list(screen.query_one(f"#choice-set-{step_id}").query(RadioButton))
+            radios[-1].value = True
+            await pilot.pause()
+            screen.run_button.focus()
         await pilot.press("enter")
         if step_id == rt.START_RECOVER:
             await until(pilot, lambda: isinstance(app.screen, CredentialsScreen))
             credentials = app.screen
             await assert_all_reachable(pilot, must_reach(credentials))
             await pilot.press(*PASSWORD, "enter")
-        tokens = GATE_TOKENS[step_id] + (("incomplete",) if step_id == rt.CLEAR_EVENTS else ())
+        tokens = (str(fake.events),) if giving_up else GATE_TOKENS[step_id]
         for token in tokens:
             gate = await gate_reachable(pilot)
             assert token in str(gate.query_one("#gate-prompt").render())

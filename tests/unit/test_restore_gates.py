@@ -12,9 +12,10 @@ import pytest
 from syncwizard.clients.results import QueueStats
 from syncwizard.runbook.model import RefusedError
 from syncwizard.runbook.restore_choices import RestoreChoices
-from syncwizard.runbook.restore_clear import DELETE_CONSEQUENCE, ClearSteps
+from syncwizard.runbook.restore_clear import ClearSteps
 from syncwizard.runbook.restore_queue import QueueSteps
 from syncwizard.runbook.restore_state import OfflineContext, RestoreState
+from syncwizard.runbook.restore_steps import DELETE_CONSEQUENCE
 
 GUID = "8f7b3d2e-30be-4c0a-9c61-6b1f2a9d0e11"
 QUEUE = f"Consumer.{GUID}.VirtualTopic.alfresco.repo.events.nodes"
@@ -68,7 +69,7 @@ async def test_the_clear_gate_names_the_queue_the_count_and_the_archive() -> Non
     (gate,) = await gates_for(RestoreChoices("clear"), Broker(1234, 0))
     assert gate.token == GUID[:8]
     assert ("queue", QUEUE) in gate.facts and ("pending now", "1,234") in gate.facts
-    assert ("archive", str(RUN_DIR / f"events-{QUEUE}.jsonl")) in gate.facts
+    assert ("archive", str(RUN_DIR / "events.jsonl")) in gate.facts
     assert "subscription stay" in gate.consequences
     assert "nothing is lost" in gate.undo
 

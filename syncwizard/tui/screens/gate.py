@@ -22,6 +22,7 @@ from textual.widgets import Button, Input, Static
 
 from syncwizard.runbook.model import Gate
 from syncwizard.tui import keys
+from syncwizard.tui.backup_text import short_path
 from syncwizard.tui.screens.fitting import FittingModal
 
 NO_GOING_BACK = "This cannot be undone."
@@ -29,12 +30,13 @@ NO_GOING_BACK = "This cannot be undone."
 
 def facts_table(facts: tuple[tuple[str, str], ...]) -> Table:
     """What exactly is destroyed, one (label, value) row each; values are shown as they
-    are (a command's `[`, a message id's `:-1:` are not markup or emoji codes)."""
+    are (a command's `[`, a message id's `:-1:` are not markup or emoji codes), a path in
+    the home folder as `~/...` (room at 80 columns)."""
     table = Table.grid(padding=(0, 1))
     table.add_column(style="bold", no_wrap=True)
     table.add_column(overflow="fold")
     for label, value in facts:
-        table.add_row(label, Text(value))
+        table.add_row(label, Text(short_path(value)))
     return table
 
 

@@ -113,6 +113,7 @@ class RestoreScreen(RunbookScreen):
         keys.RESTORE_INTERRUPT,
         keys.RESTORE_QUIT,
         keys.RESTORE_EVENTS,
+        keys.RESTORE_END_CLEAR,
         keys.RESTORE_FULL_LOG,
         keys.RESTORE_SUMMARY,
     ]
@@ -136,6 +137,7 @@ class RestoreScreen(RunbookScreen):
         self.run_id: str | None = None
         self.ended: list[Text] = []  # what the steps since the shown one said at their end
         self._choice_step: str | None = None  # the step whose choice is on screen
+        self._clear_by_hand = False  # a clear runs while events arrive: x ends it
         self.note = Static("", id="step-note")
         self.run_button = Button("Run this step", variant="primary", id="run-step")
         self.run_hint = Static(READY_HINT, id="run-hint")
@@ -315,7 +317,7 @@ class RestoreScreen(RunbookScreen):
         from syncwizard.tui.screens.credentials import CredentialsScreen
 
         choice = rt.CHOICES.get(step_id)
-        if choice is not None:
+        if choice is not None and self._offers_choice(step_id):
             setattr(self.choices, choice.attribute, self._chosen(step_id))
             self._note(f"chosen: {self._chosen_label(step_id)}")
         if step_id == rt.START_RECOVER:
@@ -395,6 +397,9 @@ class RestoreScreen(RunbookScreen):
 
     def _on_state(self, step_id: str, state: StepState, event: StepEvent) -> None:
         clearing = state == StepState.RUNNING and step_id in rt.CLEARING_STEPS
+        if not clearing and self._clear_by_hand:
+            self._clear_by_hand = False
+            self.refresh_bindings()
         self._label_rate(rt.REMOVED_RATE if clearing else DEQUEUE_RATE)
         took = None
         if state == StepState.RUNNING:
@@ -415,12 +420,14 @@ class RestoreScreen(RunbookScreen):
             else:
                 line.append(str(event.data.get("summary") or event.message), style="")
             self.ended.append(line)
-            if step_id == rt.ARCHIVE_EVENTS and event.data.get("archive"):
+            if step_id in rt.EVENT_STEPS and event.data.get("archive"):
                 self.events_table.load(Path(str(event.data["archive"])))
         elif state == StepState.FAILED and event.error is not None:
             self._show_head(step_id)
             self._set_live(self._error_text(event.error, AFTER_FAILURE), "-failed")
             self.log_pane.mark_stopped("failed")
+            self._show_choice(step_id)  # a choice offered once the step said why
+            self._show_events(step_id)  # what a clear cut short took already
         elif state == StepState.CANCELLED:
             self._show_head(step_id)
             self._set_live(Text(CANCELLED_TEXT), "-cancelled")
@@ -441,12 +448,21 @@ class RestoreScreen(RunbookScreen):
             )
             self._set_live(self._watch_text(detail), "-waiting")
             return
-        if event.step_id == rt.ARCHIVE_EVENTS and isinstance(detail, int):
-            total = self._pending_now()
-            self.log_pane.show_progress(
-                f"{detail:,} events archived", detail, total, "browsing the queue over STOMP"
+        counts = getattr(detail, "counts", None)
+        if event.step_id == rt.CLEAR_EVENTS and counts is not None:
+            pending = getattr(detail, "pending", None)
+            total = counts.removed + pending if pending is not None else None
+            by_hand = bool(getattr(detail, "ending_by_hand", False))
+            if by_hand != self._clear_by_hand:
+                self._clear_by_hand = by_hand
+                self.refresh_bindings()
+            how = (
+                "events still arrive: x ends the clear"
+                if by_hand
+                else "each event acknowledged once on disk"
             )
-            self._set_live(Text(f"{detail:,} events archived so far", style="bold"), "-waiting")
+            self.log_pane.show_progress(detail.headline, counts.removed, total, how)
+            self._set_live(Text(detail.headline, style="bold"), "-waiting")
             return
         row = self.progress.row(event)
         self.log_pane.show_progress(row.label, row.done, row.total, row.detail)
@@ -524,11 +540,26 @@ class RestoreScreen(RunbookScreen):
                 )
                 yield Static("", id=f"consequence-{step_id}", classes="choice-consequence")
 
-    def _show_choice(self, step_id: str) -> None:
-        for other in rt.CHOICES:
-            self.query_one(f"#choice-{other}").display = other == step_id
+    def _offers_choice(self, step_id: str) -> bool:
+        """Whether the step's choice is asked now: always, or once the step said why."""
         choice = rt.CHOICES.get(step_id)
         if choice is None:
+            return False
+        if not choice.after_refusal:
+            return True
+        engine = self.engine
+        if engine is None or engine.states.get(step_id) != StepState.FAILED:
+            return False
+        # A second recover start is a question only after a start that ran.
+        return step_id != rt.START_RECOVER or "started" in engine.records.get(step_id, {})
+
+    def _show_choice(self, step_id: str) -> None:
+        for other in rt.CHOICES:
+            self.query_one(f"#choice-{other}").display = other == step_id and self._offers_choice(
+                other
+            )
+        choice = rt.CHOICES.get(step_id)
+        if choice is None or not self._offers_choice(step_id):
             return
         # On a short terminal the choice is below the fold: bring it into view (the step's
         # explanation is one scroll up).
@@ -545,6 +576,7 @@ class RestoreScreen(RunbookScreen):
                 button.value = True
         self._show_consequence(step_id, default)
         self._mark_chosen(step_id, default)
+        self._apply_choice(step_id, default)
 
     @on(RadioSet.Changed, ".choice-set")
     def choice_changed(self, event: RadioSet.Changed) -> None:
@@ -553,6 +585,18 @@ class RestoreScreen(RunbookScreen):
         if choice is not None and 0 <= event.index < len(choice.options):
             self._show_consequence(step_id, choice.options[event.index].value)
             self._mark_chosen(step_id, choice.options[event.index].value)
+            self._apply_choice(step_id, choice.options[event.index].value)
+
+    def _apply_choice(self, step_id: str, value: object) -> None:
+        """Hand the choice to the runbook at once, so the step's plan says what it will do."""
+        choice = rt.CHOICES[step_id]
+        if self.choices is None or not self._offers_choice(step_id):
+            return
+        setattr(self.choices, choice.attribute, value)
+        if self.shown_step == step_id and self.engine is not None:
+            what = Text("What it does: ", style="bold")
+            what.append(self.engine.describe(step_id) or "see the log below")
+            self.plan.update(what)
 
     def _mark_chosen(self, step_id: str, value: object) -> None:
         """Say which option is chosen in words after its label, not only by the button's
@@ -568,18 +612,24 @@ class RestoreScreen(RunbookScreen):
             option.consequence if option else ""
         )
 
+    def _archive(self) -> Path | None:
+        """The run's events archive, once a clear has begun (or done) writing it."""
+        engine = self.engine
+        if engine is None:
+            return None
+        done = engine.results.get(rt.CLEAR_EVENTS, {}).get("archive")
+        begun = engine.records.get(rt.CLEAR_EVENTS, {}).get("baseline", {}).get("archive")
+        path = done or begun
+        return Path(str(path)) if path and Path(str(path)).exists() else None
+
     def _show_events(self, step_id: str) -> None:
-        archive = (
-            self.engine.results.get(rt.ARCHIVE_EVENTS, {}).get("archive") if self.engine else None
-        )
-        shown = step_id in rt.EVENT_STEPS and bool(archive)
-        if shown and archive:
-            self.events_table.load(Path(str(archive)))
-            count = self.engine.results[rt.ARCHIVE_EVENTS].get("count") if self.engine else None
-            how_many = f"{count:,}" if isinstance(count, int) else "The"
+        archive = self._archive()
+        shown = step_id in rt.EVENT_STEPS and archive is not None
+        if shown and archive is not None:
+            self.events_table.load(archive)
             self.events_hint.update(
-                f"{how_many} pending events are archived in the run folder: press e to look "
-                "through them."
+                "The events taken off the queue are in the run folder's archive: press e to "
+                "look through them."
             )
         self.set_class(shown, "-events")
         if not shown:
@@ -690,6 +740,8 @@ class RestoreScreen(RunbookScreen):
             return self.running
         if action == "toggle_events":
             return self.has_class("-events")
+        if action == "end_clear":
+            return self.phase == "running" and self._clear_by_hand
         if action == "show_summary":
             return self.phase == "finished"
         return True
@@ -745,6 +797,13 @@ class RestoreScreen(RunbookScreen):
             self._place_events()
             if self.has_class("-full-events"):
                 self.events_table.focus()
+
+    def action_end_clear(self) -> None:
+        """End a clear that keeps consuming while events arrive: the events taken so far are
+        in the archive, what arrives after stays pending."""
+        if self.phase == "running" and self.choices is not None:
+            self.choices.end_clearing()
+            self._note("ending the clear: what arrives from now on stays pending")
 
     def action_show_summary(self) -> None:
         self.open_summary()

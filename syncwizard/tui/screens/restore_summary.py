@@ -51,15 +51,17 @@ def files_table(results: Mapping[str, Mapping[str, Any]]) -> Table:
     table.add_column(overflow="fold")
     report = results.get(rt.REPORT, {}).get("report")
     table.add_row("Report", Text(short_path(str(report)) if report else "not written"))
-    archived = results.get(rt.ARCHIVE_EVENTS, {})
-    if archived.get("archive"):
-        count = int(archived.get("count", 0))
-        whole = "" if archived.get("complete", True) else " (INCOMPLETE)"
-        where = short_path(str(archived["archive"]))
-        table.add_row("Events", Text(f"{where}: {count:,} events{whole}"))
     cleared = results.get(rt.CLEAR_EVENTS, {})
+    if cleared.get("archive"):
+        where = short_path(str(cleared["archive"]))
+        table.add_row("Events", Text(f"{where}: {int(cleared.get('archived') or 0):,} events"))
     if cleared.get("action"):
-        table.add_row("Queue", Text(f"{cleared['action']}: {cleared.get('queue', '')}"))
+        said = f"{cleared['action']}: {cleared.get('queue', '')}"
+        if cleared.get("given_up"):
+            said += f"; {int(cleared['given_up']):,} events given up (lost)"
+        if cleared.get("still_pending"):
+            said += f"; {int(cleared['still_pending']):,} still pending"
+        table.add_row("Queue", Text(said))
     return table
 
 

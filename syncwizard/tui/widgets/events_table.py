@@ -1,14 +1,16 @@
 """The archived pending events as a table: message id, time, event type, node id.
 
-`EventsTable.load(path)` reads the archive (JSON lines, see clients/events.py)
-in a thread worker and adds every row at once; DataTable draws only the rows
-on screen, so 10,000 events scroll without lag. The border says how many rows
-and from which file; `loaded` is set once the rows are in.
+`EventsTable.load(path)` reads the archive (JSON lines, see
+clients/event_archive_writer.py) in a thread worker and adds its first MAX_ROWS rows
+at once; DataTable draws only the rows on screen, so they scroll without lag. The
+border says how many rows of how many and from which file; `loaded` is set once the
+rows are in. A file that grew since (a clear run again) is read again.
 """
 
 from __future__ import annotations
 
 import asyncio
+from itertools import islice
 from pathlib import Path
 
 from rich.cells import cell_len
@@ -22,17 +24,20 @@ from syncwizard.tui.restore_text import EVENT_COLUMNS, archive_rows
 # Cells are Text, not str: DataTable reads a str as markup, and ActiveMQ message ids hold
 # ":-1:", which Rich turns into an emoji.
 Row = tuple[Text, Text, Text, Text]
+MAX_ROWS = 10_000  # a backlog of 100,000 is in the file; the table shows the oldest
 
 
 def _cell(value: str) -> Text:
     return Text(value, no_wrap=True)  # one line, as DataTable does for a str
 
 
-def read_rows(path: Path) -> tuple[list[Row], list[int]]:
-    """The archive's rows, and each column's width (its label's or its widest cell's)."""
+def read_rows(path: Path) -> tuple[list[Row], list[int], int]:
+    """The archive's first MAX_ROWS rows, each column's width (its label's or its widest
+    cell's), and how many events the archive holds."""
     try:
         with path.open("r", encoding="utf-8", errors="replace") as handle:
-            plain = archive_rows(handle)
+            plain = archive_rows(islice(handle, MAX_ROWS))
+            total = len(plain) + sum(1 for line in handle if line.endswith("\n"))
     except OSError as exc:
         raise SyncWizardError(
             f"cannot read the events archive {path}: {exc.strerror or exc}",
@@ -42,7 +47,7 @@ def read_rows(path: Path) -> tuple[list[Row], list[int]]:
     widths = [len(label) for label in EVENT_COLUMNS]
     for row in plain:
         widths = [max(width, cell_len(cell)) for width, cell in zip(widths, row, strict=True)]
-    return [tuple(map(_cell, row)) for row in plain], widths  # type: ignore[misc]
+    return [tuple(map(_cell, row)) for row in plain], widths, total  # type: ignore[misc]
 
 
 class EventsTable(DataTable[Text]):
@@ -50,8 +55,9 @@ class EventsTable(DataTable[Text]):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
-        self.border_title = "Pending events"
+        self.border_title = "Events taken into the archive"
         self.path: Path | None = None
+        self.file_size = -1  # the file's size when it was read
         self.loaded = False
         self.error: SyncWizardError | None = None
 
@@ -72,10 +78,14 @@ class EventsTable(DataTable[Text]):
             self.add_column(label, key=label, width=width)
 
     def load(self, path: Path) -> None:
-        """Show the events archived in `path` (again, if it changed)."""
-        if path == self.path and (self.loaded or self.error is None):
+        """Show the events archived in `path` (again, if it changed or grew)."""
+        try:
+            size = path.stat().st_size
+        except OSError:
+            size = -1
+        if path == self.path and size == self.file_size and (self.loaded or self.error is None):
             return
-        self.path, self.loaded, self.error = path, False, None
+        self.path, self.file_size, self.loaded, self.error = path, size, False, None
         self.clear()
         self.border_subtitle = "reading..."
         self._read(path)
@@ -83,7 +93,7 @@ class EventsTable(DataTable[Text]):
     @work(exclusive=True, group="events", exit_on_error=False, name="reading the events archive")
     async def _read(self, path: Path) -> None:
         try:
-            rows, widths = await asyncio.to_thread(read_rows, path)
+            rows, widths, total = await asyncio.to_thread(read_rows, path)
         except SyncWizardError as exc:
             self.error = exc
             self.border_subtitle = exc.message
@@ -93,4 +103,5 @@ class EventsTable(DataTable[Text]):
         self._columns(widths)
         self.add_rows(rows)
         self.loaded = True
-        self.border_subtitle = f"{len(rows):,} events, from {path.name}"
+        shown = f"{len(rows):,}" if total == len(rows) else f"the first {len(rows):,} of {total:,}"
+        self.border_subtitle = f"{shown} events, from {path.name}"
