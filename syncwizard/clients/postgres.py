@@ -132,7 +132,7 @@ def connection_error(
             else "within the timeout"
         )
         message, hint = (
-            f"{label}: no answer from {target} {bound}",
+            f"{label}: no answer from {target} to our connection attempt {bound}",
             "check host= and port=, the network and any firewall between here and the server",
         )
     elif "password authentication failed" in text:
@@ -274,16 +274,22 @@ async def connect(
         raise connection_error(
             exc, conninfo, system=system, passfile=passfile, timeout=timeout
         ) from exc
-    if statement_timeout is None and lock_timeout is None:
+    bounds = [
+        (name, f"{max(1, round(seconds * 1000))}ms")  # 0 would mean "no bound"
+        for name, seconds in (
+            ("statement_timeout", statement_timeout),
+            ("lock_timeout", lock_timeout),
+        )
+        if seconds is not None
+    ]
+    if not bounds:
         return conn
-    bounds = {"statement_timeout": statement_timeout, "lock_timeout": lock_timeout}
     try:
         with answer_within(conn, timeout):
-            for name, seconds in bounds.items():
-                if seconds is not None:
-                    await conn.execute(
-                        "SELECT set_config(%s, %s, false)", (name, f"{round(seconds * 1000)}ms")
-                    )
+            await conn.execute(
+                "SELECT " + ", ".join("set_config(%s, %s, false)" for _ in bounds),
+                [value for pair in bounds for value in pair],
+            )
     except (psycopg.Error, TimeoutError) as exc:
         await close_quietly(conn)
         raise query_error(

@@ -103,7 +103,12 @@ async def probe(profile: Profile) -> object:
 @pytest.mark.parametrize(
     ("mode", "pass_queries", "waited_for"),
     [
-        ("mute", 0, "no answer from database 'alfresco' on 127.0.0.1:{port} as user 'alfresco'"),
+        (
+            "mute",
+            0,
+            "no answer from database 'alfresco' on 127.0.0.1:{port} as user 'alfresco' to our "
+            "connection attempt",
+        ),
         ("after_login", 0, "did not answer the query setting its timeouts"),
         ("after_login", 1, "did not answer the query for its facts (version, size, tables)"),
     ],

@@ -159,7 +159,8 @@ def test_a_connection_timing_out_names_its_bound_and_the_setting() -> None:
     )
     assert error.message == (
         "repository database: no answer from database 'alfresco' on db.example.org:5432 as "
-        "user 'alfresco' within 2 s (the bound set by repository_db.timeout)"
+        "user 'alfresco' to our connection attempt within 2 s (the bound set by "
+        "repository_db.timeout)"
     )
     assert "firewall" in error.hint
 
