@@ -79,6 +79,12 @@ class BrokerSettings:
 class DatabaseSettings:
     conninfo: str
     passfile: str | None = None  # a libpq password file; libpq's default when unset
+    # seconds to connect, and for each answer to a short query (facts, progress); a dump's
+    # data transfer is not bounded by it
+    timeout: float = _seconds(5.0)
+    # seconds a dump (and its exact row counts) may wait for a table lock another session
+    # holds, e.g. a migration's ACCESS EXCLUSIVE lock
+    lock_timeout: float = _seconds(60.0)
 
 
 @dataclass(frozen=True)

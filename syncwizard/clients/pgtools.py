@@ -8,6 +8,12 @@ password reaches the child only through its environment (`PGPASSWORD`, or
 written as `<name>.partial` and renamed when pg_dump succeeds; a failed or
 cancelled run kills the child's whole process group and removes the partial
 output.
+
+The waits are bounded, not the work: the child connects within the timeout
+(`PGCONNECT_TIMEOUT`) and notices a vanished server by TCP keepalives, pg_dump waits
+for a table lock at most `lock_wait_timeout` (then the error names who holds it), and
+each query of the monitor connection is answered within the timeout. The data
+transfer itself runs as long as it needs.
 """
 
 from __future__ import annotations
@@ -28,7 +34,20 @@ from typing import Any, Literal
 import psycopg
 from psycopg.conninfo import make_conninfo
 
-from syncwizard.clients.postgres import connect, server_major, split_password, system_label
+from syncwizard.clients.pglocks import lock_holders, lock_wait_error, lock_wait_relations
+from syncwizard.clients.postgres import (
+    DEFAULT_LOCK_TIMEOUT,
+    DEFAULT_TIMEOUT,
+    close_quietly,
+    connect,
+    connect_seconds,
+    fetch_all,
+    link_bounds,
+    parse_conninfo,
+    server_major,
+    split_password,
+    system_label,
+)
 from syncwizard.errors import SyncWizardError
 
 BINDIR_ENV = "SYNCWIZARD_PG_BINDIR"
@@ -241,12 +260,14 @@ class _ToolRun:
         bindir: Path | None,
         system: str,
         on_progress: ProgressCallback | None,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         self.conninfo = conninfo
         self.passfile = passfile
         self.bindir = bindir
         self.system = system
         self.on_progress = on_progress
+        self.timeout = timeout  # to connect, and for each answer on the monitor connection
         self.pid: int | None = None  # the child's pid (and process group) while it runs
         self.argv: list[str] = []  # what the child was started with: no password in it
         self.application_name = f"syncwizard-{self.tool}-{os.getpid()}-{next(_run_ids)}"
@@ -275,21 +296,47 @@ class _ToolRun:
         raise NotImplementedError
 
     def child_connection(self) -> tuple[str, dict[str, str]]:
-        """The conninfo for the child's argv (no password) and the environment carrying it."""
+        """The conninfo for the child's argv (no password) and the environment carrying it:
+        the password, and the connect timeout (`PGCONNECT_TIMEOUT`). TCP keepalives in the
+        conninfo let the child notice a server that vanished mid-run."""
         without_password, password = split_password(self.conninfo, self.system)
         env = dict(os.environ)
         if password is not None:
             env["PGPASSWORD"] = password
         if self.passfile is not None:
             env["PGPASSFILE"] = str(self.passfile)
-        return make_conninfo(without_password, application_name=self.application_name), env
+        env["PGCONNECT_TIMEOUT"] = str(connect_seconds(self.timeout))
+        keepalives = link_bounds(parse_conninfo(without_password, self.system), self.timeout)
+        keepalives.pop("connect_timeout", None)
+        dsn = make_conninfo(without_password, application_name=self.application_name, **keepalives)
+        return dsn, env
+
+    async def _ask(self, query: str, params: tuple[Any, ...] | None, what: str) -> list[Any]:
+        """The rows of a query on the monitor connection, answered within the timeout."""
+        assert self._monitor is not None
+        return await fetch_all(
+            self._monitor,
+            query,
+            params,
+            conninfo=self.conninfo,
+            system=self.system,
+            what=what,
+            timeout=self.timeout,
+        )
 
     async def _open_monitor(self) -> None:
-        self._monitor = await connect(self.conninfo, passfile=self.passfile, system=self.system)
-        cursor = await self._monitor.execute(
-            "SELECT current_setting('server_version'), current_setting('server_version_num')::int"
+        self._monitor = await connect(
+            self.conninfo,
+            passfile=self.passfile,
+            system=self.system,
+            timeout=self.timeout,
+            statement_timeout=self.timeout,
         )
-        version, version_num = await cursor.fetchone()  # type: ignore[misc]
+        ((version, version_num),) = await self._ask(
+            "SELECT current_setting('server_version'), current_setting('server_version_num')::int",
+            None,
+            "the query for its version",
+        )
         self.server_version = version.split()[0]
         self.tool_major = await check_tool_version(
             self.tool, server_major(version_num), bindir=self.bindir, system=self.system
@@ -299,18 +346,14 @@ class _ToolRun:
         if self._monitor is None:
             return
         try:
-            cursor = await self._monitor.execute(_COPY_PROGRESS, (self.application_name,))
-            self._copied.update(await cursor.fetchall())
-        except psycopg.errors.UndefinedTable:  # before PostgreSQL 14
-            await self._close_monitor()
-        except psycopg.Error:
+            rows = await self._ask(_COPY_PROGRESS, (self.application_name,), "a progress poll")
+            self._copied.update(rows)
+        except SyncWizardError:  # before PostgreSQL 14 too (no pg_stat_progress_copy)
             await self._close_monitor()  # progress is a nicety; the run goes on
 
     async def _close_monitor(self) -> None:
         monitor, self._monitor = self._monitor, None
-        if monitor is not None:
-            with contextlib.suppress(psycopg.Error, OSError):
-                await monitor.close()
+        await close_quietly(monitor)
 
     def _report(self) -> None:
         lines, self._new_lines = tuple(self._new_lines), []
@@ -442,10 +485,18 @@ class PgDump(_ToolRun):
         bindir: Path | None = None,
         system: str = "",
         on_progress: ProgressCallback | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        lock_wait_timeout: float = DEFAULT_LOCK_TIMEOUT,
     ) -> None:
         super().__init__(
-            conninfo, passfile=passfile, bindir=bindir, system=system, on_progress=on_progress
+            conninfo,
+            passfile=passfile,
+            bindir=bindir,
+            system=system,
+            on_progress=on_progress,
+            timeout=timeout,
         )
+        self.lock_wait_timeout = lock_wait_timeout  # seconds to wait for each table lock
         self.out_path = out_path
         self.partial = out_path.with_name(out_path.name + ".partial")
         self.fmt = fmt
@@ -457,6 +508,7 @@ class PgDump(_ToolRun):
 
     def _tool_args(self) -> list[str]:
         args = ["--verbose", "--no-password", f"--format={self.fmt}", "--file", str(self.partial)]
+        args.append(f"--lock-wait-timeout={max(1, round(self.lock_wait_timeout * 1000))}")
         if self.fmt == "directory" and self.jobs > 1:
             args.append(f"--jobs={self.jobs}")  # only the directory format dumps in parallel
         if self.compress is not None:
@@ -467,6 +519,23 @@ class PgDump(_ToolRun):
 
     def _bytes_so_far(self) -> int:
         return _size_of(self.partial if self.partial.exists() else self.out_path)
+
+    async def _lock_failure(self, relations: tuple[str, ...]) -> SyncWizardError:
+        holders = await lock_holders(
+            self.conninfo,
+            relations,
+            passfile=self.passfile,
+            system=self.system,
+            timeout=self.timeout,
+        )
+        return lock_wait_error(
+            relations,
+            holders,
+            self.conninfo,
+            system=self.system,
+            waiter="pg_dump",
+            bound=self.lock_wait_timeout,
+        )
 
     async def run(self) -> DumpResult:
         if self.out_path.exists():
@@ -480,12 +549,13 @@ class PgDump(_ToolRun):
         done = False
         try:
             await self._open_monitor()
-            assert self._monitor is not None
-            cursor = await self._monitor.execute(_ESTIMATED_ROWS)
-            self._tuples_total = (await cursor.fetchone())[0] or None  # type: ignore[index]
+            ((estimate,),) = await self._ask(_ESTIMATED_ROWS, None, "the row estimate")
+            self._tuples_total = estimate or None
             started_at = time.time()
             exit_code = await self._execute()
             if exit_code != 0:
+                if relations := lock_wait_relations(self._recent):
+                    raise await self._lock_failure(relations)
                 raise self._failure(exit_code, "of the " + system_label(self.system))
             self._phase = "finishing"
             await self._sample()
@@ -529,9 +599,15 @@ class PgRestore(_ToolRun):
         bindir: Path | None = None,
         system: str = "",
         on_progress: ProgressCallback | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         super().__init__(
-            conninfo, passfile=passfile, bindir=bindir, system=system, on_progress=on_progress
+            conninfo,
+            passfile=passfile,
+            bindir=bindir,
+            system=system,
+            on_progress=on_progress,
+            timeout=timeout,
         )
         self.archive = archive
         self._tuples_total = expected_rows
@@ -573,9 +649,8 @@ class PgRestore(_ToolRun):
         if self._monitor is None:
             return
         try:
-            cursor = await self._monitor.execute(_INDEX_PROGRESS, (self.application_name,))
-            building = await cursor.fetchall()
-        except psycopg.Error:
+            building = await self._ask(_INDEX_PROGRESS, (self.application_name,), "a progress poll")
+        except SyncWizardError:
             await self._close_monitor()
             return
         if building:
@@ -627,6 +702,8 @@ async def run_pg_dump(
     passfile: Path | None = None,
     bindir: Path | None = None,
     system: str = "",
+    timeout: float = DEFAULT_TIMEOUT,
+    lock_wait_timeout: float = DEFAULT_LOCK_TIMEOUT,
 ) -> DumpResult:
     """Dump the conninfo's database to `out_path` (see PgDump)."""
     return await PgDump(
@@ -640,6 +717,8 @@ async def run_pg_dump(
         bindir=bindir,
         system=system,
         on_progress=on_progress,
+        timeout=timeout,
+        lock_wait_timeout=lock_wait_timeout,
     ).run()
 
 
@@ -656,6 +735,7 @@ async def run_pg_restore(
     passfile: Path | None = None,
     bindir: Path | None = None,
     system: str = "",
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> RestoreResult:
     """Restore `archive` into the conninfo's database (see PgRestore)."""
     return await PgRestore(
@@ -670,4 +750,5 @@ async def run_pg_restore(
         bindir=bindir,
         system=system,
         on_progress=on_progress,
+        timeout=timeout,
     ).run()

@@ -5,6 +5,12 @@ Passwords come from the conninfo, `PGPASSWORD`, or a libpq password file
 (`passfile`, `PGPASSFILE`, `~/.pgpass`); they never appear in a message. Every
 failure is a SyncWizardError naming the server, database and user, what was
 expected, and what to do.
+
+Every wait is bounded, never the work: a connection gives up after the timeout
+(libpq's connect_timeout), notices a peer that vanished through TCP keepalives, and
+a short query is answered within its bound (`answer_within`, backed on the server
+by `statement_timeout`), else the connection is ended. A long query (a row count, a
+dump) runs as long as it needs while the server can be heard.
 """
 
 from __future__ import annotations
@@ -12,8 +18,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import getpass
+import math
 import os
-from collections.abc import Sequence
+import socket
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +32,9 @@ from syncwizard.clients.results import DatabaseFacts, Session
 from syncwizard.errors import SyncWizardError
 
 APPLICATION_NAME = "syncwizard"
-DEFAULT_TIMEOUT = 5.0
+DEFAULT_TIMEOUT = 5.0  # seconds: to connect, and for each answer to a short query
+DEFAULT_LOCK_TIMEOUT = 60.0  # seconds a dump may wait for a table lock
+KEEPALIVE_PROBES = 3
 
 _LABELS = {"repository_db": "repository database", "sync_db": "Sync database"}
 
@@ -32,6 +42,11 @@ _LABELS = {"repository_db": "repository database", "sync_db": "Sync database"}
 def system_label(system: str) -> str:
     """How a system is named in messages: "repository_db" -> "repository database"."""
     return _LABELS.get(system, system or "database")
+
+
+def setting_name(system: str, key: str) -> str:
+    """The config key a message names: ("repository_db", "timeout") -> "repository_db.timeout"."""
+    return f"{system}.{key}" if system in _LABELS else f"the database's {key}"
 
 
 def parse_conninfo(conninfo: str, system: str = "") -> dict[str, str]:
@@ -96,7 +111,12 @@ def _wrong_password_hint(conninfo: str, line: str, where: str) -> str:
 
 
 def connection_error(
-    exc: BaseException, conninfo: str, *, system: str, passfile: Path | None = None
+    exc: BaseException,
+    conninfo: str,
+    *,
+    system: str,
+    passfile: Path | None = None,
+    timeout: float | None = None,
 ) -> SyncWizardError:
     """A clear SyncWizardError for a failed connection (never quoting a password)."""
     label = system_label(system)
@@ -106,8 +126,13 @@ def connection_error(
     where = _password_file_note(passfile, conninfo)
     line = f"{host}:{port}:{dbname}:{user}:<password>"
     if isinstance(exc, TimeoutError) or "timeout expired" in text:
+        bound = (
+            f"within {timeout:g} s (the bound set by {setting_name(system, 'timeout')})"
+            if timeout is not None
+            else "within the timeout"
+        )
         message, hint = (
-            f"{label}: no answer from {target} within the timeout",
+            f"{label}: no answer from {target} to our connection attempt {bound}",
             "check host= and port=, the network and any firewall between here and the server",
         )
     elif "password authentication failed" in text:
@@ -152,11 +177,36 @@ def connection_error(
     return SyncWizardError(message, hint=hint, system=system)
 
 
-def query_error(exc: BaseException, conninfo: str, *, system: str) -> SyncWizardError:
-    """A clear SyncWizardError for a query that failed on an open connection."""
+def timed_out(exc: BaseException) -> bool:
+    """Whether `exc` is a bound running out: our deadline, or the server's statement_timeout."""
+    return isinstance(exc, TimeoutError) or (
+        isinstance(exc, psycopg.errors.QueryCanceled) and "statement timeout" in str(exc)
+    )
+
+
+def query_error(
+    exc: BaseException,
+    conninfo: str,
+    *,
+    system: str,
+    what: str = "a query",
+    timeout: float | None = None,
+) -> SyncWizardError:
+    """A clear SyncWizardError for a query that failed on an open connection. With
+    `timeout`, a query that outlived it is named with its bound and what to do."""
     label = system_label(system)
     target = describe_target(conninfo, system)
-    if isinstance(exc, TimeoutError):
+    if timed_out(exc) and timeout is not None:
+        setting = setting_name(system, "timeout")
+        return SyncWizardError(
+            f"{label}: {target} did not answer {what} within {timeout:g} s (the bound set by "
+            f"{setting})",
+            hint="the server may be overloaded or waiting on a lock (pg_stat_activity shows "
+            "what waits), or the network between here and it drops packets: check them, or "
+            f"raise {setting}",
+            system=system,
+        )
+    if timed_out(exc):
         return SyncWizardError(
             f"{label}: {target} did not answer a query in time",
             hint="the server may be overloaded or the network slow; it is retried next time",
@@ -170,26 +220,145 @@ def query_error(exc: BaseException, conninfo: str, *, system: str) -> SyncWizard
     )
 
 
+def connect_seconds(timeout: float) -> int:
+    """libpq's connect_timeout (PGCONNECT_TIMEOUT) for a bound: whole seconds, 2 at least
+    (libpq reads 1 as 2)."""
+    return max(2, math.ceil(timeout))
+
+
+def link_bounds(params: dict[str, str], timeout: float) -> dict[str, str]:
+    """libpq settings that bound a connection's network waits, for those `params` leave
+    unset: connect_timeout, and TCP keepalives, so a server host that vanished (no RST,
+    no answer) is noticed within about twice the timeout rather than after libpq's
+    default two hours. A server that works, however long, still answers the probes."""
+    seconds = connect_seconds(timeout)
+    bounds = {
+        "connect_timeout": str(seconds),
+        "keepalives": "1",
+        "keepalives_idle": str(seconds),
+        "keepalives_interval": str(max(1, math.ceil(seconds / KEEPALIVE_PROBES))),
+        "keepalives_count": str(KEEPALIVE_PROBES),
+    }
+    return {key: value for key, value in bounds.items() if key not in params}
+
+
 async def connect(
     conninfo: str,
     *,
     passfile: Path | None = None,
     system: str = "",
     timeout: float = DEFAULT_TIMEOUT,
+    statement_timeout: float | None = None,
+    lock_timeout: float | None = None,
 ) -> psycopg.AsyncConnection[Any]:
-    """An autocommit connection, or a SyncWizardError saying why not."""
+    """An autocommit connection, or a SyncWizardError saying why not.
+
+    `statement_timeout` and `lock_timeout` (seconds) are set on the session, so the
+    server itself ends a statement or a lock wait that outlives them.
+    """
     params = parse_conninfo(conninfo, system)
-    extra: dict[str, Any] = {"connect_timeout": max(1, round(timeout))}
+    extra: dict[str, Any] = dict(link_bounds(params, timeout))
+    if "tcp_user_timeout" not in params and psycopg.pq.version() >= 120000:
+        # Data the server never acknowledges (a network dropping packets) ends it too.
+        extra["tcp_user_timeout"] = str(connect_seconds(timeout) * 1000)
     if passfile is not None:
         extra["passfile"] = str(passfile)
     if "application_name" not in params:
         extra["application_name"] = APPLICATION_NAME
     try:
-        return await asyncio.wait_for(
-            psycopg.AsyncConnection.connect(conninfo, autocommit=True, **extra), timeout + 1
+        conn = await asyncio.wait_for(
+            psycopg.AsyncConnection.connect(conninfo, autocommit=True, **extra),
+            connect_seconds(timeout) + 1,
         )
     except (psycopg.Error, TimeoutError, OSError) as exc:
-        raise connection_error(exc, conninfo, system=system, passfile=passfile) from exc
+        raise connection_error(
+            exc, conninfo, system=system, passfile=passfile, timeout=timeout
+        ) from exc
+    bounds = [
+        (name, f"{max(1, round(seconds * 1000))}ms")  # 0 would mean "no bound"
+        for name, seconds in (
+            ("statement_timeout", statement_timeout),
+            ("lock_timeout", lock_timeout),
+        )
+        if seconds is not None
+    ]
+    if not bounds:
+        return conn
+    try:
+        with answer_within(conn, timeout):
+            await conn.execute(
+                "SELECT " + ", ".join("set_config(%s, %s, false)" for _ in bounds),
+                [value for pair in bounds for value in pair],
+            )
+    except (psycopg.Error, TimeoutError) as exc:
+        await close_quietly(conn)
+        raise query_error(
+            exc, conninfo, system=system, what="the query setting its timeouts", timeout=timeout
+        ) from exc
+    return conn
+
+
+async def close_quietly(conn: psycopg.AsyncConnection[Any] | None) -> None:
+    """Close `conn` if it is open; a connection already broken or gone is fine."""
+    if conn is not None and not conn.closed:
+        with contextlib.suppress(psycopg.Error, TimeoutError, OSError):
+            await asyncio.wait_for(conn.close(), 2)
+
+
+def _end_at_socket(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Shut the connection's socket down: a read waiting on it returns at once (end of
+    file), so psycopg raises OperationalError and marks the connection broken. Sending a
+    cancel request instead would wait on the same silent network."""
+    with contextlib.suppress(OSError, psycopg.Error):
+        duplicate = socket.socket(fileno=os.dup(conn.pgconn.socket))
+        try:
+            duplicate.shutdown(socket.SHUT_RDWR)  # acts on the socket, not on the descriptor
+        finally:
+            duplicate.close()
+
+
+@contextlib.contextmanager
+def answer_within(conn: psycopg.AsyncConnection[Any], seconds: float) -> Iterator[None]:
+    """Within the block, `conn`'s server must answer within `seconds` (all of the block),
+    else the connection is ended and TimeoutError raised. A server or network gone silent
+    (a black hole after the connection was made) cannot hold the block longer."""
+    expired = False
+
+    def expire() -> None:
+        nonlocal expired
+        expired = True
+        _end_at_socket(conn)
+
+    deadline = asyncio.get_running_loop().call_later(seconds, expire)
+    try:
+        yield
+    except psycopg.Error as exc:
+        if expired:
+            raise TimeoutError(f"no answer within {seconds:g} s") from exc
+        raise
+    finally:
+        deadline.cancel()
+
+
+async def fetch_all(
+    conn: psycopg.AsyncConnection[Any],
+    query: str,
+    params: Sequence[Any] | None = None,
+    *,
+    conninfo: str,
+    system: str,
+    what: str,
+    timeout: float,
+) -> list[Any]:
+    """The rows of one short query, answered within `timeout`, or a SyncWizardError naming
+    the bound. (On a session connected with the same statement_timeout, the server ends
+    the statement at that moment too, so nothing of it is left running there.)"""
+    try:
+        with answer_within(conn, timeout):
+            cursor = await conn.execute(query, params)
+            return await cursor.fetchall()
+    except (psycopg.Error, TimeoutError) as exc:
+        raise query_error(exc, conninfo, system=system, what=what, timeout=timeout) from exc
 
 
 def server_major(version_num: int) -> int:
@@ -271,11 +440,15 @@ class DatabaseProbe:
             fresh = self._conn is None or self._conn.closed
             if fresh:
                 self._conn = await connect(
-                    self.conninfo, passfile=self.passfile, system=self.system, timeout=self.timeout
+                    self.conninfo,
+                    passfile=self.passfile,
+                    system=self.system,
+                    timeout=self.timeout,
+                    statement_timeout=self.timeout,
                 )
             assert self._conn is not None
             try:
-                async with asyncio.timeout(self.timeout):  # no task per poll, unlike wait_for
+                with answer_within(self._conn, self.timeout):
                     return await read_facts(self._conn)
             except (psycopg.Error, TimeoutError) as exc:
                 await self.aclose()
@@ -284,9 +457,7 @@ class DatabaseProbe:
 
     async def aclose(self) -> None:
         conn, self._conn = self._conn, None
-        if conn is not None and not conn.closed:
-            with contextlib.suppress(psycopg.Error, TimeoutError, OSError):
-                await asyncio.wait_for(conn.close(), 2)
+        await close_quietly(conn)
 
 
 _TERMINATE = f"""

@@ -191,6 +191,8 @@ class BackupSteps:
             fmt=self.options.format,
             jobs=self.options.jobs,
             compress=self.options.compress,
+            timeout=settings.timeout,
+            lock_timeout=settings.lock_timeout,
         )
 
     # --- 1. preflight ---------------------------------------------------------------------

@@ -9,13 +9,17 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
-
 from syncwizard import systems
 from syncwizard.clients.health import fetch_cluster
 from syncwizard.clients.names import topic_of_queue
 from syncwizard.clients.pgtools import check_tool_version
-from syncwizard.clients.postgres import connect, describe_target, query_error, target_parts
+from syncwizard.clients.postgres import (
+    close_quietly,
+    connect,
+    describe_target,
+    fetch_all,
+    target_parts,
+)
 from syncwizard.clients.results import QueueStats
 from syncwizard.config import Profile
 from syncwizard.errors import SyncWizardError
@@ -156,17 +160,28 @@ class BackupSystems:
         }
 
     async def probe_database(self, role: str) -> DatabaseProbeResult:
+        """The database's facts, each wait bounded by its `timeout`: the connection, and the
+        answer to the facts query (the server ends it at statement_timeout; a server or
+        network gone silent is given up at the bound)."""
         settings = getattr(self.profile, role)
         conn = await connect(
-            settings.conninfo, passfile=systems.expand(settings.passfile), system=role
+            settings.conninfo,
+            passfile=systems.expand(settings.passfile),
+            system=role,
+            timeout=settings.timeout,
+            statement_timeout=settings.timeout,
         )
         try:
-            row = await (await conn.execute(_FACTS)).fetchone()
-        except psycopg.Error as exc:
-            raise query_error(exc, settings.conninfo, system=role) from exc
+            (row,) = await fetch_all(
+                conn,
+                _FACTS,
+                conninfo=settings.conninfo,
+                system=role,
+                what="the query for its facts (version, size, tables)",
+                timeout=settings.timeout,
+            )
         finally:
-            await conn.close()
-        assert row is not None
+            await close_quietly(conn)
         name, version, version_num, size, port, started, data, sync_tables = row
         if not data:  # never vacuumed nor analyzed: relpages says 0, the files say more
             data = size

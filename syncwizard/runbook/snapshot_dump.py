@@ -6,6 +6,11 @@ t0 (the moment the snapshot was taken, which for pg_dump is the dump's START)
 and, while pg_dump runs, exact per-table row counts in the same snapshot, kept in
 the manifest so a restore can be checked. The transaction stays open until
 pg_dump has finished (its parallel workers import the snapshot too).
+
+The waits are bounded, not the work: connecting and the snapshot's export get the
+database's `timeout`, the row counts and pg_dump wait for a table lock at most its
+`lock_timeout` (a lock wait that runs out is refused, naming who holds the lock),
+while the counts and the dump themselves run as long as they need.
 """
 
 from __future__ import annotations
@@ -26,10 +31,20 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from syncwizard.clients.pglocks import LockWaitError, lock_holders, lock_wait_error, sql_name
 from syncwizard.clients.pgtools import DumpFormat, PgDump, Progress
-from syncwizard.clients.postgres import connect, describe_target, query_error, system_label
+from syncwizard.clients.postgres import (
+    DEFAULT_LOCK_TIMEOUT,
+    DEFAULT_TIMEOUT,
+    answer_within,
+    close_quietly,
+    connect,
+    describe_target,
+    query_error,
+    system_label,
+)
 from syncwizard.errors import SyncWizardError
-from syncwizard.runbook.model import StepContext
+from syncwizard.runbook.model import RefusedError, StepContext
 
 _USER_TABLES = """
 SELECT n.nspname, c.relname
@@ -63,6 +78,8 @@ class DumpPlan:
     fmt: DumpFormat
     jobs: int
     compress: str | None
+    timeout: float = DEFAULT_TIMEOUT  # to connect, and for each short query's answer
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT  # the longest wait for one table lock
 
     def describe(self) -> str:
         parts = [f"pg_dump --format={self.fmt}"]
@@ -140,6 +157,13 @@ def explain_failure(
     """
     label = system_label(plan.role)
     lines = list(lines)
+    if isinstance(exc, LockWaitError):  # a wait that ran out, as the drain wait's: refused
+        return RefusedError(
+            exc.message,
+            hint=f"{exc.hint}; then run `syncwizard backup` again: the run resumes at this "
+            "step (the partial dump was removed)",
+            system=exc.system,
+        )
     if full := _line_with(_FULL_DISK, exc.message, lines):
         return SyncWizardError(
             f"the backup folder {plan.out_path.parent} is full: the {label} dump could not be "
@@ -158,18 +182,34 @@ def explain_failure(
     return exc
 
 
-async def _count_rows(conn: psycopg.AsyncConnection[Any], plan: DumpPlan) -> dict[str, int]:
+async def count_rows(conn: psycopg.AsyncConnection[Any], plan: DumpPlan) -> dict[str, int]:
+    """The exact row count of every table, in the snapshot of `conn`'s open transaction.
+    A count runs as long as it needs; its wait for a table's lock ends at the session's
+    lock_timeout, with an error naming who holds the lock."""
     counts: dict[str, int] = {}
+    table = ""
     try:
         # One core for the counts: they run beside pg_dump and only need to finish before it.
         await conn.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        await conn.execute("SET LOCAL statement_timeout = 0")  # counting is work, not a wait
         cursor = await conn.execute(_USER_TABLES)
-        for schema, table in await cursor.fetchall():
-            query = sql.SQL("SELECT count(*) FROM ONLY {}.{}").format(
-                sql.Identifier(schema), sql.Identifier(table)
-            )
+        for schema, name in await cursor.fetchall():
+            table = sql_name(schema, name)
+            query = sql.SQL("SELECT count(*) FROM ONLY {}").format(sql.Identifier(schema, name))
             row = await (await conn.execute(query)).fetchone()
-            counts[f"{schema}.{table}"] = int(row[0]) if row else 0
+            counts[f"{schema}.{name}"] = int(row[0]) if row else 0
+    except psycopg.errors.LockNotAvailable as exc:
+        holders = await lock_holders(
+            plan.conninfo, [table], passfile=plan.passfile, system=plan.role, timeout=plan.timeout
+        )
+        raise lock_wait_error(
+            [table],
+            holders,
+            plan.conninfo,
+            system=plan.role,
+            waiter="the exact row count",
+            bound=plan.lock_timeout,
+        ) from exc
     except psycopg.Error as exc:
         raise query_error(exc, plan.conninfo, system=plan.role) from exc
     return counts
@@ -187,17 +227,31 @@ async def dump_in_snapshot(
     is returned as "at_snapshot".
     """
     label = system_label(plan.role)
-    conn = await connect(plan.conninfo, passfile=plan.passfile, system=plan.role)
+    conn = await connect(
+        plan.conninfo,
+        passfile=plan.passfile,
+        system=plan.role,
+        timeout=plan.timeout,
+        statement_timeout=plan.timeout,
+        lock_timeout=plan.lock_timeout,
+    )
     try:
         try:
-            await conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            cursor = await conn.execute(
-                "SELECT pg_export_snapshot(), current_database(), "
-                "current_setting('server_version'), clock_timestamp()"
-            )
-            snapshot_id, dbname, version, server_time = await cursor.fetchone()  # type: ignore[misc]
-        except psycopg.Error as exc:
-            raise query_error(exc, plan.conninfo, system=plan.role) from exc
+            with answer_within(conn, plan.timeout):
+                await conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                cursor = await conn.execute(
+                    "SELECT pg_export_snapshot(), current_database(), "
+                    "current_setting('server_version'), clock_timestamp()"
+                )
+                snapshot_id, dbname, version, server_time = await cursor.fetchone()  # type: ignore[misc]
+        except (psycopg.Error, TimeoutError) as exc:
+            raise query_error(
+                exc,
+                plan.conninfo,
+                system=plan.role,
+                what="the export of a snapshot",
+                timeout=plan.timeout,
+            ) from exc
         t0 = time.time()
         ctx.record(
             f"{plan.role}_snapshot",
@@ -212,6 +266,8 @@ async def dump_in_snapshot(
             snapshot=snapshot_id,
             passfile=plan.passfile,
             system=plan.role,
+            timeout=plan.timeout,
+            lock_wait_timeout=plan.lock_timeout,
         )
         recorded_child = False
         recent: deque[str] = deque(maxlen=200)  # the tool's last lines, for explain_failure
@@ -229,7 +285,7 @@ async def dump_in_snapshot(
         dump.on_progress = on_progress
 
         async def inside_snapshot() -> tuple[dict[str, int], dict[str, Any] | None]:
-            counts = await _count_rows(conn, plan)
+            counts = await count_rows(conn, plan)
             extra = await at_snapshot(t0) if at_snapshot is not None else None
             return counts, extra
 
@@ -250,8 +306,7 @@ async def dump_in_snapshot(
                     task.cancel()
             await asyncio.gather(dump_task, side_task, return_exceptions=True)
     finally:
-        with contextlib.suppress(psycopg.Error, OSError):
-            await conn.close()
+        await close_quietly(conn)
     return {
         "path": plan.out_path.name,
         "roles": list(plan.roles),

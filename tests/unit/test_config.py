@@ -318,6 +318,8 @@ def with_line(section: str, line: str) -> str:
         ("broker", "timeout = -5", "-5", "a number of seconds greater than 0"),
         ("sync_service", "timeout = 0", "0", "a number of seconds greater than 0"),
         ("repository", "ready_timeout = -1", "-1", "a number of seconds greater than 0"),
+        ("repository_db", "timeout = 0", "0", "a number of seconds greater than 0"),
+        ("sync_db", "lock_timeout = -1", "-1", "a number of seconds greater than 0"),
         ("backup", "jobs = -3", "-3", "a whole number, 1 or more"),
         ("backup", "jobs = 0", "0", "a whole number, 1 or more"),
         ("backup", 'compress = "12"', '"12"', 'a gzip level from "0" (none) to "9"'),

@@ -11,6 +11,8 @@ from psycopg.conninfo import conninfo_to_dict
 from syncwizard.clients.postgres import (
     connection_error,
     describe_target,
+    link_bounds,
+    query_error,
     server_major,
     split_password,
 )
@@ -146,3 +148,55 @@ def test_server_major_follows_server_version_num() -> None:
     assert server_major(150013) == 15
     assert server_major(170000) == 17
     assert server_major(90624) == 9
+
+
+def test_a_connection_timing_out_names_its_bound_and_the_setting() -> None:
+    error = connection_error(
+        psycopg.errors.ConnectionTimeout("connection timeout expired"),
+        CONNINFO,
+        system="repository_db",
+        timeout=2,
+    )
+    assert error.message == (
+        "repository database: no answer from database 'alfresco' on db.example.org:5432 as "
+        "user 'alfresco' to our connection attempt within 2 s (the bound set by "
+        "repository_db.timeout)"
+    )
+    assert "firewall" in error.hint
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        TimeoutError("no answer within 3 s"),
+        psycopg.errors.QueryCanceled("canceling statement due to statement timeout"),
+    ],
+)
+def test_a_query_outliving_its_bound_names_what_it_waited_for_and_the_setting(
+    exc: BaseException,
+) -> None:
+    error = query_error(exc, CONNINFO, system="sync_db", what="the query for its facts", timeout=3)
+    assert error.message == (
+        "Sync database: database 'alfresco' on db.example.org:5432 as user 'alfresco' did not "
+        "answer the query for its facts within 3 s (the bound set by sync_db.timeout)"
+    )
+    assert "waiting on a lock" in error.hint and "raise sync_db.timeout" in error.hint
+
+
+def test_a_query_cancelled_for_another_reason_is_not_called_a_timeout() -> None:
+    exc = psycopg.errors.QueryCanceled("canceling statement due to user request")
+    error = query_error(exc, CONNINFO, system="sync_db", what="the query for its facts", timeout=3)
+    assert "a query on database 'alfresco'" in error.message and "within" not in error.message
+
+
+def test_link_bounds_come_from_the_timeout_unless_the_conninfo_sets_them() -> None:
+    assert link_bounds({}, 5) == {
+        "connect_timeout": "5",
+        "keepalives": "1",
+        "keepalives_idle": "5",
+        "keepalives_interval": "2",
+        "keepalives_count": "3",
+    }
+    chosen = link_bounds({"connect_timeout": "30", "keepalives": "0"}, 1.2)
+    assert "connect_timeout" not in chosen and "keepalives" not in chosen
+    assert chosen["keepalives_idle"] == "2"  # libpq's smallest connect timeout, 2 s

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 
 from syncwizard.clients.pgtools import (
     BINDIR_ENV,
@@ -128,6 +129,7 @@ def test_dump_arguments_write_to_the_partial_path(tmp_path: Path) -> None:
         "--format=directory",
         "--file",
         str(tmp_path / "repo.dir.partial"),
+        "--lock-wait-timeout=60000",
         "--jobs=3",
         "--compress=6",
     ]
@@ -150,3 +152,33 @@ def test_restore_in_one_transaction_runs_without_jobs(tmp_path: Path) -> None:
         "--no-owner",
         str(tmp_path / "a.dir"),
     ]
+
+
+def test_a_dump_waits_for_a_table_lock_at_most_its_lock_wait_timeout(tmp_path: Path) -> None:
+    dump = PgDump("dbname=a", tmp_path / "repo.dir", lock_wait_timeout=2.5)
+    assert "--lock-wait-timeout=2500" in dump._tool_args()  # milliseconds, as pg_dump reads it
+
+
+def test_the_child_gets_a_connect_timeout_and_keepalives_from_the_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PGCONNECT_TIMEOUT", "0")  # "wait forever", from the admin's shell
+    dsn, env = PgDump("host=db dbname=a", tmp_path / "a.dir", timeout=6.5).child_connection()
+    params = conninfo_to_dict(dsn)
+    assert env["PGCONNECT_TIMEOUT"] == "7"
+    assert "connect_timeout" not in params  # the environment carries it, as for psql
+    assert (params["keepalives"], params["keepalives_idle"]) == ("1", "7")
+    assert (params["keepalives_interval"], params["keepalives_count"]) == ("3", "3")
+
+
+def test_keepalive_settings_of_the_conninfo_are_kept(tmp_path: Path) -> None:
+    conninfo = "host=db dbname=a keepalives_idle=60"
+    dsn, _ = PgRestore(conninfo, tmp_path / "a.dump", timeout=2).child_connection()
+    params = conninfo_to_dict(dsn)
+    assert params["keepalives_idle"] == "60"
+    assert params["keepalives_count"] == "3"
+
+
+def test_a_timeout_below_two_seconds_is_two_for_libpq(tmp_path: Path) -> None:
+    _, env = PgRestore("dbname=a", tmp_path / "a.dump", timeout=0.5).child_connection()
+    assert env["PGCONNECT_TIMEOUT"] == "2"  # libpq reads 1 as 2; 0 would mean forever
