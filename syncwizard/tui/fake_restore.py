@@ -737,7 +737,6 @@ class FakeSteps:
         return {"report": str(path), "summary": f"report written: {path}"}
 
 
-
 class FakeRestoreLauncher:
     """A RestoreLauncher over a FakeRestore: the real Engine and journal, scripted steps."""
 
