@@ -1,8 +1,9 @@
 """The whole restore through the TUI (Pilot) against the real lab: a backup, more changes
-after it, a stopped consumer with events piling up; then the admin restores it screen by
-screen, typing every gate's token. In the end the queue is empty and its events are in
-the archive, both databases equal their dumps, and the stand-in ran its recovery, is
-healthy, and its Sync DB agrees with the repository DB."""
+after it, a stopped consumer with events piling up while the repository still produces;
+then the admin restores it screen by screen, typing every gate's token. In the end the
+queue is empty and every event taken off it is in the archive, both databases equal their
+dumps, the repository was stopped and started again before the recover start, and the
+stand-in ran its recovery, is healthy, and its Sync DB agrees with the repository DB."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from test_restore import counts, take_backup
 from textual.pilot import Pilot
 
 from syncwizard.config import load_settings
-from syncwizard.lab import postgres, standin
+from syncwizard.lab import postgres, repository_control, standin
 from syncwizard.lab.generator import generate
 from syncwizard.lab.layout import LabLayout
 from syncwizard.runbook.model import StepState
@@ -59,6 +60,7 @@ async def test_an_admin_restores_the_lab_screen_by_screen(
     await generate(lab, rate=50, duration=2, seed=51)
     standin.stop(lab)
     await generate(lab, rate=100, duration=2, seed=52)
+    repository_control.set_rate(lab, 5)  # the repository in use until the restore stops it
     await eventually(lambda: pending(lab), "events piling up")
     pending_before = await pending(lab)
 
@@ -103,9 +105,12 @@ async def test_an_admin_restores_the_lab_screen_by_screen(
         swapped_at = engine.step_times["swap_sync"][1]
         run_dir = Path(engine.journal.run_dir)
 
-    archive = Path(results["archive_events"]["archive"])
+    cleared = results["clear_events"]
+    archive = Path(cleared["archive"])
     assert await pending(lab) == 0
-    assert len(archive.read_text().splitlines()) == pending_before
+    assert len(archive.read_text().splitlines()) == cleared["removed"] >= pending_before
+    assert cleared["complete"] and cleared["counts_agree"]
+    assert results["check_quiet"]["quiet"] and results["start_repository"]["started"]
     repository, sync = manifest["dumps"]
     assert counts(lab, "alfresco", list(repository["row_counts"])) == repository["row_counts"]
     assert results["restore_sync"]["rows"] == sum(sync["row_counts"].values())
