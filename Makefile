@@ -27,7 +27,7 @@ lint: install
 	$(VENV)/bin/ruff format --check syncwizard tests bench scripts
 
 test: install system-deps lint
-	$(PY) -m pytest
+	PY=$(PY) scripts/test-all
 
 screenshots: install
 	$(PY) scripts/screenshots.py
