@@ -103,8 +103,9 @@ WHY = {
         "plain restart proves the service comes up without it."
     ),
     REPORT: (
-        "A Markdown report of the run for the change ticket: timeline, what was "
-        "purged and where its archive is, sizes, checksums, health at the end."
+        "A Markdown report of the run for the change ticket: timeline, the events "
+        "archived, removed, given up and still pending, where the archive is, sizes, "
+        "checksums, what -Drecover did, health at the end."
     ),
 }
 

@@ -565,6 +565,8 @@ class RestoreScreen(RunbookScreen):
         # explanation is one scroll up).
         box = self.query_one(f"#choice-{step_id}")
         self.call_after_refresh(box.scroll_visible, animate=False)
+        if choice.after_refusal:  # asked now, after the step said why: the arrows choose
+            self.query_one(f"#choice-set-{step_id}", RadioSet).focus()
         if self._choice_step == step_id:
             return
         self._choice_step = step_id

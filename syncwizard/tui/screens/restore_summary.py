@@ -45,6 +45,13 @@ def steps_table(
     return table
 
 
+CLEARED = {
+    "clear": "cleared into the archive",
+    "delete": "cleared into the archive, then deleted with its topic",
+    "give_up": "purged: its events given up",
+}
+
+
 def files_table(results: Mapping[str, Mapping[str, Any]]) -> Table:
     table = Table.grid(padding=(0, 1))
     table.add_column(style="bold", no_wrap=True)
@@ -56,7 +63,8 @@ def files_table(results: Mapping[str, Mapping[str, Any]]) -> Table:
         where = short_path(str(cleared["archive"]))
         table.add_row("Events", Text(f"{where}: {int(cleared.get('archived') or 0):,} events"))
     if cleared.get("action"):
-        said = f"{cleared['action']}: {cleared.get('queue', '')}"
+        how = CLEARED.get(str(cleared["action"]), str(cleared["action"]))
+        said = f"{cleared.get('queue', '')} {how}"
         if cleared.get("given_up"):
             said += f"; {int(cleared['given_up']):,} events given up (lost)"
         if cleared.get("still_pending"):
