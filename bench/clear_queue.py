@@ -193,6 +193,10 @@ def publish_events(layout: LabLayout, count: int) -> None:
 
 async def _with_jolokia(layout: LabLayout, action: str, queue: str) -> int:
     async with JolokiaClient(broker.jolokia_url(layout), USER, PASSWORD) as client:
+        if action == "remove_all":  # queues an earlier run left: each takes copies
+            for leftover in await client.list_queues():
+                await client.remove_queue(leftover)
+            return 0
         if action == "add":
             await client.add_queue(queue)
         elif action == "remove":
@@ -213,19 +217,21 @@ def filled_queue(layout: LabLayout, events: int) -> str:
 
 def run_child(layout: LabLayout, contender: str, queue: str, events: int, pid: int) -> Sample:
     jvm0 = _process_cpu(pid)
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", contender, queue, str(events)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    report = json.loads(out.strip().splitlines()[-1])
-    if report["count"] != events:
-        raise RuntimeError(f"{contender} took {report['count']} events, expected {events}")
-    left = asyncio.run(_with_jolokia(layout, "read", queue))
-    if left:
-        raise RuntimeError(f"{contender} left {left} events on the queue")
-    asyncio.run(_with_jolokia(layout, "remove", queue))
+    try:
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", contender, queue, str(events)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        report = json.loads(out.strip().splitlines()[-1])
+        if report["count"] != events:
+            raise RuntimeError(f"{contender} took {report['count']} events, expected {events}")
+        left = asyncio.run(_with_jolokia(layout, "read", queue))
+        if left:
+            raise RuntimeError(f"{contender} left {left} events on the queue")
+    finally:
+        asyncio.run(_with_jolokia(layout, "remove", queue))
     return Sample(report["seconds"], report["cpu"], _process_cpu(pid) - jvm0, report["rss"])
 
 
@@ -244,6 +250,7 @@ def main() -> int:
     broker.start(layout)
     pid = process.running_pid(layout, broker.PROCESS_NAME)
     assert pid is not None
+    asyncio.run(_with_jolokia(layout, "remove_all", ""))
     contenders = [Contender("bare"), Contender("clear")]
     try:
         for number in range(args.rounds):
