@@ -32,6 +32,15 @@ def default_backup_dir() -> Path:
     return platformdirs.user_data_path(APP_NAME) / "backups"
 
 
+def fsync_dir(path: Path) -> None:
+    """Make the folder's entries (a file created or renamed in it) survive a crash."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def private_dir(path: Path) -> Path:
     """Create `path` (and parents) with mode 0700 for the last component."""
     path.mkdir(parents=True, exist_ok=True)

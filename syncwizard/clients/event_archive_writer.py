@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from syncwizard.errors import SyncWizardError
+from syncwizard.paths import fsync_dir
 
 WRITE_BUFFER = 1 << 20
 # Ids remembered against redelivery. Only events written but not yet acknowledged can
@@ -81,14 +82,6 @@ class LineEncoder:
 def archive_line(headers: Mapping[str, str], body: bytes) -> bytes:
     """One archive line: `message_record(headers, body)` as compact JSON, newline-ended."""
     return LineEncoder(cache_limit=0)(headers, body)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _cannot_write(path: Path, exc: OSError) -> SyncWizardError:
@@ -162,7 +155,7 @@ class ArchiveAppender:
         self._line = LineEncoder()
         try:
             if created:
-                _fsync_dir(path.parent)
+                fsync_dir(path.parent)
             self.count = self._open_existing(window)
         except OSError as exc:
             self._file.close()

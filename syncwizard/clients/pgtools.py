@@ -49,6 +49,7 @@ from syncwizard.clients.postgres import (
     system_label,
 )
 from syncwizard.errors import SyncWizardError
+from syncwizard.paths import fsync_dir
 
 BINDIR_ENV = "SYNCWIZARD_PG_BINDIR"
 PG_LIB_DIR = Path("/usr/lib/postgresql")
@@ -459,14 +460,6 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class PgDump(_ToolRun):
     """pg_dump of one database to `out_path`, written as `<out_path>.partial` first."""
 
@@ -560,7 +553,7 @@ class PgDump(_ToolRun):
             self._phase = "finishing"
             await self._sample()
             os.rename(self.partial, self.out_path)
-            _fsync_dir(self.out_path.parent)
+            fsync_dir(self.out_path.parent)
             done = True
             self._finished_rows = self._tuples_total or 0
         finally:

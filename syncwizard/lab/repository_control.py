@@ -12,8 +12,9 @@ from pathlib import Path
 from syncwizard.clients.repository import READY_PATH
 from syncwizard.errors import SyncWizardError
 from syncwizard.lab import process
-from syncwizard.lab.layout import HOST, LabLayout, layout_from_root
+from syncwizard.lab.layout import HOST, LabLayout
 from syncwizard.lab.repository import PART, PRODUCE_PATH
+from syncwizard.lab.service_ctl import service_ctl
 from syncwizard.lab.standin_control import child_env
 
 START_TIMEOUT_S = 20.0
@@ -99,26 +100,6 @@ def produced(layout: LabLayout) -> int | None:
 
 def ctl(command: str, root: Path) -> int:
     """`ctl start|stop|status <lab root>`: 0 done, 1 failed or not running, 2 bad usage."""
-    try:
-        layout = layout_from_root(root)
-    except FileNotFoundError:
-        print(f"No practice lab at {root} (no lab.json).", file=sys.stderr)
-        return 2
-    if command == "start":
-        try:
-            start(layout)
-        except SyncWizardError as exc:
-            print(exc.render(), file=sys.stderr)
-            return 1
-        print(f"Repository stand-in running: {ready_url(layout)}")
-        return 0
-    if command == "stop":
-        was_running = stop(layout)
-        print(f"Repository stand-in {'stopped' if was_running else 'was not running'}.")
-        return 0
-    if command == "status":
-        running = is_running(layout)
-        print("Repository stand-in running." if running else "Repository stand-in not running.")
-        return 0 if running else 1
-    print(f"unknown command {command!r}: expected start, stop or status", file=sys.stderr)
-    return 2
+    return service_ctl(
+        command, root, label="Repository stand-in", part=PART, start=start, where=ready_url
+    )

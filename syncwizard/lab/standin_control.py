@@ -13,7 +13,8 @@ from pathlib import Path
 import syncwizard
 from syncwizard.errors import SyncWizardError
 from syncwizard.lab import process
-from syncwizard.lab.layout import HOST, LabLayout, layout_from_root
+from syncwizard.lab.layout import HOST, LabLayout
+from syncwizard.lab.service_ctl import service_ctl
 from syncwizard.lab.standin_health import HEALTH_PATH
 from syncwizard.lab.standin_recover import RECOVER_ENV, RecoverOptionError, recover_credentials
 
@@ -138,26 +139,11 @@ def start_and_wait(layout: LabLayout, env: dict[str, str]) -> None:
 
 def ctl(command: str, root: Path) -> int:
     """`ctl start|stop|status <lab root>`: 0 done, 1 failed or not running, 2 bad usage."""
-    try:
-        layout = layout_from_root(root)
-    except FileNotFoundError:
-        print(f"No practice lab at {root} (no lab.json).", file=sys.stderr)
-        return 2
-    if command == "start":
-        try:
-            start_and_wait(layout, dict(os.environ))
-        except SyncWizardError as exc:
-            print(exc.render(), file=sys.stderr)
-            return 1
-        print(f"Sync Service stand-in running: https://{HOST}:{layout.ports.standin}{HEALTH_PATH}")
-        return 0
-    if command == "stop":
-        was_running = process.stop(layout, PART)
-        print(f"Sync Service stand-in {'stopped' if was_running else 'was not running'}.")
-        return 0
-    if command == "status":
-        running = process.running_pid(layout, PART) is not None
-        print("Sync Service stand-in running." if running else "Sync Service stand-in not running.")
-        return 0 if running else 1
-    print(f"unknown command {command!r}: expected start, stop or status", file=sys.stderr)
-    return 2
+    return service_ctl(
+        command,
+        root,
+        label="Sync Service stand-in",
+        part=PART,
+        start=lambda layout: start_and_wait(layout, dict(os.environ)),
+        where=lambda layout: f"https://{HOST}:{layout.ports.standin}{HEALTH_PATH}",
+    )

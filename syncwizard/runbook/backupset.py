@@ -20,6 +20,7 @@ from typing import Any
 
 from syncwizard.clients.pgtools import tool_path
 from syncwizard.errors import SyncWizardError
+from syncwizard.paths import fsync_dir
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = "syncwizard-backup-set"
@@ -29,14 +30,6 @@ CHUNK = 1 << 20
 
 
 # --- files --------------------------------------------------------------------------------
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def make_private(path: Path) -> None:

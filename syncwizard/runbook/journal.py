@@ -27,6 +27,7 @@ from typing import IO, Any
 from syncwizard import paths
 from syncwizard.errors import SyncWizardError
 from syncwizard.masking import mask_data, mask_strings, run_secrets
+from syncwizard.paths import fsync_dir
 from syncwizard.runbook.model import EventKind, Outputs, StepEvent, StepState
 from syncwizard.runbook.profile_lock import ProfileLock
 
@@ -48,14 +49,6 @@ def new_run_id(runbook: str, now: float | None = None) -> str:
     """`backup-20261126T043200Z`: sortable, readable, one per second per runbook."""
     stamp = datetime.fromtimestamp(now if now is not None else time.time(), UTC)
     return f"{runbook}-{stamp:%Y%m%dT%H%M%SZ}"
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _journal_error(path: Path, exc: OSError) -> SyncWizardError:
@@ -107,7 +100,7 @@ class Journal:
                     hint="wait a second and start again (run ids are made from the time)",
                     system="config",
                 ) from None
-            _fsync_dir(run_dir.parent)
+            fsync_dir(run_dir.parent)
         except BaseException:
             if profile_lock is not None:
                 profile_lock.release()
