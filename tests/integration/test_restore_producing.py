@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from standin_support import admin_password, eventually, pending, restore
+from standin_support import admin_password, eventually, jolokia, pending, restore, sync_queue
 from test_backup_support import lab_profile
 
 from syncwizard.config import Profile, broker_password, load_settings
@@ -177,4 +177,28 @@ async def test_the_recover_start_waits_for_the_repository_and_is_refused_while_i
         await run.aclose()
     assert repository_control.is_running(lab)
     assert run.results["start_repository"]["started"]
+    await restore(lab)
+
+
+async def test_deleting_clears_into_the_archive_first_then_removes_the_empty_queue_and_topic(
+    lab: LabLayout, lab_config: Path, backup_set: Path, tmp_path: Path
+) -> None:
+    await restore(lab)
+    standin.stop(lab)
+    await generate(lab, rate=100, duration=1, seed=61)
+    waiting = await pending(lab)
+    queue = sync_queue(lab)
+    run = restore_run(lab_profile(lab_config, tmp_path), backup_set, RestoreChoices("delete"))
+    try:
+        for step in ("verify_set", "preflight", "stop_services", "check_quiet", "clear_events"):
+            assert await run.run_step(step) == StepState.DONE, run.errors.get(step)
+    finally:
+        await run.aclose()
+    cleared = run.results["clear_events"]
+    assert cleared["archived"] == cleared["removed"] == waiting and cleared["complete"]
+    assert cleared["deleted"] == {"queue_gone": True, "topic_gone": True}
+    async with jolokia(lab) as client:
+        assert queue not in await client.list_queues()
+        await client.add_queue(queue)  # as the Sync Service's next start would
+    repository_control.start(lab)
     await restore(lab)

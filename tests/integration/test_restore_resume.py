@@ -11,6 +11,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from broker_fixture import BrokerLab, publish
 from standin_support import admin_password, pending, plain_env, restore
 from test_backup_support import (
     ChildRun,
@@ -21,7 +22,7 @@ from test_restore import take_backup
 
 from syncwizard.lab import postgres, standin
 from syncwizard.lab.generator import generate
-from syncwizard.lab.layout import LabLayout
+from syncwizard.lab.layout import LabLayout, read_settings
 
 pytestmark = pytest.mark.integration
 
@@ -126,6 +127,7 @@ async def test_kill_9_at_every_step_boundary_then_resume_completes_the_restore(
 
 
 MID = {
+    "mid clear": recorded("clear_events", "baseline"),
     "mid repository restore": recorded("restore_repository", "child"),
     "mid repository swap": recorded("swap_repository", "swapping"),
     "mid recover start": recorded("start_recover", "starting"),
@@ -137,6 +139,10 @@ async def test_a_kill_mid_restore_leaves_the_live_database_whole_and_the_resume_
     lab: LabLayout, lab_config: Path, tmp_path: Path, cue: str
 ) -> None:
     set_dir, old_nodes, set_nodes = await prepared(lab, lab_config, tmp_path)
+    if cue == "mid clear":  # a backlog the clear takes a few seconds over
+        password = lab.broker_password_file.read_text().strip()
+        backlog = BrokerLab(lab, read_settings(lab).topic, password=password)
+        publish(backlog, f"/topic/{backlog.topic}", (f"event {n}" for n in range(20_000)))
     env = driver_env(lab, lab_config)
     child = RestoreRun(env, set_dir)
     child.until(MID[cue], timeout=120)
@@ -145,6 +151,13 @@ async def test_a_kill_mid_restore_leaves_the_live_database_whole_and_the_resume_
     again = RestoreRun(env, set_dir)
     code, stderr = again.finish(timeout=180)
     assert code == 0, stderr
+    if cue == "mid clear":
+        # the clear went on into the same archive: every event removed is in it, once
+        cleared = next(e for e in again.events if finished("clear_events")(e))["data"]
+        lines = Path(cleared["archive"]).read_bytes().splitlines()
+        ids = [json.loads(line)["headers"]["message-id"] for line in lines]
+        assert len(ids) == len(set(ids)) == cleared["archived"] == cleared["removed"] > 0
+        assert cleared["counts_agree"] and cleared["complete"]
     if cue == "mid repository restore":
         # the half-restored scratch database was dropped and restored again, then verified
         assert any(recorded("restore_repository", "creating_scratch")(e) for e in again.events)
