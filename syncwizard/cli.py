@@ -1,6 +1,6 @@
 """The `syncwizard` command: the TUI by default, headless subcommands otherwise.
 
-Exit status of every headless command (DESIGN section 5): 0 done or healthy,
+Exit status of every headless command (README, "Commands"): 0 done or healthy,
 1 finished but unhealthy or refused, 2 a system unreachable or bad input,
 130 interrupted. Errors are printed as a message and a hint, never a traceback.
 When the reader of stdout goes away early (`syncwizard runs | head -1`) a command

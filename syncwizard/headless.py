@@ -5,7 +5,8 @@ with `--json`) on stdout; live progress is thinned to one line every few seconds
 per step. If the reader of stdout goes away, the printer falls silent and the
 backup goes on (the journal has every line). `run_backup` holds the profile's lock
 (one run at a time), finds the profile's unfinished run and resumes it (saying so)
-or starts a fresh one, and maps the outcome to the exit codes of DESIGN section 5.
+or starts a fresh one, and maps the outcome to the exit codes: 0 done, 1 refused or
+unhealthy, 2 unreachable or bad input, 130 interrupted.
 An unfinished run that cannot be resumed (its folder changed since a step finished)
 is abandoned with a warning naming it and why, and a fresh run starts, so a cron
 backup never stays stuck on it (pgBackRest does the same); the TUI asks instead.

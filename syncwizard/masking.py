@@ -16,7 +16,7 @@ it appears, unless it is an ordinary word or number that prose holds on its own:
 the broker password `admin`, "wrong repository admin credentials for user admin" stays
 as written, and only the value positions above are masked.
 
-Clients import this module too, so it lives outside `runbook` (DESIGN section 7).
+Clients import this module too, so it lives outside `runbook` (clients import no runbook).
 """
 
 from __future__ import annotations

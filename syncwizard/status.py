@@ -74,7 +74,7 @@ class StatusReport:
         )
 
     def as_json(self) -> dict[str, Any]:
-        """The shape of `syncwizard status --json` (DESIGN section 5)."""
+        """The shape of `syncwizard status --json` (README, "Commands")."""
         first = self.health[0] if self.health else None
         return {
             "healthy": self.healthy,

@@ -1,4 +1,5 @@
-"""Destination names of the Sync Service's events on the broker (DESIGN section 2)."""
+"""Destination names of the Sync Service's events on the broker: the legacy virtual
+topic's queues, and Sync 5.x's event2."""
 
 from __future__ import annotations
 

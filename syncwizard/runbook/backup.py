@@ -1,4 +1,4 @@
-"""The backup runbook (DESIGN section 3): preflight -> repository DB backup -> wait for the
+"""The backup runbook: preflight -> repository DB backup -> wait for the
 Sync Service to track it -> Sync DB backup -> verify and seal the set.
 
 `start_backup` begins a new run and `resume_backup` continues one found by

@@ -79,7 +79,7 @@ async def seal_set(
 def build_manifest(
     profile: Profile, ctx: StepContext, steps: BackupResults, files: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    """The manifest of DESIGN section 4, from the outputs of the finished steps."""
+    """The set's manifest (written last), from the outputs of the finished steps."""
     preflight, repository, wait = steps.preflight, steps.repository, steps.wait
     times = ctx.step_times()
     timings = {

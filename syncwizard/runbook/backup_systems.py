@@ -75,7 +75,7 @@ def shared_database(
     probes: dict[str, DatabaseProbeResult],
     warnings: list[str],
 ) -> tuple[bool, str]:
-    """Whether the Sync Service keeps its tables in the repository database (DESIGN 2), and
+    """Whether the Sync Service keeps its tables in the repository database (compose's layout), and
     why: the same server and database in both conninfos (or the same database reached two
     ways), or the Sync Service's tables inside the repository database and not in the other."""
     repo, sync = probes["repository_db"], probes["sync_db"]

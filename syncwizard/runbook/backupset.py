@@ -1,4 +1,4 @@
-"""A backup set: one folder per backup, its dumps and `manifest.json` (DESIGN section 4).
+"""A backup set: one folder per backup, its dumps and `manifest.json`.
 
 Files are written as `*.partial` and renamed when complete; the manifest is written
 last, atomically, so a folder without one is not a backup set. Files are 0600 and

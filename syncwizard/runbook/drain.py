@@ -1,5 +1,5 @@
-"""When has the Sync Service tracked the repository backup? The drain criterion of
-DESIGN section 2, as pure logic plus one waiting loop with injected sampling.
+"""When has the Sync Service tracked the repository backup? The drain criterion, as pure
+logic plus one waiting loop with injected sampling.
 
 t0 is the repository backup's snapshot time. P0 (QueueSize) and D0 (DequeueCount)
 are read at t0 (plus a margin, so the events of changes committed just before t0

@@ -37,7 +37,7 @@ class StepState(StrEnum):
 
 class RefusedError(SyncWizardError):
     """A step ran to its end but the outcome is refused (a timeout, a failed verification,
-    a run that cannot be resumed): exit status 1, not 2 (DESIGN section 5)."""
+    a run that cannot be resumed): exit status 1, not 2 (a system unreachable or bad input)."""
 
 
 class SkipStep(Exception):

@@ -1,4 +1,4 @@
-"""The restore runbook (DESIGN section 3; the procedure's restore part).
+"""The restore runbook: the restore part of Alfresco's procedure, made safe.
 
 verify the set -> preflight -> stop the Sync Service and the repository (gate) ->
 check that nothing still arrives -> clear the undelivered events by consuming them into

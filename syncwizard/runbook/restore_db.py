@@ -1,5 +1,5 @@
 """Restore steps around the databases: each dump into a scratch database, verified, then
-swapped into place behind its gate (DESIGN sections 3 and 4; db_restore does the work).
+swapped into place behind its gate (db_restore does the work).
 
 Where the Sync Service shares the repository database, one restore covers both and the
 Sync DB's two steps are skipped, saying why.

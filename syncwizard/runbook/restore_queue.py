@@ -1,5 +1,5 @@
-"""Restore steps before the clear: stop the services, then make sure nothing still arrives
-(DESIGN section 3). The clear itself is restore_clear.py."""
+"""Restore steps before the clear: stop the services, then make sure nothing still arrives.
+The clear itself is restore_clear.py."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Restore steps around the Sync Service: the one start with -Drecover and the watch that
-follows it, then the offered plain restart (DESIGN section 3)."""
+follows it, then the offered plain restart."""
 
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ class RestoreState:
 
     @property
     def shared(self) -> bool:
-        """One dump holds both databases (DESIGN section 2): one restore covers both."""
+        """One dump holds both databases (compose's layout): one restore covers both."""
         return bool(self.manifest.get("shared_database"))
 
     @property

@@ -87,7 +87,7 @@ FakeChoices = RestoreChoices  # the runbook's own
 
 @dataclass(frozen=True)
 class FakeSetListing:
-    """The contract's SetListing."""
+    """A set as runbook.restore_sets.SetListing lists it."""
 
     path: Path
     run_id: str

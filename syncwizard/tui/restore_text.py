@@ -42,7 +42,7 @@ CLEARING_STEPS = (CLEAR_EVENTS,)
 REMOVED_RATE = "removed/s"
 
 SHARED_NOTE = (
-    "The Sync Service shares the repository database (DESIGN section 2): restoring the "
+    "The Sync Service shares the repository database: restoring the "
     "repository DB restores the Sync tables too, so the two Sync DB steps are skipped."
 )
 CLEAR_CONSEQUENCE = (

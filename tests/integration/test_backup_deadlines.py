@@ -53,7 +53,7 @@ async def test_a_cron_backup_blocked_by_a_migrations_lock_ends_at_the_bound_nami
         pid = migration.info.backend_pid
         migration.execute("ROLLBACK")
 
-    assert code == 1, stderr  # refused, as a drain wait that ran out (DESIGN section 5)
+    assert code == 1, stderr  # refused, as a drain wait that ran out (exit status 1)
     assert took < LOCK_TIMEOUT + 15, f"the dump step took {took:.1f} s with a 2 s lock bound"
     (failed,) = state_events(child.events, "repository_db", "failed")
     error = failed["error"]

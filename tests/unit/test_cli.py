@@ -132,7 +132,7 @@ def test_restore_plan_refuses_a_set_that_fails_verification_and_says_why(
     set_dir = sealed_set(tmp_path / "backups")
     (set_dir / "notes.dat").write_bytes(b"ROWS" * 100)  # same size, other bytes
     result = run_cli("restore", "--plan", str(set_dir))
-    assert result.returncode == 1, result.stderr  # refused (DESIGN section 5)
+    assert result.returncode == 1, result.stderr  # refused: exit status 1
     assert result.stdout == ""  # no plan for a set a restore would refuse
     assert f"the backup set {set_dir} fails verification" in result.stderr
     assert "notes.dat does not match its recorded sha256" in result.stderr

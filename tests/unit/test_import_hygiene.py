@@ -1,4 +1,5 @@
-"""Dependencies point one way, and start-up stays light (DESIGN section 7; harlequin's test).
+"""Dependencies point one way (tui -> runbook -> clients), and start-up stays light
+(harlequin's test).
 
 (a) Nothing headless (clients, runbook, lab, config, status) imports Textual.
 (b) The TUI's first screen imports no client library: httpx, psycopg and

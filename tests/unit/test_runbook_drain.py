@@ -1,4 +1,4 @@
-"""The drain criterion of DESIGN section 2, sample by sample, and the waiting loop."""
+"""The drain criterion (runbook/drain.py's docstring), sample by sample, and the waiting loop."""
 
 from __future__ import annotations
 
