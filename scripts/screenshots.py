@@ -16,19 +16,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+sys.path.insert(0, str(ROOT / "tests"))  # the test doubles: tests/support
 
-from textual.pilot import Pilot  # noqa: E402
-from textual.widgets import DataTable  # noqa: E402
-
-from syncwizard.errors import SyncWizardError  # noqa: E402
-from syncwizard.tui.app import SyncWizardApp  # noqa: E402
-from syncwizard.tui.fake import (  # noqa: E402
+from support.fake_status import (  # noqa: E402
     FakeClock,
     FakeStatusSource,
     demo_reports,
     demo_reports_broker_down,
     demo_settings,
 )
+from textual.pilot import Pilot  # noqa: E402
+from textual.widgets import DataTable  # noqa: E402
+
+from syncwizard.errors import SyncWizardError  # noqa: E402
+from syncwizard.tui.app import SyncWizardApp  # noqa: E402
 
 SIZES = {"120x40": (120, 40), "80x24": (80, 24)}
 NO_CONFIG = SyncWizardError(
@@ -95,11 +96,11 @@ async def main(out: Path) -> None:
     await restore_shots(out)
 
 
-# --- the backup wizard (a scripted backup through the real engine; see tui/fake_backup.py) ---
+# --- the backup wizard (scripted, through the real engine: tests/support/fake_backup.py) ---
 
 
 def backup_app(**options: object) -> tuple[SyncWizardApp, object, FakeStatusSource]:
-    from syncwizard.tui.fake_backup import RUN_ID, FakeBackup, FakeBackupLauncher, backup_reports
+    from support.fake_backup import RUN_ID, FakeBackup, FakeBackupLauncher, backup_reports
 
     settings = demo_settings()
     fake = FakeBackup(
@@ -149,9 +150,10 @@ def freeze_journal_times(start: float) -> None:
 
 
 async def backup_shots(out: Path) -> None:
+    from support.fake_status import QUEUE, T0
+
     from syncwizard.errors import SyncWizardError
     from syncwizard.runbook.drain import DrainStatus, timeout_error
-    from syncwizard.tui.fake import QUEUE, T0
     from syncwizard.tui.screens.backup import BackupScreen
     from syncwizard.tui.screens.backup_summary import BackupSummaryScreen
     from syncwizard.tui.screens.confirm_cancel import ConfirmCancelScreen
@@ -262,7 +264,7 @@ async def backup_shots(out: Path) -> None:
     await shoot(out / "backup-resume-prompt-80x24.svg", (80, 24), app, resume_prompt)
 
 
-# --- the restore wizard (scripted steps through the real engine; see tui/fake_restore.py) ---
+# --- the restore wizard (scripted, through the real engine: tests/support/fake_restore.py) ---
 
 RESTORE_PASSWORD = "not-a-real-password"  # typed into the masked field; never shown
 RESTORE_TOKENS = {
@@ -274,8 +276,8 @@ RESTORE_TOKENS = {
 
 
 def restore_app(**options: object) -> tuple[SyncWizardApp, object, FakeStatusSource]:
-    from syncwizard.tui.fake import T0, report
-    from syncwizard.tui.fake_restore import RUN_ID, FakeRestore, FakeRestoreLauncher
+    from support.fake_restore import RUN_ID, FakeRestore, FakeRestoreLauncher
+    from support.fake_status import T0, report
 
     settings = demo_settings()
     fake = FakeRestore(settings, Path("/var/backups/syncwizard"), run_id=RUN_ID, **options)  # type: ignore[arg-type]
@@ -294,7 +296,8 @@ def restore_app(**options: object) -> tuple[SyncWizardApp, object, FakeStatusSou
 
 async def restore_to(pilot: Pilot[object], step: str) -> object:
     """Choose Restore and the newest sealed set, then run every step before `step`."""
-    from syncwizard.tui.fake import SYNC_ID
+    from support.fake_status import SYNC_ID
+
     from syncwizard.tui.screens.credentials import CredentialsScreen
     from syncwizard.tui.screens.gate import GateScreen
     from syncwizard.tui.screens.restore import RestoreScreen
@@ -331,7 +334,8 @@ async def restore_to(pilot: Pilot[object], step: str) -> object:
 
 
 async def restore_shots(out: Path) -> None:
-    from syncwizard.tui.fake import SYNC_ID, T0
+    from support.fake_status import SYNC_ID, T0
+
     from syncwizard.tui.screens.credentials import CredentialsScreen
     from syncwizard.tui.screens.gate import GateScreen
     from syncwizard.tui.screens.restore_sets import RestoreResumePromptScreen, SetChooserScreen

@@ -2,7 +2,7 @@
 
 The backup screen only knows `RunLauncher`. `BackupLauncher` drives
 runbook/backup.py for the settings' profile; tests and the screenshots use
-`fake_backup.FakeBackupLauncher`, which runs quick fake steps through the real
+`FakeBackupLauncher` (tests/support/fake_backup.py), which runs quick fake steps through the real
 Engine and journal. Importing this module loads no client: runbook/backup.py
 (and with it psycopg and httpx) is imported in a thread when a run starts.
 """

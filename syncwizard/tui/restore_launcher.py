@@ -3,7 +3,7 @@
 The restore screens only know `RestoreLauncher`. `RealRestoreLauncher` drives
 runbook/restore.py for the settings' profile (imported in a thread when first
 needed: it pulls in psycopg, httpx and stomp.py); tests and the screenshots use
-`fake_restore.FakeRestoreLauncher`, quick fake steps through the real Engine
+`FakeRestoreLauncher` (tests/support/fake_restore.py), quick fake steps through the real Engine
 and journal.
 """
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from support.fake_backup import FakeBackup, FakeBackupLauncher, backup_reports
+from support.fake_status import T0, FakeClock, FakeStatusSource, demo_settings
 from textual.pilot import Pilot
 from tui_support import until
 
 from syncwizard.status import StatusReport
 from syncwizard.tui.app import SyncWizardApp
-from syncwizard.tui.fake import T0, FakeClock, FakeStatusSource, demo_settings
-from syncwizard.tui.fake_backup import FakeBackup, FakeBackupLauncher, backup_reports
 from syncwizard.tui.screens.backup import BackupScreen
 
 

@@ -5,14 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from textual.pilot import Pilot
-from tui_support import tables_measured, until
-
-from syncwizard.runbook.model import Gate, StepState
-from syncwizard.status import StatusReport
-from syncwizard.tui import restore_text as rt
-from syncwizard.tui.app import SyncWizardApp
-from syncwizard.tui.fake import (
+from support.fake_restore import FakeRestore, FakeRestoreLauncher
+from support.fake_status import (
     SYNC_ID,
     T0,
     FakeClock,
@@ -20,7 +14,13 @@ from syncwizard.tui.fake import (
     demo_settings,
     report,
 )
-from syncwizard.tui.fake_restore import FakeRestore, FakeRestoreLauncher
+from textual.pilot import Pilot
+from tui_support import tables_measured, until
+
+from syncwizard.runbook.model import Gate, StepState
+from syncwizard.status import StatusReport
+from syncwizard.tui import restore_text as rt
+from syncwizard.tui.app import SyncWizardApp
 from syncwizard.tui.screens.credentials import CredentialsScreen
 from syncwizard.tui.screens.gate import GateScreen
 from syncwizard.tui.screens.restore import RestoreScreen

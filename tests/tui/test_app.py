@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from support.fake_status import CONFIG_PATH, SYNC_ID, T0, demo_settings, report
 from textual.widgets import OptionList
 from tui_support import applied, make_app, open_dashboard, text_of, until
 
 from syncwizard.config import UiSettings
 from syncwizard.errors import SyncWizardError
 from syncwizard.tui.app import SyncWizardApp
-from syncwizard.tui.fake import CONFIG_PATH, SYNC_ID, T0, demo_settings, report
 from syncwizard.tui.screens.dashboard import DashboardScreen
 from syncwizard.tui.screens.help import HelpScreen
 from syncwizard.tui.screens.lab import LabScreen

@@ -1,7 +1,7 @@
 """The backup wizard in the TUI, driven through the real Engine and journal by scripted steps.
 
 The steps are the real backup runbook's (titles, explanations, plans), with
-quick fake actions that emit what the real ones emit (see tui/fake_backup.py).
+quick fake actions that emit what the real ones emit (see tests/support/fake_backup.py).
 Each test has its own state dir (tests/conftest.py), so journals do not mix.
 """
 
@@ -11,6 +11,8 @@ import dataclasses
 from pathlib import Path
 
 from backup_support import backup_app, backup_screen, has_backup_screen, held_at, open_backup
+from support.fake_backup import FakeBackup, FakeBackupLauncher
+from support.fake_status import SYNC_ID, T0, FakeClock, FakeStatusSource, demo_settings
 from textual.widget import Widget
 from textual.widgets import Button, DataTable, Input, OptionList
 from tui_support import text_of, until
@@ -28,8 +30,6 @@ from syncwizard.runbook.journal import find_unfinished, load_run, runs_dir
 from syncwizard.runbook.model import Gate, RefusedError, StepState
 from syncwizard.tui.app import SyncWizardApp
 from syncwizard.tui.backup_launcher import BackupLauncher
-from syncwizard.tui.fake import SYNC_ID, T0, FakeClock, FakeStatusSource, demo_settings
-from syncwizard.tui.fake_backup import FakeBackup, FakeBackupLauncher
 from syncwizard.tui.screens.backup import BackupScreen
 from syncwizard.tui.screens.backup_summary import BackupSummaryScreen
 from syncwizard.tui.screens.confirm_cancel import ConfirmCancelScreen

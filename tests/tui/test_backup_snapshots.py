@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 from backup_support import backup_app, open_backup, settled
+from support.fake_backup import RUN_ID
 from textual.pilot import Pilot
 from tui_support import tables_measured, until
 
 from syncwizard.runbook.backup import REPOSITORY, SYNC, WAIT
-from syncwizard.tui.fake_backup import RUN_ID
 from syncwizard.tui.screens.backup_summary import BackupSummaryScreen
 from syncwizard.tui.screens.confirm_cancel import ConfirmCancelScreen
 from syncwizard.tui.screens.gate import GateScreen

@@ -5,11 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from tui_support import applied, make_app, open_dashboard, text_of, until
-
-from syncwizard.errors import SyncWizardError
-from syncwizard.status import StatusReport
-from syncwizard.tui.fake import (
+from support.fake_status import (
     QUEUE,
     SYNC_ID,
     T0,
@@ -20,6 +16,10 @@ from syncwizard.tui.fake import (
     health_down,
     report,
 )
+from tui_support import applied, make_app, open_dashboard, text_of, until
+
+from syncwizard.errors import SyncWizardError
+from syncwizard.status import StatusReport
 from syncwizard.tui.screens.dashboard import DashboardScreen
 from syncwizard.tui.screens.welcome import WelcomeScreen
 

@@ -11,6 +11,7 @@ from rich.color import Color
 from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style
+from support.fake_status import T0, FakeClock, broker_down, report
 from textual.geometry import Region
 from textual.renderables.sparkline import Sparkline as TextualSparkline
 from textual.strip import Strip
@@ -18,7 +19,6 @@ from textual.widget import Widget
 from tui_support import applied, make_app, open_dashboard
 
 from syncwizard.status import StatusReport
-from syncwizard.tui.fake import T0, FakeClock, broker_down, report
 from syncwizard.tui.widgets.panel import PanelBody, StatusPanel
 from syncwizard.tui.widgets.sparkline import sparkline_rows
 from syncwizard.tui.widgets.styled_lines import StyledLines

@@ -1,6 +1,6 @@
 """The restore wizard in the TUI, step by step, through the real Engine and journal.
 
-The steps are scripted (tui/fake_restore.py) with the runbook's ids, titles and whys;
+The steps are scripted (tests/support/fake_restore.py) with the runbook's ids, titles and whys;
 the steps around the broker and the repository are the runbook's own code over a fake
 broker. Each test has its own state dir (tests/conftest.py).
 """
@@ -23,6 +23,8 @@ from restore_support import (
     run_shown_step,
     step_done,
 )
+from support.fake_restore import QUEUE, FakeRestore, FakeRestoreLauncher
+from support.fake_status import SYNC_ID
 from textual.widget import Widget
 from textual.widgets import Button, Input, RadioButton, RadioSet
 from tui_support import text_of, until
@@ -31,8 +33,6 @@ from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.journal import find_unfinished, load_run, read_entries
 from syncwizard.runbook.model import StepState
 from syncwizard.tui import restore_text as rt
-from syncwizard.tui.fake import SYNC_ID
-from syncwizard.tui.fake_restore import QUEUE, FakeRestore, FakeRestoreLauncher
 from syncwizard.tui.screens.credentials import CredentialsScreen
 from syncwizard.tui.screens.gate import GateScreen
 from syncwizard.tui.screens.leave_restore import LeaveRestoreScreen
@@ -429,8 +429,9 @@ async def test_going_on_knowingly_clears_until_x_ends_it() -> None:
 
 
 async def test_the_real_launcher_is_used_when_none_is_given() -> None:
+    from support.fake_status import demo_settings
+
     from syncwizard.tui.app import SyncWizardApp
-    from syncwizard.tui.fake import demo_settings
 
     launcher = FakeRestoreLauncher(FakeRestore(demo_settings(), Path("/nowhere")))
     assert SyncWizardApp(demo_settings(), restore_launcher=launcher).restore_launcher is launcher
@@ -442,8 +443,9 @@ async def test_the_real_launcher_lists_sets_and_makes_choices(tmp_path: Path) ->
     manifest is listed as not choosable, the choices start empty."""
     import dataclasses
 
+    from support.fake_status import demo_settings
+
     from syncwizard.config import BackupSettings
-    from syncwizard.tui.fake import demo_settings
     from syncwizard.tui.restore_launcher import RealRestoreLauncher
     from syncwizard.tui.screens.restore_sets import choosable
 

@@ -1,7 +1,7 @@
 """SVG snapshots of every restore screen, gates included: 100x32, and 80x24 (the minimum,
 over SSH) for the set chooser, every step with a choice or a gate, and the summary.
 
-The scripted restore (tui/fake_restore.py) is journaled up to the step shown
+The scripted restore (tests/support/fake_restore.py) is journaled up to the step shown
 without the UI, then resumed on screen; the status source answers a fixed
 script, the clock stands still, HOME is the test's folder (paths read `~/...`)
 and the time zone is UTC. Update after a deliberate change with
@@ -26,14 +26,14 @@ from restore_support import (
     restore_app,
     resume_prepared,
 )
+from support.fake_restore import RUN_ID, FakeRestore, FakeRestoreLauncher
+from support.fake_status import SYNC_ID, FakeStatusSource
 from textual.pilot import Pilot
 from textual.widgets import RadioButton
 from tui_support import tables_measured, until
 
 from syncwizard.errors import SyncWizardError
 from syncwizard.tui import restore_text as rt
-from syncwizard.tui.fake import SYNC_ID, FakeStatusSource
-from syncwizard.tui.fake_restore import RUN_ID, FakeRestore, FakeRestoreLauncher
 from syncwizard.tui.screens.credentials import CredentialsScreen
 from syncwizard.tui.screens.gate import GateScreen
 from syncwizard.tui.screens.restore import RestoreScreen

@@ -18,6 +18,7 @@ from restore_support import (
     restore_app,
     resume_prepared,
 )
+from support.fake_restore import RUN_ID, FakeRestoreLauncher
 from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import RadioButton, RadioSet
@@ -27,7 +28,6 @@ from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.backup import SYNC
 from syncwizard.runbook.model import RefusedError
 from syncwizard.tui import restore_text as rt
-from syncwizard.tui.fake_restore import RUN_ID, FakeRestoreLauncher
 from syncwizard.tui.screens.backup_summary import BackupSummaryScreen
 from syncwizard.tui.screens.credentials import CredentialsScreen
 from syncwizard.tui.screens.gate import GateScreen
@@ -213,9 +213,10 @@ async def test_the_backup_gate_resume_prompt_and_summary_are_whole_at_80x24(
 async def test_a_gate_taller_than_the_terminal_scrolls_its_text_and_keeps_field_and_buttons() -> (
     None
 ):
+    from support.fake_status import demo_settings
+
     from syncwizard.runbook.model import Gate
     from syncwizard.tui.app import SyncWizardApp
-    from syncwizard.tui.fake import demo_settings
 
     gate = Gate(
         title="Purge the sync queue?",
@@ -240,9 +241,10 @@ async def test_a_gate_taller_than_the_terminal_scrolls_its_text_and_keeps_field_
 
 
 async def test_a_wrong_word_and_enter_at_a_gate_say_it_does_not_match_and_what_to_type() -> None:
+    from support.fake_status import demo_settings
+
     from syncwizard.runbook.model import Gate
     from syncwizard.tui.app import SyncWizardApp
-    from syncwizard.tui.fake import demo_settings
 
     gate = Gate(title="Replace the database alfresco?", consequences="…", token="alfresco")
     app = SyncWizardApp(demo_settings())

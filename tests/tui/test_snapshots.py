@@ -12,6 +12,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pytest
+from support.fake_status import demo_reports, demo_reports_broker_down, demo_settings
 from textual.pilot import Pilot
 from tui_support import applied, make_app
 
@@ -19,7 +20,6 @@ from syncwizard.config import UiSettings
 from syncwizard.errors import SyncWizardError
 from syncwizard.status import StatusReport
 from syncwizard.tui.app import SyncWizardApp
-from syncwizard.tui.fake import demo_reports, demo_reports_broker_down, demo_settings
 
 SnapCompare = Callable[..., bool]
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from rich.console import Console
+from support.fake_status import FakeClock, FakeStatusSource, demo_settings
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widget import Widget
@@ -16,7 +17,6 @@ from textual.widgets import DataTable, Static
 from syncwizard.config import Settings
 from syncwizard.status import StatusReport
 from syncwizard.tui.app import SyncWizardApp
-from syncwizard.tui.fake import FakeClock, FakeStatusSource, demo_settings
 from syncwizard.tui.screens.dashboard import DashboardScreen
 
 

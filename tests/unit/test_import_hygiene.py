@@ -10,6 +10,7 @@ Each import runs in a fresh interpreter, so one module cannot hide another's.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -37,8 +38,9 @@ def headless_modules() -> list[str]:
 def loaded_after(code: str) -> list[str]:
     """The modules loaded by running `code` in a fresh interpreter."""
     probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "tests")}  # tests/support, the doubles
     done = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -79,7 +81,7 @@ def test_showing_the_welcome_screen_loads_no_client(settings: str) -> None:
     code = f"""
 import asyncio
 from syncwizard.tui.app import SyncWizardApp
-from syncwizard.tui.fake import demo_settings
+from support.fake_status import demo_settings
 from syncwizard.tui.screens.welcome import WelcomeScreen
 
 async def show() -> None:

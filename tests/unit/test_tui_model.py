@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from support.fake_status import QUEUE, T0, broker_down, report
 
 from syncwizard.errors import SyncWizardError
 from syncwizard.tui import formatting
-from syncwizard.tui.fake import QUEUE, T0, broker_down, report
 from syncwizard.tui.model import DashboardModel, DequeueRate, Observed
 
 

@@ -22,6 +22,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from support.fake_backup import REPOSITORY_TABLES, SYNC_TABLES, Table
+from support.fake_status import QUEUE, SYNC_ID, T0, TOPIC
+
 from syncwizard.clients.event_archive_writer import ArchiveAppender
 from syncwizard.clients.event_consumer import ClearCounts, ClearResult
 from syncwizard.clients.pgtools import Progress
@@ -52,8 +55,6 @@ from syncwizard.runbook.snapshot_dump import iso
 from syncwizard.tui import restore_text as rt
 from syncwizard.tui.backup_launcher import abandon_run
 from syncwizard.tui.backup_text import short_path
-from syncwizard.tui.fake import QUEUE, SYNC_ID, T0, TOPIC
-from syncwizard.tui.fake_backup import REPOSITORY_TABLES, SYNC_TABLES, Table
 from syncwizard.tui.restore_launcher import find_unfinished_restore
 
 RUN_ID = "restore-20260101T020000Z"

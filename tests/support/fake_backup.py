@@ -21,6 +21,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from support.fake_status import QUEUE, SYNC_ID, T0, TOPIC, report
+
 from syncwizard.clients.pgtools import Progress
 from syncwizard.config import Settings
 from syncwizard.errors import SyncWizardError
@@ -48,7 +50,6 @@ from syncwizard.runbook.model import (
 from syncwizard.runbook.snapshot_dump import iso
 from syncwizard.status import StatusReport
 from syncwizard.tui.backup_launcher import abandon_run, find_unfinished_backup, read_backup_set
-from syncwizard.tui.fake import QUEUE, SYNC_ID, T0, TOPIC, report
 
 RUN_ID = "backup-20260101T000000Z"
 FAIL_AT = 3  # a failing step fails after this many progress reports (or at its end)
