@@ -7,10 +7,8 @@ the few steps it treats specially. PROGRESS details are read by their attributes
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from syncwizard.runbook import restore_steps as steps
@@ -297,61 +295,3 @@ def watch_headline(watch: object) -> str:
     if left is not None:
         parts.append(f"gives up in {max(float(left), 0):.0f} s")
     return "; ".join(parts)
-
-
-# --- the archive of pending events -----------------------------------------------------------
-
-EVENT_COLUMNS = ("Message id", "Time (UTC)", "Event type", "Node id")
-
-
-def _event_fields(body: str) -> tuple[str, str]:
-    """(event type, node id) from a body: the lab's and event2's JSON shapes."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return "(not JSON)", ""
-    if not isinstance(data, dict):
-        return "(not an object)", ""
-    event_type = data.get("type") or data.get("eventType") or ""
-    node = data.get("nodeId") or ""
-    if not node:
-        resource = (
-            (data.get("data") or {}).get("resource") if isinstance(data.get("data"), dict) else None
-        )
-        if isinstance(resource, dict):
-            node = resource.get("id") or ""
-    return str(event_type), str(node)
-
-
-def _when(millis: object) -> str:
-    try:
-        value = int(str(millis))
-    except ValueError:
-        return ""
-    if value <= 0:
-        return ""
-    return datetime.fromtimestamp(value / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def archive_rows(lines: Iterable[str]) -> list[tuple[str, str, str, str]]:
-    """The table's rows from the archive's JSON lines; a line cut short is skipped."""
-    rows = []
-    for line in lines:
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if not isinstance(entry, dict):
-            continue
-        headers = entry.get("headers") or {}
-        body = entry.get("body")
-        event_type, node = _event_fields(body) if isinstance(body, str) else ("(binary)", "")
-        rows.append(
-            (
-                str(headers.get("message-id", "")),
-                _when(headers.get("timestamp", "")),
-                event_type,
-                node,
-            )
-        )
-    return rows

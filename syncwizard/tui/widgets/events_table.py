@@ -10,7 +10,7 @@ rows are in. A file that grew since (a clear run again) is read again.
 from __future__ import annotations
 
 import asyncio
-from itertools import islice
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.cells import cell_len
@@ -18,32 +18,35 @@ from rich.text import Text
 from textual import work
 from textual.widgets import DataTable
 
+from syncwizard.clients.event_archive import count_archive, iter_archive
 from syncwizard.errors import SyncWizardError
-from syncwizard.tui.restore_text import EVENT_COLUMNS, archive_rows
 
 # Cells are Text, not str: DataTable reads a str as markup, and ActiveMQ message ids hold
 # ":-1:", which Rich turns into an emoji.
 Row = tuple[Text, Text, Text, Text]
 MAX_ROWS = 10_000  # a backlog of 100,000 is in the file; the table shows the oldest
+EVENT_COLUMNS = ("Message id", "Time (UTC)", "Event type", "Node id")
 
 
 def _cell(value: str) -> Text:
     return Text(value, no_wrap=True)  # one line, as DataTable does for a str
 
 
+def _when(epoch_ms: int) -> str:
+    if epoch_ms <= 0:
+        return ""
+    return datetime.fromtimestamp(epoch_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def read_rows(path: Path) -> tuple[list[Row], list[int], int]:
     """The archive's first MAX_ROWS rows, each column's width (its label's or its widest
-    cell's), and how many events the archive holds."""
-    try:
-        with path.open("r", encoding="utf-8", errors="replace") as handle:
-            plain = archive_rows(islice(handle, MAX_ROWS))
-            total = len(plain) + sum(1 for line in handle if line.endswith("\n"))
-    except OSError as exc:
-        raise SyncWizardError(
-            f"cannot read the events archive {path}: {exc.strerror or exc}",
-            hint="it is in the run folder; check that it is still there and readable",
-            system="config",
-        ) from exc
+    cell's), and how many events the archive holds. Raises SyncWizardError naming the
+    file when it cannot be read or a line is damaged."""
+    plain = [
+        (event.message_id, _when(event.timestamp), event.event_type, event.node_id)
+        for event in iter_archive(path, limit=MAX_ROWS)
+    ]
+    total = len(plain) if len(plain) < MAX_ROWS else count_archive(path)
     widths = [len(label) for label in EVENT_COLUMNS]
     for row in plain:
         widths = [max(width, cell_len(cell)) for width, cell in zip(widths, row, strict=True)]
