@@ -31,6 +31,7 @@ from typing import Any
 
 from syncwizard.clients.repository import READY_PATH
 from syncwizard.lab.layout import HOST, LabLayout, layout_from_root, read_settings
+from syncwizard.lab.service_ctl import service_main
 from syncwizard.lab.standin_recover import (
     REPOSITORY_ADMIN,
     RecoverCredentials,
@@ -216,19 +217,14 @@ def run(root: Path) -> int:
     return 0
 
 
-def main(argv: list[str]) -> int:
-    if len(argv) == 3 and argv[0] == "ctl":
-        from syncwizard.lab.repository_control import ctl
+def _ctl(command: str, root: Path) -> int:
+    from syncwizard.lab.repository_control import ctl  # it imports this module
 
-        return ctl(argv[1], Path(argv[2]))
-    if len(argv) == 1:
-        return run(Path(argv[0]))
-    print(
-        "usage: python -m syncwizard.lab.repository <lab root>\n"
-        "       python -m syncwizard.lab.repository ctl start|stop|status <lab root>",
-        file=sys.stderr,
-    )
-    return 2
+    return ctl(command, root)
+
+
+def main(argv: list[str]) -> int:
+    return service_main("syncwizard.lab.repository", argv, run=run, ctl=_ctl)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-"""`ctl start|stop|status <lab root>`: a lab stand-in driven like a service, as the `lab`
-profile's stop and start commands drive it (the Sync Service's, the repository's)."""
+"""A lab stand-in's command line: `python -m <module> <lab root>` runs it, and
+`... ctl start|stop|status <lab root>` drives it like a service, as the `lab` profile's stop
+and start commands do (the Sync Service's stand-in, the repository's)."""
 
 from __future__ import annotations
 
@@ -44,4 +45,24 @@ def service_ctl(
         print(f"{label} running." if running else f"{label} not running.")
         return 0 if running else 1
     print(f"unknown command {command!r}: expected start, stop or status", file=sys.stderr)
+    return 2
+
+
+def service_main(
+    module: str,
+    argv: list[str],
+    *,
+    run: Callable[[Path], int],
+    ctl: Callable[[str, Path], int],
+) -> int:
+    """The stand-in's main: run it, or `ctl` it; 2 with the usage for anything else."""
+    if len(argv) == 3 and argv[0] == "ctl":
+        return ctl(argv[1], Path(argv[2]))
+    if len(argv) == 1:
+        return run(Path(argv[0]))
+    print(
+        f"usage: python -m {module} <lab root>\n"
+        f"       python -m {module} ctl start|stop|status <lab root>",
+        file=sys.stderr,
+    )
     return 2

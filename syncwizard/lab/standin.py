@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from syncwizard.lab import process
 from syncwizard.lab.layout import HOST, LabLayout, layout_from_root, read_settings
+from syncwizard.lab.service_ctl import service_main
 
 if TYPE_CHECKING:
     from syncwizard.lab.standin_consumer import EventConsumer
@@ -208,19 +209,14 @@ def start(layout: LabLayout, *, env: Mapping[str, str] | None = None) -> None:
     start_and_wait(layout, dict(os.environ if env is None else env))
 
 
-def main(argv: list[str]) -> int:
-    if len(argv) == 3 and argv[0] == "ctl":
-        from syncwizard.lab.standin_control import ctl
+def _ctl(command: str, root: Path) -> int:
+    from syncwizard.lab.standin_control import ctl  # it imports this module
 
-        return ctl(argv[1], Path(argv[2]))
-    if len(argv) == 1:
-        return run(Path(argv[0]))
-    print(
-        "usage: python -m syncwizard.lab.standin <lab root>\n"
-        "       python -m syncwizard.lab.standin ctl start|stop|status <lab root>",
-        file=sys.stderr,
-    )
-    return 2
+    return ctl(command, root)
+
+
+def main(argv: list[str]) -> int:
+    return service_main("syncwizard.lab.standin", argv, run=run, ctl=_ctl)
 
 
 if __name__ == "__main__":

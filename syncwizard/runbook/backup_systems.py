@@ -214,14 +214,21 @@ class BackupSystems:
 
     # --- the queue ------------------------------------------------------------------------
 
-    async def queue_counters(self, queue: str) -> tuple[QueueStats | None, int | None]:
-        """The queue's counters (None if it does not exist) and its dead letters."""
+    async def queue_stats(self, queue: str) -> QueueStats | None:
+        """The queue's counters in one round trip; None when it does not exist."""
         try:
             stats, _ = await self.jolokia.read_stats(queue, None)
         except SyncWizardError:
             if queue not in await self.jolokia.list_queues():
-                return None, None
+                return None
             raise
+        return stats
+
+    async def queue_counters(self, queue: str) -> tuple[QueueStats | None, int | None]:
+        """The queue's counters (None if it does not exist) and its dead letters."""
+        stats = await self.queue_stats(queue)
+        if stats is None:
+            return None, None
         return stats, await self.jolokia.dead_letters_from(queue)
 
     async def drain_sample(self, queue: str, *, with_dlq: bool) -> DrainSample:

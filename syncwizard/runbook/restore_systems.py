@@ -13,24 +13,25 @@ from syncwizard import systems
 from syncwizard.clients.event_consumer import ClearCounts, ClearResult, consume_into_archive
 from syncwizard.clients.health import fetch_cluster
 from syncwizard.clients.repository import ReadyAnswer, repository_ready
-from syncwizard.clients.results import HealthReport, QueueStats
+from syncwizard.clients.results import HealthReport
 from syncwizard.clients.service import ServiceControl
 from syncwizard.clients.stomp_session import StompTarget
-from syncwizard.config import Profile
+from syncwizard.config import Profile, RepositorySettings, ServiceSettings
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.backup_systems import BackupSystems
 
 ARRIVAL_LOOK = 1.0  # seconds between two looks at the enqueue counters
 
 
-def service_control(name: str, settings: object) -> ServiceControl:
-    """The stop/start templates of `repository` or `sync_service`, from their settings."""
+def service_control(name: str, settings: ServiceSettings | RepositorySettings) -> ServiceControl:
+    """The stop/start templates of `sync_service` or `repository` (which has no recover)."""
+    recover = settings.start_with_recover if isinstance(settings, ServiceSettings) else None
     return ServiceControl(
         name,
-        stop=getattr(settings, "stop", None),
-        start=getattr(settings, "start", None),
-        start_with_recover=getattr(settings, "start_with_recover", None),
-        timeout=getattr(settings, "timeout", 120.0),
+        stop=settings.stop,
+        start=settings.start,
+        start_with_recover=recover,
+        timeout=settings.timeout,
     )
 
 
@@ -59,11 +60,11 @@ class RestoreSystems(BackupSystems):
 
     async def consumers_on(self, queue: str) -> int | None:
         """ConsumerCount of the queue; None when it does not exist."""
-        stats, _ = await self.queue_counters(queue)
+        stats = await self.queue_stats(queue)
         return None if stats is None else stats.consumers
 
     async def pending_on(self, queue: str) -> int | None:
-        stats, _ = await self.queue_counters(queue)
+        stats = await self.queue_stats(queue)
         return None if stats is None else stats.pending
 
     async def wait_for_consumers_gone(self, queue: str, timeout: float) -> int | None:
@@ -75,11 +76,6 @@ class RestoreSystems(BackupSystems):
             if not count or time.monotonic() >= deadline:
                 return count
             await asyncio.sleep(1.0)
-
-    async def queue_stats(self, queue: str) -> QueueStats | None:
-        """The queue's counters; None when it does not exist."""
-        stats, _ = await self.queue_counters(queue)
-        return stats
 
     async def enqueued(self, queue: str, topic: str | None) -> tuple[int, int]:
         """EnqueueCount of the queue and of the topic feeding it (0 when it does not exist)."""
