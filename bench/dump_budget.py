@@ -27,7 +27,7 @@ from dump_variants import Context, children_cpu, remove, size_of
 
 from syncwizard.clients import pgtools
 from syncwizard.runbook import backupset
-from syncwizard.runbook.snapshot_dump import DumpPlan, dump_in_snapshot
+from syncwizard.runbook.backup.snapshot_dump import DumpPlan, dump_in_snapshot
 
 BUDGET = 1.05
 

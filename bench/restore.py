@@ -4,10 +4,10 @@
    dumped once with the backup default (`-Fd -j2 -Z1`) to /tmp/sw-bench/out/restore-src.dump,
    with exact row counts per table (the manifest's `row_counts`).
 2. Two contenders, alternating (the order swaps each round), each into a fresh database:
-   - wizard: `db_restore.restore_into_scratch` (create the scratch DB like the live one,
+   - wizard: `database.restore_into_scratch` (create the scratch DB like the live one,
      pg_restore --jobs=2 through `pgtools.PgRestore` with progress polling, exact count(*)
      of every table against the manifest, each table counted as soon as its data is in)
-     + `db_restore.swap` (end sessions, rename live aside and scratch into place in one
+     + `database.swap` (end sessions, rename live aside and scratch into place in one
      transaction). The live database is an empty `rbench_live` made before the clock starts.
    - bare: CREATE DATABASE, then `pg_restore --jobs=2 --exit-on-error` into it.
    A CHECKPOINT before each run; the databases are dropped after it. Median of --rounds;
@@ -39,7 +39,7 @@ from psycopg import sql
 from syncwizard.clients import pgtools
 from syncwizard.lab import postgres as lab_pg
 from syncwizard.lab.layout import LabLayout
-from syncwizard.runbook import db_restore
+from syncwizard.runbook.restore import database
 
 BUDGET = 1.05
 JOBS = 2
@@ -146,7 +146,7 @@ def wizard_restore(
     admin_info: str, meter: CpuMeter, dump: Path, counts: dict[str, int], round_no: int
 ) -> Run:
     run_id = f"restore-bench{round_no}x{time.time_ns() % 10**6}"
-    plan = db_restore.RestorePlan.for_dump(
+    plan = database.RestorePlan.for_dump(
         role="repository_db",
         conninfo=lab_pg_conninfo(admin_info, LIVE),
         passfile=None,
@@ -169,10 +169,10 @@ def wizard_restore(
     marks: dict[str, float] = {}
 
     async def both() -> None:
-        outputs = await db_restore.restore_into_scratch(plan, restore_ctx)
+        outputs = await database.restore_into_scratch(plan, restore_ctx)
         marks["restored"] = time.perf_counter()
         shared["results"][plan.restore_step] = outputs
-        await db_restore.swap(plan, swap_ctx)
+        await database.swap(plan, swap_ctx)
 
     cpu0 = time.process_time() + children_cpu() + meter.server()
     started = time.perf_counter()

@@ -153,9 +153,9 @@ async def backup_shots(out: Path) -> None:
     from support.fake_status import QUEUE, T0
 
     from syncwizard.errors import SyncWizardError
-    from syncwizard.runbook.drain import DrainStatus, timeout_error
-    from syncwizard.tui.screens.backup import BackupScreen
-    from syncwizard.tui.screens.backup_summary import BackupSummaryScreen
+    from syncwizard.runbook.backup.drain import DrainStatus, timeout_error
+    from syncwizard.tui.backup.screen import BackupScreen
+    from syncwizard.tui.backup.summary import BackupSummaryScreen
     from syncwizard.tui.screens.confirm_cancel import ConfirmCancelScreen
     from syncwizard.tui.screens.gate import GateScreen
     from syncwizard.tui.screens.resume_prompt import ResumePromptScreen
@@ -298,10 +298,10 @@ async def restore_to(pilot: Pilot[object], step: str) -> object:
     """Choose Restore and the newest sealed set, then run every step before `step`."""
     from support.fake_status import SYNC_ID
 
-    from syncwizard.tui.screens.credentials import CredentialsScreen
+    from syncwizard.tui.restore.credentials import CredentialsScreen
+    from syncwizard.tui.restore.screen import RestoreScreen
+    from syncwizard.tui.restore.sets import SetChooserScreen
     from syncwizard.tui.screens.gate import GateScreen
-    from syncwizard.tui.screens.restore import RestoreScreen
-    from syncwizard.tui.screens.restore_sets import SetChooserScreen
 
     app = pilot.app
     await pilot.press("r")
@@ -336,10 +336,10 @@ async def restore_to(pilot: Pilot[object], step: str) -> object:
 async def restore_shots(out: Path) -> None:
     from support.fake_status import SYNC_ID, T0
 
-    from syncwizard.tui.screens.credentials import CredentialsScreen
+    from syncwizard.tui.restore.credentials import CredentialsScreen
+    from syncwizard.tui.restore.sets import RestoreResumePromptScreen, SetChooserScreen
+    from syncwizard.tui.restore.summary import RestoreSummaryScreen
     from syncwizard.tui.screens.gate import GateScreen
-    from syncwizard.tui.screens.restore_sets import RestoreResumePromptScreen, SetChooserScreen
-    from syncwizard.tui.screens.restore_summary import RestoreSummaryScreen
 
     home = Path(tempfile.mkdtemp(prefix="syncwizard-shots-"))
     os.environ["HOME"] = str(home)

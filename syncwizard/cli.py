@@ -221,7 +221,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
         )
     from syncwizard.config import broker_password
     from syncwizard.headless import HeadlessPrinter, run_backup
-    from syncwizard.runbook.backup import BackupOptions, parse_attested_time
+    from syncwizard.runbook.backup.runbook import BackupOptions, parse_attested_time
 
     settings = _load(args)
     overrides = {
@@ -333,7 +333,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
             "prints what it would do",
             system="config",
         )
-    from syncwizard.runbook.restore import describe_plan, resolve_set
+    from syncwizard.runbook.restore.runbook import describe_plan, resolve_set
 
     settings = _load(args)
     set_dir = resolve_set(Path(settings.profile.backup.dir).expanduser(), args.set)
@@ -350,7 +350,7 @@ def _refuse_unless_restorable(set_dir: Path) -> str:
     what was checked, for the plan."""
     from syncwizard.runbook.backupset import verify_set
     from syncwizard.runbook.model import RefusedError
-    from syncwizard.runbook.restore_sets import order_problem
+    from syncwizard.runbook.restore.sets import order_problem
 
     report = asyncio.run(verify_set(set_dir))
     problems = list(report.problems)

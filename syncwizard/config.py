@@ -129,7 +129,7 @@ class BackupSettings:
         ("", *"0123456789"),
         'a gzip level from "0" (none) to "9", or "" for the default ("1")',
     )
-    # "drain" (runbook/drain.py's criterion) or "countdown" (the doc's wait)
+    # "drain" (runbook/backup/drain.py's criterion) or "countdown" (the doc's wait)
     wait_mode: str = _one_of("drain", ("drain", "countdown"), '"drain" or "countdown"')
     countdown: float = _seconds(120.0)  # seconds, wait_mode = "countdown"
     drain_timeout: float = _seconds(1800.0)  # give up the drain wait, with guidance, after this

@@ -175,7 +175,7 @@ async def run_backup(
 ) -> int:
     """Resume the profile's unfinished backup run (saying so) or start one; return the exit
     code. The profile's lock is held throughout: a second backup or restore is refused."""
-    from syncwizard.runbook.backup import hold_profile
+    from syncwizard.runbook.backup.runbook import hold_profile
 
     lock = hold_profile(profile)
     try:
@@ -210,7 +210,7 @@ async def _start_or_resume(
     printer: HeadlessPrinter,
     lock: Any,
 ) -> Any:  # -> Engine
-    from syncwizard.runbook.backup import resume_backup, start_backup
+    from syncwizard.runbook.backup.runbook import resume_backup, start_backup
     from syncwizard.runbook.journal import abandon, find_unfinished
 
     unfinished = find_unfinished("backup", profile=profile.name)

@@ -29,7 +29,7 @@ API for a UI (the TUI drives it the same way the headless CLI does):
 - A failure ends the step FAILED with the SyncWizardError in the event; run() returns
   a RunOutcome rather than raising. `RefusedError` marks "finished but refused".
 
-The backup runbook (runbook/backup.py) on top of this:
+The backup runbook (runbook/backup/runbook.py) on top of this:
 
     record = journal.find_unfinished("backup")      # None, or a run to offer resuming:
                                                     # record.stopped_at, record.status()

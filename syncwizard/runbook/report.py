@@ -25,7 +25,6 @@ from typing import Any
 
 from syncwizard.errors import SyncWizardError
 from syncwizard.masking import MASK, environment_secrets, mask_data, mask_strings, mask_text
-from syncwizard.runbook import restore_steps
 from syncwizard.runbook.journal import (
     JOURNAL_NAME,
     RunRecord,
@@ -35,6 +34,7 @@ from syncwizard.runbook.journal import (
     runs_dir,
 )
 from syncwizard.runbook.model import EventKind, StepState
+from syncwizard.runbook.restore import step_names as restore_steps
 
 REPORT_NAME = "report.md"
 

@@ -28,8 +28,8 @@ if TYPE_CHECKING:
 
     from syncwizard.config import Settings
     from syncwizard.runbook.journal import RunRecord
-    from syncwizard.tui.backup_launcher import RunLauncher
-    from syncwizard.tui.restore_launcher import RestoreLauncher
+    from syncwizard.tui.backup.launcher import RunLauncher
+    from syncwizard.tui.restore.launcher import RestoreLauncher
     from syncwizard.tui.source import SourceFactory
 
 HIGH_CONTRAST = "-high-contrast"
@@ -145,7 +145,7 @@ class SyncWizardApp(App[int]):
     def action_open_backup(self) -> None:
         if self.settings is None:
             return
-        from syncwizard.tui.screens.backup import BackupScreen
+        from syncwizard.tui.backup.screen import BackupScreen
 
         if self._show_existing(BackupScreen):
             return
@@ -154,8 +154,8 @@ class SyncWizardApp(App[int]):
     @work(exclusive=True, group="open-backup", exit_on_error=False, name="opening the backup")
     async def _open_backup(self) -> None:
         """Offer to resume an unfinished backup run (or start afresh), then open the wizard."""
-        from syncwizard.tui.backup_launcher import BackupLauncher
-        from syncwizard.tui.screens.backup import BackupScreen
+        from syncwizard.tui.backup.launcher import BackupLauncher
+        from syncwizard.tui.backup.screen import BackupScreen
         from syncwizard.tui.screens.resume_prompt import ResumePromptScreen
         from syncwizard.tui.source import poller_factory
 
@@ -224,7 +224,7 @@ class SyncWizardApp(App[int]):
     def action_open_restore(self) -> None:
         if self.settings is None:
             return
-        from syncwizard.tui.screens.restore import RestoreScreen
+        from syncwizard.tui.restore.screen import RestoreScreen
 
         if self._show_existing(RestoreScreen):
             return
@@ -234,9 +234,9 @@ class SyncWizardApp(App[int]):
     async def _open_restore(self) -> None:
         """Offer to resume an unfinished restore run, else let the admin choose a backup set;
         then open the wizard."""
-        from syncwizard.tui.restore_launcher import RealRestoreLauncher
-        from syncwizard.tui.screens.restore import RestoreScreen
-        from syncwizard.tui.screens.restore_sets import (
+        from syncwizard.tui.restore.launcher import RealRestoreLauncher
+        from syncwizard.tui.restore.screen import RestoreScreen
+        from syncwizard.tui.restore.sets import (
             RestoreResumePromptScreen,
             SetChooserScreen,
         )

@@ -18,7 +18,7 @@ from pathlib import Path
 from syncwizard.config import broker_password, load_settings
 from syncwizard.runbook.journal import find_unfinished
 from syncwizard.runbook.model import JOURNALED, Gate, StepEvent
-from syncwizard.runbook.restore import RestoreChoices, resume_restore, start_restore
+from syncwizard.runbook.restore.runbook import RestoreChoices, resume_restore, start_restore
 
 
 def print_event(event: StepEvent) -> None:

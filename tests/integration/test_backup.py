@@ -36,7 +36,7 @@ from syncwizard.lab.generator import generate
 from syncwizard.lab.layout import LabLayout
 from syncwizard.lab.node_events import NODE_REMOVED
 from syncwizard.runbook import backupset
-from syncwizard.runbook.backup import BackupOptions, resume_backup, start_backup
+from syncwizard.runbook.backup.runbook import BackupOptions, resume_backup, start_backup
 from syncwizard.runbook.engine import Engine
 from syncwizard.runbook.journal import find_unfinished, load_run
 from syncwizard.runbook.model import StepEvent, StepState

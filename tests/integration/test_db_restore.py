@@ -1,4 +1,4 @@
-"""The restore's database steps (runbook/db_restore.py) against the lab PostgreSQL: a dump of
+"""The restore's database steps (runbook/restore/database.py) against the lab PostgreSQL: a dump of
 the lab's repository DB restored into a scratch database, verified, and swapped into the
 place of a live database of the test's own (the lab's databases stay as they are)."""
 
@@ -24,10 +24,10 @@ from syncwizard.clients import pgadmin, pgtools
 from syncwizard.errors import SyncWizardError
 from syncwizard.lab import postgres as lab
 from syncwizard.lab.layout import LabLayout
-from syncwizard.runbook import db_restore
-from syncwizard.runbook.db_restore import RestorePlan
+from syncwizard.runbook.backup.snapshot_dump import DumpPlan, dump_in_snapshot
 from syncwizard.runbook.model import RefusedError
-from syncwizard.runbook.snapshot_dump import DumpPlan, dump_in_snapshot
+from syncwizard.runbook.restore import database
+from syncwizard.runbook.restore.database import RestorePlan
 
 pytestmark = pytest.mark.integration
 
@@ -151,7 +151,7 @@ def plan_for(
 
 async def restored(plan: RestorePlan) -> tuple[FakeContext, dict[str, Any]]:
     ctx = FakeContext(plan.restore_step)
-    outputs = await db_restore.restore_into_scratch(plan, ctx)
+    outputs = await database.restore_into_scratch(plan, ctx)
     ctx.results[plan.restore_step] = outputs
     return ctx, outputs
 
@@ -202,7 +202,7 @@ async def test_a_corrupted_archive_fails_clearly_drops_scratch_and_keeps_live(
     plan = replace(plan_for(pg_lab, repository_dump, live), archive=broken)
 
     with pytest.raises(SyncWizardError) as caught:
-        await db_restore.restore_into_scratch(plan, FakeContext(plan.restore_step))
+        await database.restore_into_scratch(plan, FakeContext(plan.restore_step))
 
     message = caught.value.message
     assert f"restoring {entry['path']} into the scratch database {plan.scratch!r} failed" in message
@@ -221,7 +221,7 @@ async def test_rows_not_matching_the_manifest_are_named_and_scratch_dropped(
     plan = replace(plan_for(pg_lab, repository_dump, live), row_counts=counts)
 
     with pytest.raises(RefusedError) as caught:
-        await db_restore.restore_into_scratch(plan, FakeContext(plan.restore_step))
+        await database.restore_into_scratch(plan, FakeContext(plan.restore_step))
 
     message = caught.value.message
     assert f"public.alf_node has 2,000 rows, the manifest {counts['public.alf_node']:,}" in message
@@ -236,7 +236,7 @@ async def test_a_pg_restore_too_old_for_the_dump_is_refused_before_anything(
     plan = replace(plan_for(pg_lab, repository_dump, live), dump_tool_major=99)
 
     with pytest.raises(SyncWizardError) as caught:
-        await db_restore.restore_into_scratch(plan, FakeContext(plan.restore_step))
+        await database.restore_into_scratch(plan, FakeContext(plan.restore_step))
 
     assert "cannot read repository_db.dump: it was made by pg_dump 99" in caught.value.message
     assert "postgresql-client-99" in caught.value.hint
@@ -251,7 +251,7 @@ async def test_a_cancelled_restore_kills_pg_restore_and_drops_its_scratch(
     started = asyncio.Event()
     ctx.progress = lambda message, detail=None: started.set()  # type: ignore[method-assign]
 
-    task = asyncio.create_task(db_restore.restore_into_scratch(plan, ctx))
+    task = asyncio.create_task(database.restore_into_scratch(plan, ctx))
     await asyncio.wait_for(started.wait(), 30)
     pid = ctx.records[plan.restore_step]["child"]["pid"]
     task.cancel()
@@ -266,8 +266,8 @@ async def test_a_cancelled_restore_kills_pg_restore_and_drops_its_scratch(
 _KILLED_ATTEMPT = """
 import asyncio, json, sys
 from pathlib import Path
-from syncwizard.runbook import db_restore
-from syncwizard.runbook.db_restore import RestorePlan
+from syncwizard.runbook.restore import database
+from syncwizard.runbook.restore.database import RestorePlan
 
 args = json.loads(sys.argv[1])
 records = Path(args["records"])
@@ -284,7 +284,7 @@ class Ctx:
 
 plan = RestorePlan(**{**args["plan"], "archive": Path(args["plan"]["archive"]),
                       "passfile": Path(args["plan"]["passfile"])})
-asyncio.run(db_restore.restore_into_scratch(plan, Ctx()))
+asyncio.run(database.restore_into_scratch(plan, Ctx()))
 """
 
 
@@ -321,7 +321,7 @@ async def test_after_a_kill_9_mid_restore_the_next_attempt_drops_the_half_scratc
     first_oid = oid_of(pg_lab, plan.scratch)
 
     ctx = FakeContext(plan.restore_step, records={plan.restore_step: kept})
-    outputs = await db_restore.restore_into_scratch(plan, ctx)
+    outputs = await database.restore_into_scratch(plan, ctx)
 
     assert any(
         f"dropped {plan.scratch!r}" in line and "interrupted attempt" in line for line in ctx.logs
@@ -341,7 +341,7 @@ async def test_a_database_under_the_scratch_name_this_run_did_not_make_is_refuse
         conn.execute(f"CREATE DATABASE {plan.scratch}")
 
     with pytest.raises(SyncWizardError) as caught:
-        await db_restore.restore_into_scratch(plan, FakeContext(plan.restore_step))
+        await database.restore_into_scratch(plan, FakeContext(plan.restore_step))
 
     assert "already exists and this run did not create it" in caught.value.message
     assert plan.scratch in database_names(pg_lab)
@@ -362,9 +362,9 @@ async def test_swap_puts_the_restored_database_in_place_ending_the_live_sessions
         application_name="repository-app",
         autocommit=True,
     )
-    facts = dict(await db_restore.gate_facts(plan))
+    facts = dict(await database.gate_facts(plan))
     try:
-        swapped = await db_restore.swap(plan, ctx.next_step(plan.swap_step))
+        swapped = await database.swap(plan, ctx.next_step(plan.swap_step))
         with pytest.raises(psycopg.OperationalError):
             client.execute("SELECT 1")
     finally:
@@ -382,7 +382,7 @@ async def test_swap_puts_the_restored_database_in_place_ending_the_live_sessions
     assert plan.scratch not in database_names(pg_lab)
     assert ctx.records[plan.swap_step]["swapped"]["aside"] == plan.aside
 
-    assert await db_restore.drop_aside(
+    assert await database.drop_aside(
         plan.conninfo, plan.aside, passfile=plan.passfile, system=plan.role
     )
     assert plan.aside not in database_names(pg_lab)
@@ -394,13 +394,13 @@ async def test_swap_run_again_is_a_no_op_with_the_same_outputs(
     plan = plan_for(pg_lab, repository_dump, live)
     ctx, _ = await restored(plan)
     swap_ctx = ctx.next_step(plan.swap_step)
-    first = await db_restore.swap(plan, swap_ctx)
+    first = await database.swap(plan, swap_ctx)
     oids = (oid_of(pg_lab, live), oid_of(pg_lab, plan.aside))
 
-    again = await db_restore.swap(plan, swap_ctx)
+    again = await database.swap(plan, swap_ctx)
     # Killed after the commit, before "swapped" was journaled: recognised by the oid.
     swap_ctx.records[plan.swap_step].pop("swapped")
-    recognised = await db_restore.swap(plan, swap_ctx)
+    recognised = await database.swap(plan, swap_ctx)
 
     assert again == first
     assert {k: recognised[k] for k in ("database", "aside")} == {
@@ -408,20 +408,20 @@ async def test_swap_run_again_is_a_no_op_with_the_same_outputs(
         "aside": plan.aside,
     }
     assert (oid_of(pg_lab, live), oid_of(pg_lab, plan.aside)) == oids
-    await db_restore.verify_swapped(plan, swap_ctx, first)
+    await database.verify_swapped(plan, swap_ctx, first)
 
 
 async def test_the_drop_first_path_drops_live_before_restoring_and_keeps_no_copy(
     pg_lab: LabLayout, repository_dump: tuple[Path, dict[str, Any]], live: str
 ) -> None:
     plan = plan_for(pg_lab, repository_dump, live, mode="drop_first")
-    facts = dict(await db_restore.gate_facts(plan))
+    facts = dict(await database.gate_facts(plan))
     ctx = FakeContext(plan.restore_step)
 
-    outputs = await db_restore.restore_into_scratch(plan, ctx)
+    outputs = await database.restore_into_scratch(plan, ctx)
     ctx.results[plan.restore_step] = outputs
     assert live not in database_names(pg_lab)  # dropped at the start, by design
-    swapped = await db_restore.swap(plan, ctx.next_step(plan.swap_step))
+    swapped = await database.swap(plan, ctx.next_step(plan.swap_step))
 
     assert facts["Becomes"].startswith("DROPPED")
     assert any("the drop-first path" in line for line in ctx.logs)
@@ -437,9 +437,9 @@ async def test_swap_without_a_verified_restore_is_refused(
 ) -> None:
     plan = plan_for(pg_lab, repository_dump, live)
     with pytest.raises(RefusedError):
-        await db_restore.swap(plan, FakeContext(plan.swap_step))
+        await database.swap(plan, FakeContext(plan.swap_step))
     ctx = FakeContext(plan.swap_step, results={plan.restore_step: {"scratch_oid": 1}})
     with pytest.raises(RefusedError) as caught:
-        await db_restore.swap(plan, ctx)
+        await database.swap(plan, ctx)
     assert "nothing was changed" in caught.value.message
     assert tables_of(pg_lab, live) == {"old_marker"}

@@ -28,8 +28,8 @@ from syncwizard.config import BrokerSettings, DatabaseSettings, HealthSettings, 
 from syncwizard.errors import SyncWizardError
 from syncwizard.lab import postgres as lab
 from syncwizard.lab.layout import LabLayout
-from syncwizard.runbook.backup_systems import BackupSystems
-from syncwizard.runbook.snapshot_dump import DumpPlan, count_rows
+from syncwizard.runbook.backup.snapshot_dump import DumpPlan, count_rows
+from syncwizard.runbook.backup.systems import BackupSystems
 
 pytestmark = pytest.mark.integration
 

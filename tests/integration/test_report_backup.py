@@ -12,7 +12,7 @@ from test_backup_support import lab_profile, the_set
 
 from syncwizard.config import broker_password
 from syncwizard.lab.layout import LabLayout
-from syncwizard.runbook.backup import BackupOptions, start_backup
+from syncwizard.runbook.backup.runbook import BackupOptions, start_backup
 from syncwizard.runbook.journal import load_run, runs_dir
 from syncwizard.runbook.report import report_for, write_report
 

@@ -16,10 +16,10 @@ from syncwizard.config import broker_password
 from syncwizard.lab import postgres, repository_control, standin
 from syncwizard.lab.generator import generate
 from syncwizard.lab.layout import LabLayout
-from syncwizard.runbook.backup import BackupOptions, start_backup
+from syncwizard.runbook.backup.runbook import BackupOptions, start_backup
 from syncwizard.runbook.journal import load_run
 from syncwizard.runbook.model import EventKind, Gate, StepEvent, StepState
-from syncwizard.runbook.restore import RestoreChoices, start_restore
+from syncwizard.runbook.restore.runbook import RestoreChoices, start_restore
 
 pytestmark = pytest.mark.integration
 

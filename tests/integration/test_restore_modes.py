@@ -15,12 +15,12 @@ from test_restore import databases
 from syncwizard.config import Profile, broker_password, load_settings
 from syncwizard.lab import postgres, standin
 from syncwizard.lab.layout import LabLayout
-from syncwizard.runbook.backup import BackupOptions, parse_attested_time, start_backup
+from syncwizard.runbook.backup.runbook import BackupOptions, parse_attested_time, start_backup
 from syncwizard.runbook.journal import load_run
 from syncwizard.runbook.model import Gate, StepState
 from syncwizard.runbook.report import render_report
-from syncwizard.runbook.restore import RestoreChoices, drop_aside, start_restore
-from syncwizard.runbook.restore_db import SHARED_NOTE
+from syncwizard.runbook.restore.database_steps import SHARED_NOTE
+from syncwizard.runbook.restore.runbook import RestoreChoices, drop_aside, start_restore
 
 pytestmark = pytest.mark.integration
 

@@ -20,7 +20,7 @@ from syncwizard.runbook.engine import Engine
 from syncwizard.runbook.journal import load_run
 from syncwizard.runbook.model import Gate, RefusedError, StepState
 from syncwizard.runbook.report import render_report
-from syncwizard.runbook.restore import RestoreChoices, start_restore
+from syncwizard.runbook.restore.runbook import RestoreChoices, start_restore
 
 pytestmark = pytest.mark.integration
 

@@ -25,7 +25,7 @@ from syncwizard.lab.layout import LabLayout
 from syncwizard.runbook.engine import Engine
 from syncwizard.runbook.journal import find_unfinished, list_runs
 from syncwizard.runbook.model import Gate, RefusedError, StepState
-from syncwizard.runbook.restore import RestoreChoices, resume_restore, start_restore
+from syncwizard.runbook.restore.runbook import RestoreChoices, resume_restore, start_restore
 
 pytestmark = pytest.mark.integration
 

@@ -24,9 +24,9 @@ from syncwizard.lab.generator import generate
 from syncwizard.lab.layout import LabLayout
 from syncwizard.runbook.model import StepState
 from syncwizard.tui.app import SyncWizardApp
-from syncwizard.tui.screens.credentials import CredentialsScreen
+from syncwizard.tui.restore.credentials import CredentialsScreen
+from syncwizard.tui.restore.screen import RestoreScreen
 from syncwizard.tui.screens.gate import GateScreen
-from syncwizard.tui.screens.restore import RestoreScreen
 
 pytestmark = pytest.mark.integration
 

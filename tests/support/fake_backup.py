@@ -27,7 +27,8 @@ from syncwizard.clients.pgtools import Progress
 from syncwizard.config import Settings
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook import backupset
-from syncwizard.runbook.backup import (
+from syncwizard.runbook.backup.drain import P0_CONSUMED, DrainStatus
+from syncwizard.runbook.backup.runbook import (
     PREFLIGHT,
     REPOSITORY,
     SEAL,
@@ -36,7 +37,7 @@ from syncwizard.runbook.backup import (
     BackupOptions,
     BackupSteps,
 )
-from syncwizard.runbook.drain import P0_CONSUMED, DrainStatus
+from syncwizard.runbook.backup.snapshot_dump import iso
 from syncwizard.runbook.engine import Engine
 from syncwizard.runbook.journal import Journal, RunRecord, new_run_id, runs_dir
 from syncwizard.runbook.model import (
@@ -47,9 +48,8 @@ from syncwizard.runbook.model import (
     Runbook,
     StepContext,
 )
-from syncwizard.runbook.snapshot_dump import iso
 from syncwizard.status import StatusReport
-from syncwizard.tui.backup_launcher import abandon_run, find_unfinished_backup, read_backup_set
+from syncwizard.tui.backup.launcher import abandon_run, find_unfinished_backup, read_backup_set
 
 RUN_ID = "backup-20260101T000000Z"
 FAIL_AT = 3  # a failing step fails after this many progress reports (or at its end)

@@ -1,7 +1,7 @@
 """A scripted restore for the TUI tests and the screenshots: the runbook's steps, fake actions.
 
 `FakeRestore` has the restore runbook's steps (ids, titles and whys from
-runbook/restore_steps.py) with quick scripted actions, run through the real Engine
+runbook/restore/step_names.py) with quick scripted actions, run through the real Engine
 and journal (under SYNCWIZARD_STATE_DIR): gates, failures, resuming and the journal
 behave as for a real run. The steps around the broker and the repository (nothing
 still arriving, the clear, the repository's start) are the runbook's own code over a
@@ -32,6 +32,7 @@ from syncwizard.clients.repository import READY_PATH, ReadyAnswer
 from syncwizard.clients.results import CommandResult, QueueStats
 from syncwizard.config import RepositorySettings, Settings
 from syncwizard.errors import SyncWizardError
+from syncwizard.runbook.backup.snapshot_dump import iso
 from syncwizard.runbook.engine import Engine
 from syncwizard.runbook.journal import Journal, RunRecord, new_run_id, runs_dir
 from syncwizard.runbook.model import (
@@ -45,17 +46,16 @@ from syncwizard.runbook.model import (
     Step,
     StepContext,
 )
-from syncwizard.runbook.restore_choices import RestoreChoices
-from syncwizard.runbook.restore_clear import ClearSteps
-from syncwizard.runbook.restore_queue import QueueSteps
-from syncwizard.runbook.restore_repository import RepositorySteps
-from syncwizard.runbook.restore_state import RestoreState
-from syncwizard.runbook.restore_steps import TITLES, WHY
-from syncwizard.runbook.snapshot_dump import iso
-from syncwizard.tui import restore_text as rt
-from syncwizard.tui.backup_launcher import abandon_run
-from syncwizard.tui.backup_text import short_path
-from syncwizard.tui.restore_launcher import find_unfinished_restore
+from syncwizard.runbook.restore.choices import RestoreChoices
+from syncwizard.runbook.restore.clear import ClearSteps
+from syncwizard.runbook.restore.queue_steps import QueueSteps
+from syncwizard.runbook.restore.repository_step import RepositorySteps
+from syncwizard.runbook.restore.state import RestoreState
+from syncwizard.runbook.restore.step_names import TITLES, WHY
+from syncwizard.tui.backup.launcher import abandon_run
+from syncwizard.tui.restore import text as rt
+from syncwizard.tui.restore.launcher import find_unfinished_restore
+from syncwizard.tui.runbook_text import short_path
 
 RUN_ID = "restore-20260101T020000Z"
 SET_RUN_ID = "backup-20260101T000000Z"

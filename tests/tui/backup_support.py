@@ -12,7 +12,7 @@ from tui_support import until
 
 from syncwizard.status import StatusReport
 from syncwizard.tui.app import SyncWizardApp
-from syncwizard.tui.screens.backup import BackupScreen
+from syncwizard.tui.backup.screen import BackupScreen
 
 
 def backup_app(

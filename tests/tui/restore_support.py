@@ -19,12 +19,12 @@ from tui_support import tables_measured, until
 
 from syncwizard.runbook.model import Gate, StepState
 from syncwizard.status import StatusReport
-from syncwizard.tui import restore_text as rt
 from syncwizard.tui.app import SyncWizardApp
-from syncwizard.tui.screens.credentials import CredentialsScreen
+from syncwizard.tui.restore import text as rt
+from syncwizard.tui.restore.credentials import CredentialsScreen
+from syncwizard.tui.restore.screen import RestoreScreen
+from syncwizard.tui.restore.sets import RestoreResumePromptScreen, SetChooserScreen
 from syncwizard.tui.screens.gate import GateScreen
-from syncwizard.tui.screens.restore import RestoreScreen
-from syncwizard.tui.screens.restore_sets import RestoreResumePromptScreen, SetChooserScreen
 
 BACKUP_DIR = Path("/var/backups/syncwizard")  # only named: the fake writes no set
 

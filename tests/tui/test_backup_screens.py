@@ -25,13 +25,13 @@ from syncwizard.config import (
     Profile,
 )
 from syncwizard.errors import SyncWizardError
-from syncwizard.runbook.backup import PREFLIGHT, REPOSITORY, SEAL, SYNC, WAIT
+from syncwizard.runbook.backup.runbook import PREFLIGHT, REPOSITORY, SEAL, SYNC, WAIT
 from syncwizard.runbook.journal import find_unfinished, load_run, runs_dir
 from syncwizard.runbook.model import Gate, RefusedError, StepState
 from syncwizard.tui.app import SyncWizardApp
-from syncwizard.tui.backup_launcher import BackupLauncher
-from syncwizard.tui.screens.backup import BackupScreen
-from syncwizard.tui.screens.backup_summary import BackupSummaryScreen
+from syncwizard.tui.backup.launcher import BackupLauncher
+from syncwizard.tui.backup.screen import BackupScreen
+from syncwizard.tui.backup.summary import BackupSummaryScreen
 from syncwizard.tui.screens.confirm_cancel import ConfirmCancelScreen
 from syncwizard.tui.screens.gate import GateScreen
 from syncwizard.tui.screens.resume_prompt import ResumePromptScreen
@@ -407,7 +407,7 @@ async def test_the_gate_button_stays_disabled_until_the_token_matches() -> None:
 async def test_the_real_backup_runbook_behind_the_screen_names_every_preflight_problem(
     tmp_path: Path,
 ) -> None:
-    """runbook/backup.py through BackupLauncher, against systems that refuse every
+    """runbook/backup/runbook.py through BackupLauncher, against systems that refuse every
     connection: the preflight fails on screen with each problem named, nothing is created."""
     nowhere = "127.0.0.1:1"
     profile = Profile(

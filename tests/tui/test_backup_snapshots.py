@@ -20,8 +20,8 @@ from support.fake_backup import RUN_ID
 from textual.pilot import Pilot
 from tui_support import tables_measured, until
 
-from syncwizard.runbook.backup import REPOSITORY, SYNC, WAIT
-from syncwizard.tui.screens.backup_summary import BackupSummaryScreen
+from syncwizard.runbook.backup.runbook import REPOSITORY, SYNC, WAIT
+from syncwizard.tui.backup.summary import BackupSummaryScreen
 from syncwizard.tui.screens.confirm_cancel import ConfirmCancelScreen
 from syncwizard.tui.screens.gate import GateScreen
 

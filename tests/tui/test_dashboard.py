@@ -351,7 +351,7 @@ async def test_while_the_health_check_is_down_every_check_row_says_stale_in_word
 
 async def test_started_on_status_the_dashboard_opens_first_with_the_wizards_one_key_away() -> None:
     # What `make practice` runs: python -m syncwizard.tui --profile lab
-    from syncwizard.tui.screens.restore_sets import SetChooserScreen
+    from syncwizard.tui.restore.sets import SetChooserScreen
 
     app, _ = make_app([report(T0)])
     app.start = "status"

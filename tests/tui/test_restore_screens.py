@@ -32,13 +32,13 @@ from tui_support import text_of, until
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.journal import find_unfinished, load_run, read_entries
 from syncwizard.runbook.model import StepState
-from syncwizard.tui import restore_text as rt
-from syncwizard.tui.screens.credentials import CredentialsScreen
+from syncwizard.tui.restore import text as rt
+from syncwizard.tui.restore.credentials import CredentialsScreen
+from syncwizard.tui.restore.leave import LeaveRestoreScreen
+from syncwizard.tui.restore.screen import RestoreScreen
+from syncwizard.tui.restore.sets import RestoreResumePromptScreen, SetChooserScreen
+from syncwizard.tui.restore.summary import RestoreSummaryScreen
 from syncwizard.tui.screens.gate import GateScreen
-from syncwizard.tui.screens.leave_restore import LeaveRestoreScreen
-from syncwizard.tui.screens.restore import RestoreScreen
-from syncwizard.tui.screens.restore_sets import RestoreResumePromptScreen, SetChooserScreen
-from syncwizard.tui.screens.restore_summary import RestoreSummaryScreen
 from syncwizard.tui.screens.welcome import WelcomeScreen
 
 
@@ -439,15 +439,15 @@ async def test_the_real_launcher_is_used_when_none_is_given() -> None:
 
 
 async def test_the_real_launcher_lists_sets_and_makes_choices(tmp_path: Path) -> None:
-    """RealRestoreLauncher over runbook/restore.py: imported lazily, a folder without a
+    """RealRestoreLauncher over runbook/restore/runbook.py: imported lazily, a folder without a
     manifest is listed as not choosable, the choices start empty."""
     import dataclasses
 
     from support.fake_status import demo_settings
 
     from syncwizard.config import BackupSettings
-    from syncwizard.tui.restore_launcher import RealRestoreLauncher
-    from syncwizard.tui.screens.restore_sets import choosable
+    from syncwizard.tui.restore.launcher import RealRestoreLauncher
+    from syncwizard.tui.restore.sets import choosable
 
     (tmp_path / "backup-20260101T000000Z").mkdir()
     settings = demo_settings()

@@ -33,11 +33,11 @@ from textual.widgets import RadioButton
 from tui_support import tables_measured, until
 
 from syncwizard.errors import SyncWizardError
-from syncwizard.tui import restore_text as rt
-from syncwizard.tui.screens.credentials import CredentialsScreen
+from syncwizard.tui.restore import text as rt
+from syncwizard.tui.restore.credentials import CredentialsScreen
+from syncwizard.tui.restore.screen import RestoreScreen
+from syncwizard.tui.restore.summary import RestoreSummaryScreen
 from syncwizard.tui.screens.gate import GateScreen
-from syncwizard.tui.screens.restore import RestoreScreen
-from syncwizard.tui.screens.restore_summary import RestoreSummaryScreen
 
 SnapCompare = Callable[..., bool]
 RunBefore = Callable[[Pilot[object]], Coroutine[Any, Any, None]]

@@ -25,15 +25,15 @@ from textual.widgets import RadioButton, RadioSet
 from tui_support import tables_measured, until
 
 from syncwizard.errors import SyncWizardError
-from syncwizard.runbook.backup import SYNC
+from syncwizard.runbook.backup.runbook import SYNC
 from syncwizard.runbook.model import RefusedError
-from syncwizard.tui import restore_text as rt
-from syncwizard.tui.screens.backup_summary import BackupSummaryScreen
-from syncwizard.tui.screens.credentials import CredentialsScreen
+from syncwizard.tui.backup.summary import BackupSummaryScreen
+from syncwizard.tui.restore import text as rt
+from syncwizard.tui.restore.credentials import CredentialsScreen
+from syncwizard.tui.restore.screen import RestoreScreen
+from syncwizard.tui.restore.sets import RestoreResumePromptScreen
+from syncwizard.tui.restore.summary import RestoreSummaryScreen
 from syncwizard.tui.screens.gate import GateScreen
-from syncwizard.tui.screens.restore import RestoreScreen
-from syncwizard.tui.screens.restore_sets import RestoreResumePromptScreen
-from syncwizard.tui.screens.restore_summary import RestoreSummaryScreen
 from syncwizard.tui.screens.resume_prompt import ResumePromptScreen
 
 SMALL = (80, 24)
@@ -293,7 +293,7 @@ async def test_at_80_columns_the_footer_keeps_every_key_even_f1_and_contrast() -
 
 
 async def test_the_question_before_leaving_a_restore_is_whole_at_80x24() -> None:
-    from syncwizard.tui.screens.leave_restore import LeaveRestoreScreen
+    from syncwizard.tui.restore.leave import LeaveRestoreScreen
 
     fake = await prepared(rt.RESTORE_SYNC, run_id=RUN_ID)
     app, _, _ = restore_app(launcher=FakeRestoreLauncher(fake))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from syncwizard.runbook.db_restore import (
+from syncwizard.runbook.restore.database import (
     MAX_NAME_BYTES,
     RestorePlan,
     aside_name,

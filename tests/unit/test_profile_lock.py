@@ -14,7 +14,7 @@ import pytest
 from syncwizard.config import load_settings
 from syncwizard.config_file import init_config
 from syncwizard.errors import SyncWizardError
-from syncwizard.runbook.backup import hold_profile
+from syncwizard.runbook.backup.runbook import hold_profile
 from syncwizard.runbook.journal import Journal, abandon, find_unfinished
 from syncwizard.runbook.model import EventKind, StepEvent
 from syncwizard.runbook.profile_lock import ProfileLock, current_holder, lock_path

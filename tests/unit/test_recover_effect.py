@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from syncwizard.runbook.recover_effect import log_size, measure_drift, recover_lines
+from syncwizard.runbook.restore.recover_effect import log_size, measure_drift, recover_lines
 
 
 async def test_the_drift_is_the_last_line_the_command_printed() -> None:

@@ -7,7 +7,7 @@ import pytest
 from syncwizard.clients.results import HealthCheck, HealthReport
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.model import RefusedError
-from syncwizard.runbook.recover_watch import RecoverWatch, watch_until_healthy
+from syncwizard.runbook.restore.recover_watch import RecoverWatch, watch_until_healthy
 
 GUID = "8f7b3d2e-30be-4c0a-9c61-6b1f2a9d0e11"
 

@@ -11,11 +11,11 @@ import pytest
 
 from syncwizard.clients.results import QueueStats
 from syncwizard.runbook.model import RefusedError
-from syncwizard.runbook.restore_choices import RestoreChoices
-from syncwizard.runbook.restore_clear import ClearSteps
-from syncwizard.runbook.restore_queue import QueueSteps
-from syncwizard.runbook.restore_state import OfflineContext, RestoreState
-from syncwizard.runbook.restore_steps import DELETE_CONSEQUENCE
+from syncwizard.runbook.restore.choices import RestoreChoices
+from syncwizard.runbook.restore.clear import ClearSteps
+from syncwizard.runbook.restore.queue_steps import QueueSteps
+from syncwizard.runbook.restore.state import OfflineContext, RestoreState
+from syncwizard.runbook.restore.step_names import DELETE_CONSEQUENCE
 
 GUID = "8f7b3d2e-30be-4c0a-9c61-6b1f2a9d0e11"
 QUEUE = f"Consumer.{GUID}.VirtualTopic.alfresco.repo.events.nodes"

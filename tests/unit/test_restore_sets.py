@@ -9,9 +9,9 @@ import pytest
 
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.model import RefusedError
-from syncwizard.runbook.restore_choices import RestoreChoices
-from syncwizard.runbook.restore_service import persistent_note
-from syncwizard.runbook.restore_sets import _list_sets_blocking, order_problem, resolve_set
+from syncwizard.runbook.restore.choices import RestoreChoices
+from syncwizard.runbook.restore.service_steps import persistent_note
+from syncwizard.runbook.restore.sets import _list_sets_blocking, order_problem, resolve_set
 
 
 def manifest(repo_at: str, sync_at: str, **extra: object) -> dict[str, object]:

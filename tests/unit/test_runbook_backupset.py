@@ -14,8 +14,8 @@ from syncwizard.config import BackupSettings
 from syncwizard.errors import SyncWizardError
 from syncwizard.headless import HeadlessPrinter
 from syncwizard.runbook import backupset
-from syncwizard.runbook.backup import BackupOptions, parse_attested_time
-from syncwizard.runbook.drain import DrainStatus
+from syncwizard.runbook.backup.drain import DrainStatus
+from syncwizard.runbook.backup.runbook import BackupOptions, parse_attested_time
 from syncwizard.runbook.model import EventKind, RefusedError, StepEvent, StepState
 
 TOC_LIST = """\
@@ -303,7 +303,7 @@ def test_an_abandoned_run_is_printed_in_text_and_a_warning_stands_out() -> None:
 
 
 def probe(role: str, name: str, port: str = "5432", sync_tables: tuple[str, ...] = ()):
-    from syncwizard.runbook.backup_systems import DatabaseProbeResult
+    from syncwizard.runbook.backup.systems import DatabaseProbeResult
 
     return DatabaseProbeResult(
         role=role,
@@ -319,7 +319,7 @@ def probe(role: str, name: str, port: str = "5432", sync_tables: tuple[str, ...]
 
 
 def test_the_same_database_in_both_profiles_is_shared() -> None:
-    from syncwizard.runbook.backup_systems import shared_database
+    from syncwizard.runbook.backup.systems import shared_database
 
     probes = {"repository_db": probe("r", "alfresco"), "sync_db": probe("s", "alfresco")}
     shared, why = shared_database("host=db dbname=alfresco", "host=db2 dbname=x", probes, [])
@@ -329,7 +329,7 @@ def test_the_same_database_in_both_profiles_is_shared() -> None:
 
 
 def test_sync_tables_in_the_repository_database_make_it_shared_or_a_warning() -> None:
-    from syncwizard.runbook.backup_systems import shared_database
+    from syncwizard.runbook.backup.systems import shared_database
 
     inside = {
         "repository_db": probe("r", "alfresco", sync_tables=("public.sync_node",)),

@@ -1,11 +1,11 @@
-"""The drain criterion (runbook/drain.py's docstring), sample by sample, and the waiting loop."""
+"""The drain criterion (runbook/backup/drain.py), sample by sample, and the waiting loop."""
 
 from __future__ import annotations
 
 import pytest
 
 from syncwizard.clients.results import QueueStats
-from syncwizard.runbook.drain import (
+from syncwizard.runbook.backup.drain import (
     OLDEST_NEWER,
     P0_CONSUMED,
     QUEUE_EMPTY,

@@ -8,9 +8,9 @@ import pytest
 
 from syncwizard.clients.pgtools import Progress
 from syncwizard.errors import SyncWizardError
-from syncwizard.runbook.drain import DrainStatus
+from syncwizard.runbook.backup.drain import DrainStatus
 from syncwizard.runbook.model import EventKind, StepEvent, StepState
-from syncwizard.tui.backup_text import ProgressReader, log_line, short_path
+from syncwizard.tui.runbook_text import ProgressReader, log_line, short_path
 from syncwizard.tui.widgets.step_sidebar import duration
 
 

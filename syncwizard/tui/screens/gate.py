@@ -22,7 +22,7 @@ from textual.widgets import Button, Input, Static
 
 from syncwizard.runbook.model import Gate
 from syncwizard.tui import keys
-from syncwizard.tui.backup_text import short_path
+from syncwizard.tui.runbook_text import short_path
 from syncwizard.tui.screens.fitting import FittingModal
 
 NO_GOING_BACK = "This cannot be undone."

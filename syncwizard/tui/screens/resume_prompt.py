@@ -18,7 +18,7 @@ from textual.widgets import Button, Static
 
 from syncwizard.runbook.journal import RunRecord
 from syncwizard.tui import keys
-from syncwizard.tui.backup_text import short_path
+from syncwizard.tui.runbook_text import short_path
 from syncwizard.tui.screens.fitting import FittingModal
 
 RESUME, AFRESH, CANCEL = "resume", "afresh", "cancel"

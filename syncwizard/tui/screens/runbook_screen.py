@@ -19,9 +19,9 @@ from textual.widgets import Static
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.model import EventKind, StepEvent
 from syncwizard.status import StatusReport
-from syncwizard.tui.backup_text import ProgressReader
 from syncwizard.tui.model import DashboardModel
 from syncwizard.tui.polling import SystemPolls
+from syncwizard.tui.runbook_text import ProgressReader
 from syncwizard.tui.screens.base import WizardScreen, log
 from syncwizard.tui.widgets.log_pane import LogPane
 from syncwizard.tui.widgets.queue_panel import QueuePanel

@@ -131,7 +131,7 @@ class WelcomeScreen(WizardScreen):
     @work(exclusive=True, group="unfinished", exit_on_error=False, name="unfinished runs")
     async def look_for_unfinished_backup(self) -> None:
         """Say on the Backup choice whether an unfinished run waits (read off the event loop)."""
-        from syncwizard.tui.backup_launcher import find_unfinished_backup
+        from syncwizard.tui.backup.launcher import find_unfinished_backup
 
         record = await asyncio.to_thread(find_unfinished_backup)
         text = BACKUP_TEXT
@@ -144,7 +144,7 @@ class WelcomeScreen(WizardScreen):
     @work(exclusive=True, group="unfinished-restore", exit_on_error=False, name="unfinished runs")
     async def look_for_unfinished_restore(self) -> None:
         """Say on the Restore choice whether an unfinished restore run waits."""
-        from syncwizard.tui.restore_launcher import find_unfinished_restore
+        from syncwizard.tui.restore.launcher import find_unfinished_restore
 
         record = await asyncio.to_thread(find_unfinished_restore)
         text = RESTORE_TEXT

@@ -1,9 +1,9 @@
 """How the TUI starts, resumes and abandons backup runs: one small protocol.
 
 The backup screen only knows `RunLauncher`. `BackupLauncher` drives
-runbook/backup.py for the settings' profile; tests and the screenshots use
+runbook/backup/runbook.py for the settings' profile; tests and the screenshots use
 `FakeBackupLauncher` (tests/support/fake_backup.py), which runs quick fake steps through the real
-Engine and journal. Importing this module loads no client: runbook/backup.py
+Engine and journal. Importing this module loads no client: runbook/backup/runbook.py
 (and with it psycopg and httpx) is imported in a thread when a run starts.
 """
 
@@ -79,7 +79,7 @@ async def _import(name: str) -> ModuleType:
 
 
 class BackupLauncher:
-    """The real backup runbook for one profile (runbook/backup.py)."""
+    """The real backup runbook for one profile (runbook/backup/runbook.py)."""
 
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
@@ -99,7 +99,7 @@ class BackupLauncher:
         return await asyncio.to_thread(broker_password, self.profile.broker)
 
     async def step_titles(self, record: RunRecord) -> dict[str, str]:
-        backup = await _import("syncwizard.runbook.backup")
+        backup = await _import("syncwizard.runbook.backup.runbook")
         try:
             options = backup.BackupOptions.from_json(record.header["options"])
             steps = backup.BackupSteps(
@@ -113,7 +113,7 @@ class BackupLauncher:
             await steps.systems.aclose()
 
     async def start(self, observers: Sequence[Observer], confirm: Confirm) -> Engine:
-        backup = await _import("syncwizard.runbook.backup")
+        backup = await _import("syncwizard.runbook.backup.runbook")
         password = await self._password()
         options = backup.BackupOptions.from_settings(self.profile.backup)
         engine: Engine = backup.start_backup(
@@ -128,7 +128,7 @@ class BackupLauncher:
     async def resume(
         self, record: RunRecord, observers: Sequence[Observer], confirm: Confirm
     ) -> Engine:
-        backup = await _import("syncwizard.runbook.backup")
+        backup = await _import("syncwizard.runbook.backup.runbook")
         password = await self._password()
         engine: Engine = await backup.resume_backup(
             record, self.profile, broker_password=password, observers=observers, confirm=confirm

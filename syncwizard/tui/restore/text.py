@@ -1,7 +1,7 @@
 """How the restore runbook reads in the TUI: its step ids, the choices asked before (or after
 a refusal of) a step, the recover watch and the archive's rows. No Textual here.
 
-The step ids are the runbook's (runbook/restore_steps.py); the screen only needs to know
+The step ids are the runbook's (runbook/restore/step_names.py); the screen only needs to know
 the few steps it treats specially. PROGRESS details are read by their attributes.
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from syncwizard.runbook import restore_steps as steps
-from syncwizard.runbook.restore_steps import DELETE_CONSEQUENCE
+from syncwizard.runbook.restore import step_names as steps
+from syncwizard.runbook.restore.step_names import DELETE_CONSEQUENCE
 
 VERIFY_SET = steps.VERIFY
 PREFLIGHT = steps.PREFLIGHT

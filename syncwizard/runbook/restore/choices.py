@@ -7,7 +7,7 @@ from typing import Literal
 
 from syncwizard.runbook.journal import RunRecord
 from syncwizard.runbook.model import RefusedError
-from syncwizard.runbook.restore_steps import CLEAR, PLAIN_RESTART, QUIET
+from syncwizard.runbook.restore.step_names import CLEAR, PLAIN_RESTART, QUIET
 
 # clear: consume every event into the archive (the queue stays); delete: the same, then
 # remove the queue and its topic; give_up: purge without archiving (behind a gate naming

@@ -37,8 +37,8 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.model import EventKind, Gate, StepEvent, StepState
 from syncwizard.tui import keys
-from syncwizard.tui import restore_text as rt
-from syncwizard.tui.backup_text import ProgressReader, log_line, short_path
+from syncwizard.tui.restore import text as rt
+from syncwizard.tui.runbook_text import ProgressReader, log_line, short_path
 from syncwizard.tui.screens.base import log
 from syncwizard.tui.screens.confirm_cancel import ConfirmCancelScreen
 from syncwizard.tui.screens.runbook_screen import EngineEvent, RunbookScreen
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from syncwizard.config import Settings
     from syncwizard.runbook.engine import Engine
     from syncwizard.runbook.journal import RunRecord
-    from syncwizard.tui.restore_launcher import RestoreLauncher
+    from syncwizard.tui.restore.launcher import RestoreLauncher
     from syncwizard.tui.source import SourceFactory
 
 STOP_WAIT = 20.0
@@ -314,7 +314,7 @@ class RestoreScreen(RunbookScreen):
 
     async def _prepare(self, step_id: str) -> bool:
         """Put the step's choice (or the recover credentials) into RestoreChoices."""
-        from syncwizard.tui.screens.credentials import CredentialsScreen
+        from syncwizard.tui.restore.credentials import CredentialsScreen
 
         choice = rt.CHOICES.get(step_id)
         if choice is not None and self._offers_choice(step_id):
@@ -669,7 +669,7 @@ class RestoreScreen(RunbookScreen):
 
     @work(exclusive=True, group="summary", exit_on_error=False, name="restore summary")
     async def open_summary(self) -> None:
-        from syncwizard.tui.screens.restore_summary import RestoreSummaryScreen
+        from syncwizard.tui.restore.summary import RestoreSummaryScreen
 
         engine = self.engine
         if engine is None or not self.is_attached or self.app.screen is not self:
@@ -761,7 +761,7 @@ class RestoreScreen(RunbookScreen):
     def action_back(self) -> None:
         """Leave for the welcome screen; a run that changed things asks first and says in
         what state it leaves the systems."""
-        from syncwizard.tui.screens.leave_restore import LeaveRestoreScreen
+        from syncwizard.tui.restore.leave import LeaveRestoreScreen
 
         lines = self.left_state() if self.phase != "finished" else []
         if not lines:

@@ -13,7 +13,7 @@ from typing import Any, cast
 from syncwizard.clients.pgtools import DumpFormat
 from syncwizard.config import BackupSettings
 from syncwizard.errors import SyncWizardError
-from syncwizard.runbook.drain import DrainSettings
+from syncwizard.runbook.backup.drain import DrainSettings
 
 # gzip level 1 until the benchmark (issue 3, section 6) says otherwise: gzip runs on one
 # core per job and at its default level it, not the database, sets the dump's pace.

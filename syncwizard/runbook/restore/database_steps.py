@@ -1,5 +1,5 @@
 """Restore steps around the databases: each dump into a scratch database, verified, then
-swapped into place behind its gate (db_restore does the work).
+swapped into place behind its gate (restore/database.py does the work).
 
 Where the Sync Service shares the repository database, one restore covers both and the
 Sync DB's two steps are skipped, saying why.
@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from syncwizard import systems
-from syncwizard.runbook import db_restore
 from syncwizard.runbook.model import Gate, Outputs, SkipStep, StepContext
-from syncwizard.runbook.restore_state import RestoreState
-from syncwizard.runbook.restore_steps import RESTORE_STEP_OF, ROLE_OF, SWAP_STEP_OF
+from syncwizard.runbook.restore import database
+from syncwizard.runbook.restore.state import RestoreState
+from syncwizard.runbook.restore.step_names import RESTORE_STEP_OF, ROLE_OF, SWAP_STEP_OF
 
 SHARED_NOTE = (
     "the Sync Service keeps its tables in the repository database: the one restore of that "
@@ -33,11 +33,11 @@ class DatabaseSteps:
     def _external(self, role: str) -> bool:
         return role == "repository_db" and self.state.dump(role) is None
 
-    def plan_for(self, ctx: StepContext, role: str) -> db_restore.RestorePlan:
+    def plan_for(self, ctx: StepContext, role: str) -> database.RestorePlan:
         settings = getattr(self.state.profile, role)
         dump = self.state.dump(role) or {}
         room = self.state.found(ctx).get("room", {}).get(role, {})
-        return db_restore.RestorePlan.for_dump(
+        return database.RestorePlan.for_dump(
             role=role,
             conninfo=settings.conninfo,
             passfile=systems.expand(settings.passfile),
@@ -99,7 +99,7 @@ class DatabaseSteps:
     async def _restore(self, ctx: StepContext, role: str) -> Outputs:
         if reason := self._skip_reason(role):
             raise SkipStep(reason, {"database": None, "reason": reason})
-        return await db_restore.restore_into_scratch(self.plan_for(ctx, role), ctx)
+        return await database.restore_into_scratch(self.plan_for(ctx, role), ctx)
 
     async def restore_repository(self, ctx: StepContext) -> Outputs:
         return await self._restore(ctx, "repository_db")
@@ -142,7 +142,7 @@ class DatabaseSteps:
             if ctx.records_of(SWAP_STEP_OF[role]).get("swapped"):
                 return None  # an earlier attempt committed it: nothing left to confirm
             plan = self.plan_for(ctx, role)
-            facts = await db_restore.gate_facts(plan)
+            facts = await database.gate_facts(plan)
             return Gate(
                 title=f"Replace the {LABELS[role]} {plan.live} with the restored copy?",
                 consequences=f"Every session on {plan.live} is ended. The current database "
@@ -169,14 +169,14 @@ class DatabaseSteps:
 
         async def verify(ctx: StepContext, outputs: Outputs) -> None:
             if outputs.get("database"):
-                await db_restore.verify_swapped(self.plan_for(ctx, role), ctx, outputs)
+                await database.verify_swapped(self.plan_for(ctx, role), ctx, outputs)
 
         return verify
 
     async def _swap(self, ctx: StepContext, role: str) -> Outputs:
         if reason := self._skip_reason(role):
             raise SkipStep(reason, {"database": None, "reason": reason})
-        return await db_restore.swap(self.plan_for(ctx, role), ctx)
+        return await database.swap(self.plan_for(ctx, role), ctx)
 
     async def swap_repository(self, ctx: StepContext) -> Outputs:
         return await self._swap(ctx, "repository_db")

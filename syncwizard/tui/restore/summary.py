@@ -21,9 +21,9 @@ from textual.widgets import Button, Static
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.model import Gate, StepState
 from syncwizard.tui import keys
-from syncwizard.tui import restore_text as rt
-from syncwizard.tui.backup_text import short_path
-from syncwizard.tui.restore_launcher import RestoreLauncher
+from syncwizard.tui.restore import text as rt
+from syncwizard.tui.restore.launcher import RestoreLauncher
+from syncwizard.tui.runbook_text import short_path
 from syncwizard.tui.widgets.footer import WizardFooter
 from syncwizard.tui.widgets.step_sidebar import MARKERS
 from syncwizard.tui.widgets.title_bar import TitleBar

@@ -18,7 +18,7 @@ from syncwizard.clients.service import ServiceControl
 from syncwizard.clients.stomp_session import StompTarget
 from syncwizard.config import Profile, RepositorySettings, ServiceSettings
 from syncwizard.errors import SyncWizardError
-from syncwizard.runbook.backup_systems import BackupSystems
+from syncwizard.runbook.backup.systems import BackupSystems
 
 ARRIVAL_LOOK = 1.0  # seconds between two looks at the enqueue counters
 

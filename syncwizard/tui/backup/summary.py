@@ -20,7 +20,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from syncwizard.tui import formatting, keys
-from syncwizard.tui.backup_text import short_path
+from syncwizard.tui.runbook_text import short_path
 from syncwizard.tui.widgets.footer import WizardFooter
 from syncwizard.tui.widgets.step_sidebar import duration
 from syncwizard.tui.widgets.title_bar import TitleBar

@@ -9,10 +9,10 @@ from pathlib import Path
 from syncwizard import systems
 from syncwizard.config import Profile
 from syncwizard.errors import SyncWizardError
-from syncwizard.runbook import db_restore
 from syncwizard.runbook.journal import Journal, load_run, runs_dir
 from syncwizard.runbook.model import EventKind, StepEvent
-from syncwizard.runbook.restore_steps import SWAP_STEP_OF
+from syncwizard.runbook.restore import database
+from syncwizard.runbook.restore.step_names import SWAP_STEP_OF
 
 DROPPED = "dropped_aside"
 
@@ -38,7 +38,7 @@ async def drop_aside_of_run(run: str | Path, profile: Profile, role: str) -> str
             system=role,
         )
     settings = getattr(profile, role)
-    await db_restore.drop_aside(
+    await database.drop_aside(
         settings.conninfo, aside, passfile=systems.expand(settings.passfile), system=role
     )
     journal = Journal.open(run_dir)

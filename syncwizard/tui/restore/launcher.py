@@ -1,7 +1,7 @@
 """How the TUI lists backup sets, starts, resumes and finishes restore runs: one protocol.
 
 The restore screens only know `RestoreLauncher`. `RealRestoreLauncher` drives
-runbook/restore.py for the settings' profile (imported in a thread when first
+runbook/restore/runbook.py for the settings' profile (imported in a thread when first
 needed: it pulls in psycopg, httpx and stomp.py); tests and the screenshots use
 `FakeRestoreLauncher` (tests/support/fake_restore.py), quick fake steps through the real Engine
 and journal.
@@ -17,7 +17,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
-from syncwizard.tui.backup_launcher import abandon_run
+from syncwizard.tui.backup.launcher import abandon_run
 
 if TYPE_CHECKING:
     from syncwizard.config import Profile
@@ -83,9 +83,9 @@ async def _maybe_await(value: Any) -> Any:
 
 
 class RealRestoreLauncher:
-    """The real restore runbook (runbook/restore.py) for one profile."""
+    """The real restore runbook (runbook/restore/runbook.py) for one profile."""
 
-    MODULE = "syncwizard.runbook.restore"
+    MODULE = "syncwizard.runbook.restore.runbook"
 
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
@@ -104,7 +104,7 @@ class RealRestoreLauncher:
     async def step_titles(self, record: RunRecord) -> dict[str, str]:
         """From the runbook built as `describe_plan` builds it (reads the set's manifest)."""
         restore = await _import(self.MODULE)
-        actions_module = await _import("syncwizard.runbook.restore_actions")
+        actions_module = await _import("syncwizard.runbook.restore.actions")
         from syncwizard.errors import SyncWizardError
         from syncwizard.runbook import backupset
 

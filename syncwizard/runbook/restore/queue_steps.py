@@ -1,5 +1,5 @@
 """Restore steps before the clear: stop the services, then make sure nothing still arrives.
-The clear itself is restore_clear.py."""
+The clear itself is clear.py."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from syncwizard.clients.service import ServiceControl
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.model import Gate, Outputs, RefusedError, SkipStep, StepContext
-from syncwizard.runbook.restore_state import RestoreState
+from syncwizard.runbook.restore.state import RestoreState
 
 CONSUMERS_GONE_TIMEOUT = 30.0
 QUIET_WAIT = 300.0  # how long "wait" watches for the repository to stop

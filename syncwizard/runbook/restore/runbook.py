@@ -35,10 +35,10 @@ from syncwizard.runbook.journal import (
 )
 from syncwizard.runbook.model import Confirm, Observer, RefusedError, Runbook, Step
 from syncwizard.runbook.profile_lock import ProfileLock
-from syncwizard.runbook.restore_actions import RestoreActions
-from syncwizard.runbook.restore_choices import RestoreChoices
-from syncwizard.runbook.restore_sets import SetListing, list_sets, resolve_set
-from syncwizard.runbook.restore_steps import (
+from syncwizard.runbook.restore.actions import RestoreActions
+from syncwizard.runbook.restore.choices import RestoreChoices
+from syncwizard.runbook.restore.sets import SetListing, list_sets, resolve_set
+from syncwizard.runbook.restore.step_names import (
     CLEAR,
     PLAIN_RESTART,
     PREFLIGHT,
@@ -304,6 +304,6 @@ def describe_plan(profile: Profile, set_dir: Path) -> str:
 async def drop_aside(run: str | Path, profile: Profile, role: str) -> str:
     """Drop the database a finished restore renamed aside for `role` (after its own gate,
     in the UI); journaled in the run. Returns the name dropped."""
-    from syncwizard.runbook.restore_aside import drop_aside_of_run
+    from syncwizard.runbook.restore.aside import drop_aside_of_run
 
     return await drop_aside_of_run(run, profile, role)

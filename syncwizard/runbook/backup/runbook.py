@@ -19,10 +19,7 @@ from syncwizard import __version__
 from syncwizard.config import Profile
 from syncwizard.errors import SyncWizardError, combined
 from syncwizard.runbook import backupset
-from syncwizard.runbook.backup_options import BackupOptions, parse_attested_time
-from syncwizard.runbook.backup_seal import BackupResults, seal_set
-from syncwizard.runbook.backup_systems import BackupSystems, DatabaseProbeResult
-from syncwizard.runbook.drain import (
+from syncwizard.runbook.backup.drain import (
     DrainJudge,
     DrainSample,
     DrainStatus,
@@ -30,6 +27,11 @@ from syncwizard.runbook.drain import (
     countdown,
     wait_for_drain,
 )
+from syncwizard.runbook.backup.options import BackupOptions, parse_attested_time
+from syncwizard.runbook.backup.seal import BackupResults, seal_set
+from syncwizard.runbook.backup.snapshot_dump import DumpPlan, dump_in_snapshot, iso, kill_orphan
+from syncwizard.runbook.backup.snapshot_dump import remove_leftovers as remove_dump_leftovers
+from syncwizard.runbook.backup.systems import BackupSystems, DatabaseProbeResult
 from syncwizard.runbook.engine import Engine
 from syncwizard.runbook.journal import (
     Journal,
@@ -50,8 +52,6 @@ from syncwizard.runbook.model import (
     StepContext,
 )
 from syncwizard.runbook.profile_lock import ProfileLock
-from syncwizard.runbook.snapshot_dump import DumpPlan, dump_in_snapshot, iso, kill_orphan
-from syncwizard.runbook.snapshot_dump import remove_leftovers as remove_dump_leftovers
 
 __all__ = ["BackupOptions", "BackupSteps", "parse_attested_time", "resume_backup", "start_backup"]
 

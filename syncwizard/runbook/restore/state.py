@@ -11,10 +11,10 @@ from typing import Any
 from syncwizard.clients.names import topic_of_queue
 from syncwizard.config import Profile
 from syncwizard.runbook.model import Outputs, StepContext
-from syncwizard.runbook.restore_choices import RestoreChoices
-from syncwizard.runbook.restore_sets import dump_for
-from syncwizard.runbook.restore_steps import PREFLIGHT
-from syncwizard.runbook.restore_systems import RestoreSystems
+from syncwizard.runbook.restore.choices import RestoreChoices
+from syncwizard.runbook.restore.sets import dump_for
+from syncwizard.runbook.restore.step_names import PREFLIGHT
+from syncwizard.runbook.restore.systems import RestoreSystems
 
 
 @dataclass

@@ -29,7 +29,7 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.model import EventKind, Gate, RefusedError, StepEvent, StepState
 from syncwizard.tui import keys
-from syncwizard.tui.backup_text import (
+from syncwizard.tui.runbook_text import (
     ProgressReader,
     is_drain_status,
     log_line,
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from syncwizard.config import Settings
     from syncwizard.runbook.engine import Engine, RunOutcome
     from syncwizard.runbook.journal import RunRecord
-    from syncwizard.tui.backup_launcher import RunLauncher
+    from syncwizard.tui.backup.launcher import RunLauncher
     from syncwizard.tui.source import SourceFactory
 
 STOP_WAIT = 20.0  # seconds a closing screen waits for a cancelled run to clean up
@@ -319,7 +319,7 @@ class BackupScreen(RunbookScreen):
 
     @work(exclusive=True, group="summary", exit_on_error=False, name="reading the backup set")
     async def open_summary(self) -> None:
-        from syncwizard.tui.screens.backup_summary import BackupSummaryScreen
+        from syncwizard.tui.backup.summary import BackupSummaryScreen
 
         set_dir = self._set_dir()
         if set_dir is None:

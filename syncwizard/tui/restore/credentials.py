@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Static
 
 from syncwizard.tui import keys
-from syncwizard.tui.restore_text import PASSWORD_NOTE
+from syncwizard.tui.restore.text import PASSWORD_NOTE
 from syncwizard.tui.screens.fitting import FittingModal
 
 

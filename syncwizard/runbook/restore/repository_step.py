@@ -13,9 +13,9 @@ import time
 
 from syncwizard.clients.repository import READY_PATH
 from syncwizard.errors import SyncWizardError
+from syncwizard.runbook.backup.snapshot_dump import iso
 from syncwizard.runbook.model import Gate, Outputs, RefusedError, StepContext
-from syncwizard.runbook.restore_state import RestoreState
-from syncwizard.runbook.snapshot_dump import iso
+from syncwizard.runbook.restore.state import RestoreState
 
 LOOK_EVERY = 2.0  # seconds between two looks at the readiness URL
 

@@ -10,13 +10,13 @@ from typing import Any
 
 from syncwizard.clients.service import RECOVER_ENV
 from syncwizard.errors import SyncWizardError
+from syncwizard.runbook.backup.snapshot_dump import iso
 from syncwizard.runbook.model import Gate, Outputs, SkipStep, StepContext
-from syncwizard.runbook.recover_effect import log_size, measure_drift, recover_lines
-from syncwizard.runbook.recover_watch import RecoverWatch, watch_until_healthy
-from syncwizard.runbook.restore_repository import RepositorySteps
-from syncwizard.runbook.restore_state import RestoreState
-from syncwizard.runbook.restore_steps import RECOVER
-from syncwizard.runbook.snapshot_dump import iso
+from syncwizard.runbook.restore.recover_effect import log_size, measure_drift, recover_lines
+from syncwizard.runbook.restore.recover_watch import RecoverWatch, watch_until_healthy
+from syncwizard.runbook.restore.repository_step import RepositorySteps
+from syncwizard.runbook.restore.state import RestoreState
+from syncwizard.runbook.restore.step_names import RECOVER
 
 # How long a retried recover step waits for a service an interrupted attempt was starting.
 START_GRACE = 30.0

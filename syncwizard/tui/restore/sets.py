@@ -23,10 +23,10 @@ from textual.widgets import Button, DataTable, Static
 
 from syncwizard.runbook.journal import RunRecord
 from syncwizard.tui import formatting, keys
-from syncwizard.tui import restore_text as rt
-from syncwizard.tui.backup_text import short_path
-from syncwizard.tui.screens.backup_summary import moment_text
-from syncwizard.tui.screens.leave_restore import state_text
+from syncwizard.tui.backup.summary import moment_text
+from syncwizard.tui.restore import text as rt
+from syncwizard.tui.restore.leave import state_text
+from syncwizard.tui.runbook_text import short_path
 from syncwizard.tui.screens.resume_prompt import ResumePromptScreen, describe_run
 from syncwizard.tui.widgets.footer import WizardFooter
 from syncwizard.tui.widgets.title_bar import TitleBar

@@ -11,8 +11,8 @@ from typing import Any
 from syncwizard import __version__
 from syncwizard.config import Profile
 from syncwizard.runbook import backupset
+from syncwizard.runbook.backup.snapshot_dump import iso
 from syncwizard.runbook.model import Outputs, RefusedError, StepContext
-from syncwizard.runbook.snapshot_dump import iso
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The restore steps' coroutines, bound to one run: the set and preflight checks here, the
-queue, database and service steps in their own modules (restore_queue, restore_db,
-restore_service), and the report at the end."""
+queue, database and service steps in their own modules (queue_steps, database_steps,
+service_steps), and the report at the end."""
 
 from __future__ import annotations
 
@@ -16,16 +16,16 @@ from syncwizard.errors import SyncWizardError, combined
 from syncwizard.runbook import backupset
 from syncwizard.runbook.journal import load_run
 from syncwizard.runbook.model import Outputs, RefusedError, StepContext, StepState
-from syncwizard.runbook.restore_choices import RestoreChoices
-from syncwizard.runbook.restore_clear import ClearSteps
-from syncwizard.runbook.restore_db import DatabaseSteps
-from syncwizard.runbook.restore_queue import QueueSteps
-from syncwizard.runbook.restore_repository import RepositorySteps
-from syncwizard.runbook.restore_service import ServiceSteps
-from syncwizard.runbook.restore_sets import order_problem
-from syncwizard.runbook.restore_state import OfflineContext, RestoreState
-from syncwizard.runbook.restore_steps import REPORT
-from syncwizard.runbook.restore_systems import RestoreSystems
+from syncwizard.runbook.restore.choices import RestoreChoices
+from syncwizard.runbook.restore.clear import ClearSteps
+from syncwizard.runbook.restore.database_steps import DatabaseSteps
+from syncwizard.runbook.restore.queue_steps import QueueSteps
+from syncwizard.runbook.restore.repository_step import RepositorySteps
+from syncwizard.runbook.restore.service_steps import ServiceSteps
+from syncwizard.runbook.restore.sets import order_problem
+from syncwizard.runbook.restore.state import OfflineContext, RestoreState
+from syncwizard.runbook.restore.step_names import REPORT
+from syncwizard.runbook.restore.systems import RestoreSystems
 
 ROOM_FACTOR = 1.2  # a restored copy needs its size plus room for WAL and index builds
 REPORT_NAME = "report.md"

@@ -23,7 +23,7 @@ from syncwizard.clients.postgres import (
 from syncwizard.clients.results import QueueStats
 from syncwizard.config import Profile
 from syncwizard.errors import SyncWizardError
-from syncwizard.runbook.drain import DrainSample
+from syncwizard.runbook.backup.drain import DrainSample
 
 EVENTS_CHECK = "eventsHealthCheck"
 

@@ -1,0 +1,1 @@
+"""The backup runbook: its steps, options, systems, the snapshot dump and the drain."""

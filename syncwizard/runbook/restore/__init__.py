@@ -1,0 +1,1 @@
+"""The restore runbook: its steps, choices, systems, the clear, databases and services."""

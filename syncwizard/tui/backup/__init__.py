@@ -1,0 +1,1 @@
+"""The backup wizard's screens and how the TUI starts backup runs."""

@@ -1,0 +1,1 @@
+"""The restore wizard's screens and how the TUI starts restore runs."""
