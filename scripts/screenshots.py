@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -19,6 +20,7 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 sys.path.insert(0, str(ROOT / "tests"))  # the test doubles: tests/support
 
 from support.fake_status import (  # noqa: E402
+    CreepingClock,
     FakeClock,
     FakeStatusSource,
     demo_reports,
@@ -96,16 +98,17 @@ async def main(out: Path) -> None:
     await restore_shots(out)
 
 
-# --- the backup wizard (scripted, through the real engine: tests/support/fake_backup.py) ---
+# --- the backup wizard (the real runbook over the fake systems of tests/support/fake_backup.py) ---
+
+BACKUP_DIR = Path(tempfile.gettempdir()) / "syncwizard-screenshots" / "backups"
 
 
 def backup_app(**options: object) -> tuple[SyncWizardApp, object, FakeStatusSource]:
     from support.fake_backup import RUN_ID, FakeBackup, FakeBackupLauncher, backup_reports
 
     settings = demo_settings()
-    fake = FakeBackup(
-        settings, Path("/var/backups/syncwizard"), run_id=RUN_ID, write_files=False, **options
-    )
+    shutil.rmtree(BACKUP_DIR, ignore_errors=True)
+    fake = FakeBackup(settings, BACKUP_DIR, run_id=RUN_ID, **options)  # type: ignore[arg-type]
     source = FakeStatusSource(backup_reports())
     app = SyncWizardApp(
         settings,
@@ -150,20 +153,20 @@ def freeze_journal_times(start: float) -> None:
 
 
 async def backup_shots(out: Path) -> None:
-    from support.fake_status import QUEUE, T0
+    from support.fake_status import T0
 
     from syncwizard.errors import SyncWizardError
-    from syncwizard.runbook.backup.drain import DrainStatus, timeout_error
     from syncwizard.tui.backup.screen import BackupScreen
     from syncwizard.tui.backup.summary import BackupSummaryScreen
     from syncwizard.tui.screens.confirm_cancel import ConfirmCancelScreen
-    from syncwizard.tui.screens.gate import GateScreen
     from syncwizard.tui.screens.resume_prompt import ResumePromptScreen
 
     home = Path(tempfile.mkdtemp(prefix="syncwizard-shots-"))
     os.environ["HOME"] = str(home)
     os.environ["TZ"] = "UTC"
     time.tzset()
+    real_time = time.time
+    time.time = CreepingClock(T0 + 100)  # what the runs record reads the same every time
 
     def held_at(step: str, then: Callable[[Pilot[object]], Awaitable[None]] | None = None):  # type: ignore[no-untyped-def]
         async def steps(pilot: Pilot[object], fake: object, source: FakeStatusSource) -> None:
@@ -182,11 +185,6 @@ async def backup_shots(out: Path) -> None:
         await pilot.press("b")
         await until(pilot, lambda: isinstance(pilot.app.screen, BackupSummaryScreen))
 
-    async def to_gate(pilot: Pilot[object], fake: object, source: FakeStatusSource) -> None:
-        await pilot.press("b")
-        await until(pilot, lambda: isinstance(pilot.app.screen, GateScreen) and source.exhausted)
-        await pilot.press(*"alfres")
-
     async def to_failure(pilot: Pilot[object], fake: object, source: FakeStatusSource) -> None:
         await pilot.press("b")
         await until(pilot, lambda: _phase(pilot.app) == "failed" and source.exhausted)
@@ -196,23 +194,11 @@ async def backup_shots(out: Path) -> None:
         screen = next((s for s in stack if isinstance(s, BackupScreen)), None)
         return screen.phase if screen is not None else ""
 
-    stalled = DrainStatus(
-        at=T0 + 1843,
-        elapsed=1800.0,
-        timeout=1800.0,
-        clause=None,
-        ready=False,
-        confirmed=False,
-        pending=796,
-        consumed=1_204,
-        p0=2_000,
-        consumers=1,
-        notes=(
-            "nothing was consumed for 121 s while 796 events are pending: check the Sync "
-            "Service log for errors, its database connection and eventsHealthCheck",
-        ),
+    lost = SyncWizardError(
+        "pg_dump: error: query failed: server closed the connection unexpectedly",
+        hint="the database server went away mid-dump: check it runs, then resume (r)",
+        system="repository_db",
     )
-    timed_out = timeout_error(stalled, QUEUE)
     shots: list[tuple[str, dict[str, object], Callable[..., Awaitable[None]], list[str]]] = [
         (
             "backup-mid-dump",
@@ -233,9 +219,8 @@ async def backup_shots(out: Path) -> None:
             held_at("repository_db", ask_cancel),
             ["80x24", "120x40"],
         ),
-        ("backup-failed", {"fail": {"wait_drain": timed_out}}, to_failure, ["80x24", "120x40"]),
+        ("backup-failed", {"fail": {"repository_db": lost}}, to_failure, ["80x24", "120x40"]),
         ("backup-summary", {}, to_summary, ["80x24", "120x40"]),
-        ("backup-gate", {"gate_on": "sync_db"}, to_gate, ["80x24", "120x40"]),
     ]
     for name, options, steps, sizes in shots:
         for size_name in sizes:
@@ -249,9 +234,7 @@ async def backup_shots(out: Path) -> None:
 
     # The resume prompt: a run that stopped at the wait, offered when Backup is chosen again.
     fresh_state(home)
-    failed_app, _, failed_source = backup_app(
-        fail={"wait_drain": SyncWizardError("Jolokia did not answer within 5 s", system="broker")}
-    )
+    failed_app, _, failed_source = backup_app(fail={"repository_db": lost})
     async with failed_app.run_test(size=(80, 24)) as pilot:
         await to_failure(pilot, None, failed_source)
     freeze_journal_times(T0)
@@ -262,6 +245,7 @@ async def backup_shots(out: Path) -> None:
         await until(pilot, lambda: isinstance(pilot.app.screen, ResumePromptScreen))
 
     await shoot(out / "backup-resume-prompt-80x24.svg", (80, 24), app, resume_prompt)
+    time.time = real_time
 
 
 # --- the restore wizard (scripted, through the real engine: tests/support/fake_restore.py) ---

@@ -1,67 +1,56 @@
-"""A scripted backup for the TUI tests and the screenshots: real steps, fake actions.
+"""Fake outside systems for the backup: the TUI tests and the screenshots run the real
+backup runbook (its steps, plans, checks, drain criterion and seal) over them.
 
-`FakeBackup` takes the real backup runbook's five steps (titles, whys, plans,
-dependencies) and swaps each action for a quick script that emits the same
-kinds of events as the real one: pgtools.Progress and pg_dump output lines for
-the dumps, drain.DrainStatus for the wait, a sealed set with a manifest. The
-steps run through the real Engine and journal (under SYNCWIZARD_STATE_DIR), so
-resuming, cancelling and gates behave as they do for a real run. A test can
-hold a step mid-way (`hold_at`), release it, make it fail, or put a gate on it.
-Nothing here talks to a network.
+`FakeBackup` is a small world and the test's remote control over it:
+- a Sync Service whose health check answers with the demo sync GUID;
+- a broker (`FakeJolokia`) whose sync queue holds P0 events at t0 and is consumed a few
+  hundred events a look, 20 arriving meanwhile (none consumed without a consumer);
+- two databases whose facts are made up and whose dumps are small real pg_dump archives
+  (tests/fixtures/dumps, made by make.sh there) handed out table by table with
+  pg_dump's progress, so the runbook's own checks (pg_restore --list, the rows against
+  TABLE DATA, sha256) and the seal run on them as on any dump;
+- the client tools, which are the machine's own (pg_dump and pg_restore 15).
+A test can hold a step after its Nth progress report (`hold_at`), release it, make the
+systems a step uses fail there (`fail`), or take the Sync Service's consumer away.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
-import os
 import shutil
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from support.fake_status import QUEUE, SYNC_ID, T0, TOPIC, report
+from support.fake_status import QUEUE, SYNC_ID, T0, TOPIC, health_report, report
 
 from syncwizard.clients.pgtools import Progress
-from syncwizard.config import Settings
+from syncwizard.clients.results import HealthReport, QueueStats, TopicStats
+from syncwizard.config import Profile, Settings
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook import backupset
-from syncwizard.runbook.backup.drain import P0_CONSUMED, DrainStatus
-from syncwizard.runbook.backup.runbook import (
-    PREFLIGHT,
-    REPOSITORY,
-    SEAL,
-    SYNC,
-    WAIT,
-    BackupOptions,
-    BackupSteps,
-)
-from syncwizard.runbook.backup.snapshot_dump import iso
-from syncwizard.runbook.engine import Engine
-from syncwizard.runbook.journal import Journal, RunRecord, new_run_id, runs_dir
-from syncwizard.runbook.model import (
-    Confirm,
-    Gate,
-    Observer,
-    Outputs,
-    Runbook,
-    StepContext,
-)
+from syncwizard.runbook.backup.snapshot_dump import DumpPlan, SnapshotHook, iso
+from syncwizard.runbook.backup.systems import BackupSystems, DatabaseProbeResult
+from syncwizard.runbook.model import EventKind, StepContext, StepEvent, StepState
 from syncwizard.status import StatusReport
-from syncwizard.tui.backup.launcher import abandon_run, find_unfinished_backup, read_backup_set
+from syncwizard.tui.backup.launcher import BackupLauncher
 
 RUN_ID = "backup-20260101T000000Z"
-FAIL_AT = 3  # a failing step fails after this many progress reports (or at its end)
-P0 = 2_000  # events pending at t0 in the scripted wait
+FAIL_AT = 3  # a failing step fails at its first look at a system after this many reports
+P0 = 2_000  # events pending at t0
 ENQUEUED_AT_T0 = 50_000
+ARRIVING = 150  # events arriving between two looks at the queue (a busy repository)
+CONSUMED = 300  # events the Sync Service consumes between two looks
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "dumps"
 
 
 @dataclasses.dataclass(frozen=True)
 class Table:
     name: str
     rows: int
-    size: int  # bytes of its compressed data file
+    size: int  # bytes of its compressed data file, as pg_dump reports them
 
 
 REPOSITORY_TABLES = (
@@ -76,6 +65,10 @@ SYNC_TABLES = (
     Table("public.events", 382_114, 9_827_101),
     Table("public.subscriptions", 212, 8_911),
 )
+DATABASES = {
+    "repository_db": ("alfresco", REPOSITORY_TABLES),
+    "sync_db": ("syncservice", SYNC_TABLES),
+}
 PG_DUMP_PREAMBLE = (
     "pg_dump: last built-in OID is 16383",
     "pg_dump: reading extensions",
@@ -99,7 +92,7 @@ def backup_reports(count: int = 16, *, start: float = T0 - 20) -> list[StatusRep
 
 
 class FakeBackup:
-    """The five backup steps with scripted actions; see the module docstring."""
+    """The world the backup runs against, and the test's hold on it (module docstring)."""
 
     def __init__(
         self,
@@ -109,371 +102,247 @@ class FakeBackup:
         run_id: str | None = None,
         hold_at: Mapping[str, int | Iterable[int]] | None = None,
         fail: Mapping[str, SyncWizardError] | None = None,
-        gate_on: str | None = None,
         no_consumer: bool = False,
-        write_files: bool = True,
         pause: float = 0.0,
+        drain_timeout: float = 1800.0,
     ) -> None:
         self.settings = settings
         self.backup_dir = backup_dir
         self.run_id = run_id
-        # step -> the progress reports (counted from 1) after which it waits for release()
         self.hold_at: dict[str, set[int]] = {
             step: {points} if isinstance(points, int) else set(points)
             for step, points in (hold_at or {}).items()
         }
         self.fail = dict(fail or {})
-        self.gate_on = gate_on
-        self.no_consumer = no_consumer
-        self.write_files = write_files
-        self.pause = pause  # seconds between two progress reports (0: as fast as possible)
-        self.calls: list[str] = []  # the actions run, in order
+        self.pause = pause  # seconds between two progress reports of a dump
+        self.drain_timeout = drain_timeout  # a failing wait gives up after this
+        self.queue = FakeQueue(consumers=0 if no_consumer else 1)
+        self.calls: list[str] = []  # the steps started, in order (a retry again)
+        self.cancelled: list[str] = []  # steps whose dump saw the cancellation
         self.holding: str | None = None
-        self.cancelled: list[str] = []  # steps whose action saw the cancellation
-        self.manifest: dict[str, Any] | None = None
-        self._release: dict[tuple[str, int], asyncio.Event] = {}
-        self._holding_at: tuple[str, int] | None = None
+        self.step: str | None = None  # the step running now
+        self._reports = 0  # progress reports of that step so far
+        self._held: set[tuple[str, int]] = set()
+        self._release = asyncio.Event()
 
     # --- control from a test --------------------------------------------------------------
 
     def release(self) -> None:
         """Let the holding step go on."""
-        if self._holding_at is not None:
-            self._release.setdefault(self._holding_at, asyncio.Event()).set()
+        self._release.set()
 
-    async def _maybe_hold(self, step_id: str, report: int) -> None:
-        """After progress report number `report` of a step: pause, hold, or fail there."""
-        if self.pause:
-            await asyncio.sleep(self.pause)
-        if report in self.hold_at.get(step_id, ()):
-            self.holding, self._holding_at = step_id, (step_id, report)
+    def observe(self, event: StepEvent) -> None:
+        """An engine observer: which step runs, and how many reports it made."""
+        if event.kind == EventKind.STATE and event.state == StepState.RUNNING:
+            self.step, self._reports = event.step_id, 0
+            self.calls.append(event.step_id)
+        elif event.kind == EventKind.PROGRESS and event.step_id == self.step:
+            self._reports += 1
+
+    async def checkpoint(self) -> None:
+        """Where a system is asked something: hold the step, or fail it, as the test said."""
+        step, reports = self.step, self._reports
+        if step is None:
+            return
+        if reports in self.hold_at.get(step, ()) and (step, reports) not in self._held:
+            self._held.add((step, reports))
+            self.holding = step
+            self._release.clear()
             try:
-                await self._release.setdefault((step_id, report), asyncio.Event()).wait()
+                await self._release.wait()
             finally:
-                self.holding, self._holding_at = None, None
-        if report == FAIL_AT:  # midway, as a database that goes away mid-dump does
-            self._raise_if_failing(step_id)
+                self.holding = None
+        if step in self.fail and reports >= FAIL_AT:
+            raise self.fail[step]
 
-    # --- the runbook ----------------------------------------------------------------------
+    # --- the profile and the launcher -----------------------------------------------------
 
-    def options(self) -> BackupOptions:
-        return BackupOptions.from_settings(
-            dataclasses.replace(self.settings.profile.backup, dir=str(self.backup_dir))
+    def profile(self) -> Profile:
+        """The demo profile, backing up into `backup_dir`, looking at the queue every 50 ms
+        and taking the first drained look as final (no second look some seconds later)."""
+        backup = dataclasses.replace(
+            self.settings.profile.backup,
+            dir=str(self.backup_dir),
+            drain_interval=0.05,
+            drain_confirm=0.0,
+            drain_timeout=self.drain_timeout,
         )
+        return dataclasses.replace(self.settings.profile, backup=backup)
 
-    def runbook(self, set_dir: Path) -> Runbook:
-        steps = BackupSteps(self.settings.profile, None, self.options(), set_dir)
-        real = steps.runbook()
-        actions = {
-            PREFLIGHT: self._preflight(set_dir),
-            REPOSITORY: self._dump(REPOSITORY, "repository_db", REPOSITORY_TABLES, set_dir),
-            WAIT: self._wait,
-            SYNC: self._dump(SYNC, "sync_db", SYNC_TABLES, set_dir),
-            SEAL: self._seal(set_dir),
-        }
-        return Runbook(
-            name=real.name,
-            aclose=steps.systems.aclose,
-            steps=tuple(
-                dataclasses.replace(
-                    step,
-                    action=actions[step.id],
-                    precondition=None,
-                    verification=None,
-                    gate=self._gate if step.id == self.gate_on else None,
-                )
-                for step in real.steps
-            ),
-        )
-
-    async def _gate(self, ctx: StepContext) -> Gate:
-        return Gate(
-            title="Overwrite the database alfresco?",
-            consequences="Every table of the database alfresco on 127.0.0.1:15432 is dropped "
-            "and loaded again from the backup set: changes made since the backup are lost.",
-            token="alfresco",
-        )
-
-    def _preflight(self, set_dir: Path):  # type: ignore[no-untyped-def]
-        async def preflight(ctx: StepContext) -> Outputs:
-            self.calls.append(PREFLIGHT)
-            ctx.progress("reading the health check and the broker")
-            await self._maybe_hold(PREFLIGHT, 1)
-            ctx.progress("connecting to the databases")
-            await self._maybe_hold(PREFLIGHT, 2)
-            self._raise_if_failing(PREFLIGHT)
-            if self.write_files:
-                set_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            return {
-                "sync_id": SYNC_ID,
-                "queue": QUEUE,
-                "topic": TOPIC,
-                "consumers": 1,
-                "databases": {},
-                "shared_database": False,
-                "shared_reason": "",
-                "backup_set": str(set_dir),
-                "warnings": [],
-                "summary": f"sync id {SYNC_ID}, 1 consumer on the sync queue",
-            }
-
-        return preflight
-
-    def _raise_if_failing(self, step_id: str) -> None:
-        if step_id in self.fail:
-            raise self.fail[step_id]
-
-    def _dump(self, step_id: str, role: str, tables: Sequence[Table], set_dir: Path):  # type: ignore[no-untyped-def]
-        name = f"{role}.dump"
-        snapshot_at = T0 + (3 if role == "repository_db" else 95)
-        total_rows = sum(t.rows for t in tables)
-
-        async def dump(ctx: StepContext) -> Outputs:
-            self.calls.append(step_id)
-            partial = set_dir / (name + backupset.PARTIAL_SUFFIX)
-            ctx.record(
-                f"{role}_snapshot",
-                {"snapshot_at": snapshot_at, "snapshot_at_iso": iso(snapshot_at)},
-            )
-            try:
-                if self.write_files:
-                    partial.mkdir(parents=True, exist_ok=True)
-                for line in PG_DUMP_PREAMBLE:
-                    ctx.log(line)
-                done, written = 0, 0
-                for number, table in enumerate(tables):
-                    line = f'pg_dump: dumping contents of table "{table.name}"'
-                    ctx.log(line)
-                    half = table.rows // 2
-                    ctx.progress(
-                        f"{role} dump: data, {done + half:,} rows, {table.name}",
-                        Progress(
-                            "pg_dump",
-                            "data",
-                            table.name,
-                            written + table.size // 2,
-                            done + half,
-                            total_rows,
-                            (line,),
-                            12.0 + 9 * number,
-                        ),
-                    )
-                    await self._maybe_hold(step_id, number + 1)
-                    done, written = done + table.rows, written + table.size
-                self._raise_if_failing(step_id)
-            except BaseException as exc:
-                if isinstance(exc, asyncio.CancelledError):
-                    self.cancelled.append(step_id)
-                shutil.rmtree(partial, ignore_errors=True)  # as the real step does
-                raise
-            files = self._write_dump(set_dir, name, tables, partial)
-            dump_info = {
-                "path": name,
-                "roles": [role],
-                "database": "alfresco" if role == "repository_db" else "syncservice",
-                "format": "directory",
-                "jobs": 2,
-                "compress": "1",
-                "snapshot_at": snapshot_at,
-                "snapshot_at_iso": iso(snapshot_at),
-                "size_bytes": sum(f["size"] for f in files),
-                "row_counts": {t.name: t.rows for t in tables},
-                "files": files,
-                "toc_entries": 40 + len(tables),
-            }
-            size = dump_info["size_bytes"] / 1e6
-            label = "repository DB" if role == "repository_db" else "Sync DB"
-            return {
-                "dump": dump_info,
-                "t0": snapshot_at,
-                "t0_iso": iso(snapshot_at),
-                "queue_at_t0": {"pending": P0, "dequeued": ENQUEUED_AT_T0 - P0}
-                if role == "repository_db"
-                else None,
-                "summary": f"{label}: {size:,.1f} MB, {total_rows:,} rows in {len(tables)} "
-                f"tables, snapshot at {iso(snapshot_at)}",
-            }
-
-        return dump
-
-    def _write_dump(
-        self, set_dir: Path, name: str, tables: Sequence[Table], partial: Path
-    ) -> list[dict[str, Any]]:
-        """The dump's files: written small (with their real sizes recorded only when not
-        written), so a written set verifies against its own manifest."""
-        contents = {f"{name}/toc.dat": b"PGDMP fake toc\n"}
-        for number, table in enumerate(tables, start=3001):
-            contents[f"{name}/{number}.dat.gz"] = f"rows of {table.name}\n".encode()
-        sizes = {f"{name}/toc.dat": 48_211} | {
-            f"{name}/{n}.dat.gz": t.size for n, t in enumerate(tables, start=3001)
-        }
-        files = []
-        for relative, data in contents.items():
-            digest = hashlib.sha256(data).hexdigest()
-            size = len(data) if self.write_files else sizes[relative]
-            files.append({"path": relative, "size": size, "sha256": digest})
-        if self.write_files:
-            for relative, data in contents.items():
-                target = partial / relative.split("/", 1)[1]
-                target.write_bytes(data)
-            os.replace(partial, set_dir / name)
-        return files
-
-    async def _wait(self, ctx: StepContext) -> Outputs:
-        self.calls.append(WAIT)
-        t0 = T0 + 3
-        status = None
-        for number, consumed in enumerate((0, 400, 820, 1_200, P0, P0)):
-            final = number == 5
-            pending = P0 - consumed + 20 * number if not final else 0
-            consumers = 0 if self.no_consumer else 1
-            problems: tuple[str, ...] = ()
-            if self.no_consumer:
-                problems = (
-                    f"no consumer is attached to {QUEUE}: the Sync Service is not consuming. "
-                    "Check that it runs (its log, `syncwizard status`) and that its "
-                    "messaging.broker settings point at this broker.",
-                )
-            status = DrainStatus(
-                at=T0 + 84 + 2 * number,
-                elapsed=41.0 + 2 * number,
-                timeout=1800.0,
-                clause=P0_CONSUMED if consumed >= P0 else None,
-                ready=consumed >= P0,
-                confirmed=final,
-                pending=pending,
-                consumed=consumed,
-                p0=P0,
-                consumers=consumers,
-                problems=problems,
-            )
-            ctx.progress(status.text, status)
-            await self._maybe_hold(WAIT, number + 1)
-        self._raise_if_failing(WAIT)
-        assert status is not None
-        return {
-            "mode": "drain",
-            "t0": t0,
-            "clause": status.clause,
-            "drained_at": status.at,
-            "drained_at_iso": iso(status.at),
-            "queue_at_drain": status.as_json(),
-            "counters_reset": False,
-            "notes": [],
-            "summary": status.headline,
-        }
-
-    def _seal(self, set_dir: Path):  # type: ignore[no-untyped-def]
-        async def seal(ctx: StepContext) -> Outputs:
-            self.calls.append(SEAL)
-            dumps = [ctx.results[s]["dump"] for s in (REPOSITORY, SYNC)]
-            for dump in dumps:
-                ctx.progress(f"checking {dump['path']} (pg_restore --list, sha256)")
-                await self._maybe_hold(SEAL, 1)
-            self._raise_if_failing(SEAL)
-            files = [entry for dump in dumps for entry in dump["files"]]
-            self.manifest = self._manifest(ctx, dumps, files)
-            if self.write_files:
-                backupset.write_manifest(set_dir, self.manifest)
-            total = sum(entry["size"] for entry in files)
-            return {
-                "manifest": str(set_dir / backupset.MANIFEST_NAME),
-                "backup_set": str(set_dir),
-                "files": len(files),
-                "bytes": total,
-                "summary": f"sealed {set_dir}: {len(files)} files, {total / 1e6:,.1f} MB, "
-                "manifest.json written",
-            }
-
-        return seal
-
-    def _manifest(
-        self, ctx: StepContext, dumps: list[dict[str, Any]], files: list[dict[str, Any]]
-    ) -> dict[str, Any]:
-        moments = {PREFLIGHT: (0, 2), REPOSITORY: (2, 43), WAIT: (43, 94), SYNC: (94, 103)}
-        moments[SEAL] = (103, 109)
-        return {
-            "format": backupset.MANIFEST_FORMAT,
-            "version": backupset.MANIFEST_VERSION,
-            "tool": {"name": "syncwizard", "version": "test"},
-            "run_id": ctx.run_id,
-            "profile": self.settings.profile.name,
-            "created_at": iso(T0 + 109),
-            "sync_id": SYNC_ID,
-            "queue": QUEUE,
-            "shared_database": False,
-            "t0": {"at": iso(T0 + 3), "source": "repository dump's snapshot"},
-            "wait": {
-                k: v for k, v in ctx.results[WAIT].items() if k not in ("queue_at_drain", "summary")
-            },
-            "steps": {
-                step: {"started_at": iso(T0 + a), "finished_at": iso(T0 + b), "outcome": ""}
-                for step, (a, b) in moments.items()
-            },
-            "dumps": [{k: v for k, v in d.items() if k != "files"} for d in dumps],
-            "files": files,
-            "total_bytes": sum(entry["size"] for entry in files),
-        }
+    def systems(self, profile: Profile, broker_password: str | None) -> FakeBackupSystems:
+        return FakeBackupSystems(self, profile)
 
 
-class FakeBackupLauncher:
-    """A RunLauncher over a FakeBackup: the real Engine and journal, scripted steps."""
+class FakeBackupLauncher(BackupLauncher):
+    """The real launcher over the fake world, with the world watching the engine."""
+
+    def __init__(self, fake: FakeBackup) -> None:
+        super().__init__(fake.profile(), systems=fake.systems, run_id=fake.run_id)
+        self.fake = fake
+
+    async def start(self, observers: Sequence[Any], confirm: Any) -> Any:
+        return await super().start([self.fake.observe, *observers], confirm)
+
+    async def resume(self, record: Any, observers: Sequence[Any], confirm: Any) -> Any:
+        return await super().resume(record, [self.fake.observe, *observers], confirm)
+
+
+@dataclasses.dataclass
+class FakeQueue:
+    """The sync queue: P0 pending at t0, consumed between two looks while a consumer is on."""
+
+    consumers: int = 1
+    enqueued: int = ENQUEUED_AT_T0
+    dequeued: int = ENQUEUED_AT_T0 - P0
+
+    @property
+    def pending(self) -> int:
+        return self.enqueued - self.dequeued
+
+    def look(self) -> QueueStats:
+        stats = QueueStats(QUEUE, self.pending, self.enqueued, self.dequeued, 0, self.consumers)
+        self.enqueued += ARRIVING
+        if self.consumers:
+            self.dequeued += min(CONSUMED, self.pending)
+        return stats
+
+
+class FakeJolokia:
+    """The broker's Jolokia, as much of it as the backup reads."""
 
     def __init__(self, fake: FakeBackup) -> None:
         self.fake = fake
-        self.engines: list[Engine] = []
 
-    def find_unfinished(self) -> RunRecord | None:
-        return find_unfinished_backup()
+    async def find_sync_queue(self, sync_id: str, topic: str | None = None) -> str:
+        await self.fake.checkpoint()
+        return QUEUE
 
-    def abandon(self, record: RunRecord, reason: str) -> None:
-        abandon_run(record, reason)
+    async def list_queues(self) -> list[str]:
+        return [QUEUE]
 
-    async def read_set(self, set_dir: Path) -> dict[str, Any]:
-        if self.fake.write_files:
-            return await read_backup_set(set_dir)
-        if self.fake.manifest is None:
-            raise SyncWizardError(f"{set_dir} holds no manifest.json", system="config")
-        return self.fake.manifest
+    async def read_stats(
+        self, queue: str, topic: str | None
+    ) -> tuple[QueueStats, TopicStats | None]:
+        await self.fake.checkpoint()
+        return self.fake.queue.look(), None
 
-    async def step_titles(self, record: RunRecord) -> dict[str, str]:
-        runbook = self.fake.runbook(self.fake.backup_dir / record.run_id)
-        if runbook.aclose is not None:
-            await runbook.aclose()
-        return {step.id: step.title for step in runbook.steps}
+    async def oldest_pending_timestamp(self, queue: str) -> int | None:
+        return int((T0 - 30) * 1000)  # older than t0: only the count can drain the wait
 
-    async def start(self, observers: Sequence[Observer], confirm: Confirm) -> Engine:
-        run_id = base = self.fake.run_id or new_run_id("backup")
-        number = 1
-        while (runs_dir() / run_id).exists():  # two runs within one second
-            number += 1
-            run_id = f"{base}-{number}"
-        set_dir = self.fake.backup_dir / run_id
-        journal = Journal.create(runs_dir() / run_id)
-        engine = Engine(
-            self.fake.runbook(set_dir), journal, run_id, observers=observers, confirm=confirm
+    async def dead_letters_from(self, queue: str, dlq: str = "ActiveMQ.DLQ") -> int:
+        return 0
+
+    async def aclose(self) -> None:
+        pass
+
+
+class FakeHealth:
+    """A Sync Service node's health check, healthy."""
+
+    url = "https://127.0.0.1:9090/alfresco/healthcheck"
+
+    async def fetch(self) -> HealthReport:
+        return health_report(time.time())
+
+    async def aclose(self) -> None:
+        pass
+
+
+class FakeBackupSystems(BackupSystems):
+    """The profile's systems, their clients replaced by the fakes above."""
+
+    def __init__(self, fake: FakeBackup, profile: Profile) -> None:
+        # Not BackupSystems.__init__: it would build the profile's real clients.
+        self.fake = fake
+        self.profile = profile
+        self.broker_password = "fake-broker-password"
+        self.health = [FakeHealth()]  # type: ignore[list-item]
+        self.jolokia = FakeJolokia(fake)  # type: ignore[assignment]
+
+    async def probe_database(self, role: str) -> DatabaseProbeResult:
+        await self.fake.checkpoint()
+        name, tables = DATABASES[role]
+        data = sum(t.size for t in tables) // 4
+        return DatabaseProbeResult(
+            role=role,
+            target=f"database {name!r} on 127.0.0.1:15432 as user 'alfresco'",
+            name=name,
+            server_version="15.18",
+            server_major=15,
+            size_bytes=data * 3,
+            data_bytes=data,
+            identity=("2026-01-01 00:00:00+00", "15432", name),
+            sync_tables=(),
         )
-        engine.start(
-            {
-                "profile": self.fake.settings.profile.name,
-                "backup_set": str(set_dir),
-                "options": self.fake.options().as_json(),
-                "pid": os.getpid(),
-            }
-        )
-        self.engines.append(engine)
-        return engine
 
-    async def resume(
-        self, record: RunRecord, observers: Sequence[Observer], confirm: Confirm
-    ) -> Engine:
-        previous = record.status()
-        journal = Journal.open(record.run_dir)
-        runbook = self.fake.runbook(Path(record.header["backup_set"]))
-        engine = Engine.resume(runbook, record, journal, observers=observers, confirm=confirm)
-        await engine.recheck()
-        engine.announce_resume(
-            f"resuming run {record.run_id} at step {record.stopped_at!r} (it was {previous})"
+    async def dump(
+        self, plan: DumpPlan, ctx: StepContext, *, at_snapshot: SnapshotHook | None = None
+    ) -> dict[str, Any]:
+        """pg_dump's progress table by table, then the fixture archive of the role."""
+        fake = self.fake
+        name, tables = DATABASES[plan.role]
+        snapshot_at = T0 + (3 if plan.role == "repository_db" else 95)
+        ctx.record(  # as the real dump does, once its snapshot is exported
+            f"{plan.role}_snapshot",
+            {"snapshot_at": snapshot_at, "snapshot_at_iso": iso(snapshot_at)},
         )
-        self.engines.append(engine)
-        return engine
+        extra = await at_snapshot(snapshot_at) if at_snapshot else None
+        partial = plan.out_path.with_name(plan.out_path.name + backupset.PARTIAL_SUFFIX)
+        total = sum(t.rows for t in tables)
+        try:
+            partial.mkdir()  # pg_dump's folder, filled as it goes
+            for line in PG_DUMP_PREAMBLE:
+                ctx.log(line)
+            done = written = 0
+            for number, table in enumerate(tables):
+                line = f'pg_dump: dumping contents of table "{table.name}"'
+                ctx.log(line)
+                half = table.rows // 2
+                ctx.progress(
+                    f"{plan.role} dump: data, {done + half:,} rows, {table.name}",
+                    Progress(
+                        "pg_dump",
+                        "data",
+                        table.name,
+                        written + table.size // 2,
+                        done + half,
+                        total,
+                        (line,),
+                        12.0 + 9 * number,
+                    ),
+                )
+                if fake.pause:
+                    await asyncio.sleep(fake.pause)
+                await fake.checkpoint()
+                done, written = done + table.rows, written + table.size
+            shutil.copytree(FIXTURES / f"{plan.role}.dump", partial, dirs_exist_ok=True)
+            partial.replace(plan.out_path)
+        except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                fake.cancelled.append(fake.step or plan.role)
+            shutil.rmtree(partial, ignore_errors=True)  # as the real dump does
+            raise
+        return {
+            "path": plan.out_path.name,
+            "roles": list(plan.roles),
+            "database": name,
+            "server": f"database {name!r} on 127.0.0.1:15432 as user 'alfresco'",
+            "server_version": "15.18",
+            "tool_major": 15,
+            "format": plan.fmt,
+            "jobs": plan.jobs if plan.fmt == "directory" else 1,
+            "compress": plan.compress,
+            "snapshot_at": snapshot_at,
+            "snapshot_at_iso": iso(snapshot_at),
+            "started_at": snapshot_at,
+            "finished_at": snapshot_at + 41,
+            "size_bytes": sum(f.stat().st_size for f in plan.out_path.iterdir()),
+            "row_counts": {t.name: t.rows for t in tables},
+            "at_snapshot": extra,
+        }
+
+    async def aclose(self) -> None:
+        pass
+
+
+__all__ = ["RUN_ID", "SYNC_ID", "TOPIC", "FakeBackup", "FakeBackupLauncher", "backup_reports"]

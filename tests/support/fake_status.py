@@ -51,6 +51,18 @@ class FakeClock:
         self.now += seconds
 
 
+class CreepingClock:
+    """For `time.time` in snapshot tests: from `start`, a microsecond more at each call, so
+    times recorded by a run (a step's start and end, a seal) read the same every run."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        self.now += 1e-6
+        return self.now
+
+
 def part_of(report: StatusReport, system: str) -> StatusReport:
     """What `report` says of `system` alone, as a poll of that one system answers."""
     return StatusReport(

@@ -25,7 +25,7 @@ from textual.widgets import RadioButton, RadioSet
 from tui_support import tables_measured, until
 
 from syncwizard.errors import SyncWizardError
-from syncwizard.runbook.backup.runbook import SYNC
+from syncwizard.runbook.backup.runbook import WAIT
 from syncwizard.runbook.model import RefusedError
 from syncwizard.tui.backup.summary import BackupSummaryScreen
 from syncwizard.tui.restore import text as rt
@@ -186,25 +186,22 @@ async def test_the_restore_summary_and_its_drop_buttons_are_reachable_at_80x24()
         await assert_all_reachable(pilot, parts)
 
 
-async def test_the_backup_gate_resume_prompt_and_summary_are_whole_at_80x24(
-    tmp_path: Path,
-) -> None:
-    app, _, _ = backup_app(tmp_path / "sets", run_id="backup-20260101T000000Z", gate_on=SYNC)
+async def test_the_backup_resume_prompt_and_summary_are_whole_at_80x24(tmp_path: Path) -> None:
+    silent = SyncWizardError("Jolokia did not answer within 5 s", system="broker")
+    app, fake, _ = backup_app(
+        tmp_path / "sets", run_id="backup-20260101T000000Z", fail={WAIT: silent}, drain_timeout=1.0
+    )
     async with app.run_test(size=SMALL) as pilot:
-        await open_backup(pilot)
-        await gate_reachable(pilot)
-        await pilot.press("escape")  # refused: the run stops, resumable
-        await until(pilot, lambda: not isinstance(app.screen, GateScreen))
-        await pilot.pause(0.1)
+        screen = await open_backup(pilot)
+        await until(pilot, lambda: screen.phase == "failed")  # the wait gave up: resumable
         await pilot.press("escape")
         await pilot.pause(0.1)
+        fake.fail.clear()
         await pilot.press("b")
         await until(pilot, lambda: isinstance(app.screen, ResumePromptScreen))
         await pilot.pause()
         await assert_all_reachable(pilot, must_reach(app.screen))
         await pilot.press("r")
-        gate = await gate_reachable(pilot)
-        await pilot.press(*gate.gate.token, "enter")
         await until(pilot, lambda: isinstance(app.screen, BackupSummaryScreen), timeout=10)
         await until(pilot, lambda: tables_measured(app.screen))
         await assert_all_reachable(pilot, must_reach(app.screen))

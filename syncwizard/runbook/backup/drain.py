@@ -305,10 +305,12 @@ async def wait_for_drain(
     judge: DrainJudge,
     on_status: Callable[[DrainStatus], None],
     *,
-    clock: Callable[[], float] = time.time,
+    clock: Callable[[], float] | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> DrainStatus:
-    """Sample until drained and confirmed; raise RefusedError at the timeout."""
+    """Sample until drained and confirmed; raise RefusedError at the timeout. The clock is
+    `time.time` as it is when the wait starts, the one `judge.started_at` was read from."""
+    clock = clock or time.time
     settings = judge.settings
     deadline = judge.started_at + settings.timeout
     while True:

@@ -29,7 +29,7 @@ from syncwizard.runbook.backup.drain import (
 )
 from syncwizard.runbook.backup.options import BackupOptions, parse_attested_time
 from syncwizard.runbook.backup.seal import BackupResults, seal_set
-from syncwizard.runbook.backup.snapshot_dump import DumpPlan, dump_in_snapshot, iso, kill_orphan
+from syncwizard.runbook.backup.snapshot_dump import DumpPlan, iso, kill_orphan
 from syncwizard.runbook.backup.snapshot_dump import remove_leftovers as remove_dump_leftovers
 from syncwizard.runbook.backup.systems import BackupSystems, DatabaseProbeResult
 from syncwizard.runbook.engine import Engine
@@ -66,12 +66,17 @@ class BackupSteps:
     """The five steps, bound to one profile, its systems and one backup set folder."""
 
     def __init__(
-        self, profile: Profile, broker_password: str | None, options: BackupOptions, set_dir: Path
+        self,
+        profile: Profile,
+        broker_password: str | None,
+        options: BackupOptions,
+        set_dir: Path,
+        systems: BackupSystems | None = None,
     ) -> None:
         self.profile = profile
         self.options = options
         self.set_dir = set_dir
-        self.systems = BackupSystems(profile, broker_password)
+        self.systems = systems or BackupSystems(profile, broker_password)
 
     def runbook(self) -> Runbook:
         external = self.options.external_repository_at is not None
@@ -162,9 +167,11 @@ class BackupSteps:
     def _plan_wait(self) -> str:
         if self.options.wait_mode == "countdown":
             return f"wait {self.options.countdown:g} s (the doc's 'couple of minutes')"
+        drain = self.options.drain
+        twice = f" twice {drain.confirm:g} s apart" if drain.confirm > 0 else ""
         return (
-            "watch the sync queue until the drain criterion holds twice "
-            f"{self.options.drain.confirm:g} s apart (at most {self.options.drain.timeout:g} s)"
+            f"watch the sync queue until the drain criterion holds{twice} "
+            f"(at most {drain.timeout:g} s)"
         )
 
     def _plan_sync(self, ctx: StepContext) -> str:
@@ -336,7 +343,7 @@ class BackupSteps:
         async def at_snapshot(t0: float) -> dict[str, Any] | None:
             return await self._queue_snapshot(queue, t0, margin=True)
 
-        dump = await dump_in_snapshot(plan, ctx, at_snapshot=at_snapshot)
+        dump = await self.systems.dump(plan, ctx, at_snapshot=at_snapshot)
         return await self._dump_outputs(dump, "repository DB")
 
     async def _queue_snapshot(self, queue: str, t0: float, *, margin: bool) -> dict[str, Any]:
@@ -468,7 +475,7 @@ class BackupSteps:
         shared = self._shared(ctx)
         plan = self._sync_plan(shared)
         self._clear_interrupted_attempt(ctx, SYNC, plan)
-        dump = await dump_in_snapshot(plan, ctx)
+        dump = await self.systems.dump(plan, ctx)
         outputs = await self._dump_outputs(dump, "shared DB" if shared else "Sync DB")
         outputs.pop("queue_at_t0", None)
         return outputs
@@ -529,11 +536,14 @@ def start_backup(
     observers: Iterable[Observer] = (),
     confirm: Confirm | None = None,
     lock: ProfileLock | None = None,
+    systems: BackupSystems | None = None,
+    run_id: str | None = None,
 ) -> Engine:
     """A new backup run, journaled; `await engine.run()` carries it out. The profile's lock
-    (see `hold_profile`) is held until the engine closes."""
+    (see `hold_profile`) is held until the engine closes. `systems` are the profile's own
+    unless given (tests give fakes), and so is the run id (`backup-<UTC time>`)."""
     held = hold_profile(profile, lock)
-    base = new_run_id(RUNBOOK)
+    base = run_id or new_run_id(RUNBOOK)
     run_id, number = base, 1
     while (runs_dir() / run_id).exists() or (options.backup_dir / run_id).exists():
         number += 1
@@ -543,7 +553,7 @@ def start_backup(
         runs_dir() / run_id, secrets=secrets_to_mask(broker_password), profile_lock=held
     )
     try:
-        steps = BackupSteps(profile, broker_password, options, set_dir)
+        steps = BackupSteps(profile, broker_password, options, set_dir, systems)
         engine = Engine(steps.runbook(), journal, run_id, observers=observers, confirm=confirm)
         engine.start(
             {
@@ -568,9 +578,10 @@ async def resume_backup(
     observers: Iterable[Observer] = (),
     confirm: Confirm | None = None,
     lock: ProfileLock | None = None,
+    systems: BackupSystems | None = None,
 ) -> Engine:
     """The engine of an unfinished run, at the step where it stopped; the profile's lock
-    is held as by `start_backup`.
+    is held as by `start_backup`, and `systems` are as there.
 
     Raises RefusedError when it cannot be resumed: another profile, or a backup folder
     changed since (a finished dump missing or altered). The caller then offers --new.
@@ -592,7 +603,7 @@ async def resume_backup(
         secrets=secrets_to_mask(broker_password),
         profile_lock=hold_profile(profile, lock),
     )
-    steps = BackupSteps(profile, broker_password, options, set_dir)
+    steps = BackupSteps(profile, broker_password, options, set_dir, systems)
     try:
         engine = Engine.resume(
             steps.runbook(), record, journal, observers=observers, confirm=confirm

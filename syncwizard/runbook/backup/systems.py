@@ -24,6 +24,8 @@ from syncwizard.clients.results import QueueStats
 from syncwizard.config import Profile
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.backup.drain import DrainSample
+from syncwizard.runbook.backup.snapshot_dump import DumpPlan, SnapshotHook, dump_in_snapshot
+from syncwizard.runbook.model import StepContext
 
 EVENTS_CHECK = "eventsHealthCheck"
 
@@ -268,3 +270,9 @@ class BackupSystems:
             dlq_from_queue=dlq,
             errors=tuple(errors),
         )
+
+    async def dump(
+        self, plan: DumpPlan, ctx: StepContext, *, at_snapshot: SnapshotHook | None = None
+    ) -> dict[str, Any]:
+        """`plan`'s database dumped inside a snapshot of our own (snapshot_dump.py)."""
+        return await dump_in_snapshot(plan, ctx, at_snapshot=at_snapshot)

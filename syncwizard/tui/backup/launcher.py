@@ -1,28 +1,31 @@
 """How the TUI starts, resumes and abandons backup runs: one small protocol.
 
-The backup screen only knows `RunLauncher`. `BackupLauncher` drives
-runbook/backup/runbook.py for the settings' profile; tests and the screenshots use
-`FakeBackupLauncher` (tests/support/fake_backup.py), which runs quick fake steps through the real
-Engine and journal. Importing this module loads no client: runbook/backup/runbook.py
-(and with it psycopg and httpx) is imported in a thread when a run starts.
+The backup screen only knows `RunLauncher`. `BackupLauncher` drives the backup runbook
+(runbook/backup/runbook.py) for the settings' profile, over the profile's systems or over
+the ones it is given (the tests and the screenshots give fake systems,
+tests/support/fake_backup.py). Importing this module loads no client: the runbook (and
+with it psycopg and httpx) is imported in a thread when a run starts.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from syncwizard.config import Profile
+    from syncwizard.runbook.backup.systems import BackupSystems
     from syncwizard.runbook.engine import Engine
     from syncwizard.runbook.journal import RunRecord
     from syncwizard.runbook.model import Confirm, Observer
 
 RUNBOOK = "backup"
+
+# The systems of one run, from the profile and the broker password.
+SystemsFactory = Callable[["Profile", "str | None"], "BackupSystems"]
 
 
 class RunLauncher(Protocol):
@@ -68,21 +71,39 @@ def abandon_run(record: RunRecord, reason: str) -> None:
 
 
 async def read_backup_set(set_dir: Path) -> dict[str, Any]:
-    backupset = await _import("syncwizard.runbook.backupset")
+    from syncwizard.runbook import backupset
+
     manifest: dict[str, Any] = await asyncio.to_thread(backupset.read_manifest, set_dir)
     return manifest
 
 
-async def _import(name: str) -> ModuleType:
+def _backup_runbook() -> ModuleType:
+    from syncwizard.runbook.backup import runbook
+
+    return runbook
+
+
+async def _load_runbook() -> ModuleType:
     """Import off the event loop: the backup modules pull in psycopg and httpx."""
-    return await asyncio.to_thread(importlib.import_module, name)
+    return await asyncio.to_thread(_backup_runbook)
 
 
 class BackupLauncher:
     """The real backup runbook for one profile (runbook/backup/runbook.py)."""
 
-    def __init__(self, profile: Profile) -> None:
+    def __init__(
+        self,
+        profile: Profile,
+        *,
+        systems: SystemsFactory | None = None,
+        run_id: str | None = None,
+    ) -> None:
         self.profile = profile
+        self.systems = systems  # None: the profile's own
+        self.run_id = run_id  # None: backup-<UTC time>
+
+    def _systems(self, password: str | None) -> BackupSystems | None:
+        return None if self.systems is None else self.systems(self.profile, password)
 
     def find_unfinished(self) -> RunRecord | None:
         return find_unfinished_backup()
@@ -99,11 +120,11 @@ class BackupLauncher:
         return await asyncio.to_thread(broker_password, self.profile.broker)
 
     async def step_titles(self, record: RunRecord) -> dict[str, str]:
-        backup = await _import("syncwizard.runbook.backup.runbook")
+        backup = await _load_runbook()
         try:
             options = backup.BackupOptions.from_json(record.header["options"])
             steps = backup.BackupSteps(
-                self.profile, None, options, Path(record.header["backup_set"])
+                self.profile, None, options, Path(record.header["backup_set"]), self._systems(None)
             )
         except (KeyError, TypeError, ValueError):
             return {}  # a journal from another version: the prompt shows the step ids
@@ -113,7 +134,7 @@ class BackupLauncher:
             await steps.systems.aclose()
 
     async def start(self, observers: Sequence[Observer], confirm: Confirm) -> Engine:
-        backup = await _import("syncwizard.runbook.backup.runbook")
+        backup = await _load_runbook()
         password = await self._password()
         options = backup.BackupOptions.from_settings(self.profile.backup)
         engine: Engine = backup.start_backup(
@@ -122,15 +143,22 @@ class BackupLauncher:
             broker_password=password,
             observers=observers,
             confirm=confirm,
+            systems=self._systems(password),
+            run_id=self.run_id,
         )
         return engine
 
     async def resume(
         self, record: RunRecord, observers: Sequence[Observer], confirm: Confirm
     ) -> Engine:
-        backup = await _import("syncwizard.runbook.backup.runbook")
+        backup = await _load_runbook()
         password = await self._password()
         engine: Engine = await backup.resume_backup(
-            record, self.profile, broker_password=password, observers=observers, confirm=confirm
+            record,
+            self.profile,
+            broker_password=password,
+            observers=observers,
+            confirm=confirm,
+            systems=self._systems(password),
         )
         return engine
