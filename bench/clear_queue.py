@@ -39,7 +39,6 @@ from pathlib import Path
 import stomp
 from stomp.listener import WaitingListener
 
-from syncwizard.clients.event_archive import count_archive
 from syncwizard.clients.event_consumer import PREFETCH, ClearCounts, consume_into_archive
 from syncwizard.clients.jolokia import JolokiaClient
 from syncwizard.clients.names import LEGACY_TOPIC, sync_queue_name
@@ -47,6 +46,7 @@ from syncwizard.clients.stomp_session import StompTarget
 from syncwizard.lab import broker, process
 from syncwizard.lab.layout import HOST, TEST_PORTS, LabLayout
 from syncwizard.lab.node_events import EVENT_TYPES, HEADERS, new_event
+from syncwizard.runbook.restore.archive import count_archive
 
 BENCH_ROOT = Path("/tmp/sw-bench-clear/lab")
 BENCH_PORTS = replace(

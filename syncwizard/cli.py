@@ -394,9 +394,10 @@ def cmd_tui(args: argparse.Namespace) -> int:
         settings = _load(args)
     except SyncWizardError as exc:
         error = exc
+    from syncwizard.lab.look import what_runs
     from syncwizard.tui.app import run_tui
 
-    return run_tui(settings, error)
+    return run_tui(settings, error, lab_state=what_runs)
 
 
 COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {

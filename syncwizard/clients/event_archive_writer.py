@@ -12,7 +12,7 @@ its line durable. The archive is only ever appended to:
   (`window`), and such an event is acknowledged without a second line.
 
 Line format: `{"headers": {...}, "body": "..."}`, or `"body_base64"` for a body that is
-not UTF-8 (see event_archive.py for reading it back).
+not UTF-8 (runbook/restore/archive.py reads it back).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from typing import Any
 
 import stomp
 
-from syncwizard.clients.event_archive import PendingEvent, pending_event
+from syncwizard.clients.event_fields import PendingEvent, pending_event
 from syncwizard.clients.stomp_session import StompTarget, connect, quietly_disconnect
 from syncwizard.errors import SyncWizardError
 

@@ -31,6 +31,7 @@ from typing import Any
 
 from syncwizard.clients.repository import READY_PATH
 from syncwizard.lab.layout import HOST, LabLayout, layout_from_root, read_settings
+from syncwizard.lab.repository_control import PRODUCE_PATH, ctl
 from syncwizard.lab.service_ctl import service_main
 from syncwizard.lab.standin_recover import (
     REPOSITORY_ADMIN,
@@ -38,10 +39,8 @@ from syncwizard.lab.standin_recover import (
     credentials_match,
 )
 
-PART = "repository"
 ME_PATH = "/alfresco/api/-default-/public/alfresco/versions/1/people/-me-"
 LIVE_PATH = "/alfresco/api/-default-/public/alfresco/versions/1/probes/-live-"
-PRODUCE_PATH = "/lab/produce"
 RETRY_AFTER_S = 1.0
 
 log = logging.getLogger("syncwizard.lab.repository")
@@ -217,14 +216,8 @@ def run(root: Path) -> int:
     return 0
 
 
-def _ctl(command: str, root: Path) -> int:
-    from syncwizard.lab.repository_control import ctl  # it imports this module
-
-    return ctl(command, root)
-
-
 def main(argv: list[str]) -> int:
-    return service_main("syncwizard.lab.repository", argv, run=run, ctl=_ctl)
+    return service_main("syncwizard.lab.repository", argv, run=run, ctl=ctl)
 
 
 if __name__ == "__main__":

@@ -13,10 +13,11 @@ from syncwizard.clients.repository import READY_PATH
 from syncwizard.errors import SyncWizardError
 from syncwizard.lab import process
 from syncwizard.lab.layout import HOST, LabLayout
-from syncwizard.lab.repository import PART, PRODUCE_PATH
 from syncwizard.lab.service_ctl import service_ctl
 from syncwizard.lab.standin_control import child_env
 
+PART = "repository"
+PRODUCE_PATH = "/lab/produce"  # the stand-in's rate (POST) and count of events made (GET)
 START_TIMEOUT_S = 20.0
 
 

@@ -175,11 +175,15 @@ def write_lab_profile(layout: LabLayout, config_path: Path, topic: str) -> None:
     )
 
 
+def layout_at(root: Path) -> LabLayout:
+    """The lab under `root`, with the ports it was started with (the default ones if never)."""
+    if LabLayout(root).settings_file.exists():
+        return LabLayout(root, read_settings(LabLayout(root)).ports)
+    return LabLayout(root, LabPorts())
+
+
 def default_layout() -> LabLayout:
     """The practice lab under the user's state dir, with the ports it was started with."""
     from syncwizard.paths import state_dir
 
-    root = state_dir() / "lab"
-    if (root / "lab.json").exists():
-        return LabLayout(root, read_settings(LabLayout(root)).ports)
-    return LabLayout(root, LabPorts())
+    return layout_at(state_dir() / "lab")

@@ -210,7 +210,7 @@ def start(layout: LabLayout, *, env: Mapping[str, str] | None = None) -> None:
 
 
 def _ctl(command: str, root: Path) -> int:
-    from syncwizard.lab.standin_control import ctl  # it imports this module
+    from syncwizard.lab.standin_control import ctl
 
     return ctl(command, root)
 

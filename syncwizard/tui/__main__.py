@@ -21,6 +21,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, help="the config file (default: user config dir)")
     args = parser.parse_args(argv)
     from syncwizard.config import Settings, load_settings
+    from syncwizard.lab.look import what_runs
     from syncwizard.tui.app import run_tui
 
     settings: Settings | None = None
@@ -29,7 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(args.config, args.profile)
     except SyncWizardError as exc:
         error = exc
-    return run_tui(settings, error, start="status")
+    return run_tui(settings, error, start="status", lab_state=what_runs)
 
 
 if __name__ == "__main__":

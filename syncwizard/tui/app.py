@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from syncwizard.runbook.journal import RunRecord
     from syncwizard.tui.backup.launcher import RunLauncher
     from syncwizard.tui.restore.launcher import RestoreLauncher
+    from syncwizard.tui.screens.lab import LabState
     from syncwizard.tui.source import SourceFactory
 
 HIGH_CONTRAST = "-high-contrast"
@@ -48,7 +49,7 @@ class SyncWizardApp(App[int]):
         source_factory: SourceFactory | None = None,
         clock: Callable[[], float] = time.time,
         poll_interval: float | None = None,
-        lab_root: Path | None = None,
+        lab_state: LabState | None = None,
         backup_launcher: RunLauncher | None = None,
         restore_launcher: RestoreLauncher | None = None,
         start: str | None = None,
@@ -62,7 +63,7 @@ class SyncWizardApp(App[int]):
         self.source_factory = source_factory
         self.clock = clock
         self.poll_interval = poll_interval or (settings.ui.poll_interval if settings else 1.0)
-        self.lab_root = lab_root
+        self.lab_state = lab_state  # handed by the entry point: the TUI never imports the lab
         self.size_notice: MinSizeScreen | None = None
 
     def get_default_screen(self) -> Screen[None]:
@@ -278,12 +279,11 @@ class SyncWizardApp(App[int]):
         )
 
     def action_open_lab(self) -> None:
-        from syncwizard.paths import state_dir
         from syncwizard.tui.screens.lab import LabScreen
 
         if self._show_existing(LabScreen):
             return
-        self.push_screen(LabScreen(self.settings, self.lab_root or state_dir() / "lab"))
+        self.push_screen(LabScreen(self.settings, self.lab_state))
 
     def _show_existing(self, kind: type[Screen[None]]) -> bool:
         """Go back to a screen of `kind` already open (from the palette or help), if any."""
@@ -322,9 +322,10 @@ def run_tui(
     settings_error: SyncWizardError | None = None,
     *,
     start: str | None = None,
+    lab_state: LabState | None = None,
 ) -> int:
     """Run the TUI until the user quits (on the dashboard with `start="status"`); the exit
-    status for the CLI."""
-    app = SyncWizardApp(settings, settings_error, start=start)
+    status for the CLI. `lab_state` reads what of the practice lab runs, for its screen."""
+    app = SyncWizardApp(settings, settings_error, start=start, lab_state=lab_state)
     result = app.run()
     return result if isinstance(result, int) else (app.return_code or 0)

@@ -27,7 +27,6 @@ import stomp
 from broker_fixture import BrokerLab, new_sync_id
 from stomp.listener import WaitingListener
 
-from syncwizard.clients.event_archive import read_archive
 from syncwizard.clients.event_consumer import ClearCounts, ClearResult, consume_into_archive
 from syncwizard.clients.events import browse_pending
 from syncwizard.clients.jolokia import JolokiaClient
@@ -37,6 +36,7 @@ from syncwizard.errors import SyncWizardError
 from syncwizard.lab import broker
 from syncwizard.lab.layout import TEST_PORTS, LabLayout
 from syncwizard.lab.node_events import EVENT_TYPES, HEADERS, NodeEvent, new_event
+from syncwizard.runbook.restore.archive import read_archive
 
 pytestmark = pytest.mark.integration
 

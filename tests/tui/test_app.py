@@ -222,6 +222,15 @@ async def test_the_lab_screen_says_which_parts_are_not_running(tmp_path: Path) -
         assert "not running" in shown and "running," not in shown
 
 
+async def test_the_lab_screen_of_an_app_not_handed_the_lab_says_so() -> None:
+    app, _ = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("l")
+        state = app.screen.query_one("#lab-state")
+        await until(pilot, lambda: "not looked at" in text_of(state))
+        assert "`lab` is in" in text_of(state)
+
+
 async def test_enter_on_status_and_escape_return_to_a_working_welcome() -> None:
     app, _ = make_app([report(T0), report(T0 + 1)])
     async with app.run_test(size=(80, 24)) as pilot:

@@ -19,6 +19,7 @@ from support.fake_status import (
 from tui_support import applied, make_app, open_dashboard, text_of, until
 
 from syncwizard.errors import SyncWizardError
+from syncwizard.lab.look import what_runs
 from syncwizard.status import StatusReport
 from syncwizard.tui.screens.dashboard import DashboardScreen
 from syncwizard.tui.screens.welcome import WelcomeScreen
@@ -372,9 +373,13 @@ def test_the_practice_entry_opens_the_dashboard(monkeypatch: pytest.MonkeyPatch)
     import syncwizard.tui.__main__ as entry
     import syncwizard.tui.app as app_module
 
-    started: list[str | None] = []
+    started: list[tuple[str | None, object]] = []
     monkeypatch.setattr(
-        app_module, "run_tui", lambda settings, error, *, start=None: started.append(start) or 0
+        app_module,
+        "run_tui",
+        lambda settings, error, *, start=None, lab_state=None: (
+            started.append((start, lab_state)) or 0
+        ),
     )
     assert entry.main(["--profile", "lab"]) == 0
-    assert started == ["status"]
+    assert started == [("status", what_runs)]  # the lab screen is handed the lab's state

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 
 from rich.console import Console
@@ -15,6 +16,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 from syncwizard.config import Settings
+from syncwizard.lab.look import what_runs
 from syncwizard.status import StatusReport
 from syncwizard.tui.app import SyncWizardApp
 from syncwizard.tui.screens.dashboard import DashboardScreen
@@ -30,7 +32,8 @@ def make_app(
     interval: float = 0.01,
     lab_root: Path | None = None,
 ) -> tuple[SyncWizardApp, FakeStatusSource]:
-    """An app on the fake source; `clock` (if given) is set by each answer."""
+    """An app on the fake source; `clock` (if given) is set by each answer; its lab screen
+    looks at the lab under `lab_root` (if given), as the entry points hand it the real one."""
     clock = clock or FakeClock()
     source = source or FakeStatusSource(reports, clock=clock, lag=lag)
     app = SyncWizardApp(
@@ -38,7 +41,7 @@ def make_app(
         source_factory=lambda: source,
         clock=clock,
         poll_interval=interval,
-        lab_root=lab_root,
+        lab_state=partial(what_runs, lab_root) if lab_root is not None else None,
     )
     app.animation_level = "none"
     return app, source

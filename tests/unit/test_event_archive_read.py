@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from syncwizard.clients.event_archive import count_archive, event_fields, iter_archive, read_archive
 from syncwizard.clients.event_archive_writer import ArchiveAppender, LineEncoder, message_record
+from syncwizard.clients.event_fields import event_fields
 from syncwizard.errors import SyncWizardError
+from syncwizard.runbook.restore.archive import count_archive, iter_archive, read_archive
 
 NODE = "5b0f7a4e-3c1d-4e8f-9a2b-6c7d8e9f0a1b"
 LAB_BODY = (

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from syncwizard.clients.event_archive import count_archive
 from syncwizard.clients.event_archive_writer import ArchiveAppender
 from syncwizard.errors import SyncWizardError
+from syncwizard.runbook.restore.archive import count_archive
 
 
 def event(number: int) -> dict[str, str]:

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from syncwizard.clients.event_archive import count_archive
 from syncwizard.clients.event_consumer import ClearCounts
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.model import Gate, Outputs, RefusedError, SkipStep, StepContext
+from syncwizard.runbook.restore.archive import count_archive
 from syncwizard.runbook.restore.queue_steps import PREFETCH_NOTE
 from syncwizard.runbook.restore.state import RestoreState
 from syncwizard.runbook.restore.step_names import CLEAR, DELETE_CONSEQUENCE, QUIET

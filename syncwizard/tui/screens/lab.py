@@ -1,9 +1,13 @@
-"""The practice lab screen: how to bring the lab up, and what of it runs on this machine."""
+"""The practice lab screen: how to bring the lab up, and what of it runs on this machine.
+
+What runs is read by a `LabState` the app is handed by the entry point (cli.py,
+tui/__main__.py: lab/look.py's `what_runs`): the TUI never imports the lab.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rich.table import Table
@@ -36,35 +40,25 @@ COMMANDS = (
 REFRESH = 2.0  # seconds between re-reads of the lab's state
 
 
-def lab_state(root: Path, settings: Settings | None) -> list[str]:
-    """What is known of the lab on this machine, one line each (reads small files, no network)."""
-    from syncwizard.lab import stack
-    from syncwizard.lab.layout import LabLayout, layout_from_root
+# What of the lab is on this machine, one line each (blocking: reads small files, no network).
+LabState = Callable[[], list[str]]
+NOT_HANDED = "lab folder: not looked at (this wizard was started without the lab's state)"
 
-    lines = []
+
+def profile_line(settings: Settings | None) -> str:
     if settings is not None and "lab" in settings.profiles:
         current = " (in use)" if settings.profile.name == "lab" else ""
-        lines.append(f"profile: `lab` is in {settings.config_path}{current}")
-    else:
-        lines.append("profile: no `lab` profile yet (`syncwizard lab up` writes it)")
-    if not root.exists():
-        lines.append(f"lab folder: {root} is missing: the lab was never brought up here")
-        return lines
-    lines.append(f"lab folder: {root}")
-    layout = layout_from_root(root) if LabLayout(root).settings_file.exists() else LabLayout(root)
-    for part in stack.parts(layout):
-        state = f"running, {part.where}" if part.running else "not running"
-        lines.append(f"  {part.name:<9} {state}")
-    return lines
+        return f"profile: `lab` is in {settings.config_path}{current}"
+    return "profile: no `lab` profile yet (`syncwizard lab up` writes it)"
 
 
 class LabScreen(WizardScreen):
     BINDINGS = [keys.BACK]
 
-    def __init__(self, settings: Settings | None, lab_root: Path) -> None:
+    def __init__(self, settings: Settings | None, lab_state: LabState | None) -> None:
         super().__init__()
         self.settings = settings
-        self.lab_root = lab_root
+        self.lab_state = lab_state
 
     def compose(self) -> ComposeResult:
         yield TitleBar("Practice lab", self.settings.profile.name if self.settings else None)
@@ -86,7 +80,11 @@ class LabScreen(WizardScreen):
 
     @work(exclusive=True, group="lab-state", exit_on_error=False, name="reading the lab state")
     async def refresh_state(self) -> None:
-        lines = await asyncio.to_thread(lab_state, self.lab_root, self.settings)
+        lines = [profile_line(self.settings)]
+        if self.lab_state is None:
+            lines.append(NOT_HANDED)
+        else:
+            lines += await asyncio.to_thread(self.lab_state)
         self.query_one("#lab-state", Static).update(Text("\n".join(lines)))
 
     def action_back(self) -> None:

@@ -1,7 +1,7 @@
 """The archived pending events as a table: message id, time, event type, node id.
 
 `EventsTable.load(path)` reads the archive (JSON lines, see
-clients/event_archive_writer.py) in a thread worker and adds its first MAX_ROWS rows
+runbook/restore/archive.py) in a thread worker and adds its first MAX_ROWS rows
 at once; DataTable draws only the rows on screen, so they scroll without lag. The
 border says how many rows of how many and from which file; `loaded` is set once the
 rows are in. A file that grew since (a clear run again) is read again.
@@ -18,8 +18,8 @@ from rich.text import Text
 from textual import work
 from textual.widgets import DataTable
 
-from syncwizard.clients.event_archive import count_archive, iter_archive
 from syncwizard.errors import SyncWizardError
+from syncwizard.runbook.restore.archive import count_archive, iter_archive
 
 # Cells are Text, not str: DataTable reads a str as markup, and ActiveMQ message ids hold
 # ":-1:", which Rich turns into an emoji.
