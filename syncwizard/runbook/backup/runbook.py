@@ -31,6 +31,15 @@ from syncwizard.runbook.backup.options import BackupOptions, parse_attested_time
 from syncwizard.runbook.backup.seal import BackupResults, seal_set
 from syncwizard.runbook.backup.snapshot_dump import DumpPlan, dump_in_snapshot, iso, kill_orphan
 from syncwizard.runbook.backup.snapshot_dump import remove_leftovers as remove_dump_leftovers
+from syncwizard.runbook.backup.step_names import (
+    EXTERNAL_SUFFIX,
+    PREFLIGHT,
+    REPOSITORY,
+    SEAL,
+    SYNC,
+    TITLES,
+    WAIT,
+)
 from syncwizard.runbook.backup.systems import BackupSystems, DatabaseProbeResult
 from syncwizard.runbook.engine import Engine
 from syncwizard.runbook.journal import (
@@ -56,8 +65,6 @@ from syncwizard.runbook.profile_lock import ProfileLock
 __all__ = ["BackupOptions", "BackupSteps", "parse_attested_time", "resume_backup", "start_backup"]
 
 RUNBOOK = "backup"
-PREFLIGHT, REPOSITORY, WAIT = "preflight", "repository_db", "wait_drain"
-SYNC, SEAL = "sync_db", "seal"
 FREE_SPACE_FACTOR = 1.2
 COMPRESSED_SHARE = 0.5  # a compressed dump's size against the tables' size, generously
 
@@ -81,7 +88,7 @@ class BackupSteps:
             steps=(
                 Step(
                     id=PREFLIGHT,
-                    title="Preflight",
+                    title=TITLES[PREFLIGHT],
                     why="Before anything is written: every system answers, the sync GUID and "
                     "its queue are known, the client tools can dump these servers, and the "
                     "backup folder has room. Each problem is named with its fix.",
@@ -91,7 +98,7 @@ class BackupSteps:
                 ),
                 Step(
                     id=REPOSITORY,
-                    title="Repository DB backup" + (" (done externally)" if external else ""),
+                    title=TITLES[REPOSITORY] + (EXTERNAL_SUFFIX if external else ""),
                     why="The procedure backs up the repository FIRST, so a restore can remove "
                     "whatever the Sync Service tracked after it. t0 is this dump's snapshot "
                     "time (its start); the queue's counters are taken at t0.",
@@ -102,7 +109,7 @@ class BackupSteps:
                 ),
                 Step(
                     id=WAIT,
-                    title="Wait for the Sync Service to track it",
+                    title=TITLES[WAIT],
                     why="Only when the Sync Service has consumed every event produced up to "
                     "t0 does its database reflect the repository backup. The doc's 'Dequeued "
                     "== Pending' is wrong as written; the sound criterion is used and shown.",
@@ -112,7 +119,7 @@ class BackupSteps:
                 ),
                 Step(
                     id=SYNC,
-                    title="Sync DB backup",
+                    title=TITLES[SYNC],
                     why="Taken after the wait, so it holds everything the repository backup "
                     "holds (restore then starts the Sync Service once with -Drecover).",
                     action=self.sync_backup,
@@ -122,7 +129,7 @@ class BackupSteps:
                 ),
                 Step(
                     id=SEAL,
-                    title="Verify and seal",
+                    title=TITLES[SEAL],
                     why="pg_restore --list on each dump, the sha256 of every file, then "
                     "manifest.json, written last: a folder without it is not a backup set.",
                     action=self.seal,

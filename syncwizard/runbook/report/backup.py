@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from syncwizard.runbook.backup import step_names as steps
 from syncwizard.runbook.report.markdown import (
     bullets,
     code,
@@ -21,8 +22,8 @@ from syncwizard.runbook.report.view import RunView
 
 def backup_sections(view: RunView) -> list[str]:
     """The set (folder, seal, sync id, queue), t0 and the drain, the dumps."""
-    preflight, repository = view.out("preflight"), view.out("repository_db")
-    wait, sync, seal = view.out("wait_drain"), view.out("sync_db"), view.out("seal")
+    preflight, repository = view.out(steps.PREFLIGHT), view.out(steps.REPOSITORY)
+    wait, sync, seal = view.out(steps.WAIT), view.out(steps.SYNC), view.out(steps.SEAL)
     set_dir = seal.get("backup_set") or view.header.get("backup_set")
     lines = ["## Backup set", ""]
     shared = ""
@@ -44,7 +45,7 @@ def backup_sections(view: RunView) -> list[str]:
             ("Sync Service shares the repository DB", shared),
         ]
     )
-    lines += warning_lines(preflight.get("warnings") or view.recorded("preflight", "warnings"))
+    lines += warning_lines(preflight.get("warnings") or view.recorded(steps.PREFLIGHT, "warnings"))
     lines.append("")
     lines += _t0_and_drain(repository, wait)
     dumps = [out["dump"] for out in (repository, sync) if isinstance(out.get("dump"), dict)]

@@ -20,18 +20,19 @@ from syncwizard.runbook.report.restore_databases import databases
 from syncwizard.runbook.report.restore_events import arrivals, undelivered
 from syncwizard.runbook.report.restore_recover import final_health, recover_and_restart
 from syncwizard.runbook.report.view import RunView
+from syncwizard.runbook.restore import step_names as steps
 
 
 def restore_sections(view: RunView) -> list[str]:
     """Each step's section in the runbook's order; a step not reached adds nothing."""
     return [
-        *_chosen_set(view.out("verify_set")),
-        *_restore_preflight(view.out("preflight")),
-        *_stopped(view.out("stop_services")),
+        *_chosen_set(view.out(steps.VERIFY)),
+        *_restore_preflight(view.out(steps.PREFLIGHT)),
+        *_stopped(view.out(steps.STOP)),
         *arrivals(view),
         *undelivered(view),
         *databases(view),
-        *_repository_started(view.out("start_repository")),
+        *_repository_started(view.out(steps.START_REPOSITORY)),
         *recover_and_restart(view),
         *final_health(view),
     ]

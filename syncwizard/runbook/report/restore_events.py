@@ -6,12 +6,13 @@ from typing import Any
 
 from syncwizard.runbook.report.markdown import bullets, code, count, text
 from syncwizard.runbook.report.view import RunView
+from syncwizard.runbook.restore import step_names as steps
 
 
 def arrivals(view: RunView) -> list[str]:
     """Whether events still arrived before the clear, and what the admin chose then."""
-    quiet = view.out("check_quiet")
-    choice = view.recorded("check_quiet", "choice").get("while_producing")
+    quiet = view.out(steps.QUIET)
+    choice = view.recorded(steps.QUIET, "choice").get("while_producing")
     if not quiet and not choice:
         return []
     if quiet.get("producing"):
@@ -23,7 +24,7 @@ def arrivals(view: RunView) -> list[str]:
         elif choice == "wait":
             said += " after waiting for the repository to stop"
     else:
-        said = "not known: " + text(view.messages.get("check_quiet", ""))
+        said = "not known: " + text(view.messages.get(steps.QUIET, ""))
     return ["## Events still arriving before the clear", "", f"- {said}", ""]
 
 
@@ -36,8 +37,8 @@ _CLEAR_ACTIONS = {
 
 def undelivered(view: RunView) -> list[str]:
     """The clear: archived, removed, given up, still pending, checked three ways."""
-    cleared = view.out("clear_events")
-    choice = view.recorded("clear_events", "choice")
+    cleared = view.out(steps.CLEAR)
+    choice = view.recorded(steps.CLEAR, "choice")
     if not cleared and not choice:
         return []
     action = cleared.get("action") or choice.get("action")

@@ -8,11 +8,12 @@ from typing import Any
 from syncwizard.runbook.model import StepState
 from syncwizard.runbook.report.markdown import bullets, code, count, table, text, when
 from syncwizard.runbook.report.view import RunView
+from syncwizard.runbook.restore import step_names as steps
 
 
 def recover_and_restart(view: RunView) -> list[str]:
     """The -Drecover start (with what its log says of it), then the plain restart."""
-    recover, restart = view.out("start_recover"), view.out("plain_restart")
+    recover, restart = view.out(steps.RECOVER), view.out(steps.PLAIN_RESTART)
     lines: list[str] = []
     if recover:
         lines += ["## Sync Service started with -Drecover", ""]
@@ -35,11 +36,11 @@ def recover_and_restart(view: RunView) -> list[str]:
         if recover.get("persistent_note"):
             lines.append(f"- {text(recover['persistent_note'])}")
         lines.append("")
-    if view.state("plain_restart") == StepState.SKIPPED:
+    if view.state(steps.PLAIN_RESTART) == StepState.SKIPPED:
         lines += [
             "## Plain restart",
             "",
-            "Not done: " + text(view.messages.get("plain_restart", "")),
+            "Not done: " + text(view.messages.get(steps.PLAIN_RESTART, "")),
             "",
         ]
     elif restart:
@@ -58,7 +59,7 @@ def final_health(view: RunView) -> list[str]:
     """Health after the last start that ran, and where the report was written."""
     health: Mapping[str, Any] = {}
     source = ""
-    for step in ("plain_restart", "start_recover"):
+    for step in (steps.PLAIN_RESTART, steps.RECOVER):
         found = view.out(step).get("health")
         if isinstance(found, Mapping) and found:
             health, source = found, view.title(step)
@@ -72,8 +73,8 @@ def final_health(view: RunView) -> list[str]:
             f"(after: {text(source)}).",
             "",
         ]
-        restart = view.out("plain_restart")
-        if source != view.title("plain_restart") and restart.get("healthy_at"):
+        restart = view.out(steps.PLAIN_RESTART)
+        if source != view.title(steps.PLAIN_RESTART) and restart.get("healthy_at"):
             lines += [
                 f"Healthy again after the plain restart, at {when(restart['healthy_at'])}.",
                 "",
@@ -83,7 +84,7 @@ def final_health(view: RunView) -> list[str]:
             for name, ok in health.items()
         ]
         lines += table(("Check", "State"), rows)
-    report = view.out("report").get("report")
+    report = view.out(steps.REPORT).get("report")
     if report:
         lines += [f"Report written to {code(report)}.", ""]
     return lines

@@ -9,19 +9,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from syncwizard.masking import mask_data, mask_strings
+from syncwizard.runbook.backup import step_names as backup_steps
 from syncwizard.runbook.journal import JOURNAL_NAME, RunRecord, read_entries
 from syncwizard.runbook.model import EventKind, StepState
 from syncwizard.runbook.restore import step_names as restore_steps
 
-BACKUP_TITLES = {
-    "preflight": "Preflight",
-    "repository_db": "Repository DB backup",
-    "wait_drain": "Wait for the Sync Service to track it",
-    "sync_db": "Sync DB backup",
-    "seal": "Verify and seal",
-}
-RESTORE_TITLES = restore_steps.TITLES
-KNOWN_TITLES = {"backup": BACKUP_TITLES, "restore": RESTORE_TITLES}
+# A step's title as its runbook names it, for journals that lack the "<title>: started" line.
+KNOWN_TITLES = {"backup": backup_steps.TITLES, "restore": restore_steps.TITLES}
 
 
 @dataclass
