@@ -7,15 +7,14 @@ from typing import Any
 from syncwizard.runbook.model import StepState
 from syncwizard.runbook.report.markdown import code, count, plural, table, text, took, when
 from syncwizard.runbook.report.view import RunView
-
-_ROLES = {"repository": "repository DB", "sync": "Sync DB"}
+from syncwizard.runbook.restore.step_names import LABELS, RESTORE_STEP_OF, SWAP_STEP_OF
 
 
 def databases(view: RunView) -> list[str]:
     """One row per database restored: its scratch copy, the swap, the old one's fate."""
     rows, notes = [], []
-    for role, label in _ROLES.items():
-        restore_id, swap_id = f"restore_{role}", f"swap_{role}"
+    for role, restore_id in RESTORE_STEP_OF.items():
+        swap_id, label = SWAP_STEP_OF[role], LABELS[role]
         restored, swap = view.out(restore_id), view.out(swap_id)
         if view.state(restore_id) == StepState.SKIPPED:
             notes.append(f"- {label}: skipped ({text(view.messages.get(restore_id, ''))})")

@@ -13,13 +13,12 @@ from syncwizard import systems
 from syncwizard.runbook.model import Gate, Outputs, SkipStep, StepContext
 from syncwizard.runbook.restore import database
 from syncwizard.runbook.restore.state import RestoreState
-from syncwizard.runbook.restore.step_names import RESTORE_STEP_OF, ROLE_OF, SWAP_STEP_OF
+from syncwizard.runbook.restore.step_names import LABELS, RESTORE_STEP_OF, ROLE_OF, SWAP_STEP_OF
 
 SHARED_NOTE = (
     "the Sync Service keeps its tables in the repository database: the one restore of that "
     "database covered both"
 )
-LABELS = {"repository_db": "repository DB", "sync_db": "Sync DB"}
 
 
 class DatabaseSteps:

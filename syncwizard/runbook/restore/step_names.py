@@ -25,6 +25,8 @@ ROLE_OF = {
 }
 RESTORE_STEP_OF = {"repository_db": RESTORE_REPOSITORY, "sync_db": RESTORE_SYNC}
 SWAP_STEP_OF = {"repository_db": SWAP_REPOSITORY, "sync_db": SWAP_SYNC}
+# How a sentence names each database.
+LABELS = {"repository_db": "repository DB", "sync_db": "Sync DB"}
 
 TITLES = {
     VERIFY: "Verify the backup set",
