@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from syncwizard import __version__
+from syncwizard import __version__, units
 from syncwizard.config import Profile
 from syncwizard.errors import SyncWizardError, combined
 from syncwizard.runbook import backupset
@@ -300,8 +300,9 @@ class BackupSteps:
         needed = int(estimate * FREE_SPACE_FACTOR)
         if free < needed:
             raise SyncWizardError(
-                f"the backup folder {root} has {free / 1e6:,.1f} MB free; the dumps need about "
-                f"{needed / 1e6:,.1f} MB (1.2 x the estimated {estimate / 1e6:,.1f} MB)",
+                f"the backup folder {root} has {units.size(free)} free; the dumps need about "
+                f"{units.size(needed)} ({FREE_SPACE_FACTOR} x the estimated "
+                f"{units.size(estimate)})",
                 hint="free space there, or set backup.dir to a disk with room",
                 system="backup_dir",
             )
@@ -388,7 +389,7 @@ class BackupSteps:
             "t0": dump["snapshot_at"],
             "t0_iso": dump["snapshot_at_iso"],
             "queue_at_t0": at_snapshot,
-            "summary": f"{what}: {dump['size_bytes'] / 1e6:,.1f} MB, {rows:,} rows in "
+            "summary": f"{what}: {units.size(dump['size_bytes'])}, {rows:,} rows in "
             f"{len(dump['row_counts'])} tables, snapshot at {dump['snapshot_at_iso']}",
         }
 

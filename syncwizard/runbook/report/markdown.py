@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
+from syncwizard import units
 from syncwizard.masking import MASK
 
 _PLAIN_SPECIAL = re.compile(r"([\\`*<>\[\]])")
@@ -76,9 +77,10 @@ def took(seconds: float | None) -> str:
 
 
 def size(value: object) -> str:
+    """A journaled byte count in units.size's decimal words; "" where none was journaled."""
     if not isinstance(value, int | float) or isinstance(value, bool):
         return ""
-    return f"{value / 1e6:,.1f} MB" if value >= 100_000 else f"{int(value):,} bytes"
+    return units.size(value)
 
 
 def count(value: object) -> str:

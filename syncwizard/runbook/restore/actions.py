@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from syncwizard import systems
+from syncwizard import systems, units
 from syncwizard.clients import pgadmin
 from syncwizard.clients.postgres import parse_conninfo, system_label
 from syncwizard.config import Profile
@@ -92,7 +92,7 @@ class RestoreActions:
             "bytes_checked": report.bytes_checked,
             "warnings": report.warnings,
             "summary": f"set {manifest['run_id']} verified: {report.files_checked} files, "
-            f"{report.bytes_checked / 1e6:,.1f} MB, checksums match",
+            f"{units.size(report.bytes_checked)}, checksums match",
         }
 
     # --- 2. preflight ---------------------------------------------------------------------
@@ -221,13 +221,13 @@ class RestoreActions:
         if free is None:
             warnings.append(
                 f"the free space of the server holding {name!r} cannot be measured from here; "
-                f"a restored copy needs about {needed / 1e6:,.0f} MB beside the current one"
+                f"a restored copy needs about {units.size(needed)} beside the current one"
             )
         elif free < needed:
             mode = "drop_first"
             warnings.append(
-                f"the server holding {name!r} has {free / 1e6:,.0f} MB free, a restored copy "
-                f"beside the current one needs about {needed / 1e6:,.0f} MB: the current "
+                f"the server holding {name!r} has {units.size(free)} free, a restored copy "
+                f"beside the current one needs about {units.size(needed)}: the current "
                 "database would have to be dropped FIRST (its own gate); or free space and "
                 "run the preflight again"
             )
