@@ -1,4 +1,5 @@
-"""The restore runbook's step ids (the journal keeps them; the TUI keys its texts on them)."""
+"""The restore runbook's names, said once: step ids (the journal keeps them; the TUI keys its
+texts on them), titles and whys, the databases' labels, and what its gates and screens share."""
 
 from __future__ import annotations
 
@@ -116,3 +117,7 @@ DELETE_CONSEQUENCE = (
     "Until the Sync Service subscribes again, the virtual topic copies new repository events "
     "to no queue: they are not kept for it. The -Drecover start is what reconciles them."
 )
+
+# The clear's gate asks for this many first characters of the sync GUID; the set chooser
+# shows as many, so what is typed is what was seen.
+GUID_TOKEN_LENGTH = 8
