@@ -16,6 +16,7 @@ from syncwizard.errors import SyncWizardError, combined
 from syncwizard.runbook import backupset
 from syncwizard.runbook.journal import load_run
 from syncwizard.runbook.model import Outputs, RefusedError, StepContext, StepState
+from syncwizard.runbook.report import REPORT_NAME, write_report
 from syncwizard.runbook.restore.choices import RestoreChoices
 from syncwizard.runbook.restore.clear import ClearSteps
 from syncwizard.runbook.restore.database_steps import DatabaseSteps
@@ -28,7 +29,6 @@ from syncwizard.runbook.restore.step_names import REPORT
 from syncwizard.runbook.restore.systems import RestoreSystems
 
 ROOM_FACTOR = 1.2  # a restored copy needs its size plus room for WAL and index builds
-REPORT_NAME = "report.md"
 
 
 class RestoreActions:
@@ -254,8 +254,6 @@ class RestoreActions:
     # --- the report -----------------------------------------------------------------------
 
     async def write_report(self, ctx: StepContext) -> Outputs:
-        from syncwizard.runbook.report import write_report
-
         record = load_run(self.run_dir)
         # The report is this step's whole work: it tells the run as it stands once written.
         record.states[REPORT] = StepState.DONE

@@ -35,6 +35,7 @@ from syncwizard.runbook.journal import (
 )
 from syncwizard.runbook.model import Confirm, Observer, RefusedError, Runbook, Step
 from syncwizard.runbook.profile_lock import ProfileLock
+from syncwizard.runbook.report import REPORT_NAME
 from syncwizard.runbook.restore.actions import RestoreActions
 from syncwizard.runbook.restore.choices import RestoreChoices
 from syncwizard.runbook.restore.sets import SetListing, list_sets, resolve_set
@@ -187,7 +188,7 @@ def restore_runbook(actions: RestoreActions) -> Runbook:
                 why=WHY[REPORT],
                 action=a.write_report,
                 depends_on=(RECOVER,),
-                plan=lambda ctx: f"write {a.run_dir / 'report.md'}",
+                plan=lambda ctx: f"write {a.run_dir / REPORT_NAME}",
             ),
         ),
     )
