@@ -9,6 +9,7 @@ from pathlib import Path
 
 from syncwizard.errors import SyncWizardError
 from syncwizard.masking import environment_secrets
+from syncwizard.paths import fsync_dir
 from syncwizard.runbook.journal import JOURNAL_NAME, RunRecord, list_runs, load_run, runs_dir
 from syncwizard.runbook.report.render import render_report
 
@@ -52,11 +53,7 @@ def write_report(record: RunRecord, path: Path | None = None, secrets: Iterable[
             os.fsync(handle.fileno())
         os.chmod(partial, 0o600)  # O_CREAT's mode does not apply to a leftover partial
         os.replace(partial, target)
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        fsync_dir(target.parent)
     except OSError as exc:
         with contextlib.suppress(OSError):
             partial.unlink()
