@@ -35,6 +35,7 @@ from syncwizard.runbook.backup.step_names import (
     EXTERNAL_SUFFIX,
     PREFLIGHT,
     REPOSITORY,
+    RUNBOOK,
     SEAL,
     SYNC,
     TITLES,
@@ -64,7 +65,6 @@ from syncwizard.runbook.profile_lock import ProfileLock
 
 __all__ = ["BackupOptions", "BackupSteps", "parse_attested_time", "resume_backup", "start_backup"]
 
-RUNBOOK = "backup"
 FREE_SPACE_FACTOR = 1.2
 COMPRESSED_SHARE = 0.5  # a compressed dump's size against the tables' size, generously
 

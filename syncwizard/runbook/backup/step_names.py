@@ -1,7 +1,9 @@
-"""The backup runbook's step ids (the journal keeps them) and titles (the wizard and the
-report show them)."""
+"""The backup runbook's names, said once: its own and its steps' ids (the journal keeps
+them) and the steps' titles (the wizard and the report show them)."""
 
 from __future__ import annotations
+
+RUNBOOK = "backup"  # the journal's name of the runbook
 
 PREFLIGHT = "preflight"
 REPOSITORY = "repository_db"

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from syncwizard.masking import mask_text
+from syncwizard.runbook.backup import step_names as backup_steps
 from syncwizard.runbook.journal import RunRecord
 from syncwizard.runbook.report.backup import backup_sections
 from syncwizard.runbook.report.overview import errors, facts, heading, timeline
 from syncwizard.runbook.report.restore import restore_sections
 from syncwizard.runbook.report.view import RunView
+from syncwizard.runbook.restore import step_names as restore_steps
 
-_SECTIONS = {"backup": backup_sections, "restore": restore_sections}
+_SECTIONS = {backup_steps.RUNBOOK: backup_sections, restore_steps.RUNBOOK: restore_sections}
 
 
 def render_report(record: RunRecord, secrets: Iterable[str] = ()) -> str:

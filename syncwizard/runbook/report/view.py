@@ -15,7 +15,10 @@ from syncwizard.runbook.model import EventKind, StepState
 from syncwizard.runbook.restore import step_names as restore_steps
 
 # A step's title as its runbook names it, for journals that lack the "<title>: started" line.
-KNOWN_TITLES = {"backup": backup_steps.TITLES, "restore": restore_steps.TITLES}
+KNOWN_TITLES = {
+    backup_steps.RUNBOOK: backup_steps.TITLES,
+    restore_steps.RUNBOOK: restore_steps.TITLES,
+}
 
 
 @dataclass

@@ -48,6 +48,7 @@ from syncwizard.runbook.restore.step_names import (
     REPORT,
     RESTORE_REPOSITORY,
     RESTORE_SYNC,
+    RUNBOOK,
     START_REPOSITORY,
     STOP,
     SWAP_REPOSITORY,
@@ -67,8 +68,6 @@ __all__ = [
     "resume_restore",
     "start_restore",
 ]
-
-RUNBOOK = "restore"
 
 
 def restore_runbook(actions: RestoreActions) -> Runbook:

@@ -3,6 +3,8 @@ texts on them), titles and whys, the databases' labels, and what its gates and s
 
 from __future__ import annotations
 
+RUNBOOK = "restore"  # the journal's name of the runbook
+
 VERIFY = "verify_set"
 PREFLIGHT = "preflight"
 STOP = "stop_services"
