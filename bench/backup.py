@@ -32,6 +32,7 @@ from dump_budget import DumpSettings, measure_budget, print_budget, print_every
 from dump_variants import VARIANTS, Context, CpuMeter, Timings, measure, select, wait_for_quiet
 from psycopg import sql
 
+from syncwizard import units
 from syncwizard.clients import pgtools
 from syncwizard.lab import postgres as lab_pg
 from syncwizard.lab.layout import LabLayout, LabPorts
@@ -190,7 +191,7 @@ def main() -> None:
         db = ensure_bench_db(layout, args.scale)
         how = "built now in" if db.built_now else "reused; its build took"
         print(
-            f"bench DB: {db.size_bytes / 1e9:.2f} GB, scale {args.scale}, {how} "
+            f"bench DB: {units.size(db.size_bytes)}, scale {args.scale}, {how} "
             f"{db.build_seconds:.0f} s; tables {', '.join(db.tables)}"
         )
         pg_dump = pgtools.tool_path("pg_dump")

@@ -25,6 +25,7 @@ from typing import Any
 
 from dump_variants import Context, children_cpu, remove, size_of
 
+from syncwizard import units
 from syncwizard.clients import pgtools
 from syncwizard.runbook import backupset
 from syncwizard.runbook.backup.snapshot_dump import DumpPlan, dump_in_snapshot
@@ -200,7 +201,7 @@ def measure_budget(
                 if name == "step":
                     extra += f", then {run.after:.2f} s sha256 + pg_restore --list"
                 print(
-                    f"  round {round_no + 1}: {name}: {run.seconds:.2f} s, {size / 1e6:.0f} MB, "
+                    f"  round {round_no + 1}: {name}: {run.seconds:.2f} s, {units.size(size)}, "
                     f"others {run.others:.2f} cores, cpu: pg_dump {run.child_cpu:.2f} s, "
                     f"server {run.server_cpu:.2f} s{extra}{seen}",
                     flush=True,

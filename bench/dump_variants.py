@@ -21,6 +21,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from syncwizard import units
+
 
 @dataclass(frozen=True)
 class Sample:
@@ -46,7 +48,7 @@ class Timings:
     def summary(self) -> str:
         sec = sorted(self.seconds)
         sizes = [s.size_bytes for s in self.samples if s.size_bytes is not None]
-        size = f"{max(sizes) / 1e6:6.0f} MB" if sizes else " " * 9
+        size = f"{units.size(max(sizes)):>10}" if sizes else " " * 10
         cpus = [s.client_cpu for s in self.samples if s.client_cpu is not None]
         cpu = f"{statistics.median(cpus):6.1f} s" if cpus else "      -"
         others = statistics.median(s.others for s in self.samples)
@@ -273,7 +275,7 @@ def measure(
             for attempt in range(retries + 1):
                 seen = settle()
                 sample = variants[index].run(ctx)
-                size = "" if sample.size_bytes is None else f" {sample.size_bytes / 1e6:.0f} MB"
+                size = "" if sample.size_bytes is None else f" {units.size(sample.size_bytes)}"
                 again = sample.others >= calm_below and attempt < retries
                 log(
                     f"  round {round_no + 1}: {variants[index].name}: {sample.seconds:.1f} s"

@@ -36,6 +36,7 @@ from backup import BENCH_PORTS, BENCH_ROOT, ensure_bench_db
 from dump_variants import CpuMeter, children_cpu, remove
 from psycopg import sql
 
+from syncwizard import units
 from syncwizard.clients import pgtools
 from syncwizard.lab import postgres as lab_pg
 from syncwizard.lab.layout import LabLayout
@@ -235,7 +236,7 @@ def main() -> None:
     counts = make_source_dump(db.conninfo, dump, db.tables)
     size = sum(p.stat().st_size for p in dump.iterdir())
     print(
-        f"bench DB {db.size_bytes / 1e9:.2f} GB; dump {size / 1e6:.0f} MB (-Fd -j2 -Z1); "
+        f"bench DB {units.size(db.size_bytes)}; dump {units.size(size)} (-Fd -j2 -Z1); "
         f"{sum(counts.values()):,} rows in {len(counts)} tables; {os.cpu_count()} CPUs",
         flush=True,
     )

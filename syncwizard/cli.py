@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from syncwizard import __version__
+from syncwizard import __version__, units
 from syncwizard.errors import SyncWizardError
 
 EXIT_OK, EXIT_UNHEALTHY, EXIT_BAD, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -272,7 +272,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(
             f"backup set {args.path} (run {manifest.get('run_id')}, {manifest.get('created_at')})"
         )
-        print(f"  {report.files_checked} files, {report.bytes_checked / 1e6:,.1f} MB checked")
+        print(f"  {report.files_checked} files, {units.size(report.bytes_checked)} checked")
         for warning in report.warnings:
             print(f"  warning: {warning}")
         for problem in report.problems:
@@ -366,7 +366,7 @@ def _refuse_unless_restorable(set_dir: Path) -> str:
         )
     return (
         f"the set verifies now: {report.files_checked} files, "
-        f"{report.bytes_checked / 1e6:,.1f} MB, every checksum and dump as its manifest says"
+        f"{units.size(report.bytes_checked)}, every checksum and dump as its manifest says"
     )
 
 

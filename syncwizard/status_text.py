@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
+from syncwizard import units
 from syncwizard.status import StatusReport
-
-
-def human_bytes(size: float) -> str:
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if abs(size) < 1024 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    raise AssertionError("unreachable")
 
 
 def _mark(healthy: bool | None) -> str:
@@ -34,8 +27,9 @@ def render_status(report: StatusReport) -> str:
         lines.append(f"Topic  {report.topic.name}  enqueued {report.topic.enqueued}")
     for db in report.databases:
         f = db.facts
+        size = units.size(f.size_bytes, binary=True)  # as the TUI's databases panel says it
         lines.append(
-            f"{db.role:<14} {f.name}  PostgreSQL {f.server_version}  {human_bytes(f.size_bytes)}  "
+            f"{db.role:<14} {f.name}  PostgreSQL {f.server_version}  {size}  "
             f"{f.connections} other connection{'s' if f.connections != 1 else ''}"
         )
     for error in report.errors:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from syncwizard import units
+
 
 def count(value: int) -> str:
     """`1234567` -> `1,234,567`: counters are read aloud on calls, separators help."""
@@ -9,13 +11,8 @@ def count(value: int) -> str:
 
 
 def size(num_bytes: int) -> str:
-    """A byte count in binary units, as PostgreSQL's pg_size_pretty reads it."""
-    amount = float(num_bytes)
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
-        if amount < 1024 or unit == "TiB":
-            return f"{num_bytes} bytes" if unit == "bytes" else f"{amount:.1f} {unit}"
-        amount /= 1024
-    raise AssertionError("unreachable")  # pragma: no cover
+    """On screen a byte count reads in binary units, as PostgreSQL's pg_size_pretty says it."""
+    return units.size(num_bytes, binary=True)
 
 
 def age(seconds: float | None) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from syncwizard import __version__
+from syncwizard import __version__, units
 from syncwizard.config import Profile
 from syncwizard.errors import SyncWizardError, combined
 from syncwizard.runbook import backupset
@@ -31,6 +31,16 @@ from syncwizard.runbook.backup.options import BackupOptions, parse_attested_time
 from syncwizard.runbook.backup.seal import BackupResults, seal_set
 from syncwizard.runbook.backup.snapshot_dump import DumpPlan, iso, kill_orphan
 from syncwizard.runbook.backup.snapshot_dump import remove_leftovers as remove_dump_leftovers
+from syncwizard.runbook.backup.step_names import (
+    EXTERNAL_SUFFIX,
+    PREFLIGHT,
+    REPOSITORY,
+    RUNBOOK,
+    SEAL,
+    SYNC,
+    TITLES,
+    WAIT,
+)
 from syncwizard.runbook.backup.systems import BackupSystems, DatabaseProbeResult
 from syncwizard.runbook.engine import Engine
 from syncwizard.runbook.journal import (
@@ -55,9 +65,6 @@ from syncwizard.runbook.profile_lock import ProfileLock
 
 __all__ = ["BackupOptions", "BackupSteps", "parse_attested_time", "resume_backup", "start_backup"]
 
-RUNBOOK = "backup"
-PREFLIGHT, REPOSITORY, WAIT = "preflight", "repository_db", "wait_drain"
-SYNC, SEAL = "sync_db", "seal"
 FREE_SPACE_FACTOR = 1.2
 COMPRESSED_SHARE = 0.5  # a compressed dump's size against the tables' size, generously
 
@@ -86,7 +93,7 @@ class BackupSteps:
             steps=(
                 Step(
                     id=PREFLIGHT,
-                    title="Preflight",
+                    title=TITLES[PREFLIGHT],
                     why="Before anything is written: every system answers, the sync GUID and "
                     "its queue are known, the client tools can dump these servers, and the "
                     "backup folder has room. Each problem is named with its fix.",
@@ -96,7 +103,7 @@ class BackupSteps:
                 ),
                 Step(
                     id=REPOSITORY,
-                    title="Repository DB backup" + (" (done externally)" if external else ""),
+                    title=TITLES[REPOSITORY] + (EXTERNAL_SUFFIX if external else ""),
                     why="The procedure backs up the repository FIRST, so a restore can remove "
                     "whatever the Sync Service tracked after it. t0 is this dump's snapshot "
                     "time (its start); the queue's counters are taken at t0.",
@@ -107,7 +114,7 @@ class BackupSteps:
                 ),
                 Step(
                     id=WAIT,
-                    title="Wait for the Sync Service to track it",
+                    title=TITLES[WAIT],
                     why="Only when the Sync Service has consumed every event produced up to "
                     "t0 does its database reflect the repository backup. The doc's 'Dequeued "
                     "== Pending' is wrong as written; the sound criterion is used and shown.",
@@ -117,7 +124,7 @@ class BackupSteps:
                 ),
                 Step(
                     id=SYNC,
-                    title="Sync DB backup",
+                    title=TITLES[SYNC],
                     why="Taken after the wait, so it holds everything the repository backup "
                     "holds (restore then starts the Sync Service once with -Drecover).",
                     action=self.sync_backup,
@@ -127,7 +134,7 @@ class BackupSteps:
                 ),
                 Step(
                     id=SEAL,
-                    title="Verify and seal",
+                    title=TITLES[SEAL],
                     why="pg_restore --list on each dump, the sha256 of every file, then "
                     "manifest.json, written last: a folder without it is not a backup set.",
                     action=self.seal,
@@ -300,8 +307,9 @@ class BackupSteps:
         needed = int(estimate * FREE_SPACE_FACTOR)
         if free < needed:
             raise SyncWizardError(
-                f"the backup folder {root} has {free / 1e6:,.1f} MB free; the dumps need about "
-                f"{needed / 1e6:,.1f} MB (1.2 x the estimated {estimate / 1e6:,.1f} MB)",
+                f"the backup folder {root} has {units.size(free)} free; the dumps need about "
+                f"{units.size(needed)} ({FREE_SPACE_FACTOR} x the estimated "
+                f"{units.size(estimate)})",
                 hint="free space there, or set backup.dir to a disk with room",
                 system="backup_dir",
             )
@@ -388,7 +396,7 @@ class BackupSteps:
             "t0": dump["snapshot_at"],
             "t0_iso": dump["snapshot_at_iso"],
             "queue_at_t0": at_snapshot,
-            "summary": f"{what}: {dump['size_bytes'] / 1e6:,.1f} MB, {rows:,} rows in "
+            "summary": f"{what}: {units.size(dump['size_bytes'])}, {rows:,} rows in "
             f"{len(dump['row_counts'])} tables, snapshot at {dump['snapshot_at_iso']}",
         }
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from syncwizard import __version__
+from syncwizard import __version__, units
 from syncwizard.config import Profile
 from syncwizard.runbook import backupset
 from syncwizard.runbook.backup.snapshot_dump import iso
@@ -71,7 +71,7 @@ async def seal_set(
         "backup_set": str(set_dir),
         "files": len(files),
         "bytes": total,
-        "summary": f"sealed {set_dir}: {len(files)} files, {total / 1e6:,.1f} MB, "
+        "summary": f"sealed {set_dir}: {len(files)} files, {units.size(total)}, "
         "manifest.json written",
     }
 

@@ -31,6 +31,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from syncwizard import units
 from syncwizard.clients.pglocks import LockWaitError, lock_holders, lock_wait_error, sql_name
 from syncwizard.clients.pgtools import DumpFormat, PgDump, Progress
 from syncwizard.clients.postgres import (
@@ -130,14 +131,14 @@ def remove_leftovers(out_path: Path) -> list[Path]:
 
 
 def _progress_text(label: str, progress: Progress) -> str:
-    size = progress.bytes_written / 1e6
+    size = units.size(progress.bytes_written)
     if progress.tuples_total:
         percent = min(100, 100 * progress.tuples_done // max(progress.tuples_total, 1))
         rows = f"{progress.tuples_done:,} of ~{progress.tuples_total:,} rows ({percent}%)"
     else:
         rows = f"{progress.tuples_done:,} rows"
     where = f", {progress.current_object}" if progress.current_object else ""
-    return f"{label} dump: {progress.phase}, {rows}, {size:.1f} MB written{where}"
+    return f"{label} dump: {progress.phase}, {rows}, {size} written{where}"
 
 
 def _line_with(markers: tuple[str, ...], text: str, lines: Iterable[str]) -> str | None:

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from syncwizard import systems
+from syncwizard import systems, units
 from syncwizard.clients import pgadmin
 from syncwizard.clients.postgres import parse_conninfo, system_label
 from syncwizard.config import Profile
@@ -16,6 +16,7 @@ from syncwizard.errors import SyncWizardError, combined
 from syncwizard.runbook import backupset
 from syncwizard.runbook.journal import load_run
 from syncwizard.runbook.model import Outputs, RefusedError, StepContext, StepState
+from syncwizard.runbook.report import REPORT_NAME, write_report
 from syncwizard.runbook.restore.choices import RestoreChoices
 from syncwizard.runbook.restore.clear import ClearSteps
 from syncwizard.runbook.restore.database_steps import DatabaseSteps
@@ -28,7 +29,6 @@ from syncwizard.runbook.restore.step_names import REPORT
 from syncwizard.runbook.restore.systems import RestoreSystems
 
 ROOM_FACTOR = 1.2  # a restored copy needs its size plus room for WAL and index builds
-REPORT_NAME = "report.md"
 
 
 class RestoreActions:
@@ -92,7 +92,7 @@ class RestoreActions:
             "bytes_checked": report.bytes_checked,
             "warnings": report.warnings,
             "summary": f"set {manifest['run_id']} verified: {report.files_checked} files, "
-            f"{report.bytes_checked / 1e6:,.1f} MB, checksums match",
+            f"{units.size(report.bytes_checked)}, checksums match",
         }
 
     # --- 2. preflight ---------------------------------------------------------------------
@@ -221,13 +221,13 @@ class RestoreActions:
         if free is None:
             warnings.append(
                 f"the free space of the server holding {name!r} cannot be measured from here; "
-                f"a restored copy needs about {needed / 1e6:,.0f} MB beside the current one"
+                f"a restored copy needs about {units.size(needed)} beside the current one"
             )
         elif free < needed:
             mode = "drop_first"
             warnings.append(
-                f"the server holding {name!r} has {free / 1e6:,.0f} MB free, a restored copy "
-                f"beside the current one needs about {needed / 1e6:,.0f} MB: the current "
+                f"the server holding {name!r} has {units.size(free)} free, a restored copy "
+                f"beside the current one needs about {units.size(needed)}: the current "
                 "database would have to be dropped FIRST (its own gate); or free space and "
                 "run the preflight again"
             )
@@ -254,8 +254,6 @@ class RestoreActions:
     # --- the report -----------------------------------------------------------------------
 
     async def write_report(self, ctx: StepContext) -> Outputs:
-        from syncwizard.runbook.report import write_report
-
         record = load_run(self.run_dir)
         # The report is this step's whole work: it tells the run as it stands once written.
         record.states[REPORT] = StepState.DONE

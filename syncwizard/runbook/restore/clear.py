@@ -24,10 +24,14 @@ from syncwizard.runbook.model import Gate, Outputs, RefusedError, SkipStep, Step
 from syncwizard.runbook.restore.archive import count_archive
 from syncwizard.runbook.restore.queue_steps import PREFETCH_NOTE
 from syncwizard.runbook.restore.state import RestoreState
-from syncwizard.runbook.restore.step_names import CLEAR, DELETE_CONSEQUENCE, QUIET
+from syncwizard.runbook.restore.step_names import (
+    CLEAR,
+    DELETE_CONSEQUENCE,
+    GUID_TOKEN_LENGTH,
+    QUIET,
+)
 
 ARCHIVE_NAME = "events.jsonl"
-GUID_TOKEN_LENGTH = 8  # a clear is confirmed by typing the sync GUID's first characters
 
 
 @dataclass(frozen=True)

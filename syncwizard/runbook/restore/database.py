@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 import psycopg
 
+from syncwizard import units
 from syncwizard.clients import pgadmin, pgtools
 from syncwizard.clients.pgtools import Progress
 from syncwizard.clients.postgres import query_error, system_label, target_parts
@@ -199,14 +200,14 @@ def _progress_text(label: str, progress: Progress) -> str:
     else:
         rows = f"{progress.tuples_done:,} rows"
     where = f", {progress.current_object}" if progress.current_object else ""
-    loaded = progress.bytes_written / 1e6
-    return f"{label} restore: {progress.phase}, {rows}, {loaded:.1f} MB loaded{where}"
+    loaded = units.size(progress.bytes_written)
+    return f"{label} restore: {progress.phase}, {rows}, {loaded} loaded{where}"
 
 
 def _size(size: int | None) -> str:
     if size is None:
         return "unknown (no right to connect to it)"
-    return f"{size / 1e9:,.2f} GB" if size >= 1e9 else f"{size / 1e6:,.1f} MB"
+    return units.size(size)
 
 
 def _info_json(info: pgadmin.DatabaseInfo) -> dict[str, Any]:

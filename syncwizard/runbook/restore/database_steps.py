@@ -9,17 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from syncwizard import systems
+from syncwizard import systems, units
 from syncwizard.runbook.model import Gate, Outputs, SkipStep, StepContext
 from syncwizard.runbook.restore import database
 from syncwizard.runbook.restore.state import RestoreState
-from syncwizard.runbook.restore.step_names import RESTORE_STEP_OF, ROLE_OF, SWAP_STEP_OF
+from syncwizard.runbook.restore.step_names import LABELS, RESTORE_STEP_OF, ROLE_OF, SWAP_STEP_OF
 
 SHARED_NOTE = (
     "the Sync Service keeps its tables in the repository database: the one restore of that "
     "database covered both"
 )
-LABELS = {"repository_db": "repository DB", "sync_db": "Sync DB"}
 
 
 class DatabaseSteps:
@@ -89,8 +88,8 @@ class DatabaseSteps:
                 token=plan.live,
                 facts=(
                     ("database", plan.live),
-                    ("free on the server", _mb(room.get("free_bytes"))),
-                    ("a copy needs", _mb(room.get("needed_bytes"))),
+                    ("free on the server", _size(room.get("free_bytes"))),
+                    ("a copy needs", _size(room.get("needed_bytes"))),
                 ),
             )
 
@@ -185,5 +184,5 @@ class DatabaseSteps:
         return await self._swap(ctx, "sync_db")
 
 
-def _mb(value: object) -> str:
-    return f"{int(value) / 1e6:,.0f} MB" if isinstance(value, int | float) else "unknown"
+def _size(value: object) -> str:
+    return units.size(value) if isinstance(value, int | float) else "unknown"

@@ -35,6 +35,7 @@ from syncwizard.runbook.journal import (
 )
 from syncwizard.runbook.model import Confirm, Observer, RefusedError, Runbook, Step
 from syncwizard.runbook.profile_lock import ProfileLock
+from syncwizard.runbook.report import REPORT_NAME
 from syncwizard.runbook.restore.actions import RestoreActions
 from syncwizard.runbook.restore.choices import RestoreChoices
 from syncwizard.runbook.restore.sets import SetListing, list_sets, resolve_set
@@ -47,6 +48,7 @@ from syncwizard.runbook.restore.step_names import (
     REPORT,
     RESTORE_REPOSITORY,
     RESTORE_SYNC,
+    RUNBOOK,
     START_REPOSITORY,
     STOP,
     SWAP_REPOSITORY,
@@ -66,8 +68,6 @@ __all__ = [
     "resume_restore",
     "start_restore",
 ]
-
-RUNBOOK = "restore"
 
 
 def restore_runbook(actions: RestoreActions) -> Runbook:
@@ -187,7 +187,7 @@ def restore_runbook(actions: RestoreActions) -> Runbook:
                 why=WHY[REPORT],
                 action=a.write_report,
                 depends_on=(RECOVER,),
-                plan=lambda ctx: f"write {a.run_dir / 'report.md'}",
+                plan=lambda ctx: f"write {a.run_dir / REPORT_NAME}",
             ),
         ),
     )

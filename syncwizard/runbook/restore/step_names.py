@@ -1,6 +1,9 @@
-"""The restore runbook's step ids (the journal keeps them; the TUI keys its texts on them)."""
+"""The restore runbook's names, said once: step ids (the journal keeps them; the TUI keys its
+texts on them), titles and whys, the databases' labels, and what its gates and screens share."""
 
 from __future__ import annotations
+
+RUNBOOK = "restore"  # the journal's name of the runbook
 
 VERIFY = "verify_set"
 PREFLIGHT = "preflight"
@@ -25,6 +28,8 @@ ROLE_OF = {
 }
 RESTORE_STEP_OF = {"repository_db": RESTORE_REPOSITORY, "sync_db": RESTORE_SYNC}
 SWAP_STEP_OF = {"repository_db": SWAP_REPOSITORY, "sync_db": SWAP_SYNC}
+# How a sentence names each database.
+LABELS = {"repository_db": "repository DB", "sync_db": "Sync DB"}
 
 TITLES = {
     VERIFY: "Verify the backup set",
@@ -114,3 +119,7 @@ DELETE_CONSEQUENCE = (
     "Until the Sync Service subscribes again, the virtual topic copies new repository events "
     "to no queue: they are not kept for it. The -Drecover start is what reconciles them."
 )
+
+# The clear's gate asks for this many first characters of the sync GUID; the set chooser
+# shows as many, so what is typed is what was seen.
+GUID_TOKEN_LENGTH = 8

@@ -22,6 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Static
 
 from syncwizard.runbook.journal import RunRecord
+from syncwizard.runbook.restore.step_names import GUID_TOKEN_LENGTH
 from syncwizard.tui import formatting, keys
 from syncwizard.tui.backup.summary import moment_text
 from syncwizard.tui.restore import text as rt
@@ -31,7 +32,6 @@ from syncwizard.tui.screens.resume_prompt import ResumePromptScreen, describe_ru
 from syncwizard.tui.widgets.footer import WizardFooter
 from syncwizard.tui.widgets.title_bar import TitleBar
 
-GUID_SHOWN = 8  # the gate that purges the queue asks for these first characters too
 HOW = (
     "Resume continues at that step: what is done stays done; each step is shown before "
     "it runs. Start afresh abandons that run (its files and any aside databases stay)."
@@ -95,7 +95,7 @@ class SetChooserScreen(Screen[Any]):
                     style=style,
                 ),
                 Text(formatting.size(size) if size else "-", style=style, justify="right"),
-                Text(guid[:GUID_SHOWN] + "…" if guid else "?", style=style),
+                Text(guid[:GUID_TOKEN_LENGTH] + "…" if guid else "?", style=style),
                 Text(str(getattr(listing, "tool_version", "") or "?"), style=style),
                 Text(status_text(listing), style=style or "bold", no_wrap=True),
                 key=str(number),

@@ -1,0 +1,90 @@
+"""The restore's end: the -Drecover start, the plain restart, health at the end."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from syncwizard.runbook.model import StepState
+from syncwizard.runbook.report.markdown import bullets, code, count, table, text, when
+from syncwizard.runbook.report.view import RunView
+from syncwizard.runbook.restore import step_names as steps
+
+
+def recover_and_restart(view: RunView) -> list[str]:
+    """The -Drecover start (with what its log says of it), then the plain restart."""
+    recover, restart = view.out(steps.RECOVER), view.out(steps.PLAIN_RESTART)
+    lines: list[str] = []
+    if recover:
+        lines += ["## Sync Service started with -Drecover", ""]
+        lines += bullets(
+            [
+                ("Command", code(recover["command"]) if recover.get("command") else ""),
+                ("Exit code", count(recover.get("exit_code"))),
+                ("Healthy at", when(recover.get("healthy_at"))),
+                ("Consumers on the queue", count(recover.get("consumers"))),
+                ("Drift before the start", text(recover.get("drift_before") or "not measured")),
+                ("Drift after it", text(recover.get("drift_after") or "not measured")),
+            ]
+        )
+        log_lines = recover.get("log_lines") or []
+        if log_lines:
+            lines += ["", f"What the Sync Service's log ({code(recover.get('log'))}) says of it:"]
+            lines += ["", "```", *[str(line) for line in log_lines], "```", ""]
+        elif recover.get("log"):
+            lines.append(f"- Its log, {code(recover['log'])}, said nothing of the recover.")
+        if recover.get("persistent_note"):
+            lines.append(f"- {text(recover['persistent_note'])}")
+        lines.append("")
+    if view.state(steps.PLAIN_RESTART) == StepState.SKIPPED:
+        lines += [
+            "## Plain restart",
+            "",
+            "Not done: " + text(view.messages.get(steps.PLAIN_RESTART, "")),
+            "",
+        ]
+    elif restart:
+        lines += ["## Plain restart (without recover)", ""]
+        lines += bullets(
+            [
+                ("Exit code", count(restart.get("exit_code"))),
+                ("Healthy at", when(restart.get("healthy_at"))),
+            ]
+        )
+        lines.append("")
+    return lines
+
+
+def final_health(view: RunView) -> list[str]:
+    """Health after the last start that ran, and where the report was written."""
+    health: Mapping[str, Any] = {}
+    source = ""
+    for step in (steps.PLAIN_RESTART, steps.RECOVER):
+        found = view.out(step).get("health")
+        if isinstance(found, Mapping) and found:
+            health, source = found, view.title(step)
+            break
+    lines: list[str] = []
+    if health:
+        all_ok = all(ok is True for ok in health.values())
+        lines += ["## Health at the end", ""]
+        lines += [
+            f"{'Every check healthy' if all_ok else '**Not every check is healthy**'} "
+            f"(after: {text(source)}).",
+            "",
+        ]
+        restart = view.out(steps.PLAIN_RESTART)
+        if source != view.title(steps.PLAIN_RESTART) and restart.get("healthy_at"):
+            lines += [
+                f"Healthy again after the plain restart, at {when(restart['healthy_at'])}.",
+                "",
+            ]
+        rows = [
+            (code(name), "healthy" if ok is True else "**UNHEALTHY**" if ok is False else text(ok))
+            for name, ok in health.items()
+        ]
+        lines += table(("Check", "State"), rows)
+    report = view.out(steps.REPORT).get("report")
+    if report:
+        lines += [f"Report written to {code(report)}.", ""]
+    return lines
