@@ -254,7 +254,7 @@ def _initdb(layout: LabLayout, cluster_: Cluster) -> None:
         env=_server_env(),
         cwd=cluster_.base_dir,
         check=False,
-        **process.popen_user_args(cluster_.os_user),  # type: ignore[arg-type]
+        **process.popen_user_args(cluster_.os_user),
     )
     if result.returncode != 0:
         raise SyncWizardError(
