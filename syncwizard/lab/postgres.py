@@ -465,7 +465,9 @@ def _sql_file(name: str) -> str:
 
 
 def _table_exists(conn: psycopg.Connection, table: str) -> bool:
-    return conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()[0]  # type: ignore[index]
+    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()
+    assert row is not None
+    return bool(row[0])
 
 
 def _create_roles_and_databases(layout: LabLayout) -> None:
