@@ -52,7 +52,8 @@ def setting_name(system: str, key: str) -> str:
 def parse_conninfo(conninfo: str, system: str = "") -> dict[str, str]:
     """The parameters of a libpq connection string (key=value or URI form)."""
     try:
-        return {k: v for k, v in conninfo_to_dict(conninfo).items() if v is not None}
+        # Parsed from a string, every value is a str (ints come only from keyword arguments).
+        return {k: str(v) for k, v in conninfo_to_dict(conninfo).items() if v is not None}
     except psycopg.ProgrammingError:
         # libpq's message quotes pieces of the string, which may be the password.
         raise SyncWizardError(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -847,14 +847,17 @@ def _final_health(view: RunView) -> list[str]:
 
 # --- public API -------------------------------------------------------------------------------
 
-_SECTIONS = {"backup": _backup_sections, "restore": _restore_sections}
+_SECTIONS: dict[str, Callable[[RunView], list[str]]] = {
+    "backup": _backup_sections,
+    "restore": _restore_sections,
+}
 
 
 def render_report(record: RunRecord, secrets: Iterable[str] = ()) -> str:
     """The run as Markdown: heading with its outcome, facts, timeline, what the runbook
     did (backup set and dumps; or the restore's events, databases and restart), errors."""
     view = RunView.of(record, secrets)
-    sections = _SECTIONS.get(record.runbook, lambda v: [])
+    sections: Callable[[RunView], list[str]] = _SECTIONS.get(record.runbook, lambda v: [])
     lines = [*_heading(view), *_facts(view), *_timeline(view), *sections(view), *_errors(view)]
     body = "\n".join(lines).rstrip() + "\n"
     return mask_text(body, view.found_secrets)
