@@ -25,6 +25,7 @@ practice: install system-deps
 lint: install
 	$(VENV)/bin/ruff check syncwizard tests bench scripts
 	$(VENV)/bin/ruff format --check syncwizard tests bench scripts
+	$(VENV)/bin/mypy
 
 test: install system-deps lint
 	PY=$(PY) scripts/test-all
