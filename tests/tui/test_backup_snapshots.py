@@ -28,7 +28,7 @@ from syncwizard.tui.screens.gate import GateScreen
 SnapCompare = Callable[..., bool]
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 BACKUP_DIR = Path("/var/backups/syncwizard")  # never written: write_files=False
-RunBefore = Callable[[Pilot[object]], Coroutine[Any, Any, None]]
+RunBefore = Callable[[Pilot[int]], Coroutine[Any, Any, None]]
 
 
 @pytest.fixture(autouse=True)
@@ -47,7 +47,7 @@ def held(step_id: str, **options: Any) -> tuple[Any, RunBefore]:
         BACKUP_DIR, run_id=RUN_ID, write_files=False, hold_at={step_id: 3}, **options
     )
 
-    async def run_before(pilot: Pilot[object]) -> None:
+    async def run_before(pilot: Pilot[int]) -> None:
         await open_backup(pilot)
         await settled(pilot, fake, source, step_id)
 
@@ -75,7 +75,7 @@ def test_backup_wait_without_a_consumer(snap_compare: SnapCompare) -> None:
 def test_backup_cancel_question(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
     app, hold = held(REPOSITORY)
 
-    async def run_before(pilot: Pilot[object]) -> None:
+    async def run_before(pilot: Pilot[int]) -> None:
         await hold(pilot)
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmCancelScreen))
@@ -88,7 +88,7 @@ def test_backup_cancel_question(snap_compare: SnapCompare, size: tuple[int, int]
 def test_backup_summary(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
     app, _, _ = backup_app(BACKUP_DIR, run_id=RUN_ID, write_files=False)
 
-    async def run_before(pilot: Pilot[object]) -> None:
+    async def run_before(pilot: Pilot[int]) -> None:
         await open_backup(pilot)
         await until(pilot, lambda: isinstance(pilot.app.screen, BackupSummaryScreen))
         await until(pilot, lambda: tables_measured(pilot.app.screen))
@@ -101,7 +101,7 @@ def test_backup_summary(snap_compare: SnapCompare, size: tuple[int, int]) -> Non
 def test_gate_modal(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
     app, _, source = backup_app(BACKUP_DIR, run_id=RUN_ID, write_files=False, gate_on=SYNC)
 
-    async def run_before(pilot: Pilot[object]) -> None:
+    async def run_before(pilot: Pilot[int]) -> None:
         await open_backup(pilot)
         await until(pilot, lambda: isinstance(pilot.app.screen, GateScreen) and source.exhausted)
         gate = pilot.app.screen
