@@ -22,9 +22,17 @@ practice: install system-deps
 	$(SW) lab up
 	$(PY) -m syncwizard.tui --profile lab
 
+# mypy, strict (pyproject.toml): the product, then tests, benchmarks and scripts. These import
+# their neighbours by file name (pytest puts each test folder on the path), so each folder is
+# checked with that MYPYPATH, and on its own: the test folders' conftest.py share one name.
 lint: install
 	$(VENV)/bin/ruff check syncwizard tests bench scripts
 	$(VENV)/bin/ruff format --check syncwizard tests bench scripts
+	$(VENV)/bin/mypy
+	MYPYPATH=tests:tests/unit $(VENV)/bin/mypy tests/unit tests/support tests/conftest.py
+	MYPYPATH=tests:tests/tui $(VENV)/bin/mypy tests/tui scripts
+	MYPYPATH=tests:tests/integration $(VENV)/bin/mypy tests/integration
+	MYPYPATH=bench $(VENV)/bin/mypy bench
 
 test: install system-deps lint
 	PY=$(PY) scripts/test-all

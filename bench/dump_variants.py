@@ -95,7 +95,7 @@ class CpuMeter:
         """CPU seconds of the bench server: the postmaster and its ended backends."""
         return _process_cpu(self.postmaster_pid)
 
-    def measure(self, run: Callable[[], None]) -> tuple[float, float]:
+    def measure(self, run: Callable[[], object]) -> tuple[float, float]:
         """(wall seconds of `run`, cores other jobs used meanwhile)."""
         foreign0, started = self.foreign(), time.perf_counter()
         run()

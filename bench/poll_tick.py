@@ -27,7 +27,9 @@ def count_requests() -> Counter[str]:
     counts: Counter[str] = Counter()
     original = httpx.AsyncClient.send
 
-    async def send(self: httpx.AsyncClient, request: httpx.Request, **kwargs: object):
+    async def send(
+        self: httpx.AsyncClient, request: httpx.Request, **kwargs: object
+    ) -> httpx.Response:
         counts[f"{request.url.host}:{request.url.port}"] += 1
         return await original(self, request, **kwargs)  # type: ignore[arg-type]
 

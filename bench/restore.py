@@ -24,12 +24,11 @@ import json
 import os
 import statistics
 import subprocess
-import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import psycopg
 from backup import BENCH_PORTS, BENCH_ROOT, ensure_bench_db
@@ -48,17 +47,24 @@ LIVE = "rbench_live"
 BARE = "rbench_bare"
 
 
+class Shared(TypedDict):
+    """What the steps hand on: each step's results, and the records each step journaled."""
+
+    results: dict[str, Any]
+    records: dict[str, dict[str, dict[str, Any]]]
+
+
 class BenchStepContext:
     """The engine's side of a step: records journaled (a JSON line, fsynced, as the
     engine does) and kept for the next step, results handed on, progress counted."""
 
     rechecking = False
 
-    def __init__(self, run_id: str, step_id: str, journal: Path, shared: dict[str, Any]) -> None:
+    def __init__(self, run_id: str, step_id: str, journal: Path, shared: Shared) -> None:
         self.run_id = run_id
         self.step_id = step_id
         self.journal = journal
-        self.shared = shared  # {"results": {...}, "records": {...}}
+        self.shared = shared
         self.reports = 0
         self.phases: list[str] = []
         self.restored_at = 0.0  # when pg_restore reported "done": verification follows
@@ -105,7 +111,8 @@ def make_source_dump(conninfo: str, out: Path, tables: tuple[str, ...]) -> dict[
     """The bench DB dumped as the backup's default, once; its exact row counts."""
     counts_file = out.with_name(out.name + ".counts.json")
     if out.exists() and counts_file.exists():
-        return json.loads(counts_file.read_text())
+        known: dict[str, int] = json.loads(counts_file.read_text())
+        return known
     remove(out)
     print(f"dumping the bench DB to {out} (-Fd -j2 -Z1) ...", flush=True)
     subprocess.run(
@@ -126,7 +133,7 @@ def make_source_dump(conninfo: str, out: Path, tables: tuple[str, ...]) -> dict[
 def admin_exec(admin_info: str, *statements: str) -> None:
     with psycopg.connect(admin_info, autocommit=True) as conn:
         for statement in statements:
-            conn.execute(statement)  # type: ignore[arg-type]
+            conn.execute(statement)
 
 
 def drop_all(admin_info: str) -> None:
@@ -164,7 +171,7 @@ def wizard_restore(
     )
     admin_exec(admin_info, f"CREATE DATABASE {LIVE}", "CHECKPOINT")
     journal = dump.parent / "restore-bench-journal.jsonl"
-    shared: dict[str, Any] = {"results": {}, "records": {}}
+    shared: Shared = {"results": {}, "records": {}}
     restore_ctx = BenchStepContext(run_id, plan.restore_step, journal, shared)
     swap_ctx = BenchStepContext(run_id, plan.swap_step, journal, shared)
     marks: dict[str, float] = {}
@@ -295,4 +302,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -14,6 +14,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
@@ -31,6 +32,7 @@ from textual.pilot import Pilot  # noqa: E402
 from textual.widgets import DataTable  # noqa: E402
 
 from syncwizard.errors import SyncWizardError  # noqa: E402
+from syncwizard.status import StatusReport  # noqa: E402
 from syncwizard.tui.app import SyncWizardApp  # noqa: E402
 
 SIZES = {"120x40": (120, 40), "80x24": (80, 24)}
@@ -43,7 +45,7 @@ NO_CONFIG = SyncWizardError(
 )
 
 
-async def settle(pilot: Pilot[object], source: FakeStatusSource | None = None) -> None:
+async def settle(pilot: Pilot[int], source: FakeStatusSource | None = None) -> None:
     """Wait until the fake has answered its whole script, then until the screen is still."""
     while source is not None and not source.exhausted:
         await pilot.pause(0.02)
@@ -55,7 +57,7 @@ async def shoot(
     path: Path,
     size: tuple[int, int],
     app: SyncWizardApp,
-    steps: Callable[[Pilot[object]], Awaitable[None]],
+    steps: Callable[[Pilot[int]], Awaitable[None]],
 ) -> None:
     async with app.run_test(size=size) as pilot:
         await steps(pilot)
@@ -63,7 +65,9 @@ async def shoot(
     print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
 
 
-def dashboard_app(reports: list, clock: FakeClock) -> tuple[SyncWizardApp, FakeStatusSource]:
+def dashboard_app(
+    reports: list[StatusReport], clock: FakeClock
+) -> tuple[SyncWizardApp, FakeStatusSource]:
     source = FakeStatusSource(reports, clock=clock, lag=1.2)
     app = SyncWizardApp(
         demo_settings(), source_factory=lambda: source, clock=clock, poll_interval=0.01
@@ -75,7 +79,7 @@ async def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for name, size in SIZES.items():
 
-        async def welcome(pilot: Pilot[object]) -> None:
+        async def welcome(pilot: Pilot[int]) -> None:
             await settle(pilot)
 
         await shoot(out / f"welcome-{name}.svg", size, SyncWizardApp(demo_settings()), welcome)
@@ -85,7 +89,7 @@ async def main(out: Path) -> None:
         ):
             app, source = dashboard_app(reports, FakeClock())
 
-            async def dashboard(pilot: Pilot[object], source: FakeStatusSource = source) -> None:
+            async def dashboard(pilot: Pilot[int], source: FakeStatusSource = source) -> None:
                 await pilot.press("s")
                 await settle(pilot, source)
 
@@ -103,25 +107,25 @@ async def main(out: Path) -> None:
 BACKUP_DIR = Path(tempfile.gettempdir()) / "syncwizard-screenshots" / "backups"
 
 
-def backup_app(**options: object) -> tuple[SyncWizardApp, object, FakeStatusSource]:
+def backup_app(**options: Any) -> tuple[SyncWizardApp, object, FakeStatusSource]:
     from support.fake_backup import RUN_ID, FakeBackup, FakeBackupLauncher, backup_reports
 
     settings = demo_settings()
     shutil.rmtree(BACKUP_DIR, ignore_errors=True)
-    fake = FakeBackup(settings, BACKUP_DIR, run_id=RUN_ID, **options)  # type: ignore[arg-type]
+    fake = FakeBackup(settings, BACKUP_DIR, run_id=RUN_ID, **options)
     source = FakeStatusSource(backup_reports())
     app = SyncWizardApp(
         settings,
         source_factory=lambda: source,
         clock=FakeClock(),
         poll_interval=0.01,
-        backup_launcher=FakeBackupLauncher(fake),  # type: ignore[arg-type]
+        backup_launcher=FakeBackupLauncher(fake),
     )
     app.animation_level = "none"
     return app, fake, source
 
 
-async def until(pilot: Pilot[object], condition: Callable[[], bool]) -> None:
+async def until(pilot: Pilot[int], condition: Callable[[], bool]) -> None:
     for _ in range(1000):
         if condition():
             break
@@ -168,8 +172,8 @@ async def backup_shots(out: Path) -> None:
     real_time = time.time
     time.time = CreepingClock(T0 + 100)  # what the runs record reads the same every time
 
-    def held_at(step: str, then: Callable[[Pilot[object]], Awaitable[None]] | None = None):  # type: ignore[no-untyped-def]
-        async def steps(pilot: Pilot[object], fake: object, source: FakeStatusSource) -> None:
+    def held_at(step: str, then: Callable[[Pilot[int]], Awaitable[None]] | None = None):  # type: ignore[no-untyped-def]
+        async def steps(pilot: Pilot[int], fake: object, source: FakeStatusSource) -> None:
             await pilot.press("b")
             await until(pilot, lambda: getattr(fake, "holding", None) == step and source.exhausted)
             if then is not None:
@@ -177,15 +181,15 @@ async def backup_shots(out: Path) -> None:
 
         return steps
 
-    async def ask_cancel(pilot: Pilot[object]) -> None:
+    async def ask_cancel(pilot: Pilot[int]) -> None:
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmCancelScreen))
 
-    async def to_summary(pilot: Pilot[object], fake: object, source: FakeStatusSource) -> None:
+    async def to_summary(pilot: Pilot[int], fake: object, source: FakeStatusSource) -> None:
         await pilot.press("b")
         await until(pilot, lambda: isinstance(pilot.app.screen, BackupSummaryScreen))
 
-    async def to_failure(pilot: Pilot[object], fake: object, source: FakeStatusSource) -> None:
+    async def to_failure(pilot: Pilot[int], fake: object, source: FakeStatusSource) -> None:
         await pilot.press("b")
         await until(pilot, lambda: _phase(pilot.app) == "failed" and source.exhausted)
 
@@ -227,7 +231,7 @@ async def backup_shots(out: Path) -> None:
             fresh_state(home)
             app, fake, source = backup_app(**options)
 
-            async def run(pilot: Pilot[object], steps=steps, fake=fake, source=source) -> None:  # type: ignore[no-untyped-def]
+            async def run(pilot: Pilot[int], steps=steps, fake=fake, source=source) -> None:  # type: ignore[no-untyped-def]
                 await steps(pilot, fake, source)
 
             await shoot(out / f"{name}-{size_name}.svg", SIZES[size_name], app, run)
@@ -240,7 +244,7 @@ async def backup_shots(out: Path) -> None:
     freeze_journal_times(T0)
     app, _, _ = backup_app()
 
-    async def resume_prompt(pilot: Pilot[object]) -> None:
+    async def resume_prompt(pilot: Pilot[int]) -> None:
         await pilot.press("b")
         await until(pilot, lambda: isinstance(pilot.app.screen, ResumePromptScreen))
 
@@ -278,7 +282,7 @@ def restore_app(**options: object) -> tuple[SyncWizardApp, object, FakeStatusSou
     return app, fake, source
 
 
-async def restore_to(pilot: Pilot[object], step: str) -> object:
+async def restore_to(pilot: Pilot[int], step: str) -> object:
     """Choose Restore and the newest sealed set, then run every step before `step`."""
     from support.fake_status import SYNC_ID
 
@@ -329,7 +333,7 @@ async def restore_shots(out: Path) -> None:
     os.environ["HOME"] = str(home)
 
     def at(step: str, then: Callable[..., Awaitable[None]] | None = None):  # type: ignore[no-untyped-def]
-        async def steps(pilot: Pilot[object], fake: object, source: FakeStatusSource) -> None:
+        async def steps(pilot: Pilot[int], fake: object, source: FakeStatusSource) -> None:
             screen = await restore_to(pilot, step)
             if then is not None:
                 await then(pilot, screen, fake)
@@ -338,7 +342,7 @@ async def restore_shots(out: Path) -> None:
         return steps
 
     def held(step: str):  # type: ignore[no-untyped-def]
-        async def then(pilot: Pilot[object], screen: object, fake: object) -> None:
+        async def then(pilot: Pilot[int], screen: object, fake: object) -> None:
             await pilot.press("enter")
             if step == "clear_events":
                 await until(pilot, lambda: isinstance(pilot.app.screen, GateScreen))
@@ -354,29 +358,29 @@ async def restore_shots(out: Path) -> None:
 
         return then
 
-    async def gate(pilot: Pilot[object], screen: object, fake: object) -> None:
+    async def gate(pilot: Pilot[int], screen: object, fake: object) -> None:
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(pilot.app.screen, GateScreen))
         await pilot.press(*SYNC_ID[:5])
 
-    async def swap_gate(pilot: Pilot[object], screen: object, fake: object) -> None:
+    async def swap_gate(pilot: Pilot[int], screen: object, fake: object) -> None:
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(pilot.app.screen, GateScreen))
 
-    async def credentials(pilot: Pilot[object], screen: object, fake: object) -> None:
+    async def credentials(pilot: Pilot[int], screen: object, fake: object) -> None:
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(pilot.app.screen, CredentialsScreen))
         await pilot.press(*RESTORE_PASSWORD)
 
-    async def summary(pilot: Pilot[object], screen: object, fake: object) -> None:
+    async def summary(pilot: Pilot[int], screen: object, fake: object) -> None:
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(pilot.app.screen, RestoreSummaryScreen))
 
-    async def failed(pilot: Pilot[object], screen: object, fake: object) -> None:
+    async def failed(pilot: Pilot[int], screen: object, fake: object) -> None:
         await pilot.press("enter")
         await until(pilot, lambda: getattr(screen, "phase", "") == "failed")
 
-    async def give_up_gate(pilot: Pilot[object], screen: object, fake: object) -> None:
+    async def give_up_gate(pilot: Pilot[int], screen: object, fake: object) -> None:
         from textual.widgets import RadioButton
 
         choice = pilot.app.screen.query_one("#choice-set-clear_events")
@@ -385,16 +389,16 @@ async def restore_shots(out: Path) -> None:
         getattr(screen, "run_button").focus()  # noqa: B009 (screen is typed object here)
         await swap_gate(pilot, screen, fake)
 
-    async def events_settled(pilot: Pilot[object], screen: object, fake: object) -> None:
+    async def events_settled(pilot: Pilot[int], screen: object, fake: object) -> None:
         table = getattr(screen, "events_table")  # noqa: B009 (screen is typed object here)
         await until(pilot, lambda: table.settled)
         await pilot.pause()
 
-    async def events_full(pilot: Pilot[object], screen: object, fake: object) -> None:
+    async def events_full(pilot: Pilot[int], screen: object, fake: object) -> None:
         await events_settled(pilot, screen, fake)
         await pilot.press("e", "pagedown")
 
-    async def chooser(pilot: Pilot[object], fake: object, source: FakeStatusSource) -> None:
+    async def chooser(pilot: Pilot[int], fake: object, source: FakeStatusSource) -> None:
         await pilot.press("r")
         await until(pilot, lambda: isinstance(pilot.app.screen, SetChooserScreen))
         table = pilot.app.screen.query_one(DataTable)
@@ -438,7 +442,7 @@ async def restore_shots(out: Path) -> None:
             fresh_state(home)
             app, fake, source = restore_app(**options)
 
-            async def run(pilot: Pilot[object], steps=steps, fake=fake, source=source) -> None:  # type: ignore[no-untyped-def]
+            async def run(pilot: Pilot[int], steps=steps, fake=fake, source=source) -> None:  # type: ignore[no-untyped-def]
                 await steps(pilot, fake, source)
 
             await shoot(out / f"{name}-{size_name}.svg", SIZES[size_name], app, run)
@@ -451,7 +455,7 @@ async def restore_shots(out: Path) -> None:
     freeze_journal_times(T0 + 7200)
     app, _, _ = restore_app()
 
-    async def resume_prompt(pilot: Pilot[object]) -> None:
+    async def resume_prompt(pilot: Pilot[int]) -> None:
         await pilot.press("r")
         await until(pilot, lambda: isinstance(pilot.app.screen, RestoreResumePromptScreen))
 

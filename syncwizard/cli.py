@@ -18,9 +18,14 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from syncwizard import __version__, units
 from syncwizard.errors import SyncWizardError
+
+if TYPE_CHECKING:  # imported by the commands that need them, to start quickly
+    from syncwizard.config import Settings
+    from syncwizard.status import StatusReport
 
 EXIT_OK, EXIT_UNHEALTHY, EXIT_BAD, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_STDOUT_CLOSED = 141  # 128 + SIGPIPE, what a shell shows for a tool killed by it
@@ -147,7 +152,7 @@ def _duration(text: str) -> float:
         ) from None
 
 
-def _load(args: argparse.Namespace):  # -> Settings
+def _load(args: argparse.Namespace) -> Settings:
     from syncwizard.config import load_settings
 
     return load_settings(args.config, args.profile)
@@ -159,7 +164,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     settings = _load(args)
 
-    async def once():
+    async def once() -> StatusReport:
         poller = StatusPoller(settings.profile, broker_password(settings.profile.broker))
         try:
             return await poller.poll()
@@ -310,8 +315,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if not rows:
         print("no runs yet")
         return EXIT_OK
-    for row in rows:
-        started = time.strftime("%Y-%m-%d %H:%M", time.localtime(row["started_at"]))
+    for run, row in zip(runs, rows, strict=True):
+        started = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.started_at))
         where = f" at step {row['stopped_at_step']}" if row["stopped_at_step"] else ""
         print(f"{row['run_id']}  {started}  {row['status']}{where}  {row['backup_set'] or ''}")
         if row["error"]:

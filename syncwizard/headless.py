@@ -34,7 +34,7 @@ def _detail_json(detail: object) -> Any:
     if detail is None:
         return None
     if hasattr(detail, "as_json"):
-        return detail.as_json()  # type: ignore[no-any-return]
+        return detail.as_json()
     if dataclasses.is_dataclass(detail) and not isinstance(detail, type):
         data = dataclasses.asdict(detail)
         data.pop("lines", None)  # tool output goes out as log events (with --verbose)

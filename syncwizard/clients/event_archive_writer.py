@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Mapping
 from json.encoder import encode_basestring as encode_json_string
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from syncwizard.errors import SyncWizardError
 from syncwizard.paths import fsync_dir
@@ -112,7 +112,7 @@ class _RecentIds:
         self._ids.add(message_id)
 
 
-def _tail_lines(file: io.BufferedRandom, end: int, wanted: int) -> list[bytes]:
+def _tail_lines(file: BinaryIO, end: int, wanted: int) -> list[bytes]:
     """The last `wanted` complete lines before offset `end` (which ends a line)."""
     lines: list[bytes] = []
     position, carry = end, b""
@@ -150,7 +150,7 @@ class ArchiveAppender:
             raw = os.fdopen(fd, "r+b", buffering=WRITE_BUFFER)
         except OSError as exc:
             raise _cannot_write(path, exc) from None
-        self._file: io.BufferedRandom = raw
+        self._file: BinaryIO = raw
         self._recent = _RecentIds(window)
         self._line = LineEncoder()
         try:

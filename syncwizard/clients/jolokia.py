@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -340,7 +340,7 @@ class JolokiaClient:
         answer = await self._post(json.dumps(payload).encode())
         return entry_value(self.url, answer, what)
 
-    async def bulk(self, payloads: list[Mapping[str, Any]]) -> list[Any]:
+    async def bulk(self, payloads: Sequence[Mapping[str, Any]]) -> list[Any]:
         """Several requests in one POST; the raw answer entries, one per request."""
         return await self._bulk_body(json.dumps(payloads).encode(), len(payloads))
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import sql
@@ -125,12 +125,15 @@ async def connect_maintenance(
     raise AssertionError("unreachable")  # template1 always raises or returns
 
 
+_T = TypeVar("_T")
+
+
 async def _run(
     conninfo: str,
     passfile: Path | None,
     system: str,
-    work: Any,
-) -> Any:
+    work: Callable[[psycopg.AsyncConnection[Any]], Awaitable[_T]],
+) -> _T:
     """Open a maintenance connection, await `work(conn)`, close; query errors made clear."""
     conn = await connect_maintenance(conninfo, passfile=passfile, system=system)
     try:

@@ -52,7 +52,8 @@ def setting_name(system: str, key: str) -> str:
 def parse_conninfo(conninfo: str, system: str = "") -> dict[str, str]:
     """The parameters of a libpq connection string (key=value or URI form)."""
     try:
-        return {k: v for k, v in conninfo_to_dict(conninfo).items() if v is not None}
+        # Parsed from a string, every value is a str (ints come only from keyword arguments).
+        return {k: str(v) for k, v in conninfo_to_dict(conninfo).items() if v is not None}
     except psycopg.ProgrammingError:
         # libpq's message quotes pieces of the string, which may be the password.
         raise SyncWizardError(
@@ -388,7 +389,9 @@ SELECT current_database(), current_setting('server_version'),
 async def read_facts(conn: psycopg.AsyncConnection[Any]) -> DatabaseFacts:
     """Version, size and other sessions over an open connection, in one query."""
     cursor = await conn.execute(_FACTS)
-    name, version, version_num, size, sessions = await cursor.fetchone()  # type: ignore[misc]
+    row = await cursor.fetchone()
+    assert row is not None
+    name, version, version_num, size, sessions = row
     return DatabaseFacts(
         name=name,
         server_version=version.split()[0],  # "15.13 (Debian 15.13-0+deb12u1)" -> "15.13"
@@ -495,7 +498,9 @@ async def end_sessions(
         cursor = await conn.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (ended,)
         )
-        if (await cursor.fetchone())[0] == 0:  # type: ignore[index]
+        row = await cursor.fetchone()
+        assert row is not None
+        if row[0] == 0:
             break
         await asyncio.sleep(0.05)
     return len(ended)

@@ -367,7 +367,8 @@ def _jolokia_answers(layout: LabLayout) -> bool:
             },
         )
         answer = connection.getresponse().read()
-        return json.loads(answer).get("status") == 200
+        status: object = json.loads(answer).get("status")
+        return status == 200
     except (OSError, ValueError, http.client.HTTPException):
         return False
     finally:

@@ -254,7 +254,7 @@ def _initdb(layout: LabLayout, cluster_: Cluster) -> None:
         env=_server_env(),
         cwd=cluster_.base_dir,
         check=False,
-        **process.popen_user_args(cluster_.os_user),  # type: ignore[arg-type]
+        **process.popen_user_args(cluster_.os_user),
     )
     if result.returncode != 0:
         raise SyncWizardError(
@@ -465,7 +465,9 @@ def _sql_file(name: str) -> str:
 
 
 def _table_exists(conn: psycopg.Connection, table: str) -> bool:
-    return conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()[0]  # type: ignore[index]
+    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()
+    assert row is not None
+    return bool(row[0])
 
 
 def _create_roles_and_databases(layout: LabLayout) -> None:

@@ -17,19 +17,37 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypedDict
 
 from syncwizard.errors import SyncWizardError
 from syncwizard.lab.layout import HOST, LabLayout
 
 
-def _read_pids(layout: LabLayout) -> dict[str, dict[str, object]]:
+class PidEntry(TypedDict):
+    """One started process in pids.json."""
+
+    pid: int
+    argv: list[str]
+    started: float
+
+
+class UserArgs(TypedDict, total=False):
+    """The Popen arguments that run a process as another OS user."""
+
+    user: int
+    group: int
+    extra_groups: list[int]
+
+
+def _read_pids(layout: LabLayout) -> dict[str, PidEntry]:
     try:
-        return json.loads(layout.pids_file.read_text(encoding="utf-8"))
+        pids: dict[str, PidEntry] = json.loads(layout.pids_file.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}
+    return pids
 
 
-def _write_pids(layout: LabLayout, pids: dict[str, dict[str, object]]) -> None:
+def _write_pids(layout: LabLayout, pids: dict[str, PidEntry]) -> None:
     layout.root.mkdir(parents=True, exist_ok=True)
     tmp = layout.pids_file.with_suffix(".tmp")
     tmp.write_text(json.dumps(pids, indent=2), encoding="utf-8")
@@ -37,7 +55,7 @@ def _write_pids(layout: LabLayout, pids: dict[str, dict[str, object]]) -> None:
 
 
 @contextmanager
-def _pids_locked(layout: LabLayout) -> Iterator[dict[str, dict[str, object]]]:
+def _pids_locked(layout: LabLayout) -> Iterator[dict[str, PidEntry]]:
     """Read-modify-write of pids.json under a file lock: parts start side by side."""
     layout.root.mkdir(parents=True, exist_ok=True)
     with (layout.root / ".pids.lock").open("a") as lock:
@@ -100,7 +118,7 @@ def spawn(
     return proc.pid
 
 
-def popen_user_args(user: str | None) -> dict[str, object]:
+def popen_user_args(user: str | None) -> UserArgs:
     """Popen arguments that drop to `user`: its uid, primary group and groups (not root's)."""
     if user is None:
         return {}
@@ -119,7 +137,7 @@ def running_pid(layout: LabLayout, name: str) -> int | None:
     entry = _read_pids(layout).get(name)
     if not entry:
         return None
-    pid = int(entry["pid"])  # type: ignore[arg-type]
+    pid = int(entry["pid"])
     cmdline = _cmdline(pid)
     if cmdline == []:  # just forked: /proc/<pid>/cmdline is not filled in yet
         time.sleep(0.05)

@@ -218,6 +218,7 @@ class HealthServer(ThreadingHTTPServer):
         self.tls.load_cert_chain(cert, key)
         super().__init__(address, _HealthHandler)
 
+    # A TCP server's request is a socket; typeshed's base also allows a UDP server's tuple.
     def finish_request(self, request: socket.socket, client_address: object) -> None:  # type: ignore[override]
         request.settimeout(10)
         # Headers and body go out as two writes: without this, Nagle against delayed ACK

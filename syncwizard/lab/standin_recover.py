@@ -126,9 +126,11 @@ def reconcile(repository: psycopg.Connection, sync: psycopg.Connection) -> Recov
     """
     started = datetime.now(UTC)
     with sync.transaction():
-        recovery_id = sync.execute(
+        row = sync.execute(
             "INSERT INTO sync_recovery (started_at) VALUES (%s) RETURNING id", (started,)
-        ).fetchone()[0]  # type: ignore[index]
+        ).fetchone()
+        assert row is not None
+        recovery_id = row[0]
     live_nodes: dict[str, str] = {
         str(node_uuid): name
         for node_uuid, name in repository.execute(

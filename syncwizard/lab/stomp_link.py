@@ -43,7 +43,7 @@ def _connected_to_itself(connection: stomp.Connection12) -> bool:
     if sock is None:
         return False
     try:
-        return sock.getsockname() == sock.getpeername()
+        return bool(sock.getsockname() == sock.getpeername())
     except OSError:
         return False
 

@@ -243,7 +243,8 @@ class RunRecord:
     @property
     def stopped_at(self) -> str | None:
         """The first step that is not done: where a resume starts."""
-        for step_id in self.header.get("steps", []):
+        step_ids: list[str] = self.header.get("steps", [])
+        for step_id in step_ids:
             if not self.states.get(step_id, StepState.PENDING).satisfied:
                 return step_id
         return None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from syncwizard.status import SYSTEMS, StatusReport
 
@@ -39,7 +39,7 @@ class SystemPolls:
 
     def __init__(
         self,
-        screen: Screen[object],
+        screen: Screen[Any],  # any screen: its workers run the loops, its result is not used
         source: StatusSource,
         *,
         interval: float,

@@ -47,4 +47,5 @@ def lab_sync_id(lab: LabLayout) -> str:
         body = urllib.request.urlopen(url, context=context, timeout=5).read()
     except urllib.error.HTTPError as exc:  # 500 still carries the JSON
         body = exc.read()
-    return json.loads(body)["syncServiceIdCheck"]["message"]
+    message: str = json.loads(body)["syncServiceIdCheck"]["message"]
+    return message

@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator, Callable
-from typing import Literal
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Literal, TypeVar, overload
 
 import psycopg
 import pytest
@@ -82,6 +82,21 @@ async def drained(lab: LabLayout) -> bool:
 
 def log_text(lab: LabLayout) -> str:
     return lab.log_file("standin").read_text(encoding="utf-8", errors="replace")
+
+
+T = TypeVar("T")
+
+
+@overload
+async def eventually(
+    probe: Callable[[], Awaitable[T | None]], what: str, timeout: float = ..., interval: float = ...
+) -> T: ...
+
+
+@overload
+async def eventually(
+    probe: Callable[[], T | None], what: str, timeout: float = ..., interval: float = ...
+) -> T: ...
 
 
 async def eventually(

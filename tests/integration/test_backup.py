@@ -162,7 +162,7 @@ async def test_the_database_going_away_mid_dump_fails_the_step_cleanly_and_a_res
                 ]
 
             pids = await eventually(dump_backends, "pg_dump waiting on the lock")
-            for pid in pids:  # type: ignore[union-attr]
+            for pid in pids:
                 watcher.execute("SELECT pg_terminate_backend(%s)", (pid,))
         outcome = await asyncio.wait_for(run, 30)
     finally:

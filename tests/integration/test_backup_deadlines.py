@@ -75,7 +75,8 @@ async def test_a_cron_backup_blocked_by_a_migrations_lock_ends_at_the_bound_nami
 def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def test_a_cron_backup_whose_databases_go_silent_after_the_login_exits_2_in_bounded_time(

@@ -89,7 +89,7 @@ class ChildRun:
             raise AssertionError(f"no output for a while; so far: {self.events[-5:]}") from None
         if line is None:
             return None
-        event = json.loads(line)
+        event: dict[str, Any] = json.loads(line)
         self.events.append(event)
         return event
 

@@ -157,8 +157,13 @@ async def restored(plan: RestorePlan) -> tuple[FakeContext, dict[str, Any]]:
 
 
 def counts_in(layout: LabLayout, dbname: str, tables: list[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
     with admin(layout, dbname) as conn:
-        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+        for table in tables:
+            row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+            assert row is not None
+            counts[table] = row[0]
+    return counts
 
 
 # --- restore into the scratch database ------------------------------------------------------

@@ -118,7 +118,8 @@ def http_server(cert_pair: tuple[Path, Path]) -> Iterator[Server]:
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
 
 
 async def fetch_error(client: HealthClient) -> SyncWizardError:
@@ -246,7 +247,8 @@ async def test_http_500_with_the_health_json_is_parsed(https_server: Server) -> 
 
     assert report.http_status == 500
     assert report.healthy is False
-    assert report.check("eventsHealthCheck").healthy is False
+    events = report.check("eventsHealthCheck")
+    assert events is not None and events.healthy is False
     assert report.sync_id == GUID
 
 

@@ -94,7 +94,7 @@ async def test_a_consumer_shows_and_moves_the_dequeue_counter(
             if Counter.count == 3:
                 received.set()
 
-    consumer.set_listener("count", Counter())  # type: ignore[arg-type]
+    consumer.set_listener("count", Counter())
     consumer.subscribe(f"/queue/{queue}", id="1", ack="auto")
     try:
         assert received.wait(10), "the consumer got no messages"

@@ -260,7 +260,9 @@ async def test_count_rows_is_exact_and_none_for_a_missing_table(pg_lab: LabLayou
         passfile=pg_lab.pgpass,
     )
     with admin(pg_lab, "alfresco") as conn:
-        properties = conn.execute("SELECT count(*) FROM alf_node_properties").fetchone()[0]
+        row = conn.execute("SELECT count(*) FROM alf_node_properties").fetchone()
+    assert row is not None
+    properties = row[0]
     assert counts == {
         "public.alf_node": 2000,
         "public.alf_node_properties": properties,
@@ -327,14 +329,14 @@ async def test_a_restore_target_is_read_in_one_session(pg_lab: LabLayout) -> Non
             ours = conn.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname IN ('postgres', 'template1')"
                 " AND usename = 'alfresco'"
-            ).fetchone()[0]
+            ).fetchone()
 
     assert target.info is not None and target.info.owner == "alfresco"
     assert [s.user for s in target.sessions] == ["alfresco"]
     assert target.rights.createdb and target.rights.owns_live and not target.rights.superuser
     assert target.not_in_dump == ["""ALTER DATABASE "sw_target" SET work_mem = '8MB'"""]
     assert target.free_bytes is not None and target.free_bytes > 0
-    assert ours == 0
+    assert ours == (0,)
 
 
 async def test_a_missing_restore_target_still_reports_the_rights_and_room(

@@ -56,8 +56,8 @@ def test_lab_creates_both_databases_with_their_sample_data(pg_lab: LabLayout) ->
     sync_info = lab.conninfo(pg_lab, "sync")
     with psycopg.connect(repo_info, passfile=str(pg_lab.pgpass)) as repo:
         assert repo.execute("SELECT count(*) FROM alf_node").fetchone() == (2000,)
-        properties = repo.execute("SELECT count(*) FROM alf_node_properties").fetchone()[0]
-        assert properties >= 3 * 2000
+        row = repo.execute("SELECT count(*) FROM alf_node_properties").fetchone()
+        assert row is not None and row[0] >= 3 * 2000
         owner = repo.execute("SELECT tableowner FROM pg_tables WHERE tablename = 'alf_node'")
         assert owner.fetchone() == ("alfresco",)
     with psycopg.connect(sync_info, passfile=str(pg_lab.pgpass)) as sync:

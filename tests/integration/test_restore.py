@@ -177,7 +177,9 @@ async def test_a_whole_restore_empties_the_queue_into_its_archive_and_recovers_i
     assert cleared["archive"] in report and "**Complete:** yes" in report
     # the repository was stopped for the restore and started before the recover start
     assert engine.results["start_repository"]["started"]
-    assert engine.step_times["start_repository"][1] <= engine.step_times["start_recover"][0]
+    repository_started = engine.step_times["start_repository"][1]
+    assert repository_started is not None
+    assert repository_started <= engine.step_times["start_recover"][0]
     run = load_run(Path(engine.journal.run_dir))
     assert run.outcome == "finished"
     secret = admin_password(lab)

@@ -5,6 +5,7 @@ old database kept aside, dropped afterwards behind its own gate."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -44,7 +45,9 @@ async def backup(profile: Profile, options: BackupOptions | None = None) -> Path
     return Path(engine.results["seal"]["backup_set"])
 
 
-async def restore_all(profile: Profile, set_dir: Path, lab: LabLayout) -> tuple[dict, list[Gate]]:
+async def restore_all(
+    profile: Profile, set_dir: Path, lab: LabLayout
+) -> tuple[dict[str, Any], list[Gate]]:
     gates: list[Gate] = []
 
     async def confirm(gate: Gate) -> bool:

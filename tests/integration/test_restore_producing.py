@@ -111,7 +111,7 @@ async def test_going_on_knowingly_keeps_consuming_into_the_archive_until_the_adm
             if len(seen) > 6:  # a few looks at the queue while events still arrive
                 choices.end_clearing()
 
-    run.observers.append(end_once_some_arrived)  # type: ignore[attr-defined]
+    run.observers.append(end_once_some_arrived)
     try:
         for step in ("verify_set", "preflight", "check_quiet", "clear_events"):
             assert await run.run_step(step) == StepState.DONE, run.errors.get(step)

@@ -149,7 +149,8 @@ async def test_after_a_slow_answer_the_next_jolokia_request_is_answered() -> Non
 def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def write_config(tmp_path: Path, health: TrickleServer, jolokia_url: str) -> Path:
@@ -195,7 +196,8 @@ def syncwizard(config: Path, *args: str) -> tuple[subprocess.CompletedProcess[st
 def error_of(report: dict[str, object], system: str) -> dict[str, str]:
     errors = report["errors"]
     assert isinstance(errors, list)
-    (error,) = [e for e in errors if e["system"] == system]
+    found: list[dict[str, str]] = [e for e in errors if e["system"] == system]
+    (error,) = found
     return error
 
 

@@ -102,7 +102,7 @@ async def test_the_guid_persists_across_a_restart(lab: LabLayout) -> None:
 
     assert process.running_pid(lab, "standin") not in (None, old_pid)
     report = await eventually(lambda: healthy(lab), "healthy after restart")
-    assert report.sync_id == before  # type: ignore[union-attr]
+    assert report.sync_id == before
     with db(lab, "sync") as sync:
         assert sync.execute("SELECT count(*) FROM sync_service_id").fetchone()[0] == 1  # type: ignore[index]
 
@@ -200,7 +200,7 @@ async def test_recover_reconciles_the_sync_db_with_the_repository(
     assert finished_at is not None and finished_at >= started_at  # type: ignore[operator]
     assert postgres.node_drift(lab).in_sync
     report = await eventually(lambda: healthy(lab), "healthy after recover")
-    assert report.sync_id == stored_guid(lab)  # type: ignore[union-attr]
+    assert report.sync_id == stored_guid(lab)
     pid = process.running_pid(lab, "standin")
     assert pid is not None
     cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -252,9 +252,9 @@ async def test_health_says_recovering_until_the_reconcile_is_done(
             return report if check and check.message.startswith("recovering") else None
 
         report = await eventually(recovering, "a health answer saying recovering", interval=0.05)
-        assert report.http_status == 500  # type: ignore[union-attr]
-        assert not report.healthy  # type: ignore[union-attr]
-        assert report.sync_id == stored_guid(lab)  # type: ignore[union-attr]
+        assert report.http_status == 500
+        assert not report.healthy
+        assert report.sync_id == stored_guid(lab)
         assert standin.is_running(lab)
     finally:
         await asyncio.to_thread(starter.join, 30)

@@ -60,7 +60,7 @@ async def test_the_poller_answers_for_each_system_as_it_comes_and_finds_the_queu
     assert again.queue is not None and proxy.requests == first_look + 1, "then one per tick"
 
 
-async def until(pilot: Pilot[object], condition: Callable[[], bool], timeout: float) -> None:
+async def until(pilot: Pilot[int], condition: Callable[[], bool], timeout: float) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not condition():

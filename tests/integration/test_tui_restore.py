@@ -31,7 +31,7 @@ from syncwizard.tui.screens.gate import GateScreen
 pytestmark = pytest.mark.integration
 
 
-async def until(pilot: Pilot[object], condition: Callable[[], bool], timeout: float) -> None:
+async def until(pilot: Pilot[int], condition: Callable[[], bool], timeout: float) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not condition():
@@ -40,7 +40,7 @@ async def until(pilot: Pilot[object], condition: Callable[[], bool], timeout: fl
         await pilot.pause(0.05)
 
 
-async def type_gate(pilot: Pilot[object], token: str) -> None:
+async def type_gate(pilot: Pilot[int], token: str) -> None:
     await until(pilot, lambda: isinstance(pilot.app.screen, GateScreen), 60)
     gate = pilot.app.screen
     assert isinstance(gate, GateScreen)
@@ -91,14 +91,14 @@ async def test_an_admin_restores_the_lab_screen_by_screen(
                 await pilot.press("enter")
             for token in tokens.get(step.id, []):
                 await type_gate(pilot, token)
-            await until(
-                pilot,
-                lambda s=step.id: (
+
+            def step_ended(s: str = step.id) -> bool:
+                return (
                     engine.states[s] in (StepState.DONE, StepState.SKIPPED)
                     or engine.states[s] == StepState.FAILED
-                ),
-                180,
-            )
+                )
+
+            await until(pilot, step_ended, 180)
             assert engine.states[step.id] != StepState.FAILED, engine.errors[step.id].render()
             await until(pilot, lambda: screen.phase in ("ready", "finished"), 30)
         results = dict(engine.results)

@@ -133,7 +133,7 @@ class FakeBackup:
 
     def observe(self, event: StepEvent) -> None:
         """An engine observer: which step runs, and how many reports it made."""
-        if event.kind == EventKind.STATE and event.state == StepState.RUNNING:
+        if event.kind == EventKind.STATE and event.state == StepState.RUNNING and event.step_id:
             self.step, self._reports = event.step_id, 0
             self.calls.append(event.step_id)
         elif event.kind == EventKind.PROGRESS and event.step_id == self.step:

@@ -46,7 +46,7 @@ def has_backup_screen(app: SyncWizardApp) -> bool:
     return any(isinstance(s, BackupScreen) for s in app.screen_stack)
 
 
-async def open_backup(pilot: Pilot[object]) -> BackupScreen:
+async def open_backup(pilot: Pilot[int]) -> BackupScreen:
     """Choose Backup on the welcome screen and wait for the wizard."""
     app = pilot.app
     assert isinstance(app, SyncWizardApp)
@@ -55,14 +55,14 @@ async def open_backup(pilot: Pilot[object]) -> BackupScreen:
     return backup_screen(app)
 
 
-async def held_at(pilot: Pilot[object], fake: FakeBackup, step_id: str) -> None:
+async def held_at(pilot: Pilot[int], fake: FakeBackup, step_id: str) -> None:
     """Wait until the scripted step `step_id` holds (and the screen has caught up)."""
     await until(pilot, lambda: fake.holding == step_id)
     await pilot.pause(0.05)
 
 
 async def settled(
-    pilot: Pilot[object], fake: FakeBackup, source: FakeStatusSource, step_id: str
+    pilot: Pilot[int], fake: FakeBackup, source: FakeStatusSource, step_id: str
 ) -> None:
     """Held at `step_id` with every status report shown: a still screen for a snapshot."""
     await held_at(pilot, fake, step_id)

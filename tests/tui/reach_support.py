@@ -51,7 +51,7 @@ def scroller_of(widget: Widget) -> ScrollableContainer | None:
     return None
 
 
-async def assert_reachable(pilot: Pilot[object], widget: Widget) -> None:
+async def assert_reachable(pilot: Pilot[int], widget: Widget) -> None:
     """`widget` is displayed, and once scrolled into view it is on screen: whole when it
     fits its scrolling container's view, else at least partly (the rest scrolls)."""
     name = f"#{widget.id}" if widget.id else repr(widget)
@@ -75,7 +75,7 @@ async def assert_reachable(pilot: Pilot[object], widget: Widget) -> None:
         assert_whole(widget)
 
 
-async def assert_all_reachable(pilot: Pilot[object], widgets: list[Widget]) -> None:
+async def assert_all_reachable(pilot: Pilot[int], widgets: list[Widget]) -> None:
     for widget in widgets:
         await assert_reachable(pilot, widget)
 

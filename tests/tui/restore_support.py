@@ -62,7 +62,7 @@ def has_restore_screen(app: SyncWizardApp) -> bool:
     return any(isinstance(s, RestoreScreen) for s in app.screen_stack)
 
 
-async def open_chooser(pilot: Pilot[object]) -> SetChooserScreen:
+async def open_chooser(pilot: Pilot[int]) -> SetChooserScreen:
     await pilot.press("r")
     await until(pilot, lambda: isinstance(pilot.app.screen, SetChooserScreen))
     screen = pilot.app.screen
@@ -71,7 +71,7 @@ async def open_chooser(pilot: Pilot[object]) -> SetChooserScreen:
     return screen
 
 
-async def open_restore(pilot: Pilot[object]) -> RestoreScreen:
+async def open_restore(pilot: Pilot[int]) -> RestoreScreen:
     """Choose Restore, take the highlighted (newest sealed) set, wait for the first step."""
     app = pilot.app
     assert isinstance(app, SyncWizardApp)
@@ -83,14 +83,14 @@ async def open_restore(pilot: Pilot[object]) -> RestoreScreen:
     return screen
 
 
-async def confirm_gate(pilot: Pilot[object], token: str) -> None:
+async def confirm_gate(pilot: Pilot[int], token: str) -> None:
     await until(pilot, lambda: isinstance(pilot.app.screen, GateScreen))
     await pilot.click("#gate-token")
     await pilot.press(*token)
     await pilot.press("enter")
 
 
-async def step_done(pilot: Pilot[object], screen: RestoreScreen, step_id: str) -> None:
+async def step_done(pilot: Pilot[int], screen: RestoreScreen, step_id: str) -> None:
     await until(
         pilot,
         lambda: (
@@ -110,7 +110,7 @@ GATE_TOKENS = {
 }
 
 
-async def run_shown_step(pilot: Pilot[object], screen: RestoreScreen) -> str:
+async def run_shown_step(pilot: Pilot[int], screen: RestoreScreen) -> str:
     """Run the step on screen as the admin does: Enter, credentials, gates; wait for its end."""
     assert screen.engine is not None
     upcoming = screen.engine.next_step()
@@ -127,7 +127,7 @@ async def run_shown_step(pilot: Pilot[object], screen: RestoreScreen) -> str:
     return step_id
 
 
-async def advance_to(pilot: Pilot[object], screen: RestoreScreen, step_id: str) -> None:
+async def advance_to(pilot: Pilot[int], screen: RestoreScreen, step_id: str) -> None:
     """Run every step before `step_id`; `step_id` is then shown, ready to run."""
     assert screen.engine is not None
     while (upcoming := screen.engine.next_step()) is not None and upcoming.id != step_id:
@@ -159,7 +159,7 @@ async def prepared(stop_before: str, **fake_options: Any) -> FakeRestore:
     return fake
 
 
-async def resume_prepared(pilot: Pilot[object]) -> RestoreScreen:
+async def resume_prepared(pilot: Pilot[int]) -> RestoreScreen:
     """Choose Restore, resume the prepared run, wait for its step to be shown."""
     app = pilot.app
     assert isinstance(app, SyncWizardApp)

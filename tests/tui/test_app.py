@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from support.fake_status import CONFIG_PATH, SYNC_ID, T0, demo_settings, report
 from textual.widgets import OptionList
 from tui_support import applied, make_app, open_dashboard, text_of, until
@@ -70,12 +71,12 @@ async def test_an_error_without_a_fix_in_its_hint_gets_the_two_ways_out() -> Non
         assert "fix line 3" in where and "lab up" in where and "config init" in where
 
 
-async def test_keymap_from_the_config_rebinds_an_action() -> None:
+async def test_keymap_from_the_config_rebinds_an_action(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = demo_settings(ui=UiSettings(keymap={"dashboard.copy_guid": "y"}))
     app, _ = make_app([report(T0)], settings=settings)
     copied: list[str] = []
     async with app.run_test(size=(80, 24)) as pilot:
-        app.copy_to_clipboard = copied.append  # type: ignore[method-assign]
+        monkeypatch.setattr(app, "copy_to_clipboard", copied.append)
         await open_dashboard(pilot)
         await pilot.press("c")
         await pilot.pause()
@@ -94,11 +95,13 @@ async def test_an_unknown_keymap_id_is_reported_not_ignored() -> None:
         assert any("dashboard.copy_gid" in m and "dashboard.copy_guid" in m for m in messages)
 
 
-async def test_copy_on_the_welcome_screen_copies_the_config_path() -> None:
+async def test_copy_on_the_welcome_screen_copies_the_config_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     app, _ = make_app()
     copied: list[str] = []
     async with app.run_test(size=(80, 24)) as pilot:
-        app.copy_to_clipboard = copied.append  # type: ignore[method-assign]
+        monkeypatch.setattr(app, "copy_to_clipboard", copied.append)
         await pilot.press("c")
         await pilot.pause()
         assert copied == [str(CONFIG_PATH)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import pytest
 from backup_support import backup_app, backup_screen, has_backup_screen, held_at, open_backup
 from support.fake_backup import FakeBackup, FakeBackupLauncher
 from support.fake_status import SYNC_ID, T0, FakeClock, FakeStatusSource, demo_settings
@@ -25,7 +26,7 @@ from syncwizard.config import (
     Profile,
 )
 from syncwizard.errors import SyncWizardError
-from syncwizard.runbook.backup.runbook import PREFLIGHT, REPOSITORY, SEAL, SYNC, WAIT
+from syncwizard.runbook.backup.step_names import PREFLIGHT, REPOSITORY, SEAL, SYNC, WAIT
 from syncwizard.runbook.journal import find_unfinished, load_run, runs_dir
 from syncwizard.runbook.model import Gate, StepState
 from syncwizard.tui.app import SyncWizardApp
@@ -205,11 +206,13 @@ async def test_a_failing_step_shows_its_error_and_hint_and_resume_finishes_witho
         assert load_run(screen.run_dir).outcome == "finished"  # type: ignore[arg-type]
 
 
-async def test_the_summary_shows_the_sealed_set_and_copies_its_path(tmp_path: Path) -> None:
+async def test_the_summary_shows_the_sealed_set_and_copies_its_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     app, _, _ = backup_app(tmp_path / "backups")
     copied: list[str] = []
     async with app.run_test(size=(120, 40)) as pilot:
-        app.copy_to_clipboard = copied.append  # type: ignore[method-assign]
+        monkeypatch.setattr(app, "copy_to_clipboard", copied.append)
         screen = await open_backup(pilot)
         await until(pilot, lambda: finished(app))
         summary = app.screen

@@ -27,13 +27,13 @@ from support.fake_status import T0, CreepingClock
 from textual.pilot import Pilot
 from tui_support import tables_measured, until
 
-from syncwizard.runbook.backup.runbook import REPOSITORY, WAIT
+from syncwizard.runbook.backup.step_names import REPOSITORY, WAIT
 from syncwizard.tui.backup.summary import BackupSummaryScreen
 from syncwizard.tui.screens.confirm_cancel import ConfirmCancelScreen
 
 SnapCompare = Callable[..., bool]
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
-RunBefore = Callable[[Pilot[object]], Coroutine[Any, Any, None]]
+RunBefore = Callable[[Pilot[int]], Coroutine[Any, Any, None]]
 
 
 BACKUP_DIR = Path(tempfile.gettempdir()) / "syncwizard-snapshots" / "backups"
@@ -59,7 +59,7 @@ def held(step_id: str, **options: Any) -> tuple[Any, RunBefore]:
     """An app whose backup holds after the third progress report of `step_id`."""
     app, fake, source = backup_app(BACKUP_DIR, run_id=RUN_ID, hold_at={step_id: 3}, **options)
 
-    async def run_before(pilot: Pilot[object]) -> None:
+    async def run_before(pilot: Pilot[int]) -> None:
         await open_backup(pilot)
         await settled(pilot, fake, source, step_id)
 
@@ -87,7 +87,7 @@ def test_backup_wait_without_a_consumer(snap_compare: SnapCompare) -> None:
 def test_backup_cancel_question(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
     app, hold = held(REPOSITORY)
 
-    async def run_before(pilot: Pilot[object]) -> None:
+    async def run_before(pilot: Pilot[int]) -> None:
         await hold(pilot)
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmCancelScreen))
@@ -100,7 +100,7 @@ def test_backup_cancel_question(snap_compare: SnapCompare, size: tuple[int, int]
 def test_backup_summary(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
     app, _, _ = backup_app(BACKUP_DIR, run_id=RUN_ID)
 
-    async def run_before(pilot: Pilot[object]) -> None:
+    async def run_before(pilot: Pilot[int]) -> None:
         await open_backup(pilot)
         await until(pilot, lambda: isinstance(pilot.app.screen, BackupSummaryScreen))
         await until(pilot, lambda: tables_measured(pilot.app.screen))

@@ -28,7 +28,8 @@ from syncwizard.tui.screens.welcome import WelcomeScreen
 async def test_status_on_the_welcome_screen_opens_the_dashboard() -> None:
     app, _ = make_app([report(T0)])
     async with app.run_test(size=(80, 24)) as pilot:
-        assert isinstance(app.screen, WelcomeScreen)
+        welcome = app.screen
+        assert isinstance(welcome, WelcomeScreen)
         await pilot.press("enter")  # Status is the highlighted choice
         screen = await applied(pilot, 1)
         assert app.screen is screen
@@ -208,11 +209,13 @@ async def test_leaving_the_dashboard_stops_polling_and_closes_the_source() -> No
         assert source.polls == polls
 
 
-async def test_copy_guid_puts_the_sync_guid_on_the_clipboard() -> None:
+async def test_copy_guid_puts_the_sync_guid_on_the_clipboard(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     app, _ = make_app([report(T0)])
     copied: list[str] = []
     async with app.run_test(size=(80, 24)) as pilot:
-        app.copy_to_clipboard = copied.append  # type: ignore[method-assign]
+        monkeypatch.setattr(app, "copy_to_clipboard", copied.append)
         await open_dashboard(pilot)
         await pilot.press("c")
         await pilot.pause()
@@ -220,11 +223,11 @@ async def test_copy_guid_puts_the_sync_guid_on_the_clipboard() -> None:
         assert any(SYNC_ID in str(n.message) for n in app._notifications)
 
 
-async def test_copy_guid_before_any_answer_says_why_not() -> None:
+async def test_copy_guid_before_any_answer_says_why_not(monkeypatch: pytest.MonkeyPatch) -> None:
     app, _ = make_app([report(T0, down=[health_down()])])
     copied: list[str] = []
     async with app.run_test(size=(80, 24)) as pilot:
-        app.copy_to_clipboard = copied.append  # type: ignore[method-assign]
+        monkeypatch.setattr(app, "copy_to_clipboard", copied.append)
         await open_dashboard(pilot)
         await pilot.press("c")
         await pilot.pause()
@@ -374,12 +377,13 @@ def test_the_practice_entry_opens_the_dashboard(monkeypatch: pytest.MonkeyPatch)
     import syncwizard.tui.app as app_module
 
     started: list[tuple[str | None, object]] = []
-    monkeypatch.setattr(
-        app_module,
-        "run_tui",
-        lambda settings, error, *, start=None, lab_state=None: (
-            started.append((start, lab_state)) or 0
-        ),
-    )
+
+    def run_tui(
+        settings: object, error: object, *, start: str | None = None, lab_state: object = None
+    ) -> int:
+        started.append((start, lab_state))
+        return 0
+
+    monkeypatch.setattr(app_module, "run_tui", run_tui)
     assert entry.main(["--profile", "lab"]) == 0
     assert started == [("status", what_runs)]  # the lab screen is handed the lab's state

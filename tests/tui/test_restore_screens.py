@@ -23,8 +23,8 @@ from restore_support import (
     run_shown_step,
     step_done,
 )
-from support.fake_restore import QUEUE, FakeRestore, FakeRestoreLauncher
-from support.fake_status import SYNC_ID
+from support.fake_restore import FakeRestore, FakeRestoreLauncher
+from support.fake_status import QUEUE, SYNC_ID
 from textual.widget import Widget
 from textual.widgets import Button, Input, RadioButton, RadioSet
 from tui_support import text_of, until

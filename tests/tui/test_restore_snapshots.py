@@ -40,8 +40,8 @@ from syncwizard.tui.restore.summary import RestoreSummaryScreen
 from syncwizard.tui.screens.gate import GateScreen
 
 SnapCompare = Callable[..., bool]
-RunBefore = Callable[[Pilot[object]], Coroutine[Any, Any, None]]
-Then = Callable[[Pilot[object], RestoreScreen, FakeRestore], Coroutine[Any, Any, None]]
+RunBefore = Callable[[Pilot[int]], Coroutine[Any, Any, None]]
+Then = Callable[[Pilot[int], RestoreScreen, FakeRestore], Coroutine[Any, Any, None]]
 SIZE = (100, 32)
 BOTH = [pytest.param((80, 24), id="80x24"), pytest.param(SIZE, id="100x32")]
 
@@ -56,7 +56,7 @@ def fixed_place_and_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     time.tzset()
 
 
-async def still(pilot: Pilot[object], source: FakeStatusSource) -> None:
+async def still(pilot: Pilot[int], source: FakeStatusSource) -> None:
     await until(pilot, lambda: source.exhausted)
     await pilot.pause(0.1)
     await pilot.wait_for_scheduled_animations()
@@ -71,7 +71,7 @@ def at_step(
     fake = asyncio.run(prepared(step_id, run_id=RUN_ID, **options))
     app, _, source = restore_app(launcher=FakeRestoreLauncher(fake))
 
-    async def run_before(pilot: Pilot[object]) -> None:
+    async def run_before(pilot: Pilot[int]) -> None:
         screen = await resume_prepared(pilot)
         if settle_first:
             await still(pilot, source)
@@ -83,7 +83,7 @@ def at_step(
 
 
 def held(step_id: str) -> Then:
-    async def then(pilot: Pilot[object], screen: RestoreScreen, fake: FakeRestore) -> None:
+    async def then(pilot: Pilot[int], screen: RestoreScreen, fake: FakeRestore) -> None:
         await pilot.press("enter")
         if step_id == rt.CLEAR_EVENTS:
             await confirm_gate(pilot, SYNC_ID[:8])
@@ -97,7 +97,7 @@ def held(step_id: str) -> Then:
     return then
 
 
-async def gate_typed(pilot: Pilot[object], screen: RestoreScreen, fake: FakeRestore) -> None:
+async def gate_typed(pilot: Pilot[int], screen: RestoreScreen, fake: FakeRestore) -> None:
     await pilot.press("enter")
     await until(pilot, lambda: isinstance(pilot.app.screen, GateScreen))
     gate = pilot.app.screen
@@ -110,7 +110,7 @@ async def gate_typed(pilot: Pilot[object], screen: RestoreScreen, fake: FakeRest
 def test_set_chooser(snap_compare: SnapCompare) -> None:
     app, _, _ = restore_app()
 
-    async def run_before(pilot: Pilot[object]) -> None:
+    async def run_before(pilot: Pilot[int]) -> None:
         await open_chooser(pilot)
         await pilot.pause(0.1)
 
@@ -128,7 +128,7 @@ def test_gate_with_what_it_destroys(snap_compare: SnapCompare, size: tuple[int, 
 def test_first_step_before_it_runs(snap_compare: SnapCompare) -> None:
     app, _, source = restore_app(run_id=RUN_ID)
 
-    async def run_before(pilot: Pilot[object]) -> None:
+    async def run_before(pilot: Pilot[int]) -> None:
         await open_restore(pilot)
         await still(pilot, source)
 
@@ -144,7 +144,7 @@ def test_clearing_the_events_into_the_archive(snap_compare: SnapCompare) -> None
 
 @pytest.mark.parametrize("size", BOTH)
 def test_events_still_arriving(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
-    async def then(pilot: Pilot[object], screen: RestoreScreen, fake: FakeRestore) -> None:
+    async def then(pilot: Pilot[int], screen: RestoreScreen, fake: FakeRestore) -> None:
         await pilot.press("enter")
         await until(pilot, lambda: screen.phase == "failed")
 
@@ -152,7 +152,7 @@ def test_events_still_arriving(snap_compare: SnapCompare, size: tuple[int, int])
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
-async def table_settled(pilot: Pilot[object], screen: RestoreScreen, fake: FakeRestore) -> None:
+async def table_settled(pilot: Pilot[int], screen: RestoreScreen, fake: FakeRestore) -> None:
     await until(pilot, lambda: screen.events_table.settled)
     await pilot.pause()
 
@@ -180,7 +180,7 @@ def test_restoring_the_repository_db(snap_compare: SnapCompare) -> None:
 
 @pytest.mark.parametrize("size", BOTH)
 def test_the_swap_gate(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
-    async def then(pilot: Pilot[object], screen: RestoreScreen, fake: FakeRestore) -> None:
+    async def then(pilot: Pilot[int], screen: RestoreScreen, fake: FakeRestore) -> None:
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(pilot.app.screen, GateScreen))
         gate = pilot.app.screen
@@ -195,7 +195,7 @@ def test_the_swap_gate(snap_compare: SnapCompare, size: tuple[int, int]) -> None
 def test_the_credentials_modal_masks_the_password(
     snap_compare: SnapCompare, size: tuple[int, int]
 ) -> None:
-    async def then(pilot: Pilot[object], screen: RestoreScreen, fake: FakeRestore) -> None:
+    async def then(pilot: Pilot[int], screen: RestoreScreen, fake: FakeRestore) -> None:
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(pilot.app.screen, CredentialsScreen))
         await pilot.press(*PASSWORD)
@@ -217,7 +217,7 @@ def test_the_plain_restart_offer(snap_compare: SnapCompare, size: tuple[int, int
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
-async def gate_shown(pilot: Pilot[object], screen: RestoreScreen, fake: FakeRestore) -> None:
+async def gate_shown(pilot: Pilot[int], screen: RestoreScreen, fake: FakeRestore) -> None:
     """Run the step shown; stop at its (first) gate, the token field still empty."""
     await pilot.press("enter")
     if screen.shown_step == rt.START_RECOVER:
@@ -236,7 +236,7 @@ def test_the_other_gates_at_80x24(snap_compare: SnapCompare, step_id: str) -> No
 
 
 def test_the_give_up_gate_at_80x24(snap_compare: SnapCompare) -> None:
-    async def then(pilot: Pilot[object], screen: RestoreScreen, fake: FakeRestore) -> None:
+    async def then(pilot: Pilot[int], screen: RestoreScreen, fake: FakeRestore) -> None:
         radios = list(screen.query_one(f"#choice-set-{rt.CLEAR_EVENTS}").query(RadioButton))
         radios[-1].value = True
         await pilot.pause()
@@ -249,7 +249,7 @@ def test_the_give_up_gate_at_80x24(snap_compare: SnapCompare) -> None:
 
 @pytest.mark.parametrize("size", BOTH)
 def test_the_summary(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
-    async def then(pilot: Pilot[object], screen: RestoreScreen, fake: FakeRestore) -> None:
+    async def then(pilot: Pilot[int], screen: RestoreScreen, fake: FakeRestore) -> None:
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(pilot.app.screen, RestoreSummaryScreen))
         await until(pilot, lambda: tables_measured(pilot.app.screen))
@@ -268,7 +268,7 @@ def test_a_failed_step(snap_compare: SnapCompare, size: tuple[int, int]) -> None
         system="repository_db",
     )
 
-    async def then(pilot: Pilot[object], screen: RestoreScreen, fake: FakeRestore) -> None:
+    async def then(pilot: Pilot[int], screen: RestoreScreen, fake: FakeRestore) -> None:
         await pilot.press("enter")
         await until(pilot, lambda: screen.phase == "failed")
 
@@ -277,7 +277,7 @@ def test_a_failed_step(snap_compare: SnapCompare, size: tuple[int, int]) -> None
 
 
 def test_a_shared_database_skips_the_sync_db_steps(snap_compare: SnapCompare) -> None:
-    async def then(pilot: Pilot[object], screen: RestoreScreen, fake: FakeRestore) -> None:
+    async def then(pilot: Pilot[int], screen: RestoreScreen, fake: FakeRestore) -> None:
         await pilot.press("enter")
         await confirm_gate(pilot, "alfresco")
         await until(

@@ -6,6 +6,7 @@ credentials modal, the resume prompts and the summaries."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from backup_support import backup_app, open_backup
@@ -25,7 +26,7 @@ from textual.widgets import RadioButton, RadioSet
 from tui_support import tables_measured, until
 
 from syncwizard.errors import SyncWizardError
-from syncwizard.runbook.backup.runbook import WAIT
+from syncwizard.runbook.backup.step_names import WAIT
 from syncwizard.runbook.model import RefusedError
 from syncwizard.tui.backup.summary import BackupSummaryScreen
 from syncwizard.tui.restore import text as rt
@@ -52,7 +53,7 @@ def step_parts(screen: RestoreScreen, step_id: str) -> list[Widget]:
 
 
 # Choices asked once the step said why: how to make it say so.
-REFUSALS = {
+REFUSALS: dict[str, dict[str, Any]] = {
     rt.CHECK_QUIET: {"producing": True},
     rt.START_RECOVER: {
         "fail": {
@@ -67,7 +68,7 @@ REFUSALS = {
 }
 
 
-async def refused(pilot: Pilot[object], screen: RestoreScreen, step_id: str) -> None:
+async def refused(pilot: Pilot[int], screen: RestoreScreen, step_id: str) -> None:
     await pilot.press("enter")
     if step_id == rt.START_RECOVER:
         await until(pilot, lambda: isinstance(pilot.app.screen, CredentialsScreen))
@@ -106,7 +107,7 @@ GATED = [rt.STOP_SERVICES, rt.CLEAR_EVENTS, rt.SWAP_REPOSITORY, rt.SWAP_SYNC, rt
 GIVE_UP = "give_up"
 
 
-async def gate_reachable(pilot: Pilot[object]) -> GateScreen:
+async def gate_reachable(pilot: Pilot[int]) -> GateScreen:
     await until(pilot, lambda: isinstance(pilot.app.screen, GateScreen))
     gate = pilot.app.screen
     assert isinstance(gate, GateScreen)

@@ -34,12 +34,12 @@ NO_CONFIG = SyncWizardError(
 
 def dashboard_after(
     reports: list[StatusReport], *, high_contrast: bool = False
-) -> tuple[SyncWizardApp, Callable[[Pilot[object]], Coroutine[Any, Any, None]]]:
+) -> tuple[SyncWizardApp, Callable[[Pilot[int]], Coroutine[Any, Any, None]]]:
     """An app that opens the dashboard and waits until the whole script has been shown."""
     settings = demo_settings(ui=UiSettings(high_contrast=high_contrast))
     app, _ = make_app(reports, settings=settings, lag=1.2)
 
-    async def open_and_settle(pilot: Pilot[object]) -> None:
+    async def open_and_settle(pilot: Pilot[int]) -> None:
         await pilot.press("s")
         await applied(pilot, len(reports))
         await pilot.pause()
@@ -79,7 +79,7 @@ def test_dashboard_in_high_contrast(snap_compare: SnapCompare) -> None:
 def test_help_over_the_dashboard(snap_compare: SnapCompare) -> None:
     app, open_dashboard = dashboard_after(demo_reports(5))
 
-    async def run_before(pilot: Pilot[object]) -> None:
+    async def run_before(pilot: Pilot[int]) -> None:
         await open_dashboard(pilot)
         await pilot.press("f1")
 

@@ -47,7 +47,7 @@ def make_app(
     return app, source
 
 
-async def until(pilot: Pilot[object], condition: Callable[[], bool], timeout: float = 5.0) -> None:
+async def until(pilot: Pilot[int], condition: Callable[[], bool], timeout: float = 5.0) -> None:
     """Let the app run until `condition()` holds; fail after `timeout` seconds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -63,7 +63,7 @@ def dashboard(app: SyncWizardApp) -> DashboardScreen:
     return screen
 
 
-async def applied(pilot: Pilot[object], polls: int) -> DashboardScreen:
+async def applied(pilot: Pilot[int], polls: int) -> DashboardScreen:
     """Wait until the dashboard has shown `polls` reports."""
     app = pilot.app
     assert isinstance(app, SyncWizardApp)
@@ -77,7 +77,7 @@ async def applied(pilot: Pilot[object], polls: int) -> DashboardScreen:
     return dashboard(app)
 
 
-async def open_dashboard(pilot: Pilot[object], polls: int = 1) -> DashboardScreen:
+async def open_dashboard(pilot: Pilot[int], polls: int = 1) -> DashboardScreen:
     await pilot.press("s")
     return await applied(pilot, polls)
 

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -88,7 +89,7 @@ def sealed_set(root: Path) -> Path:
     return set_dir
 
 
-DAMAGE = {
+DAMAGE: dict[str, tuple[dict[str, Any], str]] = {
     "files not a list": ({"files": {"notes.dat": 400}}, "`files` must be a list"),
     "an entry without its path": (
         {"files": [{"size": 400, "sha256": "0" * 64}]},

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from syncwizard.clients.health import HealthClient, normalize_fingerprint, parse_health
+from syncwizard.clients.results import HealthCheck, HealthReport
 from syncwizard.errors import SyncWizardError
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "health"
@@ -20,8 +21,14 @@ def fixture(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
 
 
-def parse(body: bytes, status: int = 200, content_type: str = "application/json"):
+def parse(body: bytes, status: int = 200, content_type: str = "application/json") -> HealthReport:
     return parse_health(body, status, URL, fetched_at=1000.0, content_type=content_type)
+
+
+def check(report: HealthReport, name: str) -> HealthCheck:
+    found = report.check(name)
+    assert found is not None, f"no {name} check"
+    return found
 
 
 def parse_error(body: bytes, status: int = 200, content_type: str = "") -> SyncWizardError:
@@ -59,14 +66,14 @@ def test_2023_shape_gives_every_check_the_guid_and_the_timings() -> None:
 def test_version_message_loses_its_leading_spaces() -> None:
     report = parse(fixture("sync-2023.json"))
 
-    assert report.check("versionCheck").message == "3.10.0 (2023-04-28T12:18:27Z)"
+    assert check(report, "versionCheck").message == "3.10.0 (2023-04-28T12:18:27Z)"
 
 
 def test_deadlocks_has_no_message() -> None:
     report = parse(fixture("sync-2023.json"))
 
-    assert report.check("deadlocks").message == ""
-    assert report.check("deadlocks").healthy is True
+    assert check(report, "deadlocks").message == ""
+    assert check(report, "deadlocks").healthy is True
 
 
 def test_2_1_shape_without_duration_timestamp_or_minimum_client_version() -> None:
@@ -77,14 +84,14 @@ def test_2_1_shape_without_duration_timestamp_or_minimum_client_version() -> Non
     assert report.duration_ms is None
     assert report.timestamp is None
     assert report.check("minimumClientVersion") is None
-    assert report.check("versionCheck").message == "1.1-SNAPSHOT (2016-03-09T11:12:52Z)"
+    assert check(report, "versionCheck").message == "1.1-SNAPSHOT (2016-03-09T11:12:52Z)"
     assert len(report.checks) == 7
 
 
 def test_unknown_health_of_2_1_is_none_and_not_healthy_overall() -> None:
     report = parse(fixture("sync-2.1-events-unknown.json"))
 
-    events = report.check("eventsHealthCheck")
+    events = check(report, "eventsHealthCheck")
     assert events.healthy is None
     assert events.message == "Repository JMX endpoint not available"
     assert report.healthy is False
@@ -98,7 +105,7 @@ def test_http_500_with_unhealthy_checks_is_parsed_not_an_outage() -> None:
     assert report.sync_id == GUID_2023
     unhealthy = {check.name for check in report.checks if check.healthy is False}
     assert unhealthy == {"activeMQConnection", "databaseConnection", "eventsHealthCheck"}
-    assert report.check("repositoryConnection").healthy is True
+    assert check(report, "repositoryConnection").healthy is True
 
 
 def test_a_check_that_threw_keeps_the_error_message() -> None:
@@ -114,8 +121,8 @@ def test_a_check_that_threw_keeps_the_error_message() -> None:
 
     report = parse(body, status=500)
 
-    assert report.check("repositoryConnection").healthy is False
-    assert report.check("repositoryConnection").message == "Connection refused: repo:8080"
+    assert check(report, "repositoryConnection").healthy is False
+    assert check(report, "repositoryConnection").message == "Connection refused: repo:8080"
 
 
 def test_error_message_is_added_when_it_differs_from_the_check_message() -> None:
@@ -130,7 +137,7 @@ def test_error_message_is_added_when_it_differs_from_the_check_message() -> None
         }
     ).encode()
 
-    message = parse(body, status=500).check("databaseConnection").message
+    message = check(parse(body, status=500), "databaseConnection").message
 
     assert message == "Database connection failed (FATAL: too many connections)"
 
@@ -141,8 +148,8 @@ def test_unknown_keys_are_kept() -> None:
 
     report = parse(json.dumps(data).encode())
 
-    assert report.check("hazelcastCluster").message == "3 members"
-    assert report.check("hazelcastCluster").healthy is True
+    assert check(report, "hazelcastCluster").message == "3 members"
+    assert check(report, "hazelcastCluster").healthy is True
 
 
 def test_a_failing_id_check_without_a_guid_is_shown_not_refused() -> None:
@@ -156,7 +163,7 @@ def test_a_failing_id_check_without_a_guid_is_shown_not_refused() -> None:
     report = parse(body, status=500)
 
     assert report.sync_id == ""
-    assert report.check("syncServiceIdCheck").message == "could not read the sync id"
+    assert check(report, "syncServiceIdCheck").message == "could not read the sync id"
     assert report.healthy is False
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,7 @@ def test_conninfo_names_host_port_db_and_user_without_a_password(tmp_path: Path)
 def test_as_root_the_cluster_belongs_to_the_postgres_user_outside_roots_home(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(postgres.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
     cluster = postgres.cluster(LabLayout(tmp_path / "lab", TEST_PORTS))
     assert cluster.os_user == "postgres"
     assert cluster.base_dir.parent == postgres.ROOT_CLUSTERS_DIR
@@ -39,7 +40,7 @@ def test_as_root_the_cluster_belongs_to_the_postgres_user_outside_roots_home(
 def test_a_user_keeps_the_cluster_in_the_lab_with_a_short_socket_path(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(postgres.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
     short = postgres.cluster(LabLayout(tmp_path / "lab", TEST_PORTS))
     assert short.os_user is None
     assert short.data_dir == tmp_path / "lab" / "postgres" / "data"

@@ -38,6 +38,7 @@ sys.stdin.read()
 
 class Contender:
     def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
         self.proc = subprocess.Popen(
             [sys.executable, "-c", CONTENDER, run_id],
             stdin=subprocess.PIPE,
@@ -66,7 +67,7 @@ def test_of_three_processes_started_together_one_holds_the_lock_and_two_are_refu
         holders = [c for c, line in zip(contenders, lines, strict=True) if line == "held"]
         assert len(holders) == 1, lines
         (holder,) = holders
-        run_id = holder.proc.args[-1]  # type: ignore[index]
+        run_id = holder.run_id
         refused = [line for line in lines if line != "held"]
         for line in refused:
             assert line.startswith("busy profile 'prod' is busy: backup run ")

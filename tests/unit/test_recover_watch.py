@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 import pytest
 
 from syncwizard.clients.results import HealthCheck, HealthReport
@@ -26,10 +29,10 @@ def report(*, healthy: bool, sync_id: str = GUID) -> HealthReport:
     )
 
 
-def scripted(answers: list[object]):
+def scripted(answers: list[object]) -> Callable[[], Awaitable[Any]]:
     answers = list(answers)
 
-    async def sample():
+    async def sample() -> Any:
         answer = answers.pop(0) if len(answers) > 1 else answers[0]
         if isinstance(answer, Exception):
             raise answer

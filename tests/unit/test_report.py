@@ -117,7 +117,7 @@ def backup_until(root: Path, last: str) -> RunWriter:
     run = RunWriter(
         root, "backup-20261126T053132Z", "backup", BACKUP_STEPS, backup_set="/backups/b1"
     )
-    outputs = {
+    outputs: dict[str, tuple[str, dict[str, Any]]] = {
         "preflight": (
             "Preflight",
             {"sync_id": SYNC_ID, "queue": QUEUE, "topic": "VirtualTopic.x", "warnings": []},

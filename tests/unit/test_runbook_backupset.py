@@ -7,6 +7,7 @@ import json
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,7 @@ from syncwizard.headless import HeadlessPrinter
 from syncwizard.runbook import backupset
 from syncwizard.runbook.backup.drain import DrainStatus
 from syncwizard.runbook.backup.runbook import BackupOptions, parse_attested_time
+from syncwizard.runbook.backup.systems import DatabaseProbeResult
 from syncwizard.runbook.model import EventKind, RefusedError, StepEvent, StepState
 
 TOC_LIST = """\
@@ -54,7 +56,7 @@ def test_a_table_that_held_rows_but_has_no_data_in_the_dump_is_a_problem() -> No
     assert problems == ["r.dump: the dump has no data for public.alf_audit, which held rows"]
 
 
-def make_set(tmp_path: Path) -> tuple[Path, dict]:
+def make_set(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
     set_dir = tmp_path / "set"
     (set_dir / "sync_db.dump").mkdir(parents=True)
     (set_dir / "sync_db.dump" / "toc.dat").write_bytes(b"toc")
@@ -302,9 +304,9 @@ def test_an_abandoned_run_is_printed_in_text_and_a_warning_stands_out() -> None:
 # --- does the Sync Service share the repository database? ----------------------------------
 
 
-def probe(role: str, name: str, port: str = "5432", sync_tables: tuple[str, ...] = ()):
-    from syncwizard.runbook.backup.systems import DatabaseProbeResult
-
+def probe(
+    role: str, name: str, port: str = "5432", sync_tables: tuple[str, ...] = ()
+) -> DatabaseProbeResult:
     return DatabaseProbeResult(
         role=role,
         target="",

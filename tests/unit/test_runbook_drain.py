@@ -12,6 +12,7 @@ from syncwizard.runbook.backup.drain import (
     DrainJudge,
     DrainSample,
     DrainSettings,
+    DrainStatus,
     QueueSnapshot,
     clause_holding,
     countdown,
@@ -156,7 +157,7 @@ async def test_the_wait_times_out_with_guidance_when_no_consumer_is_attached() -
     async def no_consumer() -> DrainSample:
         return sample(clock.now, 12, 5000, consumers=0)
 
-    seen = []
+    seen: list[DrainStatus] = []
     with pytest.raises(RefusedError) as caught:
         await wait_for_drain(no_consumer, judge(), seen.append, clock=clock, sleep=clock.sleep)
     assert "did not drain within 60 s" in caught.value.message

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,7 +36,7 @@ class Script:
         self.skip: set[str] = set()
         self.verify_fails: set[str] = set()
 
-    def action(self, name: str):
+    def action(self, name: str) -> Callable[[StepContext], Awaitable[Outputs]]:
         async def act(ctx: StepContext) -> Outputs:
             self.calls.append(name)
             ctx.progress(f"{name} working", detail={"step": name})
@@ -74,7 +76,7 @@ class Script:
         )
 
 
-def new_engine(tmp_path: Path, script: Script, **kwargs) -> tuple[Engine, list[StepEvent]]:
+def new_engine(tmp_path: Path, script: Script, **kwargs: Any) -> tuple[Engine, list[StepEvent]]:
     events: list[StepEvent] = []
     journal = Journal.create(tmp_path / "runs" / "run-1")
     engine = Engine(script.runbook(), journal, "run-1", observers=[events.append], **kwargs)

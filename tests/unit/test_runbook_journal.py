@@ -117,7 +117,7 @@ def test_a_line_cut_short_by_a_kill_is_skipped_and_the_next_append_starts_clean(
     assert all(isinstance(e, dict) for e in read_entries(run_dir / "journal.jsonl"))
 
 
-def _hold_lock(run_dir: str, ready: multiprocessing.synchronize.Event) -> None:  # type: ignore[name-defined]
+def _hold_lock(run_dir: str, ready: multiprocessing.synchronize.Event) -> None:
     journal = Journal.open(Path(run_dir))
     ready.set()
     time.sleep(30)
@@ -193,7 +193,12 @@ def test_every_append_reaches_the_disk_before_it_returns(
 ) -> None:
     synced: list[int] = []
     real_fsync = os.fsync
-    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+
+    def fsync(fd: int) -> None:
+        synced.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
     run_dir = tmp_path / "runs" / "backup-1"
     journal = started(run_dir, ["a"])
     before = len(synced)

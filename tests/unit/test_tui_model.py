@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from support.fake_status import QUEUE, T0, broker_down, report
 
+from syncwizard.clients.results import QueueStats
 from syncwizard.errors import SyncWizardError
+from syncwizard.status import StatusReport
 from syncwizard.tui import formatting
 from syncwizard.tui.model import DashboardModel, DequeueRate, Observed
 
@@ -80,9 +82,8 @@ def test_the_model_keeps_broker_numbers_while_the_broker_is_down() -> None:
 def test_another_queue_starts_a_new_history() -> None:
     model = DashboardModel()
     model.apply(report(T0, pending=5))
-    other = report(T0 + 1, pending=1)
-    moved = other.queue.__class__(QUEUE.replace("Consumer.", "Consumer.x"), 1, 1, 0, 0, 1)
-    model.apply(other.__class__(taken_at=T0 + 1, queue=moved))
+    moved = QueueStats(QUEUE.replace("Consumer.", "Consumer.x"), 1, 1, 0, 0, 1)
+    model.apply(StatusReport(taken_at=T0 + 1, queue=moved))
     assert list(model.pending) == [1]
     assert model.dequeue_rate.per_second is None
 

@@ -244,7 +244,9 @@ async def dump_in_snapshot(
                     "SELECT pg_export_snapshot(), current_database(), "
                     "current_setting('server_version'), clock_timestamp()"
                 )
-                snapshot_id, dbname, version, server_time = await cursor.fetchone()  # type: ignore[misc]
+                row = await cursor.fetchone()
+                assert row is not None
+                snapshot_id, dbname, version, server_time = row
         except (psycopg.Error, TimeoutError) as exc:
             raise query_error(
                 exc,

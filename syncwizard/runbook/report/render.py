@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from syncwizard.masking import mask_text
 from syncwizard.runbook.backup import step_names as backup_steps
@@ -13,14 +13,17 @@ from syncwizard.runbook.report.restore import restore_sections
 from syncwizard.runbook.report.view import RunView
 from syncwizard.runbook.restore import step_names as restore_steps
 
-_SECTIONS = {backup_steps.RUNBOOK: backup_sections, restore_steps.RUNBOOK: restore_sections}
+_SECTIONS: dict[str, Callable[[RunView], list[str]]] = {
+    backup_steps.RUNBOOK: backup_sections,
+    restore_steps.RUNBOOK: restore_sections,
+}
 
 
 def render_report(record: RunRecord, secrets: Iterable[str] = ()) -> str:
     """The run as Markdown: heading with its outcome, facts, timeline, what the runbook
     did (backup set and dumps; or the restore's events, databases and restart), errors."""
     view = RunView.of(record, secrets)
-    sections = _SECTIONS.get(record.runbook, lambda v: [])
+    sections: Callable[[RunView], list[str]] = _SECTIONS.get(record.runbook, lambda v: [])
     lines = [*heading(view), *facts(view), *timeline(view), *sections(view), *errors(view)]
     body = "\n".join(lines).rstrip() + "\n"
     return mask_text(body, view.found_secrets)

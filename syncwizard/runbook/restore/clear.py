@@ -249,8 +249,9 @@ class ClearSteps:
             if not by_hand:
                 return True
             # Going on knowingly: end by itself once nothing arrived for a quiet window.
-            empty_since[0] = empty_since[0] or counts.elapsed
-            return counts.elapsed - empty_since[0] >= quiet_window
+            since = empty_since[0] or counts.elapsed
+            empty_since[0] = since
+            return counts.elapsed - since >= quiet_window
 
         ctx.progress(f"clearing {queue} into {path.name}")
         result = await self.systems.clear_into_archive(
@@ -301,9 +302,10 @@ class ClearSteps:
         stats = await self.systems.queue_stats(queue)
         still_pending = stats.pending if stats else 0
         removed = archived - int(baseline["archived"]) + given_up
-        reset = stats is None or stats.dequeued < baseline["dequeued"]
-        broker_removed = None if reset else stats.dequeued - int(baseline["dequeued"])
-        arrived = None if reset else stats.enqueued - int(baseline["enqueued"])
+        counters = None if stats is None or stats.dequeued < baseline["dequeued"] else stats
+        reset = counters is None
+        broker_removed = None if counters is None else counters.dequeued - int(baseline["dequeued"])
+        arrived = None if counters is None else counters.enqueued - int(baseline["enqueued"])
         expected = None if arrived is None else int(baseline["pending"]) + arrived - still_pending
         agree = None if reset else broker_removed == removed == expected
         complete = given_up == 0 and agree is not False

@@ -610,7 +610,7 @@ async def swap(plan: RestorePlan, ctx: StepContext) -> Outputs:
     return outputs
 
 
-async def verify_swapped(plan: RestorePlan, ctx: StepContext, outputs: Outputs) -> None:
+async def verify_swapped(plan: RestorePlan, ctx: StepContext, outputs: Mapping[str, Any]) -> None:
     """The live name holds the restored database (a verification, also on resume)."""
     restored_oid = _restored_oid(plan, ctx)
     live = await pgadmin.database_info(

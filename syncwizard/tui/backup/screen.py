@@ -195,7 +195,7 @@ class BackupScreen(RunbookScreen):
         if upcoming is not None:  # its explanation behind the question, after earlier events
             self.post_message(ShowStep(upcoming.id))
         self._note(f"asking: {gate.title}")
-        answer = bool(await self.app.push_screen_wait(GateScreen(gate)))
+        answer = await self.app.push_screen_wait(GateScreen(gate))
         self._note("confirmed" if answer else "not confirmed: nothing was done")
         return answer
 

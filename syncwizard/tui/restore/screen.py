@@ -249,7 +249,7 @@ class RestoreScreen(RunbookScreen):
         from syncwizard.tui.screens.gate import GateScreen
 
         # Said after the answer, so nothing under the gate changes while it is open.
-        answer = bool(await self.app.push_screen_wait(GateScreen(gate)))
+        answer = await self.app.push_screen_wait(GateScreen(gate))
         said = "confirmed" if answer else "not confirmed: nothing was done"
         self._note(f"asked: {gate.title} {said}")
         return answer
@@ -436,7 +436,7 @@ class RestoreScreen(RunbookScreen):
             self._show_head(step_id)
 
     def _on_progress(self, event: StepEvent) -> None:
-        detail = event.detail
+        detail: Any = event.detail  # a typed record, read by its attributes (no runbook import)
         if rt.is_recover_watch(detail):
             checks = rt.watch_checks(detail)
             healthy = sum(1 for _, ok, _ in checks if ok)

@@ -24,8 +24,7 @@ class DatabasesPanel(StatusPanel):
 
     def show(self, observed: dict[str, Observed[DatabaseFacts]], now: float) -> None:
         self.observed = observed
-        views: list[Observed[object]] = list(observed.values())  # type: ignore[arg-type]
-        self.mark(views)
+        self.mark(list(observed.values()))
         stale = [ROLE_NAMES[r] for r, o in observed.items() if o.error is not None]
         self.set_titles("Databases", f"STALE: {', '.join(stale)}" if stale else "")
         self.redraw(now)

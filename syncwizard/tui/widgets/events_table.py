@@ -50,7 +50,8 @@ def read_rows(path: Path) -> tuple[list[Row], list[int], int]:
     widths = [len(label) for label in EVENT_COLUMNS]
     for row in plain:
         widths = [max(width, cell_len(cell)) for width, cell in zip(widths, row, strict=True)]
-    return [tuple(map(_cell, row)) for row in plain], widths, total  # type: ignore[misc]
+    rows: list[Row] = [(_cell(a), _cell(b), _cell(c), _cell(d)) for a, b, c, d in plain]
+    return rows, widths, total
 
 
 class EventsTable(DataTable[Text]):

@@ -12,6 +12,7 @@ lines that differ; the layout is redone only when the number of lines changes.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
+from typing import TypeVar
 
 from rich.style import Style
 from rich.text import Text
@@ -26,6 +27,8 @@ from syncwizard.tui import formatting
 from syncwizard.tui.model import Observed
 from syncwizard.tui.widgets.stable_lines import StableLines, TrueColorLines
 from syncwizard.tui.widgets.styled_lines import Line, StyledLines, line_strips
+
+T = TypeVar("T")
 
 STYLES = {
     "panel--label",
@@ -178,14 +181,14 @@ class StatusPanel(StableLines, VerticalScroll):
         if self.border_subtitle != subtitle:
             self.border_subtitle = subtitle
 
-    def mark(self, observed: Observed[object] | list[Observed[object]]) -> None:
+    def mark(self, observed: Observed[T] | list[Observed[T]]) -> None:
         """Set -stale / -down from one or several systems."""
         views = observed if isinstance(observed, list) else [observed]
         self.set_class(any(v.stale for v in views), "-stale")
         self.set_class(any(v.error is not None and v.value is None for v in views), "-down")
 
 
-def state_line(observed: Observed[object], now: float) -> str:
+def state_line(observed: Observed[T], now: float) -> str:
     """The border subtitle for one system: fresh, stale with age, down, or waiting."""
     age = formatting.age(observed.age(now))
     if observed.error is not None:

@@ -109,9 +109,9 @@ def sparkline_rows(
         ]
         segments = []
         start = 0
-        for ratio, run in groupby(keys):
+        for key, run in groupby(keys):
             end = start + len(list(run))
-            segments.append(Segment(text[start:end], base if ratio is None else styles[ratio]))
+            segments.append(Segment(text[start:end], base if key is None else styles[key]))
             start = end
         rows.append(Strip(segments, width))
     return rows
