@@ -10,7 +10,6 @@ and journal.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import inspect
 from collections.abc import Sequence
 from pathlib import Path
@@ -74,8 +73,15 @@ def find_unfinished_restore() -> RunRecord | None:
     return find_unfinished(RUNBOOK)
 
 
-async def _import(name: str) -> ModuleType:
-    return await asyncio.to_thread(importlib.import_module, name)
+def _restore_runbook() -> ModuleType:
+    from syncwizard.runbook.restore import runbook
+
+    return runbook
+
+
+async def _load_runbook() -> ModuleType:
+    """Import off the event loop: the restore modules pull in psycopg, httpx and stomp.py."""
+    return await asyncio.to_thread(_restore_runbook)
 
 
 async def _maybe_await(value: Any) -> Any:
@@ -84,8 +90,6 @@ async def _maybe_await(value: Any) -> Any:
 
 class RealRestoreLauncher:
     """The real restore runbook (runbook/restore/runbook.py) for one profile."""
-
-    MODULE = "syncwizard.runbook.restore.runbook"
 
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
@@ -103,15 +107,14 @@ class RealRestoreLauncher:
 
     async def step_titles(self, record: RunRecord) -> dict[str, str]:
         """From the runbook built as `describe_plan` builds it (reads the set's manifest)."""
-        restore = await _import(self.MODULE)
-        actions_module = await _import("syncwizard.runbook.restore.actions")
+        restore = await _load_runbook()
         from syncwizard.errors import SyncWizardError
         from syncwizard.runbook import backupset
 
         try:
             set_dir = Path(record.header["backup_set"])
             manifest = await asyncio.to_thread(backupset.read_manifest, set_dir)
-            actions = actions_module.RestoreActions(
+            actions = restore.RestoreActions(
                 self.profile, None, set_dir, manifest, record.run_dir, restore.RestoreChoices()
             )
         except (KeyError, TypeError, ValueError, SyncWizardError):
@@ -124,18 +127,18 @@ class RealRestoreLauncher:
                 await systems.aclose()
 
     async def list_sets(self) -> list[Any]:
-        restore = await _import(self.MODULE)
+        restore = await _load_runbook()
         sets: list[Any] = await _maybe_await(restore.list_sets(Path(self.profile.backup.dir)))
         return sets
 
     async def make_choices(self) -> Any:
-        restore = await _import(self.MODULE)
+        restore = await _load_runbook()
         return restore.RestoreChoices()
 
     async def start(
         self, set_dir: Path, choices: Any, observers: Sequence[Observer], confirm: Confirm
     ) -> Engine:
-        restore = await _import(self.MODULE)
+        restore = await _load_runbook()
         password = await self._password()
         engine: Engine = await _maybe_await(
             restore.start_restore(
@@ -152,7 +155,7 @@ class RealRestoreLauncher:
     async def resume(
         self, record: RunRecord, choices: Any, observers: Sequence[Observer], confirm: Confirm
     ) -> Engine:
-        restore = await _import(self.MODULE)
+        restore = await _load_runbook()
         password = await self._password()
         engine: Engine = await _maybe_await(
             restore.resume_restore(
@@ -167,5 +170,5 @@ class RealRestoreLauncher:
         return engine
 
     async def drop_aside(self, run_id: str, role: str) -> None:
-        restore = await _import(self.MODULE)
+        restore = await _load_runbook()
         await _maybe_await(restore.drop_aside(run_id, self.profile, role))
