@@ -94,6 +94,7 @@ class ServiceSettings:
     start_with_recover: str | None = None
     timeout: float = _seconds(120.0)  # seconds a stop or start command may take
     healthy_timeout: float = _seconds(600.0)  # seconds to wait for the service to answer healthy
+    watch_interval: float = _seconds(2.0)  # seconds between two looks while it comes back
     # What -Drecover did: a command printing how far the Sync DB is from the repository
     # (run before and after the recover start), and the service's log, whose lines about
     # the recover are shown after it.

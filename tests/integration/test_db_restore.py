@@ -367,7 +367,7 @@ async def test_swap_puts_the_restored_database_in_place_ending_the_live_sessions
         application_name="repository-app",
         autocommit=True,
     )
-    facts = dict(await database.gate_facts(plan))
+    facts = dict(database.gate_facts(plan, await database.look_before_swap(plan)))
     try:
         swapped = await database.swap(plan, ctx.next_step(plan.swap_step))
         with pytest.raises(psycopg.OperationalError):
@@ -420,7 +420,7 @@ async def test_the_drop_first_path_drops_live_before_restoring_and_keeps_no_copy
     pg_lab: LabLayout, repository_dump: tuple[Path, dict[str, Any]], live: str
 ) -> None:
     plan = plan_for(pg_lab, repository_dump, live, mode="drop_first")
-    facts = dict(await database.gate_facts(plan))
+    facts = dict(database.gate_facts(plan, await database.look_before_swap(plan)))
     ctx = FakeContext(plan.restore_step)
 
     outputs = await database.restore_into_scratch(plan, ctx)

@@ -8,8 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from syncwizard import systems, units
-from syncwizard.clients import pgadmin
+from syncwizard import units
 from syncwizard.clients.postgres import parse_conninfo, system_label
 from syncwizard.config import Profile
 from syncwizard.errors import SyncWizardError, combined
@@ -35,7 +34,7 @@ class RestoreActions:
     def __init__(
         self,
         profile: Profile,
-        broker_password: str | None,
+        systems: RestoreSystems,
         set_dir: Path,
         manifest: dict[str, Any],
         run_dir: Path,
@@ -47,7 +46,7 @@ class RestoreActions:
             manifest=manifest,
             run_dir=run_dir,
             choices=choices,
-            systems=RestoreSystems(profile, broker_password),
+            systems=systems,
         )
         self.systems = self.state.systems
         self.set_dir = set_dir
@@ -198,12 +197,9 @@ class RestoreActions:
         }
 
     async def _database_facts(self, role: str, warnings: list[str]) -> dict[str, Any]:
-        settings = getattr(self.state.profile, role)
-        conninfo = settings.conninfo
-        passfile = systems.expand(settings.passfile)
-        parts = parse_conninfo(conninfo, role)
+        parts = parse_conninfo(getattr(self.state.profile, role).conninfo, role)
         name = parts.get("dbname") or parts.get("user", "")
-        target = await pgadmin.restore_target(conninfo, name, passfile=passfile, system=role)
+        target = await self.systems.restore_target(role, name)
         info, rights, free, lost = target.info, target.rights, target.free_bytes, target.not_in_dump
         missing = rights.problems(name)
         if info is None:  # nothing to rename: only the right to create databases counts

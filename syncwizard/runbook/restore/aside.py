@@ -6,13 +6,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from syncwizard import systems
-from syncwizard.config import Profile
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.journal import Journal, load_run, runs_dir
 from syncwizard.runbook.model import EventKind, StepEvent
-from syncwizard.runbook.restore import database
 from syncwizard.runbook.restore.step_names import SWAP_STEP_OF
+from syncwizard.runbook.restore.systems import RestoreSystems
 
 DROPPED = "dropped_aside"
 
@@ -27,7 +25,7 @@ def aside_of(run_dir: Path, role: str) -> str | None:
     return str(aside) if aside else None
 
 
-async def drop_aside_of_run(run: str | Path, profile: Profile, role: str) -> str:
+async def drop_aside_of_run(run: str | Path, systems: RestoreSystems, role: str) -> str:
     run_dir = Path(run) if Path(run).is_dir() else runs_dir() / str(run)
     aside = aside_of(run_dir, role)
     if aside is None:
@@ -37,10 +35,7 @@ async def drop_aside_of_run(run: str | Path, profile: Profile, role: str) -> str
             hint="`syncwizard report` shows what the run did",
             system=role,
         )
-    settings = getattr(profile, role)
-    await database.drop_aside(
-        settings.conninfo, aside, passfile=systems.expand(settings.passfile), system=role
-    )
+    await systems.drop_aside(role, aside)
     journal = Journal.open(run_dir)
     try:
         journal.append(

@@ -33,6 +33,7 @@ from syncwizard import units
 from syncwizard.clients import pgadmin, pgtools
 from syncwizard.clients.pgtools import Progress
 from syncwizard.clients.postgres import query_error, system_label, target_parts
+from syncwizard.clients.results import Session
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.model import Outputs, RefusedError, StepContext
 
@@ -193,7 +194,7 @@ def kill_orphan_restore(pid: int, scratch: str) -> bool:
     return True
 
 
-def _progress_text(label: str, progress: Progress) -> str:
+def progress_text(label: str, progress: Progress) -> str:
     if progress.tuples_total:
         share = min(100, 100 * progress.tuples_done // max(progress.tuples_total, 1))
         rows = f"{progress.tuples_done:,} of {progress.tuples_total:,} rows ({share}%)"
@@ -481,7 +482,7 @@ async def restore_into_scratch(plan: RestorePlan, ctx: StepContext) -> Outputs:
             for line in progress.lines:
                 lines.append(line)
                 ctx.log(line)
-            ctx.progress(_progress_text(plan.label, progress), progress)
+            ctx.progress(progress_text(plan.label, progress), progress)
 
         restore.on_progress = on_progress
         try:
@@ -508,18 +509,38 @@ async def restore_into_scratch(plan: RestorePlan, ctx: StepContext) -> Outputs:
             await asyncio.shield(_drop_scratch_quietly(plan))
     seconds = time.monotonic() - started
     ctx.record("restored", {"scratch": plan.scratch, "oid": scratch_info.oid})
+    return restored_outputs(
+        plan,
+        scratch_oid=scratch_info.oid,
+        owner=owner,
+        no_owner=no_owner,
+        dropped_leftovers=dropped,
+        seconds=seconds,
+    )
+
+
+def restored_outputs(
+    plan: RestorePlan,
+    *,
+    scratch_oid: int,
+    owner: str,
+    no_owner: bool,
+    dropped_leftovers: list[str],
+    seconds: float,
+) -> Outputs:
+    """What a verified restore into the scratch database reports (and the swap reads)."""
     rows = sum(plan.row_counts.values())
     return {
         "database": plan.live,
         "scratch": plan.scratch,
-        "scratch_oid": scratch_info.oid,
+        "scratch_oid": scratch_oid,
         "mode": plan.mode,
         "tables": len(plan.row_counts),
         "rows": rows,
         "seconds": round(seconds, 2),
         "owner": owner,
         "no_owner": no_owner,
-        "dropped_leftovers": dropped,
+        "dropped_leftovers": dropped_leftovers,
         "summary": f"restored {plan.archive.name} into {plan.scratch!r}: {rows:,} rows in "
         f"{len(plan.row_counts)} tables, each as the manifest says, in {seconds:,.1f} s",
     }
@@ -528,7 +549,7 @@ async def restore_into_scratch(plan: RestorePlan, ctx: StepContext) -> Outputs:
 # --- 2. the swap --------------------------------------------------------------------------
 
 
-def _swap_outputs(plan: RestorePlan, aside: str | None, terminated: int) -> Outputs:
+def swap_outputs(plan: RestorePlan, aside: str | None, terminated: int) -> Outputs:
     if aside is None:
         kept = "no copy of the old one was kept"
     else:
@@ -578,7 +599,7 @@ async def swap(plan: RestorePlan, ctx: StepContext) -> Outputs:
         await conn.close()
     if scratch is None and live is not None and live.oid == restored_oid:
         # Committed, and then killed before it was journaled.
-        outputs = _swap_outputs(plan, plan.aside if aside is not None else None, 0)
+        outputs = swap_outputs(plan, plan.aside if aside is not None else None, 0)
         ctx.record("swapped", outputs)
         ctx.log(f"the swap had already committed: {plan.live!r} is the restored database")
         return outputs
@@ -605,7 +626,7 @@ async def swap(plan: RestorePlan, ctx: StepContext) -> Outputs:
         passfile=plan.passfile,
         system=plan.role,
     )
-    outputs = _swap_outputs(plan, result.aside, result.terminated)
+    outputs = swap_outputs(plan, result.aside, result.terminated)
     ctx.record("swapped", outputs)
     return outputs
 
@@ -638,7 +659,7 @@ async def drop_aside(
 # --- what a gate shows --------------------------------------------------------------------
 
 
-def _sessions_text(sessions: list[Any]) -> str:
+def _sessions_text(sessions: list[Session]) -> str:
     if not sessions:
         return "nobody"
     shown = [
@@ -650,25 +671,41 @@ def _sessions_text(sessions: list[Any]) -> str:
     return count + "; ".join(shown) + more + " (ended at the swap)"
 
 
-async def gate_facts(plan: RestorePlan) -> tuple[tuple[str, str], ...]:
-    """(label, value) rows for the swap's gate (or, on the drop-first path, the restore's):
-    the live database, its size, who is connected, and what becomes of it."""
+@dataclass(frozen=True)
+class SwapLook:
+    """The live database, who is connected to it, and the scratch database, as they are."""
+
+    live: pgadmin.DatabaseInfo | None
+    sessions: list[Session]
+    scratch: pgadmin.DatabaseInfo | None
+
+
+async def look_before_swap(plan: RestorePlan) -> SwapLook:
+    """One look at the server before the swap's gate (or the drop-first restore's)."""
     conn = await pgadmin.connect_maintenance(
         plan.conninfo, passfile=plan.passfile, system=plan.role
     )
     try:
-        live = await pgadmin.read_database_info(conn, plan.live)
-        sessions = await pgadmin.read_sessions(conn, plan.live)
-        scratch = await pgadmin.read_database_info(conn, plan.scratch)
+        return SwapLook(
+            live=await pgadmin.read_database_info(conn, plan.live),
+            sessions=await pgadmin.read_sessions(conn, plan.live),
+            scratch=await pgadmin.read_database_info(conn, plan.scratch),
+        )
     except psycopg.Error as exc:
         raise query_error(exc, plan.conninfo, system=plan.role) from exc
     finally:
         await conn.close()
+
+
+def gate_facts(plan: RestorePlan, look: SwapLook) -> tuple[tuple[str, str], ...]:
+    """(label, value) rows for the swap's gate (or, on the drop-first path, the restore's):
+    the live database, its size, who is connected, and what becomes of it."""
+    live, scratch = look.live, look.scratch
     server = pgadmin.describe_server(plan.conninfo, plan.role)
     rows: list[tuple[str, str]] = [
         ("Database", f"{plan.live} on {server}"),
         ("Its size", _size(live.size_bytes) if live else "it does not exist"),
-        ("Connected", _sessions_text(sessions)),
+        ("Connected", _sessions_text(look.sessions)),
     ]
     if plan.mode == "drop_first":
         rows.append(("Becomes", "DROPPED: no copy is kept (the server has no room for two)"))

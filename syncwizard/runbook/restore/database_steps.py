@@ -98,7 +98,7 @@ class DatabaseSteps:
     async def _restore(self, ctx: StepContext, role: str) -> Outputs:
         if reason := self._skip_reason(role):
             raise SkipStep(reason, {"database": None, "reason": reason})
-        return await database.restore_into_scratch(self.plan_for(ctx, role), ctx)
+        return await self.state.systems.restore_into_scratch(self.plan_for(ctx, role), ctx)
 
     async def restore_repository(self, ctx: StepContext) -> Outputs:
         return await self._restore(ctx, "repository_db")
@@ -141,7 +141,7 @@ class DatabaseSteps:
             if ctx.records_of(SWAP_STEP_OF[role]).get("swapped"):
                 return None  # an earlier attempt committed it: nothing left to confirm
             plan = self.plan_for(ctx, role)
-            facts = await database.gate_facts(plan)
+            facts = database.gate_facts(plan, await self.state.systems.look_before_swap(plan))
             return Gate(
                 title=f"Replace the {LABELS[role]} {plan.live} with the restored copy?",
                 consequences=f"Every session on {plan.live} is ended. The current database "
@@ -168,14 +168,14 @@ class DatabaseSteps:
 
         async def verify(ctx: StepContext, outputs: Outputs) -> None:
             if outputs.get("database"):
-                await database.verify_swapped(self.plan_for(ctx, role), ctx, outputs)
+                await self.state.systems.verify_swapped(self.plan_for(ctx, role), ctx, outputs)
 
         return verify
 
     async def _swap(self, ctx: StepContext, role: str) -> Outputs:
         if reason := self._skip_reason(role):
             raise SkipStep(reason, {"database": None, "reason": reason})
-        return await database.swap(self.plan_for(ctx, role), ctx)
+        return await self.state.systems.swap(self.plan_for(ctx, role), ctx)
 
     async def swap_repository(self, ctx: StepContext) -> Outputs:
         return await self._swap(ctx, "repository_db")

@@ -37,6 +37,7 @@ from syncwizard.runbook.model import Confirm, Observer, RefusedError, Runbook, S
 from syncwizard.runbook.profile_lock import ProfileLock
 from syncwizard.runbook.report import REPORT_NAME
 from syncwizard.runbook.restore.actions import RestoreActions
+from syncwizard.runbook.restore.aside import drop_aside_of_run
 from syncwizard.runbook.restore.choices import RestoreChoices
 from syncwizard.runbook.restore.sets import SetListing, list_sets, resolve_set
 from syncwizard.runbook.restore.step_names import (
@@ -57,6 +58,7 @@ from syncwizard.runbook.restore.step_names import (
     VERIFY,
     WHY,
 )
+from syncwizard.runbook.restore.systems import RestoreSystems
 
 __all__ = [
     "RestoreChoices",
@@ -201,12 +203,15 @@ def start_restore(
     broker_password: str | None,
     observers: Iterable[Observer] = (),
     confirm: Confirm | None = None,
+    systems: RestoreSystems | None = None,
+    run_id: str | None = None,
 ) -> Engine:
     """A new restore run from the sealed set `set_dir`; `engine.run_step(...)` or
     `engine.run()` carries it out. Raises SyncWizardError (nothing written) when the
-    folder holds no readable manifest."""
+    folder holds no readable manifest. `systems` are the profile's own unless given;
+    `run_id` is restore-<UTC time> unless given (a number is added while it is taken)."""
     manifest = backupset.read_manifest(set_dir)
-    base = new_run_id(RUNBOOK)
+    base = run_id or new_run_id(RUNBOOK)
     run_id, number = base, 1
     while (runs_dir() / run_id).exists():
         number += 1
@@ -217,7 +222,14 @@ def start_restore(
         secrets=secrets_to_mask(broker_password),
         profile_lock=ProfileLock.take(profile.name, RUNBOOK),  # one run at a time
     )
-    actions = RestoreActions(profile, broker_password, set_dir, manifest, run_dir, choices)
+    actions = RestoreActions(
+        profile,
+        systems or RestoreSystems(profile, broker_password),
+        set_dir,
+        manifest,
+        run_dir,
+        choices,
+    )
     engine = Engine(restore_runbook(actions), journal, run_id, observers=observers, confirm=confirm)
     engine.start(
         {
@@ -241,8 +253,10 @@ async def resume_restore(
     broker_password: str | None,
     observers: Iterable[Observer] = (),
     confirm: Confirm | None = None,
+    systems: RestoreSystems | None = None,
 ) -> Engine:
-    """The engine of an unfinished restore run, at the step where it stopped."""
+    """The engine of an unfinished restore run, at the step where it stopped (`systems`
+    as for `start_restore`)."""
     header = record.header
     if header.get("profile") != profile.name:
         raise RefusedError(
@@ -260,7 +274,14 @@ async def resume_restore(
         secrets=secrets_to_mask(broker_password),
         profile_lock=ProfileLock.take(profile.name, RUNBOOK),
     )
-    actions = RestoreActions(profile, broker_password, set_dir, manifest, record.run_dir, choices)
+    actions = RestoreActions(
+        profile,
+        systems or RestoreSystems(profile, broker_password),
+        set_dir,
+        manifest,
+        record.run_dir,
+        choices,
+    )
     try:
         engine = Engine.resume(
             restore_runbook(actions), record, journal, observers=observers, confirm=confirm
@@ -282,7 +303,12 @@ def describe_plan(profile: Profile, set_dir: Path) -> str:
     manifest = backupset.read_manifest(set_dir)
     run_id = new_run_id(RUNBOOK)  # what a run started now would be called
     actions = RestoreActions(
-        profile, None, set_dir, manifest, runs_dir() / run_id, RestoreChoices()
+        profile,
+        RestoreSystems(profile, None),
+        set_dir,
+        manifest,
+        runs_dir() / run_id,
+        RestoreChoices(),
     )
     runbook = restore_runbook(actions)
     lines = [
@@ -301,9 +327,13 @@ def describe_plan(profile: Profile, set_dir: Path) -> str:
     return "\n".join(lines)
 
 
-async def drop_aside(run: str | Path, profile: Profile, role: str) -> str:
+async def drop_aside(
+    run: str | Path, profile: Profile, role: str, *, systems: RestoreSystems | None = None
+) -> str:
     """Drop the database a finished restore renamed aside for `role` (after its own gate,
     in the UI); journaled in the run. Returns the name dropped."""
-    from syncwizard.runbook.restore.aside import drop_aside_of_run
-
-    return await drop_aside_of_run(run, profile, role)
+    systems = systems or RestoreSystems(profile, None)
+    try:
+        return await drop_aside_of_run(run, systems, role)
+    finally:
+        await systems.aclose()

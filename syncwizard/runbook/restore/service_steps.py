@@ -201,6 +201,7 @@ class ServiceSteps:
             consumers,
             expected_sync_id=self.state.sync_id(ctx),
             timeout=self.settings.healthy_timeout,
+            interval=self.settings.watch_interval,
             on_watch=lambda watch: ctx.progress(watch.text, watch),
         )
 

@@ -1,6 +1,10 @@
 """The outside systems as the restore runbook sees them: the backup runbook's view (health,
 broker, databases) plus the service commands, the repository's readiness, the events still
-arriving, and the queue's clearing into the run's archive."""
+arriving, the queue's clearing into the run's archive, and the database server's side of
+a restore (restore/database.py: into a scratch database, the swap, the old copy's drop).
+
+The steps reach the outside world only through this object, so the TUI tests and the
+screenshots run the real runbook over fake systems (tests/support/fake_restore.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from syncwizard import systems
+from syncwizard.clients import pgadmin
 from syncwizard.clients.event_consumer import ClearCounts, ClearResult, consume_into_archive
 from syncwizard.clients.health import fetch_cluster
 from syncwizard.clients.repository import ReadyAnswer, repository_ready
@@ -19,6 +24,9 @@ from syncwizard.clients.stomp_session import StompTarget
 from syncwizard.config import Profile, RepositorySettings, ServiceSettings
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.backup.systems import BackupSystems
+from syncwizard.runbook.model import Outputs, StepContext
+from syncwizard.runbook.restore import database
+from syncwizard.runbook.restore.database import RestorePlan, SwapLook
 
 ARRIVAL_LOOK = 1.0  # seconds between two looks at the enqueue counters
 
@@ -143,3 +151,31 @@ class RestoreSystems(BackupSystems):
         queues = await self.jolokia.list_queues()
         topics = await self.jolokia.list_topics() if topic else []
         return {"queue_gone": queue not in queues, "topic_gone": topic not in topics}
+
+    # --- the database server --------------------------------------------------------------
+
+    async def restore_target(self, role: str, name: str) -> pgadmin.RestoreTarget:
+        """What the preflight reads about database `name` of `role` and its server."""
+        settings = getattr(self.profile, role)
+        return await pgadmin.restore_target(
+            settings.conninfo, name, passfile=systems.expand(settings.passfile), system=role
+        )
+
+    async def restore_into_scratch(self, plan: RestorePlan, ctx: StepContext) -> Outputs:
+        return await database.restore_into_scratch(plan, ctx)
+
+    async def look_before_swap(self, plan: RestorePlan) -> SwapLook:
+        return await database.look_before_swap(plan)
+
+    async def swap(self, plan: RestorePlan, ctx: StepContext) -> Outputs:
+        return await database.swap(plan, ctx)
+
+    async def verify_swapped(self, plan: RestorePlan, ctx: StepContext, outputs: Outputs) -> None:
+        await database.verify_swapped(plan, ctx, outputs)
+
+    async def drop_aside(self, role: str, aside: str) -> bool:
+        """Drop the old database a swap of `role` kept aside as `aside`."""
+        settings = getattr(self.profile, role)
+        return await database.drop_aside(
+            settings.conninfo, aside, passfile=systems.expand(settings.passfile), system=role
+        )

@@ -1,20 +1,19 @@
 """How the TUI lists backup sets, starts, resumes and finishes restore runs: one protocol.
 
 The restore screens only know `RestoreLauncher`. `RealRestoreLauncher` drives
-runbook/restore/runbook.py for the settings' profile (imported in a thread when first
-needed: it pulls in psycopg, httpx and stomp.py); tests and the screenshots use
-`FakeRestoreLauncher` (tests/support/fake_restore.py), quick fake steps through the real Engine
-and journal.
+runbook/restore/runbook.py for the settings' profile, over the profile's systems or over
+the ones it is given (the tests and the screenshots give fake systems,
+tests/support/fake_restore.py). Importing this module loads no client: the runbook (and
+with it psycopg, httpx and stomp.py) is imported in a thread when first needed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from syncwizard.tui.backup.launcher import abandon_run
 
@@ -23,8 +22,14 @@ if TYPE_CHECKING:
     from syncwizard.runbook.engine import Engine
     from syncwizard.runbook.journal import RunRecord
     from syncwizard.runbook.model import Confirm, Observer
+    from syncwizard.runbook.restore.choices import RestoreChoices
+    from syncwizard.runbook.restore.sets import SetListing
+    from syncwizard.runbook.restore.systems import RestoreSystems
 
 RUNBOOK = "restore"
+
+# The systems of one run, from the profile and the broker password.
+SystemsFactory = Callable[["Profile", "str | None"], "RestoreSystems"]
 
 
 class RestoreLauncher(Protocol):
@@ -42,22 +47,30 @@ class RestoreLauncher(Protocol):
         """The titles of a recorded run's steps, by id (for the resume prompt)."""
         ...
 
-    async def list_sets(self) -> list[Any]:
-        """The profile's backup sets (SetListing records), newest first."""
+    async def list_sets(self) -> list[SetListing]:
+        """The profile's backup sets, newest first."""
         ...
 
-    async def make_choices(self) -> Any:
+    async def make_choices(self) -> RestoreChoices:
         """An empty RestoreChoices, filled in by the screen before the steps that need it."""
         ...
 
     async def start(
-        self, set_dir: Path, choices: Any, observers: Sequence[Observer], confirm: Confirm
+        self,
+        set_dir: Path,
+        choices: RestoreChoices,
+        observers: Sequence[Observer],
+        confirm: Confirm,
     ) -> Engine:
         """A new run restoring `set_dir`, journaled; the screen runs its steps one by one."""
         ...
 
     async def resume(
-        self, record: RunRecord, choices: Any, observers: Sequence[Observer], confirm: Confirm
+        self,
+        record: RunRecord,
+        choices: RestoreChoices,
+        observers: Sequence[Observer],
+        confirm: Confirm,
     ) -> Engine:
         """The engine of `record` at the step where it stopped (RefusedError if it cannot)."""
         ...
@@ -84,15 +97,26 @@ async def _load_runbook() -> ModuleType:
     return await asyncio.to_thread(_restore_runbook)
 
 
-async def _maybe_await(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
-
-
 class RealRestoreLauncher:
     """The real restore runbook (runbook/restore/runbook.py) for one profile."""
 
-    def __init__(self, profile: Profile) -> None:
+    def __init__(
+        self,
+        profile: Profile,
+        *,
+        systems: SystemsFactory | None = None,
+        run_id: str | None = None,
+    ) -> None:
         self.profile = profile
+        self.systems = systems  # None: the profile's own
+        self.run_id = run_id  # None: restore-<UTC time>
+
+    def _systems(self, password: str | None) -> RestoreSystems:
+        if self.systems is not None:
+            return self.systems(self.profile, password)
+        from syncwizard.runbook.restore.systems import RestoreSystems
+
+        return RestoreSystems(self.profile, password)
 
     def find_unfinished(self) -> RunRecord | None:
         return find_unfinished_restore()
@@ -114,61 +138,78 @@ class RealRestoreLauncher:
         try:
             set_dir = Path(record.header["backup_set"])
             manifest = await asyncio.to_thread(backupset.read_manifest, set_dir)
-            actions = restore.RestoreActions(
-                self.profile, None, set_dir, manifest, record.run_dir, restore.RestoreChoices()
-            )
         except (KeyError, TypeError, ValueError, SyncWizardError):
             return {}  # the prompt shows the step ids
+        systems = self._systems(None)
         try:
+            actions = restore.RestoreActions(
+                self.profile, systems, set_dir, manifest, record.run_dir, restore.RestoreChoices()
+            )
             return {step.id: step.title for step in restore.restore_runbook(actions).steps}
         finally:
-            systems = getattr(actions, "systems", None)
-            if systems is not None:
-                await systems.aclose()
+            await systems.aclose()
 
-    async def list_sets(self) -> list[Any]:
+    async def list_sets(self) -> list[SetListing]:
         restore = await _load_runbook()
-        sets: list[Any] = await _maybe_await(restore.list_sets(Path(self.profile.backup.dir)))
+        sets: list[SetListing] = await restore.list_sets(Path(self.profile.backup.dir))
         return sets
 
-    async def make_choices(self) -> Any:
+    async def make_choices(self) -> RestoreChoices:
         restore = await _load_runbook()
-        return restore.RestoreChoices()
+        choices: RestoreChoices = restore.RestoreChoices()
+        return choices
 
     async def start(
-        self, set_dir: Path, choices: Any, observers: Sequence[Observer], confirm: Confirm
+        self,
+        set_dir: Path,
+        choices: RestoreChoices,
+        observers: Sequence[Observer],
+        confirm: Confirm,
     ) -> Engine:
         restore = await _load_runbook()
         password = await self._password()
-        engine: Engine = await _maybe_await(
-            restore.start_restore(
+        systems = self._systems(password)
+        try:
+            engine: Engine = restore.start_restore(
                 self.profile,
                 set_dir,
                 choices,
                 broker_password=password,
                 observers=observers,
                 confirm=confirm,
+                systems=systems,
+                run_id=self.run_id,
             )
-        )
+        except BaseException:
+            await systems.aclose()
+            raise
         return engine
 
     async def resume(
-        self, record: RunRecord, choices: Any, observers: Sequence[Observer], confirm: Confirm
+        self,
+        record: RunRecord,
+        choices: RestoreChoices,
+        observers: Sequence[Observer],
+        confirm: Confirm,
     ) -> Engine:
         restore = await _load_runbook()
         password = await self._password()
-        engine: Engine = await _maybe_await(
-            restore.resume_restore(
+        systems = self._systems(password)
+        try:
+            engine: Engine = await restore.resume_restore(
                 record,
                 self.profile,
                 choices,
                 broker_password=password,
                 observers=observers,
                 confirm=confirm,
+                systems=systems,
             )
-        )
+        except BaseException:
+            await systems.aclose()
+            raise
         return engine
 
     async def drop_aside(self, run_id: str, role: str) -> None:
         restore = await _load_runbook()
-        await _maybe_await(restore.drop_aside(run_id, self.profile, role))
+        await restore.drop_aside(run_id, self.profile, role, systems=self._systems(None))

@@ -192,10 +192,6 @@ def left_state(
             name = _service_name(entry.get("what", "") if isinstance(entry, Mapping) else entry)
             if name and name not in stopped:
                 stopped.append(name)
-        for entry in result.get("started") or ():
-            started.add(
-                _service_name(entry.get("what", "") if isinstance(entry, Mapping) else entry)
-            )
     step_records = records.get(START_RECOVER, {})
     if str(states.get(START_RECOVER, "")) in ("done", "skipped") or "started" in step_records:
         started.add("Sync Service")
