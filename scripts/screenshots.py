@@ -252,7 +252,7 @@ async def backup_shots(out: Path) -> None:
     time.time = real_time
 
 
-# --- the restore wizard (scripted, through the real engine: tests/support/fake_restore.py) ---
+# --- the restore wizard (the real runbook over fake systems: tests/support/fake_restore.py) ---
 
 RESTORE_PASSWORD = "not-a-real-password"  # typed into the masked field; never shown
 RESTORE_TOKENS = {
@@ -263,12 +263,16 @@ RESTORE_TOKENS = {
 }
 
 
+RESTORE_SETS = Path(tempfile.gettempdir()) / "syncwizard-screenshots" / "restore-sets"
+
+
 def restore_app(**options: object) -> tuple[SyncWizardApp, object, FakeStatusSource]:
     from support.fake_restore import RUN_ID, FakeRestore, FakeRestoreLauncher
     from support.fake_status import T0, report
 
     settings = demo_settings()
-    fake = FakeRestore(settings, Path("/var/backups/syncwizard"), run_id=RUN_ID, **options)  # type: ignore[arg-type]
+    shutil.rmtree(RESTORE_SETS, ignore_errors=True)
+    fake = FakeRestore(settings, RESTORE_SETS, run_id=RUN_ID, **options)  # type: ignore[arg-type]
     reports = [report(T0 + 7200 + n, pending=240, enqueued=50_240, consumers=0) for n in range(6)]
     source = FakeStatusSource(reports)
     app = SyncWizardApp(
@@ -331,6 +335,8 @@ async def restore_shots(out: Path) -> None:
 
     home = Path(tempfile.mkdtemp(prefix="syncwizard-shots-"))
     os.environ["HOME"] = str(home)
+    real_time = time.time
+    time.time = CreepingClock(T0 + 100)  # what the runs record reads the same every time
 
     def at(step: str, then: Callable[..., Awaitable[None]] | None = None):  # type: ignore[no-untyped-def]
         async def steps(pilot: Pilot[int], fake: object, source: FakeStatusSource) -> None:
@@ -460,6 +466,7 @@ async def restore_shots(out: Path) -> None:
         await until(pilot, lambda: isinstance(pilot.app.screen, RestoreResumePromptScreen))
 
     await shoot(out / "restore-resume-prompt-80x24.svg", (80, 24), app, resume_prompt)
+    time.time = real_time
 
 
 if __name__ == "__main__":

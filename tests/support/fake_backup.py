@@ -105,6 +105,7 @@ class FakeBackup:
         no_consumer: bool = False,
         pause: float = 0.0,
         drain_timeout: float = 1800.0,
+        shared: bool = False,
     ) -> None:
         self.settings = settings
         self.backup_dir = backup_dir
@@ -116,6 +117,7 @@ class FakeBackup:
         self.fail = dict(fail or {})
         self.pause = pause  # seconds between two progress reports of a dump
         self.drain_timeout = drain_timeout  # a failing wait gives up after this
+        self.shared = shared  # the Sync Service keeps its tables in the repository DB
         self.queue = FakeQueue(consumers=0 if no_consumer else 1)
         self.calls: list[str] = []  # the steps started, in order (a retry again)
         self.cancelled: list[str] = []  # steps whose dump saw the cancellation
@@ -167,7 +169,9 @@ class FakeBackup:
             drain_confirm=0.0,
             drain_timeout=self.drain_timeout,
         )
-        return dataclasses.replace(self.settings.profile, backup=backup)
+        profile = self.settings.profile
+        sync_db = profile.repository_db if self.shared else profile.sync_db
+        return dataclasses.replace(profile, backup=backup, sync_db=sync_db)
 
     def systems(self, profile: Profile, broker_password: str | None) -> FakeBackupSystems:
         return FakeBackupSystems(self, profile)

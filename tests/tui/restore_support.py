@@ -1,8 +1,9 @@
-"""Helpers for the restore screen tests: an app on the scripted restore, driving it."""
+"""Helpers for the restore screen tests: an app on the real restore runbook over fake
+systems (tests/support/fake_restore.py), driving it."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import time
 from typing import Any
 
 from support.fake_restore import FakeRestore, FakeRestoreLauncher
@@ -26,8 +27,6 @@ from syncwizard.tui.restore.screen import RestoreScreen
 from syncwizard.tui.restore.sets import RestoreResumePromptScreen, SetChooserScreen
 from syncwizard.tui.screens.gate import GateScreen
 
-BACKUP_DIR = Path("/var/backups/syncwizard")  # only named: the fake writes no set
-
 
 def restore_reports(count: int = 6, *, start: float = T0 + 7200) -> list[StatusReport]:
     """Polls while restoring: 240 events pile up on a queue nobody consumes."""
@@ -41,7 +40,7 @@ def restore_app(
     **fake_options: Any,
 ) -> tuple[SyncWizardApp, FakeRestore, FakeStatusSource]:
     settings = demo_settings()
-    fake = launcher.fake if launcher else FakeRestore(settings, BACKUP_DIR, **fake_options)
+    fake = launcher.fake if launcher else FakeRestore(settings, **fake_options)
     source = FakeStatusSource(restore_reports() if reports is None else reports)
     app = SyncWizardApp(
         settings,
@@ -143,13 +142,12 @@ async def _yes(gate: Gate) -> bool:
 async def prepared(stop_before: str, **fake_options: Any) -> FakeRestore:
     """A restore run journaled up to `stop_before` without the UI (fast), left unfinished:
     the app then offers to resume it, at `stop_before`."""
-    fake = FakeRestore(demo_settings(), BACKUP_DIR, **fake_options)
+    fake = FakeRestore(demo_settings(), **fake_options)
     launcher = FakeRestoreLauncher(fake)
     choices = await launcher.make_choices()
     choices.events_action, choices.plain_restart = "clear", True
     choices.recover_user, choices.recover_password = "admin", PASSWORD
-    listing = next(s for s in fake.sets if s.sealed and not s.problem)
-    engine = await launcher.start(listing.path, choices, [], _yes)
+    engine = await launcher.start(fake.set_dir, choices, [], _yes)
     try:
         while (upcoming := engine.next_step()) is not None and upcoming.id != stop_before:
             assert (await engine.run_step(upcoming.id)).satisfied
@@ -170,3 +168,21 @@ async def resume_prepared(pilot: Pilot[int]) -> RestoreScreen:
     screen = restore_screen(app)
     await until(pilot, lambda: screen.phase == "ready")
     return screen
+
+
+async def choice_in_view(pilot: Pilot[int], screen: RestoreScreen, step_id: str) -> None:
+    """Bring the step's choice (the last thing of the step's view) to the view's bottom and
+    wait until the view stands still. The screen scrolls it into view by itself after a
+    refresh, but where it lands depends on whether the text above it was laid out yet."""
+    box = screen.query_one(f"#choice-{step_id}")
+    body = screen.query_one("#step-body")
+    deadline = time.monotonic() + 10.0
+    last = None
+    while time.monotonic() < deadline:
+        body.scroll_end(animate=False, immediate=True)
+        now = (body.scroll_offset, body.virtual_size, box.region)
+        if box.display and body.region.overlaps(box.region) and now == last:
+            return
+        last = now
+        await pilot.pause(0.1)
+    raise AssertionError(f"the choice of {step_id} did not settle in view: {last}")

@@ -32,6 +32,7 @@ from tui_support import text_of, until
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.journal import find_unfinished, load_run, read_entries
 from syncwizard.runbook.model import StepState
+from syncwizard.runbook.restore.database import aside_name
 from syncwizard.tui.restore import text as rt
 from syncwizard.tui.restore.credentials import CredentialsScreen
 from syncwizard.tui.restore.leave import LeaveRestoreScreen
@@ -60,7 +61,7 @@ async def test_a_restore_runs_step_by_step_to_the_summary_and_drops_an_old_copy(
         screen = await open_restore(pilot)
         assert fake.calls == [], "nothing runs before the admin says so"
         assert "Step 1 of 13: Verify the backup set" in flat(screen.head)
-        assert "manifest.json" in flat(screen.plan)
+        assert f"check every file of {fake.set_dir} against its manifest" in flat(screen.plan)
         await advance_to(pilot, screen, rt.REPORT)
         assert fake.calls == [step for step in rt_steps() if step != rt.REPORT]
         await run_shown_step(pilot, screen)
@@ -69,7 +70,8 @@ async def test_a_restore_runs_step_by_step_to_the_summary_and_drops_an_old_copy(
         assert isinstance(summary, RestoreSummaryScreen)
         files = flat(summary.query_one("#restore-files"))
         assert "report.md" in files and "events.jsonl: 240 events" in files
-        aside = f"alfresco__before_{screen.run_id}"
+        assert screen.run_id is not None
+        aside = aside_name("alfresco", screen.run_id)
         assert aside in flat(summary.query_one("#aside-repository_db"))
         await pilot.click("#drop-repository_db")
         await until(pilot, lambda: isinstance(app.screen, GateScreen))
@@ -183,7 +185,7 @@ async def test_the_restart_choice_reaches_the_runbook() -> None:
     app, _, _ = restore_app(launcher=FakeRestoreLauncher(fake))
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await resume_prepared(pilot)
-        assert "nothing persists" in flat(screen.note)
+        assert "syncwizard wrote it nowhere" in flat(screen.note)
         restart = screen.query_one("#choice-set-plain_restart", RadioSet)
         assert restart.pressed_index == 0, "the recover step's persistent note suggests it"
         await pilot.click("#choice-set-plain_restart RadioButton:last-of-type")
@@ -357,9 +359,9 @@ async def test_the_set_chooser_greys_sets_that_cannot_be_restored() -> None:
         chooser = await open_chooser(pilot)
         table = chooser.table
         assert table.row_count == 4
-        assert table.cursor_row == 1, "the newest sealed set is highlighted"
+        assert table.cursor_row == 0, "the newest sealed set is highlighted"
         assert "backup-20260101T000000Z" in flat(chooser.details)
-        await pilot.press("up")
+        await pilot.press("down", "down", "down")
         assert "no manifest.json" in flat(chooser.details)
         await pilot.press("enter")
         await pilot.pause()
@@ -379,7 +381,7 @@ async def test_a_shared_database_skips_the_sync_db_steps_and_says_why() -> None:
         assert states(screen)[rt.RESTORE_SYNC] == StepState.SKIPPED
         assert states(screen)[rt.SWAP_SYNC] == StepState.SKIPPED
         live = flat(screen.live)
-        assert "Restore the Sync DB: skipped — the Sync Service shares" in live
+        assert "Restore the Sync DB: skipped — the Sync Service keeps its tables in the" in live
         assert "Put the restored Sync DB in place: skipped" in live
         assert "skipped" in log_text(screen)
 

@@ -1,16 +1,22 @@
 """SVG snapshots of every restore screen, gates included: 100x32, and 80x24 (the minimum,
 over SSH) for the set chooser, every step with a choice or a gate, and the summary.
 
-The scripted restore (tests/support/fake_restore.py) is journaled up to the step shown
-without the UI, then resumed on screen; the status source answers a fixed
-script, the clock stands still, HOME is the test's folder (paths read `~/...`)
-and the time zone is UTC. Update after a deliberate change with
+The real restore runbook over the fake systems of tests/support/fake_restore.py is
+journaled up to the step shown without the UI, then resumed on screen; the status source
+answers a fixed script, the screen's clock stands still and `time.time` creeps from
+T0 + 100 s (what the run records reads the same each time), the backup folder is always
+BACKUP_DIR (emptied first; a lock keeps a suite running beside this one out), HOME is
+the test's folder (paths read `~/...`) and the time zone is UTC. Update after a
+deliberate change with
 `pytest tests/tui/test_restore_snapshots.py --snapshot-update`, then look at the SVGs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
@@ -19,6 +25,7 @@ from typing import Any
 import pytest
 from restore_support import (
     PASSWORD,
+    choice_in_view,
     confirm_gate,
     open_chooser,
     open_restore,
@@ -27,7 +34,7 @@ from restore_support import (
     resume_prepared,
 )
 from support.fake_restore import RUN_ID, FakeRestore, FakeRestoreLauncher
-from support.fake_status import SYNC_ID, FakeStatusSource
+from support.fake_status import SYNC_ID, T0, CreepingClock, FakeStatusSource
 from textual.pilot import Pilot
 from textual.widgets import RadioButton
 from tui_support import tables_measured, until
@@ -46,14 +53,23 @@ SIZE = (100, 32)
 BOTH = [pytest.param((80, 24), id="80x24"), pytest.param(SIZE, id="100x32")]
 
 
+BACKUP_DIR = Path(tempfile.gettempdir()) / "syncwizard-snapshots" / "restore-sets"
+
+
 @pytest.fixture(autouse=True)
 def fixed_place_and_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    BACKUP_DIR.parent.mkdir(exist_ok=True)
+    lock = (BACKUP_DIR.parent / ".restore-lock").open("w")
+    fcntl.flock(lock, fcntl.LOCK_EX)  # the folder is shown, so it is the same for everyone
+    shutil.rmtree(BACKUP_DIR, ignore_errors=True)
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("TZ", "UTC")
+    monkeypatch.setattr(time, "time", CreepingClock(T0 + 100))
     time.tzset()
     yield
     monkeypatch.undo()
     time.tzset()
+    lock.close()
 
 
 async def still(pilot: Pilot[int], source: FakeStatusSource) -> None:
@@ -68,7 +84,7 @@ def at_step(
     """An app resuming a run journaled up to `step_id`; `then` acts on the screen (after
     the live panels have their last poll, with `settle_first`: a modal then covers a still
     screen)."""
-    fake = asyncio.run(prepared(step_id, run_id=RUN_ID, **options))
+    fake = asyncio.run(prepared(step_id, run_id=RUN_ID, backup_dir=BACKUP_DIR, **options))
     app, _, source = restore_app(launcher=FakeRestoreLauncher(fake))
 
     async def run_before(pilot: Pilot[int]) -> None:
@@ -108,7 +124,7 @@ async def gate_typed(pilot: Pilot[int], screen: RestoreScreen, fake: FakeRestore
 
 
 def test_set_chooser(snap_compare: SnapCompare) -> None:
-    app, _, _ = restore_app()
+    app, _, _ = restore_app(backup_dir=BACKUP_DIR)
 
     async def run_before(pilot: Pilot[int]) -> None:
         await open_chooser(pilot)
@@ -126,7 +142,7 @@ def test_gate_with_what_it_destroys(snap_compare: SnapCompare, size: tuple[int, 
 
 
 def test_first_step_before_it_runs(snap_compare: SnapCompare) -> None:
-    app, _, source = restore_app(run_id=RUN_ID)
+    app, _, source = restore_app(run_id=RUN_ID, backup_dir=BACKUP_DIR)
 
     async def run_before(pilot: Pilot[int]) -> None:
         await open_restore(pilot)
@@ -147,6 +163,7 @@ def test_events_still_arriving(snap_compare: SnapCompare, size: tuple[int, int])
     async def then(pilot: Pilot[int], screen: RestoreScreen, fake: FakeRestore) -> None:
         await pilot.press("enter")
         await until(pilot, lambda: screen.phase == "failed")
+        await choice_in_view(pilot, screen, rt.CHECK_QUIET)
 
     app, run_before = at_step(rt.CHECK_QUIET, then, producing=True)
     assert snap_compare(app, terminal_size=size, run_before=run_before)
@@ -159,7 +176,10 @@ async def table_settled(pilot: Pilot[int], screen: RestoreScreen, fake: FakeRest
 
 @pytest.mark.parametrize("size", BOTH)
 def test_the_events_choice(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
-    app, run_before = at_step(rt.CLEAR_EVENTS, settle_first=True)
+    async def then(pilot: Pilot[int], screen: RestoreScreen, fake: FakeRestore) -> None:
+        await choice_in_view(pilot, screen, rt.CLEAR_EVENTS)
+
+    app, run_before = at_step(rt.CLEAR_EVENTS, then, settle_first=True)
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
