@@ -31,13 +31,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Button, RadioButton, RadioSet, Static
+from textual.widgets import Button, Static
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.model import EventKind, Gate, StepEvent, StepState
 from syncwizard.tui import keys
 from syncwizard.tui.restore import text as rt
+from syncwizard.tui.restore.choice_panel import ChoicePanel
 from syncwizard.tui.runbook_text import ProgressReader, log_line, short_path
 from syncwizard.tui.screens.base import log
 from syncwizard.tui.screens.confirm_cancel import ConfirmCancelScreen
@@ -64,7 +65,6 @@ CANCELLED_TEXT = (
     "Cancelled: the step was stopped and the journal says so. r runs it again; Esc goes back."
 )
 READY_HINT = "Enter runs it."
-CHOSEN = "  (chosen)"  # after the chosen option: readable without colour
 
 
 class StepEnded(Message):
@@ -136,9 +136,9 @@ class RestoreScreen(RunbookScreen):
         self.choices: Any = None
         self.run_id: str | None = None
         self.ended: list[Text] = []  # what the steps since the shown one said at their end
-        self._choice_step: str | None = None  # the step whose choice is on screen
         self._clear_by_hand = False  # a clear runs while events arrive: x ends it
         self.note = Static("", id="step-note")
+        self.choice_panel = ChoicePanel()
         self.run_button = Button("Run this step", variant="primary", id="run-step")
         self.run_hint = Static(READY_HINT, id="run-hint")
         self.events_table = EventsTable(id="events-table")
@@ -161,7 +161,7 @@ class RestoreScreen(RunbookScreen):
                     yield self.why
                     yield self.plan
                     yield self.note
-                    yield from self._compose_choices()
+                    yield self.choice_panel
                 with Horizontal(id="step-actions"):
                     yield self.run_button
                     yield self.run_hint
@@ -178,8 +178,6 @@ class RestoreScreen(RunbookScreen):
         self.live_box.display = False
         self.panels_banner.display = False
         self.note.display = False
-        for step_id in rt.CHOICES:
-            self.query_one(f"#choice-{step_id}").display = False
         self.events_table.display = False
         self.events_hint.display = False
         self._fit()
@@ -229,6 +227,7 @@ class RestoreScreen(RunbookScreen):
         self.engine = engine
         self.run_id = engine.run_id
         self.titles = {step.id: step.title for step in engine.runbook.steps}
+        self.choice_panel.set_run(engine, self.choices)
         took = {
             step_id: (finished - started) if finished is not None else None
             for step_id, (started, finished) in engine.step_times.items()
@@ -316,10 +315,9 @@ class RestoreScreen(RunbookScreen):
         """Put the step's choice (or the recover credentials) into RestoreChoices."""
         from syncwizard.tui.restore.credentials import CredentialsScreen
 
-        choice = rt.CHOICES.get(step_id)
-        if choice is not None and self._offers_choice(step_id):
-            setattr(self.choices, choice.attribute, self._chosen(step_id))
-            self._note(f"chosen: {self._chosen_label(step_id)}")
+        chosen = self.choice_panel.hand_over(step_id)
+        if chosen is not None:
+            self._note(f"chosen: {chosen}")
         if step_id == rt.START_RECOVER:
             user = getattr(self.choices, "recover_user", None) or "admin"
             answer = await self.app.push_screen_wait(CredentialsScreen(user))
@@ -329,20 +327,6 @@ class RestoreScreen(RunbookScreen):
             self.choices.recover_user = answer.user
             self.choices.recover_password = answer.password
         return True
-
-    def _chosen(self, step_id: str) -> object:
-        choice = rt.CHOICES[step_id]
-        if self._choice_step == step_id:
-            with contextlib.suppress(Exception):
-                radio = self.query_one(f"#choice-set-{step_id}", RadioSet)
-                index = radio.pressed_index
-                if 0 <= index < len(choice.options):
-                    return choice.options[index].value
-        return rt.default_choice(step_id, self.engine.results if self.engine else {})
-
-    def _chosen_label(self, step_id: str) -> str:
-        option = rt.CHOICES[step_id].option(self._chosen(step_id))
-        return option.label if option else "?"
 
     def on_step_ended(self, message: StepEnded) -> None:
         engine = self.engine
@@ -528,91 +512,21 @@ class RestoreScreen(RunbookScreen):
             )
         return f"Run: {self.titles[step_id]}"
 
-    def _compose_choices(self) -> ComposeResult:
-        """One box per step with a choice (shown only for that step)."""
-        for step_id, choice in rt.CHOICES.items():
-            with Vertical(id=f"choice-{step_id}", classes="step-choice"):
-                yield Static(Text(choice.question, style="bold"), classes="choice-question")
-                yield RadioSet(
-                    *(RadioButton(option.label) for option in choice.options),
-                    id=f"choice-set-{step_id}",
-                    classes="choice-set",
-                )
-                yield Static("", id=f"consequence-{step_id}", classes="choice-consequence")
-
-    def _offers_choice(self, step_id: str) -> bool:
-        """Whether the step's choice is asked now: always, or once the step said why."""
-        choice = rt.CHOICES.get(step_id)
-        if choice is None:
-            return False
-        if not choice.after_refusal:
-            return True
-        engine = self.engine
-        if engine is None or engine.states.get(step_id) != StepState.FAILED:
-            return False
-        # A second recover start is a question only after a start that ran.
-        return step_id != rt.START_RECOVER or "started" in engine.records.get(step_id, {})
-
     def _show_choice(self, step_id: str) -> None:
-        for other in rt.CHOICES:
-            self.query_one(f"#choice-{other}").display = other == step_id and self._offers_choice(
-                other
-            )
-        choice = rt.CHOICES.get(step_id)
-        if choice is None or not self._offers_choice(step_id):
-            return
-        # On a short terminal the choice is below the fold: bring it into view (the step's
-        # explanation is one scroll up).
-        box = self.query_one(f"#choice-{step_id}")
-        self.call_after_refresh(box.scroll_visible, animate=False)
-        if choice.after_refusal:  # asked now, after the step said why: the arrows choose
-            self.query_one(f"#choice-set-{step_id}", RadioSet).focus()
-        if self._choice_step == step_id:
-            return
-        self._choice_step = step_id
-        default = rt.default_choice(step_id, self.engine.results if self.engine else {})
-        radio = self.query_one(f"#choice-set-{step_id}", RadioSet)
-        buttons = list(radio.query(RadioButton))
-        for option, button in zip(choice.options, buttons, strict=False):
-            if option.value == default:
-                button.value = True
-        self._show_consequence(step_id, default)
-        self._mark_chosen(step_id, default)
-        self._apply_choice(step_id, default)
+        """The step's choice, if it asks one now; a preselected option changes its plan."""
+        if self.choice_panel.show(step_id):
+            self._replan(step_id)
 
-    @on(RadioSet.Changed, ".choice-set")
-    def choice_changed(self, event: RadioSet.Changed) -> None:
-        step_id = (event.radio_set.id or "").removeprefix("choice-set-")
-        choice = rt.CHOICES.get(step_id)
-        if choice is not None and 0 <= event.index < len(choice.options):
-            self._show_consequence(step_id, choice.options[event.index].value)
-            self._mark_chosen(step_id, choice.options[event.index].value)
-            self._apply_choice(step_id, choice.options[event.index].value)
+    @on(ChoicePanel.Changed)
+    def choice_changed(self, message: ChoicePanel.Changed) -> None:
+        self._replan(message.step_id)
 
-    def _apply_choice(self, step_id: str, value: object) -> None:
-        """Hand the choice to the runbook at once, so the step's plan says what it will do."""
-        choice = rt.CHOICES[step_id]
-        if self.choices is None or not self._offers_choice(step_id):
-            return
-        setattr(self.choices, choice.attribute, value)
+    def _replan(self, step_id: str) -> None:
+        """What the shown step will do, now that the run's choices hold its choice."""
         if self.shown_step == step_id and self.engine is not None:
             what = Text("What it does: ", style="bold")
             what.append(self.engine.describe(step_id) or "see the log below")
             self.plan.update(what)
-
-    def _mark_chosen(self, step_id: str, value: object) -> None:
-        """Say which option is chosen in words after its label, not only by the button's
-        colour (a monochrome terminal, a colour-blind admin)."""
-        choice = rt.CHOICES[step_id]
-        radio = self.query_one(f"#choice-set-{step_id}", RadioSet)
-        for option, button in zip(choice.options, radio.query(RadioButton), strict=False):
-            button.label = option.label + (CHOSEN if option.value == value else "")
-
-    def _show_consequence(self, step_id: str, value: object) -> None:
-        option = rt.CHOICES[step_id].option(value)
-        self.query_one(f"#consequence-{step_id}", Static).update(
-            option.consequence if option else ""
-        )
 
     def _archive(self) -> Path | None:
         """The run's events archive, once a clear has begun (or done) writing it."""
