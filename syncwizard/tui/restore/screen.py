@@ -39,14 +39,13 @@ from syncwizard.runbook.model import EventKind, Gate, StepEvent, StepState
 from syncwizard.tui import keys
 from syncwizard.tui.restore import text as rt
 from syncwizard.tui.restore.choice_panel import ChoicePanel
+from syncwizard.tui.restore.events_panel import ClearProgress, EventsPanel, rate_label
 from syncwizard.tui.runbook_text import ProgressReader, log_line, short_path
 from syncwizard.tui.screens.base import log
 from syncwizard.tui.screens.confirm_cancel import ConfirmCancelScreen
 from syncwizard.tui.screens.runbook_screen import EngineEvent, RunbookScreen
-from syncwizard.tui.widgets.events_table import EventsTable
 from syncwizard.tui.widgets.footer import WizardFooter
 from syncwizard.tui.widgets.health_panel import HealthPanel
-from syncwizard.tui.widgets.queue_panel import DEQUEUE_RATE
 from syncwizard.tui.widgets.step_sidebar import MARKERS
 
 if TYPE_CHECKING:
@@ -141,9 +140,8 @@ class RestoreScreen(RunbookScreen):
         self.choice_panel = ChoicePanel()
         self.run_button = Button("Run this step", variant="primary", id="run-step")
         self.run_hint = Static(READY_HINT, id="run-hint")
-        self.events_table = EventsTable(id="events-table")
-        # Too short a terminal for the table beside the step: one line says where it is.
-        self.events_hint = Static("", id="events-hint")
+        self.events_panel = EventsPanel()
+        self.events_table = self.events_panel.table  # as the tests and screenshots read it
         self.health_panel = HealthPanel()
 
     # --- layout ---------------------------------------------------------------------------
@@ -165,8 +163,7 @@ class RestoreScreen(RunbookScreen):
                 with Horizontal(id="step-actions"):
                     yield self.run_button
                     yield self.run_hint
-                yield self.events_table
-                yield self.events_hint
+                yield self.events_panel
                 yield self.panels_banner
                 with Horizontal(id="restore-panels"):
                     yield self.queue_panel
@@ -178,8 +175,6 @@ class RestoreScreen(RunbookScreen):
         self.live_box.display = False
         self.panels_banner.display = False
         self.note.display = False
-        self.events_table.display = False
-        self.events_hint.display = False
         self._fit()
         self.head.update(Text("Starting the restore run...", style="bold"))
         self._set_phase("starting")
@@ -384,7 +379,7 @@ class RestoreScreen(RunbookScreen):
         if not clearing and self._clear_by_hand:
             self._clear_by_hand = False
             self.refresh_bindings()
-        self._label_rate(rt.REMOVED_RATE if clearing else DEQUEUE_RATE)
+        self._label_rate(rate_label(clearing))
         took = None
         if state == StepState.RUNNING:
             self.progress = ProgressReader()
@@ -405,7 +400,7 @@ class RestoreScreen(RunbookScreen):
                 line.append(str(event.data.get("summary") or event.message), style="")
             self.ended.append(line)
             if step_id in rt.EVENT_STEPS and event.data.get("archive"):
-                self.events_table.load(Path(str(event.data["archive"])))
+                self.events_panel.load(Path(str(event.data["archive"])))
         elif state == StepState.FAILED and event.error is not None:
             self._show_head(step_id)
             self._set_live(self._error_text(event.error, AFTER_FAILURE), "-failed")
@@ -432,21 +427,13 @@ class RestoreScreen(RunbookScreen):
             )
             self._set_live(self._watch_text(detail), "-waiting")
             return
-        counts = getattr(detail, "counts", None)
-        if event.step_id == rt.CLEAR_EVENTS and counts is not None:
-            pending = getattr(detail, "pending", None)
-            total = counts.removed + pending if pending is not None else None
-            by_hand = bool(getattr(detail, "ending_by_hand", False))
-            if by_hand != self._clear_by_hand:
-                self._clear_by_hand = by_hand
+        clear = ClearProgress.read(detail) if event.step_id == rt.CLEAR_EVENTS else None
+        if clear is not None:
+            if clear.by_hand != self._clear_by_hand:
+                self._clear_by_hand = clear.by_hand
                 self.refresh_bindings()
-            how = (
-                "events still arrive: x ends the clear"
-                if by_hand
-                else "each event acknowledged once on disk"
-            )
-            self.log_pane.show_progress(detail.headline, counts.removed, total, how)
-            self._set_live(Text(detail.headline, style="bold"), "-waiting")
+            self.log_pane.show_progress(clear.headline, clear.removed, clear.total, clear.how)
+            self._set_live(Text(clear.headline, style="bold"), "-waiting")
             return
         row = self.progress.row(event)
         self.log_pane.show_progress(row.label, row.done, row.total, row.detail)
@@ -528,25 +515,8 @@ class RestoreScreen(RunbookScreen):
             what.append(self.engine.describe(step_id) or "see the log below")
             self.plan.update(what)
 
-    def _archive(self) -> Path | None:
-        """The run's events archive, once a clear has begun (or done) writing it."""
-        engine = self.engine
-        if engine is None:
-            return None
-        done = engine.results.get(rt.CLEAR_EVENTS, {}).get("archive")
-        begun = engine.records.get(rt.CLEAR_EVENTS, {}).get("baseline", {}).get("archive")
-        path = done or begun
-        return Path(str(path)) if path and Path(str(path)).exists() else None
-
     def _show_events(self, step_id: str) -> None:
-        archive = self._archive()
-        shown = step_id in rt.EVENT_STEPS and archive is not None
-        if shown and archive is not None:
-            self.events_table.load(archive)
-            self.events_hint.update(
-                "The events taken off the queue are in the run folder's archive: press e to "
-                "look through them."
-            )
+        shown = self.events_panel.show_for(step_id, self.engine)
         self.set_class(shown, "-events")
         if not shown:
             self.remove_class("-full-events")
@@ -554,10 +524,8 @@ class RestoreScreen(RunbookScreen):
 
     def _place_events(self) -> None:
         """The events table beside the step, or full screen; on a short terminal only on e."""
-        shown = self.has_class("-events")
         inline = not self.has_class("-short") or self.has_class("-full-events")
-        self.events_table.display = shown and inline
-        self.events_hint.display = shown and not inline
+        self.events_panel.place(self.has_class("-events"), inline=inline)
 
     def _fit(self) -> None:
         super()._fit()
@@ -712,7 +680,7 @@ class RestoreScreen(RunbookScreen):
             self.toggle_class("-full-events")
             self._place_events()
             if self.has_class("-full-events"):
-                self.events_table.focus()
+                self.events_panel.table.focus()
 
     def action_end_clear(self) -> None:
         """End a clear that keeps consuming while events arrive: the events taken so far are
