@@ -39,6 +39,7 @@ from syncwizard.runbook.model import EventKind, Gate, StepEvent, StepState
 from syncwizard.tui import keys
 from syncwizard.tui.restore import text as rt
 from syncwizard.tui.restore.choice_panel import ChoicePanel
+from syncwizard.tui.restore.credentials import ask_recover_credentials, forget_recover_password
 from syncwizard.tui.restore.events_panel import ClearProgress, EventsPanel, rate_label
 from syncwizard.tui.runbook_text import ProgressReader, log_line, short_path
 from syncwizard.tui.screens.base import log
@@ -294,8 +295,7 @@ class RestoreScreen(RunbookScreen):
             self.post_message(StepEnded(step_id, None, f"could not run: {exc.render()}"))
             return
         finally:
-            if self.choices is not None and hasattr(self.choices, "recover_password"):
-                self.choices.recover_password = None  # memory only, and only for one start
+            forget_recover_password(self.choices)  # memory only, and only for one start
         self.post_message(StepEnded(step_id, state))
 
     def _skips_by_itself(self, step_id: str) -> bool:
@@ -308,19 +308,14 @@ class RestoreScreen(RunbookScreen):
 
     async def _prepare(self, step_id: str) -> bool:
         """Put the step's choice (or the recover credentials) into RestoreChoices."""
-        from syncwizard.tui.restore.credentials import CredentialsScreen
-
         chosen = self.choice_panel.hand_over(step_id)
         if chosen is not None:
             self._note(f"chosen: {chosen}")
-        if step_id == rt.START_RECOVER:
-            user = getattr(self.choices, "recover_user", None) or "admin"
-            answer = await self.app.push_screen_wait(CredentialsScreen(user))
-            if answer is None:
-                self._note("not started: no credentials given")
-                return False
-            self.choices.recover_user = answer.user
-            self.choices.recover_password = answer.password
+        if step_id == rt.START_RECOVER and not await ask_recover_credentials(
+            self.app, self.choices
+        ):
+            self._note("not started: no credentials given")
+            return False
         return True
 
     def on_step_ended(self, message: StepEnded) -> None:
@@ -601,8 +596,7 @@ class RestoreScreen(RunbookScreen):
                 await self.engine.aclose()  # frees the journal: the run can be resumed
             except Exception:
                 log.warning("closing the restore run's clients failed", exc_info=True)
-        if self.choices is not None and hasattr(self.choices, "recover_password"):
-            self.choices.recover_password = None
+        forget_recover_password(self.choices)
         if self.source is not None:
             try:
                 await self.source.aclose()
