@@ -77,32 +77,6 @@ class StepEnded(Message):
         self.note = note
 
 
-class RestoreCancelScreen(ConfirmCancelScreen):
-    """The backup's cancel question, worded for a restore step."""
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="confirm-cancel") as box:
-            box.border_title = "Cancel?"
-            question = "Cancel this step and quit?" if self.then_quit else "Cancel this step?"
-            with VerticalScroll(id="confirm-body", classes="modal-body"):
-                yield Static(Text(question, style="bold"), id="confirm-question")
-                if self.step_title:
-                    yield Static(f"Running now: {self.step_title}", id="confirm-step")
-                yield Static(
-                    "The running step is stopped and cleans up after itself (a half-restored "
-                    "scratch database is dropped; the live database is never left half done). "
-                    "The journal says so and the step can be run again.",
-                    id="confirm-consequences",
-                )
-            with Horizontal(id="confirm-buttons"):
-                yield Button("Keep going", variant="primary", id="keep-going")
-                yield Button(
-                    "Cancel and quit" if self.then_quit else "Cancel the step",
-                    variant="error",
-                    id="cancel-backup",
-                )
-
-
 class RestoreScreen(RunbookScreen):
     NARROW_BELOW = 130  # below this width one live panel shows: health or queue, by step
     BINDINGS = [
@@ -657,6 +631,8 @@ class RestoreScreen(RunbookScreen):
         self._ask_to_cancel(then_quit=True)
 
     def _ask_to_cancel(self, *, then_quit: bool) -> None:
+        from syncwizard.tui.restore.cancel import RestoreCancelScreen
+
         if self.phase != "running" or isinstance(self.app.screen, ConfirmCancelScreen):
             return
         step = self.titles.get(self.shown_step or "")
