@@ -41,6 +41,7 @@ from syncwizard.tui.restore import text as rt
 from syncwizard.tui.restore.choice_panel import ChoicePanel
 from syncwizard.tui.restore.credentials import ask_recover_credentials, forget_recover_password
 from syncwizard.tui.restore.events_panel import ClearProgress, EventsPanel, rate_label
+from syncwizard.tui.restore.step_actions import READY_HINT, StepActions
 from syncwizard.tui.runbook_text import ProgressReader, log_line, short_path
 from syncwizard.tui.screens.base import log
 from syncwizard.tui.screens.confirm_cancel import ConfirmCancelScreen
@@ -64,7 +65,6 @@ AFTER_FAILURE = (
 CANCELLED_TEXT = (
     "Cancelled: the step was stopped and the journal says so. r runs it again; Esc goes back."
 )
-READY_HINT = "Enter runs it."
 
 
 class StepEnded(Message):
@@ -113,8 +113,8 @@ class RestoreScreen(RunbookScreen):
         self._clear_by_hand = False  # a clear runs while events arrive: x ends it
         self.note = Static("", id="step-note")
         self.choice_panel = ChoicePanel()
-        self.run_button = Button("Run this step", variant="primary", id="run-step")
-        self.run_hint = Static(READY_HINT, id="run-hint")
+        self.actions = StepActions()
+        self.run_button, self.run_hint = self.actions.button, self.actions.hint
         self.events_panel = EventsPanel()
         self.events_table = self.events_panel.table  # as the tests and screenshots read it
         self.health_panel = HealthPanel()
@@ -135,9 +135,7 @@ class RestoreScreen(RunbookScreen):
                     yield self.plan
                     yield self.note
                     yield self.choice_panel
-                with Horizontal(id="step-actions"):
-                    yield self.run_button
-                    yield self.run_hint
+                yield self.actions
                 yield self.events_panel
                 yield self.panels_banner
                 with Horizontal(id="restore-panels"):
@@ -447,7 +445,7 @@ class RestoreScreen(RunbookScreen):
         self.note.update("\n".join(notes))
         self.note.display = bool(notes)
         self._show_choice(step_id)
-        self.run_button.label = self._run_label(step_id)
+        self.actions.name_step(step_id, self.titles, narrow=self.has_class("-narrow"))
         self._show_events(step_id)
         self.set_class(step_id in rt.HEALTH_STEPS, "-health")
         if self.ended:
@@ -456,17 +454,6 @@ class RestoreScreen(RunbookScreen):
             self._set_live(None)
         if self.phase == "ready":
             self.run_button.focus()
-
-    def _run_label(self, step_id: str) -> str:
-        """`Run: <title>` where there is room beside the hint, else `Run step <n>` (the step
-        head above names it)."""
-        if self.has_class("-narrow") or step_id not in self.titles:
-            return (
-                f"Run step {list(self.titles).index(step_id) + 1}"
-                if step_id in self.titles
-                else "Run"
-            )
-        return f"Run: {self.titles[step_id]}"
 
     def _show_choice(self, step_id: str) -> None:
         """The step's choice, if it asks one now; a preselected option changes its plan."""
@@ -500,20 +487,12 @@ class RestoreScreen(RunbookScreen):
         super()._fit()
         self._place_events()
         if self.shown_step is not None:
-            self.run_button.label = self._run_label(self.shown_step)
+            narrow = self.has_class("-narrow")
+            self.actions.name_step(self.shown_step, self.titles, narrow=narrow)
 
     def _set_phase(self, phase: str) -> None:
         self.phase = phase
-        ready = phase in ("ready", "failed")
-        self.run_button.disabled = not ready
-        self.run_hint.update(
-            {
-                "ready": READY_HINT,
-                "failed": "r runs it again",
-                "running": "running...",
-                "finished": "every step done: s shows the summary",
-            }.get(phase, "")
-        )
+        self.actions.set_phase(phase)
         self.refresh_bindings()
 
     # --- the summary ----------------------------------------------------------------------
