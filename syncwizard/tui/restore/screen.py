@@ -412,10 +412,6 @@ class RestoreScreen(RunbookScreen):
             self.queue_panel.rate_label = label
             self._redraw_panels("broker")
 
-    def _pending_now(self) -> int | None:
-        numbers = self.model.broker.value
-        return numbers.queue.pending if numbers is not None and numbers.queue.pending else None
-
     def _watch_text(self, watch: object) -> Text:
         text = Text(rt.watch_headline(watch), style="bold")
         for name, healthy, message in rt.watch_checks(watch):
