@@ -15,6 +15,12 @@ the step's choice, runs it, and runs on through steps known to be skipped (the
 Sync DB steps when the Sync Service shares the repository DB); `poll_panels`
 feeds the dashboard's queue and health panels. The engine's observer only
 posts messages, so the UI never blocks.
+
+This screen keeps the run's life cycle: opening it, running its steps, the engine's
+events, the phases, the keys and leaving. The panels of the step pane are in their own
+modules: the step's choice (choice_panel.py), its actions (step_actions.py), the archived
+events and how a clear reads (events_panel.py); the recover credentials' life cycle is in
+credentials.py, the cancel question in cancel.py.
 """
 
 from __future__ import annotations
