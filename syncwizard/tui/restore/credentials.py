@@ -1,14 +1,18 @@
-"""The repository admin user and password for the recover start: a masked, memory-only modal.
+"""The repository admin user and password for the recover start: asked, held in memory
+only for that start, then wiped.
 
-`CredentialsScreen(user="admin")` is a ModalScreen answering `Credentials` or
-None (Esc / Cancel). The password field is masked; the answer lives only in
-memory (the screen puts it in RestoreChoices, which never journals it) and the
-field is emptied as soon as it is answered, so no later screenshot holds it.
+`ask_recover_credentials` asks them just before the recover start runs, in
+`CredentialsScreen` (a modal answering `Credentials`, or None on Esc / Cancel: then
+nothing starts). The password field is masked and emptied as soon as it is answered, so
+no later screenshot holds it. The answer goes into the run's RestoreChoices, which never
+journals it and whose repr hides the password; `forget_recover_password` wipes it when the
+step ends (however it ends) and when the screen leaves.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
@@ -19,6 +23,11 @@ from textual.widgets import Button, Input, Static
 from syncwizard.tui import keys
 from syncwizard.tui.restore.text import PASSWORD_NOTE
 from syncwizard.tui.screens.fitting import FittingModal
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+    from syncwizard.runbook.restore.choices import RestoreChoices
 
 
 @dataclass(frozen=True)
@@ -87,3 +96,20 @@ class CredentialsScreen(FittingModal[Credentials | None]):
     def action_cancel(self) -> None:
         self.password_input.value = ""
         self.dismiss(None)
+
+
+async def ask_recover_credentials(app: App[object], choices: RestoreChoices) -> bool:
+    """Ask the user (the one given last, else admin) and the password into `choices`.
+    False when the admin cancelled: the recover start must not run."""
+    answer = await app.push_screen_wait(CredentialsScreen(choices.recover_user or "admin"))
+    if answer is None:
+        return False
+    choices.recover_user = answer.user
+    choices.recover_password = answer.password
+    return True
+
+
+def forget_recover_password(choices: RestoreChoices | None) -> None:
+    """The password was for one start: gone once its step ended or the screen leaves."""
+    if choices is not None:
+        choices.recover_password = None

@@ -15,6 +15,12 @@ the step's choice, runs it, and runs on through steps known to be skipped (the
 Sync DB steps when the Sync Service shares the repository DB); `poll_panels`
 feeds the dashboard's queue and health panels. The engine's observer only
 posts messages, so the UI never blocks.
+
+This screen keeps the run's life cycle: opening it, running its steps, the engine's
+events, the phases, the keys and leaving. The panels of the step pane are in their own
+modules: the step's choice (choice_panel.py), its actions (step_actions.py), the archived
+events and how a clear reads (events_panel.py); the recover credentials' life cycle is in
+credentials.py, the cancel question in cancel.py.
 """
 
 from __future__ import annotations
@@ -31,21 +37,23 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Button, RadioButton, RadioSet, Static
+from textual.widgets import Button, Static
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.model import EventKind, Gate, StepEvent, StepState
 from syncwizard.tui import keys
 from syncwizard.tui.restore import text as rt
+from syncwizard.tui.restore.choice_panel import ChoicePanel
+from syncwizard.tui.restore.credentials import ask_recover_credentials, forget_recover_password
+from syncwizard.tui.restore.events_panel import ClearProgress, EventsPanel, rate_label
+from syncwizard.tui.restore.step_actions import READY_HINT, StepActions
 from syncwizard.tui.runbook_text import ProgressReader, log_line, short_path
 from syncwizard.tui.screens.base import log
 from syncwizard.tui.screens.confirm_cancel import ConfirmCancelScreen
 from syncwizard.tui.screens.runbook_screen import EngineEvent, RunbookScreen
-from syncwizard.tui.widgets.events_table import EventsTable
 from syncwizard.tui.widgets.footer import WizardFooter
 from syncwizard.tui.widgets.health_panel import HealthPanel
-from syncwizard.tui.widgets.queue_panel import DEQUEUE_RATE
 from syncwizard.tui.widgets.step_sidebar import MARKERS
 
 if TYPE_CHECKING:
@@ -63,8 +71,6 @@ AFTER_FAILURE = (
 CANCELLED_TEXT = (
     "Cancelled: the step was stopped and the journal says so. r runs it again; Esc goes back."
 )
-READY_HINT = "Enter runs it."
-CHOSEN = "  (chosen)"  # after the chosen option: readable without colour
 
 
 class StepEnded(Message):
@@ -75,32 +81,6 @@ class StepEnded(Message):
         self.step_id = step_id
         self.state = state
         self.note = note
-
-
-class RestoreCancelScreen(ConfirmCancelScreen):
-    """The backup's cancel question, worded for a restore step."""
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="confirm-cancel") as box:
-            box.border_title = "Cancel?"
-            question = "Cancel this step and quit?" if self.then_quit else "Cancel this step?"
-            with VerticalScroll(id="confirm-body", classes="modal-body"):
-                yield Static(Text(question, style="bold"), id="confirm-question")
-                if self.step_title:
-                    yield Static(f"Running now: {self.step_title}", id="confirm-step")
-                yield Static(
-                    "The running step is stopped and cleans up after itself (a half-restored "
-                    "scratch database is dropped; the live database is never left half done). "
-                    "The journal says so and the step can be run again.",
-                    id="confirm-consequences",
-                )
-            with Horizontal(id="confirm-buttons"):
-                yield Button("Keep going", variant="primary", id="keep-going")
-                yield Button(
-                    "Cancel and quit" if self.then_quit else "Cancel the step",
-                    variant="error",
-                    id="cancel-backup",
-                )
 
 
 class RestoreScreen(RunbookScreen):
@@ -136,14 +116,13 @@ class RestoreScreen(RunbookScreen):
         self.choices: Any = None
         self.run_id: str | None = None
         self.ended: list[Text] = []  # what the steps since the shown one said at their end
-        self._choice_step: str | None = None  # the step whose choice is on screen
         self._clear_by_hand = False  # a clear runs while events arrive: x ends it
         self.note = Static("", id="step-note")
-        self.run_button = Button("Run this step", variant="primary", id="run-step")
-        self.run_hint = Static(READY_HINT, id="run-hint")
-        self.events_table = EventsTable(id="events-table")
-        # Too short a terminal for the table beside the step: one line says where it is.
-        self.events_hint = Static("", id="events-hint")
+        self.choice_panel = ChoicePanel()
+        self.actions = StepActions()
+        self.run_button, self.run_hint = self.actions.button, self.actions.hint
+        self.events_panel = EventsPanel()
+        self.events_table = self.events_panel.table  # as the tests and screenshots read it
         self.health_panel = HealthPanel()
 
     # --- layout ---------------------------------------------------------------------------
@@ -161,12 +140,9 @@ class RestoreScreen(RunbookScreen):
                     yield self.why
                     yield self.plan
                     yield self.note
-                    yield from self._compose_choices()
-                with Horizontal(id="step-actions"):
-                    yield self.run_button
-                    yield self.run_hint
-                yield self.events_table
-                yield self.events_hint
+                    yield self.choice_panel
+                yield self.actions
+                yield self.events_panel
                 yield self.panels_banner
                 with Horizontal(id="restore-panels"):
                     yield self.queue_panel
@@ -178,10 +154,6 @@ class RestoreScreen(RunbookScreen):
         self.live_box.display = False
         self.panels_banner.display = False
         self.note.display = False
-        for step_id in rt.CHOICES:
-            self.query_one(f"#choice-{step_id}").display = False
-        self.events_table.display = False
-        self.events_hint.display = False
         self._fit()
         self.head.update(Text("Starting the restore run...", style="bold"))
         self._set_phase("starting")
@@ -229,6 +201,7 @@ class RestoreScreen(RunbookScreen):
         self.engine = engine
         self.run_id = engine.run_id
         self.titles = {step.id: step.title for step in engine.runbook.steps}
+        self.choice_panel.set_run(engine, self.choices)
         took = {
             step_id: (finished - started) if finished is not None else None
             for step_id, (started, finished) in engine.step_times.items()
@@ -300,8 +273,7 @@ class RestoreScreen(RunbookScreen):
             self.post_message(StepEnded(step_id, None, f"could not run: {exc.render()}"))
             return
         finally:
-            if self.choices is not None and hasattr(self.choices, "recover_password"):
-                self.choices.recover_password = None  # memory only, and only for one start
+            forget_recover_password(self.choices)  # memory only, and only for one start
         self.post_message(StepEnded(step_id, state))
 
     def _skips_by_itself(self, step_id: str) -> bool:
@@ -314,35 +286,15 @@ class RestoreScreen(RunbookScreen):
 
     async def _prepare(self, step_id: str) -> bool:
         """Put the step's choice (or the recover credentials) into RestoreChoices."""
-        from syncwizard.tui.restore.credentials import CredentialsScreen
-
-        choice = rt.CHOICES.get(step_id)
-        if choice is not None and self._offers_choice(step_id):
-            setattr(self.choices, choice.attribute, self._chosen(step_id))
-            self._note(f"chosen: {self._chosen_label(step_id)}")
-        if step_id == rt.START_RECOVER:
-            user = getattr(self.choices, "recover_user", None) or "admin"
-            answer = await self.app.push_screen_wait(CredentialsScreen(user))
-            if answer is None:
-                self._note("not started: no credentials given")
-                return False
-            self.choices.recover_user = answer.user
-            self.choices.recover_password = answer.password
+        chosen = self.choice_panel.hand_over(step_id)
+        if chosen is not None:
+            self._note(f"chosen: {chosen}")
+        if step_id == rt.START_RECOVER and not await ask_recover_credentials(
+            self.app, self.choices
+        ):
+            self._note("not started: no credentials given")
+            return False
         return True
-
-    def _chosen(self, step_id: str) -> object:
-        choice = rt.CHOICES[step_id]
-        if self._choice_step == step_id:
-            with contextlib.suppress(Exception):
-                radio = self.query_one(f"#choice-set-{step_id}", RadioSet)
-                index = radio.pressed_index
-                if 0 <= index < len(choice.options):
-                    return choice.options[index].value
-        return rt.default_choice(step_id, self.engine.results if self.engine else {})
-
-    def _chosen_label(self, step_id: str) -> str:
-        option = rt.CHOICES[step_id].option(self._chosen(step_id))
-        return option.label if option else "?"
 
     def on_step_ended(self, message: StepEnded) -> None:
         engine = self.engine
@@ -400,7 +352,7 @@ class RestoreScreen(RunbookScreen):
         if not clearing and self._clear_by_hand:
             self._clear_by_hand = False
             self.refresh_bindings()
-        self._label_rate(rt.REMOVED_RATE if clearing else DEQUEUE_RATE)
+        self._label_rate(rate_label(clearing))
         took = None
         if state == StepState.RUNNING:
             self.progress = ProgressReader()
@@ -421,7 +373,7 @@ class RestoreScreen(RunbookScreen):
                 line.append(str(event.data.get("summary") or event.message), style="")
             self.ended.append(line)
             if step_id in rt.EVENT_STEPS and event.data.get("archive"):
-                self.events_table.load(Path(str(event.data["archive"])))
+                self.events_panel.load(Path(str(event.data["archive"])))
         elif state == StepState.FAILED and event.error is not None:
             self._show_head(step_id)
             self._set_live(self._error_text(event.error, AFTER_FAILURE), "-failed")
@@ -448,21 +400,13 @@ class RestoreScreen(RunbookScreen):
             )
             self._set_live(self._watch_text(detail), "-waiting")
             return
-        counts = getattr(detail, "counts", None)
-        if event.step_id == rt.CLEAR_EVENTS and counts is not None:
-            pending = getattr(detail, "pending", None)
-            total = counts.removed + pending if pending is not None else None
-            by_hand = bool(getattr(detail, "ending_by_hand", False))
-            if by_hand != self._clear_by_hand:
-                self._clear_by_hand = by_hand
+        clear = ClearProgress.read(detail) if event.step_id == rt.CLEAR_EVENTS else None
+        if clear is not None:
+            if clear.by_hand != self._clear_by_hand:
+                self._clear_by_hand = clear.by_hand
                 self.refresh_bindings()
-            how = (
-                "events still arrive: x ends the clear"
-                if by_hand
-                else "each event acknowledged once on disk"
-            )
-            self.log_pane.show_progress(detail.headline, counts.removed, total, how)
-            self._set_live(Text(detail.headline, style="bold"), "-waiting")
+            self.log_pane.show_progress(clear.headline, clear.removed, clear.total, clear.how)
+            self._set_live(Text(clear.headline, style="bold"), "-waiting")
             return
         row = self.progress.row(event)
         self.log_pane.show_progress(row.label, row.done, row.total, row.detail)
@@ -473,10 +417,6 @@ class RestoreScreen(RunbookScreen):
         if self.queue_panel.rate_label != label:
             self.queue_panel.rate_label = label
             self._redraw_panels("broker")
-
-    def _pending_now(self) -> int | None:
-        numbers = self.model.broker.value
-        return numbers.queue.pending if numbers is not None and numbers.queue.pending else None
 
     def _watch_text(self, watch: object) -> Text:
         text = Text(rt.watch_headline(watch), style="bold")
@@ -507,7 +447,7 @@ class RestoreScreen(RunbookScreen):
         self.note.update("\n".join(notes))
         self.note.display = bool(notes)
         self._show_choice(step_id)
-        self.run_button.label = self._run_label(step_id)
+        self.actions.name_step(step_id, self.titles, narrow=self.has_class("-narrow"))
         self._show_events(step_id)
         self.set_class(step_id in rt.HEALTH_STEPS, "-health")
         if self.ended:
@@ -517,122 +457,24 @@ class RestoreScreen(RunbookScreen):
         if self.phase == "ready":
             self.run_button.focus()
 
-    def _run_label(self, step_id: str) -> str:
-        """`Run: <title>` where there is room beside the hint, else `Run step <n>` (the step
-        head above names it)."""
-        if self.has_class("-narrow") or step_id not in self.titles:
-            return (
-                f"Run step {list(self.titles).index(step_id) + 1}"
-                if step_id in self.titles
-                else "Run"
-            )
-        return f"Run: {self.titles[step_id]}"
-
-    def _compose_choices(self) -> ComposeResult:
-        """One box per step with a choice (shown only for that step)."""
-        for step_id, choice in rt.CHOICES.items():
-            with Vertical(id=f"choice-{step_id}", classes="step-choice"):
-                yield Static(Text(choice.question, style="bold"), classes="choice-question")
-                yield RadioSet(
-                    *(RadioButton(option.label) for option in choice.options),
-                    id=f"choice-set-{step_id}",
-                    classes="choice-set",
-                )
-                yield Static("", id=f"consequence-{step_id}", classes="choice-consequence")
-
-    def _offers_choice(self, step_id: str) -> bool:
-        """Whether the step's choice is asked now: always, or once the step said why."""
-        choice = rt.CHOICES.get(step_id)
-        if choice is None:
-            return False
-        if not choice.after_refusal:
-            return True
-        engine = self.engine
-        if engine is None or engine.states.get(step_id) != StepState.FAILED:
-            return False
-        # A second recover start is a question only after a start that ran.
-        return step_id != rt.START_RECOVER or "started" in engine.records.get(step_id, {})
-
     def _show_choice(self, step_id: str) -> None:
-        for other in rt.CHOICES:
-            self.query_one(f"#choice-{other}").display = other == step_id and self._offers_choice(
-                other
-            )
-        choice = rt.CHOICES.get(step_id)
-        if choice is None or not self._offers_choice(step_id):
-            return
-        # On a short terminal the choice is below the fold: bring it into view (the step's
-        # explanation is one scroll up).
-        box = self.query_one(f"#choice-{step_id}")
-        self.call_after_refresh(box.scroll_visible, animate=False)
-        if choice.after_refusal:  # asked now, after the step said why: the arrows choose
-            self.query_one(f"#choice-set-{step_id}", RadioSet).focus()
-        if self._choice_step == step_id:
-            return
-        self._choice_step = step_id
-        default = rt.default_choice(step_id, self.engine.results if self.engine else {})
-        radio = self.query_one(f"#choice-set-{step_id}", RadioSet)
-        buttons = list(radio.query(RadioButton))
-        for option, button in zip(choice.options, buttons, strict=False):
-            if option.value == default:
-                button.value = True
-        self._show_consequence(step_id, default)
-        self._mark_chosen(step_id, default)
-        self._apply_choice(step_id, default)
+        """The step's choice, if it asks one now; a preselected option changes its plan."""
+        if self.choice_panel.show(step_id):
+            self._replan(step_id)
 
-    @on(RadioSet.Changed, ".choice-set")
-    def choice_changed(self, event: RadioSet.Changed) -> None:
-        step_id = (event.radio_set.id or "").removeprefix("choice-set-")
-        choice = rt.CHOICES.get(step_id)
-        if choice is not None and 0 <= event.index < len(choice.options):
-            self._show_consequence(step_id, choice.options[event.index].value)
-            self._mark_chosen(step_id, choice.options[event.index].value)
-            self._apply_choice(step_id, choice.options[event.index].value)
+    @on(ChoicePanel.Changed)
+    def choice_changed(self, message: ChoicePanel.Changed) -> None:
+        self._replan(message.step_id)
 
-    def _apply_choice(self, step_id: str, value: object) -> None:
-        """Hand the choice to the runbook at once, so the step's plan says what it will do."""
-        choice = rt.CHOICES[step_id]
-        if self.choices is None or not self._offers_choice(step_id):
-            return
-        setattr(self.choices, choice.attribute, value)
+    def _replan(self, step_id: str) -> None:
+        """What the shown step will do, now that the run's choices hold its choice."""
         if self.shown_step == step_id and self.engine is not None:
             what = Text("What it does: ", style="bold")
             what.append(self.engine.describe(step_id) or "see the log below")
             self.plan.update(what)
 
-    def _mark_chosen(self, step_id: str, value: object) -> None:
-        """Say which option is chosen in words after its label, not only by the button's
-        colour (a monochrome terminal, a colour-blind admin)."""
-        choice = rt.CHOICES[step_id]
-        radio = self.query_one(f"#choice-set-{step_id}", RadioSet)
-        for option, button in zip(choice.options, radio.query(RadioButton), strict=False):
-            button.label = option.label + (CHOSEN if option.value == value else "")
-
-    def _show_consequence(self, step_id: str, value: object) -> None:
-        option = rt.CHOICES[step_id].option(value)
-        self.query_one(f"#consequence-{step_id}", Static).update(
-            option.consequence if option else ""
-        )
-
-    def _archive(self) -> Path | None:
-        """The run's events archive, once a clear has begun (or done) writing it."""
-        engine = self.engine
-        if engine is None:
-            return None
-        done = engine.results.get(rt.CLEAR_EVENTS, {}).get("archive")
-        begun = engine.records.get(rt.CLEAR_EVENTS, {}).get("baseline", {}).get("archive")
-        path = done or begun
-        return Path(str(path)) if path and Path(str(path)).exists() else None
-
     def _show_events(self, step_id: str) -> None:
-        archive = self._archive()
-        shown = step_id in rt.EVENT_STEPS and archive is not None
-        if shown and archive is not None:
-            self.events_table.load(archive)
-            self.events_hint.update(
-                "The events taken off the queue are in the run folder's archive: press e to "
-                "look through them."
-            )
+        shown = self.events_panel.show_for(step_id, self.engine)
         self.set_class(shown, "-events")
         if not shown:
             self.remove_class("-full-events")
@@ -640,29 +482,19 @@ class RestoreScreen(RunbookScreen):
 
     def _place_events(self) -> None:
         """The events table beside the step, or full screen; on a short terminal only on e."""
-        shown = self.has_class("-events")
         inline = not self.has_class("-short") or self.has_class("-full-events")
-        self.events_table.display = shown and inline
-        self.events_hint.display = shown and not inline
+        self.events_panel.place(self.has_class("-events"), inline=inline)
 
     def _fit(self) -> None:
         super()._fit()
         self._place_events()
         if self.shown_step is not None:
-            self.run_button.label = self._run_label(self.shown_step)
+            narrow = self.has_class("-narrow")
+            self.actions.name_step(self.shown_step, self.titles, narrow=narrow)
 
     def _set_phase(self, phase: str) -> None:
         self.phase = phase
-        ready = phase in ("ready", "failed")
-        self.run_button.disabled = not ready
-        self.run_hint.update(
-            {
-                "ready": READY_HINT,
-                "failed": "r runs it again",
-                "running": "running...",
-                "finished": "every step done: s shows the summary",
-            }.get(phase, "")
-        )
+        self.actions.set_phase(phase)
         self.refresh_bindings()
 
     # --- the summary ----------------------------------------------------------------------
@@ -719,8 +551,7 @@ class RestoreScreen(RunbookScreen):
                 await self.engine.aclose()  # frees the journal: the run can be resumed
             except Exception:
                 log.warning("closing the restore run's clients failed", exc_info=True)
-        if self.choices is not None and hasattr(self.choices, "recover_password"):
-            self.choices.recover_password = None
+        forget_recover_password(self.choices)
         if self.source is not None:
             try:
                 await self.source.aclose()
@@ -781,6 +612,8 @@ class RestoreScreen(RunbookScreen):
         self._ask_to_cancel(then_quit=True)
 
     def _ask_to_cancel(self, *, then_quit: bool) -> None:
+        from syncwizard.tui.restore.cancel import RestoreCancelScreen
+
         if self.phase != "running" or isinstance(self.app.screen, ConfirmCancelScreen):
             return
         step = self.titles.get(self.shown_step or "")
@@ -798,7 +631,7 @@ class RestoreScreen(RunbookScreen):
             self.toggle_class("-full-events")
             self._place_events()
             if self.has_class("-full-events"):
-                self.events_table.focus()
+                self.events_panel.table.focus()
 
     def action_end_clear(self) -> None:
         """End a clear that keeps consuming while events arrive: the events taken so far are

@@ -1,0 +1,110 @@
+"""The events a restore took off the queue, shown beside its step, and how the clear that
+takes them reads while it runs.
+
+`EventsPanel` holds the run's events archive as a table and, for a terminal too short to
+show the table beside the step, one line saying where the events are (e shows the table on
+the whole screen). The events show on the clear's step and the one after it
+(text.EVENT_STEPS), once the clear has begun writing the archive (`archive_of`); `show_for`
+loads them and answers whether they show, `place` puts the table or the line. The screen
+gives them room: its `-events` and `-full-events` classes lay out the rest.
+
+While the clear runs, the queue panel's rate is the events it removes (`rate_label`), and
+`ClearProgress` reads its progress: how many taken, of how many, and whether the admin ends
+it (x) because events still arrive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from syncwizard.tui.restore import text as rt
+from syncwizard.tui.widgets.events_table import EventsTable
+from syncwizard.tui.widgets.queue_panel import DEQUEUE_RATE
+
+if TYPE_CHECKING:
+    from syncwizard.runbook.engine import Engine
+
+WHERE = (
+    "The events taken off the queue are in the run folder's archive: press e to look through them."
+)
+
+
+def archive_of(engine: Engine | None) -> Path | None:
+    """The run's events archive, once a clear has begun (or done) writing it."""
+    if engine is None:
+        return None
+    done = engine.results.get(rt.CLEAR_EVENTS, {}).get("archive")
+    begun = engine.records.get(rt.CLEAR_EVENTS, {}).get("baseline", {}).get("archive")
+    path = done or begun
+    return Path(str(path)) if path and Path(str(path)).exists() else None
+
+
+def rate_label(clearing: bool) -> str:
+    """What the queue's rate measures: the consumers' dequeues, or, while a clear runs
+    (text.CLEARING_STEPS), the events it removes."""
+    return rt.REMOVED_RATE if clearing else DEQUEUE_RATE
+
+
+@dataclass(frozen=True)
+class ClearProgress:
+    headline: str
+    removed: int
+    total: int | None  # removed and still pending, when the pending count is known
+    by_hand: bool  # events still arrive: the clear goes on until the admin ends it (x)
+
+    @classmethod
+    def read(cls, detail: Any) -> ClearProgress | None:
+        """A clear's progress detail, read by its attributes (no runbook import); None for
+        any other detail."""
+        counts = getattr(detail, "counts", None)
+        if counts is None:
+            return None
+        pending = getattr(detail, "pending", None)
+        total = counts.removed + pending if pending is not None else None
+        by_hand = bool(getattr(detail, "ending_by_hand", False))
+        return cls(detail.headline, counts.removed, total, by_hand)
+
+    @property
+    def how(self) -> str:
+        if self.by_hand:
+            return "events still arrive: x ends the clear"
+        return "each event acknowledged once on disk"
+
+
+class EventsPanel(Vertical):
+    def __init__(self) -> None:
+        super().__init__(id="events-panel")
+        self.table = EventsTable(id="events-table")
+        # Too short a terminal for the table beside the step: one line says where it is.
+        self.hint = Static(WHERE, id="events-hint")
+        self.table.display = False
+        self.hint.display = False
+
+    def compose(self) -> ComposeResult:
+        yield self.table
+        yield self.hint
+
+    def show_for(self, step_id: str, engine: Engine | None) -> bool:
+        """Whether `step_id` shows the run's archived events; if so they are (re)loaded."""
+        archive = archive_of(engine)
+        if step_id not in rt.EVENT_STEPS or archive is None:
+            return False
+        self.table.load(archive)
+        return True
+
+    def load(self, archive: Path) -> None:
+        """Read `archive` again (a step that took events has ended)."""
+        self.table.load(archive)
+
+    def place(self, shown: bool, *, inline: bool) -> None:
+        """The table (beside the step, or on the whole screen), or the line saying where the
+        events are; nothing when they are not shown."""
+        self.table.display = shown and inline
+        self.hint.display = shown and not inline
+        self.set_class(shown and inline, "-table")
