@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from syncwizard.config import Settings
     from syncwizard.runbook.engine import Engine
     from syncwizard.runbook.journal import RunRecord
+    from syncwizard.runbook.restore.choices import RestoreChoices
     from syncwizard.tui.restore.launcher import RestoreLauncher
     from syncwizard.tui.source import SourceFactory
 
@@ -113,7 +114,7 @@ class RestoreScreen(RunbookScreen):
         self.launcher = launcher
         self.set_dir = set_dir
         self.resume_record = resume
-        self.choices: Any = None
+        self.choices: RestoreChoices | None = None
         self.run_id: str | None = None
         self.ended: list[Text] = []  # what the steps since the shown one said at their end
         self._clear_by_hand = False  # a clear runs while events arrive: x ends it
@@ -165,16 +166,14 @@ class RestoreScreen(RunbookScreen):
     @work(exclusive=True, group="restore", exit_on_error=False, name="restore run")
     async def open_run(self) -> None:
         try:
-            self.choices = await self.launcher.make_choices()
+            self.choices = choices = await self.launcher.make_choices()
             observers = [self._observe]
             if self.resume_record is not None:
                 engine = await self.launcher.resume(
-                    self.resume_record, self.choices, observers, self._confirm
+                    self.resume_record, choices, observers, self._confirm
                 )
             elif self.set_dir is not None:
-                engine = await self.launcher.start(
-                    self.set_dir, self.choices, observers, self._confirm
-                )
+                engine = await self.launcher.start(self.set_dir, choices, observers, self._confirm)
             else:
                 raise SyncWizardError("no backup set was chosen", hint="choose one first")
         except SyncWizardError as exc:
@@ -189,7 +188,7 @@ class RestoreScreen(RunbookScreen):
                 )
             )
             return
-        self._engine_ready(engine)
+        self._engine_ready(engine, choices)
 
     def _cannot_start(self, error: SyncWizardError) -> None:
         self.error = error
@@ -197,11 +196,11 @@ class RestoreScreen(RunbookScreen):
         self._note(f"cannot start: {error.message}")
         self._set_live(self._error_text(error, "Esc goes back."), "-failed")
 
-    def _engine_ready(self, engine: Engine) -> None:
+    def _engine_ready(self, engine: Engine, choices: RestoreChoices) -> None:
         self.engine = engine
         self.run_id = engine.run_id
         self.titles = {step.id: step.title for step in engine.runbook.steps}
-        self.choice_panel.set_run(engine, self.choices)
+        self.choice_panel.set_run(engine, choices)
         took = {
             step_id: (finished - started) if finished is not None else None
             for step_id, (started, finished) in engine.step_times.items()
@@ -289,8 +288,10 @@ class RestoreScreen(RunbookScreen):
         chosen = self.choice_panel.hand_over(step_id)
         if chosen is not None:
             self._note(f"chosen: {chosen}")
-        if step_id == rt.START_RECOVER and not await ask_recover_credentials(
-            self.app, self.choices
+        if (
+            step_id == rt.START_RECOVER
+            and self.choices is not None
+            and not await ask_recover_credentials(self.app, self.choices)
         ):
             self._note("not started: no credentials given")
             return False
