@@ -77,6 +77,7 @@ def dashboard_app(
 
 async def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
+    fresh_state(Path(tempfile.mkdtemp(prefix="syncwizard-shots-")))  # no run of this machine's
     for name, size in SIZES.items():
 
         async def welcome(pilot: Pilot[int]) -> None:

@@ -216,7 +216,7 @@ async def test_the_password_is_masked_kept_in_memory_and_never_journaled_or_show
         await confirm_gate(pilot, "recover")
         await step_done(pilot, screen, rt.START_RECOVER)
         assert fake.seen[rt.START_RECOVER]["recover_password"] == PASSWORD
-        assert screen.choices.recover_password is None
+        assert screen.choices is not None and screen.choices.recover_password is None
         assert PASSWORD not in app.export_screenshot()
         assert PASSWORD not in log_text(screen)
         run_dir = screen.engine.journal.run_dir  # type: ignore[union-attr]
