@@ -1,7 +1,9 @@
 """The Textual app: welcome screen first, the status dashboard and the lab screen on demand.
 
 Start-up stays light: this module imports no client. The dashboard module (and
-through the poller, httpx and psycopg) is imported when Status is opened.
+through the poller, httpx and psycopg) is imported when Status is opened. The app's
+stylesheet holds only what the welcome screen paints; the other screens bring theirs
+(screens/base.py, SCREENS_CSS).
 """
 
 from __future__ import annotations
