@@ -20,7 +20,6 @@ from textual.screen import Screen
 
 from syncwizard.errors import SyncWizardError
 from syncwizard.tui import keys
-from syncwizard.tui.screens.help import HelpScreen
 from syncwizard.tui.screens.min_size import MinSizeScreen, too_small
 from syncwizard.tui.screens.welcome import WelcomeScreen
 
@@ -125,6 +124,8 @@ class SyncWizardApp(App[int]):
         self.notify(f"high contrast {'on' if self.high_contrast else 'off'}", timeout=2)
 
     def action_help(self) -> None:
+        from syncwizard.tui.screens.help import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
