@@ -2,13 +2,17 @@
 
 Each app runs in a fresh tmux pane (120x40); `capture-pane` is polled every
 5 ms until the pane shows the app's marker text. The two alternate, after one
-warm-up each, and the median of 5 is printed with the ratio (budget <= 1.5x).
+warm-up each, and the median of 5 is printed with the ratio (budget <= 1.3x).
+syncwizard's modules are compiled first, as installing its wheel does: Textual's
+come compiled from pip, and with PYTHONDONTWRITEBYTECODE set the warm-up writes no
+.pyc, so each run would compile syncwizard's from source (~15 ms more).
 Run: .venv/bin/python bench/startup.py [--rounds 5]
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import statistics
 import subprocess
@@ -18,7 +22,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SESSION = "swbench"
+SESSION = f"swbench{os.getpid()}"  # its own: another run may share the tmux server
 
 
 def tmux(*args: str) -> str:
@@ -29,7 +33,15 @@ def first_paint(command: str, marker: str, env: dict[str, str], timeout: float =
     subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
     env_args = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
     started = time.perf_counter()
-    tmux("new-session", "-d", "-s", SESSION, "-x", "120", "-y", "40", *env_args, command)
+    for attempt in range(3):  # a new server can lose the race with the last one's exit
+        try:
+            tmux("new-session", "-d", "-s", SESSION, "-x", "120", "-y", "40", *env_args, command)
+            break
+        except subprocess.CalledProcessError:
+            if attempt == 2:
+                raise
+            time.sleep(0.1)
+            started = time.perf_counter()
     try:
         while time.perf_counter() - started < timeout:
             if marker in tmux("capture-pane", "-p", "-t", SESSION):
@@ -44,6 +56,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
+    compileall.compile_dir(ROOT / "syncwizard", quiet=1)
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "config.toml"
         subprocess.run(
@@ -73,7 +86,7 @@ def main() -> int:
             f"max {ms[-1]:.0f}"
         )
     ratio = statistics.median(times["syncwizard"]) / statistics.median(times["hello"])
-    print(f"ratio syncwizard / hello (medians): {ratio:.2f}x  (budget <= 1.5x)")
+    print(f"ratio syncwizard / hello (medians): {ratio:.2f}x  (budget <= 1.3x)")
     return 0
 
 

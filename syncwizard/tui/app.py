@@ -1,7 +1,9 @@
 """The Textual app: welcome screen first, the status dashboard and the lab screen on demand.
 
 Start-up stays light: this module imports no client. The dashboard module (and
-through the poller, httpx and psycopg) is imported when Status is opened.
+through the poller, httpx and psycopg) is imported when Status is opened. The app's
+stylesheet holds only what the welcome screen paints; the other screens bring theirs
+(screens/base.py, SCREENS_CSS).
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from textual.screen import Screen
 
 from syncwizard.errors import SyncWizardError
 from syncwizard.tui import keys
-from syncwizard.tui.screens.help import HelpScreen
 from syncwizard.tui.screens.min_size import MinSizeScreen, too_small
 from syncwizard.tui.screens.welcome import WelcomeScreen
 
@@ -123,6 +124,8 @@ class SyncWizardApp(App[int]):
         self.notify(f"high contrast {'on' if self.high_contrast else 'off'}", timeout=2)
 
     def action_help(self) -> None:
+        from syncwizard.tui.screens.help import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 

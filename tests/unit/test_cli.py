@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from syncwizard.cli import main
+from syncwizard.cli import build_parser, main, parse_args
 from syncwizard.runbook import backupset
 
 
@@ -63,6 +63,12 @@ def test_a_bad_duration_is_refused_by_the_parser(capsys: pytest.CaptureFixture[s
         main(["lab", "generate", "--for", "soon"])
     assert caught.value.code == 2
     assert "not a duration" in capsys.readouterr().err
+
+
+def test_no_arguments_read_as_the_parser_reads_them() -> None:
+    # `syncwizard` alone (the TUI) is not handed to the parser, to paint sooner
+    assert parse_args([]) == build_parser().parse_args([])
+    assert parse_args(["--profile", "lab"]) == build_parser().parse_args(["--profile", "lab"])
 
 
 # --- backup sets whose manifest is damaged (issue 8) --------------------------------------

@@ -4,7 +4,8 @@
 What loads, each import run in a fresh interpreter so one module cannot hide another's:
 (a) Nothing headless (clients, runbook, lab, config, status) imports Textual.
 (b) The TUI's first screen imports no client library: httpx, psycopg and
-    stomp.py arrive when the dashboard opens, not before.
+    stomp.py arrive when the dashboard opens, not before; and `syncwizard` reaches
+    the TUI without the runbook (the welcome screen's workers load it after the paint).
 
 The doors between the rooms, read from the source of every module (nothing runs):
 (c) Only the entry points (cli.py, __main__.py, tui/__main__.py) and the lab itself
@@ -94,6 +95,18 @@ def client_modules(names: list[str]) -> list[str]:
 
 def test_importing_the_tui_loads_no_client() -> None:
     assert client_modules(loaded_after("import syncwizard.tui.app")) == []
+
+
+def test_the_command_loads_no_runbook_before_the_tui_starts() -> None:
+    code = """
+import syncwizard.tui.app
+syncwizard.tui.app.run_tui = lambda *args, **kwargs: 0  # stop where the TUI would start
+from syncwizard.cli import main
+assert main([]) == 0
+"""
+    loaded = loaded_after(code)
+    assert [m for m in loaded if m.startswith("syncwizard.runbook")] == []
+    assert client_modules(loaded) == []
 
 
 @pytest.mark.parametrize("settings", ["demo_settings()", "None"])

@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Static
 
 from syncwizard.tui import formatting, keys
 from syncwizard.tui.runbook_text import short_path
+from syncwizard.tui.screens.base import SCREENS_CSS
 from syncwizard.tui.widgets.footer import WizardFooter
 from syncwizard.tui.widgets.step_sidebar import duration
 from syncwizard.tui.widgets.title_bar import TitleBar
@@ -102,6 +103,7 @@ def facts_table(manifest: Mapping[str, Any], set_dir: Path, titles: Mapping[str,
 
 class BackupSummaryScreen(Screen[None]):
     BINDINGS = [keys.SUMMARY_COPY_PATH, keys.SUMMARY_BACK, keys.SUMMARY_DONE]
+    CSS_PATH = SCREENS_CSS
 
     def __init__(
         self,

@@ -28,6 +28,7 @@ from syncwizard.tui.backup.summary import moment_text
 from syncwizard.tui.restore import text as rt
 from syncwizard.tui.restore.leave import state_text
 from syncwizard.tui.runbook_text import short_path
+from syncwizard.tui.screens.base import SCREENS_CSS
 from syncwizard.tui.screens.resume_prompt import ResumePromptScreen, describe_run
 from syncwizard.tui.widgets.footer import WizardFooter
 from syncwizard.tui.widgets.title_bar import TitleBar
@@ -50,6 +51,7 @@ def status_text(listing: Any) -> str:
 
 class SetChooserScreen(Screen[Any]):
     BINDINGS = [keys.SETS_CHOOSE, keys.SETS_BACK]
+    CSS_PATH = SCREENS_CSS
 
     def __init__(self, sets: Sequence[Any], backup_dir: str, profile: str | None) -> None:
         super().__init__()

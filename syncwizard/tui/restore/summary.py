@@ -24,6 +24,7 @@ from syncwizard.tui import keys
 from syncwizard.tui.restore import text as rt
 from syncwizard.tui.restore.launcher import RestoreLauncher
 from syncwizard.tui.runbook_text import short_path
+from syncwizard.tui.screens.base import SCREENS_CSS
 from syncwizard.tui.widgets.footer import WizardFooter
 from syncwizard.tui.widgets.step_sidebar import MARKERS
 from syncwizard.tui.widgets.title_bar import TitleBar
@@ -75,6 +76,7 @@ def files_table(results: Mapping[str, Mapping[str, Any]]) -> Table:
 
 class RestoreSummaryScreen(Screen[None]):
     BINDINGS = [keys.RESTORE_SUMMARY_COPY, keys.RESTORE_SUMMARY_BACK, keys.RESTORE_SUMMARY_DONE]
+    CSS_PATH = SCREENS_CSS
 
     def __init__(
         self,

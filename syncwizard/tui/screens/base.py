@@ -1,13 +1,21 @@
-"""The one error path for background work, shared by every screen that runs workers.
+"""What the screens share: the one error path for background work, and the stylesheet of
+every screen after the first.
 
 Harlequin's rule: a worker that fails unexpectedly becomes a notification,
 never a crash and never a silent stop. Expected failures (a system not
 answering) do not get here: they are part of the status report.
+
+The app's stylesheet (syncwizard.tcss) holds only what the welcome screen paints:
+Textual parses it before the first frame. The other screens' rules are in
+`SCREENS_CSS`, which each of them names in its `CSS_PATH`; Textual parses a screen's
+CSS when the screen first opens (a keypress away), so they cost the first paint
+nothing. Parsing the whole stylesheet up front was ~15 ms of it (bench/README.md).
 """
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from textual.app import App
 from textual.screen import Screen
@@ -16,6 +24,9 @@ from textual.worker import Worker, WorkerState
 from syncwizard.errors import SyncWizardError
 
 log = logging.getLogger("syncwizard.tui")
+
+# Absolute: Textual resolves a relative CSS_PATH from the module of the screen's own class.
+SCREENS_CSS = Path(__file__).parent.parent / "screens.tcss"
 
 
 def failure_text(error: BaseException | None) -> str:

@@ -27,7 +27,7 @@ from syncwizard.status import StatusReport
 from syncwizard.tui import keys
 from syncwizard.tui.model import DashboardModel
 from syncwizard.tui.polling import SYSTEM_NAMES, SystemPolls
-from syncwizard.tui.screens.base import WizardScreen, log
+from syncwizard.tui.screens.base import SCREENS_CSS, WizardScreen, log
 from syncwizard.tui.source import SourceFactory, StatusSource
 from syncwizard.tui.widgets.databases_panel import DatabasesPanel
 from syncwizard.tui.widgets.health_panel import HealthPanel
@@ -44,6 +44,7 @@ SLOW_POLL = 3.0  # seconds after which a poll that has not come back is said on 
 
 class DashboardScreen(StableLines, WizardScreen):
     BINDINGS = [keys.BACK, keys.COPY_GUID, keys.DASHBOARD_BACKUP, keys.DASHBOARD_RESTORE]
+    CSS_PATH = SCREENS_CSS
 
     def __init__(
         self,

@@ -14,12 +14,16 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widget import Widget
 
+from syncwizard.tui.screens.base import SCREENS_CSS
+
 T = TypeVar("T")
 MIN_BODY = 3  # rows the text keeps however small the terminal
 
 
 class FittingModal(ModalScreen[T], Generic[T]):
     """A modal with one box (its first child) holding a `.modal-body` and fixed parts."""
+
+    CSS_PATH = SCREENS_CSS
 
     def on_mount(self) -> None:
         self.call_after_refresh(self.fit_body)

@@ -9,6 +9,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from syncwizard.tui import keys
+from syncwizard.tui.screens.base import SCREENS_CSS
 
 KEYMAP_NOTE = (
     "Also: Tab moves between panels, the arrows and PgUp/PgDn scroll the one in focus, "
@@ -42,6 +43,7 @@ def bindings_table(screen: Screen[object]) -> Table:
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [keys.CLOSE_HELP]
+    CSS_PATH = SCREENS_CSS
 
     def __init__(self, under: Screen[object]) -> None:
         super().__init__()

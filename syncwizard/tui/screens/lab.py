@@ -18,7 +18,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from syncwizard.tui import keys
-from syncwizard.tui.screens.base import WizardScreen
+from syncwizard.tui.screens.base import SCREENS_CSS, WizardScreen
 from syncwizard.tui.widgets.footer import WizardFooter
 from syncwizard.tui.widgets.title_bar import TitleBar
 
@@ -54,6 +54,7 @@ def profile_line(settings: Settings | None) -> str:
 
 class LabScreen(WizardScreen):
     BINDINGS = [keys.BACK]
+    CSS_PATH = SCREENS_CSS
 
     def __init__(self, settings: Settings | None, lab_state: LabState | None) -> None:
         super().__init__()

@@ -22,7 +22,7 @@ from syncwizard.status import StatusReport
 from syncwizard.tui.model import DashboardModel
 from syncwizard.tui.polling import SystemPolls
 from syncwizard.tui.runbook_text import ProgressReader
-from syncwizard.tui.screens.base import WizardScreen, log
+from syncwizard.tui.screens.base import SCREENS_CSS, WizardScreen, log
 from syncwizard.tui.widgets.log_pane import LogPane
 from syncwizard.tui.widgets.queue_panel import QueuePanel
 from syncwizard.tui.widgets.step_sidebar import StepSidebar
@@ -51,6 +51,7 @@ class EngineEvent(Message):
 
 
 class RunbookScreen(WizardScreen):
+    CSS_PATH = SCREENS_CSS
     NARROW_BELOW: ClassVar[int] = 100  # the "-narrow" class below this width
     # Below this height the step's explanation scrolls sooner, for the live panels.
     SHORT_BELOW: ClassVar[int] = 32
