@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from support.fake_status import QUEUE, SYNC_ID, T0, TOPIC, health_report, report
+from support.step_hold import StepHold
 
 from syncwizard.clients.pgtools import Progress
 from syncwizard.clients.results import HealthReport, QueueStats, TopicStats
@@ -33,7 +34,7 @@ from syncwizard.errors import SyncWizardError
 from syncwizard.runbook import backupset
 from syncwizard.runbook.backup.snapshot_dump import DumpPlan, SnapshotHook, iso
 from syncwizard.runbook.backup.systems import BackupSystems, DatabaseProbeResult
-from syncwizard.runbook.model import EventKind, StepContext, StepEvent, StepState
+from syncwizard.runbook.model import StepContext
 from syncwizard.status import StatusReport
 from syncwizard.tui.backup.launcher import BackupLauncher
 
@@ -91,7 +92,7 @@ def backup_reports(count: int = 16, *, start: float = T0 - 20) -> list[StatusRep
     return reports
 
 
-class FakeBackup:
+class FakeBackup(StepHold):
     """The world the backup runs against, and the test's hold on it (module docstring)."""
 
     def __init__(
@@ -110,52 +111,12 @@ class FakeBackup:
         self.settings = settings
         self.backup_dir = backup_dir
         self.run_id = run_id
-        self.hold_at: dict[str, set[int]] = {
-            step: {points} if isinstance(points, int) else set(points)
-            for step, points in (hold_at or {}).items()
-        }
-        self.fail = dict(fail or {})
+        super().__init__(hold_at, fail, fail_at=FAIL_AT)
         self.pause = pause  # seconds between two progress reports of a dump
         self.drain_timeout = drain_timeout  # a failing wait gives up after this
         self.shared = shared  # the Sync Service keeps its tables in the repository DB
         self.queue = FakeQueue(consumers=0 if no_consumer else 1)
-        self.calls: list[str] = []  # the steps started, in order (a retry again)
         self.cancelled: list[str] = []  # steps whose dump saw the cancellation
-        self.holding: str | None = None
-        self.step: str | None = None  # the step running now
-        self._reports = 0  # progress reports of that step so far
-        self._held: set[tuple[str, int]] = set()
-        self._release = asyncio.Event()
-
-    # --- control from a test --------------------------------------------------------------
-
-    def release(self) -> None:
-        """Let the holding step go on."""
-        self._release.set()
-
-    def observe(self, event: StepEvent) -> None:
-        """An engine observer: which step runs, and how many reports it made."""
-        if event.kind == EventKind.STATE and event.state == StepState.RUNNING and event.step_id:
-            self.step, self._reports = event.step_id, 0
-            self.calls.append(event.step_id)
-        elif event.kind == EventKind.PROGRESS and event.step_id == self.step:
-            self._reports += 1
-
-    async def checkpoint(self) -> None:
-        """Where a system is asked something: hold the step, or fail it, as the test said."""
-        step, reports = self.step, self._reports
-        if step is None:
-            return
-        if reports in self.hold_at.get(step, ()) and (step, reports) not in self._held:
-            self._held.add((step, reports))
-            self.holding = step
-            self._release.clear()
-            try:
-                await self._release.wait()
-            finally:
-                self.holding = None
-        if step in self.fail and reports >= FAIL_AT:
-            raise self.fail[step]
 
     # --- the profile and the launcher -----------------------------------------------------
 

@@ -32,6 +32,7 @@ from typing import Any
 from support.fake_backup import DATABASES
 from support.fake_sets import SET_RUN_ID, write_demo_sets
 from support.fake_status import QUEUE, SYNC_ID, T0, TOPIC, health_report
+from support.step_hold import StepHold
 
 from syncwizard.clients import pgadmin
 from syncwizard.clients.event_archive_writer import ArchiveAppender
@@ -117,7 +118,7 @@ class FakeDatabase:
     sessions: int = 0
 
 
-class FakeRestore:
+class FakeRestore(StepHold):
     """The world the restore runs against, and the test's hold on it (module docstring)."""
 
     def __init__(
@@ -152,56 +153,28 @@ class FakeRestore:
                                sessions=2 - number)
             for number, (name, tables) in enumerate(DATABASES.values())
         }  # fmt: skip
-        self.hold_at: dict[str, set[int]] = {
-            step: {points} if isinstance(points, int) else set(points)
-            for step, points in (hold_at or {}).items()
-        }
-        self.fail = dict(fail or {})
-        self.calls: list[str] = []  # the steps started, in order (a retry again)
+        super().__init__(hold_at, fail, fail_at=FAIL_AT)
         self.seen: dict[str, dict[str, Any]] = {}  # step -> the choices it started with
         self.dropped: list[tuple[str, str]] = []  # (run id, role) of the old copies dropped
         self.choices: RestoreChoices | None = None  # the run's, once started
-        self.holding: str | None = None
-        self.step: str | None = None
-        self._reports = 0
-        self._held: set[tuple[str, int]] = set()
-        self._release = asyncio.Event()
         self._next_oid = 20_000
 
     # --- control from a test --------------------------------------------------------------
 
-    def release(self) -> None:
-        """Let the holding step go on."""
-        self._release.set()
-
     def observe(self, event: StepEvent) -> None:
-        """An engine observer: which step runs, with which choices, and its reports."""
-        if event.kind == EventKind.STATE and event.state == StepState.RUNNING and event.step_id:
-            self.step, self._reports = event.step_id, 0
-            self.calls.append(event.step_id)
-            if self.choices is not None:
-                self.seen[event.step_id] = dataclasses.asdict(self.choices)
-        elif event.kind == EventKind.PROGRESS and event.step_id == self.step:
-            self._reports += 1
+        """An engine observer: the step hold's, and the choices each step started with."""
+        super().observe(event)
+        running = event.kind == EventKind.STATE and event.state == StepState.RUNNING
+        if running and event.step_id and self.choices is not None:
+            self.seen[event.step_id] = dataclasses.asdict(self.choices)
 
     async def checkpoint(self, what: str = "") -> None:
-        """Where a system is asked something: hold the step, or fail it, as the test said."""
+        """The step hold's, after a turn of the loop; `what` fails as the test said (the
+        summary's drop of an old copy, "drop_aside:<role>", runs in no step)."""
         await asyncio.sleep(0)
         if what in self.fail:
             raise self.fail[what]
-        step, reports = self.step, self._reports
-        if step is None:
-            return
-        if reports in self.hold_at.get(step, ()) and (step, reports) not in self._held:
-            self._held.add((step, reports))
-            self.holding = step
-            self._release.clear()
-            try:
-                await self._release.wait()
-            finally:
-                self.holding = None
-        if step in self.fail and reports >= FAIL_AT:
-            raise self.fail[step]
+        await super().checkpoint()
 
     # --- the profile and the launcher -----------------------------------------------------
 
