@@ -11,7 +11,7 @@ Checksums are verified by the first restore step, not here.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 from rich.text import Text
@@ -33,27 +33,30 @@ from syncwizard.tui.screens.resume_prompt import ResumePromptScreen, describe_ru
 from syncwizard.tui.widgets.footer import WizardFooter
 from syncwizard.tui.widgets.title_bar import TitleBar
 
+if TYPE_CHECKING:
+    from syncwizard.runbook.restore.sets import SetListing
+
 HOW = (
     "Resume continues at that step: what is done stays done; each step is shown before "
     "it runs. Start afresh abandons that run (its files and any aside databases stay)."
 )
 
 
-def choosable(listing: Any) -> bool:
-    return bool(getattr(listing, "sealed", False)) and not getattr(listing, "problem", "")
+def choosable(listing: SetListing) -> bool:
+    return listing.sealed and listing.choosable
 
 
-def status_text(listing: Any) -> str:
+def status_text(listing: SetListing) -> str:
     if choosable(listing):
         return "sealed"
-    return str(getattr(listing, "problem", "") or "not sealed")
+    return listing.problem or "not sealed"
 
 
 class SetChooserScreen(Screen[Any]):
     BINDINGS = [keys.SETS_CHOOSE, keys.SETS_BACK]
     CSS_PATH = SCREENS_CSS
 
-    def __init__(self, sets: Sequence[Any], backup_dir: str, profile: str | None) -> None:
+    def __init__(self, sets: Sequence[SetListing], backup_dir: str, profile: str | None) -> None:
         super().__init__()
         self.sets = list(sets)
         self.backup_dir = backup_dir
@@ -89,16 +92,16 @@ class SetChooserScreen(Screen[Any]):
         table.add_column("Status", key="status")
         for number, listing in enumerate(self.sets):
             style = "" if choosable(listing) else "dim italic"
-            size = int(getattr(listing, "total_bytes", 0) or 0)
-            guid = str(getattr(listing, "sync_id", "") or "")
+            size = listing.total_bytes
+            guid = listing.sync_id
             table.add_row(
                 Text(
-                    moment_text(getattr(listing, "created_at", None)).removesuffix(" UTC"),
+                    moment_text(listing.created_at or None).removesuffix(" UTC"),
                     style=style,
                 ),
                 Text(formatting.size(size) if size else "-", style=style, justify="right"),
                 Text(guid[:GUID_TOKEN_LENGTH] + "…" if guid else "?", style=style),
-                Text(str(getattr(listing, "tool_version", "") or "?"), style=style),
+                Text(listing.tool_version or "?", style=style),
                 Text(status_text(listing), style=style or "bold", no_wrap=True),
                 key=str(number),
             )
@@ -108,7 +111,7 @@ class SetChooserScreen(Screen[Any]):
             self._show_details(first)
         table.focus()
 
-    def _listing(self, row: int) -> Any | None:
+    def _listing(self, row: int) -> SetListing | None:
         return self.sets[row] if 0 <= row < len(self.sets) else None
 
     @on(DataTable.RowHighlighted, "#sets-table")
@@ -123,9 +126,9 @@ class SetChooserScreen(Screen[Any]):
         grid = Table.grid(padding=(0, 1))
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column(overflow="fold")
-        grid.add_row("Folder", Text(short_path(str(getattr(listing, "path", "")))))
-        grid.add_row("Sync GUID", Text(str(getattr(listing, "sync_id", "") or "?")))
-        for number, dump in enumerate(getattr(listing, "dumps", []) or []):
+        grid.add_row("Folder", Text(short_path(str(listing.path))))
+        grid.add_row("Sync GUID", Text(listing.sync_id or "?"))
+        for number, dump in enumerate(listing.dumps):
             size = formatting.size(int(dump.get("size_bytes", 0) or 0))
             line = (
                 f"{dump.get('path')}: {dump.get('database', '?')}, {size}, "
@@ -150,8 +153,7 @@ class SetChooserScreen(Screen[Any]):
             return
         if not choosable(listing):
             self.notify(
-                f"{getattr(listing, 'run_id', 'this set')} cannot be restored: "
-                f"{status_text(listing)}",
+                f"{listing.run_id} cannot be restored: {status_text(listing)}",
                 title="Backup set",
                 severity="warning",
                 markup=False,
