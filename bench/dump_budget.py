@@ -27,6 +27,7 @@ from dump_variants import Context, children_cpu, remove, size_of
 
 from syncwizard import units
 from syncwizard.clients import pgtools
+from syncwizard.clients.results import Progress
 from syncwizard.runbook import backupset
 from syncwizard.runbook.backup.snapshot_dump import DumpPlan, dump_in_snapshot
 
@@ -82,7 +83,7 @@ class BenchStepContext:
 
     def progress(self, message: str, detail: object = None) -> None:
         self.reports += 1
-        if isinstance(detail, pgtools.Progress) and detail.phase != "done":
+        if isinstance(detail, Progress) and detail.phase != "done":
             self.tuples_seen = max(self.tuples_seen, detail.tuples_done)
 
     def log(self, line: str) -> None:
@@ -132,7 +133,7 @@ def step_dump(ctx: Context, out: Path, settings: DumpSettings) -> Run:
 
 def runner_dump(ctx: Context, out: Path, settings: DumpSettings) -> Run:
     """`pgtools.run_pg_dump` with a progress observer."""
-    reports: list[pgtools.Progress] = []
+    reports: list[Progress] = []
     run = Run()
     cpu0, child0, server0 = time.process_time(), children_cpu(), ctx.meter.server()
     run.seconds, run.others = ctx.meter.measure(

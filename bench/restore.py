@@ -37,6 +37,7 @@ from psycopg import sql
 
 from syncwizard import units
 from syncwizard.clients import pgtools
+from syncwizard.clients.results import Progress
 from syncwizard.lab import postgres as lab_pg
 from syncwizard.lab.layout import LabLayout
 from syncwizard.runbook.restore import database
@@ -81,9 +82,9 @@ class BenchStepContext:
 
     def progress(self, message: str, detail: object = None) -> None:
         self.reports += 1
-        if isinstance(detail, pgtools.Progress) and detail.phase not in self.phases[-1:]:
+        if isinstance(detail, Progress) and detail.phase not in self.phases[-1:]:
             self.phases.append(detail.phase)
-        if isinstance(detail, pgtools.Progress) and detail.phase == "done":
+        if isinstance(detail, Progress) and detail.phase == "done":
             self.restored_at = time.perf_counter()
 
     def log(self, line: str) -> None:

@@ -48,6 +48,7 @@ from syncwizard.clients.postgres import (
     split_password,
     system_label,
 )
+from syncwizard.clients.results import Progress
 from syncwizard.errors import SyncWizardError
 from syncwizard.paths import fsync_dir
 
@@ -57,23 +58,6 @@ POLL_INTERVAL = 0.5
 KEPT_LINES = 20  # stderr lines kept for an error message
 
 DumpFormat = Literal["directory", "custom"]
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Where a pg_dump or pg_restore run is; reported several times a second."""
-
-    tool: str  # "pg_dump" or "pg_restore"
-    phase: str  # "starting", "schema", "data", "indexes" (pg_restore), "finishing", "done"
-    current_object: str  # e.g. "public.alf_node" while its rows are copied
-    bytes_written: int  # pg_dump: size of the output; pg_restore: COPY bytes loaded
-    tuples_done: int  # rows copied so far (pg_stat_progress_copy; 0 before PG14)
-    # pg_dump: the sum of pg_class.reltuples, an estimate; a finished dump reports
-    # tuples_done >= tuples_total, as tables too quick to sample were copied whole.
-    # pg_restore: the rows the caller expects (a manifest's row counts), if it gave them.
-    tuples_total: int | None
-    lines: tuple[str, ...]  # the tool's stderr lines that arrived since the last report
-    elapsed: float
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ API for a UI (the TUI drives it the same way the headless CLI does):
 - Observers are plain callables `(StepEvent) -> None`, called on the event loop for
   every event: step transitions (kind STATE: pending -> running -> done / skipped /
   failed / cancelled), facts recorded mid-step (RECORD), live PROGRESS (with a typed
-  `detail`, e.g. pgtools.Progress or drain.DrainStatus) and LOG lines of a child, and
+  `detail`, e.g. results.Progress or drain.DrainStatus) and LOG lines of a child, and
   run-level events. A Textual app can post a message from the callable. An observer
   that raises is logged and otherwise ignored.
 - Every journaled event is fsynced to the journal BEFORE observers see it.
@@ -38,7 +38,7 @@ The backup runbook (runbook/backup/runbook.py) on top of this:
                                  broker_password=..., observers=[...])
     journal.abandon(record, "why")                  # when the user starts afresh instead
 
-PROGRESS details: pgtools.Progress (the two dump steps), drain.DrainStatus (the wait;
+PROGRESS details: results.Progress (the two dump steps), drain.DrainStatus (the wait;
 `headline` is "n of P0 events consumed; ..."), a float of seconds left (the countdown).
 """
 

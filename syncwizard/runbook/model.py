@@ -172,7 +172,7 @@ class StepEvent:
     state: StepState | None = None
     message: str = ""
     data: Mapping[str, Any] = field(default_factory=dict)  # JSON-able; journaled
-    detail: object = None  # a typed live record (pgtools.Progress, DrainStatus); never journaled
+    detail: object = None  # a typed live record (results.Progress, DrainStatus); never journaled
     error: SyncWizardError | None = None
     at: float = field(default_factory=time.time)
 

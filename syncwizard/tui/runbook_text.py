@@ -1,8 +1,9 @@
 """How a runbook's events read in the TUI: progress rows, log lines, paths. No Textual here.
 
-The engine's PROGRESS details are typed records (pgtools.Progress for dumps,
-drain.DrainStatus for the wait, seconds left for the countdown); they are read
-by their attributes, so this module imports neither psycopg nor the runbook.
+The engine's PROGRESS details are typed records (results.Progress for dumps,
+drain.DrainStatus for the wait, seconds left for the countdown). The wait's type is
+looked up when a detail arrives: the runbook is loaded by then, and the welcome screen
+does not load it.
 """
 
 from __future__ import annotations
@@ -10,11 +11,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypeGuard
 
+from syncwizard.clients.results import Progress
 from syncwizard.runbook.model import EventKind, StepEvent, StepState
 from syncwizard.tui import formatting
 from syncwizard.tui.widgets.step_sidebar import MARKERS, duration
+
+if TYPE_CHECKING:
+    from syncwizard.runbook.backup.drain import DrainStatus
 
 
 def short_path(path: str | Path) -> str:
@@ -34,15 +39,17 @@ class ProgressRow:
     detail: str = ""  # the line under it: on what, how big, how long
 
 
-def is_dump_progress(detail: object) -> bool:
-    return hasattr(detail, "tuples_done") and hasattr(detail, "current_object")
+def is_dump_progress(detail: object) -> TypeGuard[Progress]:
+    return isinstance(detail, Progress)
 
 
-def is_drain_status(detail: object) -> bool:
-    return hasattr(detail, "headline") and hasattr(detail, "p0")
+def is_drain_status(detail: object) -> TypeGuard[DrainStatus]:
+    from syncwizard.runbook.backup.drain import DrainStatus
+
+    return isinstance(detail, DrainStatus)
 
 
-def dump_row(progress: Any) -> ProgressRow:
+def dump_row(progress: Progress) -> ProgressRow:
     total = progress.tuples_total
     if total:
         rows = f"{progress.tuples_done:,} of ~{total:,} rows"
@@ -56,7 +63,7 @@ def dump_row(progress: Any) -> ProgressRow:
     )
 
 
-def drain_row(status: Any) -> ProgressRow:
+def drain_row(status: DrainStatus) -> ProgressRow:
     """`n of P0 events consumed` beside the bar; the rest of the headline under it."""
     label, _, rest = status.headline.partition("; ")
     rest = rest.replace("; ", " · ")

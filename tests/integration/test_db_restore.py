@@ -20,7 +20,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from syncwizard.clients import pgadmin, pgtools
+from syncwizard.clients import pgadmin
+from syncwizard.clients.results import Progress
 from syncwizard.errors import SyncWizardError
 from syncwizard.lab import postgres as lab
 from syncwizard.lab.layout import LabLayout
@@ -187,7 +188,7 @@ async def test_restore_into_scratch_equals_the_dump_and_leaves_live_alone(
     assert (outputs["tables"], outputs["rows"]) == (len(row_counts), sum(row_counts.values()))
     assert outputs["owner"] == "alfresco" and outputs["no_owner"] is False
     assert oid_of(pg_lab, live) == live_oid and tables_of(pg_lab, live) == {"old_marker"}
-    details = [d for _, d in ctx.reports if isinstance(d, pgtools.Progress)]
+    details = [d for _, d in ctx.reports if isinstance(d, Progress)]
     assert details and all(d.tuples_total == sum(row_counts.values()) for d in details)
     assert details[-1].phase == "done" and details[-1].tuples_done == sum(row_counts.values())
     assert {d.phase for d in details} >= {"data"}

@@ -15,6 +15,7 @@ import pytest
 
 from syncwizard.clients import pgtools
 from syncwizard.clients.postgres import DatabaseProbe, database_facts, terminate_connections
+from syncwizard.clients.results import Progress
 from syncwizard.errors import SyncWizardError
 from syncwizard.lab import postgres as lab
 from syncwizard.lab.layout import LabLayout
@@ -245,7 +246,7 @@ async def test_terminate_without_the_privilege_says_what_is_needed(pg_lab: LabLa
 async def test_directory_dump_restores_and_reports_progress(
     pg_lab: LabLayout, tmp_path: Path
 ) -> None:
-    reports: list[pgtools.Progress] = []
+    reports: list[Progress] = []
     out = tmp_path / "repository.dir"
 
     result = await pgtools.run_pg_dump(
@@ -270,7 +271,7 @@ async def test_directory_dump_restores_and_reports_progress(
     assert final.phase == "done" and final.bytes_written == result.size_bytes
     assert final.tuples_total is not None and final.tuples_done >= final.tuples_total >= 10_000
 
-    restored: list[pgtools.Progress] = []
+    restored: list[Progress] = []
     with scratch_database(pg_lab, "restored_dir") as dbname:
         info = with_password(pg_lab, dbname, password_of(pg_lab, "alfresco"))
         await pgtools.run_pg_restore(info, out, jobs=2, on_progress=restored.append)

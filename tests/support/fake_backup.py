@@ -27,8 +27,7 @@ from typing import Any
 from support.fake_status import QUEUE, SYNC_ID, T0, TOPIC, health_report, report
 from support.step_hold import StepHold
 
-from syncwizard.clients.pgtools import Progress
-from syncwizard.clients.results import HealthReport, QueueStats, TopicStats
+from syncwizard.clients.results import HealthReport, Progress, QueueStats, TopicStats
 from syncwizard.config import Profile, Settings
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook import backupset

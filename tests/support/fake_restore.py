@@ -37,11 +37,11 @@ from support.step_hold import StepHold
 from syncwizard.clients import pgadmin
 from syncwizard.clients.event_archive_writer import ArchiveAppender
 from syncwizard.clients.event_consumer import ClearCounts, ClearResult
-from syncwizard.clients.pgtools import Progress
 from syncwizard.clients.repository import READY_PATH, ReadyAnswer
 from syncwizard.clients.results import (
     CommandResult,
     HealthReport,
+    Progress,
     QueueStats,
     Session,
     TopicStats,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from syncwizard.clients.pgtools import Progress
+from syncwizard.clients.results import Progress
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.backup.drain import DrainStatus
 from syncwizard.runbook.model import EventKind, StepEvent, StepState

@@ -33,7 +33,7 @@ from psycopg import sql
 
 from syncwizard import units
 from syncwizard.clients.pglocks import LockWaitError, lock_holders, lock_wait_error, sql_name
-from syncwizard.clients.pgtools import DumpFormat, PgDump, Progress
+from syncwizard.clients.pgtools import DumpFormat, PgDump
 from syncwizard.clients.postgres import (
     DEFAULT_LOCK_TIMEOUT,
     DEFAULT_TIMEOUT,
@@ -44,6 +44,7 @@ from syncwizard.clients.postgres import (
     query_error,
     system_label,
 )
+from syncwizard.clients.results import Progress
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.model import RefusedError, StepContext
 

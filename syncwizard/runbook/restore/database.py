@@ -31,9 +31,8 @@ import psycopg
 
 from syncwizard import units
 from syncwizard.clients import pgadmin, pgtools
-from syncwizard.clients.pgtools import Progress
 from syncwizard.clients.postgres import query_error, system_label, target_parts
-from syncwizard.clients.results import Session
+from syncwizard.clients.results import Progress, Session
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.model import Outputs, RefusedError, StepContext
 

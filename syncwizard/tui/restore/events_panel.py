@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -59,16 +59,16 @@ class ClearProgress:
     by_hand: bool  # events still arrive: the clear goes on until the admin ends it (x)
 
     @classmethod
-    def read(cls, detail: Any) -> ClearProgress | None:
-        """A clear's progress detail, read by its attributes (no runbook import); None for
-        any other detail."""
-        counts = getattr(detail, "counts", None)
-        if counts is None:
+    def read(cls, detail: object) -> ClearProgress | None:
+        """What the panel shows of a clear's progress detail; None for any other detail.
+        (The runbook's type is looked up when a detail arrives: it is loaded by then.)"""
+        from syncwizard.runbook.restore.clear import ClearProgress as Clearing
+
+        if not isinstance(detail, Clearing):
             return None
-        pending = getattr(detail, "pending", None)
-        total = counts.removed + pending if pending is not None else None
-        by_hand = bool(getattr(detail, "ending_by_hand", False))
-        return cls(detail.headline, counts.removed, total, by_hand)
+        removed, pending = detail.counts.removed, detail.pending
+        total = removed + pending if pending is not None else None
+        return cls(detail.headline, removed, total, detail.ending_by_hand)
 
     @property
     def how(self) -> str:
