@@ -20,7 +20,8 @@ This screen keeps the run's life cycle: opening it, running its steps, the engin
 events, the phases, the keys and leaving. The panels of the step pane are in their own
 modules: the step's choice (choice_panel.py), its actions (step_actions.py), the archived
 events and how a clear reads (events_panel.py); the recover credentials' life cycle is in
-credentials.py, the cancel question in cancel.py.
+credentials.py, the cancel question in cancel.py, how the -Drecover watch reads in
+watch_view.py.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -48,6 +49,7 @@ from syncwizard.tui.restore.choice_panel import ChoicePanel
 from syncwizard.tui.restore.credentials import ask_recover_credentials, forget_recover_password
 from syncwizard.tui.restore.events_panel import ClearProgress, EventsPanel, rate_label
 from syncwizard.tui.restore.step_actions import READY_HINT, StepActions
+from syncwizard.tui.restore.watch_view import healthy_count, read_watch, watch_headline, watch_text
 from syncwizard.tui.runbook_text import ProgressReader, log_line, short_path
 from syncwizard.tui.screens.base import log
 from syncwizard.tui.screens.confirm_cancel import ConfirmCancelScreen
@@ -389,19 +391,14 @@ class RestoreScreen(RunbookScreen):
             self._show_head(step_id)
 
     def _on_progress(self, event: StepEvent) -> None:
-        detail: Any = event.detail  # a typed record, read by its attributes (no runbook import)
-        if rt.is_recover_watch(detail):
-            checks = rt.watch_checks(detail)
-            healthy = sum(1 for _, ok, _ in checks if ok)
-            self.log_pane.show_progress(
-                rt.watch_headline(detail),
-                healthy,
-                len(checks) or None,
-                rt.watching(event.step_id or "", self.titles),
-            )
-            self._set_live(self._watch_text(detail), "-waiting")
+        watch = read_watch(event.detail)
+        if watch is not None:
+            how = rt.watching(event.step_id or "", self.titles)
+            checks = len(watch.checks) or None
+            self.log_pane.show_progress(watch_headline(watch), healthy_count(watch), checks, how)
+            self._set_live(watch_text(watch), "-waiting")
             return
-        clear = ClearProgress.read(detail) if event.step_id == rt.CLEAR_EVENTS else None
+        clear = ClearProgress.read(event.detail) if event.step_id == rt.CLEAR_EVENTS else None
         if clear is not None:
             if clear.by_hand != self._clear_by_hand:
                 self._clear_by_hand = clear.by_hand
@@ -418,17 +415,6 @@ class RestoreScreen(RunbookScreen):
         if self.queue_panel.rate_label != label:
             self.queue_panel.rate_label = label
             self._redraw_panels("broker")
-
-    def _watch_text(self, watch: object) -> Text:
-        text = Text(rt.watch_headline(watch), style="bold")
-        for name, healthy, message in rt.watch_checks(watch):
-            word = "healthy" if healthy else ("unknown" if healthy is None else "not yet")
-            text.append(f"\n{'✓' if healthy else '·'} {name}: {word}")
-            if message:
-                text.append(f" ({message})", style="italic")
-        for error in getattr(watch, "errors", ()) or ():
-            text.append(f"\n{error}", style="italic")
-        return text
 
     # --- the step body --------------------------------------------------------------------
 

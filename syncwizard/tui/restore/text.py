@@ -1,8 +1,9 @@
 """How the restore runbook reads in the TUI: its step ids, the choices asked before (or after
-a refusal of) a step, the recover watch and the archive's rows. No Textual here.
+a refusal of) a step, what a health watch watches, and what an unfinished run leaves behind.
+No Textual here.
 
 The step ids are the runbook's (runbook/restore/step_names.py); the screen only needs to know
-the few steps it treats specially. PROGRESS details are read by their attributes.
+the few steps it treats specially. How a look at the recover watch reads is in watch_view.py.
 """
 
 from __future__ import annotations
@@ -241,53 +242,3 @@ def default_choice(step_id: str, results: Mapping[str, Mapping[str, Any]]) -> ob
 
 def shared_database(results: Mapping[str, Mapping[str, Any]]) -> bool:
     return bool(results.get(VERIFY_SET, {}).get("shared_database"))
-
-
-# --- the recover watch ---------------------------------------------------------------------
-
-
-def watch_checks(watch: object) -> list[tuple[str, bool | None, str]]:
-    """(name, healthy, message) of each health check a RecoverWatch carries.
-
-    Accepts `checks` or `health` as a mapping name -> bool, or a sequence of records
-    with `name`, `healthy` (and `message`), or of (name, healthy) pairs.
-    """
-    raw = getattr(watch, "checks", None)
-    if raw is None:
-        raw = getattr(watch, "health", None)
-    if raw is None:
-        return []
-    if isinstance(raw, Mapping):
-        return [(str(name), _healthy(value), "") for name, value in raw.items()]
-    rows: list[tuple[str, bool | None, str]] = []
-    for item in raw:
-        if isinstance(item, tuple | list):
-            rows.append((str(item[0]), _healthy(item[1]), str(item[2]) if len(item) > 2 else ""))
-        else:
-            name = getattr(item, "name", "?")
-            message = getattr(item, "message", "") or ""
-            rows.append((str(name), _healthy(getattr(item, "healthy", None)), str(message)))
-    return rows
-
-
-def _healthy(value: object) -> bool | None:
-    if value is None or isinstance(value, bool):
-        return value
-    return bool(getattr(value, "healthy", value))
-
-
-def is_recover_watch(detail: object) -> bool:
-    return hasattr(detail, "seconds_left") and hasattr(detail, "consumers")
-
-
-def watch_headline(watch: object) -> str:
-    checks = watch_checks(watch)
-    healthy = sum(1 for _, ok, _ in checks if ok)
-    consumers = getattr(watch, "consumers", None)
-    left = getattr(watch, "seconds_left", None)
-    parts = [f"{healthy} of {len(checks)} health checks healthy" if checks else "no health answer"]
-    if consumers is not None:
-        parts.append(f"{consumers} consumer{'s' if consumers != 1 else ''} on the sync queue")
-    if left is not None:
-        parts.append(f"gives up in {max(float(left), 0):.0f} s")
-    return "; ".join(parts)
