@@ -13,7 +13,6 @@ engine kills the child, the step removes its partial files, the journal says
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,20 +23,15 @@ from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
+from textual.worker import Worker, WorkerState
 
 from syncwizard.errors import SyncWizardError
-from syncwizard.runbook.model import EventKind, Gate, RefusedError, StepEvent, StepState
+from syncwizard.runbook.model import Gate, RefusedError, StepEvent, StepState
 from syncwizard.tui import keys
-from syncwizard.tui.runbook_text import (
-    ProgressReader,
-    is_drain_status,
-    log_line,
-    short_path,
-)
+from syncwizard.tui.runbook_text import ProgressReader, is_drain_status
 from syncwizard.tui.screens.base import log
 from syncwizard.tui.screens.confirm_cancel import ConfirmCancelScreen
-from syncwizard.tui.screens.runbook_screen import EngineEvent, RunbookScreen
+from syncwizard.tui.screens.runbook_screen import RunbookScreen
 from syncwizard.tui.widgets.databases_panel import DatabasesPanel
 from syncwizard.tui.widgets.footer import WizardFooter
 
@@ -48,7 +42,6 @@ if TYPE_CHECKING:
     from syncwizard.tui.backup.launcher import RunLauncher
     from syncwizard.tui.source import SourceFactory
 
-STOP_WAIT = 20.0  # seconds a closing screen waits for a cancelled run to clean up
 CANCELLED_TEXT = (
     "Cancelled: the running dump was stopped and its partial files removed; the journal "
     "says so. r resumes the run at this step, n starts a new run."
@@ -75,6 +68,9 @@ class RunEnded(Message):
 
 class BackupScreen(RunbookScreen):
     NARROW_BELOW = 100  # below this width the databases panel gives its room to the queue panel
+    STARTING = "Starting the backup run..."
+    RUN_GROUPS = ("backup",)
+    CANCEL_GROUP = "backup"
     COMPONENT_CLASSES = {"backup--problem", "backup--note"}
     BINDINGS = [
         keys.BACKUP_CANCEL,
@@ -126,13 +122,8 @@ class BackupScreen(RunbookScreen):
         yield self.log_pane
         yield WizardFooter()
 
-    def on_mount(self) -> None:
-        self.live_box.display = False
-        self.panels_banner.display = False
-        self._fit()
-        self.head.update(Text("Starting the backup run...", style="bold"))
+    def _start(self) -> None:
         self.drive(self.resume_record)
-        self.poll_panels()
 
     # --- driving the engine ---------------------------------------------------------------
 
@@ -200,38 +191,14 @@ class BackupScreen(RunbookScreen):
         return answer
 
     def _engine_ready(self, engine: Engine) -> None:
-        self.engine = engine
+        self._show_run(engine)
         self.run_dir = engine.journal.run_dir
-        self.titles = {step.id: step.title for step in engine.runbook.steps}
-        took = {
-            step_id: (finished - started) if finished is not None else None
-            for step_id, (started, finished) in engine.step_times.items()
-        }
-        self.sidebar.set_steps(
-            [(step.id, step.title) for step in engine.runbook.steps], engine.states, took
-        )
-        self.title_bar.set_where(f"Backup {engine.run_id}")
-        self.log_pane.set_source(f"journal {short_path(engine.journal.path)}")
         self._set_phase("running")
         upcoming = engine.next_step()
         if upcoming is not None:
             self._show_step(upcoming.id)
 
     # --- engine events --------------------------------------------------------------------
-
-    def on_engine_event(self, message: EngineEvent) -> None:
-        event = message.event
-        if event.kind == EventKind.LOG:
-            self.log_pane.write(f"    {event.message}")
-            return
-        if event.kind == EventKind.PROGRESS:
-            self._on_progress(event)
-            return
-        line = log_line(event, self.titles)
-        if line:
-            self._note(line)
-        if event.kind == EventKind.STATE and event.step_id and event.state:
-            self._on_state(event.step_id, event.state, event)
 
     def on_show_step(self, message: ShowStep) -> None:
         self._show_step(message.step_id)
@@ -259,8 +226,7 @@ class BackupScreen(RunbookScreen):
             self.log_pane.mark_stopped("cancelled")
 
     def _on_progress(self, event: StepEvent) -> None:
-        row = self.progress.row(event)
-        self.log_pane.show_progress(row.label, row.done, row.total, row.detail)
+        super()._on_progress(event)
         if is_drain_status(event.detail):
             self._set_live(self._drain_text(event.detail), "-waiting")
 
@@ -366,58 +332,21 @@ class BackupScreen(RunbookScreen):
         elif system in model.databases:
             self.databases_panel.show(model.databases, now)
 
-    async def on_unmount(self) -> None:
-        self._stop_polls()
-        running = [
-            w
-            for w in self.workers
-            if w.node is self and w.group == "backup" and w.state is WorkerState.RUNNING
-        ]
-        for worker in running:  # quitting mid-run: let the engine stop the child cleanly
-            worker.cancel()
-            with contextlib.suppress(WorkerCancelled, WorkerFailed, TimeoutError):
-                await asyncio.wait_for(worker.wait(), STOP_WAIT)
-        if self.source is not None:
-            try:
-                await self.source.aclose()
-            except Exception:
-                log.warning("closing the status source failed", exc_info=True)
-
     # --- keys -----------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel_backup":
             return self.running
-        if action in ("back", "request_quit"):
-            return not self.running if action == "back" else self.running
         if action in ("resume_run", "start_afresh"):
             if self.phase in ("failed", "cancelled"):
                 return self.run_dir is not None
             if self.phase == "cannot_start":
                 return action == "start_afresh" and self.run_dir is not None
             return False
-        if action == "show_summary":
-            return self.phase == "finished"
-        return True
+        return super().check_action(action, parameters)
 
     def action_cancel_backup(self) -> None:
         self._ask_to_cancel(then_quit=False)
-
-    def action_request_quit(self) -> None:
-        self._ask_to_cancel(then_quit=True)
-
-    def _ask_to_cancel(self, *, then_quit: bool) -> None:
-        if not self.running or isinstance(self.app.screen, ConfirmCancelScreen):
-            return
-        step = self.titles.get(self.shown_step or "") if self.phase == "running" else None
-
-        def answered(yes: bool | None) -> None:
-            if yes and self.running:
-                self._quit_when_stopped = then_quit
-                self._note("cancelling: stopping the running step...")
-                self.workers.cancel_group(self, "backup")
-
-        self.app.push_screen(ConfirmCancelScreen(step_title=step, then_quit=then_quit), answered)
 
     def action_resume_run(self) -> None:
         if self.run_dir is not None:

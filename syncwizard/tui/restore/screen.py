@@ -26,8 +26,6 @@ watch_view.py.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -39,7 +37,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Static
-from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
+from textual.worker import Worker, WorkerState
 
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.model import EventKind, Gate, StepEvent, StepState
@@ -50,10 +48,10 @@ from syncwizard.tui.restore.credentials import ask_recover_credentials, forget_r
 from syncwizard.tui.restore.events_panel import ClearProgress, EventsPanel, rate_label
 from syncwizard.tui.restore.step_actions import READY_HINT, StepActions
 from syncwizard.tui.restore.watch_view import healthy_count, read_watch, watch_headline, watch_text
-from syncwizard.tui.runbook_text import ProgressReader, log_line, short_path
+from syncwizard.tui.runbook_text import ProgressReader
 from syncwizard.tui.screens.base import log
 from syncwizard.tui.screens.confirm_cancel import ConfirmCancelScreen
-from syncwizard.tui.screens.runbook_screen import EngineEvent, RunbookScreen
+from syncwizard.tui.screens.runbook_screen import RunbookScreen
 from syncwizard.tui.widgets.footer import WizardFooter
 from syncwizard.tui.widgets.health_panel import HealthPanel
 from syncwizard.tui.widgets.step_sidebar import MARKERS
@@ -66,7 +64,6 @@ if TYPE_CHECKING:
     from syncwizard.tui.restore.launcher import RestoreLauncher
     from syncwizard.tui.source import SourceFactory
 
-STOP_WAIT = 20.0
 AFTER_FAILURE = (
     "Nothing further runs. r runs this step again; Esc goes back (the run can be resumed "
     "from the welcome screen)."
@@ -88,6 +85,9 @@ class StepEnded(Message):
 
 class RestoreScreen(RunbookScreen):
     NARROW_BELOW = 130  # below this width one live panel shows: health or queue, by step
+    STARTING = "Starting the restore run..."
+    RUN_GROUPS = ("restore", "restore-step")
+    CANCEL_GROUP = "restore-step"
     BINDINGS = [
         keys.RESTORE_RUN,
         keys.RESTORE_RETRY,
@@ -153,15 +153,10 @@ class RestoreScreen(RunbookScreen):
         yield self.log_pane
         yield WizardFooter()
 
-    def on_mount(self) -> None:
-        self.live_box.display = False
-        self.panels_banner.display = False
+    def _start(self) -> None:
         self.note.display = False
-        self._fit()
-        self.head.update(Text("Starting the restore run...", style="bold"))
         self._set_phase("starting")
         self.open_run()
-        self.poll_panels()
 
     # --- starting -------------------------------------------------------------------------
 
@@ -199,19 +194,9 @@ class RestoreScreen(RunbookScreen):
         self._set_live(self._error_text(error, "Esc goes back."), "-failed")
 
     def _engine_ready(self, engine: Engine, choices: RestoreChoices) -> None:
-        self.engine = engine
+        self._show_run(engine)
         self.run_id = engine.run_id
-        self.titles = {step.id: step.title for step in engine.runbook.steps}
         self.choice_panel.set_run(engine, choices)
-        took = {
-            step_id: (finished - started) if finished is not None else None
-            for step_id, (started, finished) in engine.step_times.items()
-        }
-        self.sidebar.set_steps(
-            [(step.id, step.title) for step in engine.runbook.steps], engine.states, took
-        )
-        self.title_bar.set_where(f"Restore {engine.run_id}")
-        self.log_pane.set_source(f"journal {short_path(engine.journal.path)}")
         upcoming = engine.next_step()
         if upcoming is None:
             self._set_phase("finished")
@@ -332,23 +317,12 @@ class RestoreScreen(RunbookScreen):
 
     # --- engine events --------------------------------------------------------------------
 
-    def on_engine_event(self, message: EngineEvent) -> None:
-        event = message.event
-        if event.kind == EventKind.LOG:
-            self.log_pane.write(f"    {event.message}")
-            return
-        if event.kind == EventKind.PROGRESS:
-            self._on_progress(event)
-            return
-        line = log_line(event, self.titles)
+    def _log_line(self, event: StepEvent) -> str | None:
         if event.kind == EventKind.RECORD and event.message == "choice":
-            line = rt.choice_line(event.data)
-        elif event.kind == EventKind.RECORD and event.message == "swapped":
-            line = f"  swapped: {event.data.get('database')} (old one: {event.data.get('aside')})"
-        if line:
-            self._note(line)
-        if event.kind == EventKind.STATE and event.step_id and event.state:
-            self._on_state(event.step_id, event.state, event)
+            return rt.choice_line(event.data)
+        if event.kind == EventKind.RECORD and event.message == "swapped":
+            return f"  swapped: {event.data.get('database')} (old one: {event.data.get('aside')})"
+        return super()._log_line(event)
 
     def _on_state(self, step_id: str, state: StepState, event: StepEvent) -> None:
         clearing = state == StepState.RUNNING and step_id in rt.CLEARING_STEPS
@@ -406,8 +380,7 @@ class RestoreScreen(RunbookScreen):
             self.log_pane.show_progress(clear.headline, clear.removed, clear.total, clear.how)
             self._set_live(Text(clear.headline, style="bold"), "-waiting")
             return
-        row = self.progress.row(event)
-        self.log_pane.show_progress(row.label, row.done, row.total, row.detail)
+        super()._on_progress(event)
 
     def _label_rate(self, label: str) -> None:
         """Say what the queue's rate measures now: the consumers' dequeues, or the events
@@ -520,30 +493,13 @@ class RestoreScreen(RunbookScreen):
         elif system == "health":
             self.health_panel.show(model.health, now)
 
-    async def on_unmount(self) -> None:
-        self._stop_polls()
-        running = [
-            w
-            for w in self.workers
-            if w.node is self
-            and w.group in ("restore", "restore-step")
-            and w.state is WorkerState.RUNNING
-        ]
-        for worker in running:
-            worker.cancel()
-            with contextlib.suppress(WorkerCancelled, WorkerFailed, TimeoutError):
-                await asyncio.wait_for(worker.wait(), STOP_WAIT)
+    async def _close_run(self) -> None:
         if self.engine is not None:
             try:
                 await self.engine.aclose()  # frees the journal: the run can be resumed
             except Exception:
                 log.warning("closing the restore run's clients failed", exc_info=True)
         forget_recover_password(self.choices)
-        if self.source is not None:
-            try:
-                await self.source.aclose()
-            except Exception:
-                log.warning("closing the status source failed", exc_info=True)
 
     # --- keys -----------------------------------------------------------------------------
 
@@ -554,17 +510,11 @@ class RestoreScreen(RunbookScreen):
             return self.phase == "failed"
         if action == "cancel_step":
             return self.phase == "running"
-        if action == "back":
-            return not self.running
-        if action == "request_quit":
-            return self.running
         if action == "toggle_events":
             return self.has_class("-events")
         if action == "end_clear":
             return self.phase == "running" and self._clear_by_hand
-        if action == "show_summary":
-            return self.phase == "finished"
-        return True
+        return super().check_action(action, parameters)
 
     def action_cancel_step(self) -> None:
         self._ask_to_cancel(then_quit=False)
@@ -598,20 +548,13 @@ class RestoreScreen(RunbookScreen):
             return
         self._ask_to_cancel(then_quit=True)
 
-    def _ask_to_cancel(self, *, then_quit: bool) -> None:
+    def _can_cancel(self) -> bool:
+        return self.phase == "running"  # a step, not the opening of the run
+
+    def _cancel_question(self, step: str | None, *, then_quit: bool) -> ConfirmCancelScreen:
         from syncwizard.tui.restore.cancel import RestoreCancelScreen
 
-        if self.phase != "running" or isinstance(self.app.screen, ConfirmCancelScreen):
-            return
-        step = self.titles.get(self.shown_step or "")
-
-        def answered(yes: bool | None) -> None:
-            if yes and self.phase == "running":
-                self._quit_when_stopped = then_quit
-                self._note("cancelling: stopping the running step...")
-                self.workers.cancel_group(self, "restore-step")
-
-        self.app.push_screen(RestoreCancelScreen(step_title=step, then_quit=then_quit), answered)
+        return RestoreCancelScreen(step_title=step, then_quit=then_quit)
 
     def action_toggle_events(self) -> None:
         if self.has_class("-events"):

@@ -1,10 +1,18 @@
 """What the backup and restore wizards share: the engine's events as messages, the widgets
 every runbook screen has (sidebar, step head, live line, why and plan, log pane, queue
-panel), and the small routines that fill them."""
+panel), and the small routines that fill them.
+
+The life cycle is shared too: mounting starts the run (`_start`) and the live panels; an
+open run shows its steps, id and journal (`_show_run`); the engine's events are sorted
+here and each screen shows a step's progress and state its way (`_on_progress`,
+`_on_state`); a running step is cancelled only after a question (`_ask_to_cancel`); and
+leaving stops the polls, cancels the run's workers (RUN_GROUPS), gives them STOP_WAIT
+seconds to clean up and closes what the run and the panels hold."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
@@ -15,14 +23,16 @@ from textual import work
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
+from textual.worker import WorkerCancelled, WorkerFailed, WorkerState
 
 from syncwizard.errors import SyncWizardError
-from syncwizard.runbook.model import EventKind, StepEvent
+from syncwizard.runbook.model import EventKind, StepEvent, StepState
 from syncwizard.status import StatusReport
 from syncwizard.tui.model import DashboardModel
 from syncwizard.tui.polling import SystemPolls
-from syncwizard.tui.runbook_text import ProgressReader
+from syncwizard.tui.runbook_text import ProgressReader, log_line, short_path
 from syncwizard.tui.screens.base import SCREENS_CSS, WizardScreen, log
+from syncwizard.tui.screens.confirm_cancel import ConfirmCancelScreen
 from syncwizard.tui.widgets.log_pane import LogPane
 from syncwizard.tui.widgets.queue_panel import QueuePanel
 from syncwizard.tui.widgets.step_sidebar import StepSidebar
@@ -32,6 +42,8 @@ if TYPE_CHECKING:
     from syncwizard.config import Settings
     from syncwizard.runbook.engine import Engine
     from syncwizard.tui.source import SourceFactory, StatusSource
+
+STOP_WAIT = 20.0  # seconds a closing screen waits for a cancelled run to clean up
 
 
 class EngineEvent(Message):
@@ -55,6 +67,9 @@ class RunbookScreen(WizardScreen):
     NARROW_BELOW: ClassVar[int] = 100  # the "-narrow" class below this width
     # Below this height the step's explanation scrolls sooner, for the live panels.
     SHORT_BELOW: ClassVar[int] = 32
+    STARTING: ClassVar[str] = "Starting the run..."  # the step head until the run is open
+    RUN_GROUPS: ClassVar[tuple[str, ...]] = ()  # the workers that drive the run
+    CANCEL_GROUP: ClassVar[str] = ""  # the worker a confirmed cancel stops
 
     def __init__(
         self,
@@ -66,6 +81,7 @@ class RunbookScreen(WizardScreen):
         clock: Callable[[], float],
     ) -> None:
         super().__init__()
+        self.run_title = title
         self.settings = settings
         self.source_factory = source_factory
         self.interval = interval
@@ -93,8 +109,62 @@ class RunbookScreen(WizardScreen):
         self.queue_panel = QueuePanel()
         self.log_pane = LogPane(id="log-pane")
 
+    def on_mount(self) -> None:
+        self.live_box.display = False
+        self.panels_banner.display = False
+        self._fit()
+        self.head.update(Text(self.STARTING, style="bold"))
+        self._start()
+        self.poll_panels()
+
+    def _start(self) -> None:
+        """Start (or resume) the run: each screen's worker."""
+
     def on_resize(self) -> None:
         self._fit()
+
+    def _show_run(self, engine: Engine) -> None:
+        """The run is open: its steps in the sidebar (with what each took so far), its id in
+        the title bar, its journal named over the log."""
+        self.engine = engine
+        self.titles = {step.id: step.title for step in engine.runbook.steps}
+        took = {
+            step_id: (finished - started) if finished is not None else None
+            for step_id, (started, finished) in engine.step_times.items()
+        }
+        self.sidebar.set_steps(
+            [(step.id, step.title) for step in engine.runbook.steps], engine.states, took
+        )
+        self.title_bar.set_where(f"{self.run_title} {engine.run_id}")
+        self.log_pane.set_source(f"journal {short_path(engine.journal.path)}")
+
+    # --- engine events --------------------------------------------------------------------
+
+    def on_engine_event(self, message: EngineEvent) -> None:
+        event = message.event
+        if event.kind == EventKind.LOG:
+            self.log_pane.write(f"    {event.message}")
+            return
+        if event.kind == EventKind.PROGRESS:
+            self._on_progress(event)
+            return
+        line = self._log_line(event)
+        if line:
+            self._note(line)
+        if event.kind == EventKind.STATE and event.step_id and event.state:
+            self._on_state(event.step_id, event.state, event)
+
+    def _log_line(self, event: StepEvent) -> str | None:
+        """The log pane's line for an event (LOG and PROGRESS excepted), or None."""
+        return log_line(event, self.titles)
+
+    def _on_progress(self, event: StepEvent) -> None:
+        """A step's progress: its row under the log pane."""
+        row = self.progress.row(event)
+        self.log_pane.show_progress(row.label, row.done, row.total, row.detail)
+
+    def _on_state(self, step_id: str, state: StepState, event: StepEvent) -> None:
+        """A step's new state: each screen shows it its way."""
 
     # --- live panels ----------------------------------------------------------------------
 
@@ -137,6 +207,30 @@ class RunbookScreen(WizardScreen):
         self.workers.cancel_group(self, "panels")
         if self.polls is not None:
             self.polls.stop()
+
+    async def on_unmount(self) -> None:
+        """Leaving (or quitting): the polls stop, a running step is cancelled and given
+        STOP_WAIT seconds to clean up (the engine stops its child), then what the run and
+        the panels hold is closed."""
+        self._stop_polls()
+        running = [
+            w
+            for w in self.workers
+            if w.node is self and w.group in self.RUN_GROUPS and w.state is WorkerState.RUNNING
+        ]
+        for worker in running:
+            worker.cancel()
+            with contextlib.suppress(WorkerCancelled, WorkerFailed, TimeoutError):
+                await asyncio.wait_for(worker.wait(), STOP_WAIT)
+        await self._close_run()
+        if self.source is not None:
+            try:
+                await self.source.aclose()
+            except Exception:
+                log.warning("closing the status source failed", exc_info=True)
+
+    async def _close_run(self) -> None:
+        """Once the run's workers have stopped: close what the run still holds."""
 
     def _fit(self) -> None:
         size = self.app.size
@@ -200,8 +294,42 @@ class RunbookScreen(WizardScreen):
     def running(self) -> bool:
         return self.phase in ("starting", "running")
 
+    # --- keys -----------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back":
+            return not self.running
+        if action == "request_quit":
+            return self.running
+        if action == "show_summary":
+            return self.phase == "finished"
+        return True
+
     def action_back(self) -> None:
         self.dismiss()
+
+    def action_request_quit(self) -> None:
+        self._ask_to_cancel(then_quit=True)
+
+    def _can_cancel(self) -> bool:
+        return self.running
+
+    def _cancel_question(self, step: str | None, *, then_quit: bool) -> ConfirmCancelScreen:
+        return ConfirmCancelScreen(step_title=step, then_quit=then_quit)
+
+    def _ask_to_cancel(self, *, then_quit: bool) -> None:
+        """Asked first; yes cancels CANCEL_GROUP's worker (and quits once it stopped)."""
+        if not self._can_cancel() or isinstance(self.app.screen, ConfirmCancelScreen):
+            return
+        step = self.titles.get(self.shown_step or "") if self.phase == "running" else None
+
+        def answered(yes: bool | None) -> None:
+            if yes and self._can_cancel():
+                self._quit_when_stopped = then_quit
+                self._note("cancelling: stopping the running step...")
+                self.workers.cancel_group(self, self.CANCEL_GROUP)
+
+        self.app.push_screen(self._cancel_question(step, then_quit=then_quit), answered)
 
     def action_toggle_full_log(self) -> None:
         self.toggle_class("-full-log")
