@@ -12,8 +12,8 @@ from the welcome screen.
 
 Workers: `open_run` starts or resumes the engine; `run_step` (exclusive) asks
 the step's choice, runs it, and runs on through steps known to be skipped (the
-Sync DB steps when the Sync Service shares the repository DB); `poll_panels`
-feeds the dashboard's queue and health panels. The engine's observer only
+Sync DB steps when the Sync Service shares the repository DB; step_run.py);
+`poll_panels` feeds the dashboard's queue and health panels. The engine's observer only
 posts messages, so the UI never blocks.
 
 This screen keeps the run's life cycle: opening it, running its steps, the engine's
@@ -35,7 +35,6 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
 from textual.widgets import Button, Static
 from textual.worker import Worker, WorkerState
 
@@ -47,6 +46,7 @@ from syncwizard.tui.restore.choice_panel import ChoicePanel
 from syncwizard.tui.restore.credentials import ask_recover_credentials, forget_recover_password
 from syncwizard.tui.restore.events_panel import ClearProgress, EventsPanel, rate_label
 from syncwizard.tui.restore.step_actions import READY_HINT, StepActions
+from syncwizard.tui.restore.step_run import StepEnded, ended_line, run_through
 from syncwizard.tui.restore.watch_view import healthy_count, read_watch, watch_headline, watch_text
 from syncwizard.tui.runbook_text import ProgressReader
 from syncwizard.tui.screens.base import log
@@ -71,16 +71,6 @@ AFTER_FAILURE = (
 CANCELLED_TEXT = (
     "Cancelled: the step was stopped and the journal says so. r runs it again; Esc goes back."
 )
-
-
-class StepEnded(Message):
-    """The step worker is done with `step_id` (run, refused, or not started)."""
-
-    def __init__(self, step_id: str, state: StepState | None, note: str = "") -> None:
-        super().__init__()
-        self.step_id = step_id
-        self.state = state
-        self.note = note
 
 
 class RestoreScreen(RunbookScreen):
@@ -239,36 +229,12 @@ class RestoreScreen(RunbookScreen):
         if not await self._prepare(step_id):
             self.post_message(StepEnded(step_id, None, "not started: no credentials given"))
             return
-        state: StepState | None = None
+        again = f"running {self.titles[step_id]!r} again" if retry else ""
         try:
-            if retry:
-                engine.announce_resume(f"running {self.titles[step_id]!r} again")
-            state = await engine.run_step(step_id)
-            # Steps known to be skipped (the shared database's Sync DB steps) run on by
-            # themselves: they change nothing, and their reason is shown.
-            while state is not None and state.satisfied:
-                upcoming = engine.next_step()
-                if upcoming is None:
-                    await engine.run()  # every step done: journals run_finished
-                    await engine.aclose()  # frees the journal for drop_aside
-                    break
-                if not self._skips_by_itself(upcoming.id):
-                    break
-                step_id, state = upcoming.id, await engine.run_step(upcoming.id)
-        except SyncWizardError as exc:
-            self.post_message(StepEnded(step_id, None, f"could not run: {exc.render()}"))
-            return
+            ended = await run_through(engine, step_id, again=again)
         finally:
             forget_recover_password(self.choices)  # memory only, and only for one start
-        self.post_message(StepEnded(step_id, state))
-
-    def _skips_by_itself(self, step_id: str) -> bool:
-        engine = self.engine
-        return (
-            engine is not None
-            and step_id in rt.SYNC_DB_STEPS
-            and rt.shared_database(engine.results)
-        )
+        self.post_message(ended)
 
     async def _prepare(self, step_id: str) -> bool:
         """Put the step's choice (or the recover credentials) into RestoreChoices."""
@@ -343,12 +309,7 @@ class RestoreScreen(RunbookScreen):
                 took = max(times[1] - times[0], 0.0)
         self.sidebar.set_state(step_id, state, took)
         if state in (StepState.DONE, StepState.SKIPPED):
-            line = Text(f"{MARKERS[state]} {self.titles.get(step_id, step_id)}: ", style="bold")
-            if state == StepState.SKIPPED:
-                line.append(f"skipped — {event.message}", style="")
-            else:
-                line.append(str(event.data.get("summary") or event.message), style="")
-            self.ended.append(line)
+            self.ended.append(ended_line(step_id, state, event, self.titles))
             if step_id in rt.EVENT_STEPS and event.data.get("archive"):
                 self.events_panel.load(Path(str(event.data["archive"])))
         elif state == StepState.FAILED and event.error is not None:
