@@ -13,15 +13,15 @@ from the welcome screen.
 Workers: `open_run` starts or resumes the engine; `run_step` (exclusive) asks
 the step's choice, runs it, and runs on through steps known to be skipped (the
 Sync DB steps when the Sync Service shares the repository DB; step_run.py);
-`poll_panels` feeds the dashboard's queue and health panels. The engine's observer only
-posts messages, so the UI never blocks.
+`poll_panels` feeds the queue and health panels (live_panels.py). The engine's
+observer only posts messages, so the UI never blocks.
 
 This screen keeps the run's life cycle: opening it, running its steps, the engine's
 events, the phases, the keys and leaving. The panels of the step pane are in their own
 modules: the step's choice (choice_panel.py), its actions (step_actions.py), the archived
-events and how a clear reads (events_panel.py); the recover credentials' life cycle is in
-credentials.py, the cancel question in cancel.py, how the -Drecover watch reads in
-watch_view.py.
+events and how a clear reads (events_panel.py), the live panels (live_panels.py); the
+recover credentials' life cycle is in credentials.py, the cancel question in cancel.py,
+how the -Drecover watch reads in watch_view.py.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from syncwizard.tui.restore import text as rt
 from syncwizard.tui.restore.choice_panel import ChoicePanel
 from syncwizard.tui.restore.credentials import ask_recover_credentials, forget_recover_password
 from syncwizard.tui.restore.events_panel import ClearProgress, EventsPanel, rate_label
+from syncwizard.tui.restore.live_panels import RestorePanels, follow_queue
 from syncwizard.tui.restore.step_actions import READY_HINT, StepActions
 from syncwizard.tui.restore.step_run import StepEnded, ended_line, run_through
 from syncwizard.tui.restore.watch_view import healthy_count, read_watch, watch_headline, watch_text
@@ -53,7 +54,6 @@ from syncwizard.tui.screens.base import log
 from syncwizard.tui.screens.confirm_cancel import ConfirmCancelScreen
 from syncwizard.tui.screens.runbook_screen import RunbookScreen
 from syncwizard.tui.widgets.footer import WizardFooter
-from syncwizard.tui.widgets.health_panel import HealthPanel
 from syncwizard.tui.widgets.step_sidebar import MARKERS
 
 if TYPE_CHECKING:
@@ -116,7 +116,8 @@ class RestoreScreen(RunbookScreen):
         self.run_button, self.run_hint = self.actions.button, self.actions.hint
         self.events_panel = EventsPanel()
         self.events_table = self.events_panel.table  # as the tests and screenshots read it
-        self.health_panel = HealthPanel()
+        self.panels = RestorePanels(self.queue_panel)
+        self.health_panel = self.panels.health
 
     # --- layout ---------------------------------------------------------------------------
 
@@ -137,9 +138,7 @@ class RestoreScreen(RunbookScreen):
                 yield self.actions
                 yield self.events_panel
                 yield self.panels_banner
-                with Horizontal(id="restore-panels"):
-                    yield self.queue_panel
-                    yield self.health_panel
+                yield self.panels
         yield self.log_pane
         yield WizardFooter()
 
@@ -295,7 +294,8 @@ class RestoreScreen(RunbookScreen):
         if not clearing and self._clear_by_hand:
             self._clear_by_hand = False
             self.refresh_bindings()
-        self._label_rate(rate_label(clearing))
+        if self.panels.label_rate(rate_label(clearing)):
+            self._redraw_panels("broker")
         took = None
         if state == StepState.RUNNING:
             self.progress = ProgressReader()
@@ -342,13 +342,6 @@ class RestoreScreen(RunbookScreen):
             self._set_live(Text(clear.headline, style="bold"), "-waiting")
             return
         super()._on_progress(event)
-
-    def _label_rate(self, label: str) -> None:
-        """Say what the queue's rate measures now: the consumers' dequeues, or the events
-        this restore removes."""
-        if self.queue_panel.rate_label != label:
-            self.queue_panel.rate_label = label
-            self._redraw_panels("broker")
 
     # --- the step body --------------------------------------------------------------------
 
@@ -441,18 +434,11 @@ class RestoreScreen(RunbookScreen):
     # --- live panels ----------------------------------------------------------------------
 
     def _before_poll(self, system: str) -> None:
-        found = self.engine.results.get(rt.PREFLIGHT, {}) if self.engine else {}
-        if system == "broker" and found.get("queue") and self.source is not None:
-            # known from here on, the Sync Service stopped or not
-            self.source.follow_queue(str(found["queue"]), found.get("topic"))
+        if system == "broker" and self.engine is not None:
+            follow_queue(self.source, self.engine.results)
 
     def _redraw_panels(self, system: str) -> None:
-        now = self.clock()
-        model = self.model
-        if system == "broker":
-            self.queue_panel.show(model.broker, model.pending, model.dequeue_rate, now)
-        elif system == "health":
-            self.health_panel.show(model.health, now)
+        self.panels.redraw(system, self.model, self.clock())
 
     async def _close_run(self) -> None:
         if self.engine is not None:
