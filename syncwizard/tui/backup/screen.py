@@ -23,13 +23,12 @@ from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.worker import Worker, WorkerState
 
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.model import Gate, RefusedError, StepEvent, StepState
 from syncwizard.tui import keys
 from syncwizard.tui.runbook_text import ProgressReader, is_drain_status
-from syncwizard.tui.screens.base import log
+from syncwizard.tui.screens.base import log, unexpected
 from syncwizard.tui.screens.confirm_cancel import ConfirmCancelScreen
 from syncwizard.tui.screens.runbook_screen import RunbookScreen
 from syncwizard.tui.widgets.databases_panel import DatabasesPanel
@@ -167,10 +166,7 @@ class BackupScreen(RunbookScreen):
             error = exc
         except Exception as exc:  # a bug: said on screen, logged, the run stays resumable
             log.exception("the backup run failed unexpectedly")
-            error = SyncWizardError(
-                f"unexpected {type(exc).__name__}: {exc}",
-                hint="this is a bug in syncwizard; please report it with the run's journal",
-            )
+            error = unexpected(exc, report_with="the run's journal")
         finally:
             if engine is not None:
                 try:
@@ -359,8 +355,3 @@ class BackupScreen(RunbookScreen):
 
     def action_show_summary(self) -> None:
         self.open_summary()
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group == "backup" and event.state is WorkerState.CANCELLED:
-            return  # a cancellation the user asked for: RunEnded says it
-        super().on_worker_state_changed(event)

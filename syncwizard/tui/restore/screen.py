@@ -36,7 +36,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Static
-from textual.worker import Worker, WorkerState
 
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.model import EventKind, Gate, StepEvent, StepState
@@ -50,7 +49,7 @@ from syncwizard.tui.restore.step_actions import READY_HINT, StepActions
 from syncwizard.tui.restore.step_run import StepEnded, ended_line, run_through
 from syncwizard.tui.restore.watch_view import healthy_count, read_watch, watch_headline, watch_text
 from syncwizard.tui.runbook_text import ProgressReader
-from syncwizard.tui.screens.base import log
+from syncwizard.tui.screens.base import log, unexpected
 from syncwizard.tui.screens.confirm_cancel import ConfirmCancelScreen
 from syncwizard.tui.screens.runbook_screen import RunbookScreen
 from syncwizard.tui.widgets.footer import WizardFooter
@@ -62,6 +61,7 @@ if TYPE_CHECKING:
     from syncwizard.runbook.journal import RunRecord
     from syncwizard.runbook.restore.choices import RestoreChoices
     from syncwizard.tui.restore.launcher import RestoreLauncher
+    from syncwizard.tui.restore.leave import LeaveRestoreScreen
     from syncwizard.tui.source import SourceFactory
 
 AFTER_FAILURE = (
@@ -167,12 +167,7 @@ class RestoreScreen(RunbookScreen):
             return
         except Exception as exc:
             log.exception("the restore run could not start")
-            self._cannot_start(
-                SyncWizardError(
-                    f"unexpected {type(exc).__name__}: {exc}",
-                    hint="this is a bug in syncwizard; please report it with the log",
-                )
-            )
+            self._cannot_start(unexpected(exc))
             return
         self._engine_ready(engine, choices)
 
@@ -473,21 +468,12 @@ class RestoreScreen(RunbookScreen):
             return []
         return rt.left_state(engine.states, engine.results, engine.records, self.titles)
 
-    def action_back(self) -> None:
-        """Leave for the welcome screen; a run that changed things asks first and says in
-        what state it leaves the systems."""
+    def _leave_question(self) -> LeaveRestoreScreen | None:
+        """A run that changed things asks first and says in what state it leaves them."""
         from syncwizard.tui.restore.leave import LeaveRestoreScreen
 
         lines = self.left_state() if self.phase != "finished" else []
-        if not lines:
-            self.dismiss()
-            return
-
-        def answered(leave: bool | None) -> None:
-            if leave and not self.running:
-                self.dismiss()
-
-        self.app.push_screen(LeaveRestoreScreen(lines), answered)
+        return LeaveRestoreScreen(lines) if lines else None
 
     def action_request_quit(self) -> None:
         if self.phase == "starting":
@@ -520,12 +506,7 @@ class RestoreScreen(RunbookScreen):
     def action_show_summary(self) -> None:
         self.open_summary()
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group == "restore-step" and event.state is WorkerState.CANCELLED:
-            if self._stopping:
-                return
-            self._set_phase("failed")
-            if self._quit_when_stopped:
-                self.app.exit()
-            return
-        super().on_worker_state_changed(event)
+    def _cancelled(self) -> None:
+        self._set_phase("failed")
+        if self._quit_when_stopped:
+            self.app.exit()

@@ -29,6 +29,14 @@ log = logging.getLogger("syncwizard.tui")
 SCREENS_CSS = Path(__file__).parent.parent / "screens.tcss"
 
 
+def unexpected(error: Exception, *, report_with: str = "the log") -> SyncWizardError:
+    """A bug met in background work, said as a SyncWizardError: what it was, whom to tell."""
+    return SyncWizardError(
+        f"unexpected {type(error).__name__}: {error}",
+        hint=f"this is a bug in syncwizard; please report it with {report_with}",
+    )
+
+
 def failure_text(error: BaseException | None) -> str:
     if isinstance(error, SyncWizardError):
         return error.render()

@@ -7,7 +7,8 @@ open run shows its steps, id and journal (`_show_run`); the engine's events are 
 here and each screen shows a step's progress and state its way (`_on_progress`,
 `_on_state`); a running step is cancelled only after a question (`_ask_to_cancel`); and
 leaving stops the polls, cancels the run's workers (RUN_GROUPS), gives them STOP_WAIT
-seconds to clean up and closes what the run and the panels hold."""
+seconds to clean up and closes what the run and the panels hold. Leaving asks first when
+the screen has a question (`_leave_question`)."""
 
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ from rich.text import Text
 from textual import work
 from textual.containers import Vertical
 from textual.message import Message
+from textual.screen import Screen
 from textual.widgets import Static
-from textual.worker import WorkerCancelled, WorkerFailed, WorkerState
+from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.model import EventKind, StepEvent, StepState
@@ -306,7 +308,21 @@ class RunbookScreen(WizardScreen):
         return True
 
     def action_back(self) -> None:
-        self.dismiss()
+        """Leave for the welcome screen; a run that leaves something to know asks first."""
+        question = self._leave_question()
+        if question is None:
+            self.dismiss()
+            return
+
+        def answered(leave: bool | None) -> None:
+            if leave and not self.running:
+                self.dismiss()
+
+        self.app.push_screen(question, answered)
+
+    def _leave_question(self) -> Screen[bool] | None:
+        """What to ask before leaving, if anything (the restore: what it leaves changed)."""
+        return None
 
     def action_request_quit(self) -> None:
         self._ask_to_cancel(then_quit=True)
@@ -330,6 +346,16 @@ class RunbookScreen(WizardScreen):
                 self.workers.cancel_group(self, self.CANCEL_GROUP)
 
         self.app.push_screen(self._cancel_question(step, then_quit=then_quit), answered)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == self.CANCEL_GROUP and event.state is WorkerState.CANCELLED:
+            if not self._stopping:
+                self._cancelled()
+            return
+        super().on_worker_state_changed(event)
+
+    def _cancelled(self) -> None:
+        """The cancel asked for has stopped the CANCEL_GROUP worker (not a screen closing)."""
 
     def action_toggle_full_log(self) -> None:
         self.toggle_class("-full-log")
