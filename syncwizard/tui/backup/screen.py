@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import work
-from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal
 from textual.message import Message
+from textual.widget import Widget
 
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.model import Gate, RefusedError, StepEvent, StepState
@@ -32,7 +32,6 @@ from syncwizard.tui.screens.base import log, unexpected
 from syncwizard.tui.screens.confirm_cancel import ConfirmCancelScreen
 from syncwizard.tui.screens.runbook_screen import RunbookScreen
 from syncwizard.tui.widgets.databases_panel import DatabasesPanel
-from syncwizard.tui.widgets.footer import WizardFooter
 
 if TYPE_CHECKING:
     from syncwizard.config import Settings
@@ -66,6 +65,7 @@ class RunEnded(Message):
 
 
 class BackupScreen(RunbookScreen):
+    MAIN_ID = "backup-main"
     NARROW_BELOW = 100  # below this width the databases panel gives its room to the queue panel
     STARTING = "Starting the backup run..."
     RUN_GROUPS = ("backup",)
@@ -102,24 +102,8 @@ class BackupScreen(RunbookScreen):
 
     # --- layout ---------------------------------------------------------------------------
 
-    def compose(self) -> ComposeResult:
-        yield self.title_bar
-        with Horizontal(id="backup-main"):
-            with VerticalScroll(id="steps") as steps:
-                steps.border_title = "Steps"
-                yield self.sidebar
-            with Vertical(id="step-pane"):
-                yield self.head
-                with VerticalScroll(id="step-body"):
-                    yield self.live_box
-                    yield self.why
-                    yield self.plan
-                yield self.panels_banner
-                with Horizontal(id="backup-panels"):
-                    yield self.queue_panel
-                    yield self.databases_panel
-        yield self.log_pane
-        yield WizardFooter()
+    def _live_panels(self) -> Widget:
+        return Horizontal(self.queue_panel, self.databases_panel, id="backup-panels")
 
     def _start(self) -> None:
         self.drive(self.resume_record)

@@ -27,14 +27,13 @@ how the -Drecover watch reads in watch_view.py.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Button, Static
 
 from syncwizard.errors import SyncWizardError
@@ -52,7 +51,6 @@ from syncwizard.tui.runbook_text import ProgressReader
 from syncwizard.tui.screens.base import log, unexpected
 from syncwizard.tui.screens.confirm_cancel import ConfirmCancelScreen
 from syncwizard.tui.screens.runbook_screen import RunbookScreen
-from syncwizard.tui.widgets.footer import WizardFooter
 from syncwizard.tui.widgets.step_sidebar import MARKERS
 
 if TYPE_CHECKING:
@@ -74,6 +72,7 @@ CANCELLED_TEXT = (
 
 
 class RestoreScreen(RunbookScreen):
+    MAIN_ID = "restore-main"
     NARROW_BELOW = 130  # below this width one live panel shows: health or queue, by step
     STARTING = "Starting the restore run..."
     RUN_GROUPS = ("restore", "restore-step")
@@ -121,26 +120,14 @@ class RestoreScreen(RunbookScreen):
 
     # --- layout ---------------------------------------------------------------------------
 
-    def compose(self) -> ComposeResult:
-        yield self.title_bar
-        with Horizontal(id="restore-main"):
-            with VerticalScroll(id="steps") as steps:
-                steps.border_title = "Steps"
-                yield self.sidebar
-            with Vertical(id="step-pane"):
-                yield self.head
-                with VerticalScroll(id="step-body"):
-                    yield self.live_box
-                    yield self.why
-                    yield self.plan
-                    yield self.note
-                    yield self.choice_panel
-                yield self.actions
-                yield self.events_panel
-                yield self.panels_banner
-                yield self.panels
-        yield self.log_pane
-        yield WizardFooter()
+    def _in_body(self) -> Iterable[Widget]:
+        return (self.note, self.choice_panel)
+
+    def _under_body(self) -> Iterable[Widget]:
+        return (self.actions, self.events_panel)
+
+    def _live_panels(self) -> Widget:
+        return self.panels
 
     def _start(self) -> None:
         self.note.display = False

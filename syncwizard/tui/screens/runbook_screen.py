@@ -2,7 +2,8 @@
 every runbook screen has (sidebar, step head, live line, why and plan, log pane, queue
 panel), and the small routines that fill them.
 
-The life cycle is shared too: mounting starts the run (`_start`) and the live panels; an
+The layout is shared (`compose`; each screen adds to the step's body, under it, and its
+live panels), and so is the life cycle: mounting starts the run (`_start`) and the live panels; an
 open run shows its steps, id and journal (`_show_run`); the engine's events are sorted
 here and each screen shows a step's progress and state its way (`_on_progress`,
 `_on_state`); a running step is cancelled only after a question (`_ask_to_cancel`); and
@@ -15,15 +16,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.table import Table
 from rich.text import Text
 from textual import work
-from textual.containers import Vertical
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Static
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
@@ -35,6 +38,7 @@ from syncwizard.tui.polling import SystemPolls
 from syncwizard.tui.runbook_text import ProgressReader, log_line, short_path
 from syncwizard.tui.screens.base import SCREENS_CSS, WizardScreen, log
 from syncwizard.tui.screens.confirm_cancel import ConfirmCancelScreen
+from syncwizard.tui.widgets.footer import WizardFooter
 from syncwizard.tui.widgets.log_pane import LogPane
 from syncwizard.tui.widgets.queue_panel import QueuePanel
 from syncwizard.tui.widgets.step_sidebar import StepSidebar
@@ -66,6 +70,7 @@ class EngineEvent(Message):
 
 class RunbookScreen(WizardScreen):
     CSS_PATH = SCREENS_CSS
+    MAIN_ID: ClassVar[str] = "runbook-main"  # the row of the steps and the step's pane
     NARROW_BELOW: ClassVar[int] = 100  # the "-narrow" class below this width
     # Below this height the step's explanation scrolls sooner, for the live panels.
     SHORT_BELOW: ClassVar[int] = 32
@@ -110,6 +115,37 @@ class RunbookScreen(WizardScreen):
         self.panels_banner = Static("", id="panels-banner")
         self.queue_panel = QueuePanel()
         self.log_pane = LogPane(id="log-pane")
+
+    def compose(self) -> ComposeResult:
+        yield self.title_bar
+        with Horizontal(id=self.MAIN_ID):
+            with VerticalScroll(id="steps") as steps:
+                steps.border_title = "Steps"
+                yield self.sidebar
+            with Vertical(id="step-pane"):
+                yield self.head
+                with VerticalScroll(id="step-body"):
+                    yield self.live_box
+                    yield self.why
+                    yield self.plan
+                    yield from self._in_body()
+                yield from self._under_body()
+                yield self.panels_banner
+                yield self._live_panels()
+        yield self.log_pane
+        yield WizardFooter()
+
+    def _in_body(self) -> Iterable[Widget]:
+        """What the step's scrolling body shows after why and plan."""
+        return ()
+
+    def _under_body(self) -> Iterable[Widget]:
+        """What sits between the step's body and the live panels."""
+        return ()
+
+    def _live_panels(self) -> Widget:
+        """The row of live panels under the step: the queue panel and the screen's own."""
+        raise NotImplementedError
 
     def on_mount(self) -> None:
         self.live_box.display = False
