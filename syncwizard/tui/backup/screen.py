@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from syncwizard.runbook.engine import Engine, RunOutcome
     from syncwizard.runbook.journal import RunRecord
     from syncwizard.tui.backup.launcher import RunLauncher
+    from syncwizard.tui.backup.summary import BackupSummaryScreen
     from syncwizard.tui.source import SourceFactory
 
 CANCELLED_TEXT = (
@@ -68,6 +69,7 @@ class BackupScreen(RunbookScreen):
     MAIN_ID = "backup-main"
     NARROW_BELOW = 100  # below this width the databases panel gives its room to the queue panel
     STARTING = "Starting the backup run..."
+    SUMMARY_WORKER = "reading the backup set"
     RUN_GROUPS = ("backup",)
     CANCEL_GROUP = "backup"
     COMPONENT_CLASSES = {"backup--problem", "backup--note"}
@@ -263,23 +265,19 @@ class BackupScreen(RunbookScreen):
         while isinstance(self.app.screen, ConfirmCancelScreen | GateScreen):
             self.app.pop_screen()
 
-    @work(exclusive=True, group="summary", exit_on_error=False, name="reading the backup set")
-    async def open_summary(self) -> None:
+    async def _summary(self) -> BackupSummaryScreen | None:
         from syncwizard.tui.backup.summary import BackupSummaryScreen
 
         set_dir = self._set_dir()
         if set_dir is None:
             self._note("the run finished but no step named its backup set folder")
-            return
+            return None
         try:
             manifest = await self.launcher.read_set(set_dir)
         except SyncWizardError as exc:
             self._set_live(self._error_text(exc, ""), "-failed")
-            return
-        if self.is_attached and self.app.screen is self:
-            await self.app.push_screen(
-                BackupSummaryScreen(manifest, set_dir, self.titles, self.settings.profile.name)
-            )
+            return None
+        return BackupSummaryScreen(manifest, set_dir, self.titles, self.settings.profile.name)
 
     def _set_dir(self) -> Path | None:
         if self.engine is None:
@@ -336,6 +334,3 @@ class BackupScreen(RunbookScreen):
     def action_start_afresh(self) -> None:
         if self.run_dir is not None:
             self.drive(abandon=self.run_dir)
-
-    def action_show_summary(self) -> None:
-        self.open_summary()

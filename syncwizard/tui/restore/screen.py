@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from syncwizard.runbook.restore.choices import RestoreChoices
     from syncwizard.tui.restore.launcher import RestoreLauncher
     from syncwizard.tui.restore.leave import LeaveRestoreScreen
+    from syncwizard.tui.restore.summary import RestoreSummaryScreen
     from syncwizard.tui.source import SourceFactory
 
 AFTER_FAILURE = (
@@ -75,6 +76,7 @@ class RestoreScreen(RunbookScreen):
     MAIN_ID = "restore-main"
     NARROW_BELOW = 130  # below this width one live panel shows: health or queue, by step
     STARTING = "Starting the restore run..."
+    SUMMARY_WORKER = "restore summary"
     RUN_GROUPS = ("restore", "restore-step")
     CANCEL_GROUP = "restore-step"
     BINDINGS = [
@@ -395,22 +397,16 @@ class RestoreScreen(RunbookScreen):
 
     # --- the summary ----------------------------------------------------------------------
 
-    @work(exclusive=True, group="summary", exit_on_error=False, name="restore summary")
-    async def open_summary(self) -> None:
+    async def _summary(self) -> RestoreSummaryScreen | None:
         from syncwizard.tui.restore.summary import RestoreSummaryScreen
 
         engine = self.engine
-        if engine is None or not self.is_attached or self.app.screen is not self:
-            return
-        await self.app.push_screen(
-            RestoreSummaryScreen(
-                self.launcher,
-                engine.run_id,
-                dict(engine.results),
-                dict(engine.states),
-                self.titles,
-                self.settings.profile.name,
-            )
+        if engine is None:
+            return None
+        results, states = dict(engine.results), dict(engine.states)
+        profile = self.settings.profile.name
+        return RestoreSummaryScreen(
+            self.launcher, engine.run_id, results, states, self.titles, profile
         )
 
     # --- live panels ----------------------------------------------------------------------
@@ -489,9 +485,6 @@ class RestoreScreen(RunbookScreen):
         if self.phase == "running" and self.choices is not None:
             self.choices.end_clearing()
             self._note("ending the clear: what arrives from now on stays pending")
-
-    def action_show_summary(self) -> None:
-        self.open_summary()
 
     def _cancelled(self) -> None:
         self._set_phase("failed")

@@ -77,6 +77,7 @@ class RunbookScreen(WizardScreen):
     STARTING: ClassVar[str] = "Starting the run..."  # the step head until the run is open
     RUN_GROUPS: ClassVar[tuple[str, ...]] = ()  # the workers that drive the run
     CANCEL_GROUP: ClassVar[str] = ""  # the worker a confirmed cancel stops
+    SUMMARY_WORKER: ClassVar[str] = "summary"  # named in a failure's notification
 
     def __init__(
         self,
@@ -332,6 +333,27 @@ class RunbookScreen(WizardScreen):
     def running(self) -> bool:
         return self.phase in ("starting", "running")
 
+    # --- the summary ----------------------------------------------------------------------
+
+    def open_summary(self) -> None:
+        """Show the finished run's summary over this screen, if it is still the one shown."""
+        self.run_worker(
+            self._push_summary(),
+            name=self.SUMMARY_WORKER,
+            group="summary",
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    async def _push_summary(self) -> None:
+        summary = await self._summary()
+        if summary is not None and self.is_attached and self.app.screen is self:
+            await self.app.push_screen(summary)
+
+    async def _summary(self) -> Screen[None] | None:
+        """The finished run's summary screen, or None (and said why, if it is a surprise)."""
+        return None
+
     # --- keys -----------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -362,6 +384,9 @@ class RunbookScreen(WizardScreen):
 
     def action_request_quit(self) -> None:
         self._ask_to_cancel(then_quit=True)
+
+    def action_show_summary(self) -> None:
+        self.open_summary()
 
     def _can_cancel(self) -> bool:
         return self.running
