@@ -334,14 +334,7 @@ class RestoreScreen(RunbookScreen):
         engine = self.engine
         if engine is None:
             return
-        shared = rt.shared_database(engine.results)
-        notes = []
-        if shared and step_id in (rt.RESTORE_REPOSITORY, rt.SWAP_REPOSITORY, *rt.SYNC_DB_STEPS):
-            notes.append(rt.SHARED_NOTE)
-        if step_id == rt.PLAIN_RESTART:
-            note = engine.results.get(rt.START_RECOVER, {}).get("persistent_note")
-            if note:
-                notes.append(str(note))
+        notes = rt.step_notes(step_id, engine.results)
         self.note.update("\n".join(notes))
         self.note.display = bool(notes)
         self._show_choice(step_id)

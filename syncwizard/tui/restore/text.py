@@ -1,6 +1,6 @@
 """How the restore runbook reads in the TUI: its step ids, the choices asked before (or after
-a refusal of) a step, what a health watch watches, and what an unfinished run leaves behind.
-No Textual here.
+a refusal of) a step, the notes before a step, what a health watch watches, and what an
+unfinished run leaves behind. No Textual here.
 
 The step ids are the runbook's (runbook/restore/step_names.py); the screen only needs to know
 the few steps it treats specially. How a look at the recover watch reads is in watch_view.py.
@@ -242,3 +242,21 @@ def default_choice(step_id: str, results: Mapping[str, Mapping[str, Any]]) -> ob
 
 def shared_database(results: Mapping[str, Mapping[str, Any]]) -> bool:
     return bool(results.get(VERIFY_SET, {}).get("shared_database"))
+
+
+def step_notes(step_id: str, results: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """What to know before `step_id`, from what the run found so far: that a shared
+    database skips the Sync DB steps, and that the recover option may persist in the
+    Sync Service's start (before the plain restart)."""
+    notes = []
+    if shared_database(results) and step_id in (
+        RESTORE_REPOSITORY,
+        SWAP_REPOSITORY,
+        *SYNC_DB_STEPS,
+    ):
+        notes.append(SHARED_NOTE)
+    if step_id == PLAIN_RESTART:
+        note = results.get(START_RECOVER, {}).get("persistent_note")
+        if note:
+            notes.append(str(note))
+    return notes
