@@ -3,10 +3,11 @@ takes them reads while it runs.
 
 `EventsPanel` holds the run's events archive as a table and, for a terminal too short to
 show the table beside the step, one line saying where the events are (e shows the table on
-the whole screen). The events show on the clear's step and the one after it
+the whole screen: `toggle_full`). The events show on the clear's step and the one after it
 (text.EVENT_STEPS), once the clear has begun writing the archive (`archive_of`); `show_for`
-loads them and answers whether they show, `place` puts the table or the line. The screen
-gives them room: its `-events` and `-full-events` classes lay out the rest.
+loads them or hides them, `place` puts the table or the line. The screen gives them room:
+the panel sets the screen's `-events` and `-full-events` classes, and the stylesheet lays
+out the rest by them (and by the screen's `-short`, a short terminal).
 
 While the clear runs, the queue panel's rate is the events it removes (`rate_label`), and
 `ClearProgress` reads its progress: how many taken, of how many, and whether the admin ends
@@ -28,6 +29,8 @@ from syncwizard.tui.widgets.events_table import EventsTable
 from syncwizard.tui.widgets.queue_panel import DEQUEUE_RATE
 
 if TYPE_CHECKING:
+    from textual.dom import DOMNode
+
     from syncwizard.runbook.engine import Engine
 
 WHERE = (
@@ -90,21 +93,34 @@ class EventsPanel(Vertical):
         yield self.table
         yield self.hint
 
-    def show_for(self, step_id: str, engine: Engine | None) -> bool:
-        """Whether `step_id` shows the run's archived events; if so they are (re)loaded."""
-        archive = archive_of(engine)
-        if step_id not in rt.EVENT_STEPS or archive is None:
-            return False
-        self.table.load(archive)
-        return True
+    def show_for(self, step_id: str, engine: Engine | None, screen: DOMNode) -> None:
+        """Show the run's archived events (read again) if `step_id` shows them, else hide
+        them and leave the whole screen to the step again."""
+        archive = archive_of(engine) if step_id in rt.EVENT_STEPS else None
+        if archive is not None:
+            self.table.load(archive)
+        screen.set_class(archive is not None, "-events")
+        if archive is None:
+            screen.remove_class("-full-events")
+        self.place(screen)
 
     def load(self, archive: Path) -> None:
         """Read `archive` again (a step that took events has ended)."""
         self.table.load(archive)
 
-    def place(self, shown: bool, *, inline: bool) -> None:
-        """The table (beside the step, or on the whole screen), or the line saying where the
-        events are; nothing when they are not shown."""
+    def place(self, screen: DOMNode) -> None:
+        """The table (beside the step, or on the whole screen), or, on a short terminal
+        until e, the line saying where the events are; nothing when they are not shown."""
+        shown = screen.has_class("-events")
+        inline = not screen.has_class("-short") or screen.has_class("-full-events")
         self.table.display = shown and inline
         self.hint.display = shown and not inline
         self.set_class(shown and inline, "-table")
+
+    def toggle_full(self, screen: DOMNode) -> None:
+        """e: the events on the whole screen (the table takes the focus), or back."""
+        if screen.has_class("-events"):
+            screen.toggle_class("-full-events")
+            self.place(screen)
+            if screen.has_class("-full-events"):
+                self.table.focus()

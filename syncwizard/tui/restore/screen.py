@@ -301,7 +301,7 @@ class RestoreScreen(RunbookScreen):
             self._set_live(self._error_text(event.error, AFTER_FAILURE), "-failed")
             self.log_pane.mark_stopped("failed")
             self._show_choice(step_id)  # a choice offered once the step said why
-            self._show_events(step_id)  # what a clear cut short took already
+            self.events_panel.show_for(step_id, self.engine, self)  # what a clear cut short took
         elif state == StepState.CANCELLED:
             self._show_head(step_id)
             self._set_live(Text(CANCELLED_TEXT), "-cancelled")
@@ -339,7 +339,7 @@ class RestoreScreen(RunbookScreen):
         self.note.display = bool(notes)
         self._show_choice(step_id)
         self.actions.name_step(step_id, self.titles, narrow=self.has_class("-narrow"))
-        self._show_events(step_id)
+        self.events_panel.show_for(step_id, engine, self)
         self.set_class(step_id in rt.HEALTH_STEPS, "-health")
         if self.ended:
             self._set_live(Text("\n").join(self.ended[-3:]), "-done")
@@ -364,21 +364,9 @@ class RestoreScreen(RunbookScreen):
             what.append(self.engine.describe(step_id) or "see the log below")
             self.plan.update(what)
 
-    def _show_events(self, step_id: str) -> None:
-        shown = self.events_panel.show_for(step_id, self.engine)
-        self.set_class(shown, "-events")
-        if not shown:
-            self.remove_class("-full-events")
-        self._place_events()
-
-    def _place_events(self) -> None:
-        """The events table beside the step, or full screen; on a short terminal only on e."""
-        inline = not self.has_class("-short") or self.has_class("-full-events")
-        self.events_panel.place(self.has_class("-events"), inline=inline)
-
     def _fit(self) -> None:
         super()._fit()
-        self._place_events()
+        self.events_panel.place(self)
         if self.shown_step is not None:
             narrow = self.has_class("-narrow")
             self.actions.name_step(self.shown_step, self.titles, narrow=narrow)
@@ -466,11 +454,7 @@ class RestoreScreen(RunbookScreen):
         return RestoreCancelScreen(step_title=step, then_quit=then_quit)
 
     def action_toggle_events(self) -> None:
-        if self.has_class("-events"):
-            self.toggle_class("-full-events")
-            self._place_events()
-            if self.has_class("-full-events"):
-                self.events_panel.table.focus()
+        self.events_panel.toggle_full(self)
 
     def action_end_clear(self) -> None:
         """End a clear that keeps consuming while events arrive: the events taken so far are
