@@ -27,7 +27,7 @@ from textual.widget import Widget
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.model import Gate, RefusedError, StepEvent, StepState
 from syncwizard.tui import keys
-from syncwizard.tui.runbook_text import ProgressReader, is_drain_status
+from syncwizard.tui.runbook_text import is_drain_status
 from syncwizard.tui.screens.base import log, unexpected
 from syncwizard.tui.screens.confirm_cancel import ConfirmCancelScreen
 from syncwizard.tui.screens.runbook_screen import RunbookScreen
@@ -189,8 +189,6 @@ class BackupScreen(RunbookScreen):
         took = None
         if state == StepState.RUNNING:
             self._started[step_id] = event.at
-            self.progress = ProgressReader()
-            self.log_pane.clear_progress()
             self._show_step(step_id)
         elif step_id in self._started:
             took = max(event.at - self._started[step_id], 0.0)
@@ -201,11 +199,9 @@ class BackupScreen(RunbookScreen):
         if state in (StepState.DONE, StepState.SKIPPED):
             self._set_live(Text(f"{state}: {event.message}"), "-done")
         elif state == StepState.FAILED and event.error is not None:
-            self._set_live(self._error_text(event.error, STOPPED_TEXT), "-failed")
-            self.log_pane.mark_stopped("failed")
+            self._say_stopped("failed", self._error_text(event.error, STOPPED_TEXT))
         elif state == StepState.CANCELLED:
-            self._set_live(Text(CANCELLED_TEXT), "-cancelled")
-            self.log_pane.mark_stopped("cancelled")
+            self._say_stopped("cancelled", Text(CANCELLED_TEXT))
 
     def _on_progress(self, event: StepEvent) -> None:
         super()._on_progress(event)

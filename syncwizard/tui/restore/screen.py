@@ -47,7 +47,6 @@ from syncwizard.tui.restore.live_panels import RestorePanels, follow_queue
 from syncwizard.tui.restore.step_actions import READY_HINT, StepActions
 from syncwizard.tui.restore.step_run import StepEnded, ended_line, run_through
 from syncwizard.tui.restore.watch_view import healthy_count, read_watch, watch_headline, watch_text
-from syncwizard.tui.runbook_text import ProgressReader
 from syncwizard.tui.screens.base import log, unexpected
 from syncwizard.tui.screens.confirm_cancel import ConfirmCancelScreen
 from syncwizard.tui.screens.runbook_screen import RunbookScreen
@@ -282,8 +281,6 @@ class RestoreScreen(RunbookScreen):
             self._redraw_panels("broker")
         took = None
         if state == StepState.RUNNING:
-            self.progress = ProgressReader()
-            self.log_pane.clear_progress()
             if step_id != self.shown_step:
                 self._show_step(step_id)
             self._set_live(Text(f"{MARKERS[state]} running...", style="bold"), "-waiting")
@@ -298,14 +295,12 @@ class RestoreScreen(RunbookScreen):
                 self.events_panel.load(Path(str(event.data["archive"])))
         elif state == StepState.FAILED and event.error is not None:
             self._show_head(step_id)
-            self._set_live(self._error_text(event.error, AFTER_FAILURE), "-failed")
-            self.log_pane.mark_stopped("failed")
+            self._say_stopped("failed", self._error_text(event.error, AFTER_FAILURE))
             self._show_choice(step_id)  # a choice offered once the step said why
             self.events_panel.show_for(step_id, self.engine, self)  # what a clear cut short took
         elif state == StepState.CANCELLED:
             self._show_head(step_id)
-            self._set_live(Text(CANCELLED_TEXT), "-cancelled")
-            self.log_pane.mark_stopped("cancelled")
+            self._say_stopped("cancelled", Text(CANCELLED_TEXT))
         if step_id == self.shown_step:
             self._show_head(step_id)
 
@@ -359,10 +354,8 @@ class RestoreScreen(RunbookScreen):
 
     def _replan(self, step_id: str) -> None:
         """What the shown step will do, now that the run's choices hold its choice."""
-        if self.shown_step == step_id and self.engine is not None:
-            what = Text("What it does: ", style="bold")
-            what.append(self.engine.describe(step_id) or "see the log below")
-            self.plan.update(what)
+        if self.shown_step == step_id:
+            self._show_plan(step_id)
 
     def _fit(self) -> None:
         super()._fit()

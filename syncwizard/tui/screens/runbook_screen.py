@@ -191,6 +191,9 @@ class RunbookScreen(WizardScreen):
         if line:
             self._note(line)
         if event.kind == EventKind.STATE and event.step_id and event.state:
+            if event.state == StepState.RUNNING:  # its progress starts afresh
+                self.progress = ProgressReader()
+                self.log_pane.clear_progress()
             self._on_state(event.step_id, event.state, event)
 
     def _log_line(self, event: StepEvent) -> str | None:
@@ -300,6 +303,12 @@ class RunbookScreen(WizardScreen):
         if self.engine is None:
             return
         self.why.update(self.engine.runbook.step(step_id).why)
+        self._show_plan(step_id)
+
+    def _show_plan(self, step_id: str) -> None:
+        """What the step will do, as the engine describes it now (a choice can change it)."""
+        if self.engine is None:
+            return
         try:
             plan = self.engine.describe(step_id)
         except Exception:  # a plan is an explanation: never let it stop the run
@@ -316,6 +325,12 @@ class RunbookScreen(WizardScreen):
             self.live_box.set_class(name == kind, name)
         if text is not None:
             self.live.update(text)
+
+    def _say_stopped(self, word: str, text: Text) -> None:
+        """A step `word` (failed, cancelled): said on the live line, and where its progress
+        stopped is kept under the log."""
+        self._set_live(text, f"-{word}")
+        self.log_pane.mark_stopped(word)
 
     def _error_text(self, error: SyncWizardError, then: str) -> Text:
         text = Text(error.message, style="bold")
