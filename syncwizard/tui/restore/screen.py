@@ -62,14 +62,6 @@ if TYPE_CHECKING:
     from syncwizard.tui.restore.summary import RestoreSummaryScreen
     from syncwizard.tui.source import SourceFactory
 
-AFTER_FAILURE = (
-    "Nothing further runs. r runs this step again; Esc goes back (the run can be resumed "
-    "from the welcome screen)."
-)
-CANCELLED_TEXT = (
-    "Cancelled: the step was stopped and the journal says so. r runs it again; Esc goes back."
-)
-
 
 class RestoreScreen(RunbookScreen):
     MAIN_ID = "restore-main"
@@ -295,12 +287,12 @@ class RestoreScreen(RunbookScreen):
                 self.events_panel.load(Path(str(event.data["archive"])))
         elif state == StepState.FAILED and event.error is not None:
             self._show_head(step_id)
-            self._say_stopped("failed", self._error_text(event.error, AFTER_FAILURE))
+            self._say_stopped("failed", self._error_text(event.error, rt.AFTER_FAILURE))
             self._show_choice(step_id)  # a choice offered once the step said why
             self.events_panel.show_for(step_id, self.engine, self)  # what a clear cut short took
         elif state == StepState.CANCELLED:
             self._show_head(step_id)
-            self._say_stopped("cancelled", Text(CANCELLED_TEXT))
+            self._say_stopped("cancelled", Text(rt.CANCELLED_TEXT))
         if step_id == self.shown_step:
             self._show_head(step_id)
 

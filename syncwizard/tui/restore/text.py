@@ -1,6 +1,6 @@
 """How the restore runbook reads in the TUI: its step ids, the choices asked before (or after
-a refusal of) a step, the notes before a step, what a health watch watches, and what an
-unfinished run leaves behind. No Textual here.
+a refusal of) a step, the notes before a step, what follows a failed or cancelled one, what
+a health watch watches, and what an unfinished run leaves behind. No Textual here.
 
 The step ids are the runbook's (runbook/restore/step_names.py); the screen only needs to know
 the few steps it treats specially. How a look at the recover watch reads is in watch_view.py.
@@ -51,6 +51,13 @@ CLEAR_CONSEQUENCE = (
 GIVE_UP_CONSEQUENCE = (
     "A bare purge: the events are removed without an archive, so they are lost. Its gate "
     "asks you to type their exact number, and the report names it."
+)
+AFTER_FAILURE = (
+    "Nothing further runs. r runs this step again; Esc goes back (the run can be resumed "
+    "from the welcome screen)."
+)
+CANCELLED_TEXT = (
+    "Cancelled: the step was stopped and the journal says so. r runs it again; Esc goes back."
 )
 PASSWORD_NOTE = (
     "Kept in memory only, for this start: never written to the journal, the log, the "
