@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from syncwizard.runbook.restore.recover_watch import RecoverWatch
+from syncwizard.tui.restore import text as rt
 from syncwizard.tui.restore.watch_view import (
+    WatchProgress,
     healthy_count,
     read_watch,
     watch_headline,
@@ -47,3 +49,14 @@ def test_the_text_says_each_check_then_what_did_not_answer() -> None:
         "· repo: unknown",
         "the broker did not answer (timeout)",
     ]
+
+
+def test_the_progress_row_counts_the_healthy_checks_and_says_what_is_watched() -> None:
+    checks = (("db", True, ""), ("broker", False, "refused"))
+    shown = WatchProgress.read(look(checks, consumers=1), rt.START_RECOVER, {})
+    assert shown is not None
+    assert (shown.done, shown.total, shown.how) == (1, 2, "watching the recover start")
+    assert shown.text.plain.startswith(shown.headline)
+    no_answer = WatchProgress.read(look(), rt.START_RECOVER, {})
+    assert no_answer is not None and no_answer.total is None
+    assert WatchProgress.read(3.0, rt.START_RECOVER, {}) is None

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
@@ -72,6 +73,15 @@ class ClearProgress:
         removed, pending = detail.counts.removed, detail.pending
         total = removed + pending if pending is not None else None
         return cls(detail.headline, removed, total, detail.ending_by_hand)
+
+    @property
+    def done(self) -> int:
+        return self.removed
+
+    @property
+    def text(self) -> Text:
+        """The step's live line while the clear runs: its headline."""
+        return Text(self.headline, style="bold")
 
     @property
     def how(self) -> str:

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
+from textual.reactive import var
 from textual.widget import Widget
 from textual.widgets import Button, Static
 
@@ -46,7 +47,7 @@ from syncwizard.tui.restore.events_panel import ClearProgress, EventsPanel, rate
 from syncwizard.tui.restore.live_panels import RestorePanels, follow_queue
 from syncwizard.tui.restore.step_actions import READY_HINT, StepActions
 from syncwizard.tui.restore.step_run import StepEnded, ended_line, run_through
-from syncwizard.tui.restore.watch_view import healthy_count, read_watch, watch_headline, watch_text
+from syncwizard.tui.restore.watch_view import WatchProgress
 from syncwizard.tui.screens.base import log, unexpected
 from syncwizard.tui.screens.confirm_cancel import ConfirmCancelScreen
 from syncwizard.tui.screens.runbook_screen import RunbookScreen
@@ -70,6 +71,8 @@ class RestoreScreen(RunbookScreen):
     SUMMARY_WORKER = "restore summary"
     RUN_GROUPS = ("restore", "restore-step")
     CANCEL_GROUP = "restore-step"
+    # A clear runs on while events arrive, until x ends it: the key shows while it does.
+    clear_by_hand: var[bool] = var(False, bindings=True)
     BINDINGS = [
         keys.RESTORE_RUN,
         keys.RESTORE_RETRY,
@@ -101,7 +104,6 @@ class RestoreScreen(RunbookScreen):
         self.choices: RestoreChoices | None = None
         self.run_id: str | None = None
         self.ended: list[Text] = []  # what the steps since the shown one said at their end
-        self._clear_by_hand = False  # a clear runs while events arrive: x ends it
         self.note = Static("", id="step-note")
         self.choice_panel = ChoicePanel()
         self.actions = StepActions()
@@ -266,9 +268,8 @@ class RestoreScreen(RunbookScreen):
 
     def _on_state(self, step_id: str, state: StepState, event: StepEvent) -> None:
         clearing = state == StepState.RUNNING and step_id in rt.CLEARING_STEPS
-        if not clearing and self._clear_by_hand:
-            self._clear_by_hand = False
-            self.refresh_bindings()
+        if not clearing:
+            self.clear_by_hand = False
         if self.panels.label_rate(rate_label(clearing)):
             self._redraw_panels("broker")
         took = None
@@ -297,22 +298,18 @@ class RestoreScreen(RunbookScreen):
             self._show_head(step_id)
 
     def _on_progress(self, event: StepEvent) -> None:
-        watch = read_watch(event.detail)
-        if watch is not None:
-            how = rt.watching(event.step_id or "", self.titles)
-            checks = len(watch.checks) or None
-            self.log_pane.show_progress(watch_headline(watch), healthy_count(watch), checks, how)
-            self._set_live(watch_text(watch), "-waiting")
-            return
-        clear = ClearProgress.read(event.detail) if event.step_id == rt.CLEAR_EVENTS else None
+        """A wait the step's live line follows (the recover watch, a clear), or a plain
+        progress row."""
+        step_id = event.step_id or ""
+        clear = ClearProgress.read(event.detail) if step_id == rt.CLEAR_EVENTS else None
         if clear is not None:
-            if clear.by_hand != self._clear_by_hand:
-                self._clear_by_hand = clear.by_hand
-                self.refresh_bindings()
-            self.log_pane.show_progress(clear.headline, clear.removed, clear.total, clear.how)
-            self._set_live(Text(clear.headline, style="bold"), "-waiting")
+            self.clear_by_hand = clear.by_hand
+        wait = clear or WatchProgress.read(event.detail, step_id, self.titles)
+        if wait is None:
+            super()._on_progress(event)
             return
-        super()._on_progress(event)
+        self.log_pane.show_progress(wait.headline, wait.done, wait.total, wait.how)
+        self._set_live(wait.text, "-waiting")
 
     # --- the step body --------------------------------------------------------------------
 
@@ -404,7 +401,7 @@ class RestoreScreen(RunbookScreen):
         if action == "toggle_events":
             return self.has_class("-events")
         if action == "end_clear":
-            return self.phase == "running" and self._clear_by_hand
+            return self.phase == "running" and self.clear_by_hand
         return super().check_action(action, parameters)
 
     def action_cancel_step(self) -> None:

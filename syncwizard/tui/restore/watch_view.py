@@ -7,6 +7,8 @@ the seconds left before it gives up, and what did not answer. `read_watch` tells
 the other details; `watch_headline` is the one line the log pane's progress row and the
 step's live text begin with; `healthy_count` is that row's count of healthy checks; and
 `watch_text` is the live text, one line per check, then what did not answer.
+`WatchProgress` reads a detail as the screen shows it, as events_panel.ClearProgress reads a
+clear's.
 
 The runbook is imported for its types only, or inside `read_watch`: this module loads with the
 screen, before the run has loaded the runbook, which has by the time it sends a watch.
@@ -14,9 +16,13 @@ screen, before the run has loaded the runbook, which has by the time it sends a 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.text import Text
+
+from syncwizard.tui.restore import text as rt
 
 if TYPE_CHECKING:
     from syncwizard.runbook.restore.recover_watch import RecoverWatch
@@ -57,3 +63,34 @@ def watch_text(watch: RecoverWatch) -> Text:
     for error in watch.errors:
         text.append(f"\n{error}", style="italic")
     return text
+
+
+@dataclass(frozen=True)
+class WatchProgress:
+    """A look as the log pane's progress row (healthy checks of all) and the step's live
+    line show it."""
+
+    watch: RecoverWatch
+    how: str  # what is watched: the recover start, or the step that starts the service
+
+    @classmethod
+    def read(cls, detail: object, step_id: str, titles: Mapping[str, str]) -> WatchProgress | None:
+        """A look at the service coming back, during `step_id`; None for any other detail."""
+        watch = read_watch(detail)
+        return None if watch is None else cls(watch, rt.watching(step_id, titles))
+
+    @property
+    def headline(self) -> str:
+        return watch_headline(self.watch)
+
+    @property
+    def done(self) -> int:
+        return healthy_count(self.watch)
+
+    @property
+    def total(self) -> int | None:
+        return len(self.watch.checks) or None
+
+    @property
+    def text(self) -> Text:
+        return watch_text(self.watch)
