@@ -407,18 +407,15 @@ class RestoreScreen(RunbookScreen):
     def action_cancel_step(self) -> None:
         self._ask_to_cancel(then_quit=False)
 
-    def left_state(self) -> list[str]:
-        """What this run changed and did not put back yet (see rt.left_state)."""
-        engine = self.engine
-        if engine is None:
-            return []
-        return rt.left_state(engine.states, engine.results, engine.records, self.titles)
-
     def _leave_question(self) -> LeaveRestoreScreen | None:
-        """A run that changed things asks first and says in what state it leaves them."""
+        """An unfinished run that changed things asks first, and says what it changed and
+        did not put back yet (rt.left_state)."""
         from syncwizard.tui.restore.leave import LeaveRestoreScreen
 
-        lines = self.left_state() if self.phase != "finished" else []
+        engine = self.engine
+        if engine is None or self.phase == "finished":
+            return None
+        lines = rt.left_state(engine.states, engine.results, engine.records, self.titles)
         return LeaveRestoreScreen(lines) if lines else None
 
     def action_request_quit(self) -> None:
