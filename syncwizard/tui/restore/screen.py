@@ -233,16 +233,15 @@ class RestoreScreen(RunbookScreen):
         if message.note:
             self._note(message.note)
         state = message.state
-        if state is not None and state.satisfied and engine.next_step() is None:
-            self._set_phase("finished")
-            self.log_pane.show_progress("every step done", 1, 1, "the restore is finished")
-            self.open_summary()
-            return
         if state is not None and state.satisfied:
             upcoming = engine.next_step()
+            if upcoming is None:
+                self._set_phase("finished")
+                self.log_pane.show_progress("every step done", 1, 1, "the restore is finished")
+                self.open_summary()
+                return
             self._set_phase("ready")
-            if upcoming is not None:
-                self._show_step(upcoming.id)
+            self._show_step(upcoming.id)
             return
         if state == StepState.FAILED:
             self._set_phase("failed")
