@@ -10,18 +10,15 @@ password first (masked, memory only). A failed step shows its error and hint;
 nothing further runs until it is retried (r); leaving keeps the run resumable
 from the welcome screen.
 
-Workers: `open_run` starts or resumes the engine; `run_step` (exclusive) asks
-the step's choice, runs it, and runs on through steps known to be skipped (the
-Sync DB steps when the Sync Service shares the repository DB; step_run.py);
-`poll_panels` feeds the queue and health panels (live_panels.py). The engine's
-observer only posts messages, so the UI never blocks.
-
-This screen keeps the run's life cycle: opening it, running its steps, the engine's
-events, the phases, the keys and leaving. The panels of the step pane are in their own
-modules: the step's choice (choice_panel.py), its actions (step_actions.py), the archived
-events and how a clear reads (events_panel.py), the live panels (live_panels.py); the
-recover credentials' life cycle is in credentials.py, the cancel question in cancel.py,
-how the -Drecover watch reads in watch_view.py.
+This screen keeps the run's life cycle: `open_run` (a worker) starts or resumes the
+engine; `run_step` (exclusive) hands the step its choice and runs it, on through the steps
+known to be skipped (step_run.py); the engine's events (its observer only posts messages,
+so the UI never blocks), the phases, the keys and leaving. What it shares with the backup
+is in screens/runbook_screen.py; the step pane's panels are in their own modules: the
+choice (choice_panel.py), the Run button (step_actions.py), the archived events and how a
+clear reads (events_panel.py), how the -Drecover watch reads (watch_view.py), the live
+panels (live_panels.py); the recover credentials' life cycle is in credentials.py, the
+cancel question in cancel.py.
 """
 
 from __future__ import annotations

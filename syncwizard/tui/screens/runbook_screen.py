@@ -2,14 +2,16 @@
 every runbook screen has (sidebar, step head, live line, why and plan, log pane, queue
 panel), and the small routines that fill them.
 
-The layout is shared (`compose`; each screen adds to the step's body, under it, and its
-live panels), and so is the life cycle: mounting starts the run (`_start`) and the live panels; an
-open run shows its steps, id and journal (`_show_run`); the engine's events are sorted
-here and each screen shows a step's progress and state its way (`_on_progress`,
-`_on_state`); a running step is cancelled only after a question (`_ask_to_cancel`); and
-leaving stops the polls, cancels the run's workers (RUN_GROUPS), gives them STOP_WAIT
-seconds to clean up and closes what the run and the panels hold. Leaving asks first when
-the screen has a question (`_leave_question`)."""
+The layout is shared (`compose`: each screen adds to the step's body, under it, and its
+live panels), and so is the life cycle: mounting starts the run (`_start`) and the live
+panels; an open run shows its steps, id and journal (`_show_run`); the engine's events are
+sorted here and each screen shows a step's progress and state its way (`_on_progress`,
+`_on_state`; `_show_plan`, `_say_stopped` help); a running step is cancelled only after a
+question (`_ask_to_cancel`, then `_cancelled`); a finished run's summary opens over the
+screen (`open_summary`, each screen's `_summary`); Esc asks first when the screen has a
+question (`_leave_question`); and unmounting stops the polls, cancels the run's workers
+(RUN_GROUPS), gives them STOP_WAIT seconds to clean up and closes what the run
+(`_close_run`) and the panels hold."""
 
 from __future__ import annotations
 
