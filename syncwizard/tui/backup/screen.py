@@ -35,6 +35,7 @@ from syncwizard.tui.widgets.databases_panel import DatabasesPanel
 
 if TYPE_CHECKING:
     from syncwizard.config import Settings
+    from syncwizard.runbook.backup.drain import DrainStatus
     from syncwizard.runbook.engine import Engine, RunOutcome
     from syncwizard.runbook.journal import RunRecord
     from syncwizard.tui.backup.launcher import RunLauncher
@@ -208,14 +209,14 @@ class BackupScreen(RunbookScreen):
         if is_drain_status(event.detail):
             self._set_live(self._drain_text(event.detail), "-waiting")
 
-    def _drain_text(self, status: object) -> Text:
+    def _drain_text(self, status: DrainStatus) -> Text:
         """The wait's headline ("n of P0 events consumed; ..."), what blocks it, what to know."""
-        text = Text(str(getattr(status, "headline", "")), style="bold")
+        text = Text(status.headline, style="bold")
         problem = self.get_component_rich_style("backup--problem", partial=True)
         note = self.get_component_rich_style("backup--note", partial=True)
-        for line in getattr(status, "problems", ()):
+        for line in status.problems:
             text.append("\n" + line, style=problem)
-        for line in getattr(status, "notes", ()):
+        for line in status.notes:
             text.append("\n" + line, style=note)
         return text
 
