@@ -126,9 +126,14 @@ class TocSummary:
     dumped_from: str  # server version
     dumped_by: str  # pg_dump version
     format: str  # DIRECTORY, CUSTOM
+    # dump id -> the table's oid, of every TABLE DATA entry (a directory dump keeps a
+    # table's rows in `<dump id>.dat.gz`); the oid names the table without the ambiguity
+    # of the listed names, which are not quoted
+    data_ids: dict[int, int] = field(default_factory=dict, hash=False)
 
 
 _HEADER = re.compile(r"^;\s+([^:]+):\s*(.*)$")
+_TABLE_DATA = re.compile(r"^(\d+); \d+ (\d+) TABLE DATA ")
 
 
 def parse_toc_list(text: str) -> TocSummary:
@@ -136,6 +141,7 @@ def parse_toc_list(text: str) -> TocSummary:
     header: dict[str, str] = {}
     entries = 0
     table_data = set()
+    data_ids: dict[int, int] = {}
     for line in text.splitlines():
         if line.startswith(";"):
             if match := _HEADER.match(line):
@@ -144,6 +150,8 @@ def parse_toc_list(text: str) -> TocSummary:
         if not line.strip():
             continue
         entries += 1
+        if match := _TABLE_DATA.match(line):
+            data_ids[int(match[1])] = int(match[2])
         if " TABLE DATA " in line:
             parts = line.split(" TABLE DATA ", 1)[1].split(" ")
             if len(parts) >= 3:
@@ -154,6 +162,7 @@ def parse_toc_list(text: str) -> TocSummary:
         dumped_from=header.get("Dumped from database version", ""),
         dumped_by=header.get("Dumped by pg_dump version", ""),
         format=header.get("Format", ""),
+        data_ids=data_ids,
     )
 
 

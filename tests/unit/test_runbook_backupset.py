@@ -47,6 +47,8 @@ def test_a_toc_listing_gives_its_entries_and_table_data() -> None:
     assert toc.entries == 5
     assert toc.table_data == {"public.alf_node", "public.alf_node_properties"}
     assert toc.dumped_by.startswith("15.18") and toc.format == "DIRECTORY"
+    # the dump id names a directory dump's data file, `3356.dat.gz`; the oid names the table
+    assert toc.data_ids == {3356: 16386, 3357: 16397}
 
 
 def test_a_table_that_held_rows_but_has_no_data_in_the_dump_is_a_problem() -> None:
