@@ -3,9 +3,12 @@
 We open a REPEATABLE READ transaction, export its snapshot and hand it to pg_dump
 (`--snapshot`), so the dump sees exactly what our transaction sees. That gives
 t0 (the moment the snapshot was taken, which for pg_dump is the dump's START)
-and, while pg_dump runs, exact per-table row counts in the same snapshot, kept in
-the manifest so a restore can be checked. The transaction stays open until
-pg_dump has finished (its parallel workers import the snapshot too).
+and exact per-table row counts of that snapshot, kept in the manifest so a restore
+can be checked. A directory dump's rows are counted on our side, in the data files
+as pg_dump writes them (data_file_rows.py): the database server does no second scan.
+A table whose data file cannot be counted exactly, and every table of a custom-format
+dump, is counted with `count(*)` in our snapshot. The transaction stays open until
+the counts are taken (pg_dump's parallel workers import the snapshot too).
 
 The waits are bounded, not the work: connecting and the snapshot's export get the
 database's `timeout`, the row counts and pg_dump wait for a table lock at most its
@@ -46,10 +49,12 @@ from syncwizard.clients.postgres import (
 )
 from syncwizard.clients.results import Progress
 from syncwizard.errors import SyncWizardError
+from syncwizard.runbook import backupset
+from syncwizard.runbook.backup.data_file_rows import DataFileRows
 from syncwizard.runbook.model import RefusedError, StepContext
 
 _USER_TABLES = """
-SELECT n.nspname, c.relname
+SELECT c.oid, n.nspname, c.relname
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind = 'r' AND c.relpersistence <> 't'
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
@@ -92,7 +97,7 @@ class DumpPlan:
         return (
             f"{' '.join(parts)} of the {describe_target(self.conninfo, self.role)} into "
             f"{self.out_path} (written as {self.out_path.name}.partial and renamed when complete), "
-            "inside a snapshot of our own that also counts every table's rows"
+            "inside a snapshot of our own, with every table's exact row count"
         )
 
 
@@ -184,18 +189,34 @@ def explain_failure(
     return exc
 
 
-async def count_rows(conn: psycopg.AsyncConnection[Any], plan: DumpPlan) -> dict[str, int]:
-    """The exact row count of every table, in the snapshot of `conn`'s open transaction.
-    A count runs as long as it needs; its wait for a table's lock ends at the session's
-    lock_timeout, with an error naming who holds the lock."""
+Table = tuple[str, str]  # schema, name
+
+
+async def user_tables(conn: psycopg.AsyncConnection[Any], plan: DumpPlan) -> dict[int, Table]:
+    """Every table that holds rows of its own, by oid, in the snapshot of `conn`'s open
+    transaction (the catalog alone: no table is read)."""
+    try:
+        cursor = await conn.execute(_USER_TABLES)
+        return {int(oid): (schema, name) for oid, schema, name in await cursor.fetchall()}
+    except psycopg.Error as exc:
+        raise query_error(exc, plan.conninfo, system=plan.role) from exc
+
+
+async def count_rows(
+    conn: psycopg.AsyncConnection[Any], plan: DumpPlan, tables: Iterable[Table] | None = None
+) -> dict[str, int]:
+    """The exact row count of `tables` (default: every user table), in the snapshot of
+    `conn`'s open transaction. A count runs as long as it needs; its wait for a table's
+    lock ends at the session's lock_timeout, with an error naming who holds the lock."""
     counts: dict[str, int] = {}
     table = ""
     try:
-        # One core for the counts: they run beside pg_dump and only need to finish before it.
+        # One core for the counts: they may run beside pg_dump.
         await conn.execute("SET LOCAL max_parallel_workers_per_gather = 0")
         await conn.execute("SET LOCAL statement_timeout = 0")  # counting is work, not a wait
-        cursor = await conn.execute(_USER_TABLES)
-        for schema, name in await cursor.fetchall():
+        if tables is None:
+            tables = (await user_tables(conn, plan)).values()
+        for schema, name in tables:
             table = sql_name(schema, name)
             query = sql.SQL("SELECT count(*) FROM ONLY {}").format(sql.Identifier(schema, name))
             row = await (await conn.execute(query)).fetchone()
@@ -215,6 +236,34 @@ async def count_rows(conn: psycopg.AsyncConnection[Any], plan: DumpPlan) -> dict
     except psycopg.Error as exc:
         raise query_error(exc, plan.conninfo, system=plan.role) from exc
     return counts
+
+
+async def counts_from_data_files(
+    conn: psycopg.AsyncConnection[Any],
+    plan: DumpPlan,
+    rows_in_files: DataFileRows,
+    tables: dict[int, Table],
+    ctx: StepContext,
+) -> dict[str, int]:
+    """Every table's exact rows, once pg_dump has completed the directory dump: what its
+    data file holds, or, for a table without a data file that could be counted exactly,
+    `count(*)` in the snapshot of `conn`'s transaction (still open)."""
+    rows, problems = await asyncio.to_thread(rows_in_files.finish, plan.out_path)
+    toc = await backupset.list_archive(plan.out_path)
+    counted = {oid: rows[dump_id] for dump_id, oid in toc.data_ids.items() if dump_id in rows}
+    for dump_id, why in sorted(problems.items()):
+        ctx.log(f"the rows of data file {dump_id} are counted in the snapshot instead: {why}")
+    rest = [table for oid, table in tables.items() if oid not in counted]
+    if rest:
+        ctx.log(
+            f"counting the rows of {len(rest)} table(s) without a counted data file in the "
+            f"snapshot: {', '.join(sql_name(*table) for table in rest[:5])}"
+        )
+    in_snapshot = await count_rows(conn, plan, rest) if rest else {}
+    return {
+        f"{schema}.{name}": counted[oid] if oid in counted else in_snapshot[f"{schema}.{name}"]
+        for oid, (schema, name) in tables.items()
+    }
 
 
 SnapshotHook = Callable[[float], Awaitable[dict[str, Any] | None]]
@@ -275,12 +324,17 @@ async def dump_in_snapshot(
         )
         recorded_child = False
         recent: deque[str] = deque(maxlen=200)  # the tool's last lines, for explain_failure
+        # A directory dump's rows are counted in its data files as pg_dump writes them,
+        # followed from the moment pg_dump runs (its folder is then pg_dump's own).
+        rows_in_files = DataFileRows(dump.partial) if plan.fmt == "directory" else None
 
         def on_progress(progress: Progress) -> None:
             nonlocal recorded_child
             if dump.pid is not None and not recorded_child:
                 recorded_child = True  # so a resume after kill -9 can stop an orphaned pg_dump
                 ctx.record("child", {"pid": dump.pid, "partial": str(dump.partial)})
+                if rows_in_files is not None:
+                    rows_in_files.start()
             for line in progress.lines:
                 recent.append(line)
                 ctx.log(line)
@@ -288,10 +342,13 @@ async def dump_in_snapshot(
 
         dump.on_progress = on_progress
 
-        async def inside_snapshot() -> tuple[dict[str, int], dict[str, Any] | None]:
-            counts = await count_rows(conn, plan)
+        async def inside_snapshot() -> tuple[dict[int, Table], dict[str, int] | None, Any]:
+            tables = await user_tables(conn, plan)
+            counts = None  # a directory dump's: counted in its data files
+            if rows_in_files is None:
+                counts = await count_rows(conn, plan, tables.values())
             extra = await at_snapshot(t0) if at_snapshot is not None else None
-            return counts, extra
+            return tables, counts, extra
 
         dump_task = asyncio.create_task(dump.run())
         side_task = asyncio.create_task(inside_snapshot())
@@ -301,7 +358,10 @@ async def dump_in_snapshot(
                 if task.done() and not task.cancelled() and (error := task.exception()):
                     raise error
             result = await dump_task
-            counts, extra = await side_task
+            tables, counts, extra = await side_task
+            if counts is None:
+                assert rows_in_files is not None
+                counts = await counts_from_data_files(conn, plan, rows_in_files, tables, ctx)
         except SyncWizardError as exc:
             raise explain_failure(exc, plan, [*recent, *dump.recent_lines]) from exc
         finally:
@@ -309,6 +369,8 @@ async def dump_in_snapshot(
                 if not task.done():
                     task.cancel()
             await asyncio.gather(dump_task, side_task, return_exceptions=True)
+            if rows_in_files is not None:
+                rows_in_files.close()
     finally:
         await close_quietly(conn)
     return {
