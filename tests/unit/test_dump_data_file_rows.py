@@ -6,6 +6,7 @@ tests/integration/test_dump_row_counts.py."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import zlib
@@ -131,14 +132,43 @@ def test_closing_before_the_finish_stops_the_thread(tmp_path: Path) -> None:
     assert not any(t.name == "data-file-rows" and t.is_alive() for t in threading.enumerate())
 
 
-def test_a_file_followed_but_replaced_before_the_finish_is_not_counted(tmp_path: Path) -> None:
+def wait_until_followed(rows: DataFileRows, files: int) -> None:
+    deadline = time.monotonic() + 10
+    while len(rows._files) < files or any(f.read_bytes == 0 for f in rows._files.values()):
+        assert time.monotonic() < deadline, "the files were not followed"
+        time.sleep(0.01)
+
+
+def open_files() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts open files in /proc")
+def test_a_complete_file_is_closed_as_soon_as_it_is_read_whatever_the_number_of_tables(
+    tmp_path: Path,
+) -> None:
+    for dump_id in range(1000, 1400):  # more tables than many systems let a process open
+        (tmp_path / f"{dump_id}.dat.gz").write_bytes(gzipped(copy_text(TRICKY)))
+    before = open_files()
+    rows = DataFileRows(tmp_path)
+    rows.start()
+    wait_until_followed(rows, 400)
+    assert open_files() <= before + 2
+    counted, problems = rows.finish(tmp_path)
+    assert counted == dict.fromkeys(range(1000, 1400), 5) and problems == {}
+
+
+@pytest.mark.parametrize("change", ["replaced", "grown"])
+def test_a_file_changed_after_it_was_read_is_not_counted(tmp_path: Path, change: str) -> None:
     (tmp_path / "11.dat").write_bytes(copy_text(TRICKY))
     rows = DataFileRows(tmp_path)
     rows.start()
-    deadline = time.monotonic() + 5
-    while not rows._files and time.monotonic() < deadline:  # followed
-        time.sleep(0.01)
-    (tmp_path / "11.dat").unlink()
-    (tmp_path / "11.dat").write_bytes(copy_text(TRICKY * 2))  # e.g. an earlier attempt's
+    wait_until_followed(rows, 1)
+    if change == "replaced":  # e.g. by an earlier attempt's file of the same name
+        (tmp_path / "11.dat").unlink()  # (its inode number may be reused: the size differs)
+        (tmp_path / "11.dat").write_bytes(copy_text(TRICKY * 2))
+    else:
+        with (tmp_path / "11.dat").open("ab") as grown:
+            grown.write(b"3\n")
     counted, problems = rows.finish(tmp_path)
-    assert counted == {} and "is not the file that was followed" in problems[11]
+    assert counted == {} and "is not all of the file that was read" in problems[11]

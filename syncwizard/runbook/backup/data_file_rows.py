@@ -13,8 +13,11 @@ newlines of what it inflates, so the counting overlaps the dump and ends moments
 pg_dump does. It inflates with ISA-L (the `isal` package, zlib's interface): 0.8 s of CPU
 for the 482 MB of COPY text of the bench database where the standard library's zlib
 takes 1.6 s (bench/README.md), and, like zlib, it lets other threads run meanwhile.
-Which table a file holds is known from the archive's table of contents, written when the
-dump is complete.
+A file is closed as soon as it is complete (a database may hold more tables than a
+process may open files); when pg_dump has completed, every file must still be the one
+that was read (same inode) with nothing added since, or it is not counted. Which table a
+file holds is known from the archive's table of contents, written when the dump is
+complete.
 """
 
 from __future__ import annotations
@@ -49,23 +52,30 @@ def _gzip_inflater() -> isal_zlib.Decompress:
 
 
 class _DataFile:
-    """One data file, read as far as pg_dump has written it."""
+    """One data file, read as far as pg_dump has written it. Open only until it is
+    complete: a database may have more tables than a process may have open files."""
 
     def __init__(self, path: Path, gzipped: bool) -> None:
         self.path = path
-        self.gzipped = gzipped
         self._file: FileIO | None = FileIO(path, "rb")
+        stat = os.fstat(self._file.fileno())
+        self._identity = (stat.st_dev, stat.st_ino)
         self._inflater = _gzip_inflater() if gzipped else None
+        self.read_bytes = 0  # of the file
         self.newlines = 0
         self.size = 0  # bytes of COPY text so far
         self._tail = b""  # its last bytes, enough to see the end marker after a newline
         self.error: str | None = None
 
     @property
-    def ended(self) -> bool:
-        """Its gzip stream has ended: pg_dump has closed it (no use looking for more
-        while it writes the others)."""
-        return self._inflater is not None and self._inflater.eof and not self.error
+    def complete(self) -> bool:
+        """pg_dump has written all of it: it ends with the end marker, right after a row's
+        newline (or alone: an empty table), and, gzipped, its gzip stream has ended (its
+        checksum checked). A data line is never `\\.` alone, so the marker is the end."""
+        if self.error is not None or (self._inflater is not None and not self._inflater.eof):
+            return False
+        marker_alone = self.size == len(COPY_END) and self._tail == COPY_END
+        return marker_alone or self._tail == b"\n" + COPY_END
 
     def read_on(self) -> bool:
         """Read what was appended since the last call; True if there was anything."""
@@ -75,12 +85,14 @@ class _DataFile:
             data = self._file.read(_READ)
             if not data:
                 return False
+            self.read_bytes += len(data)
             if self._inflater is None:
                 self._take(data)
             else:
                 self._inflate(data)
         except (OSError, _INFLATE_ERROR) as exc:
             self.error = f"{self.path.name} cannot be read to its end: {exc}"
+        if self.error is not None or self.complete:
             self.close()
         return True
 
@@ -100,26 +112,17 @@ class _DataFile:
             self.size += len(text)
             self._tail = (self._tail + text[-len(COPY_END) - 1 :])[-len(COPY_END) - 1 :]
 
-    def is_at(self, path: Path) -> bool:
-        """Is the file read here the one at `path` (the same inode)?"""
-        if self._file is None:
-            return False
+    def is_all_of(self, path: Path) -> bool:
+        """Is the file at `path` the one read here (the same inode), and was all of it read?"""
         try:
-            here, there = os.fstat(self._file.fileno()), os.stat(path)
+            there = os.stat(path)
         except OSError:
             return False
-        return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
+        return (there.st_dev, there.st_ino) == self._identity and there.st_size == self.read_bytes
 
     def rows(self) -> int | None:
-        """The exact rows of a complete file; None if it is not one, read to its end."""
-        if self.error is not None:
-            return None
-        if self._inflater is not None and not self._inflater.eof:
-            return None  # the gzip stream has not ended: cut short
-        marker_alone = self.size == len(COPY_END) and self._tail == COPY_END
-        if not (marker_alone or self._tail == b"\n" + COPY_END):
-            return None
-        return self.newlines - _END_LINES
+        """The exact rows of a complete file; None if it is not one."""
+        return self.newlines - _END_LINES if self.complete else None
 
     def close(self) -> None:
         if self._file is not None:
@@ -146,7 +149,7 @@ class DataFileRows:
                 os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), FOLLOWER_NICE)
         while not self._stop.is_set():
             self._look(self.folder)
-            if not any([f.read_on() for f in self._files.values() if not f.ended]):
+            if not any([f.read_on() for f in self._files.values()]):
                 self._stop.wait(POLL)
 
     def _look(self, folder: Path) -> None:
@@ -177,8 +180,8 @@ class DataFileRows:
                 name, counted = data_file.path.name, data_file.rows()
                 if data_file.error is not None:
                     problems[dump_id] = data_file.error
-                elif not data_file.is_at(folder / name):
-                    problems[dump_id] = f"{name} in {folder} is not the file that was followed"
+                elif not data_file.is_all_of(folder / name):
+                    problems[dump_id] = f"{name} in {folder} is not all of the file that was read"
                 elif counted is None:
                     problems[dump_id] = f"{name} does not end as pg_dump ends a table's data"
                 else:
