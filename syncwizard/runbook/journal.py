@@ -230,7 +230,8 @@ class RunRecord:
     step_finished: dict[str, float] = field(default_factory=dict)
     last_at: float = 0.0
     outcome: str = ""  # "finished", "failed", "cancelled", "abandoned"; "" while unfinished
-    last_error: dict[str, Any] | None = None
+    last_error: dict[str, Any] | None = None  # of a step that has not succeeded since
+    last_error_step: str | None = None
 
     @property
     def runbook(self) -> str:
@@ -298,8 +299,10 @@ def _apply(record: RunRecord, entry: dict[str, Any]) -> None:
         elif state.satisfied:
             record.step_finished[step] = at
             record.results[step] = dict(entry.get("data", {}))
+            if record.last_error_step == step:  # a retry succeeded: the error is history
+                record.last_error, record.last_error_step = None, None
         elif state in (StepState.FAILED, StepState.CANCELLED):
-            record.last_error = entry.get("error")
+            record.last_error, record.last_error_step = entry.get("error"), step
     elif kind == EventKind.RECORD and step:
         record.records.setdefault(step, {})[str(entry.get("message", ""))] = dict(
             entry.get("data", {})

@@ -237,6 +237,23 @@ async def test_a_failure_stops_the_run_and_a_resume_does_not_redo_finished_steps
     assert load_run(record.run_dir).status() == "finished"
 
 
+async def test_a_step_that_succeeds_on_a_retry_leaves_no_last_error_behind(
+    tmp_path: Path,
+) -> None:
+    script = Script()
+    script.fail["b"] = SyncWizardError("the database went away", hint="start it", system="db")
+    engine, _ = new_engine(tmp_path, script)
+    assert await engine.run_step("a") == StepState.DONE
+    assert await engine.run_step("b") == StepState.FAILED
+    assert load_run(tmp_path / "runs" / "run-1").last_error is not None
+    del script.fail["b"]
+    assert await engine.run_step("b") == StepState.DONE
+    await engine.aclose()
+    record = load_run(tmp_path / "runs" / "run-1")
+    assert record.last_error is None, "the resume prompt must not show a cured failure"
+    assert record.stopped_at == "c"
+
+
 async def test_cancelling_the_run_journals_the_cancellation_and_it_can_be_resumed(
     tmp_path: Path,
 ) -> None:
