@@ -16,11 +16,12 @@ from pathlib import Path
 
 import pytest
 import stomp
-from stomp.listener import WaitingListener
 
 from syncwizard.clients.names import EVENT2_TOPIC, LEGACY_TOPIC
 from syncwizard.lab import broker
 from syncwizard.lab.layout import HOST, TEST_PORTS, LabLayout, LabPorts
+
+PUBLISH_TIMEOUT = 120.0  # seconds for the broker to take a batch of published messages
 
 
 def _next_to_test_ports(offset: int) -> LabPorts:
@@ -93,7 +94,7 @@ def publish(lab: BrokerLab, destination: str, bodies: Iterable[str]) -> None:
     for a receipt, which the broker sends after every earlier frame was processed.
     """
     connection = stomp_connection(lab)
-    waiter = WaitingListener("published")
+    waiter = ReceiptWaiter("published")
     connection.set_listener("waiter", waiter)
     try:
         pending = list(bodies)
@@ -101,12 +102,21 @@ def publish(lab: BrokerLab, destination: str, bodies: Iterable[str]) -> None:
             receipt = {"receipt": "published"} if index == len(pending) - 1 else {}
             connection.send(destination, body, headers={"persistent": "true"}, **receipt)
         if pending:
-            waiter.wait_on_receipt()
+            await_receipt(waiter, f"{len(pending)} messages to {destination}")
     finally:
         connection.disconnect()
 
 
-class _ReceiptOf(stomp.ConnectionListener):
+def await_receipt(waiter: ReceiptWaiter, what: str, timeout: float = PUBLISH_TIMEOUT) -> None:
+    """Wait for the broker's RECEIPT of the last frame; fail, saying so, after `timeout`."""
+    if not waiter.arrived.wait(timeout):
+        raise AssertionError(
+            f"the broker gave no receipt for {what} within {timeout:.0f} s "
+            "(producer flow control: a queue nobody consumes is full?)"
+        )
+
+
+class ReceiptWaiter(stomp.ConnectionListener):
     def __init__(self, receipt: str) -> None:
         self.receipt = receipt
         self.arrived = threading.Event()
@@ -130,7 +140,7 @@ def subscribe_confirmed(
     the SUBSCRIBE was processed, and a topic keeps nothing for a subscriber it does not
     know yet: on a loaded machine the first events are lost to the test.
     """
-    waiter = _ReceiptOf(f"subscribed-{id}")
+    waiter = ReceiptWaiter(f"subscribed-{id}")
     connection.set_listener(f"receipt-{id}", waiter)
     try:
         connection.subscribe(destination, id=id, ack=ack, headers={"receipt": waiter.receipt})

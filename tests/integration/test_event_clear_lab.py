@@ -24,8 +24,7 @@ from pathlib import Path
 
 import pytest
 import stomp
-from broker_fixture import BrokerLab, new_sync_id
-from stomp.listener import WaitingListener
+from broker_fixture import BrokerLab, ReceiptWaiter, await_receipt, new_sync_id
 
 from syncwizard.clients.event_consumer import ClearCounts, ClearResult, consume_into_archive
 from syncwizard.clients.events import browse_pending
@@ -65,15 +64,20 @@ def secret_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerLa
 
 @pytest.fixture
 async def jolokia(secret_broker: BrokerLab) -> AsyncIterator[JolokiaClient]:
+    """A Jolokia client; the Sync queues a test made are removed after it, so the next
+    test's events are not copied into queues nobody consumes any more."""
     lab = secret_broker
     async with JolokiaClient(lab.jolokia_url, lab.user, lab.password) as client:
         yield client
+        for queue in await client.list_queues():
+            if queue.startswith("Consumer."):
+                await client.remove_queue(queue)
 
 
 def publish_node_events(lab: BrokerLab, count: int) -> list[NodeEvent]:
     """`count` node events to the virtual topic, as the lab's generator sends them."""
     connection = stomp.Connection12([("127.0.0.1", lab.layout.ports.stomp)], timeout=5)
-    waiter = WaitingListener("published")
+    waiter = ReceiptWaiter("published")
     connection.set_listener("waiter", waiter)
     connection.connect(lab.user, lab.password, wait=True)
     sent = []
@@ -87,7 +91,7 @@ def publish_node_events(lab: BrokerLab, count: int) -> list[NodeEvent]:
             connection.send(f"/topic/{lab.topic}", event.to_json(), headers=HEADERS, **receipt)
             sent.append(event)
         if sent:
-            waiter.wait_on_receipt()
+            await_receipt(waiter, f"{count} node events")
     finally:
         connection.disconnect()
     return sent
