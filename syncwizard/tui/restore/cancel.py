@@ -6,11 +6,6 @@ going"), worded for a restore step: what stopping it leaves behind.
 
 from __future__ import annotations
 
-from rich.text import Text
-from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Static
-
 from syncwizard.tui.screens.confirm_cancel import ConfirmCancelScreen
 
 CONSEQUENCES = (
@@ -21,19 +16,7 @@ CONSEQUENCES = (
 
 
 class RestoreCancelScreen(ConfirmCancelScreen):
-    def compose(self) -> ComposeResult:
-        with Vertical(id="confirm-cancel") as box:
-            box.border_title = "Cancel?"
-            question = "Cancel this step and quit?" if self.then_quit else "Cancel this step?"
-            with VerticalScroll(id="confirm-body", classes="modal-body"):
-                yield Static(Text(question, style="bold"), id="confirm-question")
-                if self.step_title:
-                    yield Static(f"Running now: {self.step_title}", id="confirm-step")
-                yield Static(CONSEQUENCES, id="confirm-consequences")
-            with Horizontal(id="confirm-buttons"):
-                yield Button("Keep going", variant="primary", id="keep-going")
-                yield Button(
-                    "Cancel and quit" if self.then_quit else "Cancel the step",
-                    variant="error",
-                    id="cancel-backup",
-                )
+    QUESTION = "Cancel this step?"
+    QUIT_QUESTION = "Cancel this step and quit?"
+    CANCEL_LABEL = "Cancel the step"
+    CONSEQUENCES = CONSEQUENCES

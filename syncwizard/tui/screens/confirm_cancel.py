@@ -23,7 +23,13 @@ CONSEQUENCES = (
 
 
 class ConfirmCancelScreen(FittingModal[bool]):
+    """Worded for the backup; a runbook's own question sets the words below."""
+
     BINDINGS = [keys.CANCEL_NO, keys.CANCEL_YES]
+    QUESTION = QUESTION
+    QUIT_QUESTION = "Cancel the backup and quit?"
+    CANCEL_LABEL = "Cancel the backup"
+    CONSEQUENCES = CONSEQUENCES
 
     def __init__(self, *, step_title: str | None = None, then_quit: bool = False) -> None:
         super().__init__()
@@ -33,16 +39,16 @@ class ConfirmCancelScreen(FittingModal[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-cancel") as box:
             box.border_title = "Cancel?"
-            question = QUESTION if not self.then_quit else "Cancel the backup and quit?"
+            question = self.QUIT_QUESTION if self.then_quit else self.QUESTION
             with VerticalScroll(id="confirm-body", classes="modal-body"):
                 yield Static(Text(question, style="bold"), id="confirm-question")
                 if self.step_title:
                     yield Static(f"Running now: {self.step_title}", id="confirm-step")
-                yield Static(CONSEQUENCES, id="confirm-consequences")
+                yield Static(self.CONSEQUENCES, id="confirm-consequences")
             with Horizontal(id="confirm-buttons"):
                 yield Button("Keep going", variant="primary", id="keep-going")
                 yield Button(
-                    "Cancel and quit" if self.then_quit else "Cancel the backup",
+                    "Cancel and quit" if self.then_quit else self.CANCEL_LABEL,
                     variant="error",
                     id="cancel-backup",
                 )
