@@ -3,8 +3,8 @@
 Used by bench/backup.py. Three contenders, alternating (the order rotates each round):
 - step: what the backup runbook's repository step runs, `snapshot_dump.dump_in_snapshot`
   (our own exported snapshot, pg_dump through `pgtools.PgDump` with progress polling,
-  exact row counts read from the data files as pg_dump writes them, in a thread of this
-  process: its CPU is in `own`); then, timed apart, what the step does
+  pg_dump writing plain data files that a thread of this process gzips and counts as they
+  are written: its CPU is in `own`); then, timed apart, what the step does
   after the dump (`_dump_outputs`: sha256 of every file, `pg_restore --list`).
 - runner: `pgtools.run_pg_dump` with a progress observer, no snapshot, no counts.
 - bare: pg_dump with the same format, jobs and compression.

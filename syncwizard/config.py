@@ -124,7 +124,8 @@ class BackupSettings:
     format: str = _one_of("directory", ("directory", "custom"), '"directory" or "custom"')
     # pg_dump --jobs, directory format only
     jobs: int = _limited(2, "a whole number, 1 or more", lambda v: v >= 1)
-    # pg_dump --compress; "" = syncwizard's default (gzip level 1)
+    # gzip level of the dump; "" = syncwizard's default (1). A directory dump is gzipped by
+    # the wizard (runbook/backup/data_files.py), a custom-format one by pg_dump
     compress: str = _one_of(
         "",
         ("", *"0123456789"),

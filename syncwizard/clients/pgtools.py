@@ -26,7 +26,7 @@ import re
 import shutil
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -437,6 +437,19 @@ def _size_of(path: Path) -> int:
         return 0
 
 
+def _disk_use(path: Path) -> int:
+    """The bytes `path` (a file, or a folder's files) takes on disk: a file whose read part
+    was punched out as it was compressed counts for what it still holds."""
+    try:
+        if path.is_dir():
+            entries = [entry.stat() for entry in os.scandir(path) if entry.is_file()]
+        else:
+            entries = [path.stat()]
+    except FileNotFoundError:
+        return 0
+    return sum(min(stat.st_size, stat.st_blocks * 512) for stat in entries)
+
+
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)
@@ -445,7 +458,12 @@ def _remove(path: Path) -> None:
 
 
 class PgDump(_ToolRun):
-    """pg_dump of one database to `out_path`, written as `<out_path>.partial` first."""
+    """pg_dump of one database to `out_path`, written as `<out_path>.partial` first.
+
+    Without `sync`, pg_dump does not fsync what it wrote (--no-sync): `before_rename`, run
+    when pg_dump has succeeded and before `<out_path>.partial` becomes `out_path`, then
+    must (it is where a caller finishes what it does to the files, e.g. compress them).
+    """
 
     tool = "pg_dump"
 
@@ -458,6 +476,8 @@ class PgDump(_ToolRun):
         jobs: int = 2,
         compress: str | None = None,
         snapshot: str | None = None,
+        sync: bool = True,
+        before_rename: Callable[[], Awaitable[None]] | None = None,
         passfile: Path | None = None,
         bindir: Path | None = None,
         system: str = "",
@@ -482,6 +502,8 @@ class PgDump(_ToolRun):
         # An exported snapshot (pg_export_snapshot) of a transaction the caller keeps open:
         # the dump then sees exactly what that transaction sees.
         self.snapshot = snapshot
+        self.sync = sync
+        self.before_rename = before_rename
 
     def _tool_args(self) -> list[str]:
         args = ["--verbose", "--no-password", f"--format={self.fmt}", "--file", str(self.partial)]
@@ -492,10 +514,12 @@ class PgDump(_ToolRun):
             args.append(f"--compress={self.compress}")
         if self.snapshot is not None:
             args.append(f"--snapshot={self.snapshot}")
+        if not self.sync:
+            args.append("--no-sync")
         return args
 
     def _bytes_so_far(self) -> int:
-        return _size_of(self.partial if self.partial.exists() else self.out_path)
+        return _disk_use(self.partial if self.partial.exists() else self.out_path)
 
     async def _lock_failure(self, relations: tuple[str, ...]) -> SyncWizardError:
         holders = await lock_holders(
@@ -536,6 +560,8 @@ class PgDump(_ToolRun):
                 raise self._failure(exit_code, "of the " + system_label(self.system))
             self._phase = "finishing"
             await self._sample()
+            if self.before_rename is not None:
+                await self.before_rename()
             os.rename(self.partial, self.out_path)
             fsync_dir(self.out_path.parent)
             done = True

@@ -1,11 +1,12 @@
 """The dump step's exact row counts against the lab PostgreSQL (runbook/backup/snapshot_dump.py).
 
-A directory dump's rows are counted in the data files pg_dump writes (data_file_rows.py), not
-by a second scan on the server; a custom-format dump's with count(*) in the snapshot. Either
-way a table's count is what the server counts in the dump's snapshot, for tables that test
-the one-line-per-row rule: values holding newlines, tabs, backslashes and a lone `\\.`, NULLs,
-a table without columns, empty tables, an unlogged table, a partition, inheritance, names
-with spaces and quotes.
+A directory dump's rows are counted in the data files pg_dump writes (data_files.py, which
+also compresses them), not by a second scan on the server; a custom-format dump's with
+count(*) in the snapshot. Either way a table's count is what the server counts in the
+dump's snapshot, for tables that test the one-line-per-row rule: values holding newlines,
+tabs, backslashes and a lone `\\.`, NULLs, a table without columns, empty tables, an
+unlogged table, a partition, inheritance, names with spaces and quotes. And pg_restore
+reads what the wizard compressed.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from syncwizard.clients import pgtools
 from syncwizard.clients.pgtools import DumpFormat
 from syncwizard.lab import postgres as lab
 from syncwizard.lab.layout import LabLayout
 from syncwizard.runbook import backupset
-from syncwizard.runbook.backup import data_file_rows
+from syncwizard.runbook.backup import data_files
 from syncwizard.runbook.backup.snapshot_dump import DumpPlan, dump_in_snapshot
 
 pytestmark = pytest.mark.integration
@@ -207,13 +209,13 @@ async def test_a_data_file_that_cannot_be_counted_is_counted_in_the_snapshot_ins
     tricky_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     expected = server_counts(tricky_db)
-    real_rows = data_file_rows._DataFile.rows
+    real_rows = data_files._DataFile.rows
 
-    def not_for_many(self: data_file_rows._DataFile) -> int | None:
+    def not_for_many(self: data_files._DataFile) -> int | None:
         rows = real_rows(self)
         return None if rows == expected["public.many"] else rows
 
-    monkeypatch.setattr(data_file_rows._DataFile, "rows", not_for_many)
+    monkeypatch.setattr(data_files._DataFile, "rows", not_for_many)
     ctx = Context()
     plan = plan_for(tricky_db, tmp_path / "d.dump", "directory", "1")
     dump = await dump_in_snapshot(plan, ctx)
@@ -221,3 +223,30 @@ async def test_a_data_file_that_cannot_be_counted_is_counted_in_the_snapshot_ins
     assert any("does not end as pg_dump ends a table's data" in line for line in ctx.logs)
     assert any("1 table(s) without a counted data file" in line for line in ctx.logs)
     assert any("public.many" in line for line in ctx.logs)
+
+
+async def test_pg_restore_reads_the_data_files_the_wizard_compressed(
+    tricky_db: str, tmp_path: Path, pg_lab: LabLayout
+) -> None:
+    plan = plan_for(tricky_db, tmp_path / "d.dump", "directory", "1")
+    dump = await dump_in_snapshot(plan, Context())
+    assert dump["compressed_by"] == "syncwizard (ISA-L gzip level 1)"
+    plain = {p.name for p in (tmp_path / "d.dump").glob("*.dat")}
+    assert plain == {"toc.dat"}  # and the gzips
+    back = DB + "_back"
+    with admin(pg_lab) as conn:
+        name = sql.Identifier(back)
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
+    try:
+        await pgtools.run_pg_restore(lab.superuser_conninfo(pg_lab, back), tmp_path / "d.dump")
+        assert server_counts(lab.superuser_conninfo(pg_lab, back)) == dump["row_counts"]
+        with admin(pg_lab, back) as conn:
+            tricky = conn.execute("SELECT id, t FROM tricky ORDER BY id").fetchall()
+            large = conn.execute("SELECT lo_get(oid) FROM pg_largeobject_metadata").fetchall()
+        with admin_conn(tricky_db) as conn:
+            assert tricky == conn.execute("SELECT id, t FROM tricky ORDER BY id").fetchall()
+        assert large == [(b"a large object",)]
+    finally:
+        with admin(pg_lab) as conn:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(back)))

@@ -4,11 +4,12 @@ We open a REPEATABLE READ transaction, export its snapshot and hand it to pg_dum
 (`--snapshot`), so the dump sees exactly what our transaction sees. That gives
 t0 (the moment the snapshot was taken, which for pg_dump is the dump's START)
 and exact per-table row counts of that snapshot, kept in the manifest so a restore
-can be checked. A directory dump's rows are counted on our side, in the data files
-as pg_dump writes them (data_file_rows.py): the database server does no second scan.
-A table whose data file cannot be counted exactly, and every table of a custom-format
-dump, is counted with `count(*)` in our snapshot. The transaction stays open until
-the counts are taken (pg_dump's parallel workers import the snapshot too).
+can be checked. A directory dump is written by pg_dump as plain text, which the wizard
+compresses and counts as it is written (data_files.py): the database server does no
+second scan, and the step takes less CPU than pg_dump compressing alone. A table whose
+data file cannot be counted exactly, and every table of a custom-format dump, is counted
+with `count(*)` in our snapshot. The transaction stays open until the counts are taken
+(pg_dump's parallel workers import the snapshot too).
 
 The waits are bounded, not the work: connecting and the snapshot's export get the
 database's `timeout`, the row counts and pg_dump wait for a table lock at most its
@@ -50,7 +51,7 @@ from syncwizard.clients.postgres import (
 from syncwizard.clients.results import Progress
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook import backupset
-from syncwizard.runbook.backup.data_file_rows import DataFileRows
+from syncwizard.runbook.backup.data_files import DataFiles, DataFilesResult, gzip_level
 from syncwizard.runbook.model import RefusedError, StepContext
 
 _USER_TABLES = """
@@ -88,16 +89,30 @@ class DumpPlan:
     timeout: float = DEFAULT_TIMEOUT  # to connect, and for each short query's answer
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT  # the longest wait for one table lock
 
+    @property
+    def compressed_by_us(self) -> bool:
+        """A directory dump's data files are compressed by the wizard, not by pg_dump."""
+        return self.fmt == "directory"
+
     def describe(self) -> str:
         parts = [f"pg_dump --format={self.fmt}"]
         if self.fmt == "directory" and self.jobs > 1:
             parts.append(f"--jobs={self.jobs}")
-        if self.compress is not None:
+        how = ""
+        if self.compressed_by_us:
+            level = gzip_level(self.compress)
+            how = (
+                f"its data files gzipped by syncwizard as pg_dump writes them with "
+                f"--compress=0, ISA-L level {level}; "
+                if level
+                else "its data files left plain, --compress=0; "
+            )
+        elif self.compress is not None:
             parts.append(f"--compress={self.compress}")
         return (
             f"{' '.join(parts)} of the {describe_target(self.conninfo, self.role)} into "
-            f"{self.out_path} (written as {self.out_path.name}.partial and renamed when complete), "
-            "inside a snapshot of our own, with every table's exact row count"
+            f"{self.out_path} ({how}written as {self.out_path.name}.partial and renamed when "
+            "complete), inside a snapshot of our own, with every table's exact row count"
         )
 
 
@@ -241,17 +256,17 @@ async def count_rows(
 async def counts_from_data_files(
     conn: psycopg.AsyncConnection[Any],
     plan: DumpPlan,
-    rows_in_files: DataFileRows,
+    in_files: DataFilesResult,
     tables: dict[int, Table],
     ctx: StepContext,
 ) -> dict[str, int]:
-    """Every table's exact rows, once pg_dump has completed the directory dump: what its
-    data file holds, or, for a table without a data file that could be counted exactly,
-    `count(*)` in the snapshot of `conn`'s transaction (still open)."""
-    rows, problems = await asyncio.to_thread(rows_in_files.finish, plan.out_path)
+    """Every table's exact rows, once the directory dump is complete: what its data file
+    holds, or, for a table without a data file that could be counted exactly, `count(*)`
+    in the snapshot of `conn`'s transaction (still open)."""
+    rows = in_files.rows
     toc = await backupset.list_archive(plan.out_path)
     counted = {oid: rows[dump_id] for dump_id, oid in toc.data_ids.items() if dump_id in rows}
-    for dump_id, why in sorted(problems.items()):
+    for dump_id, why in sorted(in_files.problems.items()):
         ctx.log(f"the rows of data file {dump_id} are counted in the snapshot instead: {why}")
     rest = [table for oid, table in tables.items() if oid not in counted]
     if rest:
@@ -264,6 +279,14 @@ async def counts_from_data_files(
         f"{schema}.{name}": counted[oid] if oid in counted else in_snapshot[f"{schema}.{name}"]
         for oid, (schema, name) in tables.items()
     }
+
+
+def _compressed_by(plan: DumpPlan) -> str:
+    """Who compressed the dump's data, as the manifest says it."""
+    if not plan.compressed_by_us:
+        return "pg_dump"
+    level = gzip_level(plan.compress)
+    return f"syncwizard (ISA-L gzip level {level})" if level else "nobody (plain COPY text)"
 
 
 SnapshotHook = Callable[[float], Awaitable[dict[str, Any] | None]]
@@ -315,8 +338,9 @@ async def dump_in_snapshot(
             plan.out_path,
             fmt=plan.fmt,
             jobs=plan.jobs,
-            compress=plan.compress,
+            compress="0" if plan.compressed_by_us else plan.compress,
             snapshot=snapshot_id,
+            sync=not plan.compressed_by_us,
             passfile=plan.passfile,
             system=plan.role,
             timeout=plan.timeout,
@@ -324,17 +348,28 @@ async def dump_in_snapshot(
         )
         recorded_child = False
         recent: deque[str] = deque(maxlen=200)  # the tool's last lines, for explain_failure
-        # A directory dump's rows are counted in its data files as pg_dump writes them,
-        # followed from the moment pg_dump runs (its folder is then pg_dump's own).
-        rows_in_files = DataFileRows(dump.partial) if plan.fmt == "directory" else None
+        # A directory dump's data files are compressed and counted as pg_dump writes them,
+        # followed from the moment pg_dump runs (its folder is then pg_dump's own), and
+        # finished when it has succeeded, before its folder gets the dump's name.
+        data_files = None
+        in_files = DataFilesResult()
+        if plan.compressed_by_us:
+            data_files = DataFiles(dump.partial, gzip_level(plan.compress))
+
+            async def finish_data_files() -> None:
+                nonlocal in_files
+                assert data_files is not None
+                in_files = await asyncio.to_thread(data_files.finish)
+
+            dump.before_rename = finish_data_files
 
         def on_progress(progress: Progress) -> None:
             nonlocal recorded_child
             if dump.pid is not None and not recorded_child:
                 recorded_child = True  # so a resume after kill -9 can stop an orphaned pg_dump
                 ctx.record("child", {"pid": dump.pid, "partial": str(dump.partial)})
-                if rows_in_files is not None:
-                    rows_in_files.start()
+                if data_files is not None:
+                    data_files.start()
             for line in progress.lines:
                 recent.append(line)
                 ctx.log(line)
@@ -345,7 +380,7 @@ async def dump_in_snapshot(
         async def inside_snapshot() -> tuple[dict[int, Table], dict[str, int] | None, Any]:
             tables = await user_tables(conn, plan)
             counts = None  # a directory dump's: counted in its data files
-            if rows_in_files is None:
+            if data_files is None:
                 counts = await count_rows(conn, plan, tables.values())
             extra = await at_snapshot(t0) if at_snapshot is not None else None
             return tables, counts, extra
@@ -360,8 +395,7 @@ async def dump_in_snapshot(
             result = await dump_task
             tables, counts, extra = await side_task
             if counts is None:
-                assert rows_in_files is not None
-                counts = await counts_from_data_files(conn, plan, rows_in_files, tables, ctx)
+                counts = await counts_from_data_files(conn, plan, in_files, tables, ctx)
         except SyncWizardError as exc:
             raise explain_failure(exc, plan, [*recent, *dump.recent_lines]) from exc
         finally:
@@ -369,8 +403,8 @@ async def dump_in_snapshot(
                 if not task.done():
                     task.cancel()
             await asyncio.gather(dump_task, side_task, return_exceptions=True)
-            if rows_in_files is not None:
-                rows_in_files.close()
+            if data_files is not None:
+                data_files.close()
     finally:
         await close_quietly(conn)
     return {
@@ -383,6 +417,7 @@ async def dump_in_snapshot(
         "format": plan.fmt,
         "jobs": plan.jobs if plan.fmt == "directory" else 1,
         "compress": plan.compress,
+        "compressed_by": _compressed_by(plan),
         "snapshot_at": t0,
         "snapshot_at_iso": iso(t0),
         "started_at": result.started_at,
