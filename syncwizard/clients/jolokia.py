@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from syncwizard.clients.names import EVENT2_TOPIC, KNOWN_TOPICS, sync_queue_name
-from syncwizard.clients.results import QueueStats, TopicStats
+from syncwizard.clients.results import QueueStats, Subscriber, TopicStats, TopicSubscribers
 from syncwizard.errors import SyncWizardError
 
 DOMAIN = "org.apache.activemq"
@@ -174,6 +174,55 @@ def topic_stats_from(topic: str, value: Mapping[str, Any]) -> TopicStats:
     return TopicStats(
         name=topic, enqueued=int(value["EnqueueCount"]), consumers=int(value["ConsumerCount"])
     )
+
+
+def subscribers_from(
+    topic: str, own_queue: str, answers: Sequence[Any], url: str
+) -> TopicSubscribers:
+    """The topic's other subscribers from the three reads of `topic_subscribers`: the
+    `Consumer.*.<topic>` queues, the topic, and the broker's durable subscriptions."""
+    queues_entry, topic_entry, durable_entry = answers
+    others: list[Subscriber] = []
+    if not is_missing_mbean(queues_entry):
+        found = entry_value(url, queues_entry, f"the search for queues Consumer.*.{topic}") or {}
+        for object_name, attributes in sorted(found.items()):
+            name = parse_object_name(object_name).get("destinationName", "")
+            if name and name != own_queue:
+                attributes = attributes or {}
+                others.append(
+                    Subscriber(
+                        name=name,
+                        kind="queue",
+                        consumers=int(attributes.get("ConsumerCount") or 0),
+                        pending=int(attributes.get("QueueSize") or 0),
+                    )
+                )
+    durable = entry_value(url, durable_entry, "reading the durable subscriptions") or {}
+    for attribute, kind in (
+        ("DurableTopicSubscribers", "durable subscription"),
+        ("InactiveDurableTopicSubscribers", "inactive durable subscription"),
+    ):
+        for item in durable.get(attribute) or []:
+            object_name = item.get("objectName", "") if isinstance(item, Mapping) else str(item)
+            keys = parse_object_name(object_name)
+            if keys.get("destinationName") != topic:
+                continue
+            # consumerId=Durable(<client id>_<subscription name>)
+            client = keys.get("clientId", "?")
+            consumer = keys.get("consumerId", "").removeprefix("Durable(").removesuffix(")")
+            subscription = consumer.removeprefix(f"{client}_")
+            others.append(
+                Subscriber(
+                    name=f"{client}/{subscription or '?'}",
+                    kind=kind,
+                    consumers=int(kind == "durable subscription"),
+                )
+            )
+    topic_consumers = 0
+    if not is_missing_mbean(topic_entry):
+        value = entry_value(url, topic_entry, f"reading topic {topic}") or {}
+        topic_consumers = int(value.get("ConsumerCount") or 0)
+    return TopicSubscribers(topic=topic, others=tuple(others), topic_consumers=topic_consumers)
 
 
 def is_missing_mbean(entry: Any) -> bool:
@@ -485,6 +534,30 @@ class JolokiaClient:
             return queue_stats, None
         topic_value = entry_value(self.url, answers[1], f"reading topic {topic}")
         return queue_stats, topic_stats_from(topic, topic_value)
+
+    async def topic_subscribers(self, topic: str, own_queue: str) -> TopicSubscribers:
+        """Who else takes `topic`'s events besides the sync queue `own_queue`: read before
+        the topic is deleted (which takes their subscriptions and backlog with it) and to
+        find orphaned queues. One bulk POST."""
+        broker = await self.broker_name()
+        reads = [
+            {
+                "type": "read",
+                "mbean": destination_mbean(broker, "Queue", f"Consumer.*.{topic}"),
+                "attribute": ["ConsumerCount", "QueueSize"],
+            },
+            {
+                "type": "read",
+                "mbean": destination_mbean(broker, "Topic", topic),
+                "attribute": ["ConsumerCount"],
+            },
+            {
+                "type": "read",
+                "mbean": broker_mbean(broker),
+                "attribute": ["DurableTopicSubscribers", "InactiveDurableTopicSubscribers"],
+            },
+        ]
+        return subscribers_from(topic, own_queue, await self.bulk(reads), self.url)
 
     async def _exec(self, mbean: str, operation: str, arguments: list[Any], what: str) -> Any:
         payload = {"type": "exec", "mbean": mbean, "operation": operation, "arguments": arguments}

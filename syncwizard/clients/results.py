@@ -58,6 +58,56 @@ class TopicStats:
 
 
 @dataclass(frozen=True)
+class Subscriber:
+    """Something besides the sync queue that takes a copy of the topic's events."""
+
+    name: str  # a `Consumer.<id>.<topic>` queue, or a durable subscription `client/name`
+    kind: str  # "queue", "durable subscription", "inactive durable subscription"
+    consumers: int = 0
+    pending: int | None = None  # a queue's QueueSize (unknown for a subscription)
+
+    @property
+    def orphaned(self) -> bool:
+        """A queue nobody consumes that holds events: it keeps collecting every event of
+        the topic until the broker's flow control blocks the producer (the repository)."""
+        return self.kind == "queue" and self.consumers == 0 and bool(self.pending)
+
+    def describe(self) -> str:
+        held = f", {self.pending:,} pending" if self.pending is not None else ""
+        who = f"{self.consumers} consumer{'s' if self.consumers != 1 else ''}"
+        return f"{self.kind} {self.name} ({who}{held})"
+
+
+@dataclass(frozen=True)
+class TopicSubscribers:
+    """Who takes the topic's events besides the sync queue: other `Consumer.*.<topic>`
+    queues (another Sync Service, or one whose installation is gone), durable
+    subscriptions (Search Enterprise live indexing, audit, extensions), and plain
+    subscribers attached to the topic right now."""
+
+    topic: str
+    others: tuple[Subscriber, ...] = ()
+    topic_consumers: int = 0  # the topic's ConsumerCount (its durable subscriptions included)
+
+    @property
+    def orphans(self) -> tuple[Subscriber, ...]:
+        return tuple(s for s in self.others if s.orphaned)
+
+    @property
+    def alone(self) -> bool:
+        """The sync queue is the topic's only subscriber: deleting the topic harms nobody."""
+        return not self.others and not self.topic_consumers
+
+    def describe(self) -> str:
+        parts = [s.describe() for s in self.others]
+        # The topic's ConsumerCount counts its durable subscriptions, inactive ones too.
+        durable = sum(1 for s in self.others if "durable" in s.kind)
+        if (plain := self.topic_consumers - durable) > 0:
+            parts.append(f"{plain} subscriber{'s' if plain != 1 else ''} attached to the topic")
+        return "; ".join(parts) if parts else "none"
+
+
+@dataclass(frozen=True)
 class Session:
     """A connection to a database other than ours (pg_stat_activity)."""
 

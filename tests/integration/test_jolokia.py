@@ -10,7 +10,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
-from broker_fixture import BrokerLab, new_sync_id, publish, stomp_connection
+import stomp
+from broker_fixture import (
+    HOST,
+    BrokerLab,
+    ReceiptWaiter,
+    await_receipt,
+    new_sync_id,
+    publish,
+    stomp_connection,
+)
 
 from syncwizard.clients.jolokia import JolokiaClient
 from syncwizard.clients.names import EVENT2_TOPIC, LEGACY_TOPIC, sync_queue_name
@@ -358,3 +367,65 @@ async def test_reading_stats_costs_little_client_cpu(
         await jolokia.read_stats(queue, LEGACY_TOPIC)
     per_read_ms = (time.process_time() - started) * 1000 / 100
     assert per_read_ms < 5.0, f"{per_read_ms:.2f} ms of CPU per read"
+
+
+def durable_subscriber(lab: BrokerLab, topic: str, client: str, name: str) -> stomp.Connection12:
+    """A durable subscription as Search Enterprise or an audit extension holds one: a
+    connection with a client id, a SUBSCRIBE naming the subscription; confirmed."""
+    connection = stomp.Connection12([(HOST, lab.layout.ports.stomp)], timeout=5)
+    connection.connect(lab.user, lab.password, wait=True, headers={"client-id": client})
+    waiter = ReceiptWaiter("durable")
+    connection.set_listener("durable", waiter)
+    connection.subscribe(
+        f"/topic/{topic}",
+        id=name,
+        headers={"activemq.subscriptionName": name, "receipt": "durable"},
+    )
+    await_receipt(waiter, f"the durable subscription {client}/{name}")
+    return connection
+
+
+async def test_the_topics_other_subscribers_are_named_with_the_orphaned_queues(
+    jolokia: JolokiaClient, broker_lab: BrokerLab
+) -> None:
+    topic = f"VirtualTopic.sw.subscribers.{new_sync_id()[:8]}"
+    own = sync_queue_name(new_sync_id(), topic)
+    orphan = sync_queue_name(new_sync_id(), topic)  # another installation's, gone
+    for queue in (own, orphan):
+        await jolokia.add_queue(queue)
+    search = durable_subscriber(broker_lab, topic, "search", "live-indexing")
+    try:
+        publish(broker_lab, f"/topic/{topic}", ["e1", "e2", "e3"])
+        alone = await jolokia.topic_subscribers(topic, own)
+        by_name = {s.name: s for s in alone.others}
+        assert by_name[orphan].orphaned and by_name[orphan].pending == 3
+        assert by_name["search/live-indexing"].kind == "durable subscription"
+        assert own not in by_name and not alone.alone and alone.topic_consumers == 1
+        assert [s.name for s in alone.orphans] == [orphan]
+        assert "durable subscription search/live-indexing (1 consumer)" in alone.describe()
+
+        search.disconnect()  # the subscription stays, and keeps collecting for its owner
+        deadline = time.monotonic() + 15
+        while True:
+            later = await jolokia.topic_subscribers(topic, own)
+            kinds = {s.name: s.kind for s in later.others}
+            if kinds["search/live-indexing"] == "inactive durable subscription":
+                break
+            assert time.monotonic() < deadline, f"still active after its disconnect: {kinds}"
+            await asyncio.sleep(0.1)
+        assert not later.alone
+    finally:
+        if search.is_connected():
+            search.disconnect()
+        again = stomp.Connection12([(HOST, broker_lab.layout.ports.stomp)], timeout=5)
+        again.connect(
+            broker_lab.user, broker_lab.password, wait=True, headers={"client-id": "search"}
+        )
+        again.unsubscribe(
+            id="live-indexing", headers={"activemq.subscriptionName": "live-indexing"}
+        )
+        again.disconnect(receipt="gone")
+        for queue in (own, orphan):
+            await jolokia.remove_queue(queue)
+    await jolokia.remove_topic(topic)
+    assert (await jolokia.topic_subscribers(topic, own)).alone
