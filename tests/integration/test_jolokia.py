@@ -12,7 +12,6 @@ import httpx
 import pytest
 import stomp
 from broker_fixture import (
-    HOST,
     BrokerLab,
     ReceiptWaiter,
     await_receipt,
@@ -25,6 +24,7 @@ from syncwizard.clients.jolokia import JolokiaClient
 from syncwizard.clients.names import EVENT2_TOPIC, LEGACY_TOPIC, sync_queue_name
 from syncwizard.clients.results import QueueStats
 from syncwizard.errors import SyncWizardError
+from syncwizard.lab.layout import HOST
 
 pytestmark = pytest.mark.integration
 

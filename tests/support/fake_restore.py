@@ -44,7 +44,9 @@ from syncwizard.clients.results import (
     Progress,
     QueueStats,
     Session,
+    Subscriber,
     TopicStats,
+    TopicSubscribers,
 )
 from syncwizard.clients.service import ServiceControl
 from syncwizard.config import Profile, RepositorySettings, ServiceSettings, Settings
@@ -278,6 +280,7 @@ class FakeJolokia:
         self.fake = fake
         self.queues = [QUEUE]
         self.topics = [TOPIC]
+        self.others: tuple[Subscriber, ...] = ()  # the topic's subscribers besides QUEUE
 
     async def list_queues(self) -> list[str]:
         return list(self.queues)
@@ -300,6 +303,10 @@ class FakeJolokia:
             q.arrive(ARRIVING)
         stats = QueueStats(QUEUE, q.pending, q.enqueued, q.dequeued, 0, q.consumers)
         return stats, TopicStats(TOPIC, q.topic_enqueued) if topic else None
+
+    async def topic_subscribers(self, topic: str, own_queue: str) -> TopicSubscribers:
+        await self.fake.checkpoint()
+        return TopicSubscribers(topic, self.others, sum(1 for s in self.others if s.consumers))
 
     async def purge(self, queue: str) -> None:
         await self.fake.checkpoint()

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from syncwizard.clients.results import QueueStats
+from syncwizard.clients.results import QueueStats, Subscriber, TopicSubscribers
 from syncwizard.runbook.model import RefusedError
 from syncwizard.runbook.restore.choices import RestoreChoices
 from syncwizard.runbook.restore.clear import ClearSteps
@@ -23,13 +23,19 @@ RUN_DIR = Path("/state/runs/restore-1")
 
 
 class Broker:
-    """The queue's counters a gate reads, answered from fixed numbers."""
+    """The queue's counters a gate reads, and the topic's other subscribers, answered from
+    fixed numbers."""
 
-    def __init__(self, pending: int, consumers: int) -> None:
-        self.pending, self.consumers = pending, consumers
+    def __init__(self, pending: int, consumers: int, *others: Subscriber) -> None:
+        self.pending, self.consumers, self.others = pending, consumers, others
+        self.jolokia = self
 
     async def queue_stats(self, queue: str) -> QueueStats:
         return QueueStats(queue, self.pending, 5000, 5000 - self.pending, 0, self.consumers)
+
+    async def topic_subscribers(self, topic: str, own_queue: str) -> TopicSubscribers:
+        attached = sum(1 for s in self.others if "durable" in s.kind)
+        return TopicSubscribers(topic, self.others, attached)
 
 
 class Context(OfflineContext):
@@ -82,9 +88,45 @@ async def test_a_clear_while_events_arrive_says_it_runs_until_ended() -> None:
 async def test_deleting_says_new_events_are_not_kept_and_consumers_are_named() -> None:
     (gate,) = await gates_for(RestoreChoices("delete"), Broker(10, 2))
     assert DELETE_CONSEQUENCE in gate.consequences
-    assert ("topic", "VirtualTopic.alfresco.repo.events.nodes") in gate.facts
+    topic = "VirtualTopic.alfresco.repo.events.nodes"
+    assert ("topic", f"{topic} (no other subscriber)") in gate.facts
     assert any("3000 prefetched" in value for label, value in gate.facts if label == "consumers")
     assert gate.undo == ""
+
+
+@pytest.mark.parametrize(
+    ("other", "named"),
+    [
+        (
+            Subscriber("search/live-indexing", "durable subscription", 1),
+            "durable subscription search/live-indexing (1 consumer)",
+        ),
+        (
+            Subscriber("audit/trail", "inactive durable subscription"),
+            "inactive durable subscription audit/trail (0 consumers)",
+        ),
+        (
+            Subscriber(
+                f"Consumer.other.{'VirtualTopic.alfresco.repo.events.nodes'}", "queue", 0, 7
+            ),
+            "queue Consumer.other.VirtualTopic.alfresco.repo.events.nodes (0 consumers, 7 pending)",
+        ),
+    ],
+    ids=["live indexing", "an audit subscription away", "another Sync Service's queue"],
+)
+async def test_deleting_the_topic_is_refused_while_another_subscriber_takes_its_events(
+    other: Subscriber, named: str
+) -> None:
+    with pytest.raises(RefusedError, match="other subscribers") as refused:
+        await gates_for(RestoreChoices("delete"), Broker(10, 0, other))
+    assert named in refused.value.message
+    assert "clear the sync queue into the archive" in (refused.value.hint or "")
+
+
+async def test_clearing_stays_possible_beside_other_subscribers() -> None:
+    other = Subscriber("search/live-indexing", "durable subscription", 1)
+    (gate,) = await gates_for(RestoreChoices("clear"), Broker(10, 0, other))
+    assert "subscription stay" in gate.consequences
 
 
 async def test_giving_up_names_the_exact_number_lost_and_asks_for_it() -> None:

@@ -10,11 +10,12 @@ from typing import Any
 
 from syncwizard import units
 from syncwizard.clients.postgres import parse_conninfo, system_label
+from syncwizard.clients.results import Subscriber
 from syncwizard.config import Profile
 from syncwizard.errors import SyncWizardError, combined
 from syncwizard.runbook import backupset
 from syncwizard.runbook.journal import load_run
-from syncwizard.runbook.model import Outputs, RefusedError, StepContext, StepState
+from syncwizard.runbook.model import Gate, Outputs, RefusedError, StepContext, StepState
 from syncwizard.runbook.report import REPORT_NAME, write_report
 from syncwizard.runbook.restore.choices import RestoreChoices
 from syncwizard.runbook.restore.clear import ClearSteps
@@ -24,7 +25,7 @@ from syncwizard.runbook.restore.repository_step import RepositorySteps
 from syncwizard.runbook.restore.service_steps import ServiceSteps
 from syncwizard.runbook.restore.sets import order_problem
 from syncwizard.runbook.restore.state import OfflineContext, RestoreState
-from syncwizard.runbook.restore.step_names import REPORT
+from syncwizard.runbook.restore.step_names import GUID_TOKEN_LENGTH, REPORT
 from syncwizard.runbook.restore.systems import RestoreSystems
 
 ROOM_FACTOR = 1.2  # a restored copy needs its size plus room for WAL and index builds
@@ -142,6 +143,38 @@ class RestoreActions:
             "summary": summary,
         }
 
+    # --- 3. the stop's gates ---------------------------------------------------------------
+
+    async def stop_gates(self, ctx: StepContext) -> tuple[Gate, ...]:
+        """The stop's gate; first, when the set is another installation's, the one that
+        names both sync GUIDs: nothing is stopped before the admin has seen them."""
+        stop = await self.queue.stop_gate(ctx)
+        other = self._installation_gate(ctx)
+        return (other, stop) if other is not None else (stop,)
+
+    def _installation_gate(self, ctx: StepContext) -> Gate | None:
+        found = self.state.found(ctx)
+        if not found.get("sync_id_differs"):
+            return None
+        live, theirs = str(found["sync_id"]), self.state.set_sync_id
+        manifest = self.state.manifest
+        return Gate(
+            title="Restore the backup of another Sync Service?",
+            consequences=(
+                f"The set was taken from a Sync Service whose sync GUID is {theirs}; the one "
+                f"running here reports {live}. A set of another installation (a staging set "
+                "restored into production?) puts that installation's repository and Sync "
+                "databases in place of these. The queue cleared is this one's."
+            ),
+            token=theirs[:GUID_TOKEN_LENGTH],
+            facts=(
+                ("GUID in the set", theirs),
+                ("GUID running here", live),
+                ("set", f"{manifest.get('run_id', '?')}, taken {manifest.get('created_at', '?')}"),
+                ("queue cleared", self.state.queue(ctx) or "none on the broker"),
+            ),
+        )
+
     async def _service_facts(self, warnings: list[str]) -> dict[str, Any]:
         expected = self.state.set_sync_id
         try:
@@ -157,8 +190,8 @@ class RestoreActions:
         if differs:
             warnings.append(
                 f"the Sync Service reports sync GUID {live}, but the set was taken with "
-                f"{expected}: the set may belong to another installation; the live GUID's "
-                "queue is the one cleared"
+                f"{expected}: the set may belong to another installation; a gate naming both "
+                "asks before anything is stopped"
             )
         return {
             "sync_id": live or expected,
@@ -188,13 +221,20 @@ class RestoreActions:
                 "queue_exists": False,
             }
         stats, _ = await jolokia.read_stats(queue, None)
-        return {
+        topic = topic or self.state.manifest.get("topic") or _topic(queue)
+        facts: dict[str, Any] = {
             "queue": queue,
-            "topic": topic or self.state.manifest.get("topic") or _topic(queue),
+            "topic": topic,
             "queue_exists": True,
             "pending": stats.pending,
             "consumers": stats.consumers,
         }
+        if topic:
+            subscribers = await jolokia.topic_subscribers(topic, queue)
+            facts["other_subscribers"] = [s.describe() for s in subscribers.others]
+            if subscribers.orphans:
+                warnings.append(_orphans_warning(topic, subscribers.orphans))
+        return facts
 
     async def _database_facts(self, role: str, warnings: list[str]) -> dict[str, Any]:
         parts = parse_conninfo(getattr(self.state.profile, role).conninfo, role)
@@ -259,6 +299,17 @@ class RestoreActions:
             record.outcome = "finished"
         path = write_report(record, self.run_dir / REPORT_NAME)
         return {"report": str(path), "summary": f"report written to {path}"}
+
+
+def _orphans_warning(topic: str, orphans: tuple[Subscriber, ...]) -> str:
+    names = "; ".join(o.describe() for o in orphans)
+    return (
+        f"{len(orphans)} queue(s) of topic {topic} have no consumer but hold events: {names}. "
+        "Each keeps collecting every event of the topic until the broker's flow control "
+        "blocks the repository. The restore leaves them alone: when you know whose they are "
+        "(another installation's Sync Service, or one that is gone), clear or delete them in "
+        "the broker's console"
+    )
 
 
 def _topic(queue: str) -> str | None:

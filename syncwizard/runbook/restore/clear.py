@@ -140,7 +140,8 @@ class ClearSteps:
             rate = ctx.results.get(QUIET, {}).get("rate", 0)
             facts.append(("still arriving", f"{rate}/s: the clear runs until you end it"))
         if action == "delete":
-            facts.append(("topic", str(topic)))
+            await self._refuse_if_shared(queue, topic)
+            facts.append(("topic", f"{topic} (no other subscriber)"))
             consequences = (
                 f"Every event of {queue} is taken into the archive, then the empty queue and "
                 f"its topic are deleted. {DELETE_CONSEQUENCE}"
@@ -338,7 +339,24 @@ class ClearSteps:
             "summary": summary,
         }
 
+    async def _refuse_if_shared(self, queue: str, topic: str | None) -> None:
+        """Deleting the topic takes every subscription of it with it, and their backlog:
+        only when the sync queue is its one subscriber."""
+        if not topic:
+            return
+        subscribers = await self.systems.jolokia.topic_subscribers(topic, queue)
+        if not subscribers.alone:
+            raise RefusedError(
+                f"the topic {topic} has other subscribers, who would lose their subscription "
+                f"and its backlog if it were deleted: {subscribers.describe()}",
+                hint="choose to clear the sync queue into the archive (the topic and the "
+                "others stay); remove those subscribers first only if you know whose they "
+                "are and that they are gone",
+                system="broker",
+            )
+
     async def _delete(self, ctx: StepContext, queue: str, topic: str | None) -> Outputs:
+        await self._refuse_if_shared(queue, topic)  # someone may have subscribed since
         ctx.progress(f"deleting the empty queue {queue} and topic {topic}")
         stats = await self.systems.queue_stats(queue)
         if stats is not None and stats.pending:

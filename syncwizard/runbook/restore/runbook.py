@@ -98,7 +98,7 @@ def restore_runbook(actions: RestoreActions) -> Runbook:
                 title=TITLES[STOP],
                 why=WHY[STOP],
                 action=a.queue.stop_services,
-                gate=a.queue.stop_gate,
+                gate=a.stop_gates,
                 depends_on=(PREFLIGHT,),
                 plan=a.queue.plan_stop,
             ),

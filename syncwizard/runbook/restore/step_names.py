@@ -117,7 +117,10 @@ WHY = {
 # What deleting the queue (rather than clearing it) costs: said on its gate and its choice.
 DELETE_CONSEQUENCE = (
     "Until the Sync Service subscribes again, the virtual topic copies new repository events "
-    "to no queue: they are not kept for it. The -Drecover start is what reconciles them."
+    "to no queue: they are not kept for it. The -Drecover start is what reconciles them. "
+    "Every other subscriber of the topic (Search Enterprise live indexing, audit, "
+    "extensions) would lose its subscription and backlog: refused unless the sync queue is "
+    "the topic's only one."
 )
 
 # The clear's gate asks for this many first characters of the sync GUID; the set chooser
