@@ -148,3 +148,10 @@ def quietly_disconnect(
     finally:
         with contextlib.suppress(OSError, AttributeError):
             connection.transport.disconnect_socket()
+
+
+def probe(target: StompTarget) -> None:
+    """Connect and disconnect: the channel a clear will consume through accepts us.
+    Blocking (run it in a thread); raises the same SyncWizardError a clear would."""
+    connection, session = connect(target, {})
+    quietly_disconnect(connection, session)

@@ -1,11 +1,13 @@
-"""A set of another installation, and the topic's other subscribers, against the real lab:
-the restore names both sync GUIDs at a gate before anything is stopped, names the queues
-nobody consumes, and never deletes a topic someone else subscribes to."""
+"""What the restore finds out on the broker before anything is stopped, against the real
+lab: a set of another installation (a gate naming both sync GUIDs), the queues nobody
+consumes, a topic someone else subscribes to (never deleted), and a STOMP channel the
+clear could not use."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import socket
 import uuid
 from pathlib import Path
 
@@ -13,10 +15,10 @@ import pytest
 import stomp
 from broker_fixture import ReceiptWaiter, await_receipt
 from standin_support import healthy, jolokia, restore, sync_queue
-from test_backup_support import lab_profile
+from test_backup_support import FAST, lab_profile
 
 from syncwizard.clients.names import sync_queue_name
-from syncwizard.config import broker_password
+from syncwizard.config import broker_password, load_settings
 from syncwizard.lab.generator import generate
 from syncwizard.lab.layout import HOST, LabLayout, read_settings
 from syncwizard.runbook.model import Gate, StepState
@@ -159,3 +161,37 @@ async def test_deleting_a_topic_another_subscriber_takes_is_refused_and_both_sta
 
 async def _yes(gate: Gate) -> bool:
     return True
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_a_closed_stomp_port_is_found_at_the_preflight_before_anything_is_stopped(
+    lab: LabLayout, lab_config: Path, backup_set: Path, tmp_path: Path
+) -> None:
+    await restore(lab)
+    environ = {
+        "SYNCWIZARD_BACKUP__DIR": str(tmp_path / "backups"),
+        **FAST,
+        "SYNCWIZARD_BROKER__STOMP": f"stomp://{HOST}:{closed_port()}",
+    }
+    profile = load_settings(lab_config, "lab", environ=environ).profile
+    run = start_restore(
+        profile,
+        backup_set,
+        RestoreChoices("clear"),
+        broker_password=broker_password(profile.broker),
+        confirm=_yes,
+    )
+    try:
+        assert await run.run_step("verify_set") == StepState.DONE
+        assert await run.run_step("preflight") == StepState.FAILED
+        error = run.errors["preflight"]
+        assert "the clear could not consume the queue's events" in error.message
+        assert "STOMP at stomp://" in error.message and "nothing was stopped" in (error.hint or "")
+    finally:
+        await run.aclose()
+    assert await healthy(lab) is not None, "nothing was stopped"

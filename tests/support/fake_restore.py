@@ -380,6 +380,9 @@ class FakeRestoreSystems(RestoreSystems):
             return ReadyAnswer(True, "HTTP 200")
         return ReadyAnswer(False, "connection refused")
 
+    async def probe_clear_channel(self) -> None:
+        await self.fake.checkpoint()
+
     async def clear_into_archive(
         self,
         queue: str,

@@ -101,8 +101,10 @@ class RestoreActions:
         roles = "the repository DB" if self.state.shared else "both databases"
         return (
             f"read the health check, find the queue of sync GUID {self.state.set_sync_id} on "
-            f"{self.state.profile.broker.jolokia_url}, and look at {roles}: size, who is "
-            "connected, the right to create databases, the server's free space"
+            f"{self.state.profile.broker.jolokia_url} and the topic's other subscribers, open "
+            f"a STOMP session at {self.state.profile.broker.stomp} as the clear will, and look "
+            f"at {roles}: size, who is connected, the right to create databases, the server's "
+            "free space"
         )
 
     async def preflight(self, ctx: StepContext) -> Outputs:
@@ -229,6 +231,16 @@ class RestoreActions:
             "pending": stats.pending,
             "consumers": stats.consumers,
         }
+        # The clear consumes over STOMP: a closed port found after the services are
+        # stopped would leave production down, so it is opened once now.
+        try:
+            await self.systems.probe_clear_channel()
+        except SyncWizardError as exc:
+            raise SyncWizardError(
+                f"the clear could not consume the queue's events: {exc.message}",
+                hint=f"{exc.hint}; nothing was stopped",
+                system=exc.system,
+            ) from exc
         if topic:
             subscribers = await jolokia.topic_subscribers(topic, queue)
             facts["other_subscribers"] = [s.describe() for s in subscribers.others]

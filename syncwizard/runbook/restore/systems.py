@@ -20,7 +20,7 @@ from syncwizard.clients.health import fetch_cluster
 from syncwizard.clients.repository import ReadyAnswer, repository_ready
 from syncwizard.clients.results import HealthReport
 from syncwizard.clients.service import ServiceControl
-from syncwizard.clients.stomp_session import StompTarget
+from syncwizard.clients.stomp_session import StompTarget, probe
 from syncwizard.config import Profile, RepositorySettings, ServiceSettings
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.backup.systems import BackupSystems
@@ -118,6 +118,13 @@ class RestoreSystems(BackupSystems):
         broker = self.profile.broker
         target = StompTarget(broker.stomp, broker.user, self.require_broker_password())
         return await consume_into_archive(target, queue, path, until=until, on_progress=on_progress)
+
+    async def probe_clear_channel(self) -> None:
+        """Open and close a STOMP session as the clear will: a closed port or a refused
+        user is found before anything is stopped, not after."""
+        broker = self.profile.broker
+        target = StompTarget(broker.stomp, broker.user, self.require_broker_password())
+        await asyncio.to_thread(probe, target)
 
     async def purge(self, queue: str, *, settle: float = 10.0) -> None:
         """Purge the queue (events given up) and wait until it reports nothing pending."""
