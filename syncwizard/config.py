@@ -139,6 +139,13 @@ class BackupSettings:
     drain_confirm: float = _seconds(5.0, zero_ok=True)  # two drained looks this far apart
     clock_skew: float = _seconds(2.0, zero_ok=True)  # margin added to t0 for clocks, publish lag
     stall_after: float = _seconds(120.0)  # say so when nothing was consumed for this long
+    # A shell command backing up the content store with this set (rsync, a snapshot...),
+    # run once the dumps are taken (after t0), before the set is sealed; it gets
+    # $SYNCWIZARD_SET_NAME and $SYNCWIZARD_T0 and writes outside the set folder (whose
+    # files the manifest lists). "" = the set records none, and the restore asks for a
+    # content store backup taken after t0
+    content_store: str = ""
+    content_store_timeout: float = _seconds(3600.0)
 
 
 @dataclass(frozen=True)

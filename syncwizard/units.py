@@ -1,5 +1,6 @@
-"""Byte sizes in words: the one formatter of the runbooks' texts, the report, the CLI,
-`syncwizard status` and the TUI. Headless (no Textual), so all of them may import it."""
+"""Byte sizes, and long spans of time, in words: the one formatter of the runbooks' texts,
+the report, the CLI, `syncwizard status` and the TUI. Headless (no Textual), so all of
+them may import it."""
 
 from __future__ import annotations
 
@@ -27,3 +28,15 @@ def size(num_bytes: float, *, binary: bool = False) -> str:
         if abs(amount) < KIBIBYTE or unit == BINARY_UNITS[-1]:
             return f"{amount:.1f} {unit}"
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def duration(seconds: float) -> str:
+    """A long span as people say it: `3 d 4 h`, `5 h 12 min`, `7 min` (`0 min` under one)."""
+    minutes = int(max(0.0, seconds) // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min"

@@ -37,6 +37,14 @@ class HealthReport:
     def check(self, name: str) -> HealthCheck | None:
         return next((c for c in self.checks if c.name == name), None)
 
+    @property
+    def version(self) -> str:
+        """The Sync Service's version from `versionCheck` ("    3.10.0 (2023-04-28...)"
+        -> "3.10.0"); "" when it does not say."""
+        check = self.check("versionCheck")
+        words = check.message.split() if check else []
+        return words[0] if words else ""
+
 
 @dataclass(frozen=True)
 class QueueStats:

@@ -70,6 +70,7 @@ async def test_an_admin_restores_the_lab_screen_by_screen(
         "clear_events": [manifest["sync_id"][:8]],
         "swap_repository": ["alfresco"],
         "swap_sync": ["syncservice"],
+        "start_repository": ["restored"],
         "start_recover": ["recover"],
     }
     app = SyncWizardApp(settings)

@@ -105,6 +105,7 @@ GATE_TOKENS = {
     rt.CLEAR_EVENTS: (SYNC_ID[:8],),
     rt.SWAP_REPOSITORY: ("alfresco",),
     rt.SWAP_SYNC: ("syncservice",),
+    rt.START_REPOSITORY: ("restored",),
     rt.START_RECOVER: ("recover",),
 }
 

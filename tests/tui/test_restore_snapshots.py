@@ -249,7 +249,9 @@ async def gate_shown(pilot: Pilot[int], screen: RestoreScreen, fake: FakeRestore
     gate.token_input.cursor_blink = False  # a blinking cursor is caught on or off at random
 
 
-@pytest.mark.parametrize("step_id", [rt.STOP_SERVICES, rt.SWAP_SYNC, rt.START_RECOVER])
+@pytest.mark.parametrize(
+    "step_id", [rt.STOP_SERVICES, rt.SWAP_SYNC, rt.START_REPOSITORY, rt.START_RECOVER]
+)
 def test_the_other_gates_at_80x24(snap_compare: SnapCompare, step_id: str) -> None:
     app, run_before = at_step(step_id, gate_shown, settle_first=True)
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

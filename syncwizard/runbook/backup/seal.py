@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from syncwizard import __version__, units
+from syncwizard.clients.service import run_command
 from syncwizard.config import Profile
+from syncwizard.errors import SyncWizardError
 from syncwizard.runbook import backupset
 from syncwizard.runbook.backup.snapshot_dump import iso
 from syncwizard.runbook.model import Outputs, RefusedError, StepContext
@@ -63,7 +65,8 @@ async def seal_set(
                 system="backup_dir",
             )
         files += dump["files"]
-    manifest = build_manifest(profile, ctx, steps, files)
+    content_store = await back_up_content_store(set_dir, profile, ctx, steps)
+    manifest = build_manifest(profile, ctx, steps, files, content_store)
     path = await asyncio.to_thread(backupset.write_manifest, set_dir, manifest)
     total = sum(entry["size"] for entry in files)
     return {
@@ -76,8 +79,51 @@ async def seal_set(
     }
 
 
+async def back_up_content_store(
+    set_dir: Path, profile: Profile, ctx: StepContext, steps: BackupResults
+) -> dict[str, Any]:
+    """Run `backup.content_store` (after t0: the dumps are taken), or say none was run.
+
+    The repository's database is only half of it: its nodes point at files in the content
+    store. Restored with a content store older than t0, nodes lose their content; newer is
+    fine (Alfresco keeps deleted content for days before its cleaner removes it)."""
+    command = profile.backup.content_store
+    t0 = steps.repository.get("t0_iso")
+    if not command:
+        ctx.log("no backup.content_store command: the set records no content store backup")
+        return {"recorded": False, "after": t0}
+    ctx.progress(f"backing up the content store: {command}")
+    started = time.time()
+    result = await run_command(
+        command,
+        system="content_store",
+        timeout=profile.backup.content_store_timeout,
+        extra_env={"SYNCWIZARD_SET_NAME": set_dir.name, "SYNCWIZARD_T0": str(t0)},
+    )
+    for line in result.output.splitlines()[-20:]:
+        ctx.log(line)
+    if not result.ok:
+        raise SyncWizardError(
+            result.failure("the content store command (backup.content_store)"),
+            hint="look at its output in the log pane; fix it, then run `syncwizard backup` "
+            "again: the run resumes at this step, the dumps are kept",
+            system="content_store",
+        )
+    return {
+        "recorded": True,
+        "command": result.command,
+        "after": t0,
+        "started_at": iso(started),
+        "finished_at": iso(time.time()),
+    }
+
+
 def build_manifest(
-    profile: Profile, ctx: StepContext, steps: BackupResults, files: list[dict[str, Any]]
+    profile: Profile,
+    ctx: StepContext,
+    steps: BackupResults,
+    files: list[dict[str, Any]],
+    content_store: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The set's manifest (written last), from the outputs of the finished steps."""
     preflight, repository, wait = steps.preflight, steps.repository, steps.wait
@@ -98,6 +144,8 @@ def build_manifest(
         "profile": profile.name,
         "created_at": iso(time.time()),
         "sync_id": preflight["sync_id"],
+        "versions": {"sync_service": preflight.get("sync_version") or None},
+        "content_store": content_store or {"recorded": False, "after": repository.get("t0_iso")},
         "health_urls": list(profile.health.urls),
         "queue": preflight["queue"],
         "topic": preflight.get("topic"),

@@ -154,6 +154,7 @@ class BackupSystems:
             )
         return {
             "sync_id": sync_id,
+            "sync_version": reports[0].version,
             "nodes": [report.url for report in reports],
             "queue": queue,
             "topic": topic or topic_of_queue(queue),

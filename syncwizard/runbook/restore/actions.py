@@ -5,6 +5,8 @@ service_steps), and the report at the end."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,7 @@ from syncwizard.runbook.restore.state import OfflineContext, RestoreState
 from syncwizard.runbook.restore.step_names import GUID_TOKEN_LENGTH, REPORT
 from syncwizard.runbook.restore.systems import RestoreSystems
 
+OLD_SET = 24 * 3600.0  # older than this, the preflight says what users lose
 ROOM_FACTOR = 1.2  # a restored copy needs its size plus room for WAL and index builds
 
 
@@ -127,6 +130,9 @@ class RestoreActions:
                 problems.append(exc)
         if problems:
             raise combined(problems, "preflight")
+        age = self._set_age()
+        if age is not None and age > OLD_SET:
+            warnings.append(_age_warning(age, self._t0()))
         if warnings:
             ctx.record("warnings", {"warnings": warnings})
         summary = f"sync GUID {facts['sync_id']}, queue {facts['queue']}" + (
@@ -138,6 +144,7 @@ class RestoreActions:
             summary += f"; {len(warnings)} warning{'s' if len(warnings) > 1 else ''}"
         return {
             **facts,
+            "set_age_s": age,
             "databases": databases,
             "room": {role: db["room"] for role, db in databases.items()},
             "shared_database": self.state.shared,
@@ -145,12 +152,26 @@ class RestoreActions:
             "summary": summary,
         }
 
+    def _t0(self) -> str:
+        return str((self.state.manifest.get("t0") or {}).get("at") or "")
+
+    def _set_age(self) -> float | None:
+        """Seconds since the set's t0 (the repository's snapshot), None if it does not say."""
+        try:
+            return time.time() - datetime.fromisoformat(self._t0()).timestamp()
+        except ValueError:
+            return None
+
     # --- 3. the stop's gates ---------------------------------------------------------------
 
     async def stop_gates(self, ctx: StepContext) -> tuple[Gate, ...]:
-        """The stop's gate; first, when the set is another installation's, the one that
-        names both sync GUIDs: nothing is stopped before the admin has seen them."""
+        """The stop's gate, with the set's age; first, when the set is another
+        installation's, the one that names both sync GUIDs: nothing is stopped before the
+        admin has seen them."""
         stop = await self.queue.stop_gate(ctx)
+        if (age := self._set_age()) is not None:
+            lost = f"{self._t0()}, {units.duration(age)} ago: what users changed since is lost"
+            stop = replace(stop, facts=(*stop.facts, ("restored to", lost)))
         other = self._installation_gate(ctx)
         return (other, stop) if other is not None else (stop,)
 
@@ -189,6 +210,14 @@ class RestoreActions:
             return {"sync_id": expected, "sync_id_differs": False, "service_answers": False}
         live = reports[0].sync_id
         differs = bool(live) and live != expected
+        then = (self.state.manifest.get("versions") or {}).get("sync_service")
+        now = reports[0].version
+        if then and now and then != now:
+            warnings.append(
+                f"the Sync Service was {then} when the set was taken and is {now} now: a "
+                "database of the older version is upgraded (or refused) at its start; check "
+                "the Sync Service's release notes before going on"
+            )
         if differs:
             warnings.append(
                 f"the Sync Service reports sync GUID {live}, but the set was taken with "
@@ -198,6 +227,7 @@ class RestoreActions:
         return {
             "sync_id": live or expected,
             "sync_id_differs": differs,
+            "sync_version": now,
             "service_answers": True,
             "service_healthy": all(r.healthy for r in reports),
         }
@@ -311,6 +341,15 @@ class RestoreActions:
             record.outcome = "finished"
         path = write_report(record, self.run_dir / REPORT_NAME)
         return {"report": str(path), "summary": f"report written to {path}"}
+
+
+def _age_warning(age: float, t0: str) -> str:
+    return (
+        f"the set was taken {units.duration(age)} ago (t0 {t0}): the repository goes back to "
+        "then, and what users created, changed or deleted since is lost from it (desktop "
+        "clients keep their local copies; the -Drecover start reconciles the Sync Service "
+        "with the restored repository)"
+    )
 
 
 def _orphans_warning(topic: str, orphans: tuple[Subscriber, ...]) -> str:

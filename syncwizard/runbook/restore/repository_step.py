@@ -44,18 +44,53 @@ class RepositorySteps:
             )
         return f"{start}, then {wait}"
 
-    async def gate(self, ctx: StepContext) -> Gate | None:
-        """Only when the wizard can neither start the repository nor see it answer."""
-        if self.settings.start or self.settings.ready_url:
-            return None
+    async def gate(self, ctx: StepContext) -> tuple[Gate, ...]:
+        """The rest of the repository first: its content store and search index must match
+        the restored database before it starts. And, when the wizard can neither start the
+        repository nor see it answer, that it runs."""
+        gates = [self._rest_of_repository_gate()]
+        if not (self.settings.start or self.settings.ready_url):
+            gates.append(
+                Gate(
+                    title="Is the repository running on its restored database?",
+                    consequences="The -Drecover start that follows needs the repository "
+                    "answering. The profile has neither repository.start nor "
+                    "repository.ready_url, so the wizard can neither start it nor check it: "
+                    "start it by hand first, and wait until it serves requests.",
+                    token="running",
+                    facts=(("repository", "started by hand"),),
+                    undo="Nothing is changed by confirming.",
+                )
+            )
+        return tuple(gates)
+
+    def _rest_of_repository_gate(self) -> Gate:
+        manifest = self.state.manifest
+        t0 = str((manifest.get("t0") or {}).get("at") or "?")
+        store = manifest.get("content_store") or {}
+        if store.get("recorded"):
+            content = (
+                f"the set's own: `{store.get('command')}` ran from {store.get('started_at')} "
+                f"to {store.get('finished_at')}; restore that copy"
+            )
+        else:
+            content = f"not recorded in the set: restore a content store backup taken after {t0}"
         return Gate(
-            title="Is the repository running on its restored database?",
-            consequences="The -Drecover start that follows needs the repository answering. "
-            "The profile has neither repository.start nor repository.ready_url, so the wizard "
-            "can neither start it nor check it: start it by hand first, and wait until it "
-            "serves requests.",
-            token="running",
-            facts=(("repository", "started by hand"),),
+            title="Are the content store and the search index restored to match?",
+            consequences="The repository's database is now as it was at t0. Its nodes point at "
+            "files in the content store: restored without a content store copy taken after "
+            "t0, documents open empty or fail. A search index ahead of the database finds "
+            "nodes that no longer exist. Restore both before the repository starts.",
+            token="restored",
+            facts=(
+                ("database as of", t0),
+                ("content store", content),
+                (
+                    "search index",
+                    f"an index backup taken before {t0}, or a full reindex once the "
+                    "repository runs",
+                ),
+            ),
             undo="Nothing is changed by confirming.",
         )
 
