@@ -594,6 +594,16 @@ class JolokiaClient:
             broker_mbean(broker), "addQueue(java.lang.String)", [queue], f"creating queue {queue}"
         )
 
+    async def destroy_durable_subscription(self, client_id: str, name: str) -> None:
+        """End a durable topic subscription (it must be inactive); used by tests."""
+        broker = await self.broker_name()
+        await self._exec(
+            broker_mbean(broker),
+            "destroyDurableSubscriber(java.lang.String,java.lang.String)",
+            [client_id, name],
+            f"ending the durable subscription {client_id}/{name}",
+        )
+
     async def oldest_pending_timestamp(self, queue: str) -> int | None:
         """Epoch ms of the oldest message among the first 400 pending, None if none pending.
 

@@ -417,14 +417,7 @@ async def test_the_topics_other_subscribers_are_named_with_the_orphaned_queues(
     finally:
         if search.is_connected():
             search.disconnect()
-        again = stomp.Connection12([(HOST, broker_lab.layout.ports.stomp)], timeout=5)
-        again.connect(
-            broker_lab.user, broker_lab.password, wait=True, headers={"client-id": "search"}
-        )
-        again.unsubscribe(
-            id="live-indexing", headers={"activemq.subscriptionName": "live-indexing"}
-        )
-        again.disconnect(receipt="gone")
+        await jolokia.destroy_durable_subscription("search", "live-indexing")
         for queue in (own, orphan):
             await jolokia.remove_queue(queue)
     await jolokia.remove_topic(topic)

@@ -167,7 +167,14 @@ async def test_a_whole_restore_empties_the_queue_into_its_archive_and_recovers_i
 
     # every gate said what it destroys; the old databases wait aside for the admin
     tokens = [gate.token for gate in gates]
-    assert tokens == ["stop", manifest["sync_id"][:8], "alfresco", "syncservice", "recover"]
+    assert tokens == [
+        "stop",
+        manifest["sync_id"][:8],
+        "alfresco",
+        "syncservice",
+        "restored",  # the content store and the search index, before the repository starts
+        "recover",
+    ]
     clear_gate = gates[1]
     assert (("queue", sync_queue(lab)) in clear_gate.facts) and clear_gate.step
     aside = {engine.results[s]["aside"] for s in ("swap_repository", "swap_sync")}

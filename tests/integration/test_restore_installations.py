@@ -152,10 +152,10 @@ async def test_deleting_a_topic_another_subscriber_takes_is_refused_and_both_sta
             assert queue in await client.list_queues() and topic in await client.list_topics()
     finally:
         await run.aclose()
-        search.unsubscribe(
-            id="live-indexing", headers={"activemq.subscriptionName": "live-indexing"}
-        )
         search.disconnect()
+        async with jolokia(lab) as client:  # an UNSUBSCRIBE does not end a durable one
+            await client.destroy_durable_subscription("search", "live-indexing")
+            assert (await client.topic_subscribers(topic, queue)).alone
         await restore(lab)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.backup import data_files
 from syncwizard.runbook.backup.data_files import COPY_END, DataFiles, gzip_level
 
@@ -241,3 +242,33 @@ def test_a_file_written_again_after_it_was_sealed_is_kept_as_written(tmp_path: P
     result = files.finish()
     assert "again after it was complete" in result.problems[13]
     assert names(tmp_path) == {"13.dat"}
+
+
+def test_a_file_that_fails_once_its_read_text_was_punched_out_fails_the_dump(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not can_punch(tmp_path):
+        pytest.skip(f"the file system of {tmp_path} cannot punch holes")
+    piece = b"".join(f"{n}\t{'z' * 200}\n".encode() for n in range(40_000))  # ~8 MB
+    path = tmp_path / "14.dat"
+    files = DataFiles(tmp_path, level=1)
+    files.start()
+    with path.open("wb") as out:
+        out.write(piece)
+        out.flush()
+        deadline = time.monotonic() + 10
+        while files._files.get(14) is None or files._files[14].text_whole:
+            assert time.monotonic() < deadline, "nothing was punched out"
+            time.sleep(0.01)
+        real_fsync = os.fsync
+
+        def full_disk(fd: int) -> None:
+            if os.readlink(f"/proc/self/fd/{fd}").endswith("14.dat.gz"):
+                raise OSError(28, "No space left on device")
+            real_fsync(fd)
+
+        monkeypatch.setattr(os, "fsync", full_disk)
+        out.write(COPY_END)
+    with pytest.raises(SyncWizardError, match="No space left on device") as failed:
+        files.finish()
+    assert "cannot be kept" in failed.value.message

@@ -24,7 +24,8 @@ written. When a file is complete its `.gz` is fsynced and then its `.dat` remove
 never a moment where neither holds the table. pg_dump runs with --no-sync and `finish`
 fsyncs what it keeps (toc.dat, blobs.toc, a large object's files, compressed the same way).
 A file that cannot be compressed or read to its end keeps its `.dat` as pg_dump wrote it
-(its `.gz` removed) and its rows are counted in the snapshot instead.
+(its `.gz` removed) and its rows are counted in the snapshot instead, unless part of its
+text was already punched out: then the dump fails (it is removed, and the step runs again).
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ from pathlib import Path
 from typing import cast
 
 from isal import isal_zlib
+
+from syncwizard.errors import SyncWizardError
 
 COPY_END = b"\\.\n\n\n"  # pg_dump's end of a table's COPY data
 _END_LINES = COPY_END.count(b"\n")
@@ -161,7 +164,13 @@ class _DataFile:
         end = self.read_bytes // _BLOCK * _BLOCK
         if self._can_punch and end - self._punched >= _PUNCH:
             self._can_punch = _punch(self._file.fileno(), self._punched, end - self._punched)
-            self._punched = end
+            if self._can_punch:
+                self._punched = end
+
+    @property
+    def text_whole(self) -> bool:
+        """Does the `.dat` still hold all pg_dump wrote (nothing of it punched out)?"""
+        return self._punched == 0
 
     def _seal(self) -> None:
         """The text is complete: end the gzip stream, make it durable, then remove the text."""
@@ -253,6 +262,13 @@ class DataFiles:
                     pass
                 if why := self._why_not_counted(data_file):
                     data_file.fail(why)
+                    if not data_file.sealed and not data_file.text_whole:
+                        raise SyncWizardError(
+                            f"{data_file.error or why}; what was already compressed was "
+                            f"freed from {data_file.path.name}, so this dump cannot be kept",
+                            hint="the dump is removed; run the backup again (resume)",
+                            system="backup_dir",
+                        )
                     result.problems[dump_id] = data_file.error or why
                 else:
                     result.rows[dump_id] = cast(int, data_file.rows())  # counted: complete
