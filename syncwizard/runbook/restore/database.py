@@ -544,6 +544,7 @@ async def restore_into_scratch(plan: RestorePlan, ctx: StepContext) -> Outputs:
                 hint="the set may be damaged: verify it again or choose another set",
                 system=plan.role,
             )
+        await analyze(plan, scratch_conninfo, ctx)
         done = True
     finally:
         if not done:
