@@ -346,6 +346,30 @@ class RestoreTarget:
     rights: RestoreRights
     free_bytes: int | None  # free on the server's data disk; None when unknown
     not_in_dump: list[str]  # its settings a pg_dump archive does not carry
+    wal_bytes: int | None = None  # max_wal_size: the WAL a restore may fill between checkpoints
+    # Old copies earlier restores renamed aside (`<name>__before_<run>`) and their sizes.
+    kept_aside: list[tuple[str, int | None]] = field(default_factory=list)
+
+
+_SERVER_ROOM = """
+SELECT pg_size_bytes(current_setting('max_wal_size')),
+       coalesce((SELECT json_agg(json_build_array(d.datname,
+                   CASE WHEN has_database_privilege(d.oid, 'CONNECT')
+                        THEN pg_database_size(d.oid) END) ORDER BY d.datname)
+                 FROM pg_database d
+                 WHERE starts_with(d.datname, %s) AND d.datname ~ '__before_[a-z0-9_]+$'), '[]')
+"""
+
+
+async def read_server_room(
+    conn: psycopg.AsyncConnection[Any], name: str
+) -> tuple[int | None, list[tuple[str, int | None]]]:
+    """The server's max_wal_size, and the old copies of `name` kept aside by restores."""
+    row = await (await conn.execute(_SERVER_ROOM, (name + "__before_",))).fetchone()
+    if row is None:
+        return None, []
+    wal, aside = row
+    return (int(wal) if wal is not None else None), [(str(n), s) for n, s in aside]
 
 
 async def restore_target(
@@ -355,12 +379,15 @@ async def restore_target(
 
     async def work(conn: psycopg.AsyncConnection[Any]) -> RestoreTarget:
         info = await read_database_info(conn, name)
+        wal, aside = await read_server_room(conn, name)
         return RestoreTarget(
             info=info,
             sessions=await read_sessions(conn, name) if info else [],
             rights=await read_rights(conn, name),
             not_in_dump=await read_settings_not_in_a_dump(conn, name) if info else [],
             free_bytes=await read_free_bytes(conn, conninfo, system),
+            wal_bytes=wal,
+            kept_aside=aside,
         )
 
     return await _run(conninfo, passfile, system, work)

@@ -568,7 +568,7 @@ async def test_with_the_missing_owner_created_every_table_keeps_its_owner(
     try:
         _, outputs = await restored(plan)
         with admin(pg_lab, plan.scratch) as conn:
-            owners = dict(
+            owners: dict[str, str] = dict(
                 conn.execute(
                     "SELECT tablename::text, tableowner::text FROM pg_tables"
                     " WHERE schemaname = 'public'"
