@@ -623,6 +623,7 @@ async def test_the_databases_settings_and_grants_survive_the_swap(
         before = database_facts(pg_lab, live)
         plan = plan_for(pg_lab, repository_dump, live, mode=mode)
         ctx, _ = await restored(plan)
+        facts = dict(database.gate_facts(plan, await database.look_before_swap(plan)))
         swap_ctx = ctx.next_step(plan.swap_step)
         swapped = await database.swap(plan, swap_ctx)
         after = database_facts(pg_lab, live)
@@ -640,3 +641,36 @@ async def test_the_databases_settings_and_grants_survive_the_swap(
     assert any("GRANT CONNECT ON DATABASE" in s for s in swapped["settings_reapplied"])
     assert "database settings and privileges set again" in swapped["summary"]
     assert any(line.startswith(f"set again on the restored {live!r}: ") for line in swap_ctx.logs)
+    if mode == "side_by_side":  # the swap's gate shows what it sets again
+        assert facts["Set again"].startswith(f'ALTER DATABASE "{live}" SET "work_mem" = \'8MB\'')
+        assert facts["Set again"].endswith(" more")
+
+
+async def test_a_setting_this_role_may_not_set_is_named_and_the_swap_still_commits(
+    pg_lab: LabLayout, repository_dump: tuple[Path, dict[str, Any]], live: str
+) -> None:
+    with admin(pg_lab) as conn:
+        conn.execute("DROP ROLE IF EXISTS rl_other")
+        conn.execute("CREATE ROLE rl_other NOLOGIN")
+        conn.execute(f"ALTER ROLE rl_other IN DATABASE {live} SET work_mem = '16MB'")
+        conn.execute(f"ALTER DATABASE {live} SET work_mem = '8MB'")
+    try:
+        plan = plan_for(pg_lab, repository_dump, live)
+        ctx, _ = await restored(plan)
+        swap_ctx = ctx.next_step(plan.swap_step)
+        swapped = await database.swap(plan, swap_ctx)
+        facts = database_facts(pg_lab, live)
+    finally:
+        with admin(pg_lab) as conn:
+            for name in database_names(pg_lab):
+                if name == live or name.startswith(live + "__"):
+                    conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            conn.execute("DROP ROLE IF EXISTS rl_other")
+
+    assert facts[2] == ["work_mem=8MB"] and facts[3] is None  # one set, one not
+    assert swapped["aside"] == plan.aside  # committed, the old database aside as ever
+    (failed,) = swapped["settings_not_reapplied"]
+    assert failed.startswith(f'ALTER ROLE "rl_other" IN DATABASE "{live}" SET "work_mem"')
+    assert "permission denied" in failed
+    assert "NOT set again (run them as a role that may)" in swapped["summary"]
+    assert any(line.startswith("NOT set again on the restored") for line in swap_ctx.logs)

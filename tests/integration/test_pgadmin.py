@@ -361,5 +361,5 @@ async def test_a_restore_target_reads_the_servers_wal_room_and_old_copies_kept_a
                 " pg_database_size('sw_kept__before_20260101t000000z')"
             ).fetchone()
     assert row is not None
-    assert target.wal_bytes == row[0] and target.wal_bytes > 0
+    assert target.wal_bytes is not None and target.wal_bytes == row[0] > 0
     assert target.kept_aside == [("sw_kept__before_20260101t000000z", row[1])]

@@ -747,6 +747,8 @@ class SwapLook:
     live: pgadmin.DatabaseInfo | None
     sessions: list[Session]
     scratch: pgadmin.DatabaseInfo | None
+    # What the swap sets again on the restored database (SQL), from the live one.
+    settings: list[str] = field(default_factory=list)
 
 
 async def look_before_swap(plan: RestorePlan) -> SwapLook:
@@ -755,10 +757,18 @@ async def look_before_swap(plan: RestorePlan) -> SwapLook:
         plan.conninfo, passfile=plan.passfile, system=plan.role
     )
     try:
+        scratch = await pgadmin.read_database_info(conn, plan.scratch)
+        want = await dbsettings.read_settings(conn, plan.live)
+        settings = (
+            [s.as_string(conn) for s in dbsettings.statements(want, plan.live, scratch.owner)]
+            if want is not None and scratch is not None
+            else []
+        )
         return SwapLook(
             live=await pgadmin.read_database_info(conn, plan.live),
             sessions=await pgadmin.read_sessions(conn, plan.live),
-            scratch=await pgadmin.read_database_info(conn, plan.scratch),
+            scratch=scratch,
+            settings=settings,
         )
     except psycopg.Error as exc:
         raise query_error(exc, plan.conninfo, system=plan.role) from exc
@@ -790,4 +800,12 @@ def gate_facts(plan: RestorePlan, look: SwapLook) -> tuple[tuple[str, str], ...]
         )
     else:
         rows.append(("Replaced by", f"a restore of {plan.archive.name} ({plan.total_rows:,} rows)"))
+    if look.settings:
+        more = len(look.settings) - 2
+        rows.append(
+            (
+                "Set again",
+                "; ".join(look.settings[:2]) + (f"; and {more} more" if more > 0 else ""),
+            )
+        )
     return tuple(rows)
