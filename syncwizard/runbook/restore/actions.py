@@ -130,7 +130,7 @@ class RestoreActions:
             raise combined(problems, "preflight")
         # Room is a server's: both restored copies where both databases share one.
         rooms, room_warnings = plan_rooms(needs)
-        warnings[:0] = room_warnings
+        warnings.extend(room_warnings)
         for role, room in rooms.items():
             databases[role]["room"] = room
         if warnings:
