@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,6 +23,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from syncwizard.clients import dbsettings
 from syncwizard.clients.postgres import (
     connect,
     end_sessions,
@@ -232,6 +233,45 @@ async def read_settings_not_in_a_dump(conn: psycopg.AsyncConnection[Any], name: 
     return found
 
 
+async def database_settings(
+    conninfo: str, name: str, *, passfile: Path | None = None, system: str = ""
+) -> dbsettings.DatabaseSettings | None:
+    """Database `name`'s own settings, privileges and owner (what a dump does not carry)."""
+    return await _run(conninfo, passfile, system, lambda conn: dbsettings.read_settings(conn, name))
+
+
+_OWNER_ROLES = """
+SELECT o, r.oid IS NOT NULL,
+       coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+                OR pg_has_role(current_user, r.oid, 'MEMBER'), false)
+FROM unnest(%s::text[]) o LEFT JOIN pg_roles r ON r.rolname = o
+ORDER BY o
+"""
+
+
+@dataclass(frozen=True)
+class OwnerRoles:
+    """The roles an archive gives objects to, as this server and this role see them."""
+
+    missing: list[str]  # no such role on the server
+    not_ours: list[str]  # exists, but the connecting role may not give objects to it
+
+
+async def owner_roles(
+    conninfo: str, owners: Iterable[str], *, passfile: Path | None = None, system: str = ""
+) -> OwnerRoles:
+    """Which of `owners` are missing on the server, and which this role may not use."""
+
+    async def work(conn: psycopg.AsyncConnection[Any]) -> OwnerRoles:
+        rows = await (await conn.execute(_OWNER_ROLES, (sorted(set(owners)),))).fetchall()
+        return OwnerRoles(
+            missing=[name for name, exists, _ in rows if not exists],
+            not_ours=[name for name, exists, usable in rows if exists and not usable],
+        )
+
+    return await _run(conninfo, passfile, system, work)
+
+
 _RIGHTS = """
 SELECT current_user, r.rolsuper, r.rolcreatedb,
        coalesce((SELECT pg_has_role(current_user, d.datdba, 'MEMBER')
@@ -306,6 +346,30 @@ class RestoreTarget:
     rights: RestoreRights
     free_bytes: int | None  # free on the server's data disk; None when unknown
     not_in_dump: list[str]  # its settings a pg_dump archive does not carry
+    wal_bytes: int | None = None  # max_wal_size: the WAL a restore may fill between checkpoints
+    # Old copies earlier restores renamed aside (`<name>__before_<run>`) and their sizes.
+    kept_aside: list[tuple[str, int | None]] = field(default_factory=list)
+
+
+_SERVER_ROOM = """
+SELECT pg_size_bytes(current_setting('max_wal_size')),
+       coalesce((SELECT json_agg(json_build_array(d.datname,
+                   CASE WHEN has_database_privilege(d.oid, 'CONNECT')
+                        THEN pg_database_size(d.oid) END) ORDER BY d.datname)
+                 FROM pg_database d
+                 WHERE starts_with(d.datname, %s) AND d.datname ~ '__before_[a-z0-9_]+$'), '[]')
+"""
+
+
+async def read_server_room(
+    conn: psycopg.AsyncConnection[Any], name: str
+) -> tuple[int | None, list[tuple[str, int | None]]]:
+    """The server's max_wal_size, and the old copies of `name` kept aside by restores."""
+    row = await (await conn.execute(_SERVER_ROOM, (name + "__before_",))).fetchone()
+    if row is None:
+        return None, []
+    wal, aside = row
+    return (int(wal) if wal is not None else None), [(str(n), s) for n, s in aside]
 
 
 async def restore_target(
@@ -315,12 +379,15 @@ async def restore_target(
 
     async def work(conn: psycopg.AsyncConnection[Any]) -> RestoreTarget:
         info = await read_database_info(conn, name)
+        wal, aside = await read_server_room(conn, name)
         return RestoreTarget(
             info=info,
             sessions=await read_sessions(conn, name) if info else [],
             rights=await read_rights(conn, name),
             not_in_dump=await read_settings_not_in_a_dump(conn, name) if info else [],
             free_bytes=await read_free_bytes(conn, conninfo, system),
+            wal_bytes=wal,
+            kept_aside=aside,
         )
 
     return await _run(conninfo, passfile, system, work)
@@ -435,6 +502,10 @@ class SwapResult:
     terminated: int  # sessions ended on the live and scratch databases
     aside: str | None  # where the old database went; None on the drop-first path
     dropped_live: bool  # drop-first: the live database existed and was dropped
+    # The old database's own settings, privileges and owner set on the new one (SQL), and
+    # those the server refused ("<SQL>: <reason>"), for the admin.
+    reapplied: tuple[str, ...] = field(default=())
+    not_reapplied: tuple[str, ...] = field(default=())
 
 
 async def swap_into_place(
@@ -445,6 +516,7 @@ async def swap_into_place(
     *,
     passfile: Path | None = None,
     system: str = "",
+    settings: dbsettings.DatabaseSettings | None = None,
 ) -> SwapResult:
     """Put `scratch` in the place of `live`.
 
@@ -454,6 +526,11 @@ async def swap_into_place(
     client reconnecting in between makes the rename fail; its sessions are ended and the
     transaction tried again.
 
+    In the same transaction, what a dump does not carry (the database's settings,
+    privileges, connection limit, owner, comment: clients/dbsettings.py) is set on the new
+    `live` as the old one had it; `settings` stands in for a `live` that is gone already
+    (the drop-first path dropped it before the restore).
+
     `aside=None` is the drop-first path: `live` (if it exists) is DROPPED, then `scratch`
     renamed. That path keeps NO copy of the old database; a crash between the two leaves
     no database under the name `live` until this is run again.
@@ -462,21 +539,31 @@ async def swap_into_place(
     async def work(conn: psycopg.AsyncConnection[Any]) -> SwapResult:
         terminated = 0
         dropped = False
+        want = settings
         for attempt in range(SWAP_ATTEMPTS):
             terminated += await end_sessions(conn, [live, scratch], conninfo, system=system)
             live_exists = await read_database_info(conn, live) is not None
+            if live_exists:  # what it has now (kept for a retry after the drop-first DROP)
+                want = await dbsettings.read_settings(conn, live)
+            new = await read_database_info(conn, scratch)
+            new_owner = new.owner if new else ""
             try:
-                if aside is None:
-                    if live_exists:
-                        await conn.execute(sql.SQL("DROP DATABASE {}").format(_ident(live)))
-                        dropped = True
-                    await _rename(conn, scratch, live)
-                    return SwapResult(terminated, None, dropped)
+                if aside is None and live_exists:
+                    await conn.execute(sql.SQL("DROP DATABASE {}").format(_ident(live)))
+                    dropped = True
                 async with conn.transaction():
-                    if live_exists:
+                    if live_exists and aside is not None:
                         await _rename(conn, live, aside)
                     await _rename(conn, scratch, live)
-                return SwapResult(terminated, aside if live_exists else None, False)
+                    applied = (
+                        await dbsettings.apply(conn, want, live, new_owner)
+                        if want is not None
+                        else dbsettings.Applied([], [])
+                    )
+                kept = aside if live_exists and aside is not None else None
+                return SwapResult(
+                    terminated, kept, dropped, tuple(applied.done), tuple(applied.failed)
+                )
             except psycopg.errors.ObjectInUse:
                 if attempt == SWAP_ATTEMPTS - 1:
                     raise
@@ -593,8 +680,10 @@ __all__ = [
     "create_like",
     "database_conninfo",
     "database_info",
+    "database_settings",
     "describe_server",
     "drop_database",
+    "owner_roles",
     "restore_rights",
     "restore_target",
     "swap_into_place",

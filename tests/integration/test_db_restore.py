@@ -20,7 +20,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from syncwizard.clients import pgadmin
+from syncwizard.clients import pgadmin, pgtools
 from syncwizard.clients.results import Progress
 from syncwizard.errors import SyncWizardError
 from syncwizard.lab import postgres as lab
@@ -449,3 +449,228 @@ async def test_swap_without_a_verified_restore_is_refused(
         await database.swap(plan, ctx)
     assert "nothing was changed" in caught.value.message
     assert tables_of(pg_lab, live) == {"old_marker"}
+
+
+# --- after pg_restore: statistics, owners, the database's own settings -----------------------
+
+
+def stats_of(layout: LabLayout, dbname: str) -> tuple[set[str], set[str]]:
+    """(tables with planner statistics in pg_stats, tables with a manual ANALYZE time)."""
+    with admin(layout, dbname) as conn:
+        in_stats = {
+            f"public.{row[0]}"
+            for row in conn.execute(
+                "SELECT DISTINCT tablename FROM pg_stats WHERE schemaname = 'public'"
+            )
+        }
+        analyzed = {
+            f"public.{row[0]}"
+            for row in conn.execute(
+                "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL"
+            )
+        }
+    return in_stats, analyzed
+
+
+async def test_the_restored_database_goes_live_with_planner_statistics(
+    pg_lab: LabLayout, repository_dump: tuple[Path, dict[str, Any]], live: str
+) -> None:
+    plan = plan_for(pg_lab, repository_dump, live)
+    ctx, outputs = await restored(plan)
+    await database.swap(plan, ctx.next_step(plan.swap_step))
+
+    filled = {key for key, rows in repository_dump[1]["row_counts"].items() if rows > 0}
+    assert filled, "the lab's repository DB has rows to analyze"
+    in_stats, _ = stats_of(pg_lab, live)
+    assert filled <= in_stats  # pg_statistic is written by ANALYZE, in its transaction
+    # The ANALYZE, not autovacuum (that sets last_autoanalyze): the server's statistics
+    # collector reports it once the analyzing session has ended.
+    deadline = time.monotonic() + 30
+    while not filled <= stats_of(pg_lab, live)[1] and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    assert filled <= stats_of(pg_lab, live)[1]
+    assert outputs["analyzed"] is True and ", analyzed, in " in outputs["summary"]
+    assert any(line.startswith(f"ANALYZE {plan.scratch}: planner statistics") for line in ctx.logs)
+    assert any("ANALYZE" in message for message, _ in ctx.reports)
+
+
+@pytest.fixture
+def owned_dump(pg_lab: LabLayout, tmp_path: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """A directory dump whose tables belong to `rl_gone_owner` (dropped from the server
+    afterwards), `rl_foreign_owner` (kept; alfresco is no member of it) and alfresco."""
+    source = "rl_owned_source"
+    with admin(pg_lab) as conn:
+        conn.execute("CREATE ROLE rl_gone_owner NOLOGIN")
+        conn.execute("CREATE ROLE rl_foreign_owner NOLOGIN")
+        conn.execute(f"CREATE DATABASE {source} OWNER alfresco")
+    try:
+        with admin(pg_lab, source) as conn:
+            for table, owner in (
+                ("gone_t", "rl_gone_owner"),
+                ("foreign_t", "rl_foreign_owner"),
+                ("ours_t", "alfresco"),
+            ):
+                conn.execute(f"CREATE TABLE {table} AS SELECT generate_series(1, 5) AS id")
+                conn.execute(f"ALTER TABLE {table} OWNER TO {owner}")
+        out = tmp_path / "owned.dump"
+        subprocess.run(
+            [
+                str(pgtools.tool_path("pg_dump")),
+                "--format=directory",
+                f"--file={out}",
+                lab.superuser_conninfo(pg_lab, source),
+            ],
+            check=True,
+        )
+        with admin(pg_lab) as conn:
+            conn.execute(f"DROP DATABASE {source} WITH (FORCE)")
+            conn.execute("DROP ROLE rl_gone_owner")
+        entry = {
+            "path": out.name,
+            "format": "directory",
+            "row_counts": {"public.gone_t": 5, "public.foreign_t": 5, "public.ours_t": 5},
+        }
+        yield tmp_path, entry
+    finally:
+        with admin(pg_lab) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {source} WITH (FORCE)")
+            conn.execute("DROP ROLE IF EXISTS rl_gone_owner")
+            conn.execute("DROP ROLE IF EXISTS rl_foreign_owner")
+
+
+async def test_owner_roles_the_server_lacks_are_refused_by_name_not_restored_without_owners(
+    pg_lab: LabLayout, owned_dump: tuple[Path, dict[str, Any]], live: str
+) -> None:
+    for mode in ("side_by_side", "drop_first"):
+        plan = plan_for(pg_lab, owned_dump, live, mode=mode)
+        with pytest.raises(SyncWizardError) as caught:
+            await database.restore_into_scratch(plan, FakeContext(plan.restore_step))
+
+        message, hint = caught.value.message, caught.value.hint
+        assert "belong to role 'rl_gone_owner', which does not exist on 127.0.0.1:" in message
+        assert "user 'alfresco' may not give objects to 'rl_foreign_owner'" in message
+        assert f"Nothing was changed; {live!r} is untouched" in message
+        assert "CREATE ROLE rl_gone_owner" in hint
+        assert "GRANT rl_foreign_owner TO alfresco" in hint
+        assert plan.scratch not in database_names(pg_lab)
+        assert tables_of(pg_lab, live) == {"old_marker"}  # drop-first: not dropped either
+
+
+async def test_with_the_missing_owner_created_every_table_keeps_its_owner(
+    pg_lab: LabLayout, owned_dump: tuple[Path, dict[str, Any]], live: str
+) -> None:
+    # A superuser may give objects to any role that exists: nothing left to refuse.
+    # (A non-superuser's pg_restore also needs each owner to have CREATE on the schema.)
+    with admin(pg_lab) as conn:
+        conn.execute("CREATE ROLE rl_gone_owner NOLOGIN")
+    conninfo = pgadmin.database_conninfo(lab.superuser_conninfo(pg_lab), live)
+    plan = plan_for(pg_lab, owned_dump, live, conninfo=conninfo, passfile=None)
+    try:
+        _, outputs = await restored(plan)
+        with admin(pg_lab, plan.scratch) as conn:
+            owners: dict[str, str] = dict(
+                conn.execute(
+                    "SELECT tablename::text, tableowner::text FROM pg_tables"
+                    " WHERE schemaname = 'public'"
+                ).fetchall()
+            )
+    finally:
+        with admin(pg_lab) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{plan.scratch}" WITH (FORCE)')
+    assert outputs["no_owner"] is False
+    assert owners == {
+        "gone_t": "rl_gone_owner",
+        "foreign_t": "rl_foreign_owner",
+        "ours_t": "alfresco",
+    }
+
+
+_DATABASE_FACTS = """
+SELECT pg_get_userbyid(d.datdba), d.datconnlimit,
+       (SELECT array_agg(c ORDER BY c) FROM pg_db_role_setting s, unnest(s.setconfig) c
+        WHERE s.setdatabase = d.oid AND s.setrole = 0),
+       (SELECT array_agg(pg_get_userbyid(s.setrole) || ':' || c ORDER BY 1)
+        FROM pg_db_role_setting s, unnest(s.setconfig) c
+        WHERE s.setdatabase = d.oid AND s.setrole <> 0),
+       (SELECT array_agg(a::text ORDER BY a::text) FROM unnest(d.datacl) a),
+       shobj_description(d.oid, 'pg_database')
+FROM pg_database d WHERE d.datname = %s
+"""
+
+
+def database_facts(layout: LabLayout, name: str) -> tuple[Any, ...]:
+    with admin(layout) as conn:
+        row = conn.execute(_DATABASE_FACTS, (name,)).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+@pytest.mark.parametrize("mode", ["side_by_side", "drop_first"])
+async def test_the_databases_settings_and_grants_survive_the_swap(
+    pg_lab: LabLayout, repository_dump: tuple[Path, dict[str, Any]], live: str, mode: str
+) -> None:
+    with admin(pg_lab) as conn:
+        conn.execute("DROP ROLE IF EXISTS rl_reader")
+        conn.execute("CREATE ROLE rl_reader NOLOGIN")
+        conn.execute(f"ALTER DATABASE {live} SET work_mem = '8MB'")
+        conn.execute(f"""ALTER DATABASE {live} SET search_path = "$user", public, "Odd Schema" """)
+        conn.execute(f"ALTER DATABASE {live} CONNECTION LIMIT 40")
+        conn.execute(f"REVOKE CONNECT ON DATABASE {live} FROM PUBLIC")
+        conn.execute(f"GRANT CONNECT, CREATE ON DATABASE {live} TO rl_reader")
+        conn.execute(f"ALTER ROLE alfresco IN DATABASE {live} SET statement_timeout = '5min'")
+        conn.execute(f"COMMENT ON DATABASE {live} IS 'the repository''s own'")
+    try:
+        before = database_facts(pg_lab, live)
+        plan = plan_for(pg_lab, repository_dump, live, mode=mode)
+        ctx, _ = await restored(plan)
+        facts = dict(database.gate_facts(plan, await database.look_before_swap(plan)))
+        swap_ctx = ctx.next_step(plan.swap_step)
+        swapped = await database.swap(plan, swap_ctx)
+        after = database_facts(pg_lab, live)
+    finally:
+        with admin(pg_lab) as conn:
+            for name in database_names(pg_lab):
+                if name == live or name.startswith(live + "__"):
+                    conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            conn.execute("DROP ROLE IF EXISTS rl_reader")
+
+    assert oid_of(pg_lab, live) is None  # dropped by the cleanup: the facts were read before
+    assert before[2] is not None and len(before[2]) == 2 and before[4] is not None
+    assert after == before
+    assert swapped["settings_not_reapplied"] == []
+    assert any("GRANT CONNECT ON DATABASE" in s for s in swapped["settings_reapplied"])
+    assert "database settings and privileges set again" in swapped["summary"]
+    assert any(line.startswith(f"set again on the restored {live!r}: ") for line in swap_ctx.logs)
+    if mode == "side_by_side":  # the swap's gate shows what it sets again
+        assert facts["Set again"].startswith(f'ALTER DATABASE "{live}" SET "work_mem" = \'8MB\'')
+        assert facts["Set again"].endswith(" more")
+
+
+async def test_a_setting_this_role_may_not_set_is_named_and_the_swap_still_commits(
+    pg_lab: LabLayout, repository_dump: tuple[Path, dict[str, Any]], live: str
+) -> None:
+    with admin(pg_lab) as conn:
+        conn.execute("DROP ROLE IF EXISTS rl_other")
+        conn.execute("CREATE ROLE rl_other NOLOGIN")
+        conn.execute(f"ALTER ROLE rl_other IN DATABASE {live} SET work_mem = '16MB'")
+        conn.execute(f"ALTER DATABASE {live} SET work_mem = '8MB'")
+    try:
+        plan = plan_for(pg_lab, repository_dump, live)
+        ctx, _ = await restored(plan)
+        swap_ctx = ctx.next_step(plan.swap_step)
+        swapped = await database.swap(plan, swap_ctx)
+        facts = database_facts(pg_lab, live)
+    finally:
+        with admin(pg_lab) as conn:
+            for name in database_names(pg_lab):
+                if name == live or name.startswith(live + "__"):
+                    conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            conn.execute("DROP ROLE IF EXISTS rl_other")
+
+    assert facts[2] == ["work_mem=8MB"] and facts[3] is None  # one set, one not
+    assert swapped["aside"] == plan.aside  # committed, the old database aside as ever
+    (failed,) = swapped["settings_not_reapplied"]
+    assert failed.startswith(f'ALTER ROLE "rl_other" IN DATABASE "{live}" SET "work_mem"')
+    assert "permission denied" in failed
+    assert "NOT set again (run them as a role that may)" in swapped["summary"]
+    assert any(line.startswith("NOT set again on the restored") for line in swap_ctx.logs)

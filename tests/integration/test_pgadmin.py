@@ -347,3 +347,19 @@ async def test_a_missing_restore_target_still_reports_the_rights_and_room(
     assert target.info is None and target.sessions == [] and target.not_in_dump == []
     assert target.rights.createdb and not target.rights.owns_live
     assert target.free_bytes is not None
+
+
+async def test_a_restore_target_reads_the_servers_wal_room_and_old_copies_kept_aside(
+    pg_lab: LabLayout,
+) -> None:
+    info = lab.conninfo(pg_lab, "repository")
+    with databases(pg_lab, "sw_kept", "sw_kept__before_20260101t000000z", "sw_kept__other"):
+        target = await pgadmin.restore_target(info, "sw_kept", passfile=pg_lab.pgpass)
+        with admin(pg_lab) as conn:
+            row = conn.execute(
+                "SELECT pg_size_bytes(current_setting('max_wal_size')),"
+                " pg_database_size('sw_kept__before_20260101t000000z')"
+            ).fetchone()
+    assert row is not None
+    assert target.wal_bytes is not None and target.wal_bytes == row[0] > 0
+    assert target.kept_aside == [("sw_kept__before_20260101t000000z", row[1])]

@@ -24,6 +24,7 @@ from syncwizard.runbook.restore.clear import ClearSteps
 from syncwizard.runbook.restore.database_steps import DatabaseSteps
 from syncwizard.runbook.restore.queue_steps import QueueSteps
 from syncwizard.runbook.restore.repository_step import RepositorySteps
+from syncwizard.runbook.restore.room import Need, need_of, plan_rooms
 from syncwizard.runbook.restore.service_steps import ServiceSteps
 from syncwizard.runbook.restore.sets import order_problem
 from syncwizard.runbook.restore.state import OfflineContext, RestoreState
@@ -31,7 +32,6 @@ from syncwizard.runbook.restore.step_names import GUID_TOKEN_LENGTH, REPORT
 from syncwizard.runbook.restore.systems import RestoreSystems
 
 OLD_SET = 24 * 3600.0  # older than this, the preflight says what users lose
-ROOM_FACTOR = 1.2  # a restored copy needs its size plus room for WAL and index builds
 
 
 class RestoreActions:
@@ -123,13 +123,20 @@ class RestoreActions:
             problems.append(exc)
         ctx.progress("looking at the databases")
         databases: dict[str, Any] = {}
+        needs: list[Need] = []
         for role in self.db.roles:
             try:
-                databases[role] = await self._database_facts(role, warnings)
+                databases[role], need = await self._database_facts(role, warnings)
+                needs.append(need)
             except SyncWizardError as exc:
                 problems.append(exc)
         if problems:
             raise combined(problems, "preflight")
+        # Room is a server's: both restored copies where both databases share one.
+        rooms, room_warnings = plan_rooms(needs)
+        warnings.extend(room_warnings)
+        for role, room in rooms.items():
+            databases[role]["room"] = room
         age = self._set_age()
         if age is not None and age > OLD_SET:
             warnings.append(_age_warning(age, self._t0()))
@@ -278,11 +285,12 @@ class RestoreActions:
                 warnings.append(_orphans_warning(topic, subscribers.orphans))
         return facts
 
-    async def _database_facts(self, role: str, warnings: list[str]) -> dict[str, Any]:
-        parts = parse_conninfo(getattr(self.state.profile, role).conninfo, role)
+    async def _database_facts(self, role: str, warnings: list[str]) -> tuple[dict[str, Any], Need]:
+        conninfo = getattr(self.state.profile, role).conninfo
+        parts = parse_conninfo(conninfo, role)
         name = parts.get("dbname") or parts.get("user", "")
         target = await self.systems.restore_target(role, name)
-        info, rights, free, lost = target.info, target.rights, target.free_bytes, target.not_in_dump
+        info, rights, lost = target.info, target.rights, target.not_in_dump
         missing = rights.problems(name)
         if info is None:  # nothing to rename: only the right to create databases counts
             missing = missing[:1] if not (rights.superuser or rights.createdb) else []
@@ -294,27 +302,14 @@ class RestoreActions:
             )
         dump = self.state.dump(role) or {}
         at_backup = self.state.manifest.get("databases", {}).get(role, {})
-        needed = int(int(at_backup.get("size_bytes") or dump.get("size_bytes") or 0) * ROOM_FACTOR)
-        mode = "side_by_side"
-        if free is None:
-            warnings.append(
-                f"the free space of the server holding {name!r} cannot be measured from here; "
-                f"a restored copy needs about {units.size(needed)} beside the current one"
-            )
-        elif free < needed:
-            mode = "drop_first"
-            warnings.append(
-                f"the server holding {name!r} has {units.size(free)} free, a restored copy "
-                f"beside the current one needs about {units.size(needed)}: the current "
-                "database would have to be dropped FIRST (its own gate); or free space and "
-                "run the preflight again"
-            )
+        size = int(at_backup.get("size_bytes") or dump.get("size_bytes") or 0)
+        need = need_of(role, conninfo, name, size, target)
         if info is None:
             warnings.append(f"the database {name!r} does not exist: it is created by the restore")
         if lost:
             warnings.append(
-                f"{name!r} has settings a pg_dump archive does not carry; set them again on the "
-                f"restored database after the swap: {'; '.join(lost)}"
+                f"{name!r} has settings a pg_dump archive does not carry; the swap sets them "
+                f"again on the restored database: {'; '.join(lost)}"
             )
         return {
             "name": name,
@@ -325,9 +320,8 @@ class RestoreActions:
                 {"pid": s.pid, "user": s.user, "application": s.application, "client": s.client}
                 for s in target.sessions
             ],
-            "room": {"free_bytes": free, "needed_bytes": needed, "mode": mode},
             "not_in_dump": lost,
-        }
+        }, need
 
     # --- the report -----------------------------------------------------------------------
 

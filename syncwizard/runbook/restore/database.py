@@ -30,8 +30,8 @@ from typing import Any, Literal
 import psycopg
 
 from syncwizard import units
-from syncwizard.clients import pgadmin, pgtools
-from syncwizard.clients.postgres import query_error, system_label, target_parts
+from syncwizard.clients import dbsettings, pgadmin, pgtools
+from syncwizard.clients.postgres import connect, query_error, system_label, target_parts
 from syncwizard.clients.results import Progress, Session
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.model import Outputs, RefusedError, StepContext
@@ -268,26 +268,71 @@ async def _archive_owners(archive: Path) -> set[str]:
     return owners - {"-", "pg_database_owner"}
 
 
-async def _owners_settable(plan: RestorePlan, owners: set[str]) -> list[str]:
-    """The archive's owners this role may NOT give objects to (missing roles included)."""
+async def check_owners(plan: RestorePlan) -> None:
+    """Refuse, before anything is created or dropped, an archive whose objects belong to
+    roles this server lacks or this role may not give objects to.
+
+    Never `--no-owner` for all: the objects would all belong to the restoring role, and
+    the application role (the repository's `alfresco`) could lose the access to its own
+    tables that ownership gave it."""
+    owners = await _archive_owners(plan.archive)
     if not owners:
-        return []
-    conn = await pgadmin.connect_maintenance(
-        plan.conninfo, passfile=plan.passfile, system=plan.role
+        return
+    found = await pgadmin.owner_roles(
+        plan.conninfo, owners, passfile=plan.passfile, system=plan.role
     )
-    try:
-        cursor = await conn.execute(
-            "SELECT o FROM unnest(%s::text[]) o WHERE NOT coalesce("
-            " (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)"
-            " OR (SELECT pg_has_role(current_user, r.oid, 'MEMBER')"
-            "     FROM pg_roles r WHERE r.rolname = o), false) ORDER BY o",
-            (sorted(owners),),
+    user = target_parts(plan.conninfo, plan.role)[3]
+    server = pgadmin.describe_server(plan.conninfo, plan.role)
+    problems, fixes = [], []
+    if found.missing:
+        names = ", ".join(repr(name) for name in found.missing)
+        problems.append(
+            f"the dump's objects belong to role{'s' if len(found.missing) > 1 else ''} "
+            f"{names}, which {'do' if len(found.missing) > 1 else 'does'} not exist on "
+            f"{server}"
         )
-        return [row[0] for row in await cursor.fetchall()]
+        creates = "; ".join(f"CREATE ROLE {name}" for name in found.missing)
+        fixes.append(
+            f"create {'them' if len(found.missing) > 1 else 'it'} as a superuser ({creates}; "
+            "add LOGIN and a password where an application logs in as it), or restore onto "
+            "the server the set was taken from"
+        )
+    if found.not_ours:
+        names = ", ".join(repr(name) for name in found.not_ours)
+        problems.append(
+            f"user {user!r} may not give objects to {names} (not a member, not a superuser)"
+        )
+        grants = "; ".join(f"GRANT {name} TO {user}" for name in found.not_ours)
+        fixes.append(f"as a superuser: {grants}; or restore as a superuser")
+    if problems:
+        raise SyncWizardError(
+            f"{plan.label}: {'; '.join(problems)}. Restoring would leave those objects "
+            f"owned by {user!r} instead, and the roles that own them now could lose access "
+            f"to them. Nothing was changed; {plan.live!r} is untouched",
+            hint="; ".join(fixes) + "; then run this step again",
+            system=plan.role,
+        )
+
+
+async def analyze(plan: RestorePlan, conninfo: str, ctx: StepContext) -> float:
+    """ANALYZE the restored database, so it goes live with planner statistics (pg_restore
+    writes none; until autovacuum came round, the repository's queries would be planned
+    blind). Seconds it took."""
+    ctx.progress(f"{plan.label} restore: ANALYZE {plan.scratch} (planner statistics)")
+    started = time.monotonic()
+    conn = await connect(conninfo, passfile=plan.passfile, system=plan.role)
+    try:
+        await conn.execute("ANALYZE")
     except psycopg.Error as exc:
-        raise query_error(exc, plan.conninfo, system=plan.role) from exc
+        raise query_error(exc, conninfo, system=plan.role) from exc
     finally:
         await conn.close()
+    seconds = time.monotonic() - started
+    ctx.log(
+        f"ANALYZE {plan.scratch}: planner statistics for its {len(plan.row_counts)} tables "
+        f"in {seconds:,.1f} s"
+    )
+    return seconds
 
 
 def _explain(exc: SyncWizardError, plan: RestorePlan, lines: list[str]) -> SyncWizardError:
@@ -397,6 +442,11 @@ async def _live_like(plan: RestorePlan, ctx: StepContext) -> tuple[pgadmin.Datab
     if info is not None:
         if recorded is None or recorded.get("oid") != info.oid:
             ctx.record("live", _info_json(info))
+        settings = await pgadmin.database_settings(
+            plan.conninfo, plan.live, passfile=plan.passfile, system=plan.role
+        )
+        if settings is not None:  # the drop-first swap sets them again from this record
+            ctx.record("live_settings", settings.as_json())
         return info, True
     if recorded is not None:
         return _info_of(recorded), False
@@ -436,7 +486,7 @@ async def restore_into_scratch(plan: RestorePlan, ctx: StepContext) -> Outputs:
     await _check_tools(plan)
     like, live_exists = await _live_like(plan, ctx)
     await _check_rights(plan, live_exists)
-    unsettable = await _owners_settable(plan, await _archive_owners(plan.archive))
+    await check_owners(plan)
     if plan.mode == "drop_first" and live_exists:
         ctx.record("dropping_live", {"name": plan.live, "oid": like.oid})
         await pgadmin.drop_database(
@@ -451,12 +501,6 @@ async def restore_into_scratch(plan: RestorePlan, ctx: StepContext) -> Outputs:
         plan.conninfo, plan.scratch, passfile=plan.passfile, system=plan.role
     )
     assert scratch_info is not None
-    no_owner = bool(unsettable)
-    if no_owner:
-        ctx.log(
-            f"restoring with --no-owner: this role may not give objects to "
-            f"{', '.join(unsettable)}; they will belong to {owner!r}"
-        )
     scratch_conninfo = pgadmin.database_conninfo(plan.conninfo, plan.scratch, plan.role)
     lines: list[str] = []
     done = False
@@ -466,7 +510,6 @@ async def restore_into_scratch(plan: RestorePlan, ctx: StepContext) -> Outputs:
             plan.archive,
             jobs=plan.jobs,
             single_transaction=plan.single_transaction,
-            no_owner=no_owner,
             expected_rows=plan.total_rows or None,
             passfile=plan.passfile,
             system=plan.role,
@@ -501,6 +544,7 @@ async def restore_into_scratch(plan: RestorePlan, ctx: StepContext) -> Outputs:
                 hint="the set may be damaged: verify it again or choose another set",
                 system=plan.role,
             )
+        await analyze(plan, scratch_conninfo, ctx)
         done = True
     finally:
         if not done:
@@ -512,9 +556,10 @@ async def restore_into_scratch(plan: RestorePlan, ctx: StepContext) -> Outputs:
         plan,
         scratch_oid=scratch_info.oid,
         owner=owner,
-        no_owner=no_owner,
+        no_owner=False,
         dropped_leftovers=dropped,
         seconds=seconds,
+        analyzed=True,
     )
 
 
@@ -526,6 +571,7 @@ def restored_outputs(
     no_owner: bool,
     dropped_leftovers: list[str],
     seconds: float,
+    analyzed: bool = False,
 ) -> Outputs:
     """What a verified restore into the scratch database reports (and the swap reads)."""
     rows = sum(plan.row_counts.values())
@@ -540,25 +586,41 @@ def restored_outputs(
         "owner": owner,
         "no_owner": no_owner,
         "dropped_leftovers": dropped_leftovers,
+        "analyzed": analyzed,
         "summary": f"restored {plan.archive.name} into {plan.scratch!r}: {rows:,} rows in "
-        f"{len(plan.row_counts)} tables, each as the manifest says, in {seconds:,.1f} s",
+        f"{len(plan.row_counts)} tables, each as the manifest says"
+        + (", analyzed" if analyzed else "")
+        + f", in {seconds:,.1f} s",
     }
 
 
 # --- 2. the swap --------------------------------------------------------------------------
 
 
-def swap_outputs(plan: RestorePlan, aside: str | None, terminated: int) -> Outputs:
+def swap_outputs(
+    plan: RestorePlan,
+    aside: str | None,
+    terminated: int,
+    reapplied: tuple[str, ...] | list[str] = (),
+    not_reapplied: tuple[str, ...] | list[str] = (),
+) -> Outputs:
     if aside is None:
         kept = "no copy of the old one was kept"
     else:
         kept = f"the old one is kept as {aside!r} until you drop it"
+    settings = ""
+    if reapplied:
+        settings = f"; its database settings and privileges set again ({len(reapplied)})"
+    if not_reapplied:
+        settings += f"; NOT set again (run them as a role that may): {'; '.join(not_reapplied)}"
     return {
         "database": plan.live,
         "aside": aside,
         "terminated": terminated,
+        "settings_reapplied": list(reapplied),
+        "settings_not_reapplied": list(not_reapplied),
         "summary": f"{plan.live!r} is now the restored database ({terminated} session"
-        f"{'s' if terminated != 1 else ''} ended); {kept}",
+        f"{'s' if terminated != 1 else ''} ended){settings}; {kept}",
     }
 
 
@@ -584,7 +646,7 @@ async def swap(plan: RestorePlan, ctx: StepContext) -> Outputs:
     records = ctx.records_of(plan.swap_step)
     if swapped := records.get("swapped"):
         await verify_swapped(plan, ctx, swapped)
-        return {k: swapped[k] for k in ("database", "aside", "terminated", "summary")}
+        return dict(swapped)
     conn = await pgadmin.connect_maintenance(
         plan.conninfo, passfile=plan.passfile, system=plan.role
     )
@@ -617,6 +679,7 @@ async def swap(plan: RestorePlan, ctx: StepContext) -> Outputs:
             system=plan.role,
         )
     ctx.record("swapping", {"live_oid": live.oid if live else None, "scratch_oid": restored_oid})
+    recorded = ctx.records_of(plan.restore_step).get("live_settings")
     result = await pgadmin.swap_into_place(
         plan.conninfo,
         plan.live,
@@ -624,8 +687,15 @@ async def swap(plan: RestorePlan, ctx: StepContext) -> Outputs:
         plan.aside if plan.mode == "side_by_side" else None,
         passfile=plan.passfile,
         system=plan.role,
+        settings=dbsettings.DatabaseSettings.from_json(dict(recorded)) if recorded else None,
     )
-    outputs = swap_outputs(plan, result.aside, result.terminated)
+    for statement in result.reapplied:
+        ctx.log(f"set again on the restored {plan.live!r}: {statement}")
+    for failed in result.not_reapplied:
+        ctx.log(f"NOT set again on the restored {plan.live!r} (run it as one who may): {failed}")
+    outputs = swap_outputs(
+        plan, result.aside, result.terminated, result.reapplied, result.not_reapplied
+    )
     ctx.record("swapped", outputs)
     return outputs
 
@@ -677,6 +747,8 @@ class SwapLook:
     live: pgadmin.DatabaseInfo | None
     sessions: list[Session]
     scratch: pgadmin.DatabaseInfo | None
+    # What the swap sets again on the restored database (SQL), from the live one.
+    settings: list[str] = field(default_factory=list)
 
 
 async def look_before_swap(plan: RestorePlan) -> SwapLook:
@@ -685,10 +757,18 @@ async def look_before_swap(plan: RestorePlan) -> SwapLook:
         plan.conninfo, passfile=plan.passfile, system=plan.role
     )
     try:
+        scratch = await pgadmin.read_database_info(conn, plan.scratch)
+        want = await dbsettings.read_settings(conn, plan.live)
+        settings = (
+            [s.as_string(conn) for s in dbsettings.statements(want, plan.live, scratch.owner)]
+            if want is not None and scratch is not None
+            else []
+        )
         return SwapLook(
             live=await pgadmin.read_database_info(conn, plan.live),
             sessions=await pgadmin.read_sessions(conn, plan.live),
-            scratch=await pgadmin.read_database_info(conn, plan.scratch),
+            scratch=scratch,
+            settings=settings,
         )
     except psycopg.Error as exc:
         raise query_error(exc, plan.conninfo, system=plan.role) from exc
@@ -720,4 +800,12 @@ def gate_facts(plan: RestorePlan, look: SwapLook) -> tuple[tuple[str, str], ...]
         )
     else:
         rows.append(("Replaced by", f"a restore of {plan.archive.name} ({plan.total_rows:,} rows)"))
+    if look.settings:
+        more = len(look.settings) - 2
+        rows.append(
+            (
+                "Set again",
+                "; ".join(look.settings[:2]) + (f"; and {more} more" if more > 0 else ""),
+            )
+        )
     return tuple(rows)

@@ -77,9 +77,9 @@ class DatabaseSteps:
             if self._skip_reason(role):
                 return None
             plan = self.plan_for(ctx, role)
-            if plan.mode != "drop_first":
-                return None
             room = self.state.found(ctx).get("room", {}).get(role, {})
+            if plan.mode != "drop_first":
+                return self._unknown_room_gate(ctx, role, plan, room)
             return Gate(
                 title=f"Drop {plan.live} BEFORE restoring it?",
                 consequences="The server lacks room for a restored copy beside the current "
@@ -90,10 +90,43 @@ class DatabaseSteps:
                     ("database", plan.live),
                     ("free on the server", _size(room.get("free_bytes"))),
                     ("a copy needs", _size(room.get("needed_bytes"))),
+                    *_server_need(room),
                 ),
             )
 
         return gate
+
+    def _unknown_room_gate(
+        self, ctx: StepContext, role: str, plan: database.RestorePlan, room: Outputs
+    ) -> Gate | None:
+        """A server whose free space could not be read: the admin confirms the room before
+        its first restore (one gate covers both databases of a shared server)."""
+        if not room or room.get("free_bytes") is not None:
+            return None
+        others = [r for r in room.get("server_roles") or [] if r != role]
+        if any(RESTORE_STEP_OF[r] in ctx.results for r in others if r in RESTORE_STEP_OF):
+            return None  # confirmed at the first restore on this server
+        server = room.get("server") or "the database server"
+        copies = len(room.get("server_roles") or [role])
+        return Gate(
+            title=f"Restore onto {server} without knowing its free space?",
+            consequences="syncwizard cannot read the free space of the disk holding this "
+            "server's data (another machine, or a role that may not read data_directory). "
+            f"The restore puts {'both restored copies' if copies > 1 else 'a restored copy'} "
+            "there beside the current "
+            f"{'databases' if copies > 1 else 'database'}, which stay (renamed aside) until "
+            "you drop them, and writes WAL: check the room (df on the data directory) "
+            "first. If the disk fills up, the restore fails and its scratch database is "
+            "dropped, but every database on that server may stop taking writes until space "
+            "is freed.",
+            token="room",
+            facts=(
+                ("server", str(server)),
+                ("free", "unknown (cannot be read from here)"),
+                *_server_need(room),
+            ),
+            undo="Confirming changes nothing; it says the server has the room.",
+        )
 
     async def _restore(self, ctx: StepContext, role: str) -> Outputs:
         if reason := self._skip_reason(role):
@@ -182,6 +215,20 @@ class DatabaseSteps:
 
     async def swap_sync(self, ctx: StepContext) -> Outputs:
         return await self._swap(ctx, "sync_db")
+
+
+def _server_need(room: Outputs) -> tuple[tuple[str, str], ...]:
+    total = room.get("server_needed_bytes")
+    if total is None:
+        return ()
+    roles = room.get("server_roles") or []
+    what = "both restores" if len(roles) > 1 else "the restore"
+    return (
+        (
+            "the server needs",
+            f"{_size(total)} for {what}, WAL ({_size(room.get('wal_bytes'))}) included",
+        ),
+    )
 
 
 def _size(value: object) -> str:
