@@ -137,7 +137,12 @@ class BackupSettings:
     drain_timeout: float = _seconds(1800.0)  # give up the drain wait, with guidance, after this
     drain_interval: float = _seconds(2.0)  # seconds between two looks at the queue
     drain_confirm: float = _seconds(5.0, zero_ok=True)  # two drained looks this far apart
-    clock_skew: float = _seconds(2.0, zero_ok=True)  # margin added to t0 for clocks, publish lag
+    # The drain's margin after t0 is publish_lag + the clock skew measured between the
+    # database server, the broker and this host; a measured skew above clock_skew is refused.
+    # publish_lag: how long the repository may hold the event of a committed change in its
+    # asynchronous sender before the broker has it (raise it for a busy repository)
+    clock_skew: float = _seconds(2.0, zero_ok=True)
+    publish_lag: float = _seconds(10.0, zero_ok=True)
     stall_after: float = _seconds(120.0)  # say so when nothing was consumed for this long
     # A shell command backing up the content store with this set (rsync, a snapshot...),
     # run once the dumps are taken (after t0), before the set is sealed; it gets

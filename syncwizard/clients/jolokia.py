@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
@@ -603,6 +604,29 @@ class JolokiaClient:
             [client_id, name],
             f"ending the durable subscription {client_id}/{name}",
         )
+
+    async def broker_clock(self) -> tuple[float, int, float]:
+        """The broker's clock: (this host's time before asking, the epoch SECONDS Jolokia
+        stamped its answer with, this host's time after the answer). Jolokia stamps every
+        answer (`timestamp`) by the broker JVM's wall clock, in whole seconds; the read
+        asked for is one the stats already need (the broker's name), so no policy that lets
+        the wait run refuses it."""
+        mbean = broker_mbean(await self.broker_name())
+        payload = {"type": "read", "mbean": mbean, "attribute": "BrokerName"}
+        before = time.time()
+        answer = await self._post(json.dumps(payload).encode())
+        after = time.time()
+        entry_value(self.url, answer, "the read of the broker's name")
+        stamp = answer.get("timestamp") if isinstance(answer, Mapping) else None
+        if not isinstance(stamp, int) or isinstance(stamp, bool):
+            raise SyncWizardError(
+                f"Jolokia at {self.url} answered without its timestamp ({_first_line(str(stamp))}"
+                "), so the broker's clock cannot be read",
+                hint="check that broker.jolokia_url is Jolokia's endpoint (it stamps every "
+                "answer); a proxy in between must pass the answer unchanged",
+                system="broker",
+            )
+        return before, stamp, after
 
     async def oldest_pending_timestamp(self, queue: str) -> int | None:
         """Epoch ms of the oldest message among the first 400 pending, None if none pending.

@@ -25,6 +25,7 @@ FAST = {
     "SYNCWIZARD_BACKUP__DRAIN_INTERVAL": "0.5",
     "SYNCWIZARD_BACKUP__DRAIN_CONFIRM": "1",
     "SYNCWIZARD_BACKUP__CLOCK_SKEW": "0.5",
+    "SYNCWIZARD_BACKUP__PUBLISH_LAG": "0.5",
 }
 
 Event = dict[str, Any]
@@ -41,8 +42,8 @@ def backup_env(config: Path, backup_dir: Path, **extra: str) -> dict[str, str]:
     }
 
 
-def lab_profile(config: Path, backup_dir: Path) -> Profile:
-    environ = {"SYNCWIZARD_BACKUP__DIR": str(backup_dir), **FAST}
+def lab_profile(config: Path, backup_dir: Path, **extra: str) -> Profile:
+    environ = {"SYNCWIZARD_BACKUP__DIR": str(backup_dir), **FAST, **extra}
     return load_settings(config, "lab", environ=environ).profile
 
 

@@ -4,7 +4,8 @@ backup runbook (its steps, plans, checks, drain criterion and seal) over them.
 `FakeBackup` is a small world and the test's remote control over it:
 - a Sync Service whose health check answers with the demo sync GUID;
 - a broker (`FakeJolokia`) whose sync queue holds P0 events at t0 and is consumed a few
-  hundred events a look, 20 arriving meanwhile (none consumed without a consumer);
+  hundred events a look, 20 arriving meanwhile (none consumed without a consumer); its
+  clock, and the databases', agree with this host's;
 - two databases whose facts are made up and whose dumps are small real pg_dump archives
   (tests/fixtures/dumps, made by make.sh there) handed out table by table with
   pg_dump's progress, so the runbook's own checks (pg_restore --list, the rows against
@@ -31,6 +32,7 @@ from syncwizard.clients.results import HealthReport, Progress, QueueStats, Topic
 from syncwizard.config import Profile, Settings
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook import backupset
+from syncwizard.runbook.backup.clocks import ClockReading
 from syncwizard.runbook.backup.snapshot_dump import DumpPlan, SnapshotHook, iso
 from syncwizard.runbook.backup.systems import BackupSystems, DatabaseProbeResult
 from syncwizard.runbook.model import StepContext
@@ -191,7 +193,11 @@ class FakeJolokia:
         return self.fake.queue.look(), None
 
     async def oldest_pending_timestamp(self, queue: str) -> int | None:
-        return int((T0 - 30) * 1000)  # older than t0: only the count can drain the wait
+        # Older than t0 until the P0 events pending at t0 are consumed (in order, here),
+        # then one of those that arrived since: the count and the age drain it together.
+        if self.fake.queue.dequeued - (ENQUEUED_AT_T0 - P0) < P0:
+            return int((T0 - 30) * 1000)
+        return int(time.time() * 1000)
 
     async def dead_letters_from(self, queue: str, dlq: str = "ActiveMQ.DLQ") -> int:
         return 0
@@ -238,6 +244,14 @@ class FakeBackupSystems(BackupSystems):
             identity=("2026-01-01 00:00:00+00", "15432", name),
             sync_tables=(),
         )
+
+    async def database_clock(self, role: str) -> ClockReading:
+        now = time.time()  # every fake host's clock agrees with this one
+        return ClockReading(f"the {role} server's clock", now, now, now)
+
+    async def broker_clock(self) -> ClockReading:
+        now = time.time()
+        return ClockReading("the broker's clock", now, now, now)
 
     async def dump(
         self, plan: DumpPlan, ctx: StepContext, *, at_snapshot: SnapshotHook | None = None

@@ -22,7 +22,7 @@ from syncwizard.runbook.model import RefusedError
 
 T0 = 1_000_000.0
 QUEUE = "Consumer.guid.VirtualTopic.alfresco.repo.events.nodes"
-SETTINGS = DrainSettings(timeout=60, interval=2, confirm=5, skew=2, stall_after=20)
+SETTINGS = DrainSettings(timeout=60, interval=2, confirm=5, skew=2, publish_lag=0, stall_after=20)
 
 
 def stats(pending: int, dequeued: int, consumers: int = 1) -> QueueStats:
@@ -54,9 +54,54 @@ def test_an_empty_queue_counts_only_after_t0_plus_the_skew() -> None:
 
 
 def test_every_event_pending_at_t0_consumed_holds_on_a_busy_queue() -> None:
-    # the repository keeps producing: the queue is never empty, yet P0 were consumed
-    assert clause_holding(sample(T0 + 30, 40, 5099), BASELINE, T0, 2) is None
-    assert clause_holding(sample(T0 + 31, 40, 5100), BASELINE, T0, 2) == P0_CONSUMED
+    # the repository keeps producing: the queue is never empty, yet P0 were consumed and
+    # every event still pending is newer than t0 + margin
+    newer = int((T0 + 20) * 1000)
+    assert (
+        clause_holding(sample(T0 + 30, 40, 5099, oldest_pending_ms=newer), BASELINE, T0, 2)
+        is None  # the browse saw only new events, but one of the P0 is not consumed yet
+    )
+    assert (
+        clause_holding(sample(T0 + 31, 40, 5100, oldest_pending_ms=newer), BASELINE, T0, 2)
+        == P0_CONSUMED
+    )
+
+
+def test_p0_consumed_is_not_drained_while_an_event_older_than_t0_is_pending() -> None:
+    # Two consumers: one holds an event from before t0 in its prefetch, unacknowledged (or
+    # it is being redelivered) while the other consumes newer ones: DequeueCount - D0
+    # passes P0 with that event still pending. The counter alone would call it drained.
+    held = int((T0 - 5) * 1000)
+    passed = sample(T0 + 60, 3, 5150, oldest_pending_ms=held, consumers=2)
+    assert passed.queue is not None and passed.queue.dequeued - BASELINE.dequeued >= 100
+    assert clause_holding(passed, BASELINE, T0, 2) is None
+    j = judge()
+    status = j.judge(passed)
+    assert not status.ready and status.consumed == 150 and status.p0 == 100
+    note = status.notes[-1]
+    assert "is still pending" in note and "unacknowledged" in note
+    assert "1970-01-12T13:46:35Z" in note  # the held event's stamp (T0 - 5)
+    # consumed at last: then the next pending is newer, and the wait may end
+    after = sample(T0 + 70, 3, 5151, oldest_pending_ms=int((T0 + 50) * 1000), consumers=2)
+    assert j.judge(after).ready
+
+
+def test_an_event_sent_late_within_the_publish_lag_counts_as_before_t0() -> None:
+    # committed before t0, sent by the repository's asynchronous sender 8 s later: its
+    # JMSTimestamp is after t0, but within the margin (publish lag 10 s + skew 0.5 s)
+    late = sample(T0 + 30, 1, 5100, oldest_pending_ms=int((T0 + 8) * 1000))
+    assert clause_holding(late, BASELINE, T0, 10.5) is None
+    assert clause_holding(late, None, T0, 10.5) is None
+    assert clause_holding(sample(T0 + 9, 0, 5100), BASELINE, T0, 10.5) is None
+    assert clause_holding(sample(T0 + 11, 0, 5100), BASELINE, T0, 10.5) == QUEUE_EMPTY
+
+
+def test_the_judge_uses_the_measured_margin_over_the_settings() -> None:
+    j = DrainJudge(QUEUE, T0, BASELINE, SETTINGS, started_at=T0 + 10, margin=6.5)
+    assert j.effective_margin == 6.5
+    assert not j.judge(sample(T0 + 6, 0, 5100)).ready
+    assert j.judge(sample(T0 + 7, 0, 5100)).ready
+    assert judge().effective_margin == 2  # publish_lag 0 + skew 2: no measure given
 
 
 def test_the_oldest_pending_event_newer_than_t0_holds_without_a_snapshot() -> None:

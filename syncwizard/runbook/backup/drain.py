@@ -1,23 +1,31 @@
 """When has the Sync Service tracked the repository backup? The drain criterion, as pure
 logic plus one waiting loop with injected sampling.
 
-t0 is the repository backup's snapshot time. P0 (QueueSize) and D0 (DequeueCount)
-are read at t0 (plus a margin, so the events of changes committed just before t0
-but published just after it are counted). The queue is drained when it exists,
-ConsumerCount >= 1, eventsHealthCheck is healthy, no new ActiveMQ.DLQ message
+t0 is the repository backup's snapshot time, read on the database server's clock. The
+margin after t0 is backup.publish_lag (how long the repository may hold the event of a
+committed change in its asynchronous sender) plus the clock skew measured between the
+database server, the broker and this host (clocks.py; refused past backup.clock_skew).
+P0 (QueueSize) and D0 (DequeueCount) are read at t0 + margin, so the events of changes
+committed before t0 but published after it are counted. The queue is drained when it
+exists, ConsumerCount >= 1, eventsHealthCheck is healthy, no new ActiveMQ.DLQ message
 came from the queue, and one of:
-  - QueueSize == 0 (sampled after t0 + skew),
-  - DequeueCount - D0 >= P0 (FIFO: every event pending at t0 was consumed),
-  - the oldest pending message (Jolokia browse) is newer than t0 + skew;
-and two samples at least `confirm` seconds apart agree. If DequeueCount drops
-below D0 the broker restarted (or its statistics were reset): the second clause
-is dropped from then on, and the status says so. For an external backup there is
-no queue snapshot at t0: only the first and third clauses apply.
+  - QueueSize == 0, sampled after t0 + margin;
+  - the oldest pending message (Jolokia browse, JMSTimestamp) is newer than t0 + margin,
+    and, with a snapshot at t0, DequeueCount - D0 >= P0 as well.
+The counter alone is not enough: it assumes the queue is consumed in order, and several
+consumers, prefetch and redeliveries break that (a message held unacknowledged by one
+consumer while the others consume newer ones raises DequeueCount past P0 with an event
+older than t0 still pending). Two samples at least `confirm` seconds apart must agree.
+If DequeueCount drops below D0 the broker restarted (or its statistics were reset): the
+counter is no longer required from then on, and the status says so. For an external
+backup there is no queue snapshot at t0: the counter is not required either.
 
-Limits: Jolokia's browse() returns at most 400 messages, so the oldest-pending clause
-looks at the first 400 pending and the dead-letter check at the first 400 on
-ActiveMQ.DLQ (a DLQ holding older junk beyond that hides new arrivals). Purges and
-expiries also raise DequeueCount; nothing on the broker tells them from consumption.
+Limits: Jolokia's browse() returns at most 400 messages (dispatched but unacknowledged
+ones included), so the oldest-pending check looks at the first 400 pending and the
+dead-letter check at the first 400 on ActiveMQ.DLQ (a DLQ holding older junk beyond that
+hides new arrivals). Purges and expiries also raise DequeueCount; nothing on the broker
+tells them from consumption. The repository host's clock (it stamps the events) cannot be
+read; the broker's clock stands in for it.
 """
 
 from __future__ import annotations
@@ -29,10 +37,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from syncwizard.clients.results import QueueStats
+from syncwizard.runbook.backup.clocks import iso_ms
 from syncwizard.runbook.model import RefusedError
 
+
+def iso_second(at: float) -> str:
+    return iso_ms(at)[:19] + "Z"
+
+
 QUEUE_EMPTY = "the queue is empty"
-P0_CONSUMED = "every event pending at t0 was consumed"
+P0_CONSUMED = "every event pending at t0 was consumed, none older left"
 OLDEST_NEWER = "the oldest pending event is newer than t0"
 
 
@@ -41,7 +55,8 @@ class DrainSettings:
     timeout: float = 1800.0  # give up, with guidance, after this long
     interval: float = 2.0  # seconds between two samples
     confirm: float = 5.0  # two drained samples at least this far apart
-    skew: float = 2.0  # clock-skew margin added to t0
+    skew: float = 2.0  # the clock skew allowed between the hosts (backup.clock_skew)
+    publish_lag: float = 10.0  # the repository's sender may hold an event this long
     stall_after: float = 120.0  # pending > 0 and nothing consumed for this long: say so
 
 
@@ -155,19 +170,23 @@ def clause_holding(
     sample: DrainSample,
     baseline: QueueSnapshot | None,
     t0: float,
-    skew: float,
+    margin: float,
 ) -> str | None:
-    """The first drain clause that holds for this sample, or None."""
+    """The first drain clause that holds for this sample, or None. `margin` is the publish
+    lag plus the measured clock skew (ClockCheck.margin)."""
     queue = sample.queue
     if queue is None:
         return None
-    if queue.pending == 0 and sample.at >= t0 + skew:
+    if queue.pending == 0 and sample.at >= t0 + margin:
         return QUEUE_EMPTY
-    if baseline is not None and queue.dequeued - baseline.dequeued >= max(baseline.pending, 0):
-        return P0_CONSUMED
-    if sample.oldest_pending_ms is not None and sample.oldest_pending_ms / 1000 > t0 + skew:
+    oldest = sample.oldest_pending_ms
+    if oldest is None or oldest / 1000 <= t0 + margin:
+        return None  # an event from before t0 may still be pending (or it was not browsed)
+    if baseline is None:
         return OLDEST_NEWER
-    return None
+    if queue.dequeued - baseline.dequeued >= max(baseline.pending, 0):
+        return P0_CONSUMED
+    return None  # the browse saw only new events, but fewer than P0 left: some not seen
 
 
 def blocking_problems(
@@ -212,6 +231,7 @@ class DrainJudge:
     baseline: QueueSnapshot | None
     settings: DrainSettings
     started_at: float
+    margin: float | None = None  # publish lag + measured skew; settings' without a measure
     counters_reset: bool = False
     _drained_since: float | None = None
     _last_dequeued: int | None = None
@@ -229,10 +249,10 @@ class DrainJudge:
             self.notes.append(
                 f"DequeueCount fell below its value at t0 ({sample.queue.dequeued:,} < "
                 f"{self.baseline.dequeued:,}): the broker restarted or its statistics were "
-                "reset, so the 'n of P0 consumed' clause no longer applies"
+                "reset, so 'n of P0 consumed' is no longer required"
             )
         queue = None if self.counters_reset else self.baseline
-        clause = clause_holding(sample, queue, self.t0, self.settings.skew)
+        clause = clause_holding(sample, queue, self.t0, self.effective_margin)
         problems = blocking_problems(sample, self.baseline, self.queue_name)
         ready = clause is not None and not problems
         if not ready:
@@ -242,7 +262,7 @@ class DrainJudge:
         confirmed = ready and sample.at - (self._drained_since or sample.at) >= (
             self.settings.confirm
         )
-        stall = self._stall_note(sample)
+        stall = self._stall_note(sample) or self._held_note(sample, queue)
         consumed = None
         if queue is not None and sample.queue is not None:
             consumed = sample.queue.dequeued - queue.dequeued
@@ -259,6 +279,28 @@ class DrainJudge:
             consumers=sample.queue.consumers if sample.queue else None,
             problems=tuple(problems),
             notes=tuple(self.notes + ([stall] if stall else [])),
+        )
+
+    @property
+    def effective_margin(self) -> float:
+        if self.margin is not None:
+            return self.margin
+        return self.settings.publish_lag + self.settings.skew
+
+    def _held_note(self, sample: DrainSample, baseline: QueueSnapshot | None) -> str | None:
+        """Why "P0 of P0 consumed" is not drained: an older event is still pending."""
+        oldest, stats = sample.oldest_pending_ms, sample.queue
+        if baseline is None or stats is None or oldest is None:
+            return None
+        if stats.dequeued - baseline.dequeued < baseline.pending:
+            return None
+        if oldest / 1000 > self.t0 + self.effective_margin:
+            return None
+        return (
+            f"P0 events were dequeued, yet one stamped {iso_second(oldest / 1000)} (before "
+            f"t0 + {self.effective_margin:.1f} s) is still pending: a consumer holds it "
+            "unacknowledged (prefetch) or it is being redelivered; the wait goes on until "
+            "it is consumed"
         )
 
     def _stall_note(self, sample: DrainSample) -> str | None:

@@ -46,6 +46,7 @@ class BackupOptions:
                 interval=backup.drain_interval,
                 confirm=backup.drain_confirm,
                 skew=backup.clock_skew,
+                publish_lag=backup.publish_lag,
                 stall_after=backup.stall_after,
             ),
         }

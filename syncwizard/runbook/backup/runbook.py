@@ -12,6 +12,7 @@ import asyncio
 import os
 import time
 from collections.abc import Awaitable, Iterable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from syncwizard import __version__, units
 from syncwizard.config import Profile
 from syncwizard.errors import SyncWizardError, combined
 from syncwizard.runbook import backupset
+from syncwizard.runbook.backup.clocks import ClockCheck, ClockReading
 from syncwizard.runbook.backup.drain import (
     DrainJudge,
     DrainSample,
@@ -106,7 +108,8 @@ class BackupSteps:
                     title=TITLES[REPOSITORY] + (EXTERNAL_SUFFIX if external else ""),
                     why="The procedure backs up the repository FIRST, so a restore can remove "
                     "whatever the Sync Service tracked after it. t0 is this dump's snapshot "
-                    "time (its start); the queue's counters are taken at t0.",
+                    "time (its start) by the database server's clock; the queue's counters "
+                    "are taken at t0 plus the margin (publish lag and measured clock skew).",
                     action=self.repository_backup,
                     verification=self.verify_dump,
                     depends_on=(PREFLIGHT,),
@@ -117,7 +120,9 @@ class BackupSteps:
                     title=TITLES[WAIT],
                     why="Only when the Sync Service has consumed every event produced up to "
                     "t0 does its database reflect the repository backup. The doc's 'Dequeued "
-                    "== Pending' is wrong as written; the sound criterion is used and shown.",
+                    "== Pending' is wrong as written, and so is counting alone (several "
+                    "consumers, prefetch and redeliveries consume out of order): drained is "
+                    "an empty queue, or no event older than t0 + margin left pending.",
                     action=self.wait_for_sync,
                     depends_on=(REPOSITORY,),
                     plan=lambda ctx: self._plan_wait(),
@@ -337,28 +342,64 @@ class BackupSteps:
                 "queue_at_t0": None,
                 "summary": f"backed up externally; its snapshot time {iso(t0)} is t0",
             }
+        # Refused here, before anything is dumped, when the clocks disagree too much.
+        clocks = await self.check_clocks(ctx)
         if preflight.get("shared_database"):
-            t0 = time.time()
-            snapshot = await self._queue_snapshot(queue, t0, margin=False)
+            t0 = clocks.reference.reading  # the database server's clock, as for a dump
+            snapshot = await self._queue_snapshot(queue, time.time(), margin=None)
             raise SkipStep(
                 "one dump of the shared database covers both; it is taken after the wait "
                 f"(t0 = {iso(t0)}, the start of the wait)",
-                {"shared": True, "t0": t0, "t0_iso": iso(t0), "queue_at_t0": snapshot},
+                {
+                    "shared": True,
+                    "t0": t0,
+                    "t0_iso": iso(t0),
+                    "queue_at_t0": snapshot,
+                    "clocks": clocks.as_json(),
+                },
             )
         plan = self._repository_plan()
         self._clear_interrupted_attempt(ctx, REPOSITORY, plan)
 
         async def at_snapshot(t0: float) -> dict[str, Any] | None:
-            return await self._queue_snapshot(queue, t0, margin=True)
+            return await self._queue_snapshot(queue, t0, margin=clocks.margin)
 
         dump = await self.systems.dump(plan, ctx, at_snapshot=at_snapshot)
-        return await self._dump_outputs(dump, "repository DB")
+        outputs = await self._dump_outputs(dump, "repository DB")
+        # t0 by the database server's clock (`clock_timestamp()` read with the snapshot's
+        # export): the clock of the commits it holds, not this host's.
+        record = ctx.records_of(REPOSITORY).get(f"{plan.role}_snapshot", {})
+        if record.get("server_time"):
+            t0 = datetime.fromisoformat(str(record["server_time"])).timestamp()
+            outputs.update(t0=t0, t0_iso=iso(t0))
+        outputs["clocks"] = clocks.as_json()
+        return outputs
 
-    async def _queue_snapshot(self, queue: str, t0: float, *, margin: bool) -> dict[str, Any]:
-        """P0 and D0 at t0. With `margin`, read `skew` seconds after t0, so the events of
-        changes committed just before the snapshot but published just after it are counted."""
-        if margin:
-            await asyncio.sleep(max(0.0, t0 + self.options.drain.skew - time.time()))
+    async def check_clocks(self, ctx: StepContext) -> ClockCheck:
+        """The skew between the repository database server's clock (t0's), the broker's
+        (standing in for the repository host's, which stamps the events) and this host's
+        (the samples'); RefusedError past backup.clock_skew."""
+        ctx.progress("reading the clocks of the repository database server and the broker")
+        reference = await self.systems.database_clock("repository_db")
+        broker = await self.systems.broker_clock()
+        check = ClockCheck(
+            reference=reference,
+            others=(broker, ClockReading.here()),
+            allowed=self.options.drain.skew,
+            publish_lag=self.options.drain.publish_lag,
+        )
+        ctx.record("clocks", check.as_json())
+        check.refuse_if_too_skewed()
+        return check
+
+    async def _queue_snapshot(
+        self, queue: str, t0: float, *, margin: float | None
+    ) -> dict[str, Any]:
+        """P0 and D0 at t0 (this host's clock). With a `margin`, read that many seconds
+        after t0, so the events of changes committed just before the snapshot but published
+        after it are counted."""
+        if margin is not None:
+            await asyncio.sleep(max(0.0, t0 + margin - time.time()))
         try:
             stats, dlq = await self.systems.queue_counters(queue)
         except SyncWizardError as exc:
@@ -450,7 +491,13 @@ class BackupSteps:
                 f"no queue snapshot at t0 ({snapshot.get('error', 'not taken')}): only 'queue "
                 "empty' and 'oldest pending newer than t0' apply"
             )
-        judge = DrainJudge(queue, t0, baseline, self.options.drain, started_at=time.time())
+        # Measured again: the clocks may have moved since t0 (a resume hours later), and an
+        # external backup had no measure yet. The wider margin of the two is kept.
+        clocks = await self.check_clocks(ctx)
+        margin = max(clocks.margin, float(repository.get("clocks", {}).get("margin", 0.0)))
+        judge = DrainJudge(
+            queue, t0, baseline, self.options.drain, started_at=time.time(), margin=margin
+        )
         judge.notes.extend(notes)
         reset_recorded = False
 
@@ -473,6 +520,8 @@ class BackupSteps:
             "drained_at_iso": iso(status.at),
             "queue_at_drain": status.as_json(),
             "counters_reset": judge.counters_reset,
+            "margin": margin,
+            "clocks": clocks.as_json(),
             "notes": list(status.notes),
             "summary": status.headline,
         }

@@ -23,6 +23,7 @@ from syncwizard.clients.postgres import (
 from syncwizard.clients.results import QueueStats
 from syncwizard.config import Profile
 from syncwizard.errors import SyncWizardError
+from syncwizard.runbook.backup.clocks import ClockReading
 from syncwizard.runbook.backup.drain import DrainSample
 from syncwizard.runbook.backup.snapshot_dump import DumpPlan, SnapshotHook, dump_in_snapshot
 from syncwizard.runbook.model import StepContext
@@ -214,6 +215,45 @@ class BackupSystems:
             for probe in probes.values():
                 majors[tool] = await check_tool_version(tool, probe.server_major, system=probe.role)
         return majors
+
+    # --- the clocks -----------------------------------------------------------------------
+
+    async def database_clock(self, role: str) -> ClockReading:
+        """The database server's clock (`clock_timestamp()`), bracketed by this host's."""
+        settings = getattr(self.profile, role)
+        conn = await connect(
+            settings.conninfo,
+            passfile=systems.expand(settings.passfile),
+            system=role,
+            timeout=settings.timeout,
+            statement_timeout=settings.timeout,
+        )
+        try:
+            before = time.time()
+            ((server_time,),) = await fetch_all(
+                conn,
+                "SELECT clock_timestamp()",
+                conninfo=settings.conninfo,
+                system=role,
+                what="the read of its clock",
+                timeout=settings.timeout,
+            )
+            after = time.time()
+        finally:
+            await close_quietly(conn)
+        name = f"the {role.replace('_db', '')} database server's clock"
+        return ClockReading(name, server_time.timestamp(), before, after)
+
+    async def broker_clock(self) -> ClockReading:
+        """The broker's clock, in whole seconds (Jolokia's answer stamp)."""
+        before, stamp, after = await self.jolokia.broker_clock()
+        return ClockReading(
+            f"the broker's clock (Jolokia at {self.jolokia.url})",
+            float(stamp),
+            before,
+            after,
+            resolution=1.0,
+        )
 
     # --- the queue ------------------------------------------------------------------------
 
