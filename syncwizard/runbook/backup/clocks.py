@@ -20,11 +20,11 @@ from typing import Any
 
 from syncwizard.runbook.model import RefusedError
 
-HOST = "this host (the wizard's)"
+HOST = "this host's clock (the wizard's)"
 
 
 def iso_ms(at: float) -> str:
-    return datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds")
+    return datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -118,11 +118,13 @@ class ClockCheck:
     def refuse_if_too_skewed(self) -> None:
         """RefusedError naming both clocks, the skew and the margin, when a skew proven by
         the readings exceeds backup.clock_skew."""
-        worst = max(self.skews, key=lambda s: s.at_least, default=None)
-        if worst is None or worst.at_least <= self.allowed:
+        beyond = [s for s in self.skews if s.at_least > self.allowed]
+        if not beyond:
             return
+        worst = max(beyond, key=lambda s: s.at_most)
         raise RefusedError(
-            f"the clocks disagree: {worst.describe()}, more than backup.clock_skew = "
+            f"the clocks disagree: {'; '.join(s.describe() for s in beyond)}; more than "
+            f"backup.clock_skew = "
             f"{self.allowed:g} s allows. t0 is read on {self.reference.name}, the events are "
             "stamped by the repository host and the queue is watched from here, so the drain "
             f"would need a margin of {self.publish_lag:g} s (backup.publish_lag) + "
