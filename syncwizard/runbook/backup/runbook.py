@@ -379,7 +379,6 @@ class BackupSteps:
         """The skew between the repository database server's clock (t0's), the broker's
         (standing in for the repository host's, which stamps the events) and this host's
         (the samples'); RefusedError past backup.clock_skew."""
-        ctx.progress("reading the clocks of the repository database server and the broker")
         reference = await self.systems.database_clock("repository_db")
         broker = await self.systems.broker_clock()
         check = ClockCheck(
