@@ -220,7 +220,7 @@ async def test_a_skew_within_the_allowed_widens_the_margin_of_the_snapshot_and_t
     backups = tmp_path / "backups"
     profile = lab_profile(lab_config, backups, SYNCWIZARD_BACKUP__CLOCK_SKEW="2")
     events: list[StepEvent] = []
-    engine = skewed_engine(profile, events, SkewedSystems(profile, broker_by=1.5))
+    engine = skewed_engine(profile, events, SkewedSystems(profile, broker_by=2.0))
     try:
         outcome = await engine.run()
     finally:
@@ -228,12 +228,14 @@ async def test_a_skew_within_the_allowed_widens_the_margin_of_the_snapshot_and_t
     assert outcome.status == "finished", outcome.error and outcome.error.render()
     manifest = json.loads((the_set(backups) / "manifest.json").read_text())
     wait = manifest["wait"]
-    assert wait["margin"] >= 0.5 + 1.5  # publish_lag + at least the injected skew
+    assert wait["margin"] >= 0.5 + 2.0  # publish_lag + at least the injected skew
     assert wait["margin"] == pytest.approx(wait["clocks"]["margin"])
-    assert wait["clocks"]["skew"] >= 1.5
+    assert wait["clocks"]["skew"] >= 2.0
+    (said,) = [n for n in wait["notes"] if "the clocks differ by up to" in n]
+    assert "the margin after t0 is" in said and "backup.publish_lag 0.5 s" in said
     # P0 and D0 were read after t0 + the widened margin, not after t0 + 0.5 s
     (repo_dump, _) = manifest["dumps"]
     taken = manifest["queue_snapshots"]["t0"]["taken_at"]
-    assert taken - repo_dump["snapshot_at"] >= 2.0
+    assert taken - repo_dump["snapshot_at"] >= 2.5
     # t0 is the database server's clock at the snapshot, just before this host's stamp
     assert manifest["t0"]["at"] <= repo_dump["snapshot_at_iso"]

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from syncwizard.config import BackupSettings
 from syncwizard.runbook.backup.clocks import HOST, ClockCheck, ClockReading, Skew
+from syncwizard.runbook.backup.options import BackupOptions
 from syncwizard.runbook.model import RefusedError
 
 NOW = 1_767_225_600.0
@@ -68,3 +70,15 @@ def test_the_check_serializes_what_the_manifest_keeps() -> None:
     assert data["reference"]["name"] == DB and data["others"][0]["resolution"] == 1.0
     assert data["margin"] == pytest.approx(10.0 + data["skew"])
     assert data["skews"][0]["of"] == BROKER
+
+
+def test_the_profile_sets_the_publish_lag_and_the_allowed_skew() -> None:
+    options = BackupOptions.from_settings(
+        BackupSettings(dir="/backups", publish_lag=30.0, clock_skew=1.0)
+    )
+    assert (options.drain.publish_lag, options.drain.skew) == (30.0, 1.0)
+    assert BackupOptions.from_json(options.as_json()) == options
+    # a run journaled before publish_lag existed resumes with the default
+    older = options.as_json()
+    del older["drain"]["publish_lag"]
+    assert BackupOptions.from_json(older).drain.publish_lag == BackupSettings().publish_lag == 10

@@ -329,6 +329,7 @@ def with_line(section: str, line: str) -> str:
         ("backup", "drain_interval = 0", "0", "a number of seconds greater than 0"),
         ("backup", "drain_confirm = -1", "-1", "a number of seconds, 0 or more"),
         ("backup", "clock_skew = -0.5", "-0.5", "a number of seconds, 0 or more"),
+        ("backup", "publish_lag = -1", "-1", "a number of seconds, 0 or more"),
         ("backup", "stall_after = 0", "0", "a number of seconds greater than 0"),
         ("backup", 'format = "tar"', '"tar"', '"directory" or "custom"'),
         ("backup", 'wait_mode = "sleep"', '"sleep"', '"drain" or "countdown"'),

@@ -153,6 +153,7 @@ class ClockCheck:
 
     def summary(self) -> str:
         return (
-            f"clocks within {self.skew:.1f} s of {self.reference.name}; drain margin "
-            f"{self.margin:.1f} s (publish lag {self.publish_lag:g} s + skew)"
+            f"the clocks differ by up to {self.skew:.1f} s from {self.reference.name}: "
+            f"the margin after t0 is {self.margin:.1f} s (backup.publish_lag "
+            f"{self.publish_lag:g} s + the skew)"
         )

@@ -69,6 +69,7 @@ __all__ = ["BackupOptions", "BackupSteps", "parse_attested_time", "resume_backup
 
 FREE_SPACE_FACTOR = 1.2
 COMPRESSED_SHARE = 0.5  # a compressed dump's size against the tables' size, generously
+NOTABLE_SKEW = 1.5  # seconds; below it the skew is mostly the broker's whole-second stamp
 
 
 class BackupSteps:
@@ -107,9 +108,8 @@ class BackupSteps:
                     id=REPOSITORY,
                     title=TITLES[REPOSITORY] + (EXTERNAL_SUFFIX if external else ""),
                     why="The procedure backs up the repository FIRST, so a restore can remove "
-                    "whatever the Sync Service tracked after it. t0 is this dump's snapshot "
-                    "time (its start) by the database server's clock; the queue's counters "
-                    "are taken at t0 plus the margin (publish lag and measured clock skew).",
+                    "whatever the Sync Service tracked after it. t0 is its snapshot time, by "
+                    "the database's clock; the queue is counted at t0 + margin.",
                     action=self.repository_backup,
                     verification=self.verify_dump,
                     depends_on=(PREFLIGHT,),
@@ -120,9 +120,7 @@ class BackupSteps:
                     title=TITLES[WAIT],
                     why="Only when the Sync Service has consumed every event produced up to "
                     "t0 does its database reflect the repository backup. The doc's 'Dequeued "
-                    "== Pending' is wrong as written, and so is counting alone (several "
-                    "consumers, prefetch and redeliveries consume out of order): drained is "
-                    "an empty queue, or no event older than t0 + margin left pending.",
+                    "== Pending', or any count alone, is unsound; the sound criterion is shown.",
                     action=self.wait_for_sync,
                     depends_on=(REPOSITORY,),
                     plan=lambda ctx: self._plan_wait(),
@@ -497,6 +495,8 @@ class BackupSteps:
         judge = DrainJudge(
             queue, t0, baseline, self.options.drain, started_at=time.time(), margin=margin
         )
+        if clocks.skew > NOTABLE_SKEW:  # said on screen only when it lengthens the wait
+            notes.append(clocks.summary())
         judge.notes.extend(notes)
         reset_recorded = False
 
