@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from syncwizard.clients.jolokia import JolokiaClient
 from syncwizard.config import BackupSettings
+from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.backup.clocks import HOST, ClockCheck, ClockReading, Skew
 from syncwizard.runbook.backup.options import BackupOptions
 from syncwizard.runbook.model import RefusedError
@@ -82,3 +84,26 @@ def test_the_profile_sets_the_publish_lag_and_the_allowed_skew() -> None:
     older = options.as_json()
     del older["drain"]["publish_lag"]
     assert BackupOptions.from_json(older).drain.publish_lag == BackupSettings().publish_lag == 10
+
+
+async def test_the_broker_clock_is_the_stamp_of_jolokias_answer() -> None:
+    client = JolokiaClient("http://mq:8161/api/jolokia", "admin", "pw", broker_name="localhost")
+    answers = [
+        {"status": 200, "value": "localhost", "timestamp": 1_767_225_600},
+        {"status": 200, "value": "localhost"},  # something in between dropped the stamp
+    ]
+
+    async def post(body: bytes) -> object:
+        assert b'"attribute": "BrokerName"' in body
+        return answers.pop(0)
+
+    client._post = post  # type: ignore[method-assign]
+    try:
+        before, stamp, after = await client.broker_clock()
+        assert stamp == 1_767_225_600 and before <= after
+        with pytest.raises(SyncWizardError) as caught:
+            await client.broker_clock()
+        assert "without its timestamp" in caught.value.message
+        assert caught.value.system == "broker"
+    finally:
+        await client.aclose()
