@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from syncwizard.clients.service import RECOVER_ENV, ServiceProcess
@@ -62,6 +63,12 @@ def persistent_note(start_with_recover: str, start: str | None) -> tuple[bool, s
     )
 
 
+def _awaiting_confirmation(records: Mapping[str, Mapping[str, Any]]) -> bool:
+    """A restart the wizard could not check, not confirmed by the admin since."""
+    unchecked, confirmed = records.get("unchecked"), records.get("confirmed")
+    return bool(unchecked) and (not confirmed or confirmed["at"] < unchecked["at"])
+
+
 class ServiceSteps:
     def __init__(self, state: RestoreState, repository: RepositorySteps) -> None:
         self.state = state
@@ -86,10 +93,11 @@ class ServiceSteps:
 
         A start that ran (exit 0) is never repeated by itself: a recover may still be
         running, and a second one on top of it helps nothing. Only the admin's explicit
-        choice (`choices.recover_again`: its process is gone) starts it once more. A start
-        cut short by a kill (recorded as starting, never as ended) may still be coming up:
-        it gets START_GRACE seconds to answer (unless not `patient`: the gate waited), and
-        is started again only if it does not."""
+        choice (`choices.recover_again`: its process is gone) starts it once more, and only
+        once `_refuse_unless_down` finds nothing of it running. A start cut short by a kill
+        (recorded as starting, never as ended) may still be coming up: it gets START_GRACE
+        seconds to answer (unless not `patient`: the gate waited), and is started again only
+        if it neither answers nor has a live process."""
         records = ctx.records_of(RECOVER)
         if self.state.choices.recover_again:
             return None
@@ -99,10 +107,10 @@ class ServiceSteps:
         if not earlier or "start_failed" in records:
             return None
         deadline = time.monotonic() + (START_GRACE if patient else 0.0)
+        node = self.state.profile.health.url  # the node the recover starts
         while True:
-            if await self.systems.health_answers() or isinstance(
-                self.systems.service_process(), ServiceProcess
-            ):
+            answers = [url for url, _ in await self.systems.health_answers() if url == node]
+            if answers or isinstance(self.systems.service_process(), ServiceProcess):
                 return dict(earlier)  # coming up, or recovering: watch it, never start again
             if time.monotonic() >= deadline:
                 return None
@@ -120,7 +128,11 @@ class ServiceSteps:
         if isinstance(process, ServiceProcess):
             running.append(process_line(process))
         queue = self.state.queue(ctx)
-        consumers = await self.systems.consumers_on(queue) if queue else None
+        try:
+            consumers = await self.systems.consumers_on(queue) if queue else None
+        except SyncWizardError as exc:  # the health check and the process still tell
+            ctx.log(f"the consumers on {queue} could not be read: {exc.message}")
+            consumers = None
         if consumers:
             running.append(f"{consumers} consumer(s) on the sync queue {queue}")
         if not running:
@@ -277,8 +289,8 @@ class ServiceSteps:
         if choice is False:
             return "skipped: you chose not to restart"
         return (
-            f"run `{self.settings.stop}` then `{self.settings.start}`, and watch it become "
-            "healthy again"
+            f"run `{self.settings.stop}` then `{self.settings.start}`, watch it become "
+            "healthy again, and check -Drecover is gone from its process"
         )
 
     def _persists(self, ctx: StepContext) -> bool:
@@ -291,7 +303,7 @@ class ServiceSteps:
         """After an attempt that restarted but could not see the process: the admin
         confirms -Drecover is gone from it (this attempt then restarts nothing)."""
         records = ctx.records_of(PLAIN_RESTART)
-        if "unchecked" not in records or self.state.choices.plain_restart is False:
+        if not _awaiting_confirmation(records) or self.state.choices.plain_restart is False:
             return None
         return Gate(
             title="Is -Drecover gone from the running Sync Service's arguments?",
@@ -323,8 +335,7 @@ class ServiceSteps:
                 "-Drecover in its arguments until its next restart",
                 {"restarted": False},
             )
-        records = ctx.records_of(PLAIN_RESTART)
-        if "unchecked" in records and "confirmed" not in records:
+        if _awaiting_confirmation(ctx.records_of(PLAIN_RESTART)):
             # Only reached through the gate above: the admin looked and confirmed.
             ctx.record("confirmed", {"at": time.time()})
             return {
