@@ -66,7 +66,9 @@ def persistent_note(start_with_recover: str, start: str | None) -> tuple[bool, s
 def _awaiting_confirmation(records: Mapping[str, Mapping[str, Any]]) -> bool:
     """A restart the wizard could not check, not confirmed by the admin since."""
     unchecked, confirmed = records.get("unchecked"), records.get("confirmed")
-    return bool(unchecked) and (not confirmed or confirmed["at"] < unchecked["at"])
+    if not unchecked:
+        return False
+    return not confirmed or confirmed["at"] < unchecked["at"]
 
 
 class ServiceSteps:
