@@ -100,6 +100,14 @@ class ServiceSettings:
     # the recover are shown after it.
     drift_command: str | None = None
     log: str | None = None
+    # How the wizard finds the service's local process, to see whether it runs and whether
+    # -Drecover is still in its arguments: a pid file (e.g. the one syncservice.sh writes),
+    # or a regular expression matched against each local process's command line.
+    pid_file: str | None = None
+    process_pattern: str | None = None
+    # seconds the restore's stop step waits for the services to be down (no consumer, no
+    # producer, no health check answering, no repository session)
+    down_timeout: float = _seconds(30.0)
 
 
 @dataclass(frozen=True)

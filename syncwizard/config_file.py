@@ -54,6 +54,8 @@ stop = "systemctl stop alfresco-sync"
 start = "systemctl start alfresco-sync"
 # the recover option arrives in $SYNCWIZARD_RECOVER_OPTION, never on our command line
 start_with_recover = "env JAVA_OPTS=\\"$SYNCWIZARD_RECOVER_OPTION\\" /opt/sync/syncservice.sh start"
+# where its process is found, to check -Drecover is gone after the plain restart:
+# pid_file = "/opt/alfresco-sync-service/syncservice.pid"   # or: process_pattern = "SyncService"
 
 [profiles.prod.backup]
 dir = "/var/backups/alfresco-sync"

@@ -12,9 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
 
 from syncwizard.clients.results import CommandResult
 from syncwizard.errors import SyncWizardError
@@ -142,3 +146,107 @@ class ServiceControl:
             extra_env={RECOVER_ENV: option},
             secrets=(option, password),
         )
+
+
+# --- the service's local process ----------------------------------------------------------
+
+RECOVER_MARK = "-Drecover="
+
+
+@dataclass(frozen=True)
+class ServiceProcess:
+    """The Sync Service's local process, and where -Drecover still shows in it."""
+
+    pid: int
+    found_by: str  # "pid file /path" or "pattern 'regex'"
+    recover_in: tuple[str, ...]  # "its command line", "its environment (JAVA_OPTS)"
+
+    @property
+    def describe(self) -> str:
+        return f"process {self.pid} (found by its {self.found_by})"
+
+
+def _proc_strings(pid: int, what: str) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/{what}").read_bytes()
+    except OSError:
+        return None
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _recover_in(pid: int) -> tuple[str, ...]:
+    """Where `-Drecover=` shows in the process: its arguments (a JVM's JAVA_OPTS expanded
+    by its start script), or its environment (JAVA_OPTS or our variable, which a container
+    or a unit kept)."""
+    found = []
+    if any(RECOVER_MARK in arg for arg in _proc_strings(pid, "cmdline") or ()):
+        found.append("its command line")
+    names = [
+        entry.split("=", 1)[0]
+        for entry in _proc_strings(pid, "environ") or ()
+        if RECOVER_MARK in entry.split("=", 1)[-1]
+    ]
+    if names:
+        found.append(f"its environment ({', '.join(sorted(names))})")
+    return tuple(found)
+
+
+def _pid_from_file(pid_file: str) -> int | None:
+    try:
+        text = Path(pid_file).expanduser().read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise SyncWizardError(
+            f"cannot read the Sync Service's pid file {pid_file}: {exc.strerror}",
+            hint="check sync_service.pid_file, and that this user may read it",
+            system="sync_service",
+        ) from None
+    return int(text) if text.isdigit() else None
+
+
+def _pids_matching(pattern: str) -> list[int]:
+    try:
+        wanted = re.compile(pattern)
+    except re.error as exc:
+        raise SyncWizardError(
+            f"sync_service.process_pattern {pattern!r} is not a regular expression: {exc}",
+            hint="give a Python regular expression matched against each command line",
+            system="config",
+        ) from None
+    me = os.getpid()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        args = _proc_strings(int(entry.name), "cmdline")
+        if args and wanted.search(" ".join(args)) and _alive(int(entry.name)):
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def find_service_process(
+    pid_file: str | None, pattern: str | None
+) -> ServiceProcess | Literal[False] | None:
+    """The service's live local process; None when it is not running; False when the
+    profile gives no way to find it (neither `pid_file` nor `process_pattern`)."""
+    if pid_file:
+        pid = _pid_from_file(pid_file)
+        if pid is not None and _alive(pid):
+            return ServiceProcess(pid, f"pid file {pid_file}", _recover_in(pid))
+        if not pattern:
+            return None
+    if pattern:
+        pids = _pids_matching(pattern)
+        if not pids:
+            return None
+        return ServiceProcess(pids[0], f"pattern {pattern!r}", _recover_in(pids[0]))
+    return False

@@ -79,6 +79,12 @@ class LabLayout:
         return self.standin_dir / "key.pem"
 
     @property
+    def standin_pid_file(self) -> Path:
+        """The Sync Service stand-in's own pid file, as syncservice.sh keeps one: the lab
+        profile's sync_service.pid_file, by which the wizard finds its process."""
+        return self.standin_dir / "syncservice.pid"
+
+    @property
     def pids_file(self) -> Path:
         return self.root / "pids.json"
 

@@ -153,6 +153,8 @@ def profile_sections(layout: LabLayout, topic: str) -> dict[str, dict[str, objec
             "start_with_recover": f"{ctl} start {root}",
             "drift_command": f"{sys.executable} -m syncwizard.lab.drift {root}",
             "log": str(layout.log_file(standin.PART)),
+            # Its process, to check -Drecover is gone from it after the plain restart.
+            "pid_file": str(layout.standin_pid_file),
         },
         "repository": {
             "stop": f"{repository_ctl} stop {root}",

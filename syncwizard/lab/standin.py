@@ -25,6 +25,7 @@ from syncwizard.lab.service_ctl import service_main
 if TYPE_CHECKING:
     from syncwizard.lab.standin_consumer import EventConsumer
     from syncwizard.lab.standin_health import Check, DatabaseProbe, EventLag, RepositoryProbe
+    from syncwizard.lab.standin_recover import RecoverCredentials
 
 PART = "standin"
 # For practice: keep the "recovering" state visible at least this long (default: no wait).
@@ -44,25 +45,7 @@ def _broker_password(layout: LabLayout) -> str:
 
 def run(root: Path) -> int:
     """The stand-in's main: returns the process exit status."""
-    import psycopg
-
-    from syncwizard.clients.names import sync_queue_name
-    from syncwizard.lab.postgres import conninfo
-    from syncwizard.lab.standin_consumer import BrokerAddress, EventConsumer
-    from syncwizard.lab.standin_health import (
-        DatabaseProbe,
-        EventLag,
-        HealthServer,
-        RepositoryProbe,
-        serve_in_thread,
-    )
-    from syncwizard.lab.standin_recover import (
-        RecoverOptionError,
-        ask_repository,
-        reconcile,
-        recover_credentials,
-    )
-    from syncwizard.lab.standin_store import connect, ensure_sync_id
+    from syncwizard.lab.standin_recover import RecoverOptionError, recover_credentials
 
     logging.basicConfig(
         stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
@@ -80,6 +63,50 @@ def run(root: Path) -> int:
         log.error("recover refused: %s", exc)
         return 2
     log.info("Sync Service stand-in starting (pid %d, lab %s)", os.getpid(), layout.root)
+    _write_pid_file(layout)
+    try:
+        return _run(layout, topic, credentials, stopping)
+    finally:
+        _remove_pid_file(layout)
+
+
+def _write_pid_file(layout: LabLayout) -> None:
+    layout.standin_dir.mkdir(parents=True, exist_ok=True)
+    tmp = layout.standin_pid_file.with_suffix(".tmp")
+    tmp.write_text(f"{os.getpid()}\n", encoding="utf-8")
+    os.replace(tmp, layout.standin_pid_file)
+
+
+def _remove_pid_file(layout: LabLayout) -> None:
+    """Remove the pid file if it still names this process (a newer stand-in's stays)."""
+    try:
+        if layout.standin_pid_file.read_text(encoding="utf-8").strip() == str(os.getpid()):
+            layout.standin_pid_file.unlink()
+    except OSError:
+        pass
+
+
+def _run(
+    layout: LabLayout,
+    topic: str,
+    credentials: RecoverCredentials | None,
+    stopping: threading.Event,
+) -> int:
+    import psycopg
+
+    from syncwizard.clients.names import sync_queue_name
+    from syncwizard.lab.postgres import conninfo
+    from syncwizard.lab.standin_consumer import BrokerAddress, EventConsumer
+    from syncwizard.lab.standin_health import (
+        DatabaseProbe,
+        EventLag,
+        HealthServer,
+        RepositoryProbe,
+        serve_in_thread,
+    )
+    from syncwizard.lab.standin_recover import ask_repository, reconcile
+    from syncwizard.lab.standin_store import connect, ensure_sync_id
+
     sync_conninfo, repo_conninfo = conninfo(layout, "sync"), conninfo(layout, "repository")
     try:
         with connect(sync_conninfo, layout.pgpass, "syncwizard-standin") as sync_db:

@@ -67,9 +67,15 @@ async def test_events_still_arriving_are_named_then_the_repository_is_stopped_by
     choices = RestoreChoices("clear")
     run = restore_run(without_repository_stop(lab_config, tmp_path), backup_set, choices)
     try:
-        for step in ("verify_set", "preflight", "stop_services"):
+        for step in ("verify_set", "preflight"):
             assert await run.run_step(step) == StepState.DONE, run.errors.get(step)
-        assert repository_control.is_running(lab)  # no stop command: "stop it by hand"
+        # No stop command: "stop it by hand"; the stop step finds it still running.
+        assert await run.run_step("stop_services") == StepState.FAILED
+        stop_error = run.errors["stop_services"].message
+        assert "no stop command for: repository" in stop_error
+        assert "session(s) on the repository database 'alfresco'" in stop_error
+        assert "syncwizard-lab-repository from 127.0.0.1" in stop_error
+        assert repository_control.is_running(lab)
         assert await run.run_step("check_quiet") == StepState.FAILED
         error = run.errors["check_quiet"]
         assert isinstance(error, RefusedError)

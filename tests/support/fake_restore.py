@@ -6,7 +6,13 @@ restore runbook (its steps, plans, gates, checks and report) over them.
 - a Sync Service and a repository that the service commands stop and start: the health
   check refuses while the Sync Service is down and, after a start, answers more checks
   healthy at each look until all are and its consumer is back on the queue (or, with
-  `never_healthy`, its event lag stays too high);
+  `never_healthy`, its event lag stays too high); its process (found by the profile's pid
+  file) holds -Drecover in its command line after the recover start, and after the plain
+  restart too with `option_kept` (a start configuration that stores it); with
+  `ignores_stop` its stop command exits 0 but it keeps running; with `session_left` a
+  client keeps a session on the repository database after the stop (the repository's own
+  sessions are not counted: the `producing` repository publishes on, unseen there); with
+  `other_nodes_up` the profile's other cluster nodes answer and no stop reaches them;
 - a broker (`FakeJolokia`) whose sync queue holds `events` pending events, which the clear
   takes into a real archive file; with `producing`, the repository's stop command returns
   but the repository keeps running and publishing (a unit that is not the one running, a
@@ -27,7 +33,7 @@ import tempfile
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from support.fake_backup import DATABASES
 from support.fake_sets import SET_RUN_ID, write_demo_sets
@@ -48,7 +54,7 @@ from syncwizard.clients.results import (
     TopicStats,
     TopicSubscribers,
 )
-from syncwizard.clients.service import ServiceControl
+from syncwizard.clients.service import ServiceControl, ServiceProcess
 from syncwizard.config import Profile, RepositorySettings, ServiceSettings, Settings
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.engine import Engine
@@ -71,12 +77,15 @@ RUN_ID = "restore-20260101T020000Z"
 FAIL_AT = 2  # a failing step fails at its first look at a system after this many reports
 ARRIVING = 7  # events arriving between two looks while the repository still produces
 EVENT_TYPES = ("NODEADDED", "NODEUPDATED", "NODEUPDATED", "NODEREMOVED")
+PID_FILE = "/opt/alfresco-sync-service/syncservice.pid"
 SYNC_SERVICE = ServiceSettings(
     stop="systemctl stop alfresco-sync",
     start="systemctl start alfresco-sync",
     start_with_recover='env JAVA_OPTS="$SYNCWIZARD_RECOVER_OPTION" '
     "/opt/alfresco-sync-service/syncservice.sh start",
     watch_interval=0.05,
+    pid_file=PID_FILE,
+    down_timeout=0.3,
 )
 REPOSITORY = RepositorySettings(
     stop="systemctl stop alfresco",
@@ -133,6 +142,10 @@ class FakeRestore(StepHold):
         shared: bool = False,
         producing: bool = False,
         never_healthy: bool = False,
+        ignores_stop: bool = False,
+        option_kept: bool = False,
+        session_left: bool = False,
+        other_nodes_up: bool = False,
         hold_at: Mapping[str, int | Iterable[int]] | None = None,
         fail: Mapping[str, SyncWizardError] | None = None,
     ) -> None:
@@ -147,6 +160,12 @@ class FakeRestore(StepHold):
         self._stop_ignored = False
         self.never_healthy = never_healthy  # after a start, its event lag stays too high
         self.sync_up = True
+        self.ignores_stop = ignores_stop  # the Sync Service's stop command does not take
+        self.option_kept = option_kept  # its plain start keeps -Drecover
+        self.session_left = session_left  # a session on the repository DB stays
+        self.other_nodes_up = other_nodes_up  # the profile's other_nodes answer, never stop
+        self.process_visible = True  # False: the profile gives no way to find the process
+        self.recover_in_args = False  # -Drecover in the running process's command line
         self.repository_up = True
         self.looks_since_start: int | None = None  # None: up since before the restore
         self.queue = FakeQueue(pending=events)
@@ -233,15 +252,19 @@ class FakeRestore(StepHold):
 
     def stopped(self, service: str) -> None:
         if service == "sync_service":
-            self.sync_up, self.queue.consumers = False, 0
+            if not self.ignores_stop:
+                self.sync_up, self.queue.consumers = False, 0
         elif self.producing and not self._stop_ignored:
             self._stop_ignored = True  # the first stop does not take
         else:
             self.repository_up, self.producing = False, False
 
-    def started(self, service: str) -> None:
+    def started(self, service: str, *, recover: bool = False) -> None:
         if service == "sync_service":
+            if self.sync_up:
+                return  # a start of a running unit does nothing
             self.sync_up, self.looks_since_start = True, 0
+            self.recover_in_args = recover or self.option_kept
         else:
             self.repository_up = True
 
@@ -348,7 +371,7 @@ class FakeService(ServiceControl):
 
     async def start_with_recover(self, user: str, password: str) -> CommandResult:
         result = await self._ran("start_with_recover")
-        self.fake.started(self.name)
+        self.fake.started(self.name, recover=True)
         return result
 
 
@@ -373,6 +396,33 @@ class FakeRestoreSystems(RestoreSystems):
     async def health_reports(self) -> list[HealthReport]:
         await self.fake.checkpoint()
         return [self.fake.health()]
+
+    async def recover_node_reports(self) -> list[HealthReport]:
+        return await self.health_reports()
+
+    async def health_answers(self) -> list[tuple[str, str]]:
+        await self.fake.checkpoint()
+        health = self.profile.health
+        nodes = [health.url] if self.fake.sync_up else []
+        nodes += list(health.other_nodes) if self.fake.other_nodes_up else []
+        return [(url, "HTTP 200, healthy") for url in nodes]
+
+    async def producers_on(self, topic: str) -> int | None:
+        return 0
+
+    async def repository_sessions(self) -> list[Session]:
+        await self.fake.checkpoint()
+        if not self.fake.session_left:
+            return []
+        return [Session(4321, "alfresco", "pgAdmin 4", "10.0.0.7", "idle")]
+
+    def service_process(self) -> ServiceProcess | Literal[False] | None:
+        if not self.fake.process_visible:
+            return False
+        if not self.fake.sync_up:
+            return None
+        held = ("its command line",) if self.fake.recover_in_args else ()
+        return ServiceProcess(4242, f"pid file {PID_FILE}", held)
 
     async def repository_ready(self) -> ReadyAnswer | None:
         await self.fake.checkpoint()

@@ -185,7 +185,7 @@ async def test_the_restart_choice_reaches_the_runbook() -> None:
     app, _, _ = restore_app(launcher=FakeRestoreLauncher(fake))
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await resume_prepared(pilot)
-        assert "syncwizard wrote it nowhere" in flat(screen.note)
+        assert "holds it in its arguments" in flat(screen.note)
         restart = screen.query_one("#choice-set-plain_restart", RadioSet)
         assert restart.pressed_index == 0, "the recover step's persistent note suggests it"
         await pilot.click("#choice-set-plain_restart RadioButton:last-of-type")

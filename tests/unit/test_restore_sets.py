@@ -108,6 +108,8 @@ def test_a_start_command_that_stores_options_is_named_as_persistent() -> None:
         "systemctl set-environment JAVA_OPTS=$SYNCWIZARD_RECOVER_OPTION && systemctl start sync",
         "systemctl start sync",
     )
-    assert persists and "remove -Drecover" in note
+    assert persists and "remove -Drecover" in note and "is required" in note
     persists, note = persistent_note("/opt/sync/ctl start", "/opt/sync/ctl start")
-    assert not persists and "wrote it nowhere" in note
+    assert not persists and "not in a file of syncwizard's" in note
+    # The running process keeps it in its arguments until restarted without it.
+    assert "holds it in its arguments" in note and "until it is" in note

@@ -144,6 +144,8 @@ def _stopped(stop: dict[str, Any]) -> list[str]:
         lines += ["Nothing was stopped (no stop commands configured).", ""]
     if stop.get("consumers_after") is not None:
         lines += [f"Consumers on the queue afterwards: {count(stop['consumers_after'])}.", ""]
+    if stop.get("down"):
+        lines += ["Checked down: " + text("; ".join(str(d) for d in stop["down"])) + ".", ""]
     return lines
 
 

@@ -35,6 +35,9 @@ def recover_and_restart(view: RunView) -> list[str]:
             lines.append(f"- Its log, {code(recover['log'])}, said nothing of the recover.")
         if recover.get("persistent_note"):
             lines.append(f"- {text(recover['persistent_note'])}")
+        if recover.get("other_nodes"):
+            others = ", ".join(str(url) for url in recover["other_nodes"])
+            lines.append(f"- The other nodes start normally, without -Drecover: {text(others)}")
         lines.append("")
     if view.state(steps.PLAIN_RESTART) == StepState.SKIPPED:
         lines += [
@@ -49,6 +52,7 @@ def recover_and_restart(view: RunView) -> list[str]:
             [
                 ("Exit code", count(restart.get("exit_code"))),
                 ("Healthy at", when(restart.get("healthy_at"))),
+                ("-Drecover in the running process", text(restart.get("option_check") or "")),
             ]
         )
         lines.append("")

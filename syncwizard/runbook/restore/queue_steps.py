@@ -6,12 +6,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from syncwizard.clients.postgres import parse_conninfo
 from syncwizard.clients.service import ServiceControl
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.model import Gate, Outputs, RefusedError, SkipStep, StepContext
 from syncwizard.runbook.restore.state import RestoreState
+from syncwizard.runbook.restore.still_running import wait_until_down
 
-CONSUMERS_GONE_TIMEOUT = 30.0
 QUIET_WAIT = 300.0  # how long "wait" watches for the repository to stop
 PREFETCH_NOTE = (
     "a live Sync consumer works through up to 3000 prefetched events the archive never sees"
@@ -37,7 +38,10 @@ class QueueSteps:
             f"run `{command}`" if command else f"no {label} stop command: stop it by hand"
             for label, _, command in self._services()
         ]
-        return "; ".join(parts) + ", then wait until no consumer is left on the queue"
+        return "; ".join(parts) + (
+            ", then check they are down: no consumer on the queue, no producer on the topic, "
+            "no health URL answering, no session on the repository database"
+        )
 
     async def stop_gate(self, ctx: StepContext) -> Gate:
         facts = tuple(
@@ -74,21 +78,58 @@ class QueueSteps:
                 )
             stopped.append({"what": label, "command": result.command, "exit_code": 0})
         queue = self.state.queue(ctx)
-        consumers: int | None = None
-        if self.state.found(ctx).get("queue_exists"):
-            ctx.progress(f"waiting for the consumers to leave {queue}")
-            consumers = await self.systems.wait_for_consumers_gone(queue, CONSUMERS_GONE_TIMEOUT)
+        topic = self.state.topic(ctx)
+        database = self._repository_database()
+        timeout = self.state.profile.sync_service.down_timeout
+        ctx.progress("checking that the services are down")
+        running = await wait_until_down(
+            self.systems,
+            queue,
+            topic,
+            database,
+            timeout,
+            lambda still, left: ctx.progress(
+                f"waiting for the services to be down ({left:.0f} s left): {still[0]}"
+            ),
+        )
+        if running:
+            for line in running:
+                ctx.log(f"still running: {line}")
+            ctx.record("still_running", {"running": running})
+            by_hand_note = (
+                f" (no stop command for: {', '.join(by_hand)}: stop it by hand)" if by_hand else ""
+            )
+            raise RefusedError(
+                f"the services are not down {timeout:.0f} s after the stop"
+                f"{by_hand_note}; still running: " + "; ".join(running),
+                hint="a stop command that exits 0 may have stopped another unit or container "
+                "than the one running (check `systemctl status`, `docker ps`, `kubectl get "
+                "pods`), or a node or client the profile does not stop is still there: stop "
+                "what is named, then run this step again. Nothing was cleared or restored",
+                system="sync_service",
+            )
+        nodes = len(self.state.profile.health.urls)
+        proof = [
+            f"no consumer on {queue}" if queue else "no sync queue",
+            f"no producer on {topic}" if topic else "no topic named",
+            f"all {nodes} health URLs silent" if nodes > 1 else "the health URL silent",
+            f"no session on {database!r}",
+        ]
         summary = ", ".join(f"stopped the {s['what']}" for s in stopped) or "nothing stopped"
         if by_hand:
-            summary += f"; stop by hand: {', '.join(by_hand)}"
-        if consumers:
-            summary += f"; {consumers} consumer(s) still on the queue ({PREFETCH_NOTE})"
+            summary += f" (stopped by hand: {', '.join(by_hand)})"
+        summary += "; down: " + ", ".join(proof)
         return {
             "stopped": stopped,
             "by_hand": by_hand,
-            "consumers_after": consumers,
+            "consumers_after": 0,
+            "down": proof,
             "summary": summary,
         }
+
+    def _repository_database(self) -> str:
+        parts = parse_conninfo(self.state.profile.repository_db.conninfo, "repository_db")
+        return parts.get("dbname") or parts.get("user", "")
 
     # --- nothing still arriving ----------------------------------------------------------
 

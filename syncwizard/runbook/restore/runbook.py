@@ -180,6 +180,7 @@ def restore_runbook(actions: RestoreActions) -> Runbook:
                 title=TITLES[PLAIN_RESTART],
                 why=WHY[PLAIN_RESTART],
                 action=a.service.plain_restart,
+                gate=a.service.plain_restart_gate,
                 depends_on=(RECOVER,),
                 plan=a.service.plan_plain_restart,
             ),

@@ -12,14 +12,19 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Literal
+
+import psycopg
 
 from syncwizard import systems
 from syncwizard.clients import pgadmin
 from syncwizard.clients.event_consumer import ClearCounts, ClearResult, consume_into_archive
 from syncwizard.clients.health import fetch_cluster
+from syncwizard.clients.jolokia import destination_mbean, entry_value, is_missing_mbean
+from syncwizard.clients.postgres import APPLICATION_NAME, parse_conninfo, query_error
 from syncwizard.clients.repository import ReadyAnswer, repository_ready
-from syncwizard.clients.results import HealthReport
-from syncwizard.clients.service import ServiceControl
+from syncwizard.clients.results import HealthReport, Session
+from syncwizard.clients.service import ServiceControl, ServiceProcess, find_service_process
 from syncwizard.clients.stomp_session import StompTarget, probe
 from syncwizard.config import Profile, RepositorySettings, ServiceSettings
 from syncwizard.errors import SyncWizardError
@@ -63,6 +68,63 @@ class RestoreSystems(BackupSystems):
     async def health_reports(self) -> list[HealthReport]:
         return await fetch_cluster(self.health)
 
+    async def recover_node_reports(self) -> list[HealthReport]:
+        """The health of the node the recover starts (`health.url`) alone: the other nodes
+        of a cluster start normally once it is healthy."""
+        return [await self.health[0].fetch()]
+
+    async def health_answers(self) -> list[tuple[str, str]]:
+        """Every configured health URL (node 1 first) that answers, with what it said; an
+        unhealthy answer (HTTP 500 with the checks) is an answer too."""
+        answers: list[tuple[str, str]] = []
+        for client in self.health:
+            try:
+                report = await client.fetch()
+            except SyncWizardError:
+                continue
+            failing = [c.name for c in report.checks if not c.healthy]
+            said = "healthy" if not failing else f"unhealthy: {', '.join(failing)}"
+            answers.append((client.url, f"HTTP {report.http_status}, {said}"))
+        return answers
+
+    async def producers_on(self, topic: str) -> int | None:
+        """ProducerCount of the topic; None when it does not exist. Only producers bound to
+        the topic count: an anonymous producer (one that names its destination per message)
+        shows on no destination, so the quiet check still watches what arrives."""
+        jolokia = self.jolokia
+        payload = {
+            "type": "read",
+            "mbean": destination_mbean(await jolokia.broker_name(), "Topic", topic),
+            "attribute": "ProducerCount",
+        }
+        answer = (await jolokia.bulk([payload]))[0]
+        if is_missing_mbean(answer):
+            return None
+        return int(entry_value(jolokia.url, answer, f"reading topic {topic}") or 0)
+
+    async def repository_sessions(self) -> list[Session]:
+        """Client sessions on the repository's database, other than this wizard's own
+        (application_name 'syncwizard')."""
+        settings = self.profile.repository_db
+        parts = parse_conninfo(settings.conninfo, "repository_db")
+        name = parts.get("dbname") or parts.get("user", "")
+        conn = await pgadmin.connect_maintenance(
+            settings.conninfo, passfile=systems.expand(settings.passfile), system="repository_db"
+        )
+        try:
+            sessions = await pgadmin.read_sessions(conn, name)
+        except psycopg.Error as exc:
+            raise query_error(exc, settings.conninfo, system="repository_db") from exc
+        finally:
+            await conn.close()
+        return [s for s in sessions if s.application != APPLICATION_NAME]
+
+    def service_process(self) -> ServiceProcess | Literal[False] | None:
+        """The Sync Service's local process (sync_service.pid_file / process_pattern); None
+        when it is not running, False when the profile gives no way to find it."""
+        settings = self.profile.sync_service
+        return find_service_process(settings.pid_file, settings.process_pattern)
+
     async def queue_exists(self, queue: str) -> bool:
         return queue in await self.jolokia.list_queues()
 
@@ -74,16 +136,6 @@ class RestoreSystems(BackupSystems):
     async def pending_on(self, queue: str) -> int | None:
         stats = await self.queue_stats(queue)
         return None if stats is None else stats.pending
-
-    async def wait_for_consumers_gone(self, queue: str, timeout: float) -> int | None:
-        """Wait until no consumer is attached (a stopped service lets go of its session);
-        the last count seen."""
-        deadline = time.monotonic() + timeout
-        while True:
-            count = await self.consumers_on(queue)
-            if not count or time.monotonic() >= deadline:
-                return count
-            await asyncio.sleep(1.0)
 
     async def enqueued(self, queue: str, topic: str | None) -> tuple[int, int]:
         """EnqueueCount of the queue and of the topic feeding it (0 when it does not exist)."""

@@ -147,10 +147,16 @@ CHOICES = {
             Option(
                 True,
                 "Restart without recover",
-                "Stops the Sync Service and starts it with the plain start command, so a "
-                "start configuration that kept the recover option does not recover again.",
+                "Stops the Sync Service and starts it with the plain start command, then "
+                "checks -Drecover is gone from the running process. Required where the start "
+                "configuration kept the option.",
             ),
-            Option(False, "Skip", "The Sync Service keeps running as it was started."),
+            Option(
+                False,
+                "Skip",
+                "The Sync Service keeps running as it was started, -Drecover in its "
+                "arguments until its next restart.",
+            ),
         ),
     ),
 }
