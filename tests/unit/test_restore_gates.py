@@ -162,3 +162,20 @@ async def test_stopping_the_services_says_how_it_is_undone_and_who_starts_them()
     )
     assert gate.undo == "Starting them again undoes this."
     assert "starts the repository again" in gate.consequences
+
+
+def test_after_a_set_of_another_installation_the_recover_is_watched_on_the_sets_guid() -> None:
+    theirs = "0a1b2c3d-0000-4000-8000-000000000001"
+    restore_state = RestoreState(
+        profile=SimpleNamespace(),  # type: ignore[arg-type]
+        set_dir=Path("/backups/set"),
+        manifest={"sync_id": theirs, "queue": QUEUE.replace(GUID, theirs)},
+        run_dir=RUN_DIR,
+        choices=RestoreChoices("clear"),
+        systems=Broker(0, 0),  # type: ignore[arg-type]
+    )
+    ctx = Context(found())  # the service here reported GUID before the restore
+    assert restore_state.queue(ctx) == QUEUE  # the queue cleared is this installation's
+    assert restore_state.recovered_queue(ctx) == QUEUE.replace(GUID, theirs)
+    same = state(RestoreChoices("clear"), Broker(0, 0))
+    assert same.recovered_queue(ctx) == QUEUE

@@ -194,7 +194,9 @@ class RestoreActions:
                 f"The set was taken from a Sync Service whose sync GUID is {theirs}; the one "
                 f"running here reports {live}. A set of another installation (a staging set "
                 "restored into production?) puts that installation's repository and Sync "
-                "databases in place of these. The queue cleared is this one's."
+                "databases in place of these. The queue cleared is this one's; after the "
+                f"recover the Sync Service comes back as {theirs}, on a queue of its own, and "
+                f"{live}'s queue is left to nobody (remove it in the broker's console)."
             ),
             token=theirs[:GUID_TOKEN_LENGTH],
             facts=(

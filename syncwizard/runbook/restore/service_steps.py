@@ -270,7 +270,8 @@ class ServiceSteps:
         }
 
     async def _watch(self, ctx: StepContext, health: HealthSample) -> RecoverWatch:
-        queue = self.state.queue(ctx)
+        # The restored Sync DB holds the set's GUID: the service comes back as that one.
+        queue = self.state.recovered_queue(ctx)
 
         async def consumers() -> int | None:
             return await self.systems.consumers_on(queue) if queue else None
@@ -278,7 +279,7 @@ class ServiceSteps:
         return await watch_until_healthy(
             health,
             consumers,
-            expected_sync_id=self.state.sync_id(ctx),
+            expected_sync_id=self.state.set_sync_id or self.state.sync_id(ctx),
             timeout=self.settings.healthy_timeout,
             interval=self.settings.watch_interval,
             on_watch=lambda watch: ctx.progress(watch.text, watch),

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from syncwizard.clients.names import topic_of_queue
+from syncwizard.clients.names import sync_queue_name, topic_of_queue
 from syncwizard.config import Profile
 from syncwizard.runbook.model import Outputs, StepContext
 from syncwizard.runbook.restore.choices import RestoreChoices
@@ -41,6 +41,15 @@ class RestoreState:
 
     def sync_id(self, ctx: StepContext) -> str:
         return str(self.found(ctx).get("sync_id") or self.set_sync_id)
+
+    def recovered_queue(self, ctx: StepContext) -> str:
+        """The queue the Sync Service consumes once recovered: its GUID is the one in the
+        restored Sync DB, the set's. Another installation's set (passed at its gate) brings
+        its own GUID, and with it a queue of its own."""
+        queue, topic = self.queue(ctx), self.topic(ctx)
+        if self.set_sync_id and self.set_sync_id != self.sync_id(ctx) and topic:
+            return sync_queue_name(self.set_sync_id, topic)
+        return queue
 
     def queue(self, ctx: StepContext) -> str:
         return str(self.found(ctx).get("queue") or self.manifest.get("queue", ""))
