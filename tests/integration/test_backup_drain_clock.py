@@ -229,7 +229,8 @@ async def test_a_skew_within_the_allowed_widens_the_margin_of_the_snapshot_and_t
     manifest = json.loads((the_set(backups) / "manifest.json").read_text())
     wait = manifest["wait"]
     assert wait["margin"] >= 0.5 + 2.0  # publish_lag + at least the injected skew
-    assert wait["margin"] == pytest.approx(wait["clocks"]["margin"])
+    # the wider of the two measurements (before the dump, at the wait) is kept
+    assert wait["margin"] >= wait["clocks"]["margin"]
     assert wait["clocks"]["skew"] >= 2.0
     (said,) = [n for n in wait["notes"] if "the clocks differ by up to" in n]
     assert "the margin after t0 is" in said and "backup.publish_lag 0.5 s" in said

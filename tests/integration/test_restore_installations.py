@@ -5,9 +5,11 @@ clear could not use."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import socket
+import time
 import uuid
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from test_backup_support import FAST, lab_profile
 
 from syncwizard.clients.names import sync_queue_name
 from syncwizard.config import broker_password, load_settings
+from syncwizard.errors import SyncWizardError
 from syncwizard.lab.generator import generate
 from syncwizard.lab.layout import HOST, LabLayout, read_settings
 from syncwizard.runbook.model import Gate, StepState
@@ -154,7 +157,14 @@ async def test_deleting_a_topic_another_subscriber_takes_is_refused_and_both_sta
         await run.aclose()
         search.disconnect()
         async with jolokia(lab) as client:  # an UNSUBSCRIBE does not end a durable one
-            await client.destroy_durable_subscription("search", "live-indexing")
+            deadline = time.monotonic() + 15
+            while True:  # the broker ends it once the disconnect has made it inactive
+                try:
+                    await client.destroy_durable_subscription("search", "live-indexing")
+                    break
+                except SyncWizardError:
+                    assert time.monotonic() < deadline, "the subscription stayed active"
+                    await asyncio.sleep(0.2)
             assert (await client.topic_subscribers(topic, queue)).alone
         await restore(lab)
 
