@@ -260,6 +260,7 @@ RESTORE_TOKENS = {
     "stop_services": ("stop",),
     "swap_repository": ("alfresco",),
     "swap_sync": ("syncservice",),
+    "start_repository": ("restored",),
     "start_recover": ("recover",),
 }
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 import uuid
 
 import pytest
@@ -111,8 +112,12 @@ def test_a_process_found_by_its_pattern_shows_where_it_holds_the_option() -> Non
         env={"JAVA_OPTS": "-Xmx1g -Drecover=admin:x", "PATH": "/usr/bin:/bin"},
     )
     try:
-        found = find_service_process(None, marker)
-        assert isinstance(found, ServiceProcess) and found.pid == child.pid
+        deadline = time.monotonic() + 10
+        # until the child has exec'd, /proc shows the parent's command line
+        while not isinstance(found := find_service_process(None, marker), ServiceProcess):
+            assert time.monotonic() < deadline, "the child's command line never showed"
+            time.sleep(0.02)
+        assert found.pid == child.pid
         assert found.recover_in == ("its command line", "its environment (JAVA_OPTS)")
         assert found.describe == f"process {child.pid} (found by its pattern {marker!r})"
     finally:
