@@ -484,6 +484,9 @@ class FakeRestoreSystems(RestoreSystems):
             for n in range(count)
         ]  # fmt: skip
 
+    async def check_owners(self, plan: RestorePlan) -> None:
+        await self.fake.checkpoint()  # the fake server has every role the sets need
+
     async def restore_target(self, role: str, name: str) -> pgadmin.RestoreTarget:
         await self.fake.checkpoint()
         return pgadmin.RestoreTarget(

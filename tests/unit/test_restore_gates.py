@@ -179,3 +179,38 @@ def test_after_a_set_of_another_installation_the_recover_is_watched_on_the_sets_
     assert restore_state.recovered_queue(ctx) == QUEUE.replace(GUID, theirs)
     same = state(RestoreChoices("clear"), Broker(0, 0))
     assert same.recovered_queue(ctx) == QUEUE
+
+
+async def test_an_owner_role_the_server_lacks_fails_the_preflight_before_anything_stops(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from support.fake_restore import FakeRestore, FakeRestoreLauncher, FakeRestoreSystems
+    from support.fake_status import demo_settings
+
+    from syncwizard.errors import SyncWizardError
+    from syncwizard.runbook.model import Gate, StepState
+    from syncwizard.runbook.restore import step_names as steps
+    from syncwizard.runbook.restore.database import RestorePlan
+
+    async def lacks_a_role(self: FakeRestoreSystems, plan: RestorePlan) -> None:
+        raise SyncWizardError(
+            "the dump's objects belong to role 'alfresco_ro', which does not exist",
+            hint="create it as a superuser (CREATE ROLE alfresco_ro)",
+            system=plan.role,
+        )
+
+    monkeypatch.setattr(FakeRestoreSystems, "check_owners", lacks_a_role)
+    fake = FakeRestore(demo_settings())
+    launcher = FakeRestoreLauncher(fake)
+
+    async def never(gate: Gate) -> bool:
+        raise AssertionError(f"no gate before the preflight's refusal: {gate.title}")
+
+    engine = await launcher.start(fake.set_dir, await launcher.make_choices(), [], never)
+    try:
+        assert await engine.run_step(steps.VERIFY) == StepState.DONE
+        assert await engine.run_step(steps.PREFLIGHT) == StepState.FAILED
+    finally:
+        await engine.aclose()
+    assert "role 'alfresco_ro', which does not exist" in engine.errors[steps.PREFLIGHT].message
+    assert fake.sync_up, "nothing was stopped"

@@ -128,6 +128,10 @@ class RestoreActions:
             try:
                 databases[role], need = await self._database_facts(role, warnings)
                 needs.append(need)
+                if self.state.dump(role) is not None:
+                    # A role the dump's objects belong to, missing on the server, found now:
+                    # not after production was stopped.
+                    await self.systems.check_owners(self.db.plan_for(ctx, role))
             except SyncWizardError as exc:
                 problems.append(exc)
         if problems:

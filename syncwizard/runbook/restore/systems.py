@@ -220,6 +220,10 @@ class RestoreSystems(BackupSystems):
             settings.conninfo, name, passfile=systems.expand(settings.passfile), system=role
         )
 
+    async def check_owners(self, plan: RestorePlan) -> None:
+        """Refuse an archive whose owner roles the server lacks (database.check_owners)."""
+        await database.check_owners(plan)
+
     async def restore_into_scratch(self, plan: RestorePlan, ctx: StepContext) -> Outputs:
         return await database.restore_into_scratch(plan, ctx)
 
