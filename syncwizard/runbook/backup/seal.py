@@ -11,9 +11,9 @@ from typing import Any
 from syncwizard import __version__, units
 from syncwizard.clients.service import run_command
 from syncwizard.config import Profile
-from syncwizard.errors import SyncWizardError
 from syncwizard.runbook import backupset
 from syncwizard.runbook.backup.snapshot_dump import iso
+from syncwizard.runbook.commands import check_command
 from syncwizard.runbook.model import Outputs, RefusedError, StepContext
 
 
@@ -100,15 +100,14 @@ async def back_up_content_store(
         timeout=profile.backup.content_store_timeout,
         extra_env={"SYNCWIZARD_SET_NAME": set_dir.name, "SYNCWIZARD_T0": str(t0)},
     )
-    for line in result.output.splitlines()[-20:]:
-        ctx.log(line)
-    if not result.ok:
-        raise SyncWizardError(
-            result.failure("the content store command (backup.content_store)"),
-            hint="look at its output in the log pane; fix it, then run `syncwizard backup` "
-            "again: the run resumes at this step, the dumps are kept",
-            system="content_store",
-        )
+    check_command(
+        ctx,
+        result,
+        "the content store command (backup.content_store)",
+        hint="look at its output in the log pane; fix it, then run `syncwizard backup` "
+        "again: the run resumes at this step, the dumps are kept",
+        system="content_store",
+    )
     return {
         "recorded": True,
         "command": result.command,

@@ -9,6 +9,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
+
 from syncwizard import systems
 from syncwizard.clients.health import fetch_cluster
 from syncwizard.clients.names import topic_of_queue
@@ -163,18 +165,23 @@ class BackupSystems:
             "pending": stats.pending,
         }
 
-    async def probe_database(self, role: str) -> DatabaseProbeResult:
-        """The database's facts, each wait bounded by its `timeout`: the connection, and the
-        answer to the facts query (the server ends it at statement_timeout; a server or
-        network gone silent is given up at the bound)."""
+    async def _connect(self, role: str) -> psycopg.AsyncConnection[Any]:
+        """A session on `role`'s database, every wait bounded by its `timeout`."""
         settings = getattr(self.profile, role)
-        conn = await connect(
+        return await connect(
             settings.conninfo,
             passfile=systems.expand(settings.passfile),
             system=role,
             timeout=settings.timeout,
             statement_timeout=settings.timeout,
         )
+
+    async def probe_database(self, role: str) -> DatabaseProbeResult:
+        """The database's facts, each wait bounded by its `timeout`: the connection, and the
+        answer to the facts query (the server ends it at statement_timeout; a server or
+        network gone silent is given up at the bound)."""
+        settings = getattr(self.profile, role)
+        conn = await self._connect(role)
         try:
             (row,) = await fetch_all(
                 conn,
@@ -221,13 +228,7 @@ class BackupSystems:
     async def database_clock(self, role: str) -> ClockReading:
         """The database server's clock (`clock_timestamp()`), bracketed by this host's."""
         settings = getattr(self.profile, role)
-        conn = await connect(
-            settings.conninfo,
-            passfile=systems.expand(settings.passfile),
-            system=role,
-            timeout=settings.timeout,
-            statement_timeout=settings.timeout,
-        )
+        conn = await self._connect(role)
         try:
             before = time.time()
             ((server_time,),) = await fetch_all(

@@ -8,7 +8,7 @@ from typing import Any
 
 from syncwizard.clients.postgres import parse_conninfo
 from syncwizard.clients.service import ServiceControl
-from syncwizard.errors import SyncWizardError
+from syncwizard.runbook.commands import check_command
 from syncwizard.runbook.model import Gate, Outputs, RefusedError, SkipStep, StepContext
 from syncwizard.runbook.restore.state import RestoreState
 from syncwizard.runbook.restore.still_running import wait_until_down
@@ -67,15 +67,14 @@ class QueueSteps:
                 continue
             ctx.progress(f"stopping the {label}: {command}")
             result = await control.stop()
-            for line in result.output.splitlines()[-20:]:
-                ctx.log(line)
-            if not result.ok:
-                raise SyncWizardError(
-                    result.failure(f"the {label} stop command"),
-                    hint="look at its output in the log pane; stop it by hand, then run this "
-                    "step again",
-                    system=control.name,
-                )
+            check_command(
+                ctx,
+                result,
+                f"the {label} stop command",
+                hint="look at its output in the log pane; stop it by hand, then run this "
+                "step again",
+                system=control.name,
+            )
             stopped.append({"what": label, "command": result.command, "exit_code": 0})
         queue = self.state.queue(ctx)
         topic = self.state.topic(ctx)
@@ -208,15 +207,14 @@ class QueueSteps:
             )
         ctx.progress(f"stopping the repository: {command}")
         result = await self.systems.repository.stop()
-        for line in result.output.splitlines()[-20:]:
-            ctx.log(line)
-        if not result.ok:
-            raise SyncWizardError(
-                result.failure("the repository stop command"),
-                hint="look at its output in the log pane; stop it by hand, then choose "
-                "'wait' and run this step again",
-                system="repository",
-            )
+        check_command(
+            ctx,
+            result,
+            "the repository stop command",
+            hint="look at its output in the log pane; stop it by hand, then choose "
+            "'wait' and run this step again",
+            system="repository",
+        )
         ctx.record("repository_stopped", {"command": result.command})
 
     async def _wait_for_quiet(self, ctx: StepContext, window: float, patience: float) -> Outputs:

@@ -12,8 +12,8 @@ import asyncio
 import time
 
 from syncwizard.clients.repository import READY_PATH
-from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.backup.snapshot_dump import iso
+from syncwizard.runbook.commands import check_command
 from syncwizard.runbook.model import Gate, Outputs, RefusedError, StepContext
 from syncwizard.runbook.restore.state import RestoreState
 
@@ -102,15 +102,14 @@ class RepositorySteps:
         elif self.settings.start:
             ctx.progress(f"starting the repository: {self.settings.start}")
             result = await self.systems.repository.start()
-            for line in result.output.splitlines()[-20:]:
-                ctx.log(line)
-            if not result.ok:
-                raise SyncWizardError(
-                    result.failure("the repository start command"),
-                    hint="look at its output in the log pane; start the repository by hand, "
-                    "then run this step again (it waits for it to answer)",
-                    system="repository",
-                )
+            check_command(
+                ctx,
+                result,
+                "the repository start command",
+                hint="look at its output in the log pane; start the repository by hand, "
+                "then run this step again (it waits for it to answer)",
+                system="repository",
+            )
             outputs["started"] = True
             ctx.record("started", {"command": result.command, "at": time.time()})
         if not self.settings.ready_url:

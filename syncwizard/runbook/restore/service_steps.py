@@ -12,6 +12,7 @@ from typing import Any
 from syncwizard.clients.service import RECOVER_ENV, ServiceProcess
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.backup.snapshot_dump import iso
+from syncwizard.runbook.commands import check_command
 from syncwizard.runbook.model import Gate, Outputs, RefusedError, SkipStep, StepContext
 from syncwizard.runbook.restore.recover_effect import log_size, measure_drift, recover_lines
 from syncwizard.runbook.restore.recover_watch import (
@@ -215,16 +216,16 @@ class ServiceSteps:
                 },
             )
             result = await self.systems.sync_service.start_with_recover(user, password)
-            for line in result.output.splitlines()[-20:]:
-                ctx.log(line)
             if not result.ok:
                 ctx.record("start_failed", {"exit_code": result.exit_code})
-                raise SyncWizardError(
-                    result.failure("the start command"),
-                    hint="look at its output in the log pane and the Sync Service's log; fix "
-                    "it, then run this step again",
-                    system="sync_service",
-                )
+            check_command(
+                ctx,
+                result,
+                "the start command",
+                hint="look at its output in the log pane and the Sync Service's log; fix "
+                "it, then run this step again",
+                system="sync_service",
+            )
             exit_code, command = result.exit_code, result.command
             now = time.time()
             ctx.record(
@@ -351,14 +352,13 @@ class ServiceSteps:
         for action in ("stop", "start"):
             ctx.progress(f"{action}: {getattr(self.settings, action)}")
             result = await getattr(self.systems.sync_service, action)()
-            for line in result.output.splitlines()[-20:]:
-                ctx.log(line)
-            if not result.ok:
-                raise SyncWizardError(
-                    result.failure(f"the {action} command"),
-                    hint="look at its output in the log pane; the service may need a hand",
-                    system="sync_service",
-                )
+            check_command(
+                ctx,
+                result,
+                f"the {action} command",
+                hint="look at its output in the log pane; the service may need a hand",
+                system="sync_service",
+            )
             results[action] = result.exit_code
         watch = await self._watch(ctx, self.systems.health_reports)
         check = self._option_gone(ctx, watch.at)
