@@ -418,6 +418,11 @@ async def test_going_on_knowingly_clears_until_x_ends_it() -> None:
         await pilot.press("enter")
         await confirm_gate(pilot, SYNC_ID[:8])
         await until(pilot, lambda: fake.holding == rt.CLEAR_EVENTS)
+        # the pane paints the held report on its next refresh, not at once
+        await until(
+            pilot,
+            lambda: (shown := screen.log_pane._shown) is not None and "still arriving" in shown[0],
+        )
         progress = screen.log_pane._shown
         assert progress is not None and "still arriving" in progress[0]
         assert "x ends the clear" in progress[3]
