@@ -74,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="name the topic alfresco.repo.event2 (Sync 5.x) instead of the legacy name",
     )
     up.add_argument(
+        "--shared-db",
+        action="store_true",
+        help="keep the Sync Service's tables in the repository database (compose's layout)",
+    )
+    up.add_argument(
         "--produce",
         type=float,
         default=0.5,

@@ -26,7 +26,7 @@ import re
 import shutil
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -457,6 +457,16 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+def exact_pattern(schema: str, name: str) -> str:
+    """A pg_dump `--table` pattern matching exactly one relation: both parts double-quoted
+    (no case folding, no wildcards), a double quote inside written twice."""
+
+    def quoted(part: str) -> str:
+        return '"' + part.replace('"', '""') + '"'
+
+    return f"{quoted(schema)}.{quoted(name)}"
+
+
 class PgDump(_ToolRun):
     """pg_dump of one database to `out_path`, written as `<out_path>.partial` first.
 
@@ -476,6 +486,8 @@ class PgDump(_ToolRun):
         jobs: int = 2,
         compress: str | None = None,
         snapshot: str | None = None,
+        tables: Sequence[str] = (),
+        exclude_tables: Sequence[str] = (),
         sync: bool = True,
         before_rename: Callable[[], Awaitable[None]] | None = None,
         passfile: Path | None = None,
@@ -502,6 +514,9 @@ class PgDump(_ToolRun):
         # An exported snapshot (pg_export_snapshot) of a transaction the caller keeps open:
         # the dump then sees exactly what that transaction sees.
         self.snapshot = snapshot
+        # pg_dump patterns (see `exact_pattern`): only these tables, or all but those.
+        self.tables = tuple(tables)
+        self.exclude_tables = tuple(exclude_tables)
         self.sync = sync
         self.before_rename = before_rename
 
@@ -516,6 +531,8 @@ class PgDump(_ToolRun):
             args.append(f"--snapshot={self.snapshot}")
         if not self.sync:
             args.append("--no-sync")
+        args.extend(f"--table={pattern}" for pattern in self.tables)
+        args.extend(f"--exclude-table={pattern}" for pattern in self.exclude_tables)
         return args
 
     def _bytes_so_far(self) -> int:

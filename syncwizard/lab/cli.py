@@ -30,13 +30,17 @@ def _up(layout: LabLayout, args: argparse.Namespace) -> int:
     if args.produce < 0:
         print(f"lab up --produce {args.produce:g}: expected 0 or more events a second")
         return 2
-    settings = stack.up(layout, event2=args.event2, produce_rate=args.produce)
+    settings = stack.up(
+        layout, event2=args.event2, produce_rate=args.produce, shared_db=args.shared_db
+    )
     config_path = args.config or paths.config_file()
     stack.write_lab_profile(layout, config_path, settings.topic)
     print(f"practice lab ready in {time.monotonic() - started:.1f} s (under {layout.root})")
     for part in stack.parts(layout):
         print(f"  {part.name:<10} {'running' if part.running else 'STOPPED':<8} {part.where}")
     print(f"  topic     {settings.topic}")
+    if settings.shared_db:
+        print("  Sync DB   its tables live in the repository database (compose's layout)")
     print(f"  events    the repository stand-in makes {settings.produce_rate:g} a second")
     print(f"profile {stack.PROFILE_NAME!r} written to {config_path}")
     print("next: syncwizard --profile lab        (the wizard)")

@@ -105,6 +105,9 @@ class LabSettings:
     topic: str  # LEGACY_TOPIC, or EVENT2_TOPIC with `lab up --event2`
     # Events a second the repository stand-in makes in the background (`lab up --produce`).
     produce_rate: float = 0.0
+    # The Sync Service's tables inside the repository database (compose's layout), used by
+    # the stand-in as the repository's user: `lab up --shared-db`.
+    shared_db: bool = False
 
 
 def write_settings(layout: LabLayout, settings: LabSettings) -> None:
@@ -123,6 +126,7 @@ def read_settings(layout: LabLayout) -> LabSettings:
         ports=LabPorts(**data["ports"]),
         topic=data["topic"],
         produce_rate=float(data.get("produce_rate", 0.0)),
+        shared_db=bool(data.get("shared_db", False)),
     )
 
 

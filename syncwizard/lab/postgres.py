@@ -157,6 +157,22 @@ def conninfo(layout: LabLayout, which: Literal["repository", "sync"]) -> str:
     return f"host={HOST} port={layout.ports.postgres} dbname={dbname} user={user}"
 
 
+def sync_home(layout: LabLayout) -> Literal["repository", "sync"]:
+    """Which lab database holds the Sync Service's tables: the repository's with
+    `lab up --shared-db` (compose's layout), else its own."""
+    from syncwizard.lab.layout import read_settings
+
+    if layout.settings_file.exists() and read_settings(layout).shared_db:
+        return "repository"
+    return "sync"
+
+
+def sync_conninfo(layout: LabLayout) -> str:
+    """How the Sync Service stand-in reaches its tables (as the repository's user when they
+    share its database, as compose's Sync Service does)."""
+    return conninfo(layout, sync_home(layout))
+
+
 def superuser_conninfo(layout: LabLayout, dbname: str = "postgres") -> str:
     """The lab admin: the superuser over the unix socket (trusted; the folder is private)."""
     socket_dir = str(cluster(layout).socket_dir)
@@ -516,18 +532,34 @@ def _seed(layout: LabLayout) -> None:
         repo.commit()
         with psycopg.connect(superuser_conninfo(layout, SYNC_DB)) as sync:
             sync.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(SYNC_USER)))
-            if not _table_exists(sync, "sync_node"):
-                sync.execute(_sql_file("sync_schema.sql"))
-                live = repo.execute(
-                    "SELECT uuid, name, created_at FROM alf_node WHERE NOT deleted ORDER BY id"
-                ).fetchall()
-                with sync.cursor().copy(
-                    "COPY sync_node (node_uuid, name, last_event_type, last_event_at) FROM STDIN"
-                ) as copy:
-                    for node_uuid, name, created_at in live:
-                        copy.write_row((node_uuid, name, SAMPLE_NODE_EVENT_TYPE, created_at))
-                sync.execute("ANALYZE sync_node")
-            sync.commit()
+            _seed_sync_tables(repo, sync)
+            guid = sync.execute("SELECT guid FROM sync_service_id").fetchone()
+        if sync_home(layout) == "repository":
+            with psycopg.connect(superuser_conninfo(layout, REPOSITORY_DB)) as shared:
+                shared.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(REPOSITORY_USER)))
+                _seed_sync_tables(repo, shared, guid[0] if guid else None)
+
+
+def _seed_sync_tables(
+    repo: psycopg.Connection, sync: psycopg.Connection, guid: object = None
+) -> None:
+    """The Sync Service's tables in `sync`'s database, once, tracking every live node. With
+    `guid`, the sync GUID is that one: the lab's Sync Service moved its tables, and keeps
+    its queue."""
+    if not _table_exists(sync, "sync_node"):
+        sync.execute(_sql_file("sync_schema.sql"))
+        if guid is not None:
+            sync.execute("INSERT INTO sync_service_id (id, guid) VALUES (1, %s)", (guid,))
+        live = repo.execute(
+            "SELECT uuid, name, created_at FROM alf_node WHERE NOT deleted ORDER BY id"
+        ).fetchall()
+        with sync.cursor().copy(
+            "COPY sync_node (node_uuid, name, last_event_type, last_event_at) FROM STDIN"
+        ) as copy:
+            for node_uuid, name, created_at in live:
+                copy.write_row((node_uuid, name, SAMPLE_NODE_EVENT_TYPE, created_at))
+        sync.execute("ANALYZE sync_node")
+    sync.commit()
 
 
 def ensure_cluster(layout: LabLayout) -> None:
@@ -550,7 +582,9 @@ def node_drift(layout: LabLayout) -> Drift:
     try:
         with (
             psycopg.connect(superuser_conninfo(layout, REPOSITORY_DB), connect_timeout=5) as repo,
-            psycopg.connect(superuser_conninfo(layout, SYNC_DB), connect_timeout=5) as sync,
+            psycopg.connect(
+                superuser_conninfo(layout, _DATABASES[sync_home(layout)][0]), connect_timeout=5
+            ) as sync,
         ):
             live = {row[0] for row in repo.execute("SELECT uuid FROM alf_node WHERE NOT deleted")}
             synced = {row[0] for row in sync.execute("SELECT node_uuid FROM sync_node")}

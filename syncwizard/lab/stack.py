@@ -49,28 +49,36 @@ def _write_secrets(layout: LabLayout) -> None:
         write_private(layout.repo_admin_password_file, secrets.token_urlsafe(12) + "\n")
 
 
-def settings_for(layout: LabLayout, *, event2: bool, produce_rate: float = 0.0) -> LabSettings:
+def settings_for(
+    layout: LabLayout, *, event2: bool, produce_rate: float = 0.0, shared_db: bool = False
+) -> LabSettings:
     return LabSettings(
         ports=layout.ports,
         topic=EVENT2_TOPIC if event2 else LEGACY_TOPIC,
         produce_rate=produce_rate,
+        shared_db=shared_db,
     )
 
 
-def up(layout: LabLayout, *, event2: bool = False, produce_rate: float = 0.0) -> LabSettings:
+def up(
+    layout: LabLayout, *, event2: bool = False, produce_rate: float = 0.0, shared_db: bool = False
+) -> LabSettings:
     """Start every part that is not running yet; return what the lab runs with.
 
-    `produce_rate`: events a second the repository stand-in makes in the background."""
+    `produce_rate`: events a second the repository stand-in makes in the background;
+    `shared_db`: the Sync Service's tables in the repository database (compose's layout)."""
     private_dir(layout.root)
     if layout.settings_file.exists():
         previous = read_settings(layout)
         wanted = settings_for(layout, event2=event2)
-        if previous.topic != wanted.topic and standin.is_running(layout):
-            # A running stand-in consumes the old topic's queue: restart it on the new one.
+        moved = previous.topic != wanted.topic or previous.shared_db != shared_db
+        if moved and standin.is_running(layout):
+            # A running stand-in consumes the old topic's queue, or writes to the other
+            # database: restart it on the new ones.
             repository_control.stop(layout)
             standin.stop(layout)
             broker.stop(layout)
-    settings = settings_for(layout, event2=event2, produce_rate=produce_rate)
+    settings = settings_for(layout, event2=event2, produce_rate=produce_rate, shared_db=shared_db)
     write_settings(layout, settings)
     _write_secrets(layout)
     certs.make_self_signed(layout.cert_file, layout.key_file, host=HOST)
@@ -145,7 +153,7 @@ def profile_sections(layout: LabLayout, topic: str) -> dict[str, dict[str, objec
             "conninfo": postgres.conninfo(layout, "repository"),
             "passfile": str(layout.pgpass),
         },
-        "sync_db": {"conninfo": postgres.conninfo(layout, "sync"), "passfile": str(layout.pgpass)},
+        "sync_db": {"conninfo": postgres.sync_conninfo(layout), "passfile": str(layout.pgpass)},
         "sync_service": {
             "stop": f"{ctl} stop {root}",
             "start": f"{ctl} start {root}",

@@ -96,6 +96,7 @@ def _run(
 
     from syncwizard.clients.names import sync_queue_name
     from syncwizard.lab.postgres import conninfo
+    from syncwizard.lab.postgres import sync_conninfo as sync_home_conninfo
     from syncwizard.lab.standin_consumer import BrokerAddress, EventConsumer
     from syncwizard.lab.standin_health import (
         DatabaseProbe,
@@ -107,7 +108,7 @@ def _run(
     from syncwizard.lab.standin_recover import ask_repository, reconcile
     from syncwizard.lab.standin_store import connect, ensure_sync_id
 
-    sync_conninfo, repo_conninfo = conninfo(layout, "sync"), conninfo(layout, "repository")
+    sync_conninfo, repo_conninfo = sync_home_conninfo(layout), conninfo(layout, "repository")
     try:
         with connect(sync_conninfo, layout.pgpass, "syncwizard-standin") as sync_db:
             sync_id = ensure_sync_id(sync_db)

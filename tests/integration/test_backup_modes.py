@@ -1,5 +1,5 @@
-"""The backup's other paths against the lab: an external repository backup, a Sync Service
-sharing the repository database, preflight problems, and Ctrl+C in the middle of a dump."""
+"""The backup's other paths against the lab: an external repository backup, preflight
+problems, and Ctrl+C in the middle of a dump (a shared database: test_shared_database.py)."""
 
 from __future__ import annotations
 
@@ -53,33 +53,6 @@ async def test_an_external_repository_backup_is_attested_and_only_the_sync_db_du
     assert manifest["external_repository_backup"]["snapshot_at"].startswith(taken[:19])
     assert manifest["t0"]["source"] == "attested external backup"
     assert manifest["queue_snapshots"]["t0"] is None
-    assert (await backupset.verify_set(set_dir)).ok
-
-
-async def test_a_sync_service_sharing_the_repository_database_gets_one_dump_after_the_wait(
-    lab: LabLayout, lab_config: Path, tmp_path: Path
-) -> None:
-    await restore(lab)
-    env = backup_env(
-        lab_config,
-        tmp_path / "backups",
-        SYNCWIZARD_SYNC_DB__CONNINFO=postgres.conninfo(lab, "repository"),
-    )
-    code, events, stderr = run_backup(env)
-    assert code == 0, stderr
-    (preflight,) = state_events(events, "preflight", "done")
-    assert preflight["data"]["shared_database"] is True
-    assert "shares the repository database" in preflight["message"]
-    (skipped,) = state_events(events, "repository_db", "skipped")
-    assert "one dump of the shared database covers both" in skipped["message"]
-    order = [e["step"] for e in events if e["kind"] == "state" and e["state"] == "running"]
-    assert order == ["preflight", "repository_db", "wait_drain", "sync_db", "seal"]
-    set_dir = the_set(tmp_path / "backups")
-    manifest = json.loads((set_dir / "manifest.json").read_text())
-    (dump,) = manifest["dumps"]
-    assert dump["path"] == "repository_and_sync_db.dump"
-    assert dump["roles"] == ["repository_db", "sync_db"] and dump["database"] == "alfresco"
-    assert manifest["shared_database"] is True
     assert (await backupset.verify_set(set_dir)).ok
 
 

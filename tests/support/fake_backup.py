@@ -247,6 +247,10 @@ class FakeBackupSystems(BackupSystems):
             sync_tables=(),
         )
 
+    async def sync_objects(self, role: str) -> dict[str, list[list[str]]]:
+        """The Sync Service's tables in the shared database (only asked when shared)."""
+        return {"tables": [t.name.split(".", 1) for t in SYNC_TABLES], "sequences": []}
+
     async def database_clock(self, role: str) -> ClockReading:
         now = time.time()  # every fake host's clock agrees with this one
         return ClockReading(f"the {role} server's clock", now, now, now)
@@ -261,6 +265,8 @@ class FakeBackupSystems(BackupSystems):
         """pg_dump's progress table by table, then the fixture archive of the role."""
         fake = self.fake
         name, tables = DATABASES[plan.role]
+        if fake.shared:  # both parts are of the repository database
+            name = DATABASES["repository_db"][0]
         snapshot_at = T0 + (3 if plan.role == "repository_db" else 95)
         ctx.record(  # as the real dump does, once its snapshot is exported
             f"{plan.role}_snapshot",

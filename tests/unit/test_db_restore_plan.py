@@ -107,3 +107,19 @@ def test_describe_of_the_drop_first_path_says_no_copy_is_kept() -> None:
     assert text.startswith("DROP database 'alfresco' first (no copy of it is kept")
     assert "rename 'alfresco__restore_20261126t043200z' to 'alfresco'" in text
     assert "__before_" not in text
+
+
+def test_a_shared_databases_sync_tables_restore_into_the_same_scratch_database_after() -> None:
+    sync_dump = {
+        "path": "sync_db.dump",
+        "roles": ["sync_db"],
+        "tool_major": 16,
+        "row_counts": {"public.sync_node": 1990},
+    }
+    shared = plan(then_dumps=[sync_dump])
+    assert [archive.name for archive in shared.archives] == ["repository_db.dump", "sync_db.dump"]
+    assert shared.row_counts["public.sync_node"] == 1990 and shared.total_rows == 9990
+    assert shared.dump_tool_major == 16
+    text = shared.describe()
+    assert "of repository_db.dump then sync_db.dump into a new database" in text
+    assert "3 tables hold the manifest's 9,990 rows" in text

@@ -12,6 +12,7 @@ from syncwizard.clients.pgtools import (
     PgDump,
     PgRestore,
     check_tool_version,
+    exact_pattern,
     object_of_line,
     parse_tool_major,
     tool_major,
@@ -135,6 +136,20 @@ def test_dump_arguments_write_to_the_partial_path(tmp_path: Path) -> None:
     ]
     custom = PgDump("dbname=a", tmp_path / "repo.dump", fmt="custom", jobs=3)
     assert "--jobs=3" not in custom._tool_args()  # only the directory format runs in parallel
+
+
+def test_a_partial_dump_names_each_table_exactly_quoted(tmp_path: Path) -> None:
+    only = PgDump("dbname=a", tmp_path / "s", tables=[exact_pattern("public", 'sync"Node')])
+    assert only._tool_args()[-1] == '--table="public"."sync""Node"'
+    without = PgDump(
+        "dbname=a",
+        tmp_path / "r",
+        exclude_tables=[exact_pattern("public", "sync_node"), exact_pattern("x", "sync_seq")],
+    )
+    assert without._tool_args()[-2:] == [
+        '--exclude-table="public"."sync_node"',
+        '--exclude-table="x"."sync_seq"',
+    ]
 
 
 def test_restore_in_one_transaction_runs_without_jobs(tmp_path: Path) -> None:

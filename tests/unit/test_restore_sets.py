@@ -46,7 +46,14 @@ def test_a_sync_dump_older_than_the_repository_dump_breaks_the_procedure() -> No
     assert "was not taken after the repository backup" in problem
 
 
-def test_a_shared_database_set_has_one_dump_and_no_order_to_keep() -> None:
+def test_a_shared_database_set_of_two_dumps_keeps_the_order_too() -> None:
+    kept = manifest("2026-11-26T01:00:00.000Z", "2026-11-26T01:05:00.000Z", shared_database=True)
+    assert order_problem(kept) == ""
+    broken = manifest("2026-11-26T01:05:00.000Z", "2026-11-26T01:00:00.000Z", shared_database=True)
+    assert "was not taken after the repository backup" in order_problem(broken)
+
+
+def test_an_earlier_shared_database_set_has_one_dump_and_no_order_to_keep() -> None:
     data = manifest("2026-11-26T01:00:00.000Z", "2026-11-26T01:05:00.000Z", shared_database=True)
     data["dumps"] = [{"path": "repository_and_sync_db.dump", "roles": ["repository_db", "sync_db"]}]
     assert order_problem(data) == ""

@@ -31,7 +31,7 @@ from syncwizard.runbook.backup.drain import (
 )
 from syncwizard.runbook.backup.options import BackupOptions, parse_attested_time
 from syncwizard.runbook.backup.seal import BackupResults, seal_set
-from syncwizard.runbook.backup.snapshot_dump import DumpPlan, iso, kill_orphan
+from syncwizard.runbook.backup.snapshot_dump import DumpPlan, Table, iso, kill_orphan
 from syncwizard.runbook.backup.snapshot_dump import remove_leftovers as remove_dump_leftovers
 from syncwizard.runbook.backup.step_names import (
     EXTERNAL_SUFFIX,
@@ -59,7 +59,6 @@ from syncwizard.runbook.model import (
     Outputs,
     RefusedError,
     Runbook,
-    SkipStep,
     Step,
     StepContext,
 )
@@ -161,18 +160,13 @@ class BackupSteps:
             f"pg_restore, and create the backup set folder {self.set_dir}"
         )
 
-    def _shared(self, ctx: StepContext) -> bool:
-        return bool(ctx.results.get(PREFLIGHT, {}).get("shared_database"))
-
     def _plan_repository(self, ctx: StepContext) -> str:
         if self.options.external_repository_at is not None:
             return (
                 "record the repository backup taken externally, with its snapshot time "
                 f"{iso(self.options.external_repository_at)} as t0"
             )
-        if self._shared(ctx):
-            return "nothing to dump yet: one dump of the shared database is taken after the wait"
-        return self._repository_plan().describe()
+        return self._repository_plan(ctx).describe()
 
     def _plan_wait(self) -> str:
         if self.options.wait_mode == "countdown":
@@ -185,23 +179,37 @@ class BackupSteps:
         )
 
     def _plan_sync(self, ctx: StepContext) -> str:
-        return self._sync_plan(self._shared(ctx)).describe()
+        return self._sync_plan(ctx).describe()
 
-    def _repository_plan(self) -> DumpPlan:
-        return self._dump_plan("repository_db", ("repository_db",), "repository_db.dump")
+    def _sync_objects(self, ctx: StepContext) -> tuple[tuple[Table, ...], tuple[Table, ...]]:
+        """The Sync Service's tables and sequences in the shared database, as preflight
+        found them (none when the databases are apart)."""
+        found = ctx.results.get(PREFLIGHT, {}).get("sync_objects") or {}
+        tables = tuple((schema, name) for schema, name in found.get("tables", []))
+        sequences = tuple((schema, name) for schema, name in found.get("sequences", []))
+        return tables, sequences
 
-    def _sync_plan(self, shared: bool) -> DumpPlan:
-        if shared:
-            return self._dump_plan(
-                "sync_db", ("repository_db", "sync_db"), "repository_and_sync_db.dump"
-            )
-        return self._dump_plan("sync_db", ("sync_db",), "sync_db.dump")
+    def _repository_plan(self, ctx: StepContext) -> DumpPlan:
+        tables, sequences = self._sync_objects(ctx)
+        return self._dump_plan("repository_db", "repository_db.dump", without=(*tables, *sequences))
 
-    def _dump_plan(self, role: str, roles: tuple[str, ...], name: str) -> DumpPlan:
+    def _sync_plan(self, ctx: StepContext) -> DumpPlan:
+        # Shared: the same database, only the Sync Service's tables (their sequences come
+        # with them); taken after the wait like a Sync DB of its own.
+        return self._dump_plan("sync_db", "sync_db.dump", only=self._sync_objects(ctx)[0])
+
+    def _dump_plan(
+        self,
+        role: str,
+        name: str,
+        *,
+        only: tuple[Table, ...] = (),
+        without: tuple[Table, ...] = (),
+    ) -> DumpPlan:
         settings = getattr(self.profile, role)
         return DumpPlan(
             role=role,
-            roles=roles,
+            roles=(role,),
             conninfo=settings.conninfo,
             passfile=Path(settings.passfile).expanduser() if settings.passfile else None,
             out_path=self.set_dir / name,
@@ -210,6 +218,8 @@ class BackupSteps:
             compress=self.options.compress,
             timeout=settings.timeout,
             lock_timeout=settings.lock_timeout,
+            only=only,
+            without=without,
         )
 
     # --- 1. preflight ---------------------------------------------------------------------
@@ -233,6 +243,11 @@ class BackupSteps:
         shared, why_shared = False, ""
         if len(probes) == 2:
             shared, why_shared = self.systems.shared_database(probes, warnings)
+        if shared:
+            try:
+                facts["sync_objects"] = await self._shared_sync_objects(probes["sync_db"])
+            except SyncWizardError as exc:
+                problems.append(exc)
         if probes:
             try:
                 facts["tools"] = await self.systems.check_tools(probes)
@@ -261,7 +276,12 @@ class BackupSteps:
         summary = (
             f"sync id {facts['sync_id']}, queue {facts['queue']} "
             f"({facts['consumers']} consumer{'s' if facts['consumers'] != 1 else ''})"
-            + ("; the Sync Service shares the repository database" if shared else "")
+            + (
+                f"; the Sync Service shares the repository database (its "
+                f"{len(facts['sync_objects']['tables'])} tables are dumped after the wait)"
+                if shared
+                else ""
+            )
         )
         return {
             **facts,
@@ -273,6 +293,24 @@ class BackupSteps:
             "warnings": warnings,
             "summary": summary,
         }
+
+    async def _shared_sync_objects(self, probe: DatabaseProbeResult) -> dict[str, Any]:
+        """The Sync Service's tables in the database it shares with the repository: the
+        repository's part is dumped at t0 without them, theirs after the wait. Without any,
+        the two parts cannot be told apart: refused, naming what to check."""
+        found = await self.systems.sync_objects("sync_db")
+        if not found["tables"]:
+            raise SyncWizardError(
+                f"the Sync Service shares the repository database {probe.name!r}, but no "
+                "table there is named like the Sync Service's ('%sync%'): syncwizard cannot "
+                "dump the repository's tables at t0 and the Sync Service's after the wait, "
+                "which the procedure's order needs",
+                hint="check that sync_db.conninfo names the database of the Sync Service's "
+                "config.yml (sql.db.url); if it does, the Sync Service has not created its "
+                "tables yet: start it once, then run the backup",
+                system="sync_db",
+            )
+        return found
 
     def _estimate(self, probes: Mapping[str, DatabaseProbeResult], shared: bool) -> int:
         roles = ["sync_db"] if shared else ["repository_db", "sync_db"]
@@ -342,28 +380,19 @@ class BackupSteps:
             }
         # Refused here, before anything is dumped, when the clocks disagree too much.
         clocks = await self.check_clocks(ctx)
-        if preflight.get("shared_database"):
-            t0 = clocks.reference.reading  # the database server's clock, as for a dump
-            snapshot = await self._queue_snapshot(queue, time.time(), margin=None)
-            raise SkipStep(
-                "one dump of the shared database covers both; it is taken after the wait "
-                f"(t0 = {iso(t0)}, the start of the wait)",
-                {
-                    "shared": True,
-                    "t0": t0,
-                    "t0_iso": iso(t0),
-                    "queue_at_t0": snapshot,
-                    "clocks": clocks.as_json(),
-                },
-            )
-        plan = self._repository_plan()
+        plan = self._repository_plan(ctx)
         self._clear_interrupted_attempt(ctx, REPOSITORY, plan)
 
         async def at_snapshot(t0: float) -> dict[str, Any] | None:
             return await self._queue_snapshot(queue, t0, margin=clocks.margin)
 
         dump = await self.systems.dump(plan, ctx, at_snapshot=at_snapshot)
-        outputs = await self._dump_outputs(dump, "repository DB")
+        what = (
+            "repository DB (without the Sync Service's tables)"
+            if plan.without
+            else ("repository DB")
+        )
+        outputs = await self._dump_outputs(dump, what)
         # t0 by the database server's clock (`clock_timestamp()` read with the snapshot's
         # export): the clock of the commits it holds, not this host's.
         record = ctx.records_of(REPOSITORY).get(f"{plan.role}_snapshot", {})
@@ -441,7 +470,7 @@ class BackupSteps:
     async def verify_dump(self, ctx: StepContext, outputs: Outputs) -> None:
         dump = outputs.get("dump")
         if not dump:
-            return  # external, or covered by the shared dump
+            return  # taken externally
         if ctx.rechecking:
             problems = await asyncio.to_thread(backupset.check_files, self.set_dir, dump["files"])
         else:
@@ -528,11 +557,11 @@ class BackupSteps:
     # --- 4. Sync DB backup ----------------------------------------------------------------
 
     async def sync_backup(self, ctx: StepContext) -> Outputs:
-        shared = self._shared(ctx)
-        plan = self._sync_plan(shared)
+        plan = self._sync_plan(ctx)
         self._clear_interrupted_attempt(ctx, SYNC, plan)
         dump = await self.systems.dump(plan, ctx)
-        outputs = await self._dump_outputs(dump, "shared DB" if shared else "Sync DB")
+        what = "Sync DB (its tables in the shared database)" if plan.only else "Sync DB"
+        outputs = await self._dump_outputs(dump, what)
         outputs.pop("queue_at_t0", None)
         return outputs
 

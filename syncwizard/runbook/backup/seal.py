@@ -150,6 +150,8 @@ def build_manifest(
         "topic": preflight.get("topic"),
         "shared_database": preflight["shared_database"],
         "shared_reason": preflight.get("shared_reason", ""),
+        # Shared: which of its tables the Sync DB dump holds (the repository's holds the rest).
+        "sync_objects": preflight.get("sync_objects"),
         "databases": preflight["databases"],
         "tools": preflight.get("tools", {}),
         "t0": {
@@ -157,7 +159,7 @@ def build_manifest(
             "source": "attested external backup"
             if repository.get("external")
             else "start of the wait (shared database)"
-            if repository.get("shared")
+            if repository.get("shared")  # a run begun by an earlier syncwizard: one dump
             else "repository dump's snapshot",
         },
         "external_repository_backup": {"snapshot_at": repository["t0_iso"]}

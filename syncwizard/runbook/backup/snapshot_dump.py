@@ -37,7 +37,7 @@ from psycopg import sql
 
 from syncwizard import units
 from syncwizard.clients.pglocks import LockWaitError, lock_holders, lock_wait_error, sql_name
-from syncwizard.clients.pgtools import DumpFormat, PgDump
+from syncwizard.clients.pgtools import DumpFormat, PgDump, exact_pattern
 from syncwizard.clients.postgres import (
     DEFAULT_LOCK_TIMEOUT,
     DEFAULT_TIMEOUT,
@@ -76,6 +76,9 @@ def iso(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+Table = tuple[str, str]  # schema, name
+
+
 @dataclass(frozen=True)
 class DumpPlan:
     role: str  # "repository_db" or "sync_db" (the system named in errors)
@@ -88,6 +91,24 @@ class DumpPlan:
     compress: str | None
     timeout: float = DEFAULT_TIMEOUT  # to connect, and for each short query's answer
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT  # the longest wait for one table lock
+    # A database shared by the repository and the Sync Service is dumped in two parts:
+    # the repository's at t0 `without` the Sync Service's tables (and their sequences),
+    # the Sync Service's after the wait, `only` its tables.
+    only: tuple[Table, ...] = ()
+    without: tuple[Table, ...] = ()
+
+    def holds(self, table: Table) -> bool:
+        """Whether this dump holds `table`'s rows."""
+        if self.only:
+            return table in self.only
+        return table not in self.without
+
+    def tool_patterns(self) -> tuple[list[str], list[str]]:
+        """pg_dump's --table and --exclude-table patterns, each naming exactly one object."""
+        return (
+            [exact_pattern(*table) for table in self.only],
+            [exact_pattern(*table) for table in self.without],
+        )
 
     @property
     def compressed_by_us(self) -> bool:
@@ -109,6 +130,10 @@ class DumpPlan:
             )
         elif self.compress is not None:
             parts.append(f"--compress={self.compress}")
+        if self.only:
+            parts.append(f"of the Sync Service's {len(self.only)} tables only")
+        elif self.without:
+            parts.append(f"without the Sync Service's {len(self.without)} tables and sequences")
         return (
             f"{' '.join(parts)} of the {describe_target(self.conninfo, self.role)} into "
             f"{self.out_path} ({how}written as {self.out_path.name}.partial and renamed when "
@@ -204,17 +229,15 @@ def explain_failure(
     return exc
 
 
-Table = tuple[str, str]  # schema, name
-
-
 async def user_tables(conn: psycopg.AsyncConnection[Any], plan: DumpPlan) -> dict[int, Table]:
-    """Every table that holds rows of its own, by oid, in the snapshot of `conn`'s open
-    transaction (the catalog alone: no table is read)."""
+    """Every table of the dump that holds rows of its own, by oid, in the snapshot of `conn`'s
+    open transaction (the catalog alone: no table is read)."""
     try:
         cursor = await conn.execute(_USER_TABLES)
-        return {int(oid): (schema, name) for oid, schema, name in await cursor.fetchall()}
+        rows = await cursor.fetchall()
     except psycopg.Error as exc:
         raise query_error(exc, plan.conninfo, system=plan.role) from exc
+    return {int(oid): (schema, name) for oid, schema, name in rows if plan.holds((schema, name))}
 
 
 async def count_rows(
@@ -340,6 +363,8 @@ async def dump_in_snapshot(
             jobs=plan.jobs,
             compress="0" if plan.compressed_by_us else plan.compress,
             snapshot=snapshot_id,
+            tables=plan.tool_patterns()[0],
+            exclude_tables=plan.tool_patterns()[1],
             sync=not plan.compressed_by_us,
             passfile=plan.passfile,
             system=plan.role,

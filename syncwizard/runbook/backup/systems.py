@@ -51,6 +51,27 @@ SELECT current_database(), current_setting('server_version'),
 """
 
 
+# The Sync Service's objects in a database it shares with the repository: no public source
+# names its tables, so they are those named like it (the docs' own size query filters on
+# '%sync%'), with the sequences they own (pg_dump would otherwise dump a serial's sequence
+# with the repository's part, which then names a table that part lacks).
+_SYNC_OBJECTS = """
+SELECT n.nspname, c.relname, c.relkind = 'S'
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'S') AND c.relname ILIKE '%sync%'
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+UNION
+SELECT sn.nspname, s.relname, true
+FROM pg_depend d
+JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+JOIN pg_namespace sn ON sn.oid = s.relnamespace
+JOIN pg_class t ON t.oid = d.refobjid
+WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+  AND d.deptype IN ('a', 'i') AND t.relkind IN ('r', 'p') AND t.relname ILIKE '%sync%'
+ORDER BY 3, 1, 2
+"""
+
+
 @dataclass(frozen=True)
 class DatabaseProbeResult:
     role: str
@@ -87,9 +108,7 @@ def shared_database(
     if target_parts(repository_conninfo)[:3] == target_parts(sync_conninfo)[:3] or (
         repo.identity == sync.identity
     ):
-        return True, (
-            f"both profiles reach database {repo.name!r} on the same server: one dump covers both"
-        )
+        return True, (f"both profiles reach database {repo.name!r} on the same server")
     if repo.sync_tables and not sync.sync_tables:
         return True, (
             f"the repository database holds the Sync Service's tables "
@@ -207,6 +226,27 @@ class BackupSystems:
             identity=(str(started), str(port), name),
             sync_tables=tuple(sync_tables),
         )
+
+    async def sync_objects(self, role: str) -> dict[str, list[list[str]]]:
+        """The Sync Service's tables and sequences in `role`'s database (see _SYNC_OBJECTS),
+        as the journal keeps them: {"tables": [[schema, name], ...], "sequences": [...]}."""
+        settings = getattr(self.profile, role)
+        conn = await self._connect(role)
+        try:
+            rows = await fetch_all(
+                conn,
+                _SYNC_OBJECTS,
+                conninfo=settings.conninfo,
+                system=role,
+                what="the query for the Sync Service's tables",
+                timeout=settings.timeout,
+            )
+        finally:
+            await close_quietly(conn)
+        found: dict[str, list[list[str]]] = {"tables": [], "sequences": []}
+        for schema, name, is_sequence in rows:
+            found["sequences" if is_sequence else "tables"].append([schema, name])
+        return found
 
     def shared_database(
         self, probes: dict[str, DatabaseProbeResult], warnings: list[str]

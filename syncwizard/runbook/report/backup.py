@@ -28,9 +28,12 @@ def backup_sections(view: RunView) -> list[str]:
     lines = ["## Backup set", ""]
     shared = ""
     if preflight.get("shared_database"):
-        shared = "yes: one dump covers both" + (
-            f" ({text(preflight['shared_reason'])})" if preflight.get("shared_reason") else ""
-        )
+        tables = len((preflight.get("sync_objects") or {}).get("tables") or [])
+        shared = (
+            f"yes: the repository's tables dumped at t0, the Sync Service's {tables} after the wait"
+            if tables
+            else "yes: one dump covers both"
+        ) + (f" ({text(preflight['shared_reason'])})" if preflight.get("shared_reason") else "")
     manifest = ""
     if seal.get("manifest"):
         manifest = f"{code(seal['manifest'])} ({count(seal.get('files'))} files, "

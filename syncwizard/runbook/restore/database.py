@@ -22,7 +22,7 @@ import os
 import re
 import signal
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -97,6 +97,9 @@ class RestorePlan:
     mode: Mode = "side_by_side"
     restore_step: str = ""  # the step ids whose records and results these functions read
     swap_step: str = ""
+    # Archives restored after `archive` into the same scratch database: the Sync Service's
+    # tables of a database it shares with the repository, dumped after the wait.
+    then: tuple[Path, ...] = ()
 
     @classmethod
     def for_dump(
@@ -112,11 +115,16 @@ class RestorePlan:
         jobs: int = 2,
         restore_step: str = "",
         swap_step: str = "",
+        then_dumps: Sequence[Mapping[str, Any]] = (),
     ) -> RestorePlan:
         """The plan for one dump of a manifest (`manifest["dumps"][i]`) into the profile's
-        database of `role` (the conninfo's dbname: that is the live database)."""
+        database of `role` (the conninfo's dbname: that is the live database), followed by
+        `then_dumps` into the same database."""
         live = target_parts(conninfo, role)[2]
         default_restore, default_swap = _STEPS.get(role, ("", ""))
+        row_counts = dict(dump.get("row_counts") or {})
+        for later in then_dumps:
+            row_counts.update(later.get("row_counts") or {})
         return cls(
             role=role,
             roles=tuple(dump.get("roles") or (role,)),
@@ -128,12 +136,22 @@ class RestorePlan:
             live=live,
             scratch=scratch_name(live, run_id),
             aside=aside_name(live, run_id),
-            row_counts=dict(dump.get("row_counts") or {}),
-            dump_tool_major=int(dump.get("tool_major") or 0),
+            row_counts=row_counts,
+            dump_tool_major=max(int(d.get("tool_major") or 0) for d in (dump, *then_dumps)),
             mode=mode,
             restore_step=restore_step or default_restore,
             swap_step=swap_step or default_swap,
+            then=tuple(set_dir / later["path"] for later in then_dumps),
         )
+
+    @property
+    def archives(self) -> tuple[Path, ...]:
+        """Every archive restored into the scratch database, in order."""
+        return (self.archive, *self.then)
+
+    @property
+    def archive_names(self) -> str:
+        return " then ".join(archive.name for archive in self.archives)
 
     @property
     def single_transaction(self) -> bool:
@@ -157,7 +175,7 @@ class RestorePlan:
             f"check its {len(self.row_counts)} tables hold the manifest's {self.total_rows:,} rows"
         )
         restore = (
-            f"pg_restore {self.pg_restore_options()} of {self.archive.name} into a new "
+            f"pg_restore {self.pg_restore_options()} of {self.archive_names} into a new "
             f"database {self.scratch!r} on {server} (owner, encoding and locale of "
             f"{self.live!r}), {check}"
         )
@@ -275,7 +293,9 @@ async def check_owners(plan: RestorePlan) -> None:
     Never `--no-owner` for all: the objects would all belong to the restoring role, and
     the application role (the repository's `alfresco`) could lose the access to its own
     tables that ownership gave it."""
-    owners = await _archive_owners(plan.archive)
+    owners: set[str] = set()
+    for archive in plan.archives:
+        owners |= await _archive_owners(archive)
     if not owners:
         return
     found = await pgadmin.owner_roles(
@@ -335,7 +355,9 @@ async def analyze(plan: RestorePlan, conninfo: str, ctx: StepContext) -> float:
     return seconds
 
 
-def _explain(exc: SyncWizardError, plan: RestorePlan, lines: list[str]) -> SyncWizardError:
+def _explain(
+    exc: SyncWizardError, plan: RestorePlan, archive: Path, lines: list[str]
+) -> SyncWizardError:
     text = " ".join([exc.message, *lines[-20:]])
     if "No space left on device" in text or "could not extend file" in text:
         hint = (
@@ -358,7 +380,7 @@ def _explain(exc: SyncWizardError, plan: RestorePlan, lines: list[str]) -> SyncW
         else f"{plan.live!r} was dropped before (drop-first path): run this step again"
     )
     return SyncWizardError(
-        f"{plan.label}: restoring {plan.archive.name} into the scratch database "
+        f"{plan.label}: restoring {archive.name} into the scratch database "
         f"{plan.scratch!r} failed: {exc.message}. The scratch database was dropped; {untouched}",
         hint=hint,
         system=plan.role,
@@ -423,7 +445,7 @@ async def _check_tools(plan: RestorePlan) -> int:
         path = pgtools.tool_path("pg_restore")
         wanted = plan.dump_tool_major
         raise SyncWizardError(
-            f"pg_restore {major} ({path}) cannot read {plan.archive.name}: it was made by "
+            f"pg_restore {major} ({path}) cannot read {plan.archive_names}: made by "
             f"pg_dump {wanted}",
             hint=f"install postgresql-client-{wanted} (apt-get install postgresql-client-"
             f"{wanted}) or set {pgtools.BINDIR_ENV} to /usr/lib/postgresql/{wanted}/bin",
@@ -474,6 +496,39 @@ async def _check_rights(plan: RestorePlan, live_exists: bool) -> None:
         )
 
 
+async def _restore_archive(
+    plan: RestorePlan, archive: Path, scratch_conninfo: str, ctx: StepContext, lines: list[str]
+) -> None:
+    """pg_restore of one archive into the scratch database, its output in the log."""
+    restore = pgtools.PgRestore(
+        scratch_conninfo,
+        archive,
+        jobs=plan.jobs,
+        single_transaction=plan.single_transaction,
+        # The progress's total: only known for a single archive (the manifest's counts).
+        expected_rows=(plan.total_rows or None) if not plan.then else None,
+        passfile=plan.passfile,
+        system=plan.role,
+    )
+    recorded_child = False
+
+    def on_progress(progress: Progress) -> None:
+        nonlocal recorded_child
+        if restore.pid is not None and not recorded_child:
+            recorded_child = True  # a resume after kill -9 stops an orphaned pg_restore
+            ctx.record("child", {"pid": restore.pid, "scratch": plan.scratch})
+        for line in progress.lines:
+            lines.append(line)
+            ctx.log(line)
+        ctx.progress(progress_text(plan.label, progress), progress)
+
+    restore.on_progress = on_progress
+    try:
+        await restore.run()
+    except SyncWizardError as exc:
+        raise _explain(exc, plan, archive, [*lines, *restore.recent_lines]) from exc
+
+
 async def restore_into_scratch(plan: RestorePlan, ctx: StepContext) -> Outputs:
     """Restore the archive into the scratch database and verify it against the manifest.
 
@@ -505,32 +560,8 @@ async def restore_into_scratch(plan: RestorePlan, ctx: StepContext) -> Outputs:
     lines: list[str] = []
     done = False
     try:
-        restore = pgtools.PgRestore(
-            scratch_conninfo,
-            plan.archive,
-            jobs=plan.jobs,
-            single_transaction=plan.single_transaction,
-            expected_rows=plan.total_rows or None,
-            passfile=plan.passfile,
-            system=plan.role,
-        )
-        recorded_child = False
-
-        def on_progress(progress: Progress) -> None:
-            nonlocal recorded_child
-            if restore.pid is not None and not recorded_child:
-                recorded_child = True  # a resume after kill -9 stops an orphaned pg_restore
-                ctx.record("child", {"pid": restore.pid, "scratch": plan.scratch})
-            for line in progress.lines:
-                lines.append(line)
-                ctx.log(line)
-            ctx.progress(progress_text(plan.label, progress), progress)
-
-        restore.on_progress = on_progress
-        try:
-            await restore.run()
-        except SyncWizardError as exc:
-            raise _explain(exc, plan, [*lines, *restore.recent_lines]) from exc
+        for archive in plan.archives:
+            await _restore_archive(plan, archive, scratch_conninfo, ctx, lines)
         ctx.progress(f"{plan.label} restore: checking the row count of every table")
         counts = await _row_counts(plan, scratch_conninfo)
         if problems := _mismatches(plan, counts):
@@ -587,7 +618,7 @@ def restored_outputs(
         "no_owner": no_owner,
         "dropped_leftovers": dropped_leftovers,
         "analyzed": analyzed,
-        "summary": f"restored {plan.archive.name} into {plan.scratch!r}: {rows:,} rows in "
+        "summary": f"restored {plan.archive_names} into {plan.scratch!r}: {rows:,} rows in "
         f"{len(plan.row_counts)} tables, each as the manifest says"
         + (", analyzed" if analyzed else "")
         + f", in {seconds:,.1f} s",
@@ -799,7 +830,8 @@ def gate_facts(plan: RestorePlan, look: SwapLook) -> tuple[tuple[str, str], ...]
             )
         )
     else:
-        rows.append(("Replaced by", f"a restore of {plan.archive.name} ({plan.total_rows:,} rows)"))
+        restored = f"a restore of {plan.archive_names} ({plan.total_rows:,} rows)"
+        rows.append(("Replaced by", restored))
     if look.settings:
         more = len(look.settings) - 2
         rows.append(

@@ -19,6 +19,13 @@ SHARED_NOTE = (
     "the Sync Service keeps its tables in the repository database: the one restore of that "
     "database covered both"
 )
+# A shared database's set made of two dumps: the repository's tables at t0, the Sync
+# Service's after the wait. Both go into the one scratch database, the Sync tables second.
+SPLIT_NOTE = (
+    "the Sync Service keeps its tables in the repository database: they were restored into "
+    "its scratch copy after the repository's tables, from the Sync DB dump taken after the "
+    "wait, and put in place with it"
+)
 
 
 class DatabaseSteps:
@@ -36,6 +43,7 @@ class DatabaseSteps:
         settings = getattr(self.state.profile, role)
         dump = self.state.dump(role) or {}
         room = self.state.found(ctx).get("room", {}).get(role, {})
+        then = [self.state.split_sync_dump] if role == "repository_db" else []
         return database.RestorePlan.for_dump(
             role=role,
             conninfo=settings.conninfo,
@@ -47,11 +55,12 @@ class DatabaseSteps:
             jobs=self.state.profile.backup.jobs,
             restore_step=RESTORE_STEP_OF[role],
             swap_step=SWAP_STEP_OF[role],
+            then_dumps=[d for d in then if d is not None],
         )
 
     def _skip_reason(self, role: str) -> str:
         if role == "sync_db" and self.state.shared:
-            return SHARED_NOTE
+            return SPLIT_NOTE if self.state.split_sync_dump else SHARED_NOTE
         if self._external(role):
             at = self.state.manifest.get("t0", {}).get("at", "?")
             return (

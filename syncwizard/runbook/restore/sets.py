@@ -51,11 +51,12 @@ def order_problem(manifest: dict[str, Any]) -> str:
     """Why the set breaks the procedure's order, or "".
 
     The repository's snapshot time is t0 (its dump's start, or the attested time of an
-    external backup); the Sync DB dump must have started after it.
+    external backup); the Sync DB dump must have started after it. Also where the Sync
+    Service shares the repository database: its tables are dumped apart, after the wait.
     """
-    if manifest.get("shared_database"):
-        return ""
     sync = dump_for(manifest, SYNC)
+    if manifest.get("shared_database") and sync is dump_for(manifest, REPOSITORY):
+        return ""  # one dump of the shared database (sets of earlier versions): one moment
     if sync is None:
         return "the set holds no Sync DB dump"
     repository = dump_for(manifest, REPOSITORY)

@@ -28,7 +28,8 @@ class RestoreState:
 
     @property
     def shared(self) -> bool:
-        """One dump holds both databases (compose's layout): one restore covers both."""
+        """The Sync Service keeps its tables in the repository database (compose's layout):
+        one restore covers both."""
         return bool(self.manifest.get("shared_database"))
 
     @property
@@ -65,6 +66,15 @@ class RestoreState:
 
     def dump(self, role: str) -> dict[str, Any] | None:
         return dump_for(self.manifest, role)
+
+    @property
+    def split_sync_dump(self) -> dict[str, Any] | None:
+        """A shared database's Sync tables dumped apart, after the wait (sets since the
+        order fix); None when the databases are apart or one dump holds both."""
+        if not self.shared:
+            return None
+        sync, repository = self.dump("sync_db"), self.dump("repository_db")
+        return sync if sync is not None and sync is not repository else None
 
 
 class OfflineContext:

@@ -44,6 +44,11 @@ SHARED_NOTE = (
     "The Sync Service shares the repository database: restoring the "
     "repository DB restores the Sync tables too, so the two Sync DB steps are skipped."
 )
+SPLIT_NOTE = (
+    "The Sync Service shares the repository database: its tables, dumped after the "
+    "wait, are restored into the same copy after the repository's, and put in place with "
+    "it, so the two Sync DB steps are skipped."
+)
 CLEAR_CONSEQUENCE = (
     "Each event is taken off the queue only once it is on disk in the run's archive; the "
     "queue and the Sync Service's subscription stay."
@@ -267,7 +272,8 @@ def step_notes(step_id: str, results: Mapping[str, Mapping[str, Any]]) -> list[s
         SWAP_REPOSITORY,
         *SYNC_DB_STEPS,
     ):
-        notes.append(SHARED_NOTE)
+        two_dumps = len(results.get(VERIFY_SET, {}).get("dumps") or []) > 1
+        notes.append(SPLIT_NOTE if two_dumps else SHARED_NOTE)
     if step_id == PLAIN_RESTART:
         note = results.get(START_RECOVER, {}).get("persistent_note")
         if note:
