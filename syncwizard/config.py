@@ -73,6 +73,12 @@ class BrokerSettings:
     topic: str | None = None
     origin: str | None = None
     timeout: float = _seconds(5.0)  # the whole call: connect, request, every read
+    # A broker shipped without STOMP (ActiveMQ 5.19.7+, 6.2.6+): shell commands that add a
+    # loopback STOMP connector to activemq.xml and restart the broker, and undo it, run by
+    # the restore's clear around its consuming; the seconds a restart may take.
+    stomp_open: str | None = None
+    stomp_close: str | None = None
+    restart_timeout: float = _seconds(180.0)
 
 
 @dataclass(frozen=True)

@@ -645,6 +645,20 @@ class JolokiaClient:
         values = [timestamp_ms(stamp) for stamp in stamps or [] if stamp is not None]
         return min(values) if values else None
 
+    async def non_persistent_ids(self, queue: str) -> list[str]:
+        """The JMSMessageIDs of non-persistent messages among the first 400 pending (a
+        broker restart would lose them). Browsing stays allowed by the hardened policy."""
+        mbean = destination_mbean(await self.broker_name(), "Queue", queue)
+        payload = {"type": "exec", "mbean": mbean, "operation": "browse()"}
+        messages = await self.request(payload, f"browsing queue {queue}") or []
+        return [
+            str(message.get("JMSMessageID"))
+            for message in messages
+            if isinstance(message, dict)
+            and str(message.get("JMSDeliveryMode", "")).upper().replace("-", "_")
+            == "NON_PERSISTENT"
+        ]
+
     async def dead_letters_from(self, queue: str, dlq: str = "ActiveMQ.DLQ") -> int:
         """How many messages on the dead-letter queue (the first 400 browsed) came from
         `queue`, by their OriginalDestination; 0 when there is no dead-letter queue."""

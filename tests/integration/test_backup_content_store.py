@@ -10,18 +10,23 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 from standin_support import restore
 from test_backup_support import lab_profile, the_set
 
 from syncwizard.config import Profile, broker_password
+from syncwizard.lab import postgres
 from syncwizard.lab.layout import LabLayout
 from syncwizard.runbook.backup.runbook import BackupOptions, resume_backup, start_backup
 from syncwizard.runbook.journal import find_unfinished
+from syncwizard.runbook.model import StepState
 from syncwizard.runbook.restore.runbook import RestoreChoices, start_restore
 from syncwizard.runbook.restore.state import OfflineContext
 
 pytestmark = pytest.mark.integration
+
+LAB_REPOSITORY_VERSION = "23.2.1 (r4c3e8f1d-b12) - Enterprise"  # the lab's alf_applied_patch
 
 
 def with_content_store(profile: Profile, command: str) -> Profile:
@@ -57,6 +62,7 @@ async def test_the_set_records_the_content_store_backup_run_after_t0_and_the_res
     assert seen.read_text().split() == [set_dir.name, t0]  # told which set, and its t0
     assert datetime.fromisoformat(store["started_at"]) > datetime.fromisoformat(t0)
     assert manifest["versions"]["sync_service"], "the Sync Service's version is recorded"
+    assert manifest["versions"]["repository"] == LAB_REPOSITORY_VERSION
 
     run = start_restore(
         profile,
@@ -75,6 +81,41 @@ async def test_the_set_records_the_content_store_backup_run_after_t0_and_the_res
     facts = dict(gates[0].facts)
     assert command in facts["content store"] and store["started_at"] in facts["content store"]
     assert t0 in facts["search index"]
+
+
+async def test_the_restore_warns_when_the_repository_database_is_of_another_version_now(
+    lab: LabLayout, lab_config: Path, tmp_path: Path
+) -> None:
+    await restore(lab)
+    profile = lab_profile(lab_config, tmp_path / "backups")
+    assert await backup(profile) == "finished"
+    set_dir = the_set(tmp_path / "backups")
+    upgraded = "25.1.0 (r0a1b2c3d-b7) - Enterprise"
+    with psycopg.connect(postgres.superuser_conninfo(lab, postgres.REPOSITORY_DB)) as conn:
+        conn.execute(
+            "INSERT INTO alf_applied_patch (id, applied_on_date, applied_to_server)"
+            " VALUES ('patch.db-V25.1-Schema', now(), %s)",
+            (upgraded,),
+        )
+    try:
+        run = start_restore(
+            profile,
+            set_dir,
+            RestoreChoices("clear", plain_restart=False),
+            broker_password=broker_password(profile.broker),
+        )
+        try:
+            assert await run.run_step("verify_set") == StepState.DONE
+            assert await run.run_step("preflight") == StepState.DONE
+        finally:
+            await run.aclose()
+    finally:
+        with psycopg.connect(postgres.superuser_conninfo(lab, postgres.REPOSITORY_DB)) as conn:
+            conn.execute("DELETE FROM alf_applied_patch WHERE id = 'patch.db-V25.1-Schema'")
+    assert run.results["preflight"]["repository_version"] == upgraded
+    (warning,) = [w for w in run.results["preflight"]["warnings"] if "Alfresco" in w]
+    assert f"Alfresco {LAB_REPOSITORY_VERSION} when the set was taken" in warning
+    assert f"by {upgraded} now" in warning
 
 
 async def test_a_failing_content_store_command_leaves_the_set_unsealed_and_a_resume_seals(

@@ -62,6 +62,7 @@ REPOSITORY_TABLES = (
     Table("public.alf_child_assoc", 1_198_330, 27_553_019),
     Table("public.alf_transaction", 251_611, 3_331_870),
 )
+REPOSITORY_VERSION = "23.2.1 (r4c3e8f1d-b12) - Enterprise"  # alf_applied_patch says
 SYNC_TABLES = (
     Table("public.dbqueue", 1_822, 41_250),
     Table("public.events", 382_114, 9_827_101),
@@ -246,6 +247,9 @@ class FakeBackupSystems(BackupSystems):
             identity=("2026-01-01 00:00:00+00", "15432", name),
             sync_tables=(),
         )
+
+    async def repository_version(self) -> str | None:
+        return REPOSITORY_VERSION
 
     async def sync_objects(self, role: str) -> dict[str, list[list[str]]]:
         """The Sync Service's tables in the shared database (only asked when shared)."""

@@ -35,7 +35,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from support.fake_backup import DATABASES
+from support.fake_backup import DATABASES, REPOSITORY_VERSION
 from support.fake_sets import SET_RUN_ID, write_demo_sets
 from support.fake_status import QUEUE, SYNC_ID, T0, TOPIC, health_report
 from support.step_hold import StepHold
@@ -409,6 +409,9 @@ class FakeRestoreSystems(RestoreSystems):
 
     async def producers_on(self, topic: str) -> int | None:
         return 0
+
+    async def repository_version(self) -> str | None:
+        return REPOSITORY_VERSION
 
     async def repository_sessions(self) -> list[Session]:
         await self.fake.checkpoint()

@@ -248,6 +248,11 @@ class BackupSteps:
                 facts["sync_objects"] = await self._shared_sync_objects(probes["sync_db"])
             except SyncWizardError as exc:
                 problems.append(exc)
+        if "repository_db" in probes:
+            try:
+                facts["repository_version"] = await self.systems.repository_version()
+            except SyncWizardError:
+                facts["repository_version"] = None  # informational: the dump needs more
         if probes:
             try:
                 facts["tools"] = await self.systems.check_tools(probes)

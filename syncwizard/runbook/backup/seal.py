@@ -143,7 +143,10 @@ def build_manifest(
         "profile": profile.name,
         "created_at": iso(time.time()),
         "sync_id": preflight["sync_id"],
-        "versions": {"sync_service": preflight.get("sync_version") or None},
+        "versions": {
+            "sync_service": preflight.get("sync_version") or None,
+            "repository": preflight.get("repository_version") or None,
+        },
         "content_store": content_store or {"recorded": False, "after": repository.get("t0_iso")},
         "health_urls": list(profile.health.urls),
         "queue": preflight["queue"],

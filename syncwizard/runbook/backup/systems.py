@@ -22,6 +22,7 @@ from syncwizard.clients.postgres import (
     fetch_all,
     target_parts,
 )
+from syncwizard.clients.repository_schema import repository_version
 from syncwizard.clients.results import QueueStats
 from syncwizard.config import Profile
 from syncwizard.errors import SyncWizardError
@@ -225,6 +226,17 @@ class BackupSystems:
             data_bytes=int(data),
             identity=(str(started), str(port), name),
             sync_tables=tuple(sync_tables),
+        )
+
+    async def repository_version(self) -> str | None:
+        """What the repository database says the repository's version is (the manifest
+        keeps it; a restore warns when it changed)."""
+        settings = self.profile.repository_db
+        return await repository_version(
+            settings.conninfo,
+            passfile=systems.expand(settings.passfile),
+            system="repository_db",
+            timeout=settings.timeout,
         )
 
     async def sync_objects(self, role: str) -> dict[str, list[list[str]]]:

@@ -75,6 +75,11 @@ def undelivered(view: RunView) -> list[str]:
             ("Arrived during the clear", count(cleared.get("arrived"))),
             ("Removed by the broker's own count", broker),
             ("Complete", complete),
+            *(
+                [("STOMP on the broker", text(cleared["stomp_window"]))]
+                if cleared.get("stomp_window")
+                else []
+            ),
         ]
     )
     return [*lines, ""]

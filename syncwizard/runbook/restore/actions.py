@@ -136,6 +136,7 @@ class RestoreActions:
                 problems.append(exc)
         if problems:
             raise combined(problems, "preflight")
+        facts["repository_version"] = await self._repository_version(warnings)
         # Room is a server's: both restored copies where both databases share one.
         rooms, room_warnings = plan_rooms(needs)
         warnings.extend(room_warnings)
@@ -245,6 +246,23 @@ class RestoreActions:
             "service_healthy": all(r.healthy for r in reports),
         }
 
+    async def _repository_version(self, warnings: list[str]) -> str | None:
+        """The repository's version as its live database records it, and a warning when
+        the set's differs (the restored database is then of another version)."""
+        try:
+            now = await self.systems.repository_version()
+        except SyncWizardError:
+            return None  # informational: the database steps find a real problem again
+        then = (self.state.manifest.get("versions") or {}).get("repository")
+        if then and now and then != now:
+            warnings.append(
+                f"the repository database was written by Alfresco {then} when the set was "
+                f"taken and by {now} now: the restored database is of the older version, "
+                "which the repository upgrades (or refuses) at its start; check that this "
+                "repository may run on it before going on"
+            )
+        return now
+
     async def _queue_facts(self, sync_id: str, warnings: list[str]) -> dict[str, Any]:
         self.systems.require_broker_password()
         jolokia = self.systems.jolokia
@@ -279,11 +297,17 @@ class RestoreActions:
         try:
             await self.systems.probe_clear_channel()
         except SyncWizardError as exc:
-            raise SyncWizardError(
-                f"the clear could not consume the queue's events: {exc.message}",
-                hint=f"{exc.hint}; nothing was stopped",
-                system=exc.system,
-            ) from exc
+            window = self.systems.stomp_window(queue)
+            if not await self.systems.stomp_port_closed():
+                raise SyncWizardError(
+                    f"the clear could not consume the queue's events: {exc.message}",
+                    hint=f"{exc.hint}; nothing was stopped",
+                    system=exc.system,
+                ) from exc
+            if not window.configured:
+                raise window.refusal() from exc
+            facts["stomp_closed"] = True  # the clear opens it for its consuming, and closes it
+            warnings.append(window.describe())
         if topic:
             subscribers = await jolokia.topic_subscribers(topic, queue)
             facts["other_subscribers"] = [s.describe() for s in subscribers.others]

@@ -30,6 +30,7 @@ from syncwizard.runbook.restore.step_names import (
     GUID_TOKEN_LENGTH,
     QUIET,
 )
+from syncwizard.runbook.restore.stomp_window import RECORD, window_facts
 
 ARCHIVE_NAME = "events.jsonl"
 
@@ -136,6 +137,14 @@ class ClearSteps:
         facts.append(
             ("archive", f"{archive} ({held:,} events in it already)" if held else str(archive))
         )
+        if self.state.found(ctx).get("stomp_closed"):
+            facts.append(
+                (
+                    "broker restarts",
+                    "STOMP is closed: broker.stomp_open restarts the broker with a loopback "
+                    "STOMP connector first, broker.stomp_close restarts it without after",
+                )
+            )
         if self._producing(ctx):
             rate = ctx.results.get(QUIET, {}).get("rate", 0)
             facts.append(("still arriving", f"{rate}/s: the clear runs until you end it"))
@@ -174,6 +183,11 @@ class ClearSteps:
                 f"the queue {queue} is not on the broker: nothing to clear",
                 {"action": action, "queue": queue, "archived": 0, "removed": 0, "given_up": 0},
             )
+        window = self.systems.stomp_window(queue)
+        if action != "give_up" and self.state.found(ctx).get("stomp_closed"):
+            # Before the baseline: the broker's restart resets its counters.
+            await window.open(ctx)
+            stats = await self.systems.queue_stats(queue) or stats
         baseline = self._baseline(ctx, stats.pending, stats.enqueued, stats.dequeued, queue)
         if action == "give_up":
             given_up = await self._give_up(ctx, queue, stats.pending, stats.dequeued)
@@ -189,6 +203,9 @@ class ClearSteps:
         outputs = await self._outcome(ctx, action, queue, topic, baseline, 0, ended_by)
         if action == "delete":
             outputs.update(await self._delete(ctx, queue, topic))
+        await window.close(ctx)  # when it opened one: STOMP closed again, as shipped
+        if note := window_facts(ctx.records_of(CLEAR).get(RECORD, {})):
+            outputs["stomp_window"] = note
         return outputs
 
     def _baseline(

@@ -9,6 +9,7 @@ screenshots run the real runbook over fake systems (tests/support/fake_restore.p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -23,15 +24,17 @@ from syncwizard.clients.health import fetch_cluster
 from syncwizard.clients.jolokia import destination_mbean, entry_value, is_missing_mbean
 from syncwizard.clients.postgres import APPLICATION_NAME, parse_conninfo, query_error
 from syncwizard.clients.repository import ReadyAnswer, repository_ready
+from syncwizard.clients.repository_schema import repository_version
 from syncwizard.clients.results import HealthReport, Session
 from syncwizard.clients.service import ServiceControl, ServiceProcess, find_service_process
-from syncwizard.clients.stomp_session import StompTarget, probe
+from syncwizard.clients.stomp_session import StompTarget, probe, stomp_address
 from syncwizard.config import Profile, RepositorySettings, ServiceSettings
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.backup.systems import BackupSystems
 from syncwizard.runbook.model import Outputs, StepContext
 from syncwizard.runbook.restore import database
 from syncwizard.runbook.restore.database import RestorePlan, SwapLook
+from syncwizard.runbook.restore.stomp_window import StompWindow
 
 ARRIVAL_LOOK = 1.0  # seconds between two looks at the enqueue counters
 
@@ -119,6 +122,16 @@ class RestoreSystems(BackupSystems):
             await conn.close()
         return [s for s in sessions if s.application != APPLICATION_NAME]
 
+    async def repository_version(self) -> str | None:
+        """What the live repository database says the repository's version is."""
+        settings = self.profile.repository_db
+        return await repository_version(
+            settings.conninfo,
+            passfile=systems.expand(settings.passfile),
+            system="repository_db",
+            timeout=settings.timeout,
+        )
+
     def service_process(self) -> ServiceProcess | Literal[False] | None:
         """The Sync Service's local process (sync_service.pid_file / process_pattern); None
         when it is not running, False when the profile gives no way to find it."""
@@ -177,6 +190,34 @@ class RestoreSystems(BackupSystems):
         broker = self.profile.broker
         target = StompTarget(broker.stomp, broker.user, self.require_broker_password())
         await asyncio.to_thread(probe, target)
+
+    async def stomp_port_closed(self) -> bool:
+        """Whether nothing listens on the STOMP address at all (a broker shipped without
+        STOMP), as opposed to a STOMP connector that refuses the user."""
+        host, port, _tls = stomp_address(self.profile.broker.stomp)
+        try:
+            _reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(host, port), self.profile.broker.timeout
+            )
+        except ConnectionRefusedError:
+            return True
+        except (OSError, TimeoutError):
+            return False  # unreachable or silent: the probe's own error says more
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return False
+
+    def stomp_window(self, queue: str) -> StompWindow:
+        """A loopback STOMP connector opened around the clear (stomp_window.py)."""
+
+        async def pending() -> int | None:
+            return await self.pending_on(queue)
+
+        async def non_persistent() -> list[str]:
+            return await self.jolokia.non_persistent_ids(queue)
+
+        return StompWindow(self.profile.broker, self.probe_clear_channel, pending, non_persistent)
 
     async def purge(self, queue: str, *, settle: float = 10.0) -> None:
         """Purge the queue (events given up) and wait until it reports nothing pending."""
