@@ -133,7 +133,7 @@ class DumpPlan:
         if self.only:
             parts.append(f"of the Sync Service's {len(self.only)} tables only")
         elif self.without:
-            parts.append(f"without the Sync Service's {len(self.without)} tables and sequences")
+            parts.append(f"without the Sync Service's tables and sequences ({len(self.without)})")
         return (
             f"{' '.join(parts)} of the {describe_target(self.conninfo, self.role)} into "
             f"{self.out_path} ({how}written as {self.out_path.name}.partial and renamed when "

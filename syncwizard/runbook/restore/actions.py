@@ -148,7 +148,8 @@ class RestoreActions:
         if warnings:
             ctx.record("warnings", {"warnings": warnings})
         summary = f"sync GUID {facts['sync_id']}, queue {facts['queue']}" + (
-            f" ({facts['pending']} pending, {facts['consumers']} consumers)"
+            f" ({facts['pending']} pending, {facts['consumers']} "
+            f"consumer{'' if facts['consumers'] == 1 else 's'})"
             if facts.get("queue_exists")
             else " (not on the broker)"
         )

@@ -51,6 +51,23 @@ def moment_text(text: str | None) -> str:
     return f"{moment:%Y-%m-%d %H:%M:%S} UTC" if moment is not None else str(text or "?")
 
 
+def shared_line(manifest: Mapping[str, Any]) -> str:
+    """How a set of a database shared by the repository and the Sync Service was taken."""
+    if len(manifest.get("dumps", [])) > 1:
+        return (
+            "the Sync Service shares the repository database: its tables were dumped "
+            "apart, after the wait"
+        )
+    return "the Sync Service shares the repository database: one dump"
+
+
+def content_store_line(store: Mapping[str, Any]) -> str:
+    """The content store backup the set records (backup.content_store), or what to do."""
+    if store.get("recorded"):
+        return f"{store.get('command')} (ran {moment_text(store.get('started_at'))})"
+    return "not recorded: back the content store up now (after t0), or set backup.content_store"
+
+
 def dump_line(dump: Mapping[str, Any]) -> str:
     rows = sum(int(n) for n in dump.get("row_counts", {}).values())
     tables = len(dump.get("row_counts", {}))
@@ -87,7 +104,8 @@ def facts_table(manifest: Mapping[str, Any], set_dir: Path, titles: Mapping[str,
     for number, dump in enumerate(manifest.get("dumps", [])):
         table.add_row("Dumps" if number == 0 else "", Text(dump_line(dump)))
     if manifest.get("shared_database"):
-        table.add_row("", "the Sync Service shares the repository database: one dump")
+        table.add_row("", Text(shared_line(manifest)))
+    table.add_row("Store", Text(content_store_line(manifest.get("content_store") or {})))
     if manifest.get("wait"):
         table.add_row("Wait", Text(wait_line(manifest["wait"])))
     steps: Mapping[str, Any] = manifest.get("steps", {})
