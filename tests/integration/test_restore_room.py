@@ -65,12 +65,12 @@ async def test_room_is_added_up_per_server_and_unknown_room_is_a_gate_asked_once
     assert repository["server_needed_bytes"] == sync["server_needed_bytes"] == both
     assert repository["free_bytes"] is None and repository["mode"] == "side_by_side"
     assert any(
-        "cannot be read from here" in w and "first restore on it asks you" in w
+        "cannot be read from here" in w and "before anything is stopped" in w
         for w in preflight["warnings"]
     )
     tokens = [gate.token for gate in gates]
     assert tokens.count("room") == 1  # one confirmation covers both databases of the server
-    assert tokens.index("room") < tokens.index("alfresco")  # before the first restore
+    assert tokens.index("room") < tokens.index("stop")  # before anything is stopped
     room_gate = gates[tokens.index("room")]
     facts = dict(room_gate.facts)
     assert facts["server"] == f"{NAME}:{lab.ports.postgres}"

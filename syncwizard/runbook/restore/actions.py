@@ -179,14 +179,16 @@ class RestoreActions:
 
     async def stop_gates(self, ctx: StepContext) -> tuple[Gate, ...]:
         """The stop's gate, with the set's age; first, when the set is another
-        installation's, the one that names both sync GUIDs: nothing is stopped before the
-        admin has seen them."""
+        installation's, the one that names both sync GUIDs, and one per database server
+        whose free space cannot be read: nothing is stopped before the admin has seen
+        them."""
         stop = await self.queue.stop_gate(ctx)
         if (age := self._set_age()) is not None:
             lost = f"{self._t0()}, {units.duration(age)} ago: what users changed since is lost"
             stop = replace(stop, facts=(*stop.facts, ("restored to", lost)))
         other = self._installation_gate(ctx)
-        return (other, stop) if other is not None else (stop,)
+        room = self.db.room_gates(ctx)
+        return (*((other,) if other is not None else ()), *room, stop)
 
     def _installation_gate(self, ctx: StepContext) -> Gate | None:
         found = self.state.found(ctx)

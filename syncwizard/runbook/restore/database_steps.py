@@ -13,7 +13,13 @@ from syncwizard import systems, units
 from syncwizard.runbook.model import Gate, Outputs, SkipStep, StepContext
 from syncwizard.runbook.restore import database
 from syncwizard.runbook.restore.state import RestoreState
-from syncwizard.runbook.restore.step_names import LABELS, RESTORE_STEP_OF, ROLE_OF, SWAP_STEP_OF
+from syncwizard.runbook.restore.step_names import (
+    LABELS,
+    RESTORE_STEP_OF,
+    ROLE_OF,
+    STOP,
+    SWAP_STEP_OF,
+)
 
 SHARED_NOTE = (
     "the Sync Service keeps its tables in the repository database: the one restore of that "
@@ -105,13 +111,31 @@ class DatabaseSteps:
 
         return gate
 
+    def room_gates(self, ctx: StepContext) -> tuple[Gate, ...]:
+        """Before anything is stopped: one gate per database server whose free space could
+        not be read (asked with the stop's gates, so production is not taken down for a
+        restore the admin then finds no room for)."""
+        gates: dict[str, Gate] = {}
+        for role in self.roles:
+            if self._skip_reason(role):
+                continue
+            room = self.state.found(ctx).get("room", {}).get(role, {})
+            server = str(room.get("server") or role)
+            gate = self._unknown_room_gate(ctx, role, self.plan_for(ctx, role), room)
+            if gate is not None and server not in gates:
+                gates[server] = gate
+        return tuple(gates.values())
+
     def _unknown_room_gate(
         self, ctx: StepContext, role: str, plan: database.RestorePlan, room: Outputs
     ) -> Gate | None:
         """A server whose free space could not be read: the admin confirms the room before
-        its first restore (one gate covers both databases of a shared server)."""
+        the stop (room_gates); a run that stopped without it (begun by an earlier version)
+        asks before its first restore, one gate for both databases of a shared server."""
         if not room or room.get("free_bytes") is not None:
             return None
+        if STOP in ctx.results:
+            return None  # confirmed with the stop's gates
         others = [r for r in room.get("server_roles") or [] if r != role]
         if any(RESTORE_STEP_OF[r] in ctx.results for r in others if r in RESTORE_STEP_OF):
             return None  # confirmed at the first restore on this server

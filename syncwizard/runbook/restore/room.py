@@ -89,7 +89,7 @@ def plan_rooms(needs: Iterable[Need]) -> tuple[dict[str, dict[str, Any]], list[s
             warnings.append(
                 f"the free space of the server {server} (holding {_names(group)}) cannot be "
                 f"read from here; the restore needs about {needed_text} there beside the "
-                "current databases: the first restore on it asks you to confirm the room"
+                "current databases: you confirm the room before anything is stopped"
             )
         elif free < total:
             freed = 0
