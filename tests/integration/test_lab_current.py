@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -13,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from current_lab_fixture import CURRENT_LAB_TEST_PORTS
+from standin_support import plain_env
 
 from syncwizard.clients.health import HealthClient
 from syncwizard.clients.jolokia import JolokiaClient, PolicyRefusal, destination_mbean
@@ -268,6 +271,24 @@ def test_the_profile_points_at_what_the_flavour_serves(
     assert profile.broker.stomp == f"stomp://{HOST}:{current_lab.ports.stomp}"
     text = current_lab_config.read_text()
     assert str(current_lab.ports.lab_link) not in text, "the lab's own link is never offered"
+
+
+def test_status_reads_the_current_lab_through_its_profile(
+    current_lab_config: Path, sync_id: str
+) -> None:
+    """`syncwizard status`: health over plain HTTP, the broker's name found, Sync 5.x's queue."""
+    result = subprocess.run(
+        [sys.executable, "-m", "syncwizard", "status", "--profile", "lab", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**plain_env(), "SYNCWIZARD_CONFIG": str(current_lab_config)},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["errors"] == [] and report["sync_id"] == sync_id
+    assert report["queue"]["name"] == sync_queue_name(sync_id, EVENT2_TOPIC)
+    assert report["queue"]["consumers"] >= 1
 
 
 def test_lab_up_again_keeps_the_flavour(current_lab: LabLayout) -> None:
