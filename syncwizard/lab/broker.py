@@ -2,7 +2,8 @@
 
 The Debian package has no web console, so Jolokia is served by a small Java
 agent (source in `lab/jolokia/`) compiled here with `javac` against Debian's
-`libjolokia-core-java`. Everything listens on 127.0.0.1 only. Like the real
+`libjolokia-core-java`. Everything listens on 127.0.0.1 only (but the current
+flavour's Jolokia, which refuses clients off loopback itself). Like the real
 console, Jolokia needs basic auth (admin/admin) and refuses requests without an
 `Origin` or `Referer` header.
 

@@ -13,7 +13,7 @@ import pytest
 from syncwizard.cli import build_parser
 from syncwizard.clients.names import EVENT2_TOPIC, LEGACY_TOPIC
 from syncwizard.errors import SyncWizardError
-from syncwizard.lab import broker, stack
+from syncwizard.lab import broker, certs, postgres, repository_control, stack, standin
 from syncwizard.lab.layout import (
     CLASSIC,
     CURRENT,
@@ -156,3 +156,37 @@ def test_a_closed_stomp_port_says_the_broker_has_no_stomp_connector() -> None:
     assert f"nothing listens on 127.0.0.1:{port}" in caught.value.message
     assert "has no STOMP connector" in caught.value.message
     assert caught.value.system == "stomp"
+
+
+def test_switching_flavour_restarts_all_but_the_database(
+    layout: LabLayout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another broker configuration and another health check: `up --like` restarts them.
+    The parts are replaced by recorders: what is asserted is which ones are stopped, and that
+    keeping the flavour stops none."""
+    calls: list[str] = []
+
+    def recorder(name: str) -> object:
+        return lambda *args, **kwargs: calls.append(name)
+
+    for module, names in (
+        (repository_control, ("stop", "start", "set_rate")),
+        (standin, ("stop", "start")),
+        (broker, ("stop", "ensure_configured", "start")),
+        (postgres, ("ensure_cluster",)),
+        (certs, ("make_self_signed",)),
+    ):
+        for name in names:
+            monkeypatch.setattr(module, name, recorder(f"{module.__name__}.{name}"))
+    monkeypatch.setattr(standin, "is_running", lambda layout: True)
+
+    stack.up(layout, flavour=CURRENT)
+    calls.clear()
+    assert stack.up(layout).flavour == CURRENT  # kept: nothing stopped
+    assert not [call for call in calls if call.endswith(".stop")]
+
+    calls.clear()
+    assert stack.up(layout, flavour=CLASSIC).flavour == CLASSIC
+    stops = [call.rsplit(".", 2)[-2] for call in calls if call.endswith(".stop")]
+    assert stops == ["repository_control", "standin", "broker"]
+    assert read_settings(layout).flavour == CLASSIC
