@@ -267,6 +267,7 @@ def test_the_profile_points_at_what_the_flavour_serves(
     assert profile.health.ca_bundle is None
     assert profile.broker.broker_name is None  # discovered, never assumed
     assert profile.broker.topic == EVENT2_TOPIC
+    assert profile.sync_db.conninfo == profile.repository_db.conninfo  # compose's one database
     # The port compose maps to nothing: a STOMP probe there fails as shown above.
     assert profile.broker.stomp == f"stomp://{HOST}:{current_lab.ports.stomp}"
     text = current_lab_config.read_text()
@@ -289,12 +290,15 @@ def test_status_reads_the_current_lab_through_its_profile(
     assert report["errors"] == [] and report["sync_id"] == sync_id
     assert report["queue"]["name"] == sync_queue_name(sync_id, EVENT2_TOPIC)
     assert report["queue"]["consumers"] >= 1
+    # Compose's layout: the Sync Service's tables live in the repository database.
+    assert report["databases"]["sync_db"]["name"] == report["databases"]["repository_db"]["name"]
 
 
 def test_lab_up_again_keeps_the_flavour(current_lab: LabLayout) -> None:
     settings = stack.up(current_lab)  # everything runs: nothing restarts
 
     assert settings.flavour == CURRENT and settings.topic == EVENT2_TOPIC
+    assert settings.shared_db is True  # compose's layout comes with the flavour
     assert read_settings(current_lab).flavour == CURRENT
     assert all(part.running for part in stack.parts(current_lab))
 

@@ -48,9 +48,13 @@ def test_the_flavour_is_kept_in_lab_json_and_an_old_lab_is_classic(layout: LabLa
     assert read_settings(layout).flavour == CLASSIC
 
 
-def test_current_implies_sync_5_s_event2_topic(layout: LabLayout) -> None:
-    assert stack.settings_for(layout, event2=False, flavour=CURRENT).topic == EVENT2_TOPIC
-    assert stack.settings_for(layout, event2=False, flavour=CLASSIC).topic == LEGACY_TOPIC
+def test_current_implies_sync_5_s_event2_topic_and_compose_s_shared_database(
+    layout: LabLayout,
+) -> None:
+    current = stack.settings_for(layout, event2=False, flavour=CURRENT)
+    assert current.topic == EVENT2_TOPIC and current.shared_db is True
+    classic = stack.settings_for(layout, event2=False, flavour=CLASSIC)
+    assert classic.topic == LEGACY_TOPIC and classic.shared_db is False
 
 
 def test_an_unknown_flavour_is_refused_by_name(layout: LabLayout) -> None:
