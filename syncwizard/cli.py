@@ -79,6 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep the Sync Service's tables in the repository database (compose's layout)",
     )
     up.add_argument(
+        "--like",
+        choices=("classic", "current"),
+        default=None,
+        help="what the lab models: current = today's hardened deployments (no STOMP, "
+        "Jolokia denies purge, health over HTTP); classic = the original lab. "
+        "Default: the flavour it was brought up as (classic if new)",
+    )
+    up.add_argument(
         "--produce",
         type=float,
         default=0.5,

@@ -1,10 +1,13 @@
-"""The Sync Service health check: fetched over verified TLS, parsed in both published shapes.
+"""The Sync Service health check: fetched over verified TLS or plain HTTP, parsed in both
+published shapes.
 
 The endpoint is Dropwizard's HealthCheckServlet: HTTP 200 when every check is
 healthy, 500 when any is not (same JSON, so it is parsed, not an outage), 501
-when no check is registered. Sync 3.10+ adds `duration` (ms) and `timestamp`
-to each check; Sync 2.1 has neither, no `minimumClientVersion`, and may say
-`"healthy": "unknown"`. `syncServiceIdCheck.message` is the sync GUID.
+when no check is registered. Sync 3.10+ (5.x included) adds `duration` (ms) and
+`timestamp` to each check; Sync 2.1 has neither, no `minimumClientVersion`, and
+may say `"healthy": "unknown"`. `syncServiceIdCheck.message` is the sync GUID.
+The zip install serves HTTPS on 9090; compose, Helm and Ansible plain HTTP, and
+`/syncservice/healthcheck` behind their proxy or ingress: any of these URLs works.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from syncwizard.errors import SyncWizardError
 SYSTEM = "health"
 SYNC_ID_CHECK = "syncServiceIdCheck"
 EXAMPLE_URL = "https://host:9090/alfresco/healthcheck"
+PATHS = "/alfresco/healthcheck on the Sync Service, /syncservice/healthcheck behind a proxy"
 MAX_BODY_BYTES = 1 << 20  # the real answer is about 1 kB; anything huge is not it
 _SYNC_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -129,7 +133,7 @@ def _decode_json(body: bytes, status: int, url: str, content_type: str) -> Any:
 
 def _hint_for_status(status: int) -> str:
     if status == 404:
-        return f"Wrong path? The health check is at /alfresco/healthcheck, e.g. {EXAMPLE_URL}"
+        return f"Wrong path? The health check is at {PATHS}, e.g. {EXAMPLE_URL}"
     if status in (401, 403, 407):
         return (
             "Something in front of the Sync Service asks for credentials: point the URL at "
@@ -462,6 +466,16 @@ class HealthClient:
                 f"The TLS handshake with {self.url} failed: {tls_failure}.",
                 hint="Is this port serving HTTPS? The Sync Service zip install serves https on "
                 "9090; Docker and Helm installs serve plain http.",
+            )
+        if urlsplit(self.url).scheme.lower() == "http" and isinstance(
+            exc, httpx.RemoteProtocolError | httpx.ReadError
+        ):
+            return _error(
+                f"{self.url} accepted the connection but closed it without an HTTP answer "
+                f"({type(exc).__name__}): it may serve HTTPS on this port.",
+                hint="The Sync Service zip install serves https on 9090: use https:// with "
+                "health.ca_bundle or health.fingerprint. Compose, Helm and Ansible serve plain "
+                "http.",
             )
         return self._not_answering(_connect_failure(exc, urlsplit(self.url).hostname or ""))
 

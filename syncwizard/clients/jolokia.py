@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -33,6 +34,22 @@ CREDENTIALS_HINT = (
     "check broker.user in the profile and the password (the environment variable named by "
     "broker.password_env, or broker.password_file); the stock console user is admin"
 )
+# Where an admin changes the policy: the broker's conf dir (the Docker images' path shown).
+POLICY_FILE = "conf/jolokia-access.xml (/opt/activemq/conf/jolokia-access.xml in the images)"
+HARDENED = "ActiveMQ 5.19.7+ and 6.2.6+"
+# Jolokia's words for a refusal by its policy: an operation, and an HTTP method.
+_FORBIDDEN_OPERATION = re.compile(r"Operation (\S+) forbidden for MBean (\S+)")
+_FORBIDDEN_METHOD = "is not allowed according to the installed security policy"
+
+
+class PolicyRefusal(SyncWizardError):
+    """Jolokia's access policy forbids an operation. Never retried: the same request gets
+    the same answer; `operation` and `mbean` say what was refused, for a fallback."""
+
+    def __init__(self, message: str, *, hint: str, operation: str, mbean: str) -> None:
+        super().__init__(message, hint=hint, system="broker")
+        self.operation = operation
+        self.mbean = mbean
 
 
 # --- pure helpers -------------------------------------------------------------------------
@@ -88,12 +105,7 @@ def decode_response(
             system="broker",
         )
     if status_code == 403:
-        raise SyncWizardError(
-            f"Jolokia at {url} refused the user {user!r} (HTTP 403): it lacks the role for "
-            "the REST API.",
-            hint="use a console user with the admin (or user) role; " + CREDENTIALS_HINT,
-            system="broker",
-        )
+        raise _http_forbidden(url, user, body)
     if 300 <= status_code < 400:
         raise SyncWizardError(
             f"Jolokia at {url} answered with a redirect (HTTP {status_code}) to "
@@ -114,6 +126,79 @@ def decode_response(
             "console (…:8161/api/jolokia), not at the console page, a login page or a proxy",
             system="broker",
         ) from None
+
+
+def _http_forbidden(url: str, user: str, body: bytes) -> SyncWizardError:
+    """HTTP 403 from the console's Jetty: a user without the role ("!role"), or a client it
+    does not accept from where it connects (InetAccessHandler: "Forbidden")."""
+    text = body.decode("utf-8", errors="replace")
+    if "!role" in text:
+        return SyncWizardError(
+            f"Jolokia at {url} refused the user {user!r} (HTTP 403 !role): the user lacks the "
+            f"role for the REST API; {HARDENED} give /api/jolokia to the admin role only.",
+            hint="use a console user with the admin role (conf/jetty-realm.properties, or the "
+            "JAAS users and groups); " + CREDENTIALS_HINT,
+            system="broker",
+        )
+    loopback = (
+        f"{HARDENED} accept console and Jolokia clients on loopback only (the "
+        "InetAccessHandler in conf/jetty.xml)"
+    )
+    tunnel = (
+        "reach it through a tunnel that arrives on the broker's host as loopback "
+        "(kubectl port-forward, ssh -L) and point broker.jolokia_url at it, or have the "
+        "broker's admin add this host's address to the InetAccessHandler in conf/jetty.xml"
+    )
+    if "Forbidden" in text:
+        return SyncWizardError(
+            f"Jolokia at {url} refused this client (HTTP 403 Forbidden) before asking who it "
+            f"is: {loopback}.",
+            hint=tunnel,
+            system="broker",
+        )
+    return SyncWizardError(
+        f"Jolokia at {url} refused the request (HTTP 403): either the user {user!r} lacks the "
+        f"admin role, or the console does not accept clients from here ({loopback}).",
+        hint=f"use a console user with the admin role, or {tunnel}",
+        system="broker",
+    )
+
+
+def _policy_entry(mbean: str) -> str:
+    """The <mbean><name> of ActiveMQ's hardened policy that denies operations on `mbean`."""
+    if "destinationType=" in mbean:
+        return f"{DOMAIN}:type=Broker,brokerName=*,destinationType=*,destinationName=*"
+    return f"{DOMAIN}:type=Broker,brokerName=*"
+
+
+def policy_refusal(url: str, error: str, what: str) -> SyncWizardError | None:
+    """The error for Jolokia's policy refusing an operation or an HTTP method, or None when
+    `error` (a 403 entry's text) is not such a refusal."""
+    stated = error.removeprefix("java.lang.Exception : ").removeprefix("java.lang.Exception: ")
+    found = _FORBIDDEN_OPERATION.search(stated)
+    if found:
+        operation, mbean = found.group(1), found.group(2)
+        name = operation.partition("(")[0]
+        return PolicyRefusal(
+            f"The broker refused {what}: its Jolokia access policy forbids {name} (Jolokia "
+            f'says: "{stated}"). Nothing was changed, and syncwizard does not retry a refusal.',
+            hint=f"the <deny> entry for {name} under <mbean><name>{_policy_entry(mbean)}"
+            f"</name> in the broker's {POLICY_FILE}, as {HARDENED} ship it: use a way that "
+            f"does not need {name}, or have the broker's admin remove {name} from that entry "
+            "and restart the broker",
+            operation=operation,
+            mbean=mbean,
+        )
+    if _FORBIDDEN_METHOD in stated:
+        return SyncWizardError(
+            f'Jolokia at {url} refused {what}: "{stated}". Its policy (<http><method>post'
+            f"</method> in {POLICY_FILE}, as {HARDENED} ship it) allows POST only; syncwizard "
+            "always POSTs, so something in between turned the request into another method.",
+            hint="point broker.jolokia_url at Jolokia itself (…/api/jolokia, no redirect), or "
+            "at a proxy that passes POST requests unchanged",
+            system="broker",
+        )
+    return None
 
 
 def entry_value(url: str, entry: Any, what: str) -> Any:
@@ -138,6 +223,8 @@ def entry_value(url: str, entry: Any, what: str) -> Any:
             "it allows",
             system="broker",
         )
+    if status == 403 and (refusal := policy_refusal(url, error, what)) is not None:
+        raise refusal
     if status == 403:
         raise SyncWizardError(
             f"Jolokia at {url} refused {what} by its access policy (status 403): {error}",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,6 +87,32 @@ class SessionListener(stomp.ConnectionListener):
         self.connected.set()
 
 
+def _nothing_listens(host: str, port: int, timeout: float) -> bool:
+    """True when host:port actively refuses a TCP connection (no connector there), as opposed
+    to a timeout, an unknown host or a broker that answered and then refused."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return False
+    except ConnectionRefusedError:
+        return True
+    except OSError:
+        return False
+
+
+def no_connector(target: StompTarget, host: str, port: int) -> SyncWizardError:
+    return SyncWizardError(
+        f"STOMP at {target.url}: nothing listens on {host}:{port} (connection refused): the "
+        "broker has no STOMP connector there. ActiveMQ 5.19.7+ and 6.2.6+ ship with STOMP "
+        "commented out in conf/activemq.xml (only OpenWire, port 61616, is open), and compose "
+        "still maps 61613 to nothing.",
+        hint="set broker.stomp to the broker's STOMP connector if it has one elsewhere; "
+        'otherwise the broker needs one for the restore: a <transportConnector name="stomp" '
+        'uri="stomp://127.0.0.1:61613"/> in conf/activemq.xml, applied by a broker restart '
+        "while the Sync Service and repository are stopped, and removed afterwards",
+        system="stomp",
+    )
+
+
 def refused(target: StompTarget, why: str, hint: str) -> SyncWizardError:
     return SyncWizardError(
         f"STOMP at {target.url} did not accept a connection as user {target.user!r}: "
@@ -117,6 +144,8 @@ def connect(
     try:
         connection.connect(target.user, target.password, wait=False)
     except (OSError, stomp.exception.StompException) as exc:
+        if _nothing_listens(host, port, min(2.0, target.connect_timeout)):
+            raise no_connector(target, host, port) from None
         why = str(exc) or f"no connection to {host}:{port} (refused, unreachable or timed out)"
         raise refused(target, why, REACH_HINT) from None
     if not session.connected.wait(target.connect_timeout) or not connection.is_connected():

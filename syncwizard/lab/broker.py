@@ -2,9 +2,21 @@
 
 The Debian package has no web console, so Jolokia is served by a small Java
 agent (source in `lab/jolokia/`) compiled here with `javac` against Debian's
-`libjolokia-core-java`. Everything listens on 127.0.0.1 only. Like the real
+`libjolokia-core-java`. Everything listens on 127.0.0.1 only (but the current
+flavour's Jolokia, which refuses clients off loopback itself). Like the real
 console, Jolokia needs basic auth (admin/admin) and refuses requests without an
 `Origin` or `Referer` header.
+
+Two flavours (`lab up --like`). `classic`: broker `localhost` with OpenWire and
+STOMP, Jolokia allowing everything but the JVM's diagnostic MBeans. `current`, as
+ActiveMQ 5.19.7+ and 6.2.6+ ship: broker `acs-activemq` (Helm's
+`<release>-activemq`), no STOMP for clients, Jolokia POST-only for the admin
+role with ActiveMQ's own hardened `jolokia-access.xml` made effective (it denies
+purge, removeQueue, ...; see `effective_policy`), enforced by Jolokia's
+restrictor, from loopback only. The
+lab's own Python stand-ins speak STOMP only, so that broker has one STOMP
+connector on `ports.lab_link` standing for their OpenWire links; no profile
+names it.
 """
 
 from __future__ import annotations
@@ -13,6 +25,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -23,19 +36,27 @@ from xml.sax.saxutils import quoteattr
 from syncwizard.clients.names import EVENT2_TOPIC
 from syncwizard.errors import SyncWizardError
 from syncwizard.lab import process
-from syncwizard.lab.layout import HOST, LabLayout
+from syncwizard.lab.layout import CLASSIC, CURRENT, HOST, LabLayout
 from syncwizard.paths import private_dir, write_private
 
 PROCESS_NAME = "broker"
-BROKER_NAME = "localhost"
+BROKER_NAME = "localhost"  # the classic lab's broker
+CURRENT_BROKER_NAME = "acs-activemq"  # like Helm's `<release>-activemq`: never `localhost`
 LAB_BROKER_USER = "admin"
 LAB_BROKER_PASSWORD = "admin"
+# The `current` flavour's console user without the admin role, as ActiveMQ's
+# jetty-realm.properties ships it (`user: user, user`): Jolokia refuses it with 403.
+CONSOLE_USER = "user"
+CONSOLE_USER_PASSWORD = "user"
+ADMIN_ROLE = "admin"
 
 ACTIVEMQ_HOME = Path("/usr/share/activemq")
 ACTIVEMQ_RUN_JAR = ACTIVEMQ_HOME / "bin" / "activemq.jar"
 ACTIVEMQ_BROKER_JAR = ACTIVEMQ_HOME / "lib" / "activemq-broker.jar"
 JOLOKIA_JARS = (Path("/usr/share/java/jolokia-core.jar"), Path("/usr/share/java/json-simple.jar"))
 AGENT_SOURCES = Path(__file__).parent / "jolokia"
+# ActiveMQ 5.19.7+/6.2.6+'s conf/jolokia-access.xml, verbatim (see its header).
+SHIPPED_POLICY_FILE = "jolokia-access-activemq.xml"
 AGENT_FILES = ("JolokiaAgent.java", "MANIFEST.MF")
 
 APT_HINT = "install them with: apt-get install activemq libjolokia-core-java"
@@ -50,6 +71,10 @@ JVM_OPTIONS = (
     "-Djava.awt.headless=true",
     "-Dsun.net.httpserver.nodelay=true",
 )
+
+
+def broker_name(flavour: str) -> str:
+    return CURRENT_BROKER_NAME if flavour == CURRENT else BROKER_NAME
 
 
 def jolokia_url(layout: LabLayout) -> str:
@@ -86,8 +111,61 @@ def check_installed() -> None:
         )
 
 
-def activemq_xml(layout: LabLayout, *, topic: str, password: str) -> str:
-    """The broker configuration: persistent, JMX on, STOMP + OpenWire on 127.0.0.1, auth."""
+_EFFECTIVE_NOTE = """<!--
+  syncwizard's practice lab (flavour `current`): ActiveMQ's shipped policy above,
+  with the two changes that make its <deny> section do what its comments say
+  under Jolokia's PolicyRestrictor (1.7.x in ActiveMQ 5.19, 2.x in 6.2):
+  1. <command>exec</command> is added. Jolokia reads <deny> only for command types
+     listed in <commands>; for the others (exec, as shipped) only <allow>, whose
+     org.apache.activemq:* entry allows every operation: as shipped, purge passes.
+  2. each denied operation NAME becomes NAME*: Jolokia matches the operation as
+     the client names it, so `purge()` or `removeTopic(java.lang.String)` (with
+     the signature) would pass a deny of `purge` or `removeTopic`.
+  Found with the real restrictor of Debian's libjolokia-core-java 1.7.1 and read in
+  Jolokia 2.6.0's MBeanAccessChecker; tests/integration/test_lab_current.py shows it.
+-->
+"""
+
+
+def effective_policy(shipped: str) -> str:
+    """ActiveMQ's shipped jolokia-access.xml with the two changes (`_EFFECTIVE_NOTE`) that
+    make its deny section refuse purge, removeTopic, ... under Jolokia's restrictor."""
+    commands = "<command>search</command>"
+    if commands not in shipped or "</deny>" not in shipped:
+        raise SyncWizardError(
+            f"{SHIPPED_POLICY_FILE} is not ActiveMQ's jolokia-access.xml: it has no "
+            f"{commands} or no <deny> section.",
+            hint=f"restore {AGENT_SOURCES / SHIPPED_POLICY_FILE} from syncwizard's sources",
+            system="lab",
+        )
+    policy = shipped.replace(commands, f"{commands}\n    <command>exec</command>", 1)
+    head, _, deny = policy.rpartition("<deny>")  # the section, after every comment naming it
+    deny = re.sub(r"<operation>(\w+)</operation>", r"<operation>\1*</operation>", deny)
+    return head.replace("<restrict>", _EFFECTIVE_NOTE + "<restrict>", 1) + "<deny>" + deny
+
+
+def _policy(flavour: str) -> str:
+    if flavour == CURRENT:
+        return effective_policy((AGENT_SOURCES / SHIPPED_POLICY_FILE).read_text("utf-8"))
+    return (AGENT_SOURCES / "jolokia-access.xml").read_text("utf-8")
+
+
+def _connectors(layout: LabLayout, flavour: str) -> str:
+    openwire = f'<transportConnector name="openwire" uri="tcp://{HOST}:{layout.ports.openwire}"/>'
+    if flavour == CURRENT:
+        # As shipped: STOMP (and AMQP, MQTT, WS) commented out; only OpenWire for clients.
+        return f"""{openwire}
+      <!-- <transportConnector name="stomp" uri="stomp://0.0.0.0:61613"/>  off, as shipped -->
+      <!-- Not in a real broker: the lab's Python stand-ins (Sync Service, repository) speak
+           STOMP only, so this loopback connector stands for their OpenWire links. No
+           profile names it; the wizard finds no STOMP. -->
+      <transportConnector name="lab-link" uri="stomp://{HOST}:{layout.ports.lab_link}"/>"""
+    return f"""{openwire}
+      <transportConnector name="stomp" uri="stomp://{HOST}:{layout.ports.stomp}"/>"""
+
+
+def activemq_xml(layout: LabLayout, *, topic: str, password: str, flavour: str = CLASSIC) -> str:
+    """The broker configuration: persistent, JMX on, OpenWire (+ STOMP) on 127.0.0.1, auth."""
     data_dir = layout.broker_dir / "data"
     # The broker's default rule is restated because declaring interceptors replaces it.
     virtual_topics = ["VirtualTopic.&gt;"] + ([EVENT2_TOPIC] if topic == EVENT2_TOPIC else [])
@@ -103,7 +181,7 @@ def activemq_xml(layout: LabLayout, *, topic: str, password: str) -> str:
        xsi:schemaLocation="http://www.springframework.org/schema/beans http://www.springframework.org/schema/beans/spring-beans.xsd
        http://activemq.apache.org/schema/core http://activemq.apache.org/schema/core/activemq-core.xsd">
   <broker xmlns="http://activemq.apache.org/schema/core"
-          brokerName="{BROKER_NAME}" persistent="true" useJmx="true"
+          brokerName="{broker_name(flavour)}" persistent="true" useJmx="true"
           schedulerSupport="false" dataDirectory={quoteattr(str(data_dir))}>
     <managementContext>
       <managementContext createConnector="false"/>
@@ -134,8 +212,7 @@ def activemq_xml(layout: LabLayout, *, topic: str, password: str) -> str:
       </systemUsage>
     </systemUsage>
     <transportConnectors>
-      <transportConnector name="openwire" uri="tcp://{HOST}:{layout.ports.openwire}"/>
-      <transportConnector name="stomp" uri="stomp://{HOST}:{layout.ports.stomp}"/>
+      {_connectors(layout, flavour)}
     </transportConnectors>
   </broker>
 </beans>
@@ -156,7 +233,7 @@ log4j.appender.stdout.layout.ConversionPattern=%d{ISO8601} | %-5p | %m | %c | %t
 
 def _sources_digest() -> str:
     digest = hashlib.sha256()
-    for name in AGENT_FILES:
+    for name in AGENT_FILES:  # the policy files are copied at each configure, not built in
         digest.update(name.encode())
         digest.update((AGENT_SOURCES / name).read_bytes())
     return digest.hexdigest()
@@ -191,10 +268,16 @@ def _compile_agent(layout: LabLayout) -> None:
 
 
 def ensure_configured(
-    layout: LabLayout, *, topic: str, password: str = LAB_BROKER_PASSWORD
+    layout: LabLayout,
+    *,
+    topic: str,
+    password: str = LAB_BROKER_PASSWORD,
+    flavour: str = CLASSIC,
+    policy: str | None = None,
 ) -> None:
     """Write the broker's configuration and build the Jolokia agent if its source changed.
 
+    `policy`: the text of conf/jolokia-access.xml instead of the flavour's own (tests).
     A running broker keeps its old configuration until it is restarted.
     """
     check_installed()
@@ -202,13 +285,23 @@ def ensure_configured(
     conf = private_dir(_conf_dir(layout))
     private_dir(layout.broker_dir / "data")
     # activemq.xml and the users file hold the password: 0600 like every secret file.
-    write_private(conf / "activemq.xml", activemq_xml(layout, topic=topic, password=password))
-    write_private(conf / "jolokia-users.properties", f"{LAB_BROKER_USER}={password}\n")
-    write_private(conf / "log4j.properties", LOG4J_PROPERTIES)
     write_private(
-        conf / "jolokia-access.xml", (AGENT_SOURCES / "jolokia-access.xml").read_text("utf-8")
+        conf / "activemq.xml",
+        activemq_xml(layout, topic=topic, password=password, flavour=flavour),
     )
+    users = f"{LAB_BROKER_USER}={password}\n"
+    if flavour == CURRENT:
+        users += f"{CONSOLE_USER}={CONSOLE_USER_PASSWORD}\n"
+        write_private(
+            conf / "jolokia-roles.properties",
+            f"{LAB_BROKER_USER}={ADMIN_ROLE}\n{CONSOLE_USER}={CONSOLE_USER}\n",
+        )
+    write_private(conf / "jolokia-users.properties", users)
+    write_private(conf / "log4j.properties", LOG4J_PROPERTIES)
+    # The agent reads conf/jolokia-access.xml, the name the real broker's policy has.
+    write_private(conf / "jolokia-access.xml", policy if policy is not None else _policy(flavour))
     write_private(conf / "lab-topic", topic + "\n")
+    write_private(conf / "lab-flavour", flavour + "\n")
     _compile_agent(layout)
 
 
@@ -220,13 +313,36 @@ def configured_topic(layout: LabLayout) -> str | None:
         return None
 
 
+def configured_flavour(layout: LabLayout) -> str:
+    """The flavour the broker was last configured as (classic if never, or before flavours)."""
+    try:
+        return (_conf_dir(layout) / "lab-flavour").read_text("utf-8").strip() or CLASSIC
+    except FileNotFoundError:
+        return CLASSIC
+
+
+def parts_stomp_port(layout: LabLayout) -> int:
+    """The STOMP port the lab's own stand-ins use: the clients' one in the classic flavour,
+    the lab-only link in the current one (whose broker has no STOMP for clients)."""
+    return layout.ports.lab_link if configured_flavour(layout) == CURRENT else layout.ports.stomp
+
+
+def _agent_argument(layout: LabLayout, flavour: str) -> str:
+    if flavour == CURRENT:
+        # jetty.xml of 5.19.7+/6.2.6+: the API for the admin role, loopback clients only
+        # (the container binds every address; InetAccessHandler refuses the others).
+        # web.xml: allowErrorDetails=false (no stack traces in answers).
+        return f"{layout.ports.jolokia},role={ADMIN_ROLE},any-address,no-error-details"
+    return str(layout.ports.jolokia)
+
+
 def _argv(layout: LabLayout) -> list[str]:
     base = layout.broker_dir
     conf = _conf_dir(layout)
     return [
         "java",
         *JVM_OPTIONS,
-        f"-javaagent:{_agent_jar(layout)}={layout.ports.jolokia}",
+        f"-javaagent:{_agent_jar(layout)}={_agent_argument(layout, configured_flavour(layout))}",
         f"-Dactivemq.home={ACTIVEMQ_HOME}",
         f"-Dactivemq.base={base}",
         f"-Dactivemq.conf={conf}",
@@ -255,7 +371,7 @@ def start(layout: LabLayout) -> None:
         ports = layout.ports
         for role, port in (
             ("OpenWire", ports.openwire),
-            ("STOMP", ports.stomp),
+            ("STOMP", parts_stomp_port(layout)),
             ("Jolokia", ports.jolokia),
         ):
             process.check_port_free(port, f"the practice broker ({role})")
@@ -323,6 +439,7 @@ def _wait_until_ready(layout: LabLayout, *, timeout: float) -> None:
             if not is_running(layout):
                 raise _failure(layout, "exited while starting")
         jolokia_ready = jolokia_ready or _jolokia_answers(layout)
+        # STOMP last: the lab's stand-ins need it (the lab link in the current flavour).
         stomp_ready = jolokia_ready and (stomp_ready or _stomp_accepts(layout))
         if jolokia_ready and stomp_ready:
             return
@@ -335,7 +452,11 @@ def _wait_until_ready(layout: LabLayout, *, timeout: float) -> None:
 def _lab_password(layout: LabLayout) -> str:
     """The password ensure_configured wrote to the agent's users file."""
     users = (_conf_dir(layout) / "jolokia-users.properties").read_text("utf-8")
-    return users.strip().partition("=")[2]
+    for line in users.splitlines():
+        user, _, password = line.partition("=")
+        if user == LAB_BROKER_USER:
+            return password
+    return ""
 
 
 def _auth_header(layout: LabLayout) -> str:
@@ -350,7 +471,8 @@ def _jolokia_answers(layout: LabLayout) -> bool:
     body = json.dumps(
         {
             "type": "read",
-            "mbean": f"org.apache.activemq:type=Broker,brokerName={BROKER_NAME}",
+            "mbean": "org.apache.activemq:type=Broker,brokerName="
+            + broker_name(configured_flavour(layout)),
             "attribute": "BrokerName",
         }
     )
@@ -378,11 +500,11 @@ def _jolokia_answers(layout: LabLayout) -> bool:
 def _stomp_accepts(layout: LabLayout) -> bool:
     """True once a STOMP 1.2 CONNECT with the lab credentials gets CONNECTED back."""
     frame = (
-        f"CONNECT\naccept-version:1.2\nhost:{BROKER_NAME}\n"
+        f"CONNECT\naccept-version:1.2\nhost:{broker_name(configured_flavour(layout))}\n"
         f"login:{LAB_BROKER_USER}\npasscode:{_lab_password(layout)}\n\n\0"
     )
     try:
-        with socket.create_connection((HOST, layout.ports.stomp), timeout=2) as sock:
+        with socket.create_connection((HOST, parts_stomp_port(layout)), timeout=2) as sock:
             sock.sendall(frame.encode())
             reply = b""
             while b"\0" not in reply:

@@ -30,12 +30,20 @@ def _up(layout: LabLayout, args: argparse.Namespace) -> int:
     if args.produce < 0:
         print(f"lab up --produce {args.produce:g}: expected 0 or more events a second")
         return 2
+    like = getattr(args, "like", None)
     settings = stack.up(
-        layout, event2=args.event2, produce_rate=args.produce, shared_db=args.shared_db
+        layout,
+        event2=args.event2,
+        produce_rate=args.produce,
+        shared_db=args.shared_db,
+        flavour=like,
     )
     config_path = args.config or paths.config_file()
-    stack.write_lab_profile(layout, config_path, settings.topic)
-    print(f"practice lab ready in {time.monotonic() - started:.1f} s (under {layout.root})")
+    stack.write_lab_profile(layout, config_path, settings.topic, settings.flavour)
+    print(
+        f"practice lab ({settings.flavour}) ready in {time.monotonic() - started:.1f} s "
+        f"(under {layout.root})"
+    )
     for part in stack.parts(layout):
         print(f"  {part.name:<10} {'running' if part.running else 'STOPPED':<8} {part.where}")
     print(f"  topic     {settings.topic}")
@@ -69,6 +77,7 @@ def _status(layout: LabLayout, args: argparse.Namespace) -> int:
     data = {
         "root": str(layout.root),
         "topic": settings.topic,
+        "flavour": settings.flavour,
         "parts": [{"name": p.name, "running": p.running, "where": p.where} for p in parts],
         "drift": None if drift is None else {"missing": drift.missing, "extra": drift.extra},
         "produce_rate": settings.produce_rate,
@@ -77,7 +86,7 @@ def _status(layout: LabLayout, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data, indent=2))
     else:
-        print(f"practice lab under {layout.root}, topic {data['topic']}")
+        print(f"practice lab ({settings.flavour}) under {layout.root}, topic {data['topic']}")
         for part in parts:
             print(f"  {part.name:<10} {'running' if part.running else 'stopped':<8} {part.where}")
         produced = data["produced"]

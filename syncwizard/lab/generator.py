@@ -146,11 +146,14 @@ def _broker_password(layout: LabLayout) -> str:
 
 
 def _connect_stomp(layout: LabLayout) -> tuple[stomp.Connection12, LinkListener]:
+    from syncwizard.lab.broker import parts_stomp_port
+
+    port = parts_stomp_port(layout)  # in the current flavour, the lab's own link
     try:
-        return open_link(HOST, layout.ports.stomp, "admin", _broker_password(layout))
+        return open_link(HOST, port, "admin", _broker_password(layout))
     except (OSError, stomp.exception.StompException) as exc:
         raise SyncWizardError(
-            f"The lab broker refused or did not answer STOMP on {HOST}:{layout.ports.stomp} "
+            f"The lab broker refused or did not answer STOMP on {HOST}:{port} "
             f"({exc or type(exc).__name__}).",
             hint="Is the lab up? Run `syncwizard lab up`, then `syncwizard lab status`.",
             system="stomp",

@@ -17,6 +17,9 @@ class LabPorts:
     jolokia: int = 8161
     standin: int = 9090
     repository: int = 18080  # the repository stand-in (readiness probe, admin check)
+    # The `current` flavour's broker has no STOMP for the wizard: this STOMP connector is
+    # only for the lab's own stand-ins (their stand-in for OpenWire), never in a profile.
+    lab_link: int = 61623
 
 
 # The test suite runs its own lab on other ports, so a practice lab can stay up.
@@ -31,7 +34,15 @@ TEST_PORTS = LabPorts(
     jolokia=28161 + _OFFSET,
     standin=29090 + _OFFSET,
     repository=28080 + _OFFSET,
+    lab_link=26613 + _OFFSET,
 )
+
+# What a lab models (`lab up --like NAME`): `classic` is the lab as it always was (broker with
+# STOMP and a permissive Jolokia, the Sync Service on HTTPS); `current` is shaped like the
+# deployments Alfresco publishes today (see the README's lab section).
+CLASSIC = "classic"
+CURRENT = "current"
+FLAVOURS = (CLASSIC, CURRENT)
 
 
 @dataclass(frozen=True)
@@ -108,6 +119,11 @@ class LabSettings:
     # The Sync Service's tables inside the repository database (compose's layout), used by
     # the stand-in as the repository's user: `lab up --shared-db`.
     shared_db: bool = False
+    flavour: str = CLASSIC  # CLASSIC or CURRENT (`lab up --like`)
+
+    @property
+    def current(self) -> bool:
+        return self.flavour == CURRENT
 
 
 def write_settings(layout: LabLayout, settings: LabSettings) -> None:
@@ -127,7 +143,16 @@ def read_settings(layout: LabLayout) -> LabSettings:
         topic=data["topic"],
         produce_rate=float(data.get("produce_rate", 0.0)),
         shared_db=bool(data.get("shared_db", False)),
+        # A lab made before flavours existed is the classic one.
+        flavour=str(data.get("flavour", CLASSIC)),
     )
+
+
+def flavour_of(layout: LabLayout) -> str:
+    """The flavour the lab under `layout` was brought up as (classic if never)."""
+    if not layout.settings_file.exists():
+        return CLASSIC
+    return read_settings(layout).flavour
 
 
 def layout_from_root(root: Path) -> LabLayout:

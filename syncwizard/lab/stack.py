@@ -3,8 +3,9 @@
 Order: PostgreSQL and the broker start side by side (neither needs the other),
 then the repository stand-in (its events need both), then the Sync Service
 stand-in, which needs all three. `up` is safe to run twice:
-each part starts only what is not running. `down` stops exactly the processes
-the lab started, by pid, and keeps every byte of data.
+each part starts only what is not running. The flavour (`classic` or `current`,
+see `layout.FLAVOURS`) is kept in lab.json, so `up` again keeps it. `down` stops
+exactly the processes the lab started, by pid, and keeps every byte of data.
 """
 
 from __future__ import annotations
@@ -16,12 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from syncwizard.clients.names import EVENT2_TOPIC, LEGACY_TOPIC
+from syncwizard.errors import SyncWizardError
 from syncwizard.lab import broker, certs, postgres, repository_control, standin
 from syncwizard.lab.layout import (
+    CLASSIC,
+    CURRENT,
+    FLAVOURS,
     HOST,
     LabLayout,
     LabPorts,
     LabSettings,
+    flavour_of,
     read_settings,
     write_settings,
 )
@@ -50,41 +56,67 @@ def _write_secrets(layout: LabLayout) -> None:
 
 
 def settings_for(
-    layout: LabLayout, *, event2: bool, produce_rate: float = 0.0, shared_db: bool = False
+    layout: LabLayout,
+    *,
+    event2: bool,
+    produce_rate: float = 0.0,
+    shared_db: bool = False,
+    flavour: str = CLASSIC,
 ) -> LabSettings:
+    """What `up` runs with. The current flavour models compose's Sync 5.x: it implies event2
+    and the Sync Service's tables in the repository database."""
+    if flavour not in FLAVOURS:
+        raise SyncWizardError(
+            f"{flavour!r} is not a lab flavour: expected one of {', '.join(FLAVOURS)}.",
+            hint="`lab up --like current` for today's hardened deployments, "
+            "`--like classic` for the lab as it always was",
+            system="lab",
+        )
     return LabSettings(
         ports=layout.ports,
-        topic=EVENT2_TOPIC if event2 else LEGACY_TOPIC,
+        topic=EVENT2_TOPIC if event2 or flavour == CURRENT else LEGACY_TOPIC,
         produce_rate=produce_rate,
-        shared_db=shared_db,
+        shared_db=shared_db or flavour == CURRENT,
+        flavour=flavour,
     )
 
 
 def up(
-    layout: LabLayout, *, event2: bool = False, produce_rate: float = 0.0, shared_db: bool = False
+    layout: LabLayout,
+    *,
+    event2: bool = False,
+    produce_rate: float = 0.0,
+    shared_db: bool = False,
+    flavour: str | None = None,
 ) -> LabSettings:
     """Start every part that is not running yet; return what the lab runs with.
 
     `produce_rate`: events a second the repository stand-in makes in the background;
-    `shared_db`: the Sync Service's tables in the repository database (compose's layout)."""
+    `shared_db`: the Sync Service's tables in the repository database (compose's layout);
+    `flavour`: what the lab models; None keeps the one it was brought up as (classic if new).
+    """
     private_dir(layout.root)
-    if layout.settings_file.exists():
-        previous = read_settings(layout)
-        wanted = settings_for(layout, event2=event2)
-        moved = previous.topic != wanted.topic or previous.shared_db != shared_db
-        if moved and standin.is_running(layout):
-            # A running stand-in consumes the old topic's queue, or writes to the other
-            # database: restart it on the new ones.
+    previous = read_settings(layout) if layout.settings_file.exists() else None
+    if flavour is None:
+        flavour = previous.flavour if previous is not None else CLASSIC
+    settings = settings_for(
+        layout, event2=event2, produce_rate=produce_rate, shared_db=shared_db, flavour=flavour
+    )
+    if previous is not None:
+        moved = previous.topic != settings.topic or previous.shared_db != settings.shared_db
+        if previous.flavour != settings.flavour or (moved and standin.is_running(layout)):
+            # Another flavour: another broker configuration and health check. Or a running
+            # stand-in consumes the old topic's queue, or writes to the other database.
+            # Restart all but the database.
             repository_control.stop(layout)
             standin.stop(layout)
             broker.stop(layout)
-    settings = settings_for(layout, event2=event2, produce_rate=produce_rate, shared_db=shared_db)
     write_settings(layout, settings)
     _write_secrets(layout)
     certs.make_self_signed(layout.cert_file, layout.key_file, host=HOST)
     with ThreadPoolExecutor(max_workers=2) as pool:
         database = pool.submit(postgres.ensure_cluster, layout)
-        messaging = pool.submit(_start_broker, layout, settings.topic)
+        messaging = pool.submit(_start_broker, layout, settings.topic, settings.flavour)
         database.result()
         messaging.result()
     repository_control.start(layout)
@@ -93,8 +125,8 @@ def up(
     return settings
 
 
-def _start_broker(layout: LabLayout, topic: str) -> None:
-    broker.ensure_configured(layout, topic=topic)
+def _start_broker(layout: LabLayout, topic: str, flavour: str) -> None:
+    broker.ensure_configured(layout, topic=topic, flavour=flavour)
     broker.start(layout)
 
 
@@ -115,14 +147,18 @@ def down(layout: LabLayout) -> list[str]:
 
 def parts(layout: LabLayout) -> list[PartState]:
     ports = layout.ports
+    jolokia = f"jolokia http://{HOST}:{ports.jolokia}/api/jolokia"
+    if flavour_of(layout) == CURRENT:
+        name = broker.CURRENT_BROKER_NAME
+        where = f"{name}: openwire {HOST}:{ports.openwire}, no STOMP, {jolokia} (POST, admin)"
+        health = f"http://{HOST}:{ports.standin} (also /syncservice/healthcheck)"
+    else:
+        where = f"stomp {HOST}:{ports.stomp}, {jolokia}"
+        health = f"https://{HOST}:{ports.standin}"
     return [
         PartState("postgres", postgres.is_running(layout), f"{HOST}:{ports.postgres}"),
-        PartState(
-            "broker",
-            broker.is_running(layout),
-            f"stomp {HOST}:{ports.stomp}, jolokia http://{HOST}:{ports.jolokia}/api/jolokia",
-        ),
-        PartState("standin", standin.is_running(layout), f"https://{HOST}:{ports.standin}"),
+        PartState("broker", broker.is_running(layout), where),
+        PartState("standin", standin.is_running(layout), health),
         PartState(
             "repository",
             repository_control.is_running(layout),
@@ -131,17 +167,29 @@ def parts(layout: LabLayout) -> list[PartState]:
     ]
 
 
-def profile_sections(layout: LabLayout, topic: str) -> dict[str, dict[str, object]]:
-    """The `lab` profile: every part of the lab, secrets by file, never inline."""
+def _health_section(layout: LabLayout, flavour: str) -> dict[str, object]:
+    url = f"{HOST}:{layout.ports.standin}/alfresco/healthcheck"
+    if flavour == CURRENT:
+        return {"url": f"http://{url}"}  # plain HTTP, as compose, Helm and Ansible serve it
+    return {"url": f"https://{url}", "ca_bundle": str(layout.cert_file)}
+
+
+def profile_sections(
+    layout: LabLayout, topic: str, flavour: str | None = None
+) -> dict[str, dict[str, object]]:
+    """The `lab` profile: every part of the lab, secrets by file, never inline.
+
+    The broker's name is never written: the wizard discovers it, as it must on a real
+    broker (Helm's is `<release>-activemq`). In the current flavour `broker.stomp`
+    names the port nothing listens on, as compose maps 61613 to a broker without STOMP
+    (left out, it would default to localhost:61613, maybe another broker)."""
+    flavour = flavour or flavour_of(layout)
     ports = layout.ports
     ctl = f"{sys.executable} -m syncwizard.lab.standin ctl"
     repository_ctl = f"{sys.executable} -m syncwizard.lab.repository ctl"
     root = str(layout.root)
     return {
-        "health": {
-            "url": f"https://{HOST}:{ports.standin}/alfresco/healthcheck",
-            "ca_bundle": str(layout.cert_file),
-        },
+        "health": _health_section(layout, flavour),
         "broker": {
             "jolokia_url": f"http://{HOST}:{ports.jolokia}/api/jolokia",
             "user": BROKER_USER,
@@ -174,13 +222,15 @@ def profile_sections(layout: LabLayout, topic: str) -> dict[str, dict[str, objec
     }
 
 
-def write_lab_profile(layout: LabLayout, config_path: Path, topic: str) -> None:
+def write_lab_profile(
+    layout: LabLayout, config_path: Path, topic: str, flavour: str | None = None
+) -> None:
     from syncwizard.config_file import write_profile
 
     write_profile(
         config_path,
         PROFILE_NAME,
-        profile_sections(layout, topic),
+        profile_sections(layout, topic, flavour),
         comment="written by `syncwizard lab up`; rewritten each time",
     )
 

@@ -1,4 +1,7 @@
-"""The lab's Sync Service stand-in: one process with an HTTPS health check and a STOMP consumer.
+"""The lab's Sync Service stand-in: one process with a health check and a STOMP consumer.
+
+The health check is HTTPS in the classic lab, plain HTTP (also on the proxy path)
+in the current one; see `standin_health`.
 
 Run as `python -m syncwizard.lab.standin <lab root>` (the lab starts it with
 `start()` below), or drive it like a service with
@@ -19,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from syncwizard.lab import process
-from syncwizard.lab.layout import HOST, LabLayout, layout_from_root, read_settings
+from syncwizard.lab.layout import HOST, LabLayout, LabSettings, layout_from_root, read_settings
 from syncwizard.lab.service_ctl import service_main
 
 if TYPE_CHECKING:
@@ -56,7 +59,7 @@ def run(root: Path) -> int:
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
 
     layout = layout_from_root(root)
-    topic = read_settings(layout).topic
+    settings = read_settings(layout)
     try:
         credentials = recover_credentials(os.environ)
     except RecoverOptionError as exc:
@@ -65,7 +68,7 @@ def run(root: Path) -> int:
     log.info("Sync Service stand-in starting (pid %d, lab %s)", os.getpid(), layout.root)
     _write_pid_file(layout)
     try:
-        return _run(layout, topic, credentials, stopping)
+        return _run(layout, settings, credentials, stopping)
     finally:
         _remove_pid_file(layout)
 
@@ -88,17 +91,20 @@ def _remove_pid_file(layout: LabLayout) -> None:
 
 def _run(
     layout: LabLayout,
-    topic: str,
+    settings: LabSettings,
     credentials: RecoverCredentials | None,
     stopping: threading.Event,
 ) -> int:
     import psycopg
 
     from syncwizard.clients.names import sync_queue_name
+    from syncwizard.lab.broker import parts_stomp_port
     from syncwizard.lab.postgres import conninfo
     from syncwizard.lab.postgres import sync_conninfo as sync_home_conninfo
     from syncwizard.lab.standin_consumer import BrokerAddress, EventConsumer
     from syncwizard.lab.standin_health import (
+        HEALTH_PATH,
+        PROXY_HEALTH_PATH,
         DatabaseProbe,
         EventLag,
         HealthServer,
@@ -128,22 +134,24 @@ def _run(
     if credentials is not None:
         recovering.set()
     lag = EventLag()
-    queue = sync_queue_name(sync_id, topic)
-    broker = BrokerAddress(HOST, layout.ports.stomp, "admin", _broker_password(layout))
+    queue = sync_queue_name(sync_id, settings.topic)
+    broker = BrokerAddress(HOST, parts_stomp_port(layout), "admin", _broker_password(layout))
     consumer = EventConsumer(broker, queue, sync_conninfo, layout.pgpass, lag)
     sync_probe = DatabaseProbe(sync_conninfo, layout.pgpass, "Sync DB")
     repo_probe = RepositoryProbe(HOST, layout.ports.repository)
 
-    checks = _health_checks(consumer, lag, sync_probe, repo_probe, sync_id, recovering)
+    checks = _health_checks(consumer, lag, sync_probe, repo_probe, sync_id, recovering, settings)
+    # Current deployments serve plain HTTP, also behind their proxy's path; the zip, HTTPS.
+    tls = None if settings.current else (layout.cert_file, layout.key_file)
+    paths = (HEALTH_PATH, PROXY_HEALTH_PATH) if settings.current else (HEALTH_PATH,)
     try:
-        server = HealthServer(
-            (HOST, layout.ports.standin), checks, layout.cert_file, layout.key_file
-        )
+        server = HealthServer((HOST, layout.ports.standin), checks, tls, paths=paths)
     except OSError as exc:
-        log.error("cannot serve HTTPS on %s:%d: %s", HOST, layout.ports.standin, exc)
+        log.error("cannot serve the health check on %s:%d: %s", HOST, layout.ports.standin, exc)
         return 4
     serve_in_thread(server)
-    log.info("health check at https://%s:%d/alfresco/healthcheck", HOST, layout.ports.standin)
+    for path in paths:
+        log.info("health check at %s://%s:%d%s", server.scheme, HOST, layout.ports.standin, path)
 
     try:
         if credentials is not None:
@@ -184,9 +192,17 @@ def _health_checks(
     repo_probe: RepositoryProbe,
     sync_id: str,
     recovering: threading.Event,
+    settings: LabSettings,
 ) -> dict[str, Check]:
     """The eight checks of the real Sync Service, each answered from live state."""
-    from syncwizard.lab.standin_health import MINIMUM_CLIENT_VERSION, VERSION_MESSAGE, Outcome
+    from syncwizard.lab.standin_health import (
+        CURRENT_VERSION_MESSAGE,
+        MINIMUM_CLIENT_VERSION,
+        VERSION_MESSAGE,
+        Outcome,
+    )
+
+    version = CURRENT_VERSION_MESSAGE if settings.current else VERSION_MESSAGE
 
     def unless_recovering(check: Check, message: str) -> Check:
         return lambda: Outcome(False, f"recovering: {message}") if recovering.is_set() else check()
@@ -203,7 +219,7 @@ def _health_checks(
             repo_probe.check, "reconciling the Sync DB with the repository"
         ),
         "syncServiceIdCheck": lambda: Outcome(True, sync_id),
-        "versionCheck": lambda: Outcome(True, VERSION_MESSAGE),
+        "versionCheck": lambda: Outcome(True, version),
     }
 
 
@@ -227,7 +243,8 @@ def stop(layout: LabLayout) -> bool:
 
 
 def start(layout: LabLayout, *, env: Mapping[str, str] | None = None) -> None:
-    """Start the stand-in unless it runs; wait until it answers over HTTPS (and has recovered).
+    """Start the stand-in unless it runs; wait until its health check answers (and it has
+    recovered).
 
     `env` (default: ours) is the stand-in's whole environment; a recover option
     travels in it as `SYNCWIZARD_RECOVER_OPTION` or in `JAVA_OPTS`, never in argv.

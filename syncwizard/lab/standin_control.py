@@ -13,7 +13,7 @@ from pathlib import Path
 import syncwizard
 from syncwizard.errors import SyncWizardError
 from syncwizard.lab import process
-from syncwizard.lab.layout import HOST, LabLayout
+from syncwizard.lab.layout import CURRENT, HOST, LabLayout, flavour_of
 from syncwizard.lab.service_ctl import service_ctl
 from syncwizard.lab.standin_health import HEALTH_PATH
 from syncwizard.lab.standin_recover import RECOVER_ENV, RecoverOptionError, recover_credentials
@@ -23,9 +23,21 @@ START_TIMEOUT_S = 20.0
 RECOVER_TIMEOUT_S = 120.0
 
 
-def _health_status(layout: LabLayout, tls: ssl.SSLContext) -> tuple[int, dict[str, object]] | None:
+def health_url(layout: LabLayout) -> str:
+    """Where the stand-in serves its health check: plain HTTP in the current flavour."""
+    scheme = "http" if flavour_of(layout) == CURRENT else "https"
+    return f"{scheme}://{HOST}:{layout.ports.standin}{HEALTH_PATH}"
+
+
+def _health_status(
+    layout: LabLayout, tls: ssl.SSLContext | None
+) -> tuple[int, dict[str, object]] | None:
     """(HTTP status, JSON) of the stand-in's health check, or None if it does not answer."""
-    connection = http.client.HTTPSConnection(HOST, layout.ports.standin, context=tls, timeout=5)
+    connection = (
+        http.client.HTTPConnection(HOST, layout.ports.standin, timeout=5)
+        if tls is None
+        else http.client.HTTPSConnection(HOST, layout.ports.standin, context=tls, timeout=5)
+    )
     try:
         connection.request("GET", HEALTH_PATH)
         response = connection.getresponse()
@@ -81,7 +93,8 @@ def _still_recovering(health: dict[str, object]) -> bool:
 
 
 def start_and_wait(layout: LabLayout, env: dict[str, str]) -> None:
-    """Spawn the stand-in; wait until it answers over HTTPS and, with recover, has recovered.
+    """Spawn the stand-in; wait until its health check answers and, with recover, it has
+    recovered.
 
     Raises SyncWizardError (naming the log) if it exits, or if it is already
     running while a recover is asked for (the recover would silently not happen).
@@ -104,8 +117,10 @@ def start_and_wait(layout: LabLayout, env: dict[str, str]) -> None:
         make_self_signed(layout.cert_file, layout.key_file, host=HOST)
     argv = [sys.executable, "-m", "syncwizard.lab.standin", str(layout.root)]
     process.spawn(layout, PART, argv, env=child_env(env))
-    tls = ssl.create_default_context(cafile=str(layout.cert_file))
-    tls.check_hostname = False  # our own process on 127.0.0.1; the chain is still verified
+    tls: ssl.SSLContext | None = None
+    if flavour_of(layout) != CURRENT:
+        tls = ssl.create_default_context(cafile=str(layout.cert_file))
+        tls.check_hostname = False  # our own process on 127.0.0.1; the chain is still verified
     deadline = time.monotonic() + (RECOVER_TIMEOUT_S if recovering else START_TIMEOUT_S)
     answered = False
     while time.monotonic() < deadline:
@@ -130,7 +145,7 @@ def start_and_wait(layout: LabLayout, env: dict[str, str]) -> None:
         )
     process.stop(layout, PART)
     raise SyncWizardError(
-        f"The Sync Service stand-in did not answer on https://{HOST}:{layout.ports.standin} "
+        f"The Sync Service stand-in did not answer on {health_url(layout)} "
         f"within {START_TIMEOUT_S:.0f} s; it was stopped.",
         hint=f"See {log_path}.",
         system="lab",
@@ -145,5 +160,5 @@ def ctl(command: str, root: Path) -> int:
         label="Sync Service stand-in",
         part=PART,
         start=lambda layout: start_and_wait(layout, dict(os.environ)),
-        where=lambda layout: f"https://{HOST}:{layout.ports.standin}{HEALTH_PATH}",
+        where=health_url,
     )

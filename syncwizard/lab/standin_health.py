@@ -1,9 +1,12 @@
-"""The stand-in's health check: real checks, the Dropwizard JSON shape, served over HTTPS.
+"""The stand-in's health check: real checks, the Dropwizard JSON shape, HTTPS or plain HTTP.
 
 `GET /alfresco/healthcheck` answers like Dropwizard metrics >= 4.1's
 HealthCheckServlet: a JSON object with sorted keys, each check
 `{"healthy", "message", "duration", "timestamp"}` (`deadlocks` without a
-message), HTTP 200 when all are healthy and 500 otherwise.
+message), HTTP 200 when all are healthy and 500 otherwise. The classic lab
+serves it over HTTPS, as the zip install does; the current lab over plain HTTP,
+as compose, Helm and Ansible do, and also on `/syncservice/healthcheck`, the
+path their proxy or ingress gives it.
 """
 
 from __future__ import annotations
@@ -27,7 +30,10 @@ from pathlib import Path
 import psycopg
 
 HEALTH_PATH = "/alfresco/healthcheck"
+PROXY_HEALTH_PATH = "/syncservice/healthcheck"  # behind compose's proxy, Helm's ingress
 VERSION_MESSAGE = "    5.0.0 (syncwizard lab stand-in)"
+# Sync 5.3.5, what compose, Helm and Ansible ship today; the leading spaces are Sync's own.
+CURRENT_VERSION_MESSAGE = "    5.3.5 (syncwizard lab stand-in)"
 MINIMUM_CLIENT_VERSION = "1.0.0"
 EVENT_LAG_TOLERANCE_MS = 5000
 EVENT_LAG_WINDOW_S = 60.0
@@ -186,7 +192,7 @@ class _HealthHandler(BaseHTTPRequestHandler):
     sys_version = ""
 
     def do_GET(self) -> None:
-        if self.path.split("?", 1)[0] != HEALTH_PATH:
+        if self.path.split("?", 1)[0] not in self.server.paths:
             self._send(404, {"code": 404, "message": "HTTP 404 Not Found"})
             return
         status, body = run_checks(self.server.checks)
@@ -206,17 +212,30 @@ class _HealthHandler(BaseHTTPRequestHandler):
 
 
 class HealthServer(ThreadingHTTPServer):
-    """HTTPS server for the health endpoint; the TLS handshake runs in the request thread."""
+    """The health endpoint over HTTPS (`tls` = (cert, key)) or, with `tls` None, plain HTTP;
+    the TLS handshake runs in the request thread."""
 
     daemon_threads = True
 
     def __init__(
-        self, address: tuple[str, int], checks: dict[str, Check], cert: Path, key: Path
+        self,
+        address: tuple[str, int],
+        checks: dict[str, Check],
+        tls: tuple[Path, Path] | None,
+        *,
+        paths: tuple[str, ...] = (HEALTH_PATH,),
     ) -> None:
         self.checks = checks
-        self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.tls.load_cert_chain(cert, key)
+        self.paths = paths
+        self.tls: ssl.SSLContext | None = None
+        if tls is not None:
+            self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.tls.load_cert_chain(*tls)
         super().__init__(address, _HealthHandler)
+
+    @property
+    def scheme(self) -> str:
+        return "http" if self.tls is None else "https"
 
     # A TCP server's request is a socket; typeshed's base also allows a UDP server's tuple.
     def finish_request(self, request: socket.socket, client_address: object) -> None:  # type: ignore[override]
@@ -224,6 +243,9 @@ class HealthServer(ThreadingHTTPServer):
         # Headers and body go out as two writes: without this, Nagle against delayed ACK
         # holds every kept-alive answer back ~40 ms.
         request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.tls is None:
+            super().finish_request(request, client_address)
+            return
         try:
             tls_request = self.tls.wrap_socket(request, server_side=True)
         except (ssl.SSLError, OSError) as exc:
@@ -237,6 +259,8 @@ class HealthServer(ThreadingHTTPServer):
 
 
 def serve_in_thread(server: HealthServer) -> threading.Thread:
-    thread = threading.Thread(target=server.serve_forever, name="health-https", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, name=f"health-{server.scheme}", daemon=True
+    )
     thread.start()
     return thread

@@ -300,6 +300,15 @@ async def test_https_to_a_plain_http_port_is_a_handshake_error(http_server: Serv
     assert "HTTPS" in error.hint
 
 
+async def test_plain_http_to_an_https_port_suggests_https(https_server: Server) -> None:
+    """An admin who copies a compose URL (http://) onto a zip install's HTTPS port."""
+    url = https_server.base.replace("https://", "http://") + "/alfresco/healthcheck"
+    error = await fetch_error(HealthClient(url))
+    assert "closed it without an HTTP answer" in error.message
+    assert "it may serve HTTPS on this port" in error.message
+    assert "use https://" in error.hint
+
+
 async def test_plain_http_works_for_docker_installs(http_server: Server) -> None:
     async with HealthClient(f"{http_server.base}/alfresco/healthcheck") as client:
         assert (await client.fetch()).sync_id == GUID

@@ -198,3 +198,66 @@ def test_a_sync_id_that_would_be_an_mbean_pattern_is_refused(sync_id: str) -> No
     error = error_of(jolokia._check_sync_id, sync_id)
     assert "not a sync id" in error.message
     assert "syncServiceIdCheck" in error.hint
+
+
+QUEUE_MBEAN = (
+    "org.apache.activemq:brokerName=acs-activemq,destinationName=Consumer.g.alfresco.repo.event2,"
+    "destinationType=Queue,type=Broker"
+)
+
+
+@pytest.mark.parametrize(
+    "stated",
+    [
+        # Jolokia 1.7 (ActiveMQ 5.19) and 2.x (6.2) word it alike.
+        f"java.lang.Exception : Operation purge() forbidden for MBean {QUEUE_MBEAN}",
+        f"Operation purge() forbidden for MBean {QUEUE_MBEAN}",
+    ],
+)
+def test_a_denied_operation_names_the_refusal_the_policy_entry_and_the_file(stated: str) -> None:
+    entry = {"status": 403, "error_type": "java.lang.Exception", "error": stated}
+    with pytest.raises(jolokia.PolicyRefusal) as caught:
+        jolokia.entry_value(URL, entry, "purging queue Q")
+
+    error = caught.value
+    assert error.operation == "purge()" and error.mbean == QUEUE_MBEAN
+    assert error.message.startswith("The broker refused purging queue Q")
+    assert f'"Operation purge() forbidden for MBean {QUEUE_MBEAN}"' in error.message
+    assert "does not retry" in error.message
+    assert "<deny> entry for purge" in error.hint
+    assert "destinationType=*,destinationName=*" in error.hint
+    assert "conf/jolokia-access.xml" in error.hint and "restart the broker" in error.hint
+
+
+def test_a_denied_broker_operation_names_the_broker_entry() -> None:
+    stated = (
+        "java.lang.Exception : Operation removeTopic(java.lang.String) forbidden for MBean "
+        "org.apache.activemq:brokerName=acs-activemq,type=Broker"
+    )
+    error = error_of(jolokia.entry_value, URL, {"status": 403, "error": stated}, "removing T")
+    assert isinstance(error, jolokia.PolicyRefusal)
+    assert "forbids removeTopic" in error.message
+    assert "<mbean><name>org.apache.activemq:type=Broker,brokerName=*</name>" in error.hint
+
+
+def test_a_refused_http_method_names_the_post_only_policy() -> None:
+    stated = (
+        "java.lang.Exception : HTTP method get is not allowed according to the installed "
+        "security policy"
+    )
+    error = error_of(jolokia.entry_value, URL, {"status": 403, "error": stated}, "reading Q")
+    assert "HTTP method get is not allowed" in error.message
+    assert "<http><method>post</method>" in error.message and "always POSTs" in error.message
+
+
+def test_http_403_without_the_role_names_the_admin_role() -> None:
+    page = b"<html>\n<head>\n<title>Error 403 !role</title>\n</head>\n</html>"
+    error = error_of(jolokia.decode_response, URL, 403, "text/html", page, user="user")
+    assert "HTTP 403 !role" in error.message and "admin role" in error.message
+
+
+def test_http_403_forbidden_before_login_names_the_loopback_rule_and_a_tunnel() -> None:
+    page = b"<html><head><title>Error 403 Forbidden</title></head></html>"
+    error = error_of(jolokia.decode_response, URL, 403, "text/html", page, user="admin")
+    assert "HTTP 403 Forbidden" in error.message and "loopback only" in error.message
+    assert "kubectl port-forward" in error.hint and "jetty.xml" in error.hint
