@@ -28,7 +28,8 @@ def _config(layout: LabLayout) -> Path:
 
 def with_stomp(text: str, port: int) -> str:
     """activemq.xml with the window's STOMP connector (unchanged if it has STOMP)."""
-    if MARK in text or 'name="stomp"' in text:
+    live = re.sub(r"<!--.*?-->", "", text, flags=re.S)  # a commented-out connector is off
+    if MARK in text or 'name="stomp"' in live:
         return text
     connector = (
         f'      {MARK}\n      <transportConnector name="stomp" uri="stomp://{HOST}:{port}"/>'

@@ -188,15 +188,22 @@ def profile_sections(
     ctl = f"{sys.executable} -m syncwizard.lab.standin ctl"
     repository_ctl = f"{sys.executable} -m syncwizard.lab.repository ctl"
     root = str(layout.root)
+    broker_section: dict[str, object] = {
+        "jolokia_url": f"http://{HOST}:{ports.jolokia}/api/jolokia",
+        "user": BROKER_USER,
+        "password_file": str(layout.broker_password_file),
+        "stomp": f"stomp://{HOST}:{ports.stomp}",
+        "topic": topic,
+    }
+    if flavour == CURRENT:
+        # What an admin's commands do on a broker shipped without STOMP: a loopback
+        # connector in activemq.xml, applied by a restart, for the restore's clear only.
+        window = f"{sys.executable} -m syncwizard.lab.broker_stomp"
+        broker_section["stomp_open"] = f"{window} open {root}"
+        broker_section["stomp_close"] = f"{window} close {root}"
     return {
         "health": _health_section(layout, flavour),
-        "broker": {
-            "jolokia_url": f"http://{HOST}:{ports.jolokia}/api/jolokia",
-            "user": BROKER_USER,
-            "password_file": str(layout.broker_password_file),
-            "stomp": f"stomp://{HOST}:{ports.stomp}",
-            "topic": topic,
-        },
+        "broker": broker_section,
         "repository_db": {
             "conninfo": postgres.conninfo(layout, "repository"),
             "passfile": str(layout.pgpass),

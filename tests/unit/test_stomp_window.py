@@ -44,7 +44,7 @@ class Context:
         self.lines.append(line)
 
     def record(self, name: str, data: Mapping[str, Any]) -> None:
-        self.records.setdefault(name, {}).update(data)
+        self.records[name] = dict(data)  # as the engine: a record replaces the one before
 
 
 class Broker:

@@ -95,11 +95,11 @@ class StompWindow:
                 "give the events up knowingly",
                 system="broker",
             )
-        ctx.record(RECORD, {"opening": True, "pending_before": before})
+        self._record(ctx, opening=True, pending_before=before)
         await self._run(ctx, "stomp_open", "the command that opens STOMP (broker.stomp_open)")
         await self._wait(ctx, want_open=True)
         after = await self.pending()
-        ctx.record(RECORD, {"opened": True, "pending_after_open": after})
+        self._record(ctx, opened=True, pending_after_open=after)
         if before is not None and after is not None and after < before:
             raise RefusedError(
                 f"the broker came back with {after:,} pending events; {before:,} were "
@@ -118,10 +118,14 @@ class StompWindow:
             return
         await self._run(ctx, "stomp_close", "the command that closes STOMP (broker.stomp_close)")
         await self._wait(ctx, want_open=False)
-        ctx.record(RECORD, {"closed": True})
+        self._record(ctx, closed=True)
         ctx.log(f"STOMP closed again at {self.settings.stomp}, as the broker shipped")
 
     # --- the parts ------------------------------------------------------------------------
+
+    def _record(self, ctx: StepContext, **facts: Any) -> None:
+        """The window's whole state so far, journaled (a record replaces the one before)."""
+        ctx.record(RECORD, {**ctx.records_of(CLEAR).get(RECORD, {}), **facts})
 
     async def _run(self, ctx: StepContext, key: str, what: str) -> None:
         template = getattr(self.settings, key)
