@@ -58,6 +58,11 @@ async def message_ids(lab: LabLayout, queue: str) -> set[str]:
     return {str(v) for v in values}
 
 
+def owner(queue: str) -> str:
+    """The GUID of `Consumer.<guid>.<topic>`: the gate's title names it."""
+    return queue.split(".")[1]
+
+
 async def pending(lab: LabLayout, queue: str) -> int:
     async with jolokia(lab) as client:
         stats, _ = await client.read_stats(queue, None)
@@ -94,7 +99,7 @@ async def test_an_orphan_is_offered_after_the_clear_and_cleared_into_its_archive
             if not gate.optional:
                 return True  # the stop and the sync queue's clear
             asked.append(gate)
-            return any(queue in gate.title for queue in accept)
+            return any(owner(queue) in gate.title for queue in accept)
 
         profile = lab_profile(lab_config, tmp_path / "backups")
         run = start_restore(
@@ -112,10 +117,13 @@ async def test_an_orphan_is_offered_after_the_clear_and_cleared_into_its_archive
             # Declined (the default): the step is skipped, saying why; nothing is touched.
             assert await run.run_step(ORPHANS) == StepState.SKIPPED, run.errors.get(ORPHANS)
             offered = {g.title: g for g in asked}
-            assert sorted(offered) == sorted(f"Clear the orphaned queue {q}?" for q in (gone, kept))
-            gate = offered[f"Clear the orphaned queue {gone}?"]
+            assert sorted(offered) == sorted(
+                f"Clear the orphaned queue of {owner(q)}?" for q in (gone, kept)
+            )
+            gate = offered[f"Clear the orphaned queue of {owner(gone)}?"]
+            assert ("queue", gone) in gate.facts
             assert ("pending", f"{published:,}") in gate.facts and ("consumers", "0") in gate.facts
-            assert gate.token == gone.split(".")[1][:8]
+            assert gate.token == owner(gone)[:8]
             declined = run.records[ORPHANS]["declined"]["gates"]
             assert sorted(declined) == sorted(offered)
             left = run.results[ORPHANS]["left"]
@@ -130,7 +138,7 @@ async def test_an_orphan_is_offered_after_the_clear_and_cleared_into_its_archive
             asked.clear()
             accept.add(gone)
             assert await run.run_step(ORPHANS) == StepState.DONE, run.errors.get(ORPHANS)
-            assert all(consumed not in g.title for g in asked), "a consumed queue is not offered"
+            assert all(owner(consumed) not in g.title for g in asked), "a consumed queue: no offer"
             (cleared,) = run.results[ORPHANS]["cleared"]
             assert cleared["queue"] == gone and cleared["removed"] == published
             archive = Path(cleared["archive"])

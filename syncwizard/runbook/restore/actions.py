@@ -289,6 +289,7 @@ class RestoreActions:
         if topic:
             subscribers = await jolokia.topic_subscribers(topic, queue)
             facts["other_subscribers"] = [s.describe() for s in subscribers.others]
+            facts["orphans"] = [s.name for s in subscribers.orphans]  # offered after the clear
             if subscribers.orphans:
                 warnings.append(_orphans_warning(topic, subscribers.orphans))
         return facts

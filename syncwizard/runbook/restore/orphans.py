@@ -86,8 +86,10 @@ class OrphanSteps:
         jolokia = self.systems.jolokia
         ctx.progress(f"looking at the other queues of {topic} twice, {ORPHAN_LOOK:g} s apart")
         first = await jolokia.topic_subscribers(topic, self.state.queue(ctx))
-        await asyncio.sleep(ORPHAN_LOOK)
-        second = await jolokia.topic_subscribers(topic, self.state.queue(ctx))
+        second = first
+        if any(s.orphaned and s.name not in own for s in first.others):
+            await asyncio.sleep(ORPHAN_LOOK)  # a second look only where there is a candidate
+            second = await jolokia.topic_subscribers(topic, self.state.queue(ctx))
         before = {s.name: s for s in first.others if s.kind == "queue"}
         orphans: list[Orphan] = []
         others: list[str] = []
@@ -116,7 +118,6 @@ class OrphanSteps:
         orphans, self._not_offered = await self.look(ctx)
         self._offered = {}
         gates: list[Gate] = []
-        topic = self.state.topic(ctx)
         for orphan in orphans:
             archive = self.archive_path(orphan.queue)
             held = count_archive(archive) if archive.exists() else 0
@@ -126,11 +127,12 @@ class OrphanSteps:
                 else f"no (two looks {ORPHAN_LOOK:g} s apart)"
             )
             gate = Gate(
-                title=f"Clear the orphaned queue {orphan.queue}?",
-                consequences=f"Nobody consumes {orphan.queue}: it keeps a copy of every event "
-                f"of {topic} until the broker's flow control blocks the repository. Clear "
-                "it only if you know its installation is gone (a staging set restored here, "
-                "a Sync Service removed): its events are taken into the archive and removed "
+                # Its owner's id (a GUID) keeps the title short and one per queue of the topic.
+                title=f"Clear the orphaned queue of {orphan.owner}?",
+                consequences="Nobody consumes this queue: it keeps a copy of every event of "
+                "the topic until the broker's flow control blocks the repository. Clear it "
+                "only if you know its installation is gone (a staging set restored here, a "
+                "Sync Service removed): its events are taken into the archive and removed "
                 "from the queue; the queue stays. Cancel leaves it as it is and the restore "
                 "goes on.",
                 token=orphan.owner[:GUID_TOKEN_LENGTH],
