@@ -73,6 +73,12 @@ class BrokerSettings:
     topic: str | None = None
     origin: str | None = None
     timeout: float = _seconds(5.0)  # the whole call: connect, request, every read
+    # A command that makes a loopback-only Jolokia reachable at jolokia_url's port (e.g.
+    # `kubectl -n NS port-forward svc/acs-activemq 8161:8161`, `ssh -N -L
+    # 8161:localhost:8161 host`): started before the first Jolokia request, restarted once
+    # if it dies, stopped at the end (clients/tunnel.py). Never a secret in it.
+    tunnel: str | None = None
+    tunnel_timeout: float = _seconds(30.0)  # seconds for its port to accept connections
 
 
 @dataclass(frozen=True)
