@@ -79,6 +79,12 @@ class BrokerSettings:
     stomp_open: str | None = None
     stomp_close: str | None = None
     restart_timeout: float = _seconds(180.0)
+    # A command that makes a loopback-only Jolokia reachable at jolokia_url's port (e.g.
+    # `kubectl -n NS port-forward svc/acs-activemq 8161:8161`, `ssh -N -L
+    # 8161:localhost:8161 host`): started before the first Jolokia request, restarted once
+    # if it dies, stopped at the end (clients/tunnel.py). Never a secret in it.
+    tunnel: str | None = None
+    tunnel_timeout: float = _seconds(30.0)  # seconds for its port to accept connections
 
 
 @dataclass(frozen=True)

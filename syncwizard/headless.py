@@ -144,6 +144,9 @@ class HeadlessPrinter:
             return f"{stamp}    snapshot taken at {event.data.get('snapshot_at_iso')}{t0}"
         if event.kind == EventKind.RECORD and event.message == "warnings":
             return "\n".join(f"{stamp}    warning: {w}" for w in event.data.get("warnings", []))
+        if event.kind == EventKind.RECORD and event.message == "declined":
+            # an offer declined (e.g. an orphaned queue left): the step goes on without it
+            return "\n".join(f"{stamp}    declined: {left}" for left in event.data.get("left", []))
         if event.kind == EventKind.RECORD and event.message == "counter_reset":
             return f"{stamp}    note: {event.data.get('note')}"
         if event.kind in (EventKind.RUN_FINISHED, EventKind.RUN_ABANDONED):

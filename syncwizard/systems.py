@@ -33,7 +33,23 @@ def health_clients(profile: Profile) -> list[HealthClient]:
 
 
 def jolokia_client(profile: Profile, password: str | None) -> JolokiaClient:
+    """The broker's Jolokia client; through `broker.tunnel` when the profile names one
+    (started at the first request, stopped when the client closes)."""
     broker = profile.broker
+    if broker.tunnel:
+        from syncwizard.clients.tunnel import TunnelledJolokia
+
+        return TunnelledJolokia(
+            broker.jolokia_url,
+            broker.user,
+            password or "",
+            tunnel=broker.tunnel,
+            tunnel_timeout=broker.tunnel_timeout,
+            withheld=(broker.password_env,),
+            origin=broker.origin,
+            timeout=broker.timeout,
+            broker_name=broker.broker_name,
+        )
     return JolokiaClient(
         broker.jolokia_url,
         broker.user,

@@ -21,6 +21,9 @@ API for a UI (the TUI drives it the same way the headless CLI does):
 - Gates: a step's gate (or gates, confirmed in turn; and any dependency override) is
   passed to the injected `confirm(gate) -> bool` coroutine, with `gate.step` naming the
   step; False leaves the step PENDING. No confirm callable means every gate is refused.
+  An optional gate (`gate.optional` says what declining leaves) is an offer: declining it
+  does not stop the step, and the step reads the titles declined in its journaled
+  "declined" record (written whenever it asked an optional gate).
   A gate that cannot be stated (its coroutine raises SyncWizardError, e.g. a choice the UI
   has not made yet) also leaves the step PENDING, with that error in `engine.errors`.
 - Cancel by cancelling the task that awaits run()/run_step(): the running step's
@@ -243,6 +246,7 @@ class Engine:
             if not await self._confirmed(step, gate):
                 return self.states[step_id]
         context = _Context(self, step.id)
+        declined: list[Gate] | None = None  # a list once an optional gate was asked
         if step.gate is not None:
             try:
                 asked = await step.gate(context)
@@ -250,13 +254,24 @@ class Engine:
                 self.errors[step_id] = exc
                 return self.states[step_id]
             gates = (asked,) if isinstance(asked, Gate) else asked or ()
+            if any(gate.optional for gate in gates):
+                declined = []
             for gate in gates:
-                if not await self._confirmed(step, gate):
+                if await self._confirmed(step, gate):
+                    continue
+                if not gate.optional or declined is None:
                     return self.states[step_id]
+                declined.append(gate)
+                self.errors.pop(step_id, None)  # an offer declined is not a refusal
         started = time.time()
         self.errors.pop(step.id, None)
         self.step_times[step.id] = (started, None)
         self._transition(step, StepState.RUNNING, f"{step.title}: started")
+        if declined is not None:  # journaled within this attempt, for its action to read
+            context.record(
+                "declined",
+                {"gates": [g.title for g in declined], "left": [g.optional for g in declined]},
+            )
         try:
             if step.precondition is not None:
                 await step.precondition(context)

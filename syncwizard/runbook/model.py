@@ -61,6 +61,11 @@ class Gate:
     facts: tuple[tuple[str, str], ...] = ()
     step: str = ""  # the title of the step asking; the engine fills it in
     undo: str = ""  # how to undo it, where it can be undone; "" says it cannot be
+    # An offer rather than a question the step needs answered: declining it does not stop
+    # the step, which runs without it and reads the titles declined in its "declined"
+    # record. This says what declining leaves (e.g. "the queue stays"); "" means
+    # declining leaves the step pending.
+    optional: str = ""
 
 
 class StepContext(Protocol):

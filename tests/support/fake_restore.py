@@ -146,6 +146,7 @@ class FakeRestore(StepHold):
         option_kept: bool = False,
         session_left: bool = False,
         other_nodes_up: bool = False,
+        orphan: bool = False,
         hold_at: Mapping[str, int | Iterable[int]] | None = None,
         fail: Mapping[str, SyncWizardError] | None = None,
     ) -> None:
@@ -164,6 +165,7 @@ class FakeRestore(StepHold):
         self.option_kept = option_kept  # its plain start keeps -Drecover
         self.session_left = session_left  # a session on the repository DB stays
         self.other_nodes_up = other_nodes_up  # the profile's other_nodes answer, never stop
+        self.orphan = orphan  # another installation's queue on the topic, nobody consuming
         self.process_visible = True  # False: the profile gives no way to find the process
         self.recover_in_args = False  # -Drecover in the running process's command line
         self.repository_up = True
@@ -273,6 +275,10 @@ class FakeRestore(StepHold):
         return self._next_oid
 
 
+# A staging installation's queue, left behind when its set was restored here once.
+ORPHAN_QUEUE = f"Consumer.7d3f9a2e-51c4-4b8e-9f06-2a8c1e5d4b73.{TOPIC}"
+
+
 @dataclasses.dataclass
 class FakeQueue:
     """The sync queue, with the topic feeding it."""
@@ -304,6 +310,8 @@ class FakeJolokia:
         self.queues = [QUEUE]
         self.topics = [TOPIC]
         self.others: tuple[Subscriber, ...] = ()  # the topic's subscribers besides QUEUE
+        if fake.orphan:
+            self.others = (Subscriber(ORPHAN_QUEUE, "queue", consumers=0, pending=1_180),)
 
     async def list_queues(self) -> list[str]:
         return list(self.queues)

@@ -23,7 +23,7 @@ from restore_support import (
     run_shown_step,
     step_done,
 )
-from support.fake_restore import FakeRestore, FakeRestoreLauncher
+from support.fake_restore import ORPHAN_QUEUE, FakeRestore, FakeRestoreLauncher
 from support.fake_status import QUEUE, SYNC_ID
 from textual.widget import Widget
 from textual.widgets import Button, Input, RadioButton, RadioSet
@@ -60,7 +60,7 @@ async def test_a_restore_runs_step_by_step_to_the_summary_and_drops_an_old_copy(
     async with app.run_test(size=(100, 32)) as pilot:
         screen = await open_restore(pilot)
         assert fake.calls == [], "nothing runs before the admin says so"
-        assert "Step 1 of 13: Verify the backup set" in flat(screen.head)
+        assert "Step 1 of 14: Verify the backup set" in flat(screen.head)
         assert f"check every file of {fake.set_dir} against its manifest" in flat(screen.plan)
         await advance_to(pilot, screen, rt.REPORT)
         assert fake.calls == [step for step in rt_steps() if step != rt.REPORT]
@@ -96,7 +96,7 @@ async def test_a_restore_runs_step_by_step_to_the_summary_and_drops_an_old_copy(
 def rt_steps() -> list[str]:
     return [
         rt.VERIFY_SET, rt.PREFLIGHT, rt.STOP_SERVICES, rt.CHECK_QUIET, rt.CLEAR_EVENTS,
-        rt.RESTORE_REPOSITORY, rt.SWAP_REPOSITORY, rt.RESTORE_SYNC, rt.SWAP_SYNC,
+        rt.CLEAR_ORPHANS, rt.RESTORE_REPOSITORY, rt.SWAP_REPOSITORY, rt.RESTORE_SYNC, rt.SWAP_SYNC,
         rt.START_REPOSITORY, rt.START_RECOVER, rt.PLAIN_RESTART, rt.REPORT,
     ]  # fmt: skip
 
@@ -133,6 +133,31 @@ async def test_a_wrong_token_does_nothing_and_esc_at_a_gate_changes_nothing() ->
         await confirm_gate(pilot, SYNC_ID[:8])
         await step_done(pilot, screen, rt.CLEAR_EVENTS)
         assert fake.calls.count(rt.CLEAR_EVENTS) == 1
+
+
+async def test_an_orphaned_queue_is_offered_after_the_clear_and_esc_leaves_it_and_goes_on() -> None:
+    fake = await prepared(rt.CLEAR_ORPHANS, orphan=True)
+    app, _, _ = restore_app(launcher=FakeRestoreLauncher(fake))
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = await resume_prepared(pilot)
+        assert screen.shown_step == rt.CLEAR_ORPHANS, "the preflight saw it: the step waits"
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, GateScreen), timeout=10)
+        gate = app.screen
+        owner = ORPHAN_QUEUE.split(".")[1]
+        assert f"orphaned queue of {owner}" in flat(gate.query_one("#gate-title"))
+        facts = flat(gate.query_one("#gate-facts"))
+        assert "pending 1,180" in facts and "consumers 0" in facts
+        assert "Cancel leaves it" in flat(gate.query_one("#gate-consequences"))
+        await pilot.press("escape")
+        await step_done(pilot, screen, rt.CLEAR_ORPHANS)
+        assert states(screen)[rt.CLEAR_ORPHANS] == StepState.SKIPPED
+        assert screen.shown_step == rt.RESTORE_REPOSITORY, "declining is not a refusal"
+        assert "you declined its gate" in flat(screen.live)
+        journal = load_run(screen.engine.journal.run_dir)  # type: ignore[union-attr]
+        assert journal.records[rt.CLEAR_ORPHANS]["declined"]["left"] == [
+            f"{ORPHAN_QUEUE} left with 1,180 pending"
+        ]
 
 
 async def test_a_gate_that_can_be_undone_says_how_instead_of_no_going_back() -> None:
@@ -337,7 +362,7 @@ async def test_leaving_keeps_the_run_and_the_welcome_screen_offers_to_resume_it(
         await until(pilot, lambda: isinstance(app.screen, RestoreResumePromptScreen))
         prompt = flat(app.screen.query_one("#resume-run"))
         assert run_id and run_id in prompt
-        assert "step 4 of 13: Check that nothing still arrives" in prompt
+        assert "step 4 of 14: Check that nothing still arrives" in prompt
         assert "Files in" in prompt
         await pilot.press("r")
         await until(

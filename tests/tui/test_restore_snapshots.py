@@ -269,6 +269,16 @@ def test_the_give_up_gate_at_80x24(snap_compare: SnapCompare) -> None:
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
 
 
+def test_the_orphan_offer_before_it_runs_at_80x24(snap_compare: SnapCompare) -> None:
+    app, run_before = at_step(rt.CLEAR_ORPHANS, orphan=True)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_the_orphan_gate_at_80x24(snap_compare: SnapCompare) -> None:
+    app, run_before = at_step(rt.CLEAR_ORPHANS, gate_shown, settle_first=True, orphan=True)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
 @pytest.mark.parametrize("size", BOTH)
 def test_the_summary(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
     async def then(pilot: Pilot[int], screen: RestoreScreen, fake: FakeRestore) -> None:

@@ -802,3 +802,31 @@ def test_what_the_recover_did_is_reported_with_the_logs_own_words(tmp_path: Path
     assert "has 17 it should not" in report and "has 0 it should not" in report
     assert "What the Sync Service's log (`/var/log/alfresco/sync.log`) says of it:" in report
     assert "INFO recover done: 0 nodes added, 17 removed in 0.40 s" in report
+
+
+def test_orphaned_queues_cleared_and_left_are_reported_with_their_archives(
+    tmp_path: Path,
+) -> None:
+    run = restore_run(tmp_path, last="clear_events")
+    gone, kept = (f"Consumer.{guid}.VirtualTopic.alfresco.repo.events.nodes" for guid in "ab")
+    archive = f"/state/runs/restore-1/orphan-{gone}.jsonl"
+    run.step(
+        "clear_orphans",
+        "Clear orphaned queues (optional)",
+        {
+            "orphans": [{"queue": gone, "pending": 120, "grew": 0, "consumers": 0}],
+            "cleared": [
+                {"queue": gone, "archive": archive, "removed": 120, "archived": 120,
+                 "still_pending": 0}
+            ],
+            "left": [{"queue": kept, "pending": 75, "why": "left on the broker: you declined"}],
+            "not_offered": ["queue Consumer.c.topic (1 consumer, 3 pending): consumed"],
+            "summary": "one cleared, one left",
+        },
+    )  # fmt: skip
+    report = render_report(run.load())
+    assert "## Orphaned consumer queues" in report
+    rows = table_rows(report, "| Queue | Done")
+    assert rows[0][:3] == [f"`{gone}`", "cleared", "120"] and archive in rows[0][3]
+    assert rows[1][0] == f"`{kept}`" and "declined" in rows[1][1] and rows[1][5] == "75"
+    assert "Not offered: queue Consumer.c.topic" in report

@@ -184,6 +184,45 @@ async def test_several_gates_are_asked_in_turn_each_naming_its_step_and_one_no_s
     await engine.aclose()
 
 
+async def test_an_optional_gate_declined_lets_the_step_run_without_it_and_is_journaled(
+    tmp_path: Path,
+) -> None:
+    script = Script()
+    runbook = script.runbook()
+    offers = (
+        Gate(title="clear queue 1?", consequences="", token="one", optional="queue 1 stays"),
+        Gate(title="clear queue 2?", consequences="", token="two", optional="queue 2 stays"),
+    )
+    seen: list[object] = []
+
+    async def offered(ctx: StepContext) -> tuple[Gate, ...]:
+        return offers
+
+    async def act(ctx: StepContext) -> Outputs:
+        seen.append(ctx.records_of("b").get("declined"))
+        return {"made_by": "b"}
+
+    steps = tuple(
+        Step(**{**step.__dict__, "gate": offered, "action": act}) if step.id == "b" else step
+        for step in runbook.steps
+    )
+    answers = iter([False, True])
+
+    async def confirm(gate: Gate) -> bool:
+        return next(answers)
+
+    journal = Journal.create(tmp_path / "runs" / "run-1")
+    engine = Engine(Runbook(name="test", steps=steps), journal, "run-1", confirm=confirm)
+    engine.start({})
+    assert (await engine.run()).status == "finished"
+    assert seen == [{"gates": ["clear queue 1?"], "left": ["queue 1 stays"]}]
+    assert "b" not in engine.errors, "an offer declined is not a refusal"
+    await engine.aclose()
+    assert load_run(tmp_path / "runs" / "run-1").records["b"]["declined"]["gates"] == [
+        "clear queue 1?"
+    ]
+
+
 async def test_a_gate_that_cannot_be_stated_leaves_the_step_pending_with_its_error(
     tmp_path: Path,
 ) -> None:

@@ -17,7 +17,7 @@ from syncwizard.runbook.report.markdown import (
     when,
 )
 from syncwizard.runbook.report.restore_databases import databases
-from syncwizard.runbook.report.restore_events import arrivals, undelivered
+from syncwizard.runbook.report.restore_events import arrivals, orphans, undelivered
 from syncwizard.runbook.report.restore_recover import final_health, recover_and_restart
 from syncwizard.runbook.report.view import RunView
 from syncwizard.runbook.restore import step_names as steps
@@ -31,6 +31,7 @@ def restore_sections(view: RunView) -> list[str]:
         *_stopped(view.out(steps.STOP)),
         *arrivals(view),
         *undelivered(view),
+        *orphans(view),
         *databases(view),
         *_repository_started(view.out(steps.START_REPOSITORY)),
         *recover_and_restart(view),

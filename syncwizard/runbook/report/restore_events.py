@@ -1,10 +1,11 @@
-"""The restore's undelivered events: what still arrived before the clear, and the clear."""
+"""The restore's undelivered events: what still arrived before the clear, the clear, and the
+orphaned consumer queues offered after it."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from syncwizard.runbook.report.markdown import bullets, code, count, text
+from syncwizard.runbook.report.markdown import bullets, code, count, table, text
 from syncwizard.runbook.report.view import RunView
 from syncwizard.runbook.restore import step_names as steps
 
@@ -101,3 +102,42 @@ def _still_pending(cleared: dict[str, Any]) -> str:
     if not still:
         return count(still or 0)
     return f"{count(still)} (arrived after the clear was ended; the Sync Service gets them)"
+
+
+def orphans(view: RunView) -> list[str]:
+    """The orphaned consumer queues offered after the clear: cleared into their archives,
+    or left (declined, or a consumer attached), and the queues not offered."""
+    out = view.out(steps.ORPHANS)
+    if not out or not (out.get("orphans") or out.get("cleared") or out.get("left")):
+        return []
+    lines = ["## Orphaned consumer queues", ""]
+    rows = [
+        (
+            code(e.get("queue", "?")),
+            "cleared",
+            count(e.get("removed")),
+            code(e.get("archive", "")),
+            count(e.get("archived")),
+            count(e.get("still_pending")),
+        )
+        for e in out.get("cleared", [])
+        if isinstance(e, dict)
+    ]
+    rows += [
+        (
+            code(e.get("queue", "?")),
+            text(e.get("why", "left")),
+            "0",
+            "",
+            "",
+            count(e.get("pending")),
+        )
+        for e in out.get("left", [])
+        if isinstance(e, dict)
+    ]
+    headers = ("Queue", "Done", "Removed", "Archive", "Events archived", "Still pending")
+    lines += table(headers, rows)
+    not_offered = [str(q) for q in out.get("not_offered", [])]
+    if not_offered:
+        lines += ["Not offered: " + text("; ".join(not_offered)) + ".", ""]
+    return lines

@@ -22,6 +22,7 @@ from syncwizard.runbook.report import REPORT_NAME, write_report
 from syncwizard.runbook.restore.choices import RestoreChoices
 from syncwizard.runbook.restore.clear import ClearSteps
 from syncwizard.runbook.restore.database_steps import DatabaseSteps
+from syncwizard.runbook.restore.orphans import OrphanSteps
 from syncwizard.runbook.restore.queue_steps import QueueSteps
 from syncwizard.runbook.restore.repository_step import RepositorySteps
 from syncwizard.runbook.restore.room import Need, need_of, plan_rooms
@@ -57,6 +58,7 @@ class RestoreActions:
         self.run_dir = run_dir
         self.queue = QueueSteps(self.state)
         self.clear = ClearSteps(self.state)
+        self.orphans = OrphanSteps(self.state)
         self.db = DatabaseSteps(self.state)
         self.repository = RepositorySteps(self.state)
         self.service = ServiceSteps(self.state, self.repository)
@@ -314,6 +316,7 @@ class RestoreActions:
         if topic:
             subscribers = await jolokia.topic_subscribers(topic, queue)
             facts["other_subscribers"] = [s.describe() for s in subscribers.others]
+            facts["orphans"] = [s.name for s in subscribers.orphans]  # offered after the clear
             if subscribers.orphans:
                 warnings.append(_orphans_warning(topic, subscribers.orphans))
         return facts
@@ -384,9 +387,9 @@ def _orphans_warning(topic: str, orphans: tuple[Subscriber, ...]) -> str:
     return (
         f"{len(orphans)} queue(s) of topic {topic} have no consumer but hold events: {names}. "
         "Each keeps collecting every event of the topic until the broker's flow control "
-        "blocks the repository. The restore leaves them alone: when you know whose they are "
-        "(another installation's Sync Service, or one that is gone), clear or delete them in "
-        "the broker's console"
+        "blocks the repository. After the sync queue, the restore offers to clear each one "
+        "into the run's folder, behind its own gate: clear one only when you know its "
+        "installation is gone; declining leaves it"
     )
 
 

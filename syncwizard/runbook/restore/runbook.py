@@ -2,7 +2,8 @@
 
 verify the set -> preflight -> stop the Sync Service and the repository (gate) ->
 check that nothing still arrives -> clear the undelivered events by consuming them into
-the run's archive (gate; or give them up, behind a gate naming their number) ->
+the run's archive (gate; or give them up, behind a gate naming their number) -> offer to
+clear each orphaned consumer queue the same way (a gate each; declining leaves it) ->
 restore the repository DB into a scratch database, verify it -> swap it into place
 (gate) -> the same for the Sync DB -> start the repository and wait until it answers ->
 start the Sync Service once with -Drecover (gate) and watch it come back -> offer a plain
@@ -42,6 +43,7 @@ from syncwizard.runbook.restore.choices import RestoreChoices
 from syncwizard.runbook.restore.sets import SetListing, list_sets, resolve_set
 from syncwizard.runbook.restore.step_names import (
     CLEAR,
+    ORPHANS,
     PLAIN_RESTART,
     PREFLIGHT,
     QUIET,
@@ -118,6 +120,15 @@ def restore_runbook(actions: RestoreActions) -> Runbook:
                 gate=a.clear.gates,
                 depends_on=(QUIET,),
                 plan=a.clear.plan,
+            ),
+            Step(
+                id=ORPHANS,
+                title=TITLES[ORPHANS],
+                why=WHY[ORPHANS],
+                action=a.orphans.clear_orphans,
+                gate=a.orphans.gates,
+                depends_on=(CLEAR,),
+                plan=a.orphans.plan,
             ),
             Step(
                 id=RESTORE_REPOSITORY,

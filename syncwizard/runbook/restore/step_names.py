@@ -10,6 +10,7 @@ PREFLIGHT = "preflight"
 STOP = "stop_services"
 QUIET = "check_quiet"
 CLEAR = "clear_events"
+ORPHANS = "clear_orphans"
 RESTORE_REPOSITORY = "restore_repository"
 SWAP_REPOSITORY = "swap_repository"
 RESTORE_SYNC = "restore_sync"
@@ -37,6 +38,7 @@ TITLES = {
     STOP: "Stop the Sync Service and the repository",
     QUIET: "Check that nothing still arrives",
     CLEAR: "Clear the undelivered events",
+    ORPHANS: "Clear orphaned queues (optional)",
     RESTORE_REPOSITORY: "Restore the repository DB",
     SWAP_REPOSITORY: "Put the restored repository DB in place",
     RESTORE_SYNC: "Restore the Sync DB",
@@ -74,6 +76,12 @@ WHY = {
         "produced after the backup and the restored databases will not know them. Each "
         "is taken off the queue only once it is on disk in the run's archive, however "
         "many there are; -Drecover reconciles what they told."
+    ),
+    ORPHANS: (
+        "Another Consumer.* queue of the topic that nobody consumes (an installation "
+        "that is gone) keeps a copy of every event until the broker's flow control "
+        "blocks the repository. Each one is offered behind its own gate; declining "
+        "leaves it. A cleared one is archived like the sync queue: nothing is lost."
     ),
     RESTORE_REPOSITORY: (
         "Into a scratch database on the same server, verified table by table "

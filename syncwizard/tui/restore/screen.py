@@ -172,7 +172,12 @@ class RestoreScreen(RunbookScreen):
 
         # Said after the answer, so nothing under the gate changes while it is open.
         answer = await self.app.push_screen_wait(GateScreen(gate))
-        said = "confirmed" if answer else "not confirmed: nothing was done"
+        if answer:
+            said = "confirmed"
+        else:  # an offer declined leaves its thing as it is; a refusal leaves the step
+            said = (
+                f"declined: {gate.optional}" if gate.optional else "not confirmed: nothing was done"
+            )
         self._note(f"asked: {gate.title} {said}")
         return answer
 

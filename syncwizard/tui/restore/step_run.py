@@ -3,7 +3,8 @@ what a step said when it ended.
 
 `run_through` runs one step with the engine and, while each is satisfied, the steps after
 it that skip by themselves (`skips_by_itself`: the Sync DB steps when the Sync Service
-shares the repository database; they change nothing, and their reason is shown). After
+shares the repository database; they change nothing, and their reason is shown; the offer
+of orphaned queues when the preflight saw none). After
 the last step it finishes the run. It answers with the `StepEnded` message the screen
 acts on: the last step run and its state, or why it could not run. `ended_line` is how a
 done or skipped step reads in the step pane until the next step runs.
@@ -37,6 +38,10 @@ class StepEnded(Message):
 
 
 def skips_by_itself(step_id: str, results: Mapping[str, Mapping[str, Any]]) -> bool:
+    if step_id == rt.CLEAR_ORPHANS:
+        # Run on at once where the preflight saw no orphan: the step looks again itself, and
+        # asks its gates should one have appeared since.
+        return not results.get(rt.PREFLIGHT, {}).get("orphans")
     return step_id in rt.SYNC_DB_STEPS and rt.shared_database(results)
 
 

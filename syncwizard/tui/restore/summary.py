@@ -71,6 +71,15 @@ def files_table(results: Mapping[str, Mapping[str, Any]]) -> Table:
         if cleared.get("still_pending"):
             said += f"; {int(cleared['still_pending']):,} still pending"
         table.add_row("Queue", Text(said))
+    for entry in results.get(rt.CLEAR_ORPHANS, {}).get("cleared") or ():
+        where = short_path(str(entry.get("archive", "")))
+        removed = int(entry.get("removed") or 0)
+        table.add_row(
+            "Orphan", Text(f"{entry.get('queue')} cleared: {removed:,} events in {where}")
+        )
+    for entry in results.get(rt.CLEAR_ORPHANS, {}).get("left") or ():
+        pending = int(entry.get("pending") or 0)
+        table.add_row("Orphan", Text(f"{entry.get('queue')} left: {pending:,} pending"))
     return table
 
 

@@ -20,6 +20,7 @@ PREFLIGHT = steps.PREFLIGHT
 STOP_SERVICES = steps.STOP
 CHECK_QUIET = steps.QUIET
 CLEAR_EVENTS = steps.CLEAR
+CLEAR_ORPHANS = steps.ORPHANS
 RESTORE_REPOSITORY = steps.RESTORE_REPOSITORY
 SWAP_REPOSITORY = steps.SWAP_REPOSITORY
 RESTORE_SYNC = steps.RESTORE_SYNC
@@ -232,6 +233,11 @@ def left_state(
         if cleared.get("given_up"):
             line += f"; {int(cleared['given_up']):,} given up (lost)"
         lines.append(line + ".")
+    for entry in results.get(CLEAR_ORPHANS, {}).get("cleared") or ():
+        lines.append(
+            f"The orphaned queue {entry.get('queue')} was cleared: "
+            f"{int(entry.get('removed') or 0):,} events, kept in {entry.get('archive')}."
+        )
     for result in results.values():
         if result.get("aside") and result.get("database"):
             lines.append(
