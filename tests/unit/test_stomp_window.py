@@ -13,7 +13,7 @@ import pytest
 from syncwizard.config import BrokerSettings
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.model import Outputs, RefusedError
-from syncwizard.runbook.restore.step_names import CLEAR
+from syncwizard.runbook.restore.step_names import CLEAR, ORPHANS
 from syncwizard.runbook.restore.stomp_window import RECORD, StompWindow, window_facts
 
 
@@ -24,15 +24,20 @@ class Context:
     rechecking = False
 
     def __init__(self) -> None:
-        self.records: dict[str, dict[str, Any]] = {}
+        self.step = CLEAR  # the step now running: the clear opens, the next step closes
+        self.by_step: dict[str, dict[str, dict[str, Any]]] = {}
         self.lines: list[str] = []
+
+    @property
+    def records(self) -> dict[str, dict[str, Any]]:
+        return self.by_step.get(CLEAR, {})
 
     @property
     def results(self) -> Mapping[str, Outputs]:
         return {}
 
     def records_of(self, step_id: str) -> Mapping[str, Mapping[str, Any]]:
-        return self.records if step_id == CLEAR else {}
+        return self.by_step.get(step_id, {})
 
     def step_times(self) -> Mapping[str, tuple[float, float | None]]:
         return {}
@@ -44,7 +49,8 @@ class Context:
         self.lines.append(line)
 
     def record(self, name: str, data: Mapping[str, Any]) -> None:
-        self.records[name] = dict(data)  # as the engine: a record replaces the one before
+        # As the engine: kept under the running step; a record replaces the one before.
+        self.by_step.setdefault(self.step, {})[name] = dict(data)
 
 
 class Broker:
@@ -89,9 +95,13 @@ async def test_stomp_is_opened_for_the_clear_and_closed_after_with_the_events_ke
     assert broker.connector.exists()
     assert ctx.records[RECORD] == {"opening": True, "pending_before": 1200, "opened": True,
                                    "pending_after_open": 1200}  # fmt: skip
+    assert "NOT closed again yet" in window_facts(ctx.records[RECORD], {})
+    ctx.step = ORPHANS
     await stomp.close(ctx)
-    assert not broker.connector.exists() and ctx.records[RECORD]["closed"] is True
-    assert window_facts(ctx.records[RECORD]).endswith("and closed again")
+    closed = ctx.records_of(ORPHANS)[RECORD]
+    assert not broker.connector.exists() and closed["closed"] is True
+    assert window_facts(ctx.records[RECORD], closed).endswith("and closed again")
+    await stomp.close(ctx)  # a step run again closes nothing twice
 
 
 async def test_a_broker_that_has_stomp_is_left_alone(tmp_path: Path) -> None:
@@ -99,8 +109,9 @@ async def test_a_broker_that_has_stomp_is_left_alone(tmp_path: Path) -> None:
     broker.connector.touch()
     stomp = window(broker, open_command="false", close_command="false")
     await stomp.open(ctx)
+    ctx.step = ORPHANS
     await stomp.close(ctx)  # nothing was opened: nothing to close
-    assert ctx.records == {} and broker.connector.exists()
+    assert ctx.by_step == {} and broker.connector.exists()
 
 
 async def test_non_persistent_events_refuse_the_restart_before_it(tmp_path: Path) -> None:

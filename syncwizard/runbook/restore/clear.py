@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from syncwizard.clients.event_consumer import ClearCounts
+from syncwizard.clients.jolokia import PolicyRefusal
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.model import Gate, Outputs, RefusedError, SkipStep, StepContext
 from syncwizard.runbook.restore.archive import count_archive
@@ -203,9 +204,8 @@ class ClearSteps:
         outputs = await self._outcome(ctx, action, queue, topic, baseline, 0, ended_by)
         if action == "delete":
             outputs.update(await self._delete(ctx, queue, topic))
-        await window.close(ctx)  # when it opened one: STOMP closed again, as shipped
-        if note := window_facts(ctx.records_of(CLEAR).get(RECORD, {})):
-            outputs["stomp_window"] = note
+        if note := window_facts(ctx.records_of(CLEAR).get(RECORD, {}), {}):
+            outputs["stomp_window"] = note  # closed after the orphaned queues' step
         return outputs
 
     def _baseline(
@@ -384,7 +384,20 @@ class ClearSteps:
                 "again (it clears them into the archive first)",
                 system="broker",
             )
-        gone = await self.systems.delete_topic_and_queue(queue, topic)
+        try:
+            gone = await self.systems.delete_topic_and_queue(queue, topic)
+        except PolicyRefusal as refusal:
+            # The hardened policy (ActiveMQ 5.19.7+, 6.2.6+) denies removeQueue/removeTopic.
+            # The events are all archived and the queue is empty: the restore goes on, with
+            # the queue and topic left as they are, and says so.
+            ctx.log(f"not deleted: {refusal.message}")
+            ctx.record("delete_refused", {"operation": refusal.operation})
+            return {
+                "deleted": {"queue_gone": False, "topic_gone": False},
+                "verified": f"not deleted: the broker's policy refuses {refusal.operation}; "
+                "the queue is empty (every event is in the archive) and stays with its "
+                "topic; remove them in the broker's web console if they must go",
+            }
         if not gone["queue_gone"]:
             raise RefusedError(
                 f"the queue {queue} is still on the broker after removeQueue",

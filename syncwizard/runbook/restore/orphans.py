@@ -28,7 +28,9 @@ from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.model import Gate, Outputs, SkipStep, StepContext
 from syncwizard.runbook.restore.archive import count_archive
 from syncwizard.runbook.restore.state import RestoreState
-from syncwizard.runbook.restore.step_names import GUID_TOKEN_LENGTH, ORPHANS
+from syncwizard.runbook.restore.step_names import CLEAR, GUID_TOKEN_LENGTH, ORPHANS
+from syncwizard.runbook.restore.stomp_window import RECORD as WINDOW
+from syncwizard.runbook.restore.stomp_window import window_facts
 
 ORPHAN_LOOK = 2.0  # seconds between the two looks that tell whether an orphan still grows
 LEFT = "left on the broker: you declined its gate"
@@ -178,6 +180,14 @@ class OrphanSteps:
             "not_offered": self._not_offered,
         }
         outputs["summary"] = _summary(outputs, self.state.topic(ctx))
+        # A STOMP connector the clear opened on a broker shipped without one: closed now,
+        # after the orphans' clears used it too.
+        await self.systems.stomp_window(self.state.queue(ctx)).close(ctx)
+        window = window_facts(
+            ctx.records_of(CLEAR).get(WINDOW, {}), ctx.records_of(ORPHANS).get(WINDOW, {})
+        )
+        if window:
+            outputs["stomp_window"] = window
         if not cleared:
             raise SkipStep(outputs["summary"], outputs)
         return outputs

@@ -29,7 +29,7 @@ from syncwizard.config import BrokerSettings
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.commands import check_command
 from syncwizard.runbook.model import RefusedError, StepContext
-from syncwizard.runbook.restore.step_names import CLEAR
+from syncwizard.runbook.restore.step_names import CLEAR, ORPHANS
 
 RECORD = "stomp_window"  # the journal's record: opened, closed, the counts around restarts
 LOOK_EVERY = 1.0  # seconds between two looks while the broker restarts
@@ -113,12 +113,15 @@ class StompWindow:
     # --- close ----------------------------------------------------------------------------
 
     async def close(self, ctx: StepContext) -> None:
-        """Run broker.stomp_close, then wait until STOMP is refused again."""
-        if not self.configured or not ctx.records_of(CLEAR).get(RECORD, {}).get("opening"):
+        """Run broker.stomp_close, then wait until STOMP is refused again. Called by the
+        step after the clear (the orphaned queues' clears use the window too); recorded
+        there."""
+        opened = ctx.records_of(CLEAR).get(RECORD, {}).get("opening")
+        if not self.configured or not opened or ctx.records_of(ORPHANS).get(RECORD):
             return
         await self._run(ctx, "stomp_close", "the command that closes STOMP (broker.stomp_close)")
         await self._wait(ctx, want_open=False)
-        self._record(ctx, closed=True)
+        ctx.record(RECORD, {"closed": True})
         ctx.log(f"STOMP closed again at {self.settings.stomp}, as the broker shipped")
 
     # --- the parts ------------------------------------------------------------------------
@@ -160,9 +163,14 @@ class StompWindow:
             await asyncio.sleep(LOOK_EVERY)
 
 
-def window_facts(record: Mapping[str, Any]) -> str:
-    """What the journal says the window did, for the report."""
-    if not record.get("opening"):
+def window_facts(opened: Mapping[str, Any], closed: Mapping[str, Any]) -> str:
+    """What the journal says the window did (the clear's record, and the next step's),
+    for the outputs and the report."""
+    if not opened.get("opening"):
         return ""
-    closed = "closed again" if record.get("closed") else "NOT closed again: run broker.stomp_close"
-    return f"a loopback STOMP connector was opened for the clear, and {closed}"
+    how = (
+        "closed again"
+        if closed.get("closed")
+        else "NOT closed again yet: the step after the clear closes it (or run broker.stomp_close)"
+    )
+    return f"a loopback STOMP connector was opened for the clear, and {how}"
