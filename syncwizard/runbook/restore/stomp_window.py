@@ -73,7 +73,7 @@ class StompWindow:
             hint="set broker.stomp_open and broker.stomp_close to commands that add and "
             "remove a STOMP connector on 127.0.0.1 in activemq.xml and restart the broker "
             "(see the README's 'A broker without STOMP'); or enable STOMP on the broker; "
-            "or, knowingly, give the events up",
+            "or, knowingly, give the events up; nothing was stopped",
             system="broker",
         )
 
