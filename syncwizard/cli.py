@@ -13,12 +13,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from syncwizard import __version__, units
 from syncwizard.errors import SyncWizardError
@@ -58,8 +59,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     config = command("config", "write or show the configuration")
     config_commands = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
-    init = config_commands.add_parser("init", help="write a commented template")
+    init = config_commands.add_parser(
+        "init",
+        help="write a commented template, or a preset's profile (--preset)",
+        description="Write a commented template to the config file, or with --preset the "
+        "profile of a deployment Alfresco publishes, named after --profile (default prod). "
+        "An existing file is never overwritten.",
+    )
     _common_options(init, suppress=True)
+    _preset_options(init)
     show = config_commands.add_parser("show", help="the resolved profile, secrets masked")
     _common_options(show, suppress=True)
     show.add_argument("--json", action="store_true", help="print JSON")
@@ -153,6 +161,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Each preset parameter's help (tests/unit/test_presets.py: one for every option a preset
+# takes).
+PRESET_HELP = {
+    "unit": "systemd: the Sync Service's unit (alfresco-sync)",
+    "repository_unit": "systemd: the repository's unit (alfresco-content)",
+    "java_opts": "systemd: the JAVA_OPTS the unit always has (-Xms512m -Xmx2g)",
+    "db_host": "systemd, zip: the database server (localhost)",
+    "activemq_home": "systemd, zip: ActiveMQ's folder, for broker.cli",
+    "install_dir": "zip: where syncservice.sh is (/opt/alfresco-sync-service)",
+    "compose_dir": "compose: the compose file's folder (the current one)",
+    "compose_file": "compose: its name (compose.yaml)",
+    "service": "compose: the Sync Service's service (sync-service)",
+    "release": "helm: the release name (acs)",
+    "namespace": "helm: the namespace (alfresco)",
+    "replicas": "helm: the Sync Service's replicas after the recover (1)",
+    "repository_replicas": "helm: the repository's replicas when started (1)",
+    "ingress_url": "helm: the ingress, http(s)://host (http://localhost)",
+}
+
+
+def _preset_options(init: argparse.ArgumentParser) -> None:
+    init.add_argument(
+        "--preset",
+        choices=("systemd", "zip", "compose", "helm"),
+        help="systemd (Ansible's unit), zip (syncservice.sh), compose (Docker Compose), "
+        "helm (Kubernetes)",
+    )
+    for name, text in PRESET_HELP.items():
+        kind = int if name.endswith("replicas") else str
+        init.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, help=text)
+
+
 def _duration(text: str) -> float:
     units = {"s": 1, "m": 60, "h": 3600}
     try:
@@ -203,6 +243,9 @@ def cmd_config(args: argparse.Namespace) -> int:
         from syncwizard.config_file import init_config
 
         path = args.config or paths.config_file()
+        if args.preset:
+            return _init_preset(args, path)
+        _refuse_preset_options(args)
         init_config(path)
         print(f"wrote a commented template to {path}: edit the prod profile, then run")
         print("  syncwizard config show")
@@ -221,6 +264,44 @@ def cmd_config(args: argparse.Namespace) -> int:
                     print(f"  {key} = {json.dumps(value)}")
             else:
                 print(f"{section} = {json.dumps(values)}")
+    return EXIT_OK
+
+
+def _preset_values(args: argparse.Namespace) -> dict[str, Any]:
+    from syncwizard.presets.options import PresetOptions
+
+    return {
+        f.name: getattr(args, f.name, None)
+        for f in dataclasses.fields(PresetOptions)
+        if getattr(args, f.name, None) is not None
+    }
+
+
+def _refuse_preset_options(args: argparse.Namespace) -> None:
+    given = _preset_values(args)
+    if given:
+        option = "--" + next(iter(given)).replace("_", "-")
+        raise SyncWizardError(
+            f"{option} is an option of a preset, and no --preset was given",
+            hint="add --preset systemd|zip|compose|helm, or leave the option out",
+            system="config",
+        )
+
+
+def _init_preset(args: argparse.Namespace, path: Path) -> int:
+    from syncwizard.config_file import init_config
+    from syncwizard.presets import build
+    from syncwizard.presets.model import render
+    from syncwizard.presets.options import PresetOptions, check_profile_name
+
+    profile = check_profile_name(args.profile or "prod")
+    preset = build(args.preset, PresetOptions(**_preset_values(args)))
+    init_config(path, render(preset, profile))
+    print(f"wrote the {args.preset} profile {profile!r} to {path}: {preset.title}")
+    print("still to do (the file's header says the same):")
+    for item in preset.todo:
+        print(f"  - {item}")
+    print("then check it with: syncwizard config show")
     return EXIT_OK
 
 

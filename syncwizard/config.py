@@ -120,6 +120,11 @@ class ServiceSettings:
     # seconds the restore's stop step waits for the services to be down (no consumer, no
     # producer, no health check answering, no repository session)
     down_timeout: float = _seconds(30.0)
+    # Shown at the recover gate: where -Drecover (with the password) is readable while it
+    # is set, e.g. "the container's environment (docker inspect)" (a preset writes it), and
+    # what else the admin must know before that start (Helm: the liveness probe).
+    recover_option_visible_in: str = ""
+    recover_caution: str = ""
 
 
 @dataclass(frozen=True)

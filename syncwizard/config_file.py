@@ -53,7 +53,8 @@ start = "systemctl start alfresco"
 stop = "systemctl stop alfresco-sync"
 start = "systemctl start alfresco-sync"
 # the recover option arrives in $SYNCWIZARD_RECOVER_OPTION, never on our command line
-start_with_recover = "env JAVA_OPTS=\\"$SYNCWIZARD_RECOVER_OPTION\\" /opt/sync/syncservice.sh start"
+# (a shell assignment, not `env JAVA_OPTS=...`: env would get the option as an argument)
+start_with_recover = "JAVA_OPTS=\\"$SYNCWIZARD_RECOVER_OPTION\\" /opt/sync/syncservice.sh start"
 # where its process is found, to check -Drecover is gone after the plain restart:
 # pid_file = "/opt/alfresco-sync-service/syncservice.pid"   # or: process_pattern = "SyncService"
 
@@ -62,8 +63,9 @@ dir = "/var/backups/alfresco-sync"
 """
 
 
-def init_config(path: Path) -> None:
-    """Write the commented template to `path`; never overwrite an existing file."""
+def init_config(path: Path, text: str = TEMPLATE) -> None:
+    """Write the commented template (or a preset's profile, `text`) to `path`; never
+    overwrite an existing file."""
     if path.exists():
         raise SyncWizardError(
             f"a config file already exists at {path}; it was left as it is",
@@ -71,7 +73,7 @@ def init_config(path: Path) -> None:
             system="config",
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_private(path, TEMPLATE)
+    write_private(path, text)
 
 
 def write_profile(

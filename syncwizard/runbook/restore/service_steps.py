@@ -172,16 +172,21 @@ class ServiceSteps:
         user, _ = self.state.choices.require_credentials()
         await self.repository.require_answering()
         command = self.settings.start_with_recover
+        # Where the deployment keeps the option while it is set, and its caution (a preset
+        # writes both; `config init --preset`).
+        visible = self.settings.recover_option_visible_in
+        caution = self.settings.recover_caution
         return Gate(
             title="Start the Sync Service with -Drecover?",
             consequences="The Sync Service starts and, during bootstrap, brings its database "
             "in line with the restored repository before it serves requests. This can take a "
-            "while on a large repository.",
+            "while on a large repository." + (f" {caution}" if caution else ""),
             token="recover",
             facts=(
                 ("command", f"`{command}`" if command else "none configured"),
                 ("repository admin", user),
                 ("password", "given, kept in memory only"),
+                *((("readable while set", visible),) if visible else ()),
             ),
         )
 
