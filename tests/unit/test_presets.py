@@ -96,7 +96,7 @@ def test_systemd_preset_parameters(tmp_path: Path) -> None:
     assert argv(profile.sync_service.stop) == ["systemctl", "stop", "sync"]
     assert argv(profile.repository.start) == ["systemctl", "start", "tomcat"]
     assert "-Xmx4g" in argv(profile.sync_service.start_with_recover)
-    assert "/run/systemd/system/sync.service.d" in profile.sync_service.start_with_recover
+    assert "/run/systemd/system/sync.service.d" in str(profile.sync_service.start_with_recover)
     assert profile.sync_db.conninfo == "host=db1 dbname=alfresco-sync user=alfresco-sync"
 
 
