@@ -30,21 +30,24 @@ NAMESPACE_LIMIT = 63
 RELAXED_FAILURES = 120  # an hour at a 30 s period
 
 
-def kubectl(namespace: str) -> str:
-    return f"kubectl -n {shlex.quote(namespace)}"
+def kubectl(namespace: str, verb: str) -> str:
+    """`kubectl VERB -n NS`: the verb first, as the restore's check for a start that stores
+    options reads it (`kubectl set`, `kubectl patch`: then the restart without recover is
+    required, runbook/restore/service_steps.py)."""
+    return f"kubectl {verb} -n {shlex.quote(namespace)}"
 
 
-def recover_start(k: str, deployment: str) -> str:
+def recover_start(namespace: str, deployment: str) -> str:
     """The option into the Deployment's env from stdin, then one replica: the recover runs
     on one pod only."""
     return (
         f"printf 'JAVA_OPTS=$(JAVA_OPTS) %s\\n' {common.RECOVER}"
-        f" | {k} set env deploy/{deployment} -e -"
-        f" && {k} scale deploy/{deployment} --replicas=1"
+        f" | {kubectl(namespace, 'set env')} deploy/{deployment} -e -"
+        f" && {kubectl(namespace, 'scale')} deploy/{deployment} --replicas=1"
     )
 
 
-def plain_start(k: str, deployment: str, replicas: int) -> str:
+def plain_start(namespace: str, deployment: str, replicas: int) -> str:
     """The env entry removed, the Deployment scaled up, and every ReplicaSet of it whose pod
     template still holds -Drecover deleted (the template goes through the pipe to awk only)."""
     template = (
@@ -53,14 +56,14 @@ def plain_start(k: str, deployment: str, replicas: int) -> str:
     )
     holding = f'index($1, "{deployment}-") == 1 && /{RECOVER_MARK}/ {{print $1}}'
     return (
-        f"{k} set env deploy/{deployment} JAVA_OPTS-"
-        f" && {k} scale deploy/{deployment} --replicas={replicas}"
-        f" && {k} get rs -o jsonpath={shlex.quote(template)}"
-        f" | awk {shlex.quote(holding)} | xargs -r {k} delete rs"
+        f"{kubectl(namespace, 'set env')} deploy/{deployment} JAVA_OPTS-"
+        f" && {kubectl(namespace, 'scale')} deploy/{deployment} --replicas={replicas}"
+        f" && {kubectl(namespace, 'get rs')} -o jsonpath={shlex.quote(template)}"
+        f" | awk {shlex.quote(holding)} | xargs -r {kubectl(namespace, 'delete rs')}"
     )
 
 
-def liveness_caution(k: str, deployment: str) -> str:
+def liveness_caution(namespace: str, deployment: str) -> str:
     patch = (
         '[{"op":"add","path":"/spec/template/spec/containers/0/livenessProbe/'
         f'failureThreshold","value":{RELAXED_FAILURES}}}]'
@@ -68,7 +71,8 @@ def liveness_caution(k: str, deployment: str) -> str:
     return (
         "Helm's liveness probe (every 30 s after 30 s, 3 failures) can kill a long recover "
         "before the health check answers, and the restarted pod recovers again. Relax it "
-        f"first, while the Deployment is at 0 replicas: `{k} patch deploy/{deployment} "
+        "first, while the Deployment is at 0 replicas: "
+        f"`{kubectl(namespace, 'patch')} deploy/{deployment} "
         f"--type=json -p '{patch}'` (an hour), or remove the probe with "
         '"op":"remove" on .../livenessProbe; put it back after the restart without recover '
         "(helm upgrade with your values)."
@@ -88,11 +92,11 @@ def preset(options: PresetOptions) -> Preset:
         1 if options.repository_replicas is None else options.repository_replicas,
     )
     ingress = base_url("ingress_url", options.ingress_url or INGRESS)
-    k = kubectl(namespace)
+    k = f"kubectl -n {shlex.quote(namespace)}"  # the broker's commands, as Alfresco writes them
     sync = f"{release}-alfresco-sync-service"
     broker = f"{release}-activemq"
     repository = f"{release}-alfresco-repository"
-    caution = liveness_caution(k, sync)
+    caution = liveness_caution(namespace, sync)
     visible = (
         f"the Deployment {sync}'s pod template and its ReplicaSet (`kubectl get deploy/rs "
         "-o yaml`, anyone allowed to read them), the pod's environment and java command "
@@ -171,10 +175,11 @@ def preset(options: PresetOptions) -> Preset:
             Section(
                 "repository",
                 (
-                    Key("stop", f"{k} scale deploy/{repository} --replicas=0"),
+                    Key("stop", f"{kubectl(namespace, 'scale')} deploy/{repository} --replicas=0"),
                     Key(
                         "start",
-                        f"{k} scale deploy/{repository} --replicas={repository_replicas}",
+                        f"{kubectl(namespace, 'scale')} deploy/{repository} "
+                        f"--replicas={repository_replicas}",
                     ),
                     Key("ready_url", f"{ingress}{common.READY_PATH}"),
                 ),
@@ -182,10 +187,10 @@ def preset(options: PresetOptions) -> Preset:
             Section(
                 "sync_service",
                 (
-                    Key("stop", f"{k} scale deploy/{sync} --replicas=0"),
+                    Key("stop", f"{kubectl(namespace, 'scale')} deploy/{sync} --replicas=0"),
                     Key(
                         "start_with_recover",
-                        recover_start(k, sync),
+                        recover_start(namespace, sync),
                         f"{common.RECOVER_RULE} This command puts it in the Deployment's "
                         "env (JAVA_OPTS=$(JAVA_OPTS) plus the option, read by kubectl from "
                         "stdin) and scales it to one replica: the pod template changes, so "
@@ -194,7 +199,7 @@ def preset(options: PresetOptions) -> Preset:
                     ),
                     Key(
                         "start",
-                        plain_start(k, sync, replicas),
+                        plain_start(namespace, sync, replicas),
                         "The restart without recover: removes the env entry (the "
                         "ConfigMap's JAVA_OPTS applies again), scales back to "
                         f"{replicas}, and deletes the ReplicaSet whose template still "

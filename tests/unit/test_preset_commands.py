@@ -218,14 +218,15 @@ def test_compose_refuses_the_recover_start_when_the_file_lacks_the_variable(
 def test_helm_sets_the_option_from_stdin_and_the_plain_start_deletes_its_replicaset(
     bench: Bench, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    k = helm.kubectl("alfresco")
     deploy = "acs-alfresco-sync-service"
-    service = control(helm.recover_start(k, deploy), helm.plain_start(k, deploy, 2))
+    service = control(
+        helm.recover_start("alfresco", deploy), helm.plain_start("alfresco", deploy, 2)
+    )
     assert recover(service).ok
     [set_env, scale] = [e for e in bench.entries() if e["name"] == "kubectl"]
-    assert set_env["argv"] == ["-n", "alfresco", "set", "env", f"deploy/{deploy}", "-e", "-"]
+    assert set_env["argv"] == ["set", "env", "-n", "alfresco", f"deploy/{deploy}", "-e", "-"]
     assert set_env["stdin"] == f"JAVA_OPTS=$(JAVA_OPTS) {OPTION}\n"
-    assert scale["argv"] == ["-n", "alfresco", "scale", f"deploy/{deploy}", "--replicas=1"]
+    assert scale["argv"] == ["scale", "-n", "alfresco", f"deploy/{deploy}", "--replicas=1"]
     # What `kubectl get rs -o jsonpath=...` prints: the recover ReplicaSet, the one before
     # it, and another application's that happens to carry the option.
     monkeypatch.setenv(
@@ -234,9 +235,9 @@ def test_helm_sets_the_option_from_stdin_and_the_plain_start_deletes_its_replica
     )
     assert plain(service).ok
     after = bench.calls("kubectl")[2:]
-    assert after[0] == ["-n", "alfresco", "set", "env", f"deploy/{deploy}", "JAVA_OPTS-"]
-    assert after[1] == ["-n", "alfresco", "scale", f"deploy/{deploy}", "--replicas=2"]
-    assert after[2][:4] == ["-n", "alfresco", "get", "rs"]
-    assert after[3:] == [["-n", "alfresco", "delete", "rs", f"{deploy}-7f9c"]]
+    assert after[0] == ["set", "env", "-n", "alfresco", f"deploy/{deploy}", "JAVA_OPTS-"]
+    assert after[1] == ["scale", "-n", "alfresco", f"deploy/{deploy}", "--replicas=2"]
+    assert after[2][:4] == ["get", "rs", "-n", "alfresco"]
+    assert after[3:] == [["delete", "rs", "-n", "alfresco", f"{deploy}-7f9c"]]
     assert bench.calls("awk") and bench.calls("xargs"), "the pipeline ran through them"
     bench.assert_no_password_in_any_argv()

@@ -19,6 +19,7 @@ from syncwizard.errors import SyncWizardError
 from syncwizard.presets import NAMES, build, render_preset
 from syncwizard.presets.model import Key, Preset, Section, render
 from syncwizard.presets.options import ACCEPTS, PresetOptions
+from syncwizard.runbook.restore.service_steps import persistent_note
 
 RECOVER_VAR = '"$SYNCWIZARD_RECOVER_OPTION"'
 DROPIN = "/run/systemd/system/alfresco-sync.service.d"
@@ -153,21 +154,20 @@ def test_helm_preset_commands(tmp_path: Path) -> None:
     )
     profile = loaded(tmp_path, render_preset("helm", "prod", options))
     service = profile.sync_service
-    k = ["kubectl", "-n", "ecm"]
     deploy = "deploy/prod1-alfresco-sync-service"
-    assert argv(service.stop) == [*k, "scale", deploy, "--replicas=0"]
+    assert argv(service.stop) == ["kubectl", "scale", "-n", "ecm", deploy, "--replicas=0"]
     assert argv(service.start_with_recover) == [
         "printf", "JAVA_OPTS=$(JAVA_OPTS) %s\\n", "$SYNCWIZARD_RECOVER_OPTION",
-        "|", *k, "set", "env", deploy, "-e", "-",
-        "&&", *k, "scale", deploy, "--replicas=1",
+        "|", "kubectl", "set", "env", "-n", "ecm", deploy, "-e", "-",
+        "&&", "kubectl", "scale", "-n", "ecm", deploy, "--replicas=1",
     ]  # fmt: skip
     start = argv(service.start)
-    assert start[:14] == [
-        *k, "set", "env", deploy, "JAVA_OPTS-",
-        "&&", *k, "scale", deploy, "--replicas=2",
+    assert start[:15] == [
+        "kubectl", "set", "env", "-n", "ecm", deploy, "JAVA_OPTS-",
+        "&&", "kubectl", "scale", "-n", "ecm", deploy, "--replicas=2", "&&",
     ]  # fmt: skip
-    assert start[14:20] == ["&&", *k, "get", "rs"]
-    assert start[-7:] == ["xargs", "-r", *k, "delete", "rs"]
+    assert start[15:20] == ["kubectl", "get", "rs", "-n", "ecm"]
+    assert start[-7:] == ["xargs", "-r", "kubectl", "delete", "rs", "-n", "ecm"]
     awk = start[start.index("awk") + 1]
     assert 'index($1, "prod1-alfresco-sync-service-") == 1' in awk and "/-Drecover=/" in awk
     assert profile.health.url == "https://ecm.example.org/syncservice/healthcheck"
@@ -175,12 +175,26 @@ def test_helm_preset_commands(tmp_path: Path) -> None:
         "https://ecm.example.org/alfresco/api/"
     )
     assert argv(profile.repository.stop) == [
-        *k, "scale", "deploy/prod1-alfresco-repository", "--replicas=0",
+        "kubectl", "scale", "-n", "ecm", "deploy/prod1-alfresco-repository", "--replicas=0",
     ]  # fmt: skip
     assert service.pid_file is None and service.process_pattern is None
     assert "liveness probe" in service.recover_caution
+    assert "kubectl patch -n ecm deploy/prod1-alfresco-sync-service" in service.recover_caution
     assert "failureThreshold" in service.recover_caution
     assert "ReplicaSet" in service.recover_option_visible_in
+
+
+@pytest.mark.parametrize(("name", "stores"), [("systemd", True), ("zip", False),
+                                              ("compose", True), ("helm", True)])  # fmt: skip
+def test_the_restore_requires_the_restart_without_recover_where_the_option_is_stored(
+    name: str, stores: bool, compose_dir: Path
+) -> None:
+    """The restore reads the recover start to know whether the option outlives it (a file,
+    a container's or a Deployment's env): then the restart without recover is required."""
+    preset = build(name, options_for(name, compose_dir))
+    with_recover = str(preset.key("sync_service", "start_with_recover").value)
+    start = str(preset.key("sync_service", "start").value)
+    assert persistent_note(with_recover, start)[0] is stores
 
 
 def test_helm_preset_writes_the_broker_commands_for_its_release() -> None:

@@ -66,7 +66,7 @@ def test_the_recover_gate_names_where_the_option_is_readable_and_the_caution() -
     )
     assert ("readable while set", visible) in gate.facts
     assert gate.consequences.endswith(caution)
-    assert "liveness probe" in gate.consequences and "kubectl -n alfresco patch" in caution
+    assert "liveness probe" in gate.consequences and "kubectl patch -n alfresco" in caution
     assert "pw" not in " ".join(value for _, value in gate.facts)
 
 
