@@ -52,7 +52,8 @@ def jolokia(url: str, where: str) -> Key:
         "activemq.xml, so the `stomp` key is left out. Their Jolokia accepts POST from "
         "loopback clients with the admin role only, and its policy denies purge and the "
         f"removal of messages and queues (browsing stays allowed). {where} The broker's "
-        "name is discovered (Helm's is <release>-activemq, not localhost).",
+        "name is discovered (Helm's is <release>-activemq, not localhost). If you open a "
+        'loopback STOMP connector for the restore, add stomp = "stomp://localhost:61613".',
     )
 
 
@@ -73,11 +74,4 @@ def broker_tunnel(command: str, why: str) -> Key:
         "A command the wizard starts, watches and stops to reach the loopback-only console "
         f"and Jolokia. {why}",
         needs_field_of=BrokerSettings,
-    )
-
-
-def no_stomp_note() -> str:
-    return (
-        "stomp: closed on this broker (see jolokia_url). If you open a loopback STOMP "
-        'connector for the restore, add stomp = "stomp://localhost:61613" here.'
     )

@@ -110,7 +110,6 @@ def preset(options: PresetOptions) -> Preset:
                         "reads its output).",
                     ),
                 ),
-                why=common.no_stomp_note(),
             ),
             Section(
                 "repository_db",

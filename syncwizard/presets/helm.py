@@ -148,7 +148,6 @@ def preset(options: PresetOptions) -> Preset:
                         "Forwards the console's port to this host.",
                     ),
                 ),
-                why=common.no_stomp_note(),
             ),
             Section(
                 "repository_db",

@@ -119,7 +119,6 @@ def preset(options: PresetOptions) -> Preset:
                         "Only when the broker runs on another host: name that host.",
                     ),
                 ),
-                why=common.no_stomp_note(),
             ),
             Section(
                 "repository_db",

@@ -65,8 +65,7 @@ def preset(options: PresetOptions) -> Preset:
                 (
                     common.jolokia(
                         f"http://localhost:8161{common.JOLOKIA_PATH}",
-                        "Name your broker's host; from another host reach it through "
-                        "broker.tunnel.",
+                        "Run the wizard on the broker's host, or reach it through broker.tunnel.",
                     ),
                     *common.broker_user(),
                     common.topic(),
@@ -79,7 +78,6 @@ def preset(options: PresetOptions) -> Preset:
                         "Only when the broker runs on another host: name that host.",
                     ),
                 ),
-                why=common.no_stomp_note(),
             ),
             Section(
                 "repository_db",
