@@ -128,7 +128,9 @@ def preset(options: PresetOptions) -> Preset:
                         "conninfo",
                         "host=localhost port=5432 dbname=alfresco user=alfresco",
                         "The same database: Alfresco's compose file gives Sync the "
-                        "repository's DB (one dump holds both).",
+                        "repository's DB. The backup finds this and dumps Sync's tables "
+                        "apart, after the wait (README: when the Sync Service shares the "
+                        "repository database).",
                     ),
                 ),
             ),
