@@ -104,7 +104,16 @@ async def test_a_whole_restore_empties_the_queue_into_its_archive_and_recovers_i
     pending_before = await pending(lab)
     assert pending_before >= piled_up > 0
 
-    profile = lab_profile(lab_config, backup_dir)
+    # What a preset writes for the recover gate (config init --preset), set from the
+    # environment as an admin could.
+    visible = "the stand-in's environment (/proc/<pid>/environ), until the plain restart"
+    caution = "Nothing kills the stand-in while it recovers."
+    profile = lab_profile(
+        lab_config,
+        backup_dir,
+        SYNCWIZARD_SYNC_SERVICE__RECOVER_OPTION_VISIBLE_IN=visible,
+        SYNCWIZARD_SYNC_SERVICE__RECOVER_CAUTION=caution,
+    )
     choices = RestoreChoices(events_action="clear", plain_restart=False)
     gates: list[Gate] = []
     events: list[StepEvent] = []
@@ -177,6 +186,9 @@ async def test_a_whole_restore_empties_the_queue_into_its_archive_and_recovers_i
     ]
     clear_gate = gates[1]
     assert (("queue", sync_queue(lab)) in clear_gate.facts) and clear_gate.step
+    recover_gate = gates[-1]
+    assert ("readable while set", visible) in recover_gate.facts
+    assert recover_gate.consequences.endswith(caution)
     aside = {engine.results[s]["aside"] for s in ("swap_repository", "swap_sync")}
     assert aside <= databases(lab) and len(aside) == 2
     # the report tells it, and no password is anywhere in the run folder
