@@ -324,3 +324,14 @@ def test_cli_refuses_preset_options_without_a_preset_and_bad_ones(
     err = capsys.readouterr().err
     assert "--namespace 'A' cannot be used" in err and "hint:" in err
     assert not config.exists()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_cli_offers_every_preset(
+    name: str, tmp_path: Path, compose_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / f"{name}.toml"
+    extra = ["--compose-dir", str(compose_dir)] if name == "compose" else []
+    assert main(["config", "init", "--preset", name, *extra, "--config", str(config)]) == 0
+    assert f"wrote the {name} profile 'prod'" in capsys.readouterr().out
+    assert load_settings(config, None, {}).profile.sync_service.start_with_recover
