@@ -6,6 +6,7 @@ through a temp file + rename so a crash never leaves half a config.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -65,15 +66,24 @@ dir = "/var/backups/alfresco-sync"
 
 def init_config(path: Path, text: str = TEMPLATE) -> None:
     """Write the commented template (or a preset's profile, `text`) to `path`; never
-    overwrite an existing file."""
+    overwrite an existing file, not even one created while this one was being written
+    (the new file is linked into place, which fails where a name exists)."""
+    exists = SyncWizardError(
+        f"a config file already exists at {path}; it was left as it is",
+        hint="edit it, or give another path with --config",
+        system="config",
+    )
     if path.exists():
-        raise SyncWizardError(
-            f"a config file already exists at {path}; it was left as it is",
-            hint="edit it, or give another path with --config",
-            system="config",
-        )
+        raise exists
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_private(path, text)
+    new = path.with_name(f".{path.name}.new")
+    write_private(new, text)
+    try:
+        os.link(new, path)
+    except FileExistsError:
+        raise exists from None
+    finally:
+        new.unlink(missing_ok=True)
 
 
 def write_profile(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from syncwizard import config_file, paths
 from syncwizard.cli import main
 from syncwizard.config import broker_password, describe, load_settings
 from syncwizard.config_file import TEMPLATE, init_config, write_profile
@@ -58,6 +59,23 @@ def test_init_never_overwrites_an_existing_file(tmp_path: Path) -> None:
     with pytest.raises(SyncWizardError, match="already exists"):
         init_config(path)
     assert path.read_text() == "# mine\n"
+
+
+def test_init_never_overwrites_a_file_created_while_it_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "config.toml"
+    real = paths.write_private
+
+    def racing(target: Path, text: str) -> None:
+        real(target, text)
+        path.write_text("# theirs\n")  # another writer, between the check and the write
+
+    monkeypatch.setattr(config_file, "write_private", racing)
+    with pytest.raises(SyncWizardError, match="already exists"):
+        init_config(path)
+    assert path.read_text() == "# theirs\n"
+    assert [child.name for child in tmp_path.iterdir()] == ["config.toml"]
 
 
 def test_minimal_profile_gets_defaults(tmp_path: Path) -> None:
