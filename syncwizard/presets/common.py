@@ -3,6 +3,8 @@ recover rule (the option travels in $SYNCWIZARD_RECOVER_OPTION, never in argv)."
 
 from __future__ import annotations
 
+import shlex
+
 from syncwizard.clients.service import RECOVER_ENV
 from syncwizard.config import BrokerSettings
 from syncwizard.presets.model import Key
@@ -48,12 +50,49 @@ def jolokia(url: str, where: str) -> Key:
     return Key(
         "jolokia_url",
         url,
-        "ActiveMQ 5.19.7+ and 6.2.6+ open only OpenWire: STOMP is commented out in their "
-        "activemq.xml, so the `stomp` key is left out. Their Jolokia accepts POST from "
-        "loopback clients with the admin role only, and its policy denies purge and the "
-        f"removal of messages and queues (browsing stays allowed). {where} The broker's "
-        "name is discovered (Helm's is <release>-activemq, not localhost). If you open a "
-        'loopback STOMP connector for the restore, add stomp = "stomp://localhost:61613".',
+        "ActiveMQ 5.19.7+ and 6.2.6+ accept Jolokia calls by POST from loopback clients with "
+        "the admin role only, and their policy denies purge and the removal of messages and "
+        f"queues (browsing stays allowed). {where} The broker's name is discovered (Helm's "
+        "is <release>-activemq, not localhost).",
+    )
+
+
+# The connector the STOMP window adds for the restore's clear: loopback only, named so that
+# closing it removes exactly this line.
+STOMP_CONNECTOR = '<transportConnector name="syncwizard-stomp" uri="stomp://127.0.0.1:61613"/>'
+STOMP_URL = "stomp://127.0.0.1:61613"
+
+
+def stomp_window(activemq_xml: str, restart: str) -> tuple[Key, Key, Key]:
+    """broker.stomp / stomp_open / stomp_close for a broker whose activemq.xml is a file of
+    this host: the connector added before </transportConnectors> (once), the broker
+    restarted; then exactly that line taken out, the broker restarted again."""
+    xml = shlex.quote(activemq_xml)
+    add = shlex.quote(f"s#</transportConnectors>#{STOMP_CONNECTOR}</transportConnectors>#")
+    remove = shlex.quote(f"s#{STOMP_CONNECTOR}##")
+    return (
+        Key(
+            "stomp",
+            STOMP_URL,
+            "ActiveMQ 5.19.7+ and 6.2.6+ open only OpenWire (STOMP is commented out in "
+            "activemq.xml). For the restore's clear, with the Sync Service and the repository "
+            "stopped, stomp_open adds a STOMP connector on 127.0.0.1 and restarts the broker, "
+            "the clear consumes the queue here, and stomp_close takes exactly that line out "
+            "and restarts it again. They edit the broker's file on this host: if it runs "
+            "elsewhere, run them there (e.g. through ssh) and reach 61613 by a tunnel.",
+        ),
+        Key("stomp_open", f"(grep -qF syncwizard-stomp {xml} || sed -i {add} {xml}) && {restart}"),
+        Key("stomp_close", f"sed -i {remove} {xml} && {restart}"),
+    )
+
+
+def no_stomp_window(how: str) -> str:
+    """The broker section's note where the preset cannot write the STOMP window."""
+    return (
+        "ActiveMQ 5.19.7+ and 6.2.6+ open only OpenWire (STOMP is commented out in "
+        "activemq.xml), so the restore's clear needs broker.stomp_open and "
+        "broker.stomp_close: commands that add a STOMP connector and restart the broker, "
+        f"and undo it (README, Your deployment). {how}"
     )
 
 

@@ -100,7 +100,7 @@ def preset(options: PresetOptions) -> Preset:
                         f"http://localhost:8161{common.JOLOKIA_PATH}",
                         "Through Docker's published port the broker sees the bridge's "
                         "address, not loopback (inference): expect its console and Jolokia "
-                        "to refuse, and the wizard to use broker.cli.",
+                        "to refuse.",
                     ),
                     *common.broker_user(),
                     common.topic(),
@@ -109,6 +109,14 @@ def preset(options: PresetOptions) -> Preset:
                         "Runs inside the activemq container (-T: no terminal, the wizard "
                         "reads its output).",
                     ),
+                ),
+                why=common.no_stomp_window(
+                    "None is written here: the broker's activemq.xml is inside its image. A "
+                    "connector added with `docker compose exec -T activemq sed -i ...` "
+                    "survives `docker compose restart activemq` (not a recreate), but it is "
+                    "reached through the published port 61613, not as loopback, so it listens "
+                    "on the Docker host's addresses while it is open (inference). Weigh that "
+                    "before you write them."
                 ),
             ),
             Section(

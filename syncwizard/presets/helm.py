@@ -148,6 +148,12 @@ def preset(options: PresetOptions) -> Preset:
                         "Forwards the console's port to this host.",
                     ),
                 ),
+                why=common.no_stomp_window(
+                    "None is written here: the broker's activemq.xml is inside its image, and "
+                    "an edit made with kubectl exec is lost when the pod restarts. Opening "
+                    "STOMP needs a ConfigMap mounted over conf/activemq.xml and a rollout, "
+                    "reached through `kubectl port-forward` to 61613."
+                ),
             ),
             Section(
                 "repository_db",

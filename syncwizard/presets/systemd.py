@@ -26,6 +26,7 @@ UNIT = "alfresco-sync"
 REPOSITORY_UNIT = "alfresco-content"
 JAVA_OPTS = "-Xms512m -Xmx2g"  # the role's sync_environment
 ACTIVEMQ_HOME = "/opt/apache-activemq-6.2.7"
+ACTIVEMQ_UNIT = "activemq"  # the role's unit for the broker
 CONFIG = "/etc/opt/alfresco/sync-service/config.yml"
 LOG = "/var/log/alfresco/sync-service.log"
 DROPIN_NAME = "syncwizard-recover"
@@ -108,6 +109,9 @@ def preset(options: PresetOptions) -> Preset:
                     ),
                     *common.broker_user(),
                     common.topic(),
+                    *common.stomp_window(
+                        f"{activemq}/conf/activemq.xml", f"systemctl restart {ACTIVEMQ_UNIT}"
+                    ),
                     common.broker_cli(
                         f"{activemq}/bin/activemq",
                         "Its JMX attach works as the broker's own user (alfresco): prefix "

@@ -78,6 +78,11 @@ def preset(options: PresetOptions) -> Preset:
                         "Only when the broker runs on another host: name that host.",
                     ),
                 ),
+                why=common.no_stomp_window(
+                    "Write them for your broker: `syncwizard config init --preset systemd "
+                    "--config /tmp/example.toml` shows a pair that edits "
+                    f"{activemq}/conf/activemq.xml and restarts the broker."
+                ),
             ),
             Section(
                 "repository_db",

@@ -25,13 +25,13 @@ import pytest
 
 from syncwizard.clients.results import CommandResult
 from syncwizard.clients.service import ServiceControl
-from syncwizard.presets import build, helm, systemd
+from syncwizard.presets import build, common, helm, systemd
 from syncwizard.presets.options import PresetOptions
 
 USER, PASSWORD = "admin", "s3cr3t-Pw"
 OPTION = f"-Drecover={USER}:{PASSWORD}"
 # (printf is a builtin of sh: were it not, its wrapper would record the password)
-WRAPPED = ("mkdir", "rm", "grep", "awk", "xargs", "printf", "env")
+WRAPPED = ("mkdir", "rm", "grep", "awk", "xargs", "sed", "printf", "env")
 
 # A stand-in: records its name, argv, stdin (when a `-` argument asks for it) and whether
 # our variable was in its environment, then acts as the named program would for the
@@ -241,3 +241,50 @@ def test_helm_sets_the_option_from_stdin_and_the_plain_start_deletes_its_replica
     assert after[3:] == [["delete", "rs", "-n", "alfresco", f"{deploy}-7f9c"]]
     assert bench.calls("awk") and bench.calls("xargs"), "the pipeline ran through them"
     bench.assert_no_password_in_any_argv()
+
+
+# activemq.xml as ActiveMQ 6.2 ships it, cut to what the STOMP window touches: only
+# OpenWire open, the other connectors commented out.
+STOCK_ACTIVEMQ_XML = """\
+<beans xmlns="http://www.springframework.org/schema/beans">
+  <broker xmlns="http://activemq.apache.org/schema/core" brokerName="localhost">
+    <transportConnectors>
+      <!-- DOS protection, limit concurrent connections to 1000 and frame size to 100MB -->
+      <transportConnector name="openwire" uri="tcp://0.0.0.0:61616?maximumConnections=1000&amp;wireFormat.maxFrameSize=104857600"/>
+      <!--
+      <transportConnector name="stomp" uri="stomp://0.0.0.0:61613?maximumConnections=1000&amp;wireFormat.maxFrameSize=104857600"/>
+      -->
+    </transportConnectors>
+  </broker>
+</beans>
+"""
+
+
+def connectors(xml: Path) -> list[dict[str, str]]:
+    from xml.etree import ElementTree
+
+    core = "{http://activemq.apache.org/schema/core}"
+    root = ElementTree.parse(xml).getroot()
+    return [dict(c.attrib) for c in root.iter(f"{core}transportConnector")]
+
+
+def test_the_stomp_window_adds_one_loopback_connector_and_removes_exactly_it(
+    bench: Bench, tmp_path: Path
+) -> None:
+    xml = tmp_path / "conf" / "activemq.xml"
+    xml.parent.mkdir()
+    xml.write_text(STOCK_ACTIVEMQ_XML)
+    _, stomp_open, stomp_close = common.stomp_window(str(xml), "systemctl restart activemq")
+    window = ServiceControl(
+        "broker", stop=str(stomp_close.value), start=str(stomp_open.value), timeout=30
+    )
+    for _ in range(2):  # a second open (a retried step) adds nothing
+        result = plain(window)
+        assert result.ok, result.output
+    opened = [c for c in connectors(xml) if c["name"] == "syncwizard-stomp"]
+    assert opened == [{"name": "syncwizard-stomp", "uri": "stomp://127.0.0.1:61613"}]
+    assert len(connectors(xml)) == 2
+    result = asyncio.run(window.stop())
+    assert result.ok, result.output
+    assert xml.read_text() == STOCK_ACTIVEMQ_XML  # byte for byte as shipped
+    assert bench.calls("systemctl") == [["restart", "activemq"]] * 3

@@ -335,3 +335,30 @@ def test_cli_offers_every_preset(
     assert main(["config", "init", "--preset", name, *extra, "--config", str(config)]) == 0
     assert f"wrote the {name} profile 'prod'" in capsys.readouterr().out
     assert load_settings(config, None, {}).profile.sync_service.start_with_recover
+
+
+def test_systemd_preset_opens_a_loopback_stomp_window_on_its_broker(tmp_path: Path) -> None:
+    options = PresetOptions(activemq_home="/opt/amq")
+    broker = loaded(tmp_path, render_preset("systemd", "prod", options)).broker
+    xml = "/opt/amq/conf/activemq.xml"
+    connector = '<transportConnector name="syncwizard-stomp" uri="stomp://127.0.0.1:61613"/>'
+    assert broker.stomp == "stomp://127.0.0.1:61613"
+    assert argv(broker.stomp_open) == [
+        "(grep", "-qF", "syncwizard-stomp", xml, "||", "sed", "-i",
+        f"s#</transportConnectors>#{connector}</transportConnectors>#", f"{xml})",
+        "&&", "systemctl", "restart", "activemq",
+    ]  # fmt: skip
+    assert argv(broker.stomp_close) == [
+        "sed", "-i", f"s#{connector}##", xml, "&&", "systemctl", "restart", "activemq",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["zip", "compose", "helm"])
+def test_the_other_presets_say_why_they_write_no_stomp_window(
+    name: str, tmp_path: Path, compose_dir: Path
+) -> None:
+    text = render_preset(name, "prod", options_for(name, compose_dir))
+    assert loaded(tmp_path, text).broker.stomp_open is None
+    flat = " ".join(line.lstrip("# ") for line in text.splitlines())
+    assert "the restore's clear needs broker.stomp_open and broker.stomp_close" in flat
+    assert ("None is written here" in flat) is (name != "zip")
