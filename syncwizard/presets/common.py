@@ -101,16 +101,19 @@ def broker_cli(command: str, why: str) -> Key:
         "cli",
         command,
         "The broker's own command line tool (browse over OpenWire, purge over its local "
-        f"JMX, which the Jolokia policy does not govern). {why}",
+        "JMX, which the Jolokia policy does not govern): a fallback for your own hands, "
+        "which the wizard does not run (it needs the broker password on its command line; "
+        f"README, A broker without STOMP). {why}",
         needs_field_of=BrokerSettings,
     )
 
 
-def broker_tunnel(command: str, why: str) -> Key:
+def broker_tunnel(command: str, why: str, example: str = "") -> Key:
     return Key(
         "tunnel",
         command,
         "A command the wizard starts, watches and stops to reach the loopback-only console "
-        f"and Jolokia. {why}",
+        f"and Jolokia (run without a shell; never a secret in it). {why}",
         needs_field_of=BrokerSettings,
+        example=example,
     )

@@ -28,11 +28,15 @@ class Key:
     value: Value
     why: str = ""
     needs_field_of: type | None = None
+    # An example the admin may uncomment (e.g. a tunnel to a broker on another host): this
+    # says when; the line is written commented out.
+    example: str = ""
 
     @property
     def live(self) -> bool:
         cls = self.needs_field_of
-        return cls is None or self.name in {f.name for f in dataclasses.fields(cls)}
+        known = cls is None or self.name in {f.name for f in dataclasses.fields(cls)}
+        return known and not self.example
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,8 @@ def render(preset: Preset, profile: str) -> str:
                 lines.append(line)
             else:
                 listed = f"{section.name}.{key.name}"
-                lines.append(f"# (uncomment once `syncwizard config show` lists {listed})")
+                when = key.example or f"once `syncwizard config show` lists {listed}"
+                lines.append(f"# (uncomment {when})")
                 lines.append(f"# {line}")
     if preset.footer:
         lines.append("")

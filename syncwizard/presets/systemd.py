@@ -121,6 +121,7 @@ def preset(options: PresetOptions) -> Preset:
                     common.broker_tunnel(
                         "ssh -N -L 8161:localhost:8161 activemq.example.org",
                         "Only when the broker runs on another host: name that host.",
+                        example="if the broker runs on another host, with its name",
                     ),
                 ),
             ),

@@ -231,6 +231,15 @@ def test_broker_cli_and_tunnel_are_in_every_preset_that_has_them(
     document = tomllib.loads(render(preset, "prod"))
     broker = document["profiles"]["prod"]["broker"]
     assert ("cli" in broker) == cli.live  # a comment until config.py has the setting
+    # The tunnel: Helm needs one to reach the pod's loopback-only Jolokia; for a broker on
+    # another host an ssh example is left commented; compose has none.
+    tunnels = {"helm": "kubectl -n alfresco port-forward deploy/acs-activemq 8161:8161"}
+    assert broker.get("tunnel") == tunnels.get(name)
+    if name in ("systemd", "zip"):
+        assert preset.key("broker", "tunnel").example
+        assert '# tunnel = "ssh -N -L 8161:localhost:8161 activemq.example.org"' in render(
+            preset, "prod"
+        )
 
 
 @pytest.mark.parametrize(
