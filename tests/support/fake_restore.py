@@ -81,7 +81,7 @@ PID_FILE = "/opt/alfresco-sync-service/syncservice.pid"
 SYNC_SERVICE = ServiceSettings(
     stop="systemctl stop alfresco-sync",
     start="systemctl start alfresco-sync",
-    start_with_recover='env JAVA_OPTS="$SYNCWIZARD_RECOVER_OPTION" '
+    start_with_recover='JAVA_OPTS="$SYNCWIZARD_RECOVER_OPTION" '
     "/opt/alfresco-sync-service/syncservice.sh start",
     watch_interval=0.05,
     pid_file=PID_FILE,

@@ -116,6 +116,11 @@ def test_a_start_command_that_stores_options_is_named_as_persistent() -> None:
         "systemctl start sync",
     )
     assert persists and "remove -Drecover" in note and "is required" in note
+    for stored in (
+        "kubectl -n acs set env deploy/acs-alfresco-sync-service -e -",
+        "kubectl --namespace=acs patch configmap acs-sync -p @-",
+    ):
+        assert persistent_note(stored, "kubectl -n acs scale deploy/x --replicas=1")[0], stored
     persists, note = persistent_note("/opt/sync/ctl start", "/opt/sync/ctl start")
     assert not persists and "not in a file of syncwizard's" in note
     # The running process keeps it in its arguments until restarted without it.

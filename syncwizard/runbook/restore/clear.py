@@ -88,6 +88,11 @@ class ClearSteps:
             f"take every event off {queue} over STOMP into {archive} in the run folder, each "
             "acknowledged (removed) only once its line is on disk"
         )
+        if self.state.found(ctx).get("stomp_closed"):
+            consume = (
+                "open a loopback STOMP connector with broker.stomp_open (the broker restarts; "
+                f"the next step closes it with broker.stomp_close), then {consume}"
+            )
         action = self.state.choices.events_action
         if action == "delete":
             return f"{consume}; then delete the empty queue and topic {self.state.topic(ctx)}"

@@ -30,7 +30,8 @@ START_GRACE = 30.0
 
 # Words in a start command that store options somewhere that outlives the command.
 _PERSISTING = re.compile(
-    r"set-environment|systemctl\s+edit|\bsed\b|\btee\b|>>|\.env\b|kubectl\s+(set|patch)|"
+    r"set-environment|systemctl\s+edit|\bsed\b|\btee\b|>>|\.env\b|"
+    r"kubectl(\s+(-n|--namespace)(\s+|=)\S+)?\s+(set|patch)|"
     r"docker\s+compose|docker-compose"
 )
 
