@@ -61,6 +61,9 @@ class Gate:
     facts: tuple[tuple[str, str], ...] = ()
     step: str = ""  # the title of the step asking; the engine fills it in
     undo: str = ""  # how to undo it, where it can be undone; "" says it cannot be
+    # False for a confirmation of facts that changes nothing (the room is there, the content
+    # store is restored...): asked the same way, but not called destructive.
+    destructive: bool = True
     # An offer rather than a question the step needs answered: declining it does not stop
     # the step, which runs without it and reads the titles declined in its "declined"
     # record. This says what declining leaves (e.g. "the queue stays"); "" means

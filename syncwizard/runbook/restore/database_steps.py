@@ -159,6 +159,7 @@ class DatabaseSteps:
                 *_server_need(room),
             ),
             undo="Confirming changes nothing; it says the server has the room.",
+            destructive=False,
         )
 
     async def _restore(self, ctx: StepContext, role: str) -> Outputs:
@@ -203,6 +204,7 @@ class DatabaseSteps:
                     "DB and start the Sync Service with -Drecover against it.",
                     token="restored",
                     undo="Confirming changes no database; it says you restored it.",
+                    destructive=False,
                 )
             if ctx.records_of(SWAP_STEP_OF[role]).get("swapped"):
                 return None  # an earlier attempt committed it: nothing left to confirm

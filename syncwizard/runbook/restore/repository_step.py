@@ -60,6 +60,7 @@ class RepositorySteps:
                     token="running",
                     facts=(("repository", "started by hand"),),
                     undo="Nothing is changed by confirming.",
+                    destructive=False,
                 )
             )
         return tuple(gates)
@@ -92,6 +93,7 @@ class RepositorySteps:
                 ),
             ),
             undo="Nothing is changed by confirming.",
+            destructive=False,
         )
 
     async def start(self, ctx: StepContext) -> Outputs:

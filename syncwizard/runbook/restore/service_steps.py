@@ -325,6 +325,7 @@ class ServiceSteps:
             token="gone",
             facts=(("restarted at", str(records["unchecked"].get("at_iso", ""))),),
             undo="Nothing is changed by confirming.",
+            destructive=False,
         )
 
     async def plain_restart(self, ctx: StepContext) -> Outputs:

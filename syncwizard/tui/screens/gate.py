@@ -53,7 +53,9 @@ class GateScreen(FittingModal[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="gate") as box:
-            box.border_title = "Confirm destructive action"
+            box.border_title = (
+                "Confirm destructive action" if self.gate.destructive else "Confirm before going on"
+            )
             if self.gate.step:
                 box.border_subtitle = f"step: {self.gate.step}"
             with VerticalScroll(id="gate-body", classes="modal-body"):
