@@ -12,6 +12,7 @@ import pytest
 from standin_support import admin_password, db, pending, stored_guid
 from test_backup_support import FAST
 
+from syncwizard.cli import main
 from syncwizard.config import Profile, broker_password, load_settings
 from syncwizard.lab import postgres, repository_control, standin
 from syncwizard.lab.generator import generate
@@ -201,6 +202,48 @@ async def test_weekend_outage_good_and_bad_runs(
     assert admin_password(lab) not in report
     assert "Restore, step 2.3" in report and "2 run(s)" not in report
     await asyncio.to_thread(reset, lab)
+
+
+async def test_train_run_injects_the_fault_from_the_wizards_journal_and_grades(
+    lab: LabLayout, lab_config: Path, tmp_path: Path
+) -> None:
+    """`train run`'s way: the wizard runs on its own (no observer of ours in it); the
+    watcher reads its journal, pauses the stand-in as the wait begins, and grades at the
+    end."""
+    profile = lab_profile(lab_config, tmp_path / "backups", SYNCWIZARD_BACKUP__DRAIN_TIMEOUT="8")
+    since = (await session.prepare(STALLED_CONSUMER, lab, profile)).set_up_at
+    said: list[str] = []
+    watching = asyncio.create_task(
+        asyncio.to_thread(
+            session.watch, STALLED_CONSUMER, lab, since, say=said.append, poll=0.1, stop_after=120
+        )
+    )
+    engine = start_backup(
+        profile,
+        BackupOptions.from_settings(profile.backup),
+        broker_password=broker_password(profile.broker),
+        confirm=confirm,
+    )
+    try:
+        outcome = await engine.run()
+    finally:
+        await engine.aclose()
+    attempt = await watching
+    assert outcome.status == "failed"  # the drain never completed
+    assert attempt is not None and attempt.run_id == engine.run_id
+    assert scores(attempt) == {"no_stale_sync_dump": 5, "stall_seen": 3, "time": 1}
+    assert f"fault: {STALLED_CONSUMER.faults[0].what}" in said
+    assert results.set_up_at(STALLED_CONSUMER.id) == since
+    await asyncio.to_thread(reset, lab)
+
+
+async def test_lab_reset_command(
+    lab: LabLayout, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SYNCWIZARD_STATE_DIR", str(lab.root.parent))  # its lab is this one
+    assert await asyncio.to_thread(main, ["lab", "reset"]) == 0
+    out = capsys.readouterr().out
+    assert "purged" in out and "sync GUID kept" in out and "practice lab reset in" in out
 
 
 def test_zz_timings() -> None:
