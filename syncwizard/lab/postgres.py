@@ -613,7 +613,7 @@ def _lab_databases(admin: psycopg.Connection) -> list[str]:
     return names + sorted(str(row[0]) for row in rows)
 
 
-def _sync_guid(layout: LabLayout) -> object:
+def sync_guid(layout: LabLayout) -> object:
     """The sync GUID the Sync DB holds now (None if none): kept across a reseed, since the
     broker's `Consumer.<guid>.<topic>` queue is named after it."""
     try:
@@ -632,7 +632,7 @@ def reseed(layout: LabLayout) -> list[str]:
     """Drop the lab's databases (and restores' leftovers) and seed them again as `lab up`
     does the first time, keeping the sync GUID. The stand-ins must be stopped. Returns the
     databases dropped."""
-    guid = _sync_guid(layout)
+    guid = sync_guid(layout)
     try:
         with psycopg.connect(superuser_conninfo(layout), autocommit=True) as admin:
             dropped = _lab_databases(admin)

@@ -81,6 +81,8 @@ def _run(args: argparse.Namespace) -> int:
         f"lab reset in {prepared.reset.seconds:.1f} s, scenario set up in "
         f"{prepared.setup_seconds:.1f} s"
     )
+    if scenario.situation:
+        print(f"  situation: {scenario.situation}")
     print()
     print(f"TICKET: {scenario.ticket}")
     print()
@@ -90,6 +92,7 @@ def _run(args: argparse.Namespace) -> int:
     attempt = session.watch(scenario, layout, prepared.set_up_at, say=print)
     if attempt is not None:
         _print_attempt(attempt)
+    print("the lab stays as the run left it: `syncwizard lab reset` puts it back")
     return 0
 
 

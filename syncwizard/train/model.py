@@ -71,3 +71,4 @@ class Scenario:
     grade: Grader
     faults: tuple[Fault, ...] = ()
     target_seconds: float = 600.0  # a run within this earns the time point
+    situation: str = ""  # what setup did, said to the trainer after it

@@ -119,6 +119,7 @@ ROUTINE_BACKUP = Scenario(
     setup=_events_flow,
     grade=_routine_backup_grade,
     target_seconds=300.0,
+    situation=f"the repository makes {FLOWING_RATE:g} events a second",
 )
 
 WEEKEND_OUTAGE = Scenario(
@@ -126,7 +127,7 @@ WEEKEND_OUTAGE = Scenario(
     title="Restore after a weekend outage",
     ticket=(
         "INC-3307: Sync clients report stale folders after the weekend outage. The Sync "
-        "Service was down since Friday while the repository kept producing; thousands of "
+        "Service was down since Friday while the repository kept producing; hundreds of "
         "events are pending on its queue. Restore last night's backup and bring Sync back "
         "in line, without losing track of what those events said."
     ),
@@ -135,6 +136,10 @@ WEEKEND_OUTAGE = Scenario(
     setup=_weekend_outage,
     grade=_weekend_outage_grade,
     target_seconds=900.0,
+    situation=(
+        "last night's backup was taken; the Sync Service stand-in is stopped and "
+        f"{WEEKEND_EVENTS_RATE * WEEKEND_EVENTS_SECONDS:,.0f} events wait on its queue"
+    ),
 )
 
 STALLED_CONSUMER = Scenario(
@@ -158,4 +163,5 @@ STALLED_CONSUMER = Scenario(
         ),
     ),
     target_seconds=900.0,
+    situation=f"the repository makes {FLOWING_RATE:g} events a second; a fault waits",
 )

@@ -9,14 +9,15 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from standin_support import admin_password, db, pending, stored_guid
+from standin_support import admin_password, db, jolokia, pending, stored_guid
 from test_backup_support import FAST
 
 from syncwizard.cli import main
+from syncwizard.clients.names import sync_queue_name
 from syncwizard.config import Profile, broker_password, load_settings
 from syncwizard.lab import postgres, repository_control, standin
 from syncwizard.lab.generator import generate
-from syncwizard.lab.layout import LabLayout
+from syncwizard.lab.layout import LabLayout, read_settings
 from syncwizard.lab.reset import reset
 from syncwizard.runbook.backup.options import BackupOptions
 from syncwizard.runbook.backup.runbook import start_backup
@@ -244,6 +245,30 @@ async def test_lab_reset_command(
     assert await asyncio.to_thread(main, ["lab", "reset"]) == 0
     out = capsys.readouterr().out
     assert "purged" in out and "sync GUID kept" in out and "practice lab reset in" in out
+
+
+async def test_lab_reset_on_a_broker_refusing_the_purge_wipes_its_store(
+    current_lab: LabLayout,
+) -> None:
+    """The current flavour's hardened Jolokia refuses purge: reset empties the broker by
+    wiping its message store and restarting it, still within 30 s."""
+    lab = current_lab
+    guid = postgres.sync_guid(lab)
+    queue = sync_queue_name(str(guid), read_settings(lab).topic)
+    standin.stop(lab)
+    await generate(lab, rate=100, duration=1, seed=5)
+    async with jolokia(lab) as client:
+        stats, _ = await client.read_stats(queue, None)
+    assert stats.pending > 0
+    report = await asyncio.to_thread(reset, lab)
+    assert report.seconds <= 30.0
+    assert any("refuses the purge" in sentence for sentence in report.done), report.done
+    assert postgres.sync_guid(lab) == guid
+    assert postgres.node_drift(lab).in_sync
+    async with jolokia(lab) as client:
+        stats, _ = await client.read_stats(queue, None)
+    assert stats.pending == 0 and stats.consumers == 1
+    TIMINGS["lab reset (current flavour)"] = report.seconds
 
 
 def test_zz_timings() -> None:
