@@ -30,8 +30,23 @@ class Prepared:
     set_up_at: float
 
 
+def refuse_while_running() -> None:
+    """A reset under a live run would pull its databases and queue from under it."""
+    busy = next((r for r in list_runs() if r.status() == "running"), None)
+    if busy is not None:
+        raise SyncWizardError(
+            f"the {busy.runbook} run {busy.run_id} is in progress: resetting the lab now would "
+            "pull its databases and queue from under it",
+            hint="finish or cancel it in the wizard and close it, then `syncwizard train run` "
+            "again",
+            system="lab",
+        )
+
+
 async def prepare(scenario: Scenario, layout: LabLayout, profile: Profile) -> Prepared:
-    """`lab reset`, then the scenario's situation; remembered as the one set up."""
+    """`lab reset`, then the scenario's situation; remembered as the one set up. Refused
+    while a run is in progress."""
+    refuse_while_running()
     report = await asyncio.to_thread(reset, layout)
     started = time.monotonic()
     await scenario.setup(layout, profile)

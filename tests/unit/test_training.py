@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -9,9 +10,9 @@ import pytest
 from syncwizard.cli import main
 from syncwizard.errors import SyncWizardError
 from syncwizard.lab.postgres import Drift
-from syncwizard.runbook.journal import RunRecord
-from syncwizard.runbook.model import StepState
-from syncwizard.train import registry, results
+from syncwizard.runbook.journal import Journal, RunRecord, runs_dir
+from syncwizard.runbook.model import EventKind, StepEvent, StepState
+from syncwizard.train import registry, results, session
 from syncwizard.train.faults import FaultWatcher
 from syncwizard.train.model import Fault, LabFacts
 from syncwizard.train.report import render
@@ -124,3 +125,17 @@ def test_train_lists_scenarios_and_grade_without_a_run_says_what_to_do(
     assert main(["train", "report"]) == 0
     written = Path(capsys.readouterr().out.split(" to ")[-1].strip())
     assert written.read_text(encoding="utf-8").startswith("# Sync Service training")
+
+
+def test_a_scenario_is_not_set_up_under_a_run_in_progress() -> None:
+    run_dir = runs_dir() / "restore-20261206T100000Z"
+    journal = Journal.create(run_dir)  # held open: its lock says a process drives it
+    try:
+        journal.append(
+            StepEvent(run_id=run_dir.name, kind=EventKind.RUN_STARTED, data={"runbook": "restore"})
+        )
+        with pytest.raises(SyncWizardError) as caught:
+            asyncio.run(session.prepare(WEEKEND_OUTAGE, None, None))  # type: ignore[arg-type]
+        assert "restore run restore-20261206T100000Z is in progress" in caught.value.message
+    finally:
+        journal.close()
