@@ -107,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     _common_options(produce, suppress=True)
     produce.add_argument("--rate", type=float, required=True, help="events per second (0 stops)")
     down = lab_commands.add_parser("down", help="stop the lab's processes (data is kept)")
+    reset = lab_commands.add_parser(
+        "reset", help="the lab's initial data again (databases, queues), nothing reinstalled"
+    )
+    _common_options(reset, suppress=True)
     _common_options(down, suppress=True)
     lab_status = lab_commands.add_parser("status", help="what runs where, and the drift")
     _common_options(lab_status, suppress=True)
@@ -117,6 +121,19 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument(
         "--for", dest="duration", type=_duration, default=10.0, help="how long, e.g. 30s or 2m"
     )
+
+    train = command("train", "practise on the lab: scenarios graded from the real wizard's run")
+    train_commands = train.add_subparsers(dest="train_command", metavar="ACTION")
+    for action, help_text in (
+        ("run", "reset the lab, set up a scenario, then watch the wizard's run and grade it"),
+        ("grade", "grade the latest run of a scenario"),
+    ):
+        sub = train_commands.add_parser(action, help=help_text)
+        _common_options(sub, suppress=True)
+        sub.add_argument("scenario", help="the scenario's id (`syncwizard train` lists them)")
+    train_report = train_commands.add_parser("report", help="write the trainer's Markdown report")
+    _common_options(train_report, suppress=True)
+    train_report.add_argument("--output", type=Path, help="where (default: the state folder)")
 
     backup = command("backup", "take a backup set headless (resumes an unfinished run)")
     backup.add_argument("--yes", action="store_true", help="run without prompts (for cron)")
@@ -303,6 +320,12 @@ def _init_preset(args: argparse.Namespace, path: Path) -> int:
         print(f"  - {item}")
     print("then check it with: syncwizard config show")
     return EXIT_OK
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from syncwizard.train import cli as train_cli
+
+    return train_cli.run(args)
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
@@ -504,6 +527,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "status": cmd_status,
     "config": cmd_config,
     "lab": cmd_lab,
+    "train": cmd_train,
     "backup": cmd_backup,
     "verify": cmd_verify,
     "runs": cmd_runs,

@@ -516,3 +516,62 @@ def _stomp_accepts(layout: LabLayout) -> bool:
             return reply.lstrip(b"\n").startswith(b"CONNECTED")
     except OSError:
         return False
+
+
+def _jolokia(layout: LabLayout, request: dict[str, object]) -> dict[str, object]:
+    """One Jolokia request as the lab's admin; its answer (status, value or error)."""
+    import http.client
+
+    connection = http.client.HTTPConnection(HOST, layout.ports.jolokia, timeout=10)
+    try:
+        connection.request(
+            "POST",
+            "/api/jolokia",
+            body=json.dumps(request),
+            headers={
+                "Authorization": _auth_header(layout),
+                "Origin": f"http://{HOST}:{layout.ports.jolokia}",
+                "Content-Type": "application/json",
+            },
+        )
+        answer: dict[str, object] = json.loads(connection.getresponse().read())
+        return answer
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        raise _failure(layout, f"did not answer on Jolokia ({exc})") from exc
+    finally:
+        connection.close()
+
+
+def purge_queues(layout: LabLayout) -> dict[str, int] | None:
+    """Empty every queue of the lab's broker with Jolokia's purge; {queue: messages it held}.
+    None when the broker's policy refuses the purge (the current flavour's hardened one)."""
+    brokername = broker_name(configured_flavour(layout))
+    found = _jolokia(
+        layout,
+        {
+            "type": "search",
+            "mbean": f"org.apache.activemq:type=Broker,brokerName={brokername},"
+            "destinationType=Queue,destinationName=*",
+        },
+    )
+    mbeans = found.get("value")
+    if found.get("status") != 200 or not isinstance(mbeans, list):
+        return None
+    purged: dict[str, int] = {}
+    for mbean in mbeans:
+        name = str(mbean).rsplit("destinationName=", 1)[-1].split(",", 1)[0]
+        size = _jolokia(layout, {"type": "read", "mbean": mbean, "attribute": "QueueSize"})
+        answer = _jolokia(layout, {"type": "exec", "mbean": mbean, "operation": "purge()"})
+        if answer.get("status") != 200:
+            return None
+        value = size.get("value")
+        purged[name] = value if isinstance(value, int) else 0
+    return purged
+
+
+def wipe_data(layout: LabLayout) -> None:
+    """Stop the broker and delete its message store (every queue and its messages), then
+    start it again: how a broker that refuses the purge is emptied."""
+    stop(layout)
+    shutil.rmtree(layout.broker_dir / "data", ignore_errors=True)
+    start(layout)

@@ -18,6 +18,7 @@ def run(args: argparse.Namespace) -> int:
     action = {
         "up": _up,
         "down": _down,
+        "reset": _reset,
         "status": _status,
         "generate": _generate,
         "produce": _produce,
@@ -60,6 +61,16 @@ def _down(layout: LabLayout, args: argparse.Namespace) -> int:
     stopped = stack.down(layout)
     print(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
     print(f"data kept under {layout.root}; `syncwizard lab up` starts it again")
+    return 0
+
+
+def _reset(layout: LabLayout, args: argparse.Namespace) -> int:
+    from syncwizard.lab.reset import reset
+
+    report = reset(layout)
+    for sentence in report.done:
+        print(f"  {sentence}")
+    print(f"practice lab reset in {report.seconds:.1f} s (under {layout.root})")
     return 0
 
 

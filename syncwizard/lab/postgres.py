@@ -600,3 +600,60 @@ def node_drift(layout: LabLayout) -> Drift:
         repository_nodes=len(live),
         sync_nodes=len(synced),
     )
+
+
+def _lab_databases(admin: psycopg.Connection) -> list[str]:
+    """The lab's two databases and what restores left beside them (scratch and aside copies,
+    `<live>__restore_<run>` and `<live>__before_<run>`)."""
+    names = [REPOSITORY_DB, SYNC_DB]
+    rows = admin.execute(
+        "SELECT datname FROM pg_database WHERE datname LIKE %s OR datname LIKE %s",
+        (REPOSITORY_DB + "\\_\\_%", SYNC_DB + "\\_\\_%"),
+    ).fetchall()
+    return names + sorted(str(row[0]) for row in rows)
+
+
+def sync_guid(layout: LabLayout) -> object:
+    """The sync GUID the Sync DB holds now (None if none): kept across a reseed, since the
+    broker's `Consumer.<guid>.<topic>` queue is named after it."""
+    try:
+        with psycopg.connect(
+            superuser_conninfo(layout, _DATABASES[sync_home(layout)][0]), connect_timeout=5
+        ) as sync:
+            if not _table_exists(sync, "sync_service_id"):
+                return None
+            row = sync.execute("SELECT guid FROM sync_service_id WHERE id = 1").fetchone()
+    except psycopg.OperationalError:
+        return None
+    return row[0] if row else None
+
+
+def reseed(layout: LabLayout) -> list[str]:
+    """Drop the lab's databases (and restores' leftovers) and seed them again as `lab up`
+    does the first time, keeping the sync GUID. The stand-ins must be stopped. Returns the
+    databases dropped."""
+    guid = sync_guid(layout)
+    try:
+        with psycopg.connect(superuser_conninfo(layout), autocommit=True) as admin:
+            dropped = _lab_databases(admin)
+            for name in dropped:
+                admin.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
+        _create_roles_and_databases(layout)
+        _seed(layout)
+        if guid is not None:
+            for which in {"sync", sync_home(layout)}:
+                with psycopg.connect(superuser_conninfo(layout, _DATABASES[which][0])) as conn:
+                    conn.execute(
+                        "INSERT INTO sync_service_id (id, guid) VALUES (1, %s) "
+                        "ON CONFLICT (id) DO UPDATE SET guid = EXCLUDED.guid",
+                        (guid,),
+                    )
+    except psycopg.Error as exc:
+        raise SyncWizardError(
+            f"resetting the lab databases failed: {str(exc).strip()}",
+            hint=f"see {layout.log_file(PROCESS_NAME)}; `syncwizard lab up` makes what is missing",
+            system="lab",
+        ) from exc
+    return dropped

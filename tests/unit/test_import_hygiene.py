@@ -8,8 +8,9 @@ What loads, each import run in a fresh interpreter so one module cannot hide ano
     the TUI without the runbook (the welcome screen's workers load it after the paint).
 
 The doors between the rooms, read from the source of every module (nothing runs):
-(c) Only the entry points (cli.py, __main__.py, tui/__main__.py) and the lab itself
-    import syncwizard.lab: the practice stack is handed to the TUI, not reached for.
+(c) Only the entry points (cli.py, __main__.py, tui/__main__.py), the lab itself and the
+    training played on it (syncwizard.train) import syncwizard.lab: the practice stack is
+    handed to the TUI, not reached for; and only the entry points import the training.
 (d) The TUI imports of the clients only their results (clients/results.py).
 (e) Clients import no runbook and no TUI; the runbook imports no TUI.
 (f) No import cycles between the package's modules. Imports inside functions count: a
@@ -48,7 +49,7 @@ def module_name(path: Path) -> str:
 
 def headless_modules() -> list[str]:
     modules = ["syncwizard.config", "syncwizard.status"]
-    for folder in ("clients", "runbook", "lab"):
+    for folder in ("clients", "runbook", "lab", "train"):
         for path in sorted((PACKAGE / folder).rglob("*.py")):
             if path.stem != "__main__":
                 modules.append(module_name(path))
@@ -333,9 +334,24 @@ def test_only_the_entry_points_import_the_lab() -> None:
             if in_room(i.imported, "syncwizard.lab")
             and i.importer not in ENTRY_POINTS
             and not in_room(i.importer, "syncwizard.lab")
+            and not in_room(i.importer, "syncwizard.train")
         ],
         "fix: let the entry point hand in what is needed of the lab (a callable, data), as "
         "it hands the TUI's lab screen lab/look.py's what_runs",
+    )
+
+
+def test_only_the_entry_points_import_the_training() -> None:
+    hold(
+        "only the entry points import syncwizard.train (which reaches into the lab)",
+        [
+            i
+            for i in package_imports()
+            if in_room(i.imported, "syncwizard.train")
+            and i.importer not in ENTRY_POINTS
+            and not in_room(i.importer, "syncwizard.train")
+        ],
+        "fix: let the entry point hand the training what it needs, as it hands the lab",
     )
 
 

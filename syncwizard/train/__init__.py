@@ -1,0 +1,1 @@
+"""Training on the practice lab: scenarios the trainee plays with the real wizard, graded."""

@@ -1,0 +1,114 @@
+"""`syncwizard train [run ID | grade ID | report]`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+
+from syncwizard.config import Profile, load_settings
+from syncwizard.lab import stack
+from syncwizard.lab.layout import LabLayout
+from syncwizard.masking import mask_text
+from syncwizard.train import registry, results, session
+from syncwizard.train.report import render
+from syncwizard.train.results import Attempt
+
+STARS = {1: "*", 2: "**", 3: "***"}
+
+
+def run(args: argparse.Namespace) -> int:
+    command = getattr(args, "train_command", None)
+    if command == "run":
+        return _run(args)
+    if command == "grade":
+        return _grade(args)
+    if command == "report":
+        return _report(args)
+    return _list()
+
+
+def _lab_profile(args: argparse.Namespace) -> Profile:
+    return load_settings(getattr(args, "config", None), stack.PROFILE_NAME).profile
+
+
+def _layout() -> LabLayout:
+    layout = stack.default_layout()
+    if not layout.settings_file.exists():
+        from syncwizard.errors import SyncWizardError
+
+        raise SyncWizardError(
+            f"no practice lab under {layout.root}: training plays on it",
+            hint="run `syncwizard lab up` first",
+            system="lab",
+        )
+    return layout
+
+
+def _list() -> int:
+    for scenario in registry.SCENARIOS:
+        top = results.best(scenario.id)
+        best = "not played" if top is None else f"best {top.earned}/{top.possible}"
+        print(f"{scenario.id:<18} {STARS.get(scenario.difficulty, '?'):<4} {scenario.title}")
+        print(f"{'':<18} {best}; runbook: {scenario.runbook}")
+        print(f"{'':<18} {scenario.ticket}")
+        print()
+    print("play one: syncwizard train run ID   (resets the lab; then run the wizard)")
+    return 0
+
+
+def _print_attempt(attempt: Attempt) -> None:
+    print(
+        f"grade: {attempt.earned}/{attempt.possible} points, run {attempt.run_id}, "
+        f"{attempt.seconds:.0f} s"
+    )
+    for point in attempt.points:
+        mark = "ok  " if point.full else "MISS"
+        print(f"  {mark} {point.earned}/{point.possible} {point.title}")
+        print(f"       {point.debrief}")
+        print(f"       from: {point.procedure}")
+
+
+def _run(args: argparse.Namespace) -> int:
+    scenario = registry.scenario(args.scenario)
+    layout = _layout()
+    profile = _lab_profile(args)
+    print(f"{scenario.title}: resetting the lab and setting up the scenario...", flush=True)
+    prepared = asyncio.run(session.prepare(scenario, layout, profile))
+    for sentence in prepared.reset.done:
+        print(f"  {sentence}")
+    print(
+        f"lab reset in {prepared.reset.seconds:.1f} s, scenario set up in "
+        f"{prepared.setup_seconds:.1f} s"
+    )
+    if scenario.situation:
+        print(f"  situation: {scenario.situation}")
+    print()
+    print(f"TICKET: {scenario.ticket}")
+    print()
+    print("now, in another terminal:  syncwizard --profile lab")
+    print(f"(the {scenario.runbook}; this terminal watches the run and grades it when it ends;")
+    print(f" Ctrl-C stops watching, `syncwizard train grade {scenario.id}` grades later)")
+    attempt = session.watch(scenario, layout, prepared.set_up_at, say=print)
+    if attempt is not None:
+        _print_attempt(attempt)
+    print("the lab stays as the run left it: `syncwizard lab reset` puts it back")
+    return 0
+
+
+def _grade(args: argparse.Namespace) -> int:
+    scenario = registry.scenario(args.scenario)
+    record = session.latest_run(scenario, results.set_up_at(scenario.id))
+    if record is None:
+        raise session.no_run_error(scenario)
+    _print_attempt(session.grade(scenario, record, _layout()))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    output: Path = args.output or results.training_dir() / "training-report.md"
+    text = mask_text(render(registry.SCENARIOS, results.attempts()))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text + "\n", encoding="utf-8")
+    print(f"trainer's report written to {output}")
+    return 0
