@@ -445,7 +445,7 @@ async def _check_tools(plan: RestorePlan) -> int:
         path = pgtools.tool_path("pg_restore")
         wanted = plan.dump_tool_major
         raise SyncWizardError(
-            f"pg_restore {major} ({path}) cannot read {plan.archive_names}: made by "
+            f"pg_restore {major} ({path}) cannot read {plan.archive_names}: it was made by "
             f"pg_dump {wanted}",
             hint=f"install postgresql-client-{wanted} (apt-get install postgresql-client-"
             f"{wanted}) or set {pgtools.BINDIR_ENV} to /usr/lib/postgresql/{wanted}/bin",
