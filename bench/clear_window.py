@@ -28,17 +28,15 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import stomp
+from clear_queue import clear
 from stomp.listener import WaitingListener
 
-from syncwizard.clients.event_consumer import ClearCounts, consume_into_archive
 from syncwizard.clients.jolokia import JolokiaClient
 from syncwizard.clients.names import EVENT2_TOPIC, sync_queue_name
-from syncwizard.clients.stomp_session import StompTarget
 from syncwizard.lab import broker
 from syncwizard.lab.broker_stomp import set_stomp
 from syncwizard.lab.layout import CURRENT, HOST, TEST_PORTS, LabLayout
 from syncwizard.lab.node_events import EVENT_TYPES, HEADERS, new_event
-from syncwizard.runbook.restore.archive import count_archive
 
 BENCH_ROOT = Path("/tmp/sw-bench-window/lab")
 BENCH_PORTS = replace(
@@ -99,33 +97,19 @@ async def pending(layout: LabLayout, queue: str) -> int:
         return stats.pending
 
 
-async def clear(layout: LabLayout, queue: str, path: Path) -> None:
-    async with JolokiaClient(broker.jolokia_url(layout), USER, PASSWORD) as jolokia:
-
-        async def until(counts: ClearCounts) -> bool:
-            stats, _ = await jolokia.read_stats(queue, None)
-            return stats.pending == 0
-
-        target = StompTarget(broker.stomp_url(layout), USER, PASSWORD)
-        result = await consume_into_archive(target, queue, path, until=until)
-        if result.failure:
-            raise RuntimeError(f"the clear stopped: {result.failure}")
-
-
 def one_round(layout: LabLayout, queue: str, events: int) -> Round:
     publish_events(layout, events)
     if (size := asyncio.run(pending(layout, queue))) != events:
         raise RuntimeError(f"QueueSize {size} != {events} published")
     with tempfile.TemporaryDirectory(prefix="sw-bench-window-") as folder:
-        path = Path(folder) / "events.jsonl"
         started = time.perf_counter()
         set_stomp(layout, open_=True)
         opened = time.perf_counter()
-        asyncio.run(clear(layout, queue, path))
+        archived = clear(layout, queue, Path(folder))  # clear_queue.py's, into events.jsonl
         cleared = time.perf_counter()
         set_stomp(layout, open_=False)
         closed = time.perf_counter()
-        if (archived := count_archive(path)) != events:
+        if archived != events:
             raise RuntimeError(f"{archived} events archived, {events} published")
     return Round(opened - started, cleared - opened, closed - cleared)
 

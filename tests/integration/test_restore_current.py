@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from standin_support import admin_password, eventually
 from test_backup_support import FAST
+from test_restore_modes import backup
 
 from syncwizard.config import Profile, broker_password, load_settings
 from syncwizard.lab import broker, postgres, repository_control, standin
 from syncwizard.lab.generator import generate
 from syncwizard.lab.layout import LabLayout
-from syncwizard.runbook.backup.runbook import BackupOptions, start_backup
 from syncwizard.runbook.journal import load_run
 from syncwizard.runbook.model import Gate
 from syncwizard.runbook.report import render_report
@@ -55,17 +55,7 @@ async def test_a_restore_on_a_broker_without_stomp_archives_every_event_and_clos
     profile = current_profile(current_lab_config, tmp_path / "backups")
     assert profile.broker.stomp_open and profile.broker.stomp_close
     assert not stomp_listens(lab)
-    engine = start_backup(
-        profile,
-        BackupOptions.from_settings(profile.backup),
-        broker_password=broker_password(profile.broker),
-    )
-    try:
-        outcome = await engine.run()
-    finally:
-        await engine.aclose()
-    assert outcome.status == "finished", outcome.error and outcome.error.render()
-    set_dir = Path(engine.results["seal"]["backup_set"])
+    set_dir = await backup(profile)
 
     # Events the stopped Sync Service never saw: the clear must archive every one.
     standin.stop(lab)
@@ -115,16 +105,7 @@ async def test_without_the_window_commands_the_preflight_refuses_before_anything
         **FAST,
     }
     profile = load_settings(current_lab_config, "lab", environ=environ).profile
-    engine = start_backup(
-        profile,
-        BackupOptions.from_settings(profile.backup),
-        broker_password=broker_password(profile.broker),
-    )
-    try:
-        assert (await engine.run()).status == "finished"
-    finally:
-        await engine.aclose()
-    set_dir = Path(engine.results["seal"]["backup_set"])
+    set_dir = await backup(profile)
     choices = RestoreChoices("clear", "admin", admin_password(lab), plain_restart=False)
     run = start_restore(profile, set_dir, choices, broker_password=broker_password(profile.broker))
     try:
@@ -143,16 +124,7 @@ async def test_deleting_the_queue_refused_by_the_policy_leaves_it_empty_and_goes
 ) -> None:
     lab = quiet_current_lab
     profile = current_profile(current_lab_config, tmp_path / "backups")
-    engine = start_backup(
-        profile,
-        BackupOptions.from_settings(profile.backup),
-        broker_password=broker_password(profile.broker),
-    )
-    try:
-        assert (await engine.run()).status == "finished"
-    finally:
-        await engine.aclose()
-    set_dir = Path(engine.results["seal"]["backup_set"])
+    set_dir = await backup(profile)
     standin.stop(lab)
     produced = await generate(lab, rate=100, duration=0.5, seed=7)
     choices = RestoreChoices("delete", "admin", admin_password(lab), plain_restart=False)

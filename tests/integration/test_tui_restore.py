@@ -22,6 +22,7 @@ from syncwizard.config import load_settings
 from syncwizard.lab import postgres, repository_control, standin
 from syncwizard.lab.generator import generate
 from syncwizard.lab.layout import LabLayout
+from syncwizard.runbook.engine import Engine
 from syncwizard.runbook.model import StepState
 from syncwizard.tui.app import SyncWizardApp
 from syncwizard.tui.restore.credentials import CredentialsScreen
@@ -50,6 +51,39 @@ async def type_gate(pilot: Pilot[int], token: str) -> None:
     await until(pilot, lambda: pilot.app.screen is not gate, 10)
 
 
+async def restore_screen_by_screen(
+    pilot: Pilot[int], app: SyncWizardApp, tokens: dict[str, list[str]], password: str
+) -> Engine:
+    """The admin's restore of the newest set: Enter on each step, each gate's token typed,
+    the repository admin's password given at the recover start; every step must end done
+    or skipped. The engine, once the run is finished."""
+    await pilot.press("r")
+    await until(pilot, lambda: app.screen.__class__.__name__ == "SetChooserScreen", 30)
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(app.screen, RestoreScreen), 30)
+    screen = app.screen
+    assert isinstance(screen, RestoreScreen)
+    await until(pilot, lambda: screen.phase == "ready", 30)
+    assert screen.engine is not None
+    engine = screen.engine
+    while (step := engine.next_step()) is not None:
+        await pilot.press("enter")
+        if step.id == "start_recover":
+            await until(pilot, lambda: isinstance(app.screen, CredentialsScreen), 30)
+            await pilot.press(*password)
+            await pilot.press("enter")
+        for token in tokens.get(step.id, []):
+            await type_gate(pilot, token)
+
+        def step_ended(s: str = step.id) -> bool:
+            return engine.states[s] in (StepState.DONE, StepState.SKIPPED, StepState.FAILED)
+
+        await until(pilot, step_ended, 180)
+        assert engine.states[step.id] != StepState.FAILED, engine.errors[step.id].render()
+        await until(pilot, lambda: screen.phase in ("ready", "finished"), 30)
+    return engine
+
+
 async def test_an_admin_restores_the_lab_screen_by_screen(
     lab: LabLayout, lab_config: Path, tmp_path: Path
 ) -> None:
@@ -75,33 +109,7 @@ async def test_an_admin_restores_the_lab_screen_by_screen(
     }
     app = SyncWizardApp(settings)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("r")
-        await until(pilot, lambda: app.screen.__class__.__name__ == "SetChooserScreen", 30)
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, RestoreScreen), 30)
-        screen = app.screen
-        assert isinstance(screen, RestoreScreen)
-        await until(pilot, lambda: screen.phase == "ready", 30)
-        assert screen.engine is not None
-        engine = screen.engine
-        while (step := engine.next_step()) is not None:
-            await pilot.press("enter")
-            if step.id == "start_recover":
-                await until(pilot, lambda: isinstance(app.screen, CredentialsScreen), 30)
-                await pilot.press(*admin_password(lab))
-                await pilot.press("enter")
-            for token in tokens.get(step.id, []):
-                await type_gate(pilot, token)
-
-            def step_ended(s: str = step.id) -> bool:
-                return (
-                    engine.states[s] in (StepState.DONE, StepState.SKIPPED)
-                    or engine.states[s] == StepState.FAILED
-                )
-
-            await until(pilot, step_ended, 180)
-            assert engine.states[step.id] != StepState.FAILED, engine.errors[step.id].render()
-            await until(pilot, lambda: screen.phase in ("ready", "finished"), 30)
+        engine = await restore_screen_by_screen(pilot, app, tokens, admin_password(lab))
         results = dict(engine.results)
         swapped_at = engine.step_times["swap_sync"][1]
         run_dir = Path(engine.journal.run_dir)

@@ -5,34 +5,22 @@ a loopback STOMP connector, archives every pending event, and it is closed again
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
 from standin_support import admin_password, eventually
-from test_backup_support import the_set
-from test_tui_restore import type_gate, until
+from test_restore_current import stomp_listens
+from test_restore_modes import backup
+from test_tui_restore import restore_screen_by_screen
 
-from syncwizard.config import broker_password, load_settings
+from syncwizard.config import load_settings
 from syncwizard.lab import postgres, repository_control, standin
 from syncwizard.lab.generator import generate
 from syncwizard.lab.layout import LabLayout
 from syncwizard.runbook import backupset
-from syncwizard.runbook.backup.runbook import BackupOptions, start_backup
-from syncwizard.runbook.model import StepState
 from syncwizard.tui.app import SyncWizardApp
-from syncwizard.tui.restore.credentials import CredentialsScreen
-from syncwizard.tui.restore.screen import RestoreScreen
 
 pytestmark = pytest.mark.integration
-
-
-def stomp_listens(lab: LabLayout) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", lab.ports.stomp), timeout=2).close()
-    except OSError:
-        return False
-    return True
 
 
 async def test_an_admin_restores_the_current_lab_screen_by_screen_at_80x24(
@@ -46,16 +34,8 @@ async def test_an_admin_restores_the_current_lab_screen_by_screen_at_80x24(
     environ = {"SYNCWIZARD_BACKUP__DIR": str(backup_dir), "SYNCWIZARD_BACKUP__PUBLISH_LAG": "1"}
     settings = load_settings(current_lab_config, "lab", environ=environ)
     profile = settings.profile
-    engine = start_backup(
-        profile,
-        BackupOptions.from_settings(profile.backup),
-        broker_password=broker_password(profile.broker),
-    )
-    try:
-        assert (await engine.run()).status == "finished"
-    finally:
-        await engine.aclose()
-    manifest = backupset.read_manifest(the_set(backup_dir))
+    set_dir = await backup(profile)
+    manifest = backupset.read_manifest(set_dir)
     standin.stop(lab)
     produced = await generate(lab, rate=100, duration=2, seed=61)
 
@@ -68,30 +48,7 @@ async def test_an_admin_restores_the_current_lab_screen_by_screen_at_80x24(
     }
     app = SyncWizardApp(settings)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("r")
-        await until(pilot, lambda: app.screen.__class__.__name__ == "SetChooserScreen", 30)
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, RestoreScreen), 30)
-        screen = app.screen
-        assert isinstance(screen, RestoreScreen)
-        await until(pilot, lambda: screen.phase == "ready", 30)
-        assert screen.engine is not None
-        run = screen.engine
-        while (step := run.next_step()) is not None:
-            await pilot.press("enter")
-            if step.id == "start_recover":
-                await until(pilot, lambda: isinstance(app.screen, CredentialsScreen), 30)
-                await pilot.press(*admin_password(lab))
-                await pilot.press("enter")
-            for token in tokens.get(step.id, []):
-                await type_gate(pilot, token)
-
-            def step_ended(s: str = step.id) -> bool:
-                return run.states[s] in (StepState.DONE, StepState.SKIPPED, StepState.FAILED)
-
-            await until(pilot, step_ended, 180)
-            assert run.states[step.id] != StepState.FAILED, run.errors[step.id].render()
-            await until(pilot, lambda: screen.phase in ("ready", "finished"), 30)
+        run = await restore_screen_by_screen(pilot, app, tokens, admin_password(lab))
         results = dict(run.results)
 
     cleared = results["clear_events"]
