@@ -24,7 +24,6 @@ from syncwizard.clients.health import fetch_cluster
 from syncwizard.clients.jolokia import destination_mbean, entry_value, is_missing_mbean
 from syncwizard.clients.postgres import APPLICATION_NAME, parse_conninfo, query_error
 from syncwizard.clients.repository import ReadyAnswer, repository_ready
-from syncwizard.clients.repository_schema import repository_version
 from syncwizard.clients.results import HealthReport, Session
 from syncwizard.clients.service import ServiceControl, ServiceProcess, find_service_process
 from syncwizard.clients.stomp_session import StompTarget, probe, stomp_address
@@ -121,16 +120,6 @@ class RestoreSystems(BackupSystems):
         finally:
             await conn.close()
         return [s for s in sessions if s.application != APPLICATION_NAME]
-
-    async def repository_version(self) -> str | None:
-        """What the live repository database says the repository's version is."""
-        settings = self.profile.repository_db
-        return await repository_version(
-            settings.conninfo,
-            passfile=systems.expand(settings.passfile),
-            system="repository_db",
-            timeout=settings.timeout,
-        )
 
     def service_process(self) -> ServiceProcess | Literal[False] | None:
         """The Sync Service's local process (sync_service.pid_file / process_pattern); None
