@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from syncwizard.errors import SyncWizardError
 from syncwizard.train.model import Scenario
-from syncwizard.train.scenarios import ROUTINE_BACKUP, STALLED_CONSUMER, WEEKEND_OUTAGE
+from syncwizard.train.scenarios.routine_backup import ROUTINE_BACKUP
+from syncwizard.train.scenarios.stalled_consumer import STALLED_CONSUMER
+from syncwizard.train.scenarios.weekend_outage import WEEKEND_OUTAGE
 
 SCENARIOS: tuple[Scenario, ...] = (ROUTINE_BACKUP, WEEKEND_OUTAGE, STALLED_CONSUMER)
 

@@ -29,7 +29,9 @@ from syncwizard.train.faults import FaultWatcher
 from syncwizard.train.model import Scenario
 from syncwizard.train.report import render
 from syncwizard.train.results import Attempt
-from syncwizard.train.scenarios import ROUTINE_BACKUP, STALLED_CONSUMER, WEEKEND_OUTAGE
+from syncwizard.train.scenarios.routine_backup import ROUTINE_BACKUP
+from syncwizard.train.scenarios.stalled_consumer import STALLED_CONSUMER
+from syncwizard.train.scenarios.weekend_outage import WEEKEND_OUTAGE
 
 pytestmark = pytest.mark.integration
 
