@@ -23,7 +23,8 @@ API for a UI (the TUI drives it the same way the headless CLI does):
   step; False leaves the step PENDING. No confirm callable means every gate is refused.
   An optional gate (`gate.optional` says what declining leaves) is an offer: declining it
   does not stop the step, and the step reads the titles declined in its journaled
-  "declined" record (written whenever it asked an optional gate).
+  "declined" record (written whenever it asked an optional gate). Every answer is
+  journaled as a GATE event: the facts shown, confirmed or not, and the seconds it took.
   A gate that cannot be stated (its coroutine raises SyncWizardError, e.g. a choice the UI
   has not made yet) also leaves the step PENDING, with that error in `engine.errors`.
 - Cancel by cancelling the task that awaits run()/run_step(): the running step's
@@ -324,7 +325,23 @@ class Engine:
 
     async def _confirmed(self, step: Step, gate: Gate) -> bool:
         gate = replace(gate, step=gate.step or step.title)
-        if self.confirm is not None and await self.confirm(gate):
+        asked = time.monotonic()
+        confirmed = self.confirm is not None and await self.confirm(gate)
+        # The journal keeps who was shown what: the facts, the answer, and how long the
+        # gate was up before it (an audit trail, and what training grades a reading from).
+        self._emit(
+            EventKind.GATE,
+            step_id=step.id,
+            message=gate.title,
+            data={
+                "facts": [list(fact) for fact in gate.facts],
+                "destructive": gate.destructive,
+                "optional": bool(gate.optional),
+                "confirmed": confirmed,
+                "seconds": round(time.monotonic() - asked, 2),
+            },
+        )
+        if confirmed:
             return True
         self.errors[step.id] = RefusedError(
             f"{step.title}: not confirmed ({gate.title})",

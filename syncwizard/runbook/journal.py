@@ -232,6 +232,8 @@ class RunRecord:
     outcome: str = ""  # "finished", "failed", "cancelled", "abandoned"; "" while unfinished
     last_error: dict[str, Any] | None = None  # of a step that has not succeeded since
     last_error_step: str | None = None
+    # Every gate answered, in order: {"step", "title", "facts", "confirmed", "seconds", "at"...}
+    gates: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def runbook(self) -> str:
@@ -307,6 +309,9 @@ def _apply(record: RunRecord, entry: dict[str, Any]) -> None:
         record.records.setdefault(step, {})[str(entry.get("message", ""))] = dict(
             entry.get("data", {})
         )
+    elif kind == EventKind.GATE and step:
+        title = str(entry.get("message", ""))
+        record.gates.append({"step": step, "title": title, "at": at, **entry.get("data", {})})
     elif kind == EventKind.RUN_STOPPED:
         record.outcome = str(entry.get("data", {}).get("outcome", "failed"))
     elif kind == EventKind.RUN_FINISHED:

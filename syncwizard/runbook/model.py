@@ -150,6 +150,7 @@ class EventKind(StrEnum):
     RUN_RESUMED = "run_resumed"
     STATE = "state"  # a step's transition
     RECORD = "record"  # a fact kept across a crash (t0, a queue snapshot, a child's pid)
+    GATE = "gate"  # a confirmation answered: its facts as shown, the answer, how long it took
     PROGRESS = "progress"  # live, not journaled
     LOG = "log"  # a child's output line, not journaled
     RUN_STOPPED = "run_stopped"  # failed or cancelled; the run can be resumed
@@ -163,6 +164,7 @@ JOURNALED = frozenset(
         EventKind.RUN_RESUMED,
         EventKind.STATE,
         EventKind.RECORD,
+        EventKind.GATE,
         EventKind.RUN_STOPPED,
         EventKind.RUN_FINISHED,
         EventKind.RUN_ABANDONED,

@@ -7,6 +7,7 @@ import asyncio
 from pathlib import Path
 
 from syncwizard.config import Profile, load_settings
+from syncwizard.glossary import terms_in
 from syncwizard.lab import stack
 from syncwizard.lab.layout import LabLayout
 from syncwizard.masking import mask_text
@@ -67,6 +68,11 @@ def _print_attempt(attempt: Attempt) -> None:
         print(f"  {mark} {point.earned}/{point.possible} {point.title}")
         print(f"       {point.debrief}")
         print(f"       from: {point.procedure}")
+    used = terms_in(*(point.debrief for point in attempt.points))
+    if used:
+        print("terms:")
+        for term in used:
+            print(f"  {term.name}: {term.meaning}")
 
 
 def _run(args: argparse.Namespace) -> int:

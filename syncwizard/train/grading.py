@@ -178,3 +178,57 @@ def recover_removed(record: RunRecord, possible: int) -> Point:
         "password is readable in its process list and a restart would recover again.",
         RESTORE_RECOVER,
     )
+
+
+GATES = (
+    "Every destructive step of the procedure (restore step 1's removal of the events, "
+    "steps 2.1-2.2's restores): its gate states what it destroys; read it before confirming"
+)
+# The least a gate takes to read: its title and consequences, then each fact it shows
+# (names, counts, sizes). A confirmation sooner than that was given without the facts.
+READ_SECONDS = 1.0
+READ_SECONDS_PER_FACT = 0.3
+
+
+def reading_seconds(facts: int) -> float:
+    return READ_SECONDS + READ_SECONDS_PER_FACT * facts
+
+
+def _shown(gate: dict[str, object]) -> str:
+    facts = gate.get("facts") or []
+    rows = [f"{label}: {value}" for label, value in facts] if isinstance(facts, list) else []
+    return f"'{gate.get('title')}'" + (f" (showing {'; '.join(rows[:3])})" if rows else "")
+
+
+def gates_read(record: RunRecord, possible: int) -> Point:
+    confirmed = [g for g in record.gates if g.get("confirmed")]
+    hasty = [
+        g
+        for g in confirmed
+        if float(g.get("seconds", 0.0)) < reading_seconds(len(g.get("facts") or []))
+    ]
+    if not confirmed:
+        debrief = "No confirmation was given."
+    elif not hasty:
+        debrief = (
+            f"Each of the {len(confirmed)} confirmation(s) stayed up long enough to read "
+            "its facts before it was confirmed."
+        )
+    else:
+        first = hasty[0]
+        facts = len(first.get("facts") or [])
+        debrief = (
+            f"{len(hasty)} of {len(confirmed)} confirmation(s) came sooner than their facts "
+            f"can be read. First: {_shown(first)} was confirmed after "
+            f"{float(first.get('seconds', 0.0)):.1f} s; its {facts} fact(s) take "
+            f"{reading_seconds(facts):.1f} s to read. A gate passed without its facts "
+            "confirms whatever it happened to say."
+        )
+    return Point(
+        "gates_read",
+        "No gate passed without reading its facts",
+        possible if confirmed and not hasty else 0,
+        possible,
+        debrief,
+        GATES,
+    )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from syncwizard.glossary import terms_in
 from syncwizard.train.model import Scenario
 from syncwizard.train.results import Attempt
 
@@ -59,4 +60,8 @@ def render(scenarios: tuple[Scenario, ...], attempts: list[Attempt]) -> str:
             lines += ["Not played yet.", ""]
         for attempt in mine:
             lines += _attempt_lines(attempt)
+    used = terms_in(*(p.debrief for a in attempts for p in a.points))
+    if used:
+        lines += ["## Terms the debriefs use", ""]
+        lines += [f"- **{term.name}**: {term.meaning}" for term in used]
     return "\n".join(lines)

@@ -24,7 +24,7 @@ from syncwizard.runbook.backup.runbook import start_backup
 from syncwizard.runbook.journal import load_run
 from syncwizard.runbook.model import Gate, Observer
 from syncwizard.runbook.restore.runbook import RestoreChoices, resolve_set, start_restore
-from syncwizard.train import results, session
+from syncwizard.train import grading, results, session
 from syncwizard.train.faults import FaultWatcher
 from syncwizard.train.model import Scenario
 from syncwizard.train.report import render
@@ -44,6 +44,12 @@ def lab_profile(lab_config: Path, backup_dir: Path, **environ: str) -> Profile:
 
 
 async def confirm(gate: Gate) -> bool:
+    return True
+
+
+async def confirm_after_reading(gate: Gate) -> bool:
+    """A trainee who reads each gate's facts before confirming it."""
+    await asyncio.sleep(grading.reading_seconds(len(gate.facts)) + 0.1)
     return True
 
 
@@ -158,14 +164,16 @@ async def test_stalled_consumer_good_and_bad_runs(
     assert standin.is_running(lab)
 
 
-async def play_restore(lab: LabLayout, profile: Profile, choices: RestoreChoices) -> Attempt:
+async def play_restore(
+    lab: LabLayout, profile: Profile, choices: RestoreChoices, *, reads: bool = True
+) -> Attempt:
     last_night = resolve_set(Path(profile.backup.dir), None)  # the newest usable set
     engine = start_restore(
         profile,
         last_night,
         choices,
         broker_password=broker_password(profile.broker),
-        confirm=confirm,
+        confirm=confirm_after_reading if reads else confirm,
     )
     try:
         await engine.run()
@@ -190,17 +198,22 @@ async def test_weekend_outage_good_and_bad_runs(
         "databases": 3,
         "recover_removed": 2,
         "drift": 3,
+        "gates_read": 2,
         "time": 1,
     }, [p.debrief for p in good.points]
     await prepared(WEEKEND_OUTAGE, lab, profile)
     bad = await play_restore(
-        lab, profile, RestoreChoices("give_up", "admin", admin_password(lab), plain_restart=False)
+        lab,
+        profile,
+        RestoreChoices("give_up", "admin", admin_password(lab), plain_restart=False),
+        reads=False,
     )
     assert scores(bad) == {
         "events_lost": 0,
         "databases": 3,
         "recover_removed": 0,
         "drift": 3,
+        "gates_read": 0,
         "time": 1,
     }, [p.debrief for p in bad.points]
     assert "given up" in next(p for p in bad.points if p.id == "events_lost").debrief

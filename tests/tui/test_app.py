@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 from support.fake_status import CONFIG_PATH, SYNC_ID, T0, demo_settings, report
-from textual.widgets import OptionList
+from reach_support import assert_reachable, assert_whole, shown_lines
+from textual.widgets import OptionList, Static
 from tui_support import applied, make_app, open_dashboard, text_of, until
 
 from syncwizard.config import UiSettings
@@ -120,6 +121,20 @@ async def test_f1_lists_the_keys_of_the_screen_underneath_and_escape_closes_it()
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, DashboardScreen)
+
+
+async def test_f1_also_holds_the_glossary_whole_and_reachable_at_80x24() -> None:
+    app, _ = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f1")
+        await pilot.pause()
+        glossary = app.screen.query_one("#help-glossary", Static)
+        await assert_reachable(pilot, glossary)
+        assert_whole(glossary)
+        painted = "\n".join(shown_lines(glossary))
+        for term in ("pending", "in flight", "virtual topic", "t0", "sync GUID", "-Drecover"):
+            assert term in painted
+        assert "Messages Dequeued equals Number Of Pending" in " ".join(painted.split())
 
 
 async def test_question_mark_also_opens_help_for_terminals_that_keep_f1() -> None:

@@ -223,6 +223,41 @@ async def test_an_optional_gate_declined_lets_the_step_run_without_it_and_is_jou
     ]
 
 
+async def test_every_gate_answer_is_journaled_with_the_facts_shown_and_the_time_it_took(
+    tmp_path: Path,
+) -> None:
+    script = Script()
+    runbook = script.runbook()
+    purge = Gate(title="purge?", consequences="", token="abcd1234", facts=(("pending", "1,234"),))
+
+    async def gate(ctx: StepContext) -> Gate:
+        return purge
+
+    steps = tuple(
+        Step(**{**step.__dict__, "gate": gate}) if step.id == "b" else step
+        for step in runbook.steps
+    )
+    answers = iter([False, True])
+
+    async def confirm(asked: Gate) -> bool:
+        await asyncio.sleep(0.2)  # the admin reads the facts
+        return next(answers)
+
+    journal = Journal.create(tmp_path / "runs" / "run-1")
+    engine = Engine(Runbook(name="test", steps=steps), journal, "run-1", confirm=confirm)
+    engine.start({})
+    assert (await engine.run()).step_id == "b"  # refused: b stays pending
+    assert (await engine.run()).status == "finished"
+    await engine.aclose()
+    gates = load_run(tmp_path / "runs" / "run-1").gates
+    assert [(g["step"], g["title"], g["confirmed"]) for g in gates] == [
+        ("b", "purge?", False),
+        ("b", "purge?", True),
+    ]
+    assert gates[1]["facts"] == [["pending", "1,234"]] and gates[1]["destructive"] is True
+    assert all(g["seconds"] >= 0.2 for g in gates)
+
+
 async def test_a_gate_that_cannot_be_stated_leaves_the_step_pending_with_its_error(
     tmp_path: Path,
 ) -> None:

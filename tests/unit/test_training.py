@@ -12,7 +12,7 @@ from syncwizard.errors import SyncWizardError
 from syncwizard.lab.postgres import Drift
 from syncwizard.runbook.journal import Journal, RunRecord, runs_dir
 from syncwizard.runbook.model import EventKind, StepEvent, StepState
-from syncwizard.train import registry, results, session
+from syncwizard.train import grading, registry, results, session
 from syncwizard.train.faults import FaultWatcher
 from syncwizard.train.model import Fault, LabFacts
 from syncwizard.train.report import render
@@ -60,7 +60,7 @@ def test_a_restore_that_gave_up_events_and_kept_recover_loses_those_points() -> 
         plain_restart=(StepState.SKIPPED, {"restarted": False}),
     )
     drifted = LabFacts(Drift(missing=3, extra=1))
-    assert [p.earned for p in WEEKEND_OUTAGE.grade(good, IN_SYNC)] == [4, 3, 2, 3, 1]
+    assert [p.earned for p in WEEKEND_OUTAGE.grade(good, IN_SYNC)] == [4, 3, 2, 3, 0, 1]
     points = {p.id: p for p in WEEKEND_OUTAGE.grade(bad, drifted)}
     assert points["events_lost"].earned == 0 and "500 event(s) were given up" in (
         points["events_lost"].debrief
@@ -107,6 +107,8 @@ def test_results_keep_the_best_and_the_report_says_every_point(tmp_path: Path) -
     text = render(registry.SCENARIOS, results.attempts())
     assert "| Routine backup while events flow (`routine-backup`) | 1 | 1 | 1/8 |" in text
     assert "Not played yet." in text and "Backup, steps 2-3" in text
+    # The drain point's debrief says "drain criterion": the glossary explains it below.
+    assert "## Terms the debriefs use" in text and "- **drain**: Waiting until" in text
 
 
 def test_an_unknown_scenario_is_named_with_the_known_ones() -> None:
@@ -141,3 +143,26 @@ def test_a_scenario_is_not_set_up_under_a_run_in_progress() -> None:
         assert "restore run restore-20261206T100000Z is in progress" in caught.value.message
     finally:
         journal.close()
+
+
+def test_a_gate_confirmed_sooner_than_its_facts_can_be_read_loses_the_reading_point() -> None:
+    read = {"title": "Remove the undelivered events?", "confirmed": True, "seconds": 4.2}
+    run = record("restore", "finished")
+    run.gates = [
+        {**read, "facts": [["queue", "Consumer.abc.topic"], ["pending", "500"]]},
+        {"title": "Go on without the archive?", "confirmed": False, "seconds": 0.1, "facts": []},
+    ]
+    assert grading.gates_read(run, 2).earned == 2
+    run.gates.append(
+        {
+            "title": "Replace the repository database?",
+            "confirmed": True,
+            "seconds": 0.4,
+            "facts": [["database", "alfresco"], ["size", "1.2 GB"], ["tables", "93"]],
+        }
+    )
+    point = grading.gates_read(run, 2)
+    assert point.earned == 0
+    assert "'Replace the repository database?' (showing database: alfresco" in point.debrief
+    assert "after 0.4 s; its 3 fact(s) take 1.9 s to read" in point.debrief
+    assert grading.gates_read(record("restore", "failed"), 2).earned == 0  # none confirmed

@@ -1,4 +1,5 @@
-"""F1: the keys of the screen underneath, as the keymap has them, with what they do."""
+"""F1: the keys of the screen underneath, as the keymap has them, with what they do; and
+the glossary of the words the screens use."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+from syncwizard.glossary import TERMS
 from syncwizard.tui import keys
 from syncwizard.tui.screens.base import SCREENS_CSS
 
@@ -41,6 +43,15 @@ def bindings_table(screen: Screen[object]) -> Table:
     return table
 
 
+def glossary_table() -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(no_wrap=True, style="bold")
+    table.add_column()
+    for term in TERMS:
+        table.add_row(term.name, term.meaning)
+    return table
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [keys.CLOSE_HELP]
     CSS_PATH = SCREENS_CSS
@@ -55,6 +66,8 @@ class HelpScreen(ModalScreen[None]):
             box.border_subtitle = "Esc closes"
             yield Static(bindings_table(self.under), id="help-keys")
             yield Static(KEYMAP_NOTE, id="help-keymap")
+            yield Static("Glossary", id="help-glossary-title")
+            yield Static(glossary_table(), id="help-glossary")
 
     def action_dismiss_help(self) -> None:
         self.dismiss()
