@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from support.fake_status import CONFIG_PATH, SYNC_ID, T0, demo_settings, report
 from reach_support import assert_reachable, assert_whole, shown_lines
+from support.fake_status import CONFIG_PATH, SYNC_ID, T0, demo_settings, report
 from textual.widgets import OptionList, Static
 from tui_support import applied, make_app, open_dashboard, text_of, until
 
