@@ -6,6 +6,7 @@ Run: .venv/bin/python scripts/screenshots.py [OUTPUT_DIR]
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import shutil
@@ -101,6 +102,7 @@ async def main(out: Path) -> None:
     await shoot(out / "min-size-notice.svg", (70, 20), SyncWizardApp(demo_settings()), settle)
     await backup_shots(out)
     await restore_shots(out)
+    await practice_shots(out)
 
 
 # --- the backup wizard (the real runbook over the fake systems of tests/support/fake_backup.py) ---
@@ -473,3 +475,68 @@ async def restore_shots(out: Path) -> None:
 
 if __name__ == "__main__":
     asyncio.run(main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "screenshots"))
+
+
+# --- practice: the real scenarios and graders over tests/support/fake_practice.py's lab ---
+
+
+async def practice_shots(out: Path) -> None:
+    from support.fake_practice import FakeDesk
+    from textual.widgets import OptionList
+
+    from syncwizard.tui.practice.debrief import DebriefScreen
+    from syncwizard.tui.practice.screen import PracticeScreen
+
+    for size_name, size in SIZES.items():
+        for name, ended in (("practice-list", False), ("practice-debrief", True)):
+            desk = FakeDesk(gave_up=True)
+            app = SyncWizardApp(demo_settings(), practice=desk)
+            app.animation_level = "none"
+
+            async def run(
+                pilot: Pilot[int],
+                app: SyncWizardApp = app,
+                ended: bool = ended,
+                desk: FakeDesk = desk,
+            ) -> None:
+                await pilot.press("p")
+                await until(pilot, lambda: isinstance(app.screen, PracticeScreen))
+                menu = app.screen.query_one("#scenarios", OptionList)
+                await until(pilot, lambda: menu.option_count > 0)
+                menu.highlighted = menu.get_option_index("weekend-outage")
+                if ended:
+                    desk.run_ended.set()
+                    await pilot.press("enter")
+                    await until(pilot, lambda: isinstance(app.screen, DebriefScreen))
+                await settle(pilot)
+
+            await shoot(out / f"{name}-{size_name}.svg", size, app, run)
+    training_report_shot(out / "training-report.svg")
+
+
+def training_report_shot(path: Path) -> None:
+    """The trainer's report (Markdown) as a terminal shows it, from two graded runs."""
+    from rich.console import Console
+    from rich.markdown import Markdown
+    from support.fake_practice import weekend_restore_run
+
+    from syncwizard.lab.postgres import Drift
+    from syncwizard.train import registry
+    from syncwizard.train.model import LabFacts
+    from syncwizard.train.report import render
+    from syncwizard.train.results import Attempt
+    from syncwizard.train.scenarios.weekend_outage import WEEKEND_OUTAGE
+
+    attempts = []
+    for number, gave_up in enumerate((True, False)):
+        run = weekend_restore_run(gave_up=gave_up)
+        drift = Drift(missing=3, extra=0) if gave_up else Drift(missing=0, extra=0)
+        points = tuple(WEEKEND_OUTAGE.grade(run, LabFacts(drift)))
+        run_id = f"restore-20261206T0{3 + number}1500Z"
+        attempts.append(
+            Attempt(WEEKEND_OUTAGE.id, run_id, 1796527800.0 + number * 3600, 412.0, points)
+        )
+    console = Console(record=True, width=110, file=io.StringIO())
+    console.print(Markdown(render(registry.SCENARIOS, attempts)))
+    path.write_text(console.export_svg(title="syncwizard train report"), encoding="utf-8")
+    print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")

@@ -517,9 +517,11 @@ def cmd_tui(args: argparse.Namespace) -> int:
     except SyncWizardError as exc:
         error = exc
     from syncwizard.lab.look import what_runs
+    from syncwizard.train.desk import LabDesk
     from syncwizard.tui.app import run_tui
 
-    return run_tui(settings, error, lab_state=what_runs)
+    desk = LabDesk(getattr(args, "config", None))
+    return run_tui(settings, error, lab_state=what_runs, practice=desk)
 
 
 COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {

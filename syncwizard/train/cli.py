@@ -29,11 +29,11 @@ def run(args: argparse.Namespace) -> int:
     return _list()
 
 
-def _lab_profile(args: argparse.Namespace) -> Profile:
-    return load_settings(getattr(args, "config", None), stack.PROFILE_NAME).profile
+def lab_profile(config: Path | None) -> Profile:
+    return load_settings(config, stack.PROFILE_NAME).profile
 
 
-def _layout() -> LabLayout:
+def lab_layout() -> LabLayout:
     layout = stack.default_layout()
     if not layout.settings_file.exists():
         from syncwizard.errors import SyncWizardError
@@ -77,8 +77,8 @@ def _print_attempt(attempt: Attempt) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     scenario = registry.scenario(args.scenario)
-    layout = _layout()
-    profile = _lab_profile(args)
+    layout = lab_layout()
+    profile = lab_profile(getattr(args, "config", None))
     print(f"{scenario.title}: resetting the lab and setting up the scenario...", flush=True)
     prepared = asyncio.run(session.prepare(scenario, layout, profile))
     for sentence in prepared.reset.done:
@@ -107,7 +107,7 @@ def _grade(args: argparse.Namespace) -> int:
     record = session.latest_run(scenario, results.set_up_at(scenario.id))
     if record is None:
         raise session.no_run_error(scenario)
-    _print_attempt(session.grade(scenario, record, _layout()))
+    _print_attempt(session.grade(scenario, record, lab_layout()))
     return 0
 
 

@@ -12,6 +12,11 @@ from syncwizard.train.model import Scenario
 from syncwizard.train.results import Attempt
 
 
+def _md(text: str) -> str:
+    """Text as Markdown shows it: `<guid>` is not an HTML tag, `|` does not end a cell."""
+    return text.replace("\\", "\\\\").replace("<", "\\<").replace("|", "\\|")
+
+
 def _when(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
@@ -23,12 +28,12 @@ def _attempt_lines(attempt: Attempt) -> list[str]:
         "",
     ]
     if attempt.faults:
-        lines += [f"Fault injected: {what}." for what in attempt.faults] + [""]
+        lines += [f"Fault injected: {_md(what)}." for what in attempt.faults] + [""]
     lines += ["| Point | Score | Debrief | Procedure |", "|---|---|---|---|"]
     for point in attempt.points:
         lines.append(
-            f"| {point.title} | {point.earned}/{point.possible} | {point.debrief} "
-            f"| {point.procedure} |"
+            f"| {_md(point.title)} | {point.earned}/{point.possible} | {_md(point.debrief)} "
+            f"| {_md(point.procedure)} |"
         )
     return [*lines, ""]
 
@@ -54,7 +59,7 @@ def render(scenarios: tuple[Scenario, ...], attempts: list[Attempt]) -> str:
         )
     lines.append("")
     for scenario in scenarios:
-        lines += [f"## {scenario.title}", "", f"> {scenario.ticket}", ""]
+        lines += [f"## {scenario.title}", "", f"> {_md(scenario.ticket)}", ""]
         mine = sorted((a for a in attempts if a.scenario == scenario.id), key=lambda a: a.graded_at)
         if not mine:
             lines += ["Not played yet.", ""]
@@ -63,5 +68,5 @@ def render(scenarios: tuple[Scenario, ...], attempts: list[Attempt]) -> str:
     used = terms_in(*(p.debrief for a in attempts for p in a.points))
     if used:
         lines += ["## Terms the debriefs use", ""]
-        lines += [f"- **{term.name}**: {term.meaning}" for term in used]
+        lines += [f"- **{term.name}**: {_md(term.meaning)}" for term in used]
     return "\n".join(lines)

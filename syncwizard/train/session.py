@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -114,14 +115,16 @@ def watch(
     say: Callable[[str], None],
     poll: float = 0.3,
     stop_after: float | None = None,
+    stop: threading.Event | None = None,
 ) -> Attempt | None:
     """Wait for the trainee's run, inject the scenario's faults as its steps reach them,
     and grade it once it ended (its process let go of it). None when `stop_after` seconds
-    passed first."""
+    passed first, or `stop` was set."""
     deadline = None if stop_after is None else time.monotonic() + stop_after
+    stop = stop or threading.Event()
     watcher = FaultWatcher(layout, scenario.faults)
     tail: JournalTail | None = None
-    while deadline is None or time.monotonic() < deadline:
+    while (deadline is None or time.monotonic() < deadline) and not stop.is_set():
         record = latest_run(scenario, since)
         if record is not None:
             if tail is None or tail.path.parent != record.run_dir:
@@ -135,7 +138,7 @@ def watch(
             record = load_run(record.run_dir)
             if record.status() in ENDED:
                 return grade(scenario, record, layout, tuple(watcher.fired))
-        time.sleep(poll)
+        stop.wait(poll)
     return None
 
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from textual.geometry import Size
 
     from syncwizard.config import Settings
+    from syncwizard.practice import PracticeDesk
     from syncwizard.runbook.journal import RunRecord
     from syncwizard.tui.backup.launcher import RunLauncher
     from syncwizard.tui.restore.launcher import RestoreLauncher
@@ -54,6 +55,7 @@ class SyncWizardApp(App[int]):
         backup_launcher: RunLauncher | None = None,
         restore_launcher: RestoreLauncher | None = None,
         start: str | None = None,
+        practice: PracticeDesk | None = None,
     ) -> None:
         super().__init__()
         self.start = start  # "status": open the dashboard over the welcome screen
@@ -65,10 +67,12 @@ class SyncWizardApp(App[int]):
         self.clock = clock
         self.poll_interval = poll_interval or (settings.ui.poll_interval if settings else 1.0)
         self.lab_state = lab_state  # handed by the entry point: the TUI never imports the lab
+        # Training scenarios, offered while the lab profile is in use (also handed over).
+        self.practice = practice if settings and settings.profile.name == "lab" else None
         self.size_notice: MinSizeScreen | None = None
 
     def get_default_screen(self) -> Screen[None]:
-        return WelcomeScreen(self.settings, self.settings_error)
+        return WelcomeScreen(self.settings, self.settings_error, practice=self.practice is not None)
 
     def on_mount(self) -> None:
         if self.settings is not None:
@@ -288,6 +292,15 @@ class SyncWizardApp(App[int]):
             return
         self.push_screen(LabScreen(self.settings, self.lab_state))
 
+    def action_open_practice(self) -> None:
+        if self.practice is None:
+            return
+        from syncwizard.tui.practice.screen import PracticeScreen
+
+        if self._show_existing(PracticeScreen):
+            return
+        self.push_screen(PracticeScreen(self.settings, self.practice))
+
     def _show_existing(self, kind: type[Screen[None]]) -> bool:
         """Go back to a screen of `kind` already open (from the palette or help), if any."""
         existing = next((s for s in self.screen_stack if isinstance(s, kind)), None)
@@ -314,6 +327,10 @@ class SyncWizardApp(App[int]):
         yield SystemCommand(
             "Practice lab", "How to bring up the practice lab", self.action_open_lab
         )
+        if self.practice is not None:
+            yield SystemCommand(
+                "Practice", "Training scenarios on the lab, graded", self.action_open_practice
+            )
         yield SystemCommand(
             "High contrast", "Toggle strong colours", self.action_toggle_high_contrast
         )
@@ -326,9 +343,12 @@ def run_tui(
     *,
     start: str | None = None,
     lab_state: LabState | None = None,
+    practice: PracticeDesk | None = None,
 ) -> int:
     """Run the TUI until the user quits (on the dashboard with `start="status"`); the exit
     status for the CLI. `lab_state` reads what of the practice lab runs, for its screen."""
-    app = SyncWizardApp(settings, settings_error, start=start, lab_state=lab_state)
+    app = SyncWizardApp(
+        settings, settings_error, start=start, lab_state=lab_state, practice=practice
+    )
     result = app.run()
     return result if isinstance(result, int) else (app.return_code or 0)

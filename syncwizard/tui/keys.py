@@ -42,6 +42,14 @@ WELCOME_STATUS = Binding(
 WELCOME_LAB = Binding(
     "l", "app.open_lab", "Lab", id="welcome.lab", tooltip="How to bring up the practice lab"
 )
+WELCOME_PRACTICE = Binding(
+    "p",
+    "app.open_practice",
+    "Practice",
+    id="welcome.practice",
+    tooltip="Training scenarios on the practice lab, graded (with the lab profile)",
+    show=False,  # the menu says it; at 80 columns the footer keeps room for h Contrast
+)
 WELCOME_COPY_PATH = Binding(
     "c",
     "copy_config_path",

@@ -447,6 +447,7 @@ async def test_going_on_knowingly_clears_until_x_ends_it() -> None:
         await until(
             pilot,
             lambda: (shown := screen.log_pane._shown) is not None and "still arriving" in shown[0],
+            timeout=20,  # a refresh can be late on a busy machine
         )
         progress = screen.log_pane._shown
         assert progress is not None and "still arriving" in progress[0]

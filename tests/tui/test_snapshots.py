@@ -89,3 +89,40 @@ def test_help_over_the_dashboard(snap_compare: SnapCompare) -> None:
 def test_min_size_notice(snap_compare: SnapCompare) -> None:
     app, _ = make_app()
     assert snap_compare(app, terminal_size=(70, 20))
+
+
+def practice_after(
+    *, debrief: bool
+) -> tuple[SyncWizardApp, Callable[[Pilot[int]], Coroutine[Any, Any, None]]]:
+    """The Practice screen on the weekend outage's ticket, or its debrief (a run that gave
+    up the events), over the fake lab of tests/support/fake_practice.py."""
+    from support.fake_practice import FakeDesk
+    from textual.widgets import OptionList
+    from tui_support import until
+
+    from syncwizard.tui.practice.debrief import DebriefScreen
+    from syncwizard.tui.practice.screen import PracticeScreen
+
+    desk = FakeDesk(gave_up=True)
+    app, _ = make_app()
+    app.practice = desk
+
+    async def open_practice(pilot: Pilot[int]) -> None:
+        await pilot.press("p")
+        await until(pilot, lambda: isinstance(app.screen, PracticeScreen))
+        menu = app.screen.query_one("#scenarios", OptionList)
+        await until(pilot, lambda: menu.option_count > 0)
+        menu.highlighted = menu.get_option_index("weekend-outage")
+        if debrief:
+            desk.run_ended.set()
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, DebriefScreen))
+        await pilot.pause()
+
+    return app, open_practice
+
+
+@pytest.mark.parametrize("debrief", [False, True], ids=["list", "debrief"])
+def test_practice(snap_compare: SnapCompare, debrief: bool) -> None:
+    app, run_before = practice_after(debrief=debrief)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

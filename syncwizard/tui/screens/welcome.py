@@ -32,6 +32,7 @@ INTRO = (
 MENU_HINT = "Enter opens the highlighted choice. F1 lists every key."
 BACKUP_TEXT = "repository DB, wait for the Sync Service, Sync DB, seal"
 RESTORE_TEXT = "choose a set, clear events, both DBs, start with recover"
+PRACTICE_TEXT = "training scenarios on the lab, graded with a debrief"
 NO_CONFIG_FIX = (
     "To practise first: `syncwizard lab up` starts a local stack and writes a `lab` profile.\n"
     "For your own systems: `syncwizard config init` writes a commented template to fill in."
@@ -52,13 +53,21 @@ class WelcomeScreen(WizardScreen):
         keys.WELCOME_RESTORE,
         keys.WELCOME_STATUS,
         keys.WELCOME_LAB,
+        keys.WELCOME_PRACTICE,
         keys.WELCOME_COPY_PATH,
     ]
 
-    def __init__(self, settings: Settings | None, settings_error: SyncWizardError | None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None,
+        settings_error: SyncWizardError | None,
+        *,
+        practice: bool = False,
+    ) -> None:
         super().__init__()
         self.settings = settings
         self.settings_error = settings_error
+        self.practice = practice  # training scenarios offered: the lab profile is in use
 
     def compose(self) -> ComposeResult:
         settings = self.settings
@@ -94,6 +103,11 @@ class WelcomeScreen(WizardScreen):
                     disabled=settings is None,
                 ),
                 Option(_choice("Practice lab", "a local stack to rehearse on"), id="lab"),
+                *(
+                    [Option(_choice("Practice", PRACTICE_TEXT), id="practice")]
+                    if self.practice
+                    else []
+                ),
                 id="menu",
             )
             yield Static(MENU_HINT, id="menu-hint")
@@ -155,7 +169,7 @@ class WelcomeScreen(WizardScreen):
             option.replace_option_prompt("restore", _choice("Restore", text))
 
     async def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        if event.option_id in ("backup", "restore", "status", "lab"):
+        if event.option_id in ("backup", "restore", "status", "lab", "practice"):
             await self.app.run_action(f"open_{event.option_id}")
 
     def action_copy_config_path(self) -> None:

@@ -1,0 +1,1 @@
+"""Practice: the training scenarios on the lab, played with the real wizard (issue 12)."""
