@@ -830,3 +830,29 @@ def test_orphaned_queues_cleared_and_left_are_reported_with_their_archives(
     assert rows[0][:3] == [f"`{gone}`", "cleared", "120"] and archive in rows[0][3]
     assert rows[1][0] == f"`{kept}`" and "declined" in rows[1][1] and rows[1][5] == "75"
     assert "Not offered: queue Consumer.c.topic" in report
+
+
+def test_every_confirmation_is_listed_with_its_answer_and_how_long_it_was_read(
+    tmp_path: Path,
+) -> None:
+    run = restore_run(tmp_path, last="check_quiet")
+    facts = {"facts": [["pending", "500"]], "destructive": True}
+    run.emit(
+        EventKind.GATE,
+        "clear_events",
+        message="Remove the undelivered events?",
+        data={**facts, "optional": False, "confirmed": False, "seconds": 2.0},
+    )
+    run.emit(
+        EventKind.GATE,
+        "clear_events",
+        message="Remove the undelivered events?",
+        data={**facts, "optional": False, "confirmed": True, "seconds": 7.46},
+    )
+    report = render_report(run.load())
+    rows = table_rows(report, "| At |")
+    assert [row[2:] for row in rows] == [
+        ["Remove the undelivered events?", "refused"],
+        ["Remove the undelivered events?", "confirmed after 7.5 s"],
+    ]
+    assert report.index("## Timeline") < report.index("## Confirmations")

@@ -106,6 +106,28 @@ def timeline(view: RunView) -> list[str]:
     return ["## Timeline", "", *table(headers, rows)]
 
 
+def confirmations(view: RunView) -> list[str]:
+    """Every gate answered: what it asked, and whether and after how long it was confirmed."""
+    rows = []
+    for gate in view.record.gates:
+        seconds = float(gate.get("seconds", 0.0))
+        if gate.get("confirmed"):
+            answer = f"confirmed after {seconds:.1f} s"
+        else:
+            answer = "declined" if gate.get("optional") else "refused"
+        rows.append(
+            (
+                when(float(gate.get("at", 0.0)), day=view.day),
+                text(view.title(str(gate.get("step", "")))),
+                text(str(gate.get("title", ""))),
+                answer,
+            )
+        )
+    if not rows:
+        return []
+    return ["## Confirmations", "", *table(("At", "Step", "Asked", "Answer"), rows)]
+
+
 def errors(view: RunView) -> list[str]:
     if not view.attempts:
         return []

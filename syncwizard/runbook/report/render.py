@@ -8,7 +8,7 @@ from syncwizard.masking import mask_text
 from syncwizard.runbook.backup import step_names as backup_steps
 from syncwizard.runbook.journal import RunRecord
 from syncwizard.runbook.report.backup import backup_sections
-from syncwizard.runbook.report.overview import errors, facts, heading, timeline
+from syncwizard.runbook.report.overview import confirmations, errors, facts, heading, timeline
 from syncwizard.runbook.report.restore import restore_sections
 from syncwizard.runbook.report.view import RunView
 from syncwizard.runbook.restore import step_names as restore_steps
@@ -24,6 +24,13 @@ def render_report(record: RunRecord, secrets: Iterable[str] = ()) -> str:
     did (backup set and dumps; or the restore's events, databases and restart), errors."""
     view = RunView.of(record, secrets)
     sections: Callable[[RunView], list[str]] = _SECTIONS.get(record.runbook, lambda v: [])
-    lines = [*heading(view), *facts(view), *timeline(view), *sections(view), *errors(view)]
+    lines = [
+        *heading(view),
+        *facts(view),
+        *timeline(view),
+        *confirmations(view),
+        *sections(view),
+        *errors(view),
+    ]
     body = "\n".join(lines).rstrip() + "\n"
     return mask_text(body, view.found_secrets)
