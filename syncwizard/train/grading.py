@@ -7,11 +7,13 @@ up and restoring the Sync Service" (Sync Service 3.x/4.x).
 
 from __future__ import annotations
 
+from typing import Any
+
 from syncwizard.lab import postgres
 from syncwizard.lab.layout import LabLayout
 from syncwizard.runbook.backup import step_names as backup_steps
-from syncwizard.runbook.journal import RunRecord
-from syncwizard.runbook.model import StepState
+from syncwizard.runbook.journal import JOURNAL_NAME, RunRecord, read_entries
+from syncwizard.runbook.model import EventKind, StepState
 from syncwizard.runbook.restore import step_names as restore_steps
 from syncwizard.train.model import LabFacts, Point
 
@@ -25,10 +27,20 @@ RESTORE_EVENTS = (
     "Restore, step 1: remove the undelivered events of Consumer.<guid>.<topic> "
     "(or delete the virtual topic and its queue)"
 )
+RESTORE_QUIET = (
+    "Restore, step 1 (before 2.1): remove the undelivered events of Consumer.<guid>.<topic> "
+    "once nothing arrives any more: what a still-running repository adds after the clear "
+    "belongs to a database the restore is about to replace"
+)
 RESTORE_DATABASES = "Restore, steps 2.1-2.2: restore the repository DB, then the Sync DB"
 RESTORE_RECOVER = (
     "Restore, step 2.3: restart the Sync Service with -Drecover=<repo admin>:<password>, "
     "which brings it in line with the repository during bootstrap"
+)
+RESTORE_AVAILABLE = (
+    "Restore, step 2.3: the Sync Service ensures that it and the repository are in sync "
+    "during bootstrap, before becoming available for requests (its health check healthy, "
+    "a consumer on Consumer.<guid>.<topic>)"
 )
 
 
@@ -42,6 +54,23 @@ def seconds_taken(record: RunRecord) -> float:
 
 def done(record: RunRecord, step: str) -> bool:
     return record.states.get(step) == StepState.DONE
+
+
+def step_errors(record: RunRecord, step: str) -> list[dict[str, Any]]:
+    """The error of every failed attempt of `step`, oldest first, read from the run's
+    journal: the RunRecord keeps only the last one, and forgets it once a retry succeeded,
+    while grading asks what the attempts before met."""
+    try:
+        entries = read_entries(record.run_dir / JOURNAL_NAME)
+    except OSError:
+        return []
+    return [
+        dict(entry.get("error") or {})
+        for entry in entries
+        if entry.get("kind") == EventKind.STATE
+        and entry.get("step") == step
+        and entry.get("state") == StepState.FAILED
+    ]
 
 
 def finished(record: RunRecord, possible: int, procedure: str) -> Point:

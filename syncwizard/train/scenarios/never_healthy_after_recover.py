@@ -1,0 +1,171 @@
+"""The Sync Service never healthy after the -Drecover start: its Sync DB password was
+rotated under it. The health check names databaseConnection; the fix is the role's password."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+
+import psycopg
+from psycopg import sql
+
+from syncwizard.config import Profile
+from syncwizard.lab import postgres
+from syncwizard.lab.layout import LabLayout
+from syncwizard.runbook.journal import RunRecord
+from syncwizard.runbook.model import StepState
+from syncwizard.runbook.restore import step_names as restore_steps
+from syncwizard.train import grading
+from syncwizard.train.model import Fault, LabFacts, Point, Scenario
+from syncwizard.train.scenarios.common import take_backup
+
+TARGET_SECONDS = 900.0
+FAILING_CHECK = "databaseConnection"  # the health check component the fault breaks
+# The stand-in's sessions (startup, recover, health probe, consumer) are named so.
+STANDIN_SESSIONS = "syncwizard-standin%"
+CONSUMER_SESSION = "syncwizard-standin-consumer"
+WAIT_FOR_CONSUMER = 120.0  # how long the fault waits for the recovered stand-in
+
+
+async def _setup(layout: LabLayout, profile: Profile) -> None:
+    await take_backup(profile)
+
+
+def sync_role(layout: LabLayout) -> str:
+    """The role the Sync Service reaches its tables as (its conninfo's user)."""
+    return postgres.sync_conninfo(layout).rsplit("user=", 1)[1].split()[0]
+
+
+def _set_password(layout: LabLayout, role: str, password: str) -> None:
+    with psycopg.connect(postgres.superuser_conninfo(layout), autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                sql.Identifier(role), sql.Literal(postgres.scram_verifier(password))
+            )
+        )
+
+
+def _consumer_connected(layout: LabLayout) -> bool:
+    with psycopg.connect(postgres.superuser_conninfo(layout), autocommit=True) as admin:
+        row = admin.execute(
+            "SELECT 1 FROM pg_stat_activity WHERE application_name = %s", (CONSUMER_SESSION,)
+        ).fetchone()
+    return row is not None
+
+
+def rotate_sync_password(layout: LabLayout) -> None:
+    """A DBA's password rotation of the Sync DB role that nobody carried into the Sync
+    Service's configuration: the role gets a new password and its open sessions end, so the
+    service's next connections are refused. Done once the recover start has reconciled and
+    the consumer has opened its connection (a rotation before it would stop the start
+    itself, not its health)."""
+    role = sync_role(layout)
+    deadline = time.monotonic() + WAIT_FOR_CONSUMER
+    while time.monotonic() < deadline and not _consumer_connected(layout):
+        time.sleep(0.05)
+    _set_password(layout, role, secrets.token_urlsafe(24))
+    with psycopg.connect(postgres.superuser_conninfo(layout), autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE usename = %s AND application_name LIKE %s",
+            (role, STANDIN_SESSIONS),
+        )
+
+
+def rotate_once_recovered(layout: LabLayout) -> None:
+    """The fault: the rotation waits in the background for the start it must follow."""
+    threading.Thread(
+        target=rotate_sync_password, args=(layout,), name="rotate-sync-password", daemon=True
+    ).start()
+
+
+def restore_sync_password(layout: LabLayout) -> None:
+    """The fix the debrief names: the role gets back the password the Sync Service's
+    configuration holds (in the lab, its pgpass file). The running service reconnects by
+    itself: no restart, no second -Drecover."""
+    role = sync_role(layout)
+    _set_password(layout, role, postgres.read_pgpass_passwords(layout)[role])
+
+
+def unhealthy_failures(record: RunRecord) -> list[str]:
+    """The recover step's failures that named the failing health check."""
+    return [
+        str(error.get("message", ""))
+        for error in grading.step_errors(record, restore_steps.RECOVER)
+        if error.get("system") == "health" and FAILING_CHECK in str(error.get("message", ""))
+    ]
+
+
+def _unhealthy_named(record: RunRecord) -> Point:
+    named = unhealthy_failures(record)
+    ok = bool(named)
+    return Point(
+        "unhealthy_named",
+        "The run stopped at the health check, naming the failing check",
+        2 if ok else 0,
+        2,
+        f"The run did not declare the restore done: the watch after the -Drecover start "
+        f"timed out and said which check failed and why ({FAILING_CHECK}: the Sync DB "
+        "refused the service's password). The recover itself had run: only the database "
+        "connection was broken."
+        if ok
+        else f"No recover attempt stopped on an unhealthy {FAILING_CHECK}.",
+        grading.RESTORE_AVAILABLE,
+    )
+
+
+def _fixed(record: RunRecord) -> Point:
+    ok = bool(unhealthy_failures(record)) and grading.done(record, restore_steps.RECOVER)
+    return Point(
+        "fixed",
+        "The cause was fixed and the service became healthy",
+        4 if ok else 0,
+        4,
+        "The Sync DB role's password was rotated by a DBA and the Sync Service's configuration "
+        "still held the old one. Once the role had the configured password again (or the "
+        "configuration the new one), the service reconnected by itself; the step, run again, "
+        "only watched (no second start) and saw it healthy with a consumer on its queue."
+        if ok
+        else "The Sync Service was left unhealthy: its health check said "
+        f"{FAILING_CHECK} (password authentication failed for the Sync DB role). Give the "
+        "role back the password the service's configuration holds (ALTER ROLE ... PASSWORD), "
+        "or put the new one in its configuration and restart it, then run the step again.",
+        grading.RESTORE_AVAILABLE,
+    )
+
+
+def _grade(record: RunRecord, facts: LabFacts) -> list[Point]:
+    return [
+        _unhealthy_named(record),
+        _fixed(record),
+        grading.recover_removed(record, 2),
+        grading.no_drift(facts, 3),
+        grading.within_time(record, TARGET_SECONDS),
+    ]
+
+
+NEVER_HEALTHY_AFTER_RECOVER = Scenario(
+    id="never-healthy-after-recover",
+    title="The Sync Service never healthy after the recover start",
+    ticket=(
+        "INC-3455: after tonight's storage migration the Sync DB lost its last hours of "
+        "tracking. Restore last night's backup of the repository and the Sync Service. The "
+        "DBA team is doing its quarterly credential rotation on the database server tonight."
+    ),
+    difficulty=3,
+    runbook=restore_steps.RUNBOOK,
+    setup=_setup,
+    grade=_grade,
+    faults=(
+        Fault(
+            restore_steps.RECOVER,
+            StepState.RUNNING,
+            "the Sync DB role's password is rotated once the -Drecover start has reconciled "
+            "(the Sync Service's configuration keeps the old one)",
+            rotate_once_recovered,
+        ),
+    ),
+    target_seconds=TARGET_SECONDS,
+    situation="last night's backup was taken; a fault waits for the -Drecover start",
+)
