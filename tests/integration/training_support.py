@@ -56,10 +56,13 @@ class Played:
     """One trainee run: its engine (run it, change the choices, run it again as the trainee
     does after a refusal) and the watcher that injects the scenario's faults."""
 
-    def __init__(self, scenario: Scenario, lab: LabLayout, engine: Engine) -> None:
+    def __init__(
+        self, scenario: Scenario, lab: LabLayout, engine: Engine, watcher: FaultWatcher
+    ) -> None:
         self.scenario = scenario
         self.lab = lab
         self.engine = engine
+        self.watcher = watcher
         self.started = time.monotonic()
 
     @classmethod
@@ -76,9 +79,7 @@ class Played:
             observers=[watcher],
             confirm=confirm,
         )
-        played = cls(scenario, lab, engine)
-        played.watcher = watcher
-        return played
+        return cls(scenario, lab, engine, watcher)
 
     @classmethod
     def backup(
@@ -93,11 +94,7 @@ class Played:
             observers=observers,
             confirm=confirm,
         )
-        played = cls(scenario, lab, engine)
-        played.watcher = watcher
-        return played
-
-    watcher: FaultWatcher
+        return cls(scenario, lab, engine, watcher)
 
     async def graded(self, timing: str | None = None) -> Attempt:
         """Close the run (the trainee ends the wizard) and grade it."""

@@ -47,7 +47,9 @@ def _drained_after_restart(record: RunRecord) -> Point:
             f"The broker restarted during the wait: {reset.get('note', 'its counters reset')}. "
             f"The drain then held on samples taken after the restart ({result.get('clause')}), "
             "and the Sync DB was dumped after that: nothing counted before the restart "
-            "stood in for consumption after it."
+            "stood in for consumption after it, and no event was left behind (the drain "
+            "holds only with no event older than t0 pending and none sent to ActiveMQ.DLQ; "
+            "the broker's persistent messages survive its restart)."
         )
     elif ok:
         debrief = (
