@@ -129,8 +129,10 @@ def _fixed(record: RunRecord) -> Point:
         if ok
         else "The Sync Service was left unhealthy: its health check said "
         f"{FAILING_CHECK} (password authentication failed for the Sync DB role). Give the "
-        "role back the password the service's configuration holds (ALTER ROLE ... PASSWORD), "
-        "or put the new one in its configuration and restart it, then run the step again.",
+        "role back the password the service's configuration holds (as the database's "
+        "superuser: ALTER ROLE sync PASSWORD '...'; in the lab the configured one is on the "
+        "sync line of its pgpass file), or put the new one in the service's configuration and "
+        "restart it; then run the step again: it watches the same start.",
         grading.RESTORE_AVAILABLE,
     )
 
