@@ -57,13 +57,14 @@ async def test_producing_during_restore_good_and_bad_runs(
         "events_lost": 2,
         "databases": 3,
         "drift": 3,
+        "gates_read": 2,
         "time": 1,
     }, debriefs(good)
     assert "ran its stop command" in debriefs(good)["repository_stopped"]
 
     # Bad: the run ends refused at the check and the trainee leaves it there.
     await prepared(scenario, lab, profile)
-    bad_run = Played.restore(scenario, lab, profile, right_choices(lab))
+    bad_run = Played.restore(scenario, lab, profile, right_choices(lab), reads=False)
     outcome = await bad_run.engine.run()
     assert outcome.step_id == restore_steps.QUIET and outcome.refused
     # The repository goes on changing nodes nobody tracks while the trainee walks away.
@@ -74,6 +75,7 @@ async def test_producing_during_restore_good_and_bad_runs(
         "events_lost": 0,
         "databases": 0,
         "drift": 0,
+        "gates_read": 0,
         "time": 1,
     }, debriefs(bad)
     assert "never stopped" in debriefs(bad)["repository_stopped"]
@@ -140,13 +142,14 @@ async def test_wrong_recover_password_good_and_bad_runs(
         "recovered": 4,
         "recover_removed": 2,
         "drift": 3,
+        "gates_read": 2,
         "time": 1,
     }, debriefs(good)
 
     # Bad: the same wrong password three times, then the trainee gives up.
     await prepared(scenario, lab, profile)
     choices = right_choices(lab, recover_password=wrong)
-    bad_run = Played.restore(scenario, lab, profile, choices)
+    bad_run = Played.restore(scenario, lab, profile, choices, reads=False)
     for _ in range(3):
         choices.recover_password = wrong  # typed again, as the screen asks each time
         outcome = await bad_run.engine.run()
@@ -158,6 +161,7 @@ async def test_wrong_recover_password_good_and_bad_runs(
         "recovered": 0,
         "recover_removed": 0,
         "drift": 3,
+        "gates_read": 0,
         "time": 1,
     }, debriefs(bad)
     assert "3 -Drecover starts were refused" in debriefs(bad)["password_checked"]
@@ -200,12 +204,13 @@ async def test_never_healthy_after_recover_good_and_bad_runs(
         "fixed": 4,
         "recover_removed": 2,
         "drift": 3,
+        "gates_read": 2,
         "time": 1,
     }, debriefs(good)
 
     # Bad: the trainee abandons with the service unhealthy.
     await prepared(scenario, lab, profile)
-    bad_run = Played.restore(scenario, lab, profile, right_choices(lab))
+    bad_run = Played.restore(scenario, lab, profile, right_choices(lab), reads=False)
     outcome = await bad_run.engine.run()
     assert outcome.step_id == restore_steps.RECOVER, outcome
     bad = await bad_run.graded()
@@ -214,6 +219,7 @@ async def test_never_healthy_after_recover_good_and_bad_runs(
         "fixed": 0,
         "recover_removed": 0,
         "drift": 3,
+        "gates_read": 0,
         "time": 1,
     }, debriefs(bad)
     assert "ALTER ROLE" in debriefs(bad)["fixed"]

@@ -4,6 +4,7 @@ scenario's faults injected by the watcher `train run` uses, and its grade."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from syncwizard.runbook.engine import Engine
 from syncwizard.runbook.journal import JOURNAL_NAME, load_run
 from syncwizard.runbook.model import Gate, Observer
 from syncwizard.runbook.restore.runbook import RestoreChoices, resolve_set, start_restore
-from syncwizard.train import session
+from syncwizard.train import grading, session
 from syncwizard.train.faults import FaultWatcher
 from syncwizard.train.model import Scenario
 from syncwizard.train.results import Attempt
@@ -31,6 +32,13 @@ def lab_profile(lab_config: Path, backup_dir: Path, **environ: str) -> Profile:
 
 
 async def confirm(gate: Gate) -> bool:
+    """A trainee who confirms each gate at once, without reading it."""
+    return True
+
+
+async def confirm_after_reading(gate: Gate) -> bool:
+    """A trainee who reads each gate's facts before confirming it."""
+    await asyncio.sleep(grading.reading_seconds(len(gate.facts)) + 0.1)
     return True
 
 
@@ -67,7 +75,13 @@ class Played:
 
     @classmethod
     def restore(
-        cls, scenario: Scenario, lab: LabLayout, profile: Profile, choices: RestoreChoices
+        cls,
+        scenario: Scenario,
+        lab: LabLayout,
+        profile: Profile,
+        choices: RestoreChoices,
+        *,
+        reads: bool = True,
     ) -> Played:
         last_night = resolve_set(Path(profile.backup.dir), None)  # the newest usable set
         watcher = FaultWatcher(lab, scenario.faults)
@@ -77,7 +91,7 @@ class Played:
             choices,
             broker_password=broker_password(profile.broker),
             observers=[watcher],
-            confirm=confirm,
+            confirm=confirm_after_reading if reads else confirm,
         )
         return cls(scenario, lab, engine, watcher)
 

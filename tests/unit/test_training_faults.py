@@ -33,8 +33,11 @@ MINE = (
 Line = tuple[Any, ...]
 
 
-def journaled(tmp_path: Path, runbook: str, *lines: Line, finished: bool = False) -> RunRecord:
-    """A run as the engine journals it: RUNNING before each DONE/FAILED, records inside."""
+def journaled(
+    tmp_path: Path, runbook: str, *lines: Line, finished: bool = False, read: bool = True
+) -> RunRecord:
+    """A run as the engine journals it: one gate confirmed first (after reading its facts,
+    or at once), RUNNING before each DONE/FAILED, records inside."""
     run_id = f"{runbook}-20261206T100000Z"
     journal = Journal.create(tmp_path / run_id)
 
@@ -49,6 +52,13 @@ def journaled(tmp_path: Path, runbook: str, *lines: Line, finished: bool = False
         running.discard(step)
 
     emit(EventKind.RUN_STARTED, data={"runbook": runbook, "steps": []})
+    facts = [["queue", "Consumer.5f0c.alfresco.repo.event2"], ["pending", "14"]]
+    emit(
+        EventKind.GATE,
+        step_id="stop_services",
+        message="Stop the Sync Service and the repository?",
+        data={"facts": facts, "confirmed": True, "seconds": 5.0 if read else 0.2},
+    )
     for line in lines:
         step = line[0]
         if isinstance(line[1], str) and not isinstance(line[1], StepState):
@@ -105,6 +115,7 @@ def test_producing_during_restore_rewards_stopping_the_repository_before_the_cle
         "events_lost": 2,
         "databases": 3,
         "drift": 3,
+        "gates_read": 2,
         "time": 1,
     }
     assert "ran its stop command" in debrief(scenario, stopped, "repository_stopped")
@@ -119,12 +130,13 @@ def test_producing_during_restore_rewards_stopping_the_repository_before_the_cle
     assert earned(scenario, went_on, DRIFTED)["repository_stopped"] == 0
     assert earned(scenario, went_on, DRIFTED)["drift"] == 0
     assert "went on knowingly" in debrief(scenario, went_on, "repository_stopped")
-    refused = journaled(tmp_path / "bad", "restore", ("check_quiet", producing))
+    refused = journaled(tmp_path / "bad", "restore", ("check_quiet", producing), read=False)
     assert earned(scenario, refused, DRIFTED) == {
         "repository_stopped": 0,
         "events_lost": 0,
         "databases": 0,
         "drift": 0,
+        "gates_read": 0,
         "time": 1,
     }
     assert "never stopped" in debrief(scenario, refused, "repository_stopped")
@@ -180,6 +192,7 @@ def test_a_wrong_recover_password_tried_once_then_right_earns_everything(
         "recovered": 4,
         "recover_removed": 2,
         "drift": 3,
+        "gates_read": 2,
         "time": 1,
     }
     other = SyncWizardError("the start command exited with 1: port in use", system="sync_service")
@@ -190,12 +203,14 @@ def test_a_wrong_recover_password_tried_once_then_right_earns_everything(
         ("start_recover", other),  # not a credentials refusal: not counted
         ("start_recover", REFUSED),
         ("start_recover", REFUSED),
+        read=False,
     )
     assert earned(scenario, thrice) == {
         "password_checked": 0,
         "recovered": 0,
         "recover_removed": 0,
         "drift": 3,
+        "gates_read": 0,
         "time": 1,
     }
     assert "3 -Drecover starts were refused" in debrief(scenario, thrice, "password_checked")
@@ -217,14 +232,16 @@ def test_never_healthy_grades_the_named_check_and_the_fix(tmp_path: Path) -> Non
         "fixed": 4,
         "recover_removed": 2,
         "drift": 3,
+        "gates_read": 2,
         "time": 1,
     }
-    abandoned = journaled(tmp_path / "left", "restore", ("start_recover", UNHEALTHY))
+    abandoned = journaled(tmp_path / "left", "restore", ("start_recover", UNHEALTHY), read=False)
     assert earned(scenario, abandoned) == {
         "unhealthy_named": 2,
         "fixed": 0,
         "recover_removed": 0,
         "drift": 3,
+        "gates_read": 0,
         "time": 1,
     }
     assert "ALTER ROLE" in debrief(scenario, abandoned, "fixed")
@@ -253,5 +270,9 @@ def test_each_fault_scenario_is_listed_with_a_ticket_and_a_procedure_on_every_po
     assert scenario.ticket.split(":")[0][:3] in ("INC", "CHG")
     assert 1 <= scenario.difficulty <= 3
     points = scenario.grade(journaled(tmp_path, scenario.runbook), IN_SYNC)
-    assert all(p.procedure.startswith(("Backup", "Restore")) for p in points if p.id != "time")
+    assert all(
+        p.procedure.startswith(("Backup", "Restore", "Every destructive step"))
+        for p in points
+        if p.id != "time"
+    )
     assert all(p.debrief for p in points)

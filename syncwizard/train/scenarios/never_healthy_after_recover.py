@@ -143,6 +143,7 @@ def _grade(record: RunRecord, facts: LabFacts) -> list[Point]:
         _fixed(record),
         grading.recover_removed(record, 2),
         grading.no_drift(facts, 3),
+        grading.gates_read(record, 2),
         grading.within_time(record, TARGET_SECONDS),
     ]
 

@@ -73,6 +73,7 @@ def _grade(record: RunRecord, facts: LabFacts) -> list[Point]:
         grading.no_events_lost(record, 2),
         grading.databases_restored(record, 3),
         grading.no_drift(facts, 3),
+        grading.gates_read(record, 2),
         grading.within_time(record, TARGET_SECONDS),
     ]
 

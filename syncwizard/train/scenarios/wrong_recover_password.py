@@ -80,6 +80,7 @@ def _grade(record: RunRecord, facts: LabFacts) -> list[Point]:
         _recovered(record),
         grading.recover_removed(record, 2),
         grading.no_drift(facts, 3),
+        grading.gates_read(record, 2),
         grading.within_time(record, TARGET_SECONDS),
     ]
 
