@@ -37,6 +37,7 @@ PROFILE_NAME = "lab"
 BROKER_USER = "admin"
 BROKER_PASSWORD = broker.LAB_BROKER_PASSWORD  # what `_start_broker` configures the broker with
 REPO_ADMIN_USER = "admin"
+LAB_HEALTHY_TIMEOUT = 120.0  # seconds the wizard watches the lab's Sync Service come back
 
 
 @dataclass(frozen=True)
@@ -218,6 +219,10 @@ def profile_sections(
             "log": str(layout.log_file(standin.PART)),
             # Its process, to check -Drecover is gone from it after the plain restart.
             "pid_file": str(layout.standin_pid_file),
+            # The stand-in is healthy seconds after a start: a trainee whose service never
+            # gets healthy (the practice scenario) hears which check fails within 2 minutes,
+            # not after the 10 a large repository's recover may need.
+            "healthy_timeout": LAB_HEALTHY_TIMEOUT,
         },
         "repository": {
             "stop": f"{repository_ctl} stop {root}",

@@ -8,7 +8,11 @@ from typing import Any
 
 import pytest
 
+from syncwizard.clients.names import LEGACY_TOPIC
+from syncwizard.config import load_settings
 from syncwizard.errors import SyncWizardError
+from syncwizard.lab import stack
+from syncwizard.lab.layout import CLASSIC, LabLayout
 from syncwizard.lab.postgres import Drift
 from syncwizard.runbook.journal import Journal, RunRecord, load_run
 from syncwizard.runbook.model import EventKind, RefusedError, StepEvent, StepState
@@ -276,3 +280,13 @@ def test_each_fault_scenario_is_listed_with_a_ticket_and_a_procedure_on_every_po
         if p.id != "time"
     )
     assert all(p.debrief for p in points)
+
+
+def test_the_lab_profile_names_a_never_healthy_check_within_two_minutes(tmp_path: Path) -> None:
+    """A trainee of never-healthy-after-recover hears which check fails before the time
+    target, not after the 600 s a large repository's recover may need."""
+    config = tmp_path / "config.toml"
+    stack.write_lab_profile(LabLayout(tmp_path / "lab"), config, LEGACY_TOPIC, CLASSIC)
+    profile = load_settings(config, "lab", environ={}).profile
+    assert profile.sync_service.healthy_timeout == stack.LAB_HEALTHY_TIMEOUT == 120.0
+    assert profile.sync_service.healthy_timeout < NEVER_HEALTHY_AFTER_RECOVER.target_seconds
