@@ -9,6 +9,7 @@ import time
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 
 from syncwizard.config import Profile
 from syncwizard.lab import postgres
@@ -34,23 +35,21 @@ async def _setup(layout: LabLayout, profile: Profile) -> None:
 
 def sync_role(layout: LabLayout) -> str:
     """The role the Sync Service reaches its tables as (its conninfo's user)."""
-    return postgres.sync_conninfo(layout).rsplit("user=", 1)[1].split()[0]
+    return str(conninfo_to_dict(postgres.sync_conninfo(layout))["user"])
 
 
-def _set_password(layout: LabLayout, role: str, password: str) -> None:
-    with psycopg.connect(postgres.superuser_conninfo(layout), autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("ALTER ROLE {} PASSWORD {}").format(
-                sql.Identifier(role), sql.Literal(postgres.scram_verifier(password))
-            )
+def _set_password(admin: psycopg.Connection, role: str, password: str) -> None:
+    admin.execute(
+        sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+            sql.Identifier(role), sql.Literal(postgres.scram_verifier(password))
         )
+    )
 
 
-def _consumer_connected(layout: LabLayout) -> bool:
-    with psycopg.connect(postgres.superuser_conninfo(layout), autocommit=True) as admin:
-        row = admin.execute(
-            "SELECT 1 FROM pg_stat_activity WHERE application_name = %s", (CONSUMER_SESSION,)
-        ).fetchone()
+def _consumer_connected(admin: psycopg.Connection) -> bool:
+    row = admin.execute(
+        "SELECT 1 FROM pg_stat_activity WHERE application_name = %s", (CONSUMER_SESSION,)
+    ).fetchone()
     return row is not None
 
 
@@ -62,10 +61,10 @@ def rotate_sync_password(layout: LabLayout) -> None:
     itself, not its health)."""
     role = sync_role(layout)
     deadline = time.monotonic() + WAIT_FOR_CONSUMER
-    while time.monotonic() < deadline and not _consumer_connected(layout):
-        time.sleep(0.05)
-    _set_password(layout, role, secrets.token_urlsafe(24))
     with psycopg.connect(postgres.superuser_conninfo(layout), autocommit=True) as admin:
+        while time.monotonic() < deadline and not _consumer_connected(admin):
+            time.sleep(0.05)
+        _set_password(admin, role, secrets.token_urlsafe(24))
         admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE usename = %s AND application_name LIKE %s",
@@ -85,7 +84,8 @@ def restore_sync_password(layout: LabLayout) -> None:
     configuration holds (in the lab, its pgpass file). The running service reconnects by
     itself: no restart, no second -Drecover."""
     role = sync_role(layout)
-    _set_password(layout, role, postgres.read_pgpass_passwords(layout)[role])
+    with psycopg.connect(postgres.superuser_conninfo(layout), autocommit=True) as admin:
+        _set_password(admin, role, postgres.read_pgpass_passwords(layout)[role])
 
 
 def unhealthy_failures(record: RunRecord) -> list[str]:
