@@ -9,15 +9,25 @@ from pathlib import Path
 
 import pytest
 from standin_support import admin_password, eventually
-from training_support import TIMINGS, Played, debriefs, lab_profile, prepared, scores
+from training_support import (
+    TIMINGS,
+    Played,
+    confirm,
+    debriefs,
+    lab_profile,
+    prepared,
+    scores,
+)
 
+from syncwizard.config import broker_password
 from syncwizard.lab import postgres, repository_control, standin
 from syncwizard.lab.layout import LabLayout
 from syncwizard.lab.reset import reset
 from syncwizard.runbook.backup import step_names as backup_steps
 from syncwizard.runbook.journal import JOURNAL_NAME, load_run, read_entries
 from syncwizard.runbook.restore import step_names as restore_steps
-from syncwizard.runbook.restore.runbook import RestoreChoices
+from syncwizard.runbook.restore.runbook import RestoreChoices, resolve_set, start_restore
+from syncwizard.train import session
 from syncwizard.train.scenarios.broker_restart_mid_drain import BROKER_RESTART_MID_DRAIN
 from syncwizard.train.scenarios.never_healthy_after_recover import (
     NEVER_HEALTHY_AFTER_RECOVER,
@@ -224,6 +234,46 @@ async def test_never_healthy_after_recover_good_and_bad_runs(
     }, debriefs(bad)
     assert "ALTER ROLE" in debriefs(bad)["fixed"]
     await asyncio.to_thread(reset, lab)  # gives the role its password back
+
+
+async def test_train_run_rotates_the_sync_password_from_the_wizards_journal(
+    lab: LabLayout, lab_config: Path, tmp_path: Path
+) -> None:
+    """`train run`'s way for the fault that waits in the background: the wizard runs on its
+    own (no observer of ours in it); the watcher reads its journal, starts the rotation as
+    the -Drecover step begins, and grades at the end."""
+    scenario = NEVER_HEALTHY_AFTER_RECOVER
+    profile = lab_profile(
+        lab_config,
+        tmp_path / "backups",
+        SYNCWIZARD_SYNC_SERVICE__HEALTHY_TIMEOUT="10",
+        SYNCWIZARD_SYNC_SERVICE__WATCH_INTERVAL="1",
+    )
+    since = (await session.prepare(scenario, lab, profile)).set_up_at
+    said: list[str] = []
+    watching = asyncio.create_task(
+        asyncio.to_thread(
+            session.watch, scenario, lab, since, say=said.append, poll=0.1, stop_after=240
+        )
+    )
+    engine = start_restore(
+        profile,
+        resolve_set(Path(profile.backup.dir), None),
+        right_choices(lab),
+        broker_password=broker_password(profile.broker),
+        confirm=confirm,
+    )
+    try:
+        outcome = await engine.run()
+    finally:
+        await engine.aclose()
+    attempt = await watching
+    assert outcome.step_id == restore_steps.RECOVER and outcome.error is not None
+    assert "databaseConnection: cannot reach the Sync DB" in outcome.error.message
+    assert f"fault: {scenario.faults[0].what}" in said
+    assert attempt is not None and attempt.run_id == engine.run_id
+    assert scores(attempt)["unhealthy_named"] == 2 and scores(attempt)["fixed"] == 0
+    await asyncio.to_thread(reset, lab)
 
 
 def test_zz_timings() -> None:
