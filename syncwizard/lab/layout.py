@@ -20,6 +20,7 @@ class LabPorts:
     # The `current` flavour's broker has no STOMP for the wizard: this STOMP connector is
     # only for the lab's own stand-ins (their stand-in for OpenWire), never in a profile.
     lab_link: int = 61623
+    mariadb: int = 13306  # only with `lab up --db mariadb`
 
 
 # The test suite runs its own lab on other ports, so a practice lab can stay up.
@@ -35,6 +36,7 @@ TEST_PORTS = LabPorts(
     standin=29090 + _OFFSET,
     repository=28080 + _OFFSET,
     lab_link=26613 + _OFFSET,
+    mariadb=23306 + _OFFSET,
 )
 
 # What a lab models (`lab up --like NAME`): `classic` is the lab as it always was (broker with
@@ -43,6 +45,11 @@ TEST_PORTS = LabPorts(
 CLASSIC = "classic"
 CURRENT = "current"
 FLAVOURS = (CLASSIC, CURRENT)
+
+# The lab's database engines (`lab up --db`).
+POSTGRES = "postgres"
+MARIADB = "mariadb"
+DB_ENGINES = (POSTGRES, MARIADB)
 
 
 @dataclass(frozen=True)
@@ -120,6 +127,9 @@ class LabSettings:
     # the stand-in as the repository's user: `lab up --shared-db`.
     shared_db: bool = False
     flavour: str = CLASSIC  # CLASSIC or CURRENT (`lab up --like`)
+    # The databases' engine: POSTGRES, or MARIADB with `lab up --db mariadb`, which runs a
+    # MariaDB beside (the stand-ins keep PostgreSQL for now).
+    db: str = POSTGRES
 
     @property
     def current(self) -> bool:
@@ -145,6 +155,7 @@ def read_settings(layout: LabLayout) -> LabSettings:
         shared_db=bool(data.get("shared_db", False)),
         # A lab made before flavours existed is the classic one.
         flavour=str(data.get("flavour", CLASSIC)),
+        db=str(data.get("db", POSTGRES)),
     )
 
 

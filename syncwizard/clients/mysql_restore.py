@@ -1,0 +1,388 @@
+"""Restoring a MySQL/MariaDB dump beside the live database, and verifying it.
+
+`restore_beside` creates `<live>__restore_<run>` (the live one's character set and
+collation), sends the dump into it with the client, and compares the exact row count of
+every table with the counts recorded at dump time; the live database is not touched
+(except on the drop-first path, which empties it first, by design). A kill -9 at any point
+leaves the live database as it was; the resumed step kills the orphaned client by its
+recorded pid, drops the half-filled scratch database it created, and starts again.
+
+The facts worth keeping across a crash go to a `Journal` (the runbook's step context
+records them the same way): `child` (the loading client's pid), `creating_scratch`,
+`live` (its character set, collation and tables) and `restored`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from syncwizard.clients.mysql_conn import (
+    CLIENTS,
+    KEPT_LINES,
+    MySQLTarget,
+    client_argv,
+    ident,
+    kill_group,
+    option_file,
+    run_sql,
+    tool_error,
+    tool_path,
+)
+from syncwizard.clients.mysql_facts import DatabaseFacts, database_facts
+from syncwizard.clients.mysql_rows import RowCounter
+from syncwizard.clients.results import Progress
+from syncwizard.errors import SyncWizardError
+
+Mode = Literal["side_by_side", "drop_first"]
+CHUNK = 1 << 20
+REPORT_INTERVAL = 0.5
+ProgressCallback = Callable[[Progress], None]
+
+
+class Journal(Protocol):
+    """Facts kept across a crash: what `StepContext.record`/`records_of` do for a step."""
+
+    def record(self, name: str, data: Mapping[str, Any]) -> None: ...
+
+    def records(self) -> Mapping[str, Mapping[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class MySQLRestorePlan:
+    target: MySQLTarget  # the live database, as the profile reaches it
+    dump: Path
+    row_counts: Mapping[str, int] = field(hash=False)  # recorded at dump time, per table
+    scratch: str
+    aside: str
+    mode: Mode = "side_by_side"
+
+    @property
+    def live(self) -> str:
+        return self.target.database
+
+    @property
+    def label(self) -> str:
+        return f"{self.target.system or 'database'} {self.live!r}"
+
+    @classmethod
+    def for_run(
+        cls,
+        target: MySQLTarget,
+        dump: Path,
+        row_counts: Mapping[str, int],
+        run_id: str,
+        mode: Mode = "side_by_side",
+    ) -> MySQLRestorePlan:
+        # The names the PostgreSQL restore uses (<live>__restore_<run>, <live>__before_<run>),
+        # which fit MySQL's 64 characters too.
+        from syncwizard.runbook.restore.database import aside_name, scratch_name
+
+        return cls(
+            target=target,
+            dump=dump,
+            row_counts=dict(row_counts),
+            scratch=scratch_name(target.database, run_id),
+            aside=aside_name(target.database, run_id),
+            mode=mode,
+        )
+
+
+# --- an orphaned client ---------------------------------------------------------------------
+
+
+def kill_orphan_load(pid: int, scratch: str) -> bool:
+    """Kill the process group of `pid` if it still is a client loading into `scratch`
+    (left running by a kill -9 of the wizard). True if one was killed."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    if not cmdline or cmdline[0].rsplit(b"/", 1)[-1] not in {c.encode() for c in CLIENTS}:
+        return False
+    if f"--database={scratch}".encode() not in cmdline:
+        return False
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10.0
+    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            break
+        if state == "Z":
+            break
+        time.sleep(0.02)
+    return True
+
+
+# --- small statements ---------------------------------------------------------------------------
+
+
+async def drop_database(target: MySQLTarget, name: str) -> None:
+    await run_sql(
+        target,
+        f"DROP DATABASE IF EXISTS {ident(name)};",
+        database="",
+        timeout=0,
+        what=f"dropping {name!r}",
+    )
+
+
+async def create_like(target: MySQLTarget, name: str, like: DatabaseFacts) -> None:
+    spec = ""
+    if like.charset:
+        spec += f" CHARACTER SET {like.charset}"
+    if like.collation:
+        spec += f" COLLATE {like.collation}"
+    await run_sql(
+        target, f"CREATE DATABASE {ident(name)}{spec};", database="", what=f"creating {name!r}"
+    )
+
+
+async def exact_counts(target: MySQLTarget, database: str, tables: list[str]) -> dict[str, int]:
+    """SELECT COUNT(*) of each table (one client run; a missing table is left out)."""
+    facts = await database_facts(target, database)
+    present = [t for t in tables if t in facts.table_names]
+    if not present:
+        return {}
+    union = "\nUNION ALL ".join(
+        f"SELECT {i}, COUNT(*) FROM {ident(database)}.{ident(t)}" for i, t in enumerate(present)
+    )
+    rows = await run_sql(target, union + ";", database="", timeout=0, what="counting rows")
+    return {present[int(r[0] or 0)]: int(r[1] or 0) for r in rows}
+
+
+def mismatches(expected: Mapping[str, int], found: Mapping[str, int]) -> list[str]:
+    problems = []
+    for table, rows in sorted(expected.items()):
+        got = found.get(table)
+        if got is None:
+            problems.append(f"{table} is missing (the dump has {rows:,} rows)")
+        elif got != rows:
+            problems.append(f"{table} has {got:,} rows, the dump {rows:,}")
+    return problems
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+async def load(
+    target: MySQLTarget,
+    database: str,
+    dump: Path,
+    *,
+    expected_rows: int | None = None,
+    on_progress: ProgressCallback | None = None,
+    on_started: Callable[[int], None] | None = None,
+) -> RowCounter:
+    """Send `dump` to the client connected to `database`; progress against `expected_rows`."""
+    counter = RowCounter()
+    started = time.monotonic()
+    kept: list[str] = []
+
+    def report(phase: str) -> None:
+        if on_progress is not None:
+            on_progress(
+                Progress(
+                    tool=tool_path(CLIENTS).name,
+                    phase=phase,
+                    current_object=counter.current,
+                    bytes_written=counter.bytes,
+                    tuples_done=counter.rows,
+                    tuples_total=expected_rows,
+                    lines=tuple(kept[-3:]),
+                    elapsed=time.monotonic() - started,
+                )
+            )
+
+    with option_file(target) as options:
+        proc = await asyncio.create_subprocess_exec(
+            *client_argv(target, options, database=database),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )
+        if on_started is not None:
+            on_started(proc.pid)
+        assert proc.stdin is not None and proc.stderr is not None
+        stderr = proc.stderr
+
+        async def read_stderr() -> None:
+            async for raw in stderr:
+                kept.append(raw.decode(errors="replace").rstrip())
+                del kept[:-KEPT_LINES]
+
+        errors = asyncio.create_task(read_stderr())
+        done = False
+        try:
+            report("starting")
+            last = time.monotonic()
+            with dump.open("rb") as source:
+                while chunk := source.read(CHUNK):
+                    proc.stdin.write(chunk)
+                    try:
+                        await proc.stdin.drain()
+                    except (BrokenPipeError, ConnectionResetError):
+                        break  # the client stopped: its exit status and stderr say why
+                    counter.feed(chunk)
+                    if time.monotonic() - last >= REPORT_INTERVAL:
+                        report("data")
+                        last = time.monotonic()
+            counter.finish()
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                proc.stdin.close()
+            await proc.wait()
+            await errors
+            if proc.returncode != 0:
+                raise tool_error(
+                    f"loading {dump.name}",
+                    target.on(database),
+                    "\n".join(kept),
+                    proc.returncode or 0,
+                )
+            done = True
+        finally:
+            if not done:
+                await asyncio.shield(kill_group(proc))
+                errors.cancel()
+    report("done")
+    return counter
+
+
+# --- the step ------------------------------------------------------------------------------------
+
+
+async def _clear_leftovers(plan: MySQLRestorePlan, journal: Journal) -> list[str]:
+    records = journal.records()
+    child = records.get("child")
+    if child and child.get("database") == plan.scratch:
+        kill_orphan_load(int(child["pid"]), plan.scratch)
+    existing = await database_facts(plan.target, plan.scratch)
+    if not existing.exists:
+        return []
+    if records.get("creating_scratch", {}).get("name") != plan.scratch:
+        raise SyncWizardError(
+            f"{plan.label}: a database named {plan.scratch!r} already exists and this run "
+            "did not create it",
+            hint=f"look at it; drop it (DROP DATABASE `{plan.scratch}`) if it is not "
+            "needed, then run this step again",
+            system=plan.target.system,
+        )
+    await drop_database(plan.target, plan.scratch)
+    return [plan.scratch]
+
+
+async def _live(plan: MySQLRestorePlan, journal: Journal) -> DatabaseFacts:
+    """The live database's facts, recorded the first time (on the drop-first path it is
+    empty on a resume)."""
+    recorded = journal.records().get("live")
+    live = await database_facts(plan.target)
+    if recorded is None:
+        journal.record(
+            "live",
+            {"charset": live.charset, "collation": live.collation, "tables": live.table_names},
+        )
+        return live
+    return DatabaseFacts(
+        name=plan.live,
+        exists=live.exists,
+        charset=str(recorded["charset"]),
+        collation=str(recorded["collation"]),
+        tables=live.tables,
+        views=live.views,
+        triggers=live.triggers,
+        routines=live.routines,
+    )
+
+
+async def empty_live(plan: MySQLRestorePlan, live: DatabaseFacts) -> None:
+    """The drop-first path: drop every table of the live database (the database itself
+    stays, with its character set and the grants on it)."""
+    if not live.tables:
+        return
+    drops = ", ".join(f"{ident(plan.live)}.{ident(t)}" for t in live.table_names)
+    await run_sql(
+        plan.target,
+        f"SET SESSION FOREIGN_KEY_CHECKS = 0;\nDROP TABLE {drops};",
+        database="",
+        timeout=0,
+        what=f"emptying {plan.live!r} (the drop-first path)",
+    )
+
+
+async def restore_beside(
+    plan: MySQLRestorePlan,
+    journal: Journal,
+    *,
+    on_progress: ProgressCallback | None = None,
+    log: Callable[[str], None] = lambda _line: None,
+) -> dict[str, Any]:
+    """Restore the dump into the scratch database and verify every table's row count.
+    On any failure the scratch database is dropped."""
+    started = time.monotonic()
+    dropped = await _clear_leftovers(plan, journal)
+    for name in dropped:
+        log(f"dropped {name!r}, a half-restored scratch database of an interrupted attempt")
+    live = await _live(plan, journal)
+    if not live.exists:
+        raise SyncWizardError(
+            f"{plan.label}: there is no database {plan.live!r} to restore beside",
+            hint="create it (empty), with the character set Alfresco needs, and run again",
+            system=plan.target.system,
+        )
+    if plan.mode == "drop_first" and live.tables:
+        journal.record("dropping_live", {"name": plan.live, "tables": live.table_names})
+        await empty_live(plan, live)
+        log(f"dropped the {len(live.tables)} tables of {plan.live!r}: the drop-first path")
+    journal.record("creating_scratch", {"name": plan.scratch})
+    await create_like(plan.target, plan.scratch, live)
+    done = False
+    try:
+        counter = await load(
+            plan.target,
+            plan.scratch,
+            plan.dump,
+            expected_rows=sum(plan.row_counts.values()),
+            on_progress=on_progress,
+            on_started=lambda pid: journal.record("child", {"pid": pid, "database": plan.scratch}),
+        )
+        counts = await exact_counts(plan.target, plan.scratch, sorted(plan.row_counts))
+        if problems := mismatches(plan.row_counts, counts):
+            raise SyncWizardError(
+                f"{plan.label}: the restored database does not match the dump: "
+                + "; ".join(problems[:5])
+                + f". The scratch database {plan.scratch!r} was dropped; {plan.live!r} is "
+                "untouched",
+                hint="the set may be damaged: verify it again or choose another set",
+                system=plan.target.system,
+            )
+        done = True
+    finally:
+        if not done:
+            with contextlib.suppress(SyncWizardError, OSError):
+                await asyncio.shield(drop_database(plan.target, plan.scratch))
+    seconds = time.monotonic() - started
+    rows = sum(counts.values())
+    outputs: dict[str, Any] = {
+        "database": plan.live,
+        "scratch": plan.scratch,
+        "mode": plan.mode,
+        "tables": sorted(counts),
+        "rows": rows,
+        "bytes": counter.bytes,
+        "seconds": round(seconds, 2),
+        "dropped_leftovers": dropped,
+        "summary": f"restored {plan.dump.name} into {plan.scratch!r}: {rows:,} rows in "
+        f"{len(counts)} tables, each as the dump's count says, in {seconds:,.1f} s",
+    }
+    journal.record("restored", outputs)
+    return outputs
