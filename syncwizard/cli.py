@@ -95,6 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
         "Default: the flavour it was brought up as (classic if new)",
     )
     up.add_argument(
+        "--db",
+        choices=("postgres", "mariadb"),
+        default=None,
+        help="mariadb: also run a MariaDB (Debian's mariadb-server) with the same sample "
+        "databases, beside the PostgreSQL the stand-ins use. Default: as it was brought up",
+    )
+    up.add_argument(
         "--produce",
         type=float,
         default=0.5,

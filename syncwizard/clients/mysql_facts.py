@@ -58,6 +58,8 @@ _VERSION = re.compile(r"^(\d+)\.(\d+)")
 
 def parse_server(version: str, comment: str = "") -> ServerFacts:
     """`VERSION()` (and `@@version_comment`) -> the flavour and major.minor."""
+    if version.startswith("5.5.5-") and "mariadb" in version.lower():
+        version = version[len("5.5.5-") :]  # the prefix old MariaDB proxies put before it
     match = _VERSION.match(version)
     if not match:
         raise SyncWizardError(

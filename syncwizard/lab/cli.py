@@ -38,6 +38,7 @@ def _up(layout: LabLayout, args: argparse.Namespace) -> int:
         produce_rate=args.produce,
         shared_db=args.shared_db,
         flavour=like,
+        db=getattr(args, "db", None),
     )
     config_path = args.config or paths.config_file()
     stack.write_lab_profile(layout, config_path, settings.topic, settings.flavour)
@@ -51,6 +52,18 @@ def _up(layout: LabLayout, args: argparse.Namespace) -> int:
     if settings.shared_db:
         print("  Sync DB   its tables live in the repository database (compose's layout)")
     print(f"  events    the repository stand-in makes {settings.produce_rate:g} a second")
+    if settings.db == "mariadb":
+        from syncwizard.lab import mariadb
+
+        for role, where in mariadb.connection_settings(layout).items():
+            print(
+                f"  MariaDB   {role}: {where['database']} as {where['user']} on "
+                f"{where['host']}:{where['port']}, password in {where['password_file']}"
+            )
+        print(
+            f"            (settings in {mariadb.connection_file(layout)}; the profile and "
+            "the stand-ins keep PostgreSQL)"
+        )
     print(f"profile {stack.PROFILE_NAME!r} written to {config_path}")
     print("next: syncwizard --profile lab        (the wizard)")
     print("      syncwizard lab generate --rate 50 --for 30s   (events that move the counters)")

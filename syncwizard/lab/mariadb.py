@@ -436,8 +436,12 @@ def ensure_server(layout: LabLayout) -> None:
     asyncio.run(_seed(layout))
 
 
-def profile_settings(layout: LabLayout) -> dict[str, dict[str, object]]:
-    """The MariaDB connection settings the lab profile gets, by role."""
+def connection_file(layout: LabLayout) -> Path:
+    return lab_dir(layout) / "connection.json"
+
+
+def connection_settings(layout: LabLayout) -> dict[str, dict[str, object]]:
+    """How the wizard reaches the lab's MariaDB, by role; the passwords by file only."""
     sections: dict[str, dict[str, object]] = {}
     for which, role in (("repository", "repository_db"), ("sync", "sync_db")):
         t = target(layout, which)  # type: ignore[arg-type]
@@ -449,3 +453,11 @@ def profile_settings(layout: LabLayout) -> dict[str, dict[str, object]]:
             "password_file": str(t.password_file),
         }
     return sections
+
+
+def write_connection_file(layout: LabLayout) -> Path:
+    """`<lab>/mariadb/connection.json`: the MariaDB settings (no secret in it). The lab
+    profile keeps PostgreSQL until the runbooks can use MariaDB."""
+    path = connection_file(layout)
+    path.write_text(json.dumps(connection_settings(layout), indent=2) + "\n", encoding="utf-8")
+    return path

@@ -18,12 +18,15 @@ from pathlib import Path
 
 from syncwizard.clients.names import EVENT2_TOPIC, LEGACY_TOPIC
 from syncwizard.errors import SyncWizardError
-from syncwizard.lab import broker, certs, postgres, repository_control, standin
+from syncwizard.lab import broker, certs, mariadb, postgres, repository_control, standin
 from syncwizard.lab.layout import (
     CLASSIC,
     CURRENT,
+    DB_ENGINES,
     FLAVOURS,
     HOST,
+    MARIADB,
+    POSTGRES,
     LabLayout,
     LabPorts,
     LabSettings,
@@ -63,9 +66,16 @@ def settings_for(
     produce_rate: float = 0.0,
     shared_db: bool = False,
     flavour: str = CLASSIC,
+    db: str = POSTGRES,
 ) -> LabSettings:
     """What `up` runs with. The current flavour models compose's Sync 5.x: it implies event2
     and the Sync Service's tables in the repository database."""
+    if db not in DB_ENGINES:
+        raise SyncWizardError(
+            f"{db!r} is not a lab database: expected one of {', '.join(DB_ENGINES)}.",
+            hint="`lab up --db mariadb` runs a MariaDB beside the lab's PostgreSQL",
+            system="lab",
+        )
     if flavour not in FLAVOURS:
         raise SyncWizardError(
             f"{flavour!r} is not a lab flavour: expected one of {', '.join(FLAVOURS)}.",
@@ -79,6 +89,7 @@ def settings_for(
         produce_rate=produce_rate,
         shared_db=shared_db or flavour == CURRENT,
         flavour=flavour,
+        db=db,
     )
 
 
@@ -89,19 +100,29 @@ def up(
     produce_rate: float = 0.0,
     shared_db: bool = False,
     flavour: str | None = None,
+    db: str | None = None,
 ) -> LabSettings:
     """Start every part that is not running yet; return what the lab runs with.
 
     `produce_rate`: events a second the repository stand-in makes in the background;
     `shared_db`: the Sync Service's tables in the repository database (compose's layout);
-    `flavour`: what the lab models; None keeps the one it was brought up as (classic if new).
+    `flavour`: what the lab models; None keeps the one it was brought up as (classic if new);
+    `db`: MARIADB also runs the lab's MariaDB (its own server, the same sample data) beside
+    the PostgreSQL the stand-ins use; None keeps the choice it was brought up with.
     """
     private_dir(layout.root)
     previous = read_settings(layout) if layout.settings_file.exists() else None
     if flavour is None:
         flavour = previous.flavour if previous is not None else CLASSIC
+    if db is None:
+        db = previous.db if previous is not None else POSTGRES
     settings = settings_for(
-        layout, event2=event2, produce_rate=produce_rate, shared_db=shared_db, flavour=flavour
+        layout,
+        event2=event2,
+        produce_rate=produce_rate,
+        shared_db=shared_db,
+        flavour=flavour,
+        db=db,
     )
     if previous is not None:
         moved = previous.topic != settings.topic or previous.shared_db != settings.shared_db
@@ -112,14 +133,20 @@ def up(
             repository_control.stop(layout)
             standin.stop(layout)
             broker.stop(layout)
+    if previous is not None and previous.db == MARIADB and settings.db != MARIADB:
+        mariadb.stop(layout)
     write_settings(layout, settings)
     _write_secrets(layout)
     certs.make_self_signed(layout.cert_file, layout.key_file, host=HOST)
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    with ThreadPoolExecutor(max_workers=3) as pool:
         database = pool.submit(postgres.ensure_cluster, layout)
         messaging = pool.submit(_start_broker, layout, settings.topic, settings.flavour)
+        beside = pool.submit(mariadb.ensure_server, layout) if settings.db == MARIADB else None
         database.result()
         messaging.result()
+        if beside is not None:
+            beside.result()
+            mariadb.write_connection_file(layout)
     repository_control.start(layout)
     repository_control.set_rate(layout, produce_rate)  # also when it ran already
     standin.start(layout)
@@ -140,6 +167,7 @@ def down(layout: LabLayout) -> list[str]:
         ("standin", standin.stop),
         ("broker", broker.stop),
         ("postgres", postgres.stop),
+        ("mariadb", mariadb.stop),
     ):
         if stop(layout):
             stopped.append(name)
@@ -156,7 +184,7 @@ def parts(layout: LabLayout) -> list[PartState]:
     else:
         where = f"stomp {HOST}:{ports.stomp}, {jolokia}"
         health = f"https://{HOST}:{ports.standin}"
-    return [
+    states = [
         PartState("postgres", postgres.is_running(layout), f"{HOST}:{ports.postgres}"),
         PartState("broker", broker.is_running(layout), where),
         PartState("standin", standin.is_running(layout), health),
@@ -166,6 +194,10 @@ def parts(layout: LabLayout) -> list[PartState]:
             f"http://{HOST}:{ports.repository} (readiness probe, events in the background)",
         ),
     ]
+    if layout.settings_file.exists() and read_settings(layout).db == MARIADB:
+        where = f"{HOST}:{ports.mariadb} (beside: the stand-ins use PostgreSQL)"
+        states.append(PartState("mariadb", mariadb.is_running(layout), where))
+    return states
 
 
 def _health_section(layout: LabLayout, flavour: str) -> dict[str, object]:

@@ -1,0 +1,125 @@
+"""mariadb-dump through `clients.mysql_dump`: one consistent snapshot, progress against
+information_schema's estimates, the exact rows of every table counted from the stream."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from mariadb_support import admin, counts, fresh_database, sql
+
+from syncwizard.clients import mysql_conn, mysql_dump
+from syncwizard.clients.results import Progress
+from syncwizard.errors import SyncWizardError
+from syncwizard.lab import mariadb
+from syncwizard.lab.layout import LabLayout
+
+pytestmark = pytest.mark.integration
+
+
+async def test_the_dump_records_the_exact_rows_and_reports_progress_against_estimates(
+    mariadb_lab: LabLayout, tmp_path: Path
+) -> None:
+    target = mariadb.target(mariadb_lab, "repository")
+    seen: list[Progress] = []
+    before = time.time()
+    result = await mysql_dump.dump(target, tmp_path / "repo.sql", on_progress=seen.append)
+    assert result.row_counts == await counts(mariadb_lab, "alfresco")
+    assert result.flavour == "mariadb" and result.server_version.startswith("10.")
+    assert before <= result.started_at <= result.finished_at
+    assert result.size_bytes == (tmp_path / "repo.sql").stat().st_size > 0
+    assert not list(tmp_path.glob("*.partial"))
+    assert seen[0].phase == "starting" and seen[-1].phase == "done"
+    assert seen[-1].tuples_done == sum(result.row_counts.values()) == 10_002
+    # information_schema's estimate, as read before the dump (InnoDB's is approximate)
+    assert seen[-1].tuples_total == result.rows_estimate > 0
+    assert (
+        (tmp_path / "repo.sql")
+        .read_bytes()
+        .rstrip()
+        .splitlines()[-1]
+        .startswith(b"-- Dump completed")
+    )
+
+
+async def test_rows_written_during_the_dump_are_not_in_it(
+    mariadb_lab: LabLayout, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--single-transaction: the dump is the database as it was at t0. While the dump is on
+    the first table (its reader is held up here, so the tool is too), a row goes into the
+    last table; the dump does not have it."""
+    await fresh_database(mariadb_lab, "dumpsnap", bulk_rows=50_000)
+    await sql(
+        mariadb_lab,
+        "CREATE TABLE dumpsnap.zz_late (id int PRIMARY KEY); "
+        "INSERT INTO dumpsnap.zz_late VALUES (1);",
+    )
+    monkeypatch.setattr(mysql_dump, "REPORT_INTERVAL", 0.0)
+    socket_path = str(mariadb.server(mariadb_lab).socket)
+    inserted: list[str] = []
+
+    def on_progress(progress: Progress) -> None:
+        if progress.current_object == "bulk" and not inserted:
+            subprocess.run(
+                [
+                    "mariadb",
+                    f"--socket={socket_path}",
+                    "-e",
+                    "INSERT INTO dumpsnap.zz_late VALUES (2)",
+                ],
+                check=True,
+            )
+            inserted.append(progress.current_object)
+
+    result = await mysql_dump.dump(
+        admin(mariadb_lab, "dumpsnap"), tmp_path / "d.sql", on_progress=on_progress
+    )
+    assert inserted == ["bulk"]
+    assert (await counts(mariadb_lab, "dumpsnap"))["zz_late"] == 2
+    assert result.row_counts == {
+        "bulk": 50_000,
+        "child": 3,
+        "empty_one": 0,
+        "parent": 3,
+        "zz_late": 1,
+    }
+
+
+async def test_no_password_reaches_the_tools_argv_or_environment(
+    mariadb_lab: LabLayout, tmp_path: Path
+) -> None:
+    target = mariadb.target(mariadb_lab, "repository")
+    assert target.password_file is not None
+    password = target.password_file.read_text().strip()
+    seen: list[bytes] = []
+
+    def on_started(pid: int) -> None:
+        deadline = time.monotonic() + 10
+        while not Path(f"/proc/{pid}/cmdline").read_bytes() and time.monotonic() < deadline:
+            time.sleep(0.01)  # just forked: the kernel fills it in at exec
+        seen.append(Path(f"/proc/{pid}/cmdline").read_bytes())
+        seen.append(Path(f"/proc/{pid}/environ").read_bytes())
+
+    await mysql_dump.dump(target, tmp_path / "r.sql", on_started=on_started)
+    assert seen and all(password.encode() not in blob for blob in seen)
+    assert b"--defaults-extra-file=" in seen[0]
+    # the option file and its folder are gone
+    option = seen[0].split(b"--defaults-extra-file=")[1].split(b"\0")[0].decode()
+    assert not Path(option).exists() and not Path(option).parent.exists()
+
+
+async def test_a_dump_of_a_missing_database_names_it(
+    mariadb_lab: LabLayout, tmp_path: Path
+) -> None:
+    target = mysql_conn.MySQLTarget(
+        database="no_such_db",
+        user=mariadb.admin_user(),
+        socket=mariadb.server(mariadb_lab).socket,
+        system="repository_db",
+    )
+    with pytest.raises(SyncWizardError) as caught:
+        await mysql_dump.dump(target, tmp_path / "x.sql")
+    assert "no_such_db" in caught.value.message and caught.value.system == "repository_db"
+    assert not list(tmp_path.iterdir())
