@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from syncwizard.clients.dbnames import aside_name, scratch_name
 from syncwizard.clients.mysql_conn import (
     CLIENTS,
     KEPT_LINES,
@@ -83,8 +84,6 @@ class MySQLRestorePlan:
     ) -> MySQLRestorePlan:
         # The names the PostgreSQL restore uses (<live>__restore_<run>, <live>__before_<run>),
         # which fit MySQL's 64 characters too.
-        from syncwizard.runbook.restore.database import aside_name, scratch_name
-
         return cls(
             target=target,
             dump=dump,

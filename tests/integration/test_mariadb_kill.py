@@ -28,11 +28,11 @@ HERE = Path(__file__).parent
 DEADLINE = 60.0
 
 
-async def until(what: str, check: Callable[[], Awaitable[bool]]) -> None:
-    deadline = time.monotonic() + DEADLINE
+async def until(what: str, check: Callable[[], Awaitable[bool]], within: float = DEADLINE) -> None:
+    deadline = time.monotonic() + within
     while not await check():
         if time.monotonic() > deadline:
-            raise AssertionError(f"not within {DEADLINE:.0f} s: {what}")
+            raise AssertionError(f"not within {within:.0f} s: {what}")
         await asyncio.sleep(0.05)
 
 
@@ -205,3 +205,67 @@ async def test_kill_9_mid_swap_leaves_whole_old_or_whole_new_and_the_resume_fini
     assert await counts(mariadb_lab, plan.aside) == old
     assert await counts(mariadb_lab, plan.scratch) == {}
     await sql(mariadb_lab, f"DROP DATABASE `{plan.aside}`; DROP DATABASE killswap;")
+
+
+async def test_the_resume_ends_a_swap_statement_the_killed_attempt_left_waiting(
+    mariadb_lab: LabLayout, tmp_path: Path
+) -> None:
+    """Killed while its RENAME waits, and run again while that statement still waits on the
+    server: the step ends it first (else it would run after the lock is freed, and the
+    step's own RENAME would then find no table to move)."""
+    plan, plan_file, old = await prepared(mariadb_lab, tmp_path, "killwait", 0)
+    journal_file = tmp_path / "journal.json"
+    journal = FileJournal(journal_file)
+    await mysql_restore.restore_beside(plan, journal)
+    socket_path = str(mariadb.server(mariadb_lab).socket)
+    holder = subprocess.Popen(
+        ["mariadb", f"--socket={socket_path}", "--batch", "--unbuffered"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert holder.stdin is not None and holder.stdout is not None
+    holder.stdin.write(b"START TRANSACTION; SELECT COUNT(*) FROM killwait.child;\n")
+    holder.stdin.flush()
+    holder.stdout.readline()
+
+    async def swap_sessions() -> list[str]:
+        rows = await sql(
+            mariadb_lab,
+            "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE "
+            "'%syncwizard swap killwait%' AND STATE LIKE '%metadata lock%' "
+            "AND ID <> CONNECTION_ID();",
+        )
+        return [str(r[0]) for r in rows]
+
+    try:
+        proc = child("swap", plan_file, journal_file)
+
+        async def one_waiting() -> bool:
+            return len(await swap_sessions()) == 1
+
+        await until("the swap waits for the table", one_waiting)
+        orphan = (await swap_sessions())[0]
+        kill9(proc)
+        assert await swap_sessions() == [orphan]  # still waiting on the server
+        resumed = asyncio.create_task(mysql_swap.swap(plan, journal))
+
+        async def replaced() -> bool:
+            sessions = await swap_sessions()
+            return len(sessions) == 1 and sessions != [orphan]
+
+        # Well before the orphan's own lock wait would end it (lock_wait_timeout).
+        await until(
+            "the resumed step's own RENAME waits in place of the orphan",
+            replaced,
+            within=mysql_swap.LOCK_WAIT_TIMEOUT / 2,
+        )
+    finally:
+        holder.stdin.write(b"COMMIT;\n")
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    outputs = await asyncio.wait_for(resumed, DEADLINE)
+    assert outputs["aside"] == plan.aside
+    assert await one_look(mariadb_lab, "killwait", sorted(plan.row_counts)) == plan.row_counts
+    assert await counts(mariadb_lab, plan.aside) == old
+    assert await counts(mariadb_lab, plan.scratch) == {}
+    await sql(mariadb_lab, f"DROP DATABASE `{plan.aside}`; DROP DATABASE killwait;")

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import os
 import re
 import signal
@@ -31,6 +30,10 @@ import psycopg
 
 from syncwizard import units
 from syncwizard.clients import dbsettings, pgadmin, pgtools
+from syncwizard.clients.dbnames import aside_name as aside_name
+from syncwizard.clients.dbnames import derived_name as derived_name
+from syncwizard.clients.dbnames import run_suffix as run_suffix
+from syncwizard.clients.dbnames import scratch_name as scratch_name
 from syncwizard.clients.postgres import connect, query_error, system_label, target_parts
 from syncwizard.clients.results import Progress, Session
 from syncwizard.errors import SyncWizardError
@@ -47,35 +50,8 @@ _STEPS = {
 # --- names --------------------------------------------------------------------------------
 
 
-def run_suffix(run_id: str) -> str:
-    """`restore-20261126T043200Z` -> `20261126t043200z` (lower case: psql users type it)."""
-    stamp = run_id.split("-", 1)[1] if "-" in run_id else run_id
-    return re.sub(r"[^a-z0-9_]", "_", stamp.lower())
-
-
-def derived_name(live: str, marker: str, run_id: str) -> str:
-    """`<live>__<marker>_<run suffix>`, at most 63 bytes (PostgreSQL cuts longer names).
-
-    A live name too long for that is cut (on a character boundary) and followed by 6 hex
-    digits of its sha1, so two long names sharing a beginning still differ.
-    """
-    tail = f"__{marker}_{run_suffix(run_id)}"
-    name = live + tail
-    if len(name.encode()) <= MAX_NAME_BYTES:
-        return name
-    digest = "_" + hashlib.sha1(live.encode()).hexdigest()[:6]
-    room = MAX_NAME_BYTES - len(tail.encode()) - len(digest)
-    head = live.encode()[: max(room, 0)].decode(errors="ignore")  # no half character
-    return head + digest + tail
-
-
-def scratch_name(live: str, run_id: str) -> str:
-    return derived_name(live, "restore", run_id)
-
-
-def aside_name(live: str, run_id: str) -> str:
-    return derived_name(live, "before", run_id)
-
+# (run_suffix, derived_name, scratch_name, aside_name: in clients/dbnames.py, which the
+# MySQL/MariaDB restore shares; imported above, and still importable from here.)
 
 # --- the plan -----------------------------------------------------------------------------
 
