@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from syncwizard.clients.mysql_conn import MySQLTarget, ident, literal, run_sql
@@ -130,12 +131,19 @@ def _outputs(plan: MySQLRestorePlan, aside: str | None, ended: int) -> dict[str,
     }
 
 
-async def swap(plan: MySQLRestorePlan, journal: Journal) -> dict[str, Any]:
-    """Move the restored tables into the live database in one statement. Resumable."""
+async def swap(
+    plan: MySQLRestorePlan, journal: Journal, *, restored: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Move the restored tables into the live database in one statement. Resumable.
+
+    `restored`: what the verified restore recorded, when its step keeps other records
+    than this one's (else this journal's `restored`)."""
     records = journal.records()
     if swapped := records.get("swapped"):
         return dict(swapped)
-    if "restored" not in records:
+    if restored is None:
+        restored = records.get("restored")
+    if not restored:
         raise SyncWizardError(
             f"{plan.label}: there is no verified restore to put in place",
             hint="run the restore step first",
@@ -143,12 +151,12 @@ async def swap(plan: MySQLRestorePlan, journal: Journal) -> dict[str, Any]:
         )
     target = plan.target
     await end_orphan_swap(target, marker(plan))
-    restored = set(plan.row_counts)
+    tables = set(plan.row_counts)
     live = await database_facts(target)
     scratch = await database_facts(target, plan.scratch)
     aside_name = plan.aside if plan.mode == "side_by_side" else None
-    if not restored <= set(scratch.table_names):
-        if "swapping" in records and not scratch.tables and restored <= set(live.table_names):
+    if not tables <= set(scratch.table_names):
+        if "swapping" in records and not scratch.tables and tables <= set(live.table_names):
             # The statement committed, and the attempt was killed before it said so.
             await drop_database(target, plan.scratch)
             outputs = _outputs(plan, aside_name, 0)

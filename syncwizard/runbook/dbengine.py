@@ -1,0 +1,213 @@
+"""One small interface for a database the wizard backs up and restores: its facts, a dump
+with progress, a restore beside the live database, the verification, and the swap.
+
+Two engines satisfy it: PostgreSQL (pg_dump in our own snapshot, pg_restore into
+`<db>__restore_<run>`, the databases renamed in one transaction) and MySQL/MariaDB
+(mariadb-dump --single-transaction, the client into `<db>__restore_<run>`, every table
+moved by one RENAME TABLE). The runbooks still call the PostgreSQL functions directly:
+this says what a MySQL/MariaDB step offers where a PostgreSQL one is, and both are
+checked against it (tests/unit/test_dbengine.py), without changing what a runbook does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from syncwizard import units
+from syncwizard.clients import mysql_dump, mysql_restore, mysql_swap, postgres
+from syncwizard.clients.mysql_conn import MySQLTarget
+from syncwizard.clients.mysql_facts import database_facts as mysql_database_facts
+from syncwizard.clients.mysql_facts import server_facts as mysql_server_facts
+from syncwizard.clients.mysql_restore import MySQLRestorePlan
+from syncwizard.clients.results import Progress
+from syncwizard.errors import SyncWizardError
+from syncwizard.runbook.backup.snapshot_dump import DumpPlan, dump_in_snapshot
+from syncwizard.runbook.model import Outputs, StepContext
+from syncwizard.runbook.restore import database as pg_restore
+from syncwizard.runbook.restore.database import RestorePlan
+
+
+@dataclass(frozen=True)
+class EngineFacts:
+    engine: str  # "postgresql", "mariadb" or "mysql"
+    server_version: str
+    database: str
+    size_bytes: int
+
+
+@runtime_checkable
+class DatabaseEngine(Protocol):
+    """What a backup's dump step and a restore's two database steps need of a database."""
+
+    async def facts(self) -> EngineFacts: ...
+
+    async def dump(self, ctx: StepContext) -> Outputs:
+        """Dump with progress (ctx.progress); the outputs carry t0 and exact row counts."""
+        ...
+
+    async def restore_beside(self, ctx: StepContext) -> Outputs:
+        """Into `<db>__restore_<run>`, verified table by table; resumable after a kill -9."""
+        ...
+
+    async def verify(self, ctx: StepContext) -> None:
+        """The live database is the restored one (after the swap; also on a resume)."""
+        ...
+
+    async def swap(self, ctx: StepContext) -> Outputs:
+        """The restored database into the live one's place, atomically; resumable."""
+        ...
+
+
+def _missing(what: str, engine: str) -> SyncWizardError:
+    return SyncWizardError(
+        f"this {engine} engine was made without {what}",
+        hint="build it with the plan of the step that runs it",
+        system="config",
+    )
+
+
+class PostgresEngine:
+    """The PostgreSQL functions the runbooks call today, behind the interface."""
+
+    def __init__(
+        self, dump_plan: DumpPlan | None = None, restore_plan: RestorePlan | None = None
+    ) -> None:
+        self.dump_plan = dump_plan
+        self.restore_plan = restore_plan
+
+    def _restore(self) -> RestorePlan:
+        if self.restore_plan is None:
+            raise _missing("a restore plan", "PostgreSQL")
+        return self.restore_plan
+
+    async def facts(self) -> EngineFacts:
+        plan = self.dump_plan or self._restore()
+        found = await postgres.database_facts(
+            plan.conninfo, passfile=plan.passfile, system=plan.role
+        )
+        return EngineFacts("postgresql", found.server_version, found.name, found.size_bytes)
+
+    async def dump(self, ctx: StepContext) -> Outputs:
+        if self.dump_plan is None:
+            raise _missing("a dump plan", "PostgreSQL")
+        return await dump_in_snapshot(self.dump_plan, ctx)
+
+    async def restore_beside(self, ctx: StepContext) -> Outputs:
+        return await pg_restore.restore_into_scratch(self._restore(), ctx)
+
+    async def verify(self, ctx: StepContext) -> None:
+        await pg_restore.verify_swapped(self._restore(), ctx, {})
+
+    async def swap(self, ctx: StepContext) -> Outputs:
+        return await pg_restore.swap(self._restore(), ctx)
+
+
+class _StepJournal:
+    """A step's records as the MySQL/MariaDB clients' Journal: what they record across a
+    crash goes to the run's journal like a PostgreSQL step's."""
+
+    def __init__(self, ctx: StepContext, step_id: str) -> None:
+        self.ctx = ctx
+        self.step_id = step_id
+
+    def record(self, name: str, data: Mapping[str, Any]) -> None:
+        self.ctx.record(name, data)
+
+    def records(self) -> Mapping[str, Mapping[str, Any]]:
+        return self.ctx.records_of(self.step_id)
+
+
+def _progress(ctx: StepContext, label: str) -> mysql_dump.ProgressCallback:
+    def report(progress: Progress) -> None:
+        rows = f"{progress.tuples_done:,}"
+        if progress.tuples_total:
+            share = min(100, 100 * progress.tuples_done // max(progress.tuples_total, 1))
+            rows += f" of about {progress.tuples_total:,} rows ({share}%)"
+        else:
+            rows += " rows"
+        where = f", {progress.current_object}" if progress.current_object else ""
+        ctx.progress(
+            f"{label}: {progress.phase}, {rows}, {units.size(progress.bytes_written)}{where}",
+            progress,
+        )
+
+    return report
+
+
+class MySQLEngine:
+    """MySQL/MariaDB through the clients/mysql_* modules. `restore_step` and `swap_step`
+    name the steps whose records a resume reads (as RestorePlan's do)."""
+
+    def __init__(
+        self,
+        target: MySQLTarget,
+        *,
+        out_path: Path | None = None,
+        restore_plan: MySQLRestorePlan | None = None,
+        restore_step: str = "",
+        swap_step: str = "",
+    ) -> None:
+        self.target = target
+        self.out_path = out_path
+        self.restore_plan = restore_plan
+        self.restore_step = restore_step
+        self.swap_step = swap_step
+
+    def _restore(self) -> MySQLRestorePlan:
+        if self.restore_plan is None:
+            raise _missing("a restore plan", "MySQL/MariaDB")
+        return self.restore_plan
+
+    async def facts(self) -> EngineFacts:
+        server = await mysql_server_facts(self.target)
+        found = await mysql_database_facts(self.target)
+        return EngineFacts(server.flavour, server.version, found.name, found.size_bytes)
+
+    async def dump(self, ctx: StepContext) -> Outputs:
+        if self.out_path is None:
+            raise _missing("an output path", "MySQL/MariaDB")
+        label = f"{self.target.system or 'database'} dump"
+        result = await mysql_dump.dump(
+            self.target,
+            self.out_path,
+            on_progress=_progress(ctx, label),
+            on_started=lambda pid: ctx.record("child", {"pid": pid}),
+        )
+        return {
+            "file": result.path.name,
+            "t0": result.started_at,
+            "finished_at": result.finished_at,
+            "size_bytes": result.size_bytes,
+            "server_version": result.server_version,
+            "flavour": result.flavour,
+            "row_counts": dict(result.row_counts),
+            "rows_estimate": result.rows_estimate,
+        }
+
+    async def restore_beside(self, ctx: StepContext) -> Outputs:
+        plan = self._restore()
+        return await mysql_restore.restore_beside(
+            plan,
+            _StepJournal(ctx, self.restore_step),
+            on_progress=_progress(ctx, f"{plan.label} restore"),
+            log=ctx.log,
+        )
+
+    async def verify(self, ctx: StepContext) -> None:
+        plan = self._restore()
+        found = await mysql_restore.exact_counts(plan.target, plan.live, sorted(plan.row_counts))
+        if problems := mysql_restore.mismatches(plan.row_counts, found):
+            raise SyncWizardError(
+                f"{plan.label} is no longer the restored database: " + "; ".join(problems[:5]),
+                hint="something changed it since the swap; start the restore again",
+                system=plan.target.system,
+            )
+
+    async def swap(self, ctx: StepContext) -> Outputs:
+        restored = ctx.records_of(self.restore_step).get("restored")
+        return await mysql_swap.swap(
+            self._restore(), _StepJournal(ctx, self.swap_step), restored=restored
+        )
