@@ -8,7 +8,7 @@ lab's admin is the OS user over the socket (unix_socket authentication); the two
 users log in over TCP with random passwords kept in the secrets dir (mode 0600).
 
 As root the server runs as Debian's `mysql` user, with its files under
-/var/lib/syncwizard-lab/<hash of the lab root>/mariadb (root's home is closed to it).
+/var/lib/syncwizard-lab/<hash of the lab root>-mariadb (root's home is closed to it).
 """
 
 from __future__ import annotations
@@ -95,7 +95,8 @@ def server(layout: LabLayout) -> Server:
         pass
     digest = hashlib.sha256(str(layout.root.resolve()).encode()).hexdigest()[:12]
     if os.geteuid() == 0:
-        base, user = ROOT_BASE_DIR / digest / "mariadb", SERVER_OS_USER
+        # Beside the PostgreSQL cluster's folder (<digest>, private to `postgres`), not in it.
+        base, user = ROOT_BASE_DIR / f"{digest}-mariadb", SERVER_OS_USER
     else:
         base, user = lab_dir(layout) / "server", None
     socket = base / "run" / "mariadb.sock"
@@ -184,9 +185,8 @@ def _prepare(layout: LabLayout) -> Server:
     srv = server(layout)
     private_dir(lab_dir(layout))
     if srv.os_user is not None:
-        srv.base_dir.parent.mkdir(parents=True, exist_ok=True)
-        for parent in (srv.base_dir.parent, srv.base_dir.parent.parent):
-            parent.chmod(0o755)  # the server user must be able to pass through
+        ROOT_BASE_DIR.mkdir(parents=True, exist_ok=True)
+        ROOT_BASE_DIR.chmod(0o755)  # the server user must be able to pass through
     _server_dir(srv.base_dir, srv)
     _server_dir(srv.socket.parent, srv, 0o755 if srv.os_user else 0o700)
     _server_file(layout).write_text(

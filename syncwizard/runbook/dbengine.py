@@ -207,7 +207,6 @@ class MySQLEngine:
             )
 
     async def swap(self, ctx: StepContext) -> Outputs:
+        plan = self._restore()
         restored = ctx.records_of(self.restore_step).get("restored")
-        return await mysql_swap.swap(
-            self._restore(), _StepJournal(ctx, self.swap_step), restored=restored
-        )
+        return await mysql_swap.swap(plan, _StepJournal(ctx, self.swap_step), restored=restored)
