@@ -128,6 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument(
         "--for", dest="duration", type=_duration, default=10.0, help="how long, e.g. 30s or 2m"
     )
+    generate.add_argument(
+        "--backlog",
+        type=int,
+        metavar="N",
+        help="N changes at once, their N events published as fast as the broker takes them "
+        "(a weekend's backlog: stop the Sync Service first)",
+    )
 
     train = command("train", "practise on the lab: scenarios graded from the real wizard's run")
     train_commands = train.add_subparsers(dest="train_command", metavar="ACTION")

@@ -126,6 +126,8 @@ def _status(layout: LabLayout, args: argparse.Namespace) -> int:
 
 
 def _generate(layout: LabLayout, args: argparse.Namespace) -> int:
+    if args.backlog is not None:
+        return _backlog(layout, args.backlog)
     from syncwizard.lab.generator import generate
 
     last = [0.0]
@@ -140,6 +142,30 @@ def _generate(layout: LabLayout, args: argparse.Namespace) -> int:
         generate(layout, rate=args.rate, duration=args.duration, on_progress=progress)
     )
     print(f"published {count} events at {args.rate:g}/s")
+    return 0
+
+
+def _backlog(layout: LabLayout, count: int) -> int:
+    from syncwizard.lab import standin
+    from syncwizard.lab.backlog import make_backlog
+
+    last = [time.monotonic()]
+
+    def progress(done: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 1.0:
+            last[0] = now
+            print(f"  {done:,} events published", flush=True)
+
+    made = asyncio.run(make_backlog(layout, count, on_progress=progress))
+    print(
+        f"{made.events:,} events published in {made.seconds:.1f} s "
+        f"({made.rate:,.0f}/s; their changes committed in batches first)"
+    )
+    if standin.is_running(layout):
+        print("the Sync Service stand-in is running: it consumes them now")
+    else:
+        print("the Sync Service stand-in is stopped: they wait on its queue")
     return 0
 
 

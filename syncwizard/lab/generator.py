@@ -138,6 +138,25 @@ class RepositoryChanges:
         return cursor.rowcount == 1
 
 
+async def repository_db(
+    layout: LabLayout, application: str = "syncwizard-lab-generator"
+) -> psycopg.AsyncConnection:
+    """A connection to the lab's repository DB, or an error saying the lab seems down."""
+    try:
+        return await psycopg.AsyncConnection.connect(
+            conninfo(layout, "repository"),
+            passfile=str(layout.pgpass),
+            connect_timeout=5,
+            application_name=application,
+        )
+    except psycopg.Error as exc:
+        raise SyncWizardError(
+            f"Cannot open the lab's repository DB: {str(exc).strip()}",
+            hint="Is the lab up? Run `syncwizard lab up`, then `syncwizard lab status`.",
+            system="repository_db",
+        ) from None
+
+
 def _broker_password(layout: LabLayout) -> str:
     try:
         return layout.broker_password_file.read_text(encoding="utf-8").strip()
@@ -185,19 +204,7 @@ async def generate(
         )
     destination = f"/topic/{read_settings(layout).topic}"
     total = round(rate * duration)
-    try:
-        db = await psycopg.AsyncConnection.connect(
-            conninfo(layout, "repository"),
-            passfile=str(layout.pgpass),
-            connect_timeout=5,
-            application_name="syncwizard-lab-generator",
-        )
-    except psycopg.Error as exc:
-        raise SyncWizardError(
-            f"Cannot open the lab's repository DB: {str(exc).strip()}",
-            hint="Is the lab up? Run `syncwizard lab up`, then `syncwizard lab status`.",
-            system="repository_db",
-        ) from None
+    db = await repository_db(layout)
     published = 0
     async with db:
         repository = RepositoryChanges(db, random.Random(seed))

@@ -4,6 +4,13 @@ Each event is written to the Sync DB in one transaction and acknowledged only
 after the commit (`ack: client-individual`). If the DB write fails the message
 stays unacknowledged; the consumer drops its connection so the broker
 redelivers, and reconnects with backoff, as it does when the broker goes away.
+
+The writing and acknowledging run on a worker thread of their own, in arrival order,
+never on stomp.py's receiver thread: ActiveMQ's STOMP transport holds the connection's
+lock while it writes a dispatch, and reads our ACKs only with that lock. An ACK sent
+from the receiver thread could block on a full socket while the broker blocks writing
+to us, neither reading: with thousands pending (a weekend's backlog) both sides waited
+for ever. The receiver thread now only queues each frame, so it always reads on.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from queue import SimpleQueue
 
 import psycopg
 import stomp
@@ -78,6 +86,11 @@ class EventConsumer:
         self._stop = threading.Event()
         self._status = Outcome(False, "not connected yet")
         self._thread: threading.Thread | None = None
+        # Frames in arrival order with the connection they came on (at most the prefetch).
+        self._inbox: SimpleQueue[tuple[stomp.Connection12, stomp.utils.Frame] | None] = (
+            SimpleQueue()
+        )
+        self._worker: threading.Thread | None = None
         self.processed = 0
 
     # --- health -------------------------------------------------------------------------
@@ -89,14 +102,19 @@ class EventConsumer:
 
     # --- lifecycle ----------------------------------------------------------------------
     def start(self) -> None:
+        self._worker = threading.Thread(target=self._work, name="sync-writer", daemon=True)
+        self._worker.start()
         self._thread = threading.Thread(target=self._run, name="stomp-consumer", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
+        self._inbox.put(None)
         if self._thread is not None:
             self._thread.join(timeout=10)
+        if self._worker is not None:
+            self._worker.join(timeout=10)
         if self._db is not None:
             self._db.close()
 
@@ -159,10 +177,30 @@ class EventConsumer:
         if connection is not None and self._link is not None:
             close(connection, self._link)
 
-    # --- one event (runs in stomp.py's receiver thread) ----------------------------------
+    # --- one event ------------------------------------------------------------------------
     def handle(self, frame: stomp.utils.Frame) -> None:
-        connection, db = self._connection, self._db
-        if self._halted or connection is None or db is None:
+        """stomp.py's receiver thread: queue the frame for the worker, and read on."""
+        connection = self._connection
+        if not self._halted and connection is not None:
+            self._inbox.put((connection, frame))
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            item = self._inbox.get()
+            if item is None:
+                continue
+            connection, frame = item
+            if connection is not self._connection:
+                continue  # came on a connection since lost: the broker delivers it again
+            try:
+                self._process(connection, frame)
+            except (OSError, stomp.exception.StompException) as exc:
+                # The ACK did not go out: the connection is going; the consumer reconnects.
+                log.warning("acknowledging failed: %s", exc or type(exc).__name__)
+
+    def _process(self, connection: stomp.Connection12, frame: stomp.utils.Frame) -> None:
+        db = self._db
+        if self._halted or db is None:
             return  # left unacknowledged: the broker redelivers after the reconnect
         ack_id = frame.headers.get("ack", "")
         message_id = frame.headers.get("message-id", "?")

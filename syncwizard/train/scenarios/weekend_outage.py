@@ -4,24 +4,23 @@ from __future__ import annotations
 
 from syncwizard.config import Profile
 from syncwizard.lab import standin
-from syncwizard.lab.generator import generate
+from syncwizard.lab.backlog import make_backlog
 from syncwizard.lab.layout import LabLayout
 from syncwizard.runbook.journal import RunRecord
 from syncwizard.train import grading
 from syncwizard.train.model import LabFacts, Point, Scenario
 from syncwizard.train.scenarios.common import take_backup
 
-# The weekend's backlog: 100,000 in the ticket's world, scaled to what the lab makes in
-# seconds; the grading does not depend on the number.
-WEEKEND_EVENTS_RATE = 100.0
-WEEKEND_EVENTS_SECONDS = 5.0
+# The weekend's backlog, as the ticket says: the lab's backlog mode commits the changes in
+# batches and publishes their events as fast as the broker takes them (~10 s here).
+WEEKEND_BACKLOG = 100_000
 TARGET_SECONDS = 900.0
 
 
 async def _setup(layout: LabLayout, profile: Profile) -> None:
     await take_backup(profile)
     standin.stop(layout)  # the Sync Service went down on Friday night
-    await generate(layout, rate=WEEKEND_EVENTS_RATE, duration=WEEKEND_EVENTS_SECONDS, seed=12)
+    await make_backlog(layout, WEEKEND_BACKLOG, seed=12)
 
 
 def _grade(record: RunRecord, facts: LabFacts) -> list[Point]:
@@ -40,9 +39,9 @@ WEEKEND_OUTAGE = Scenario(
     title="Restore after a weekend outage",
     ticket=(
         "INC-3307: Sync clients report stale folders after the weekend outage. The Sync "
-        "Service was down since Friday while the repository kept producing; hundreds of "
-        "events are pending on its queue. Restore last night's backup and bring Sync back "
-        "in line, without losing track of what those events said."
+        "Service was down since Friday while the repository kept producing; "
+        f"{WEEKEND_BACKLOG:,} events are pending on its queue. Restore last night's backup "
+        "and bring Sync back in line, without losing track of what those events said."
     ),
     difficulty=2,
     runbook="restore",
@@ -51,6 +50,6 @@ WEEKEND_OUTAGE = Scenario(
     target_seconds=TARGET_SECONDS,
     situation=(
         "last night's backup was taken; the Sync Service stand-in is stopped and "
-        f"{WEEKEND_EVENTS_RATE * WEEKEND_EVENTS_SECONDS:,.0f} events wait on its queue"
+        f"{WEEKEND_BACKLOG:,} events wait on its queue"
     ),
 )
