@@ -1,16 +1,18 @@
 """The lab's repository in a hurry: a backlog of N changes and their N events, in seconds.
 
-`generate` (generator.py) paces one change at a time, like a repository in use; a weekend
-outage leaves 100,000 events waiting, which at that pace takes hours. Here the changes
-are made in batches: each batch's adds, edits and removals in one transaction (set-based
-SQL over arrays), and only once it has committed are its events published, as Alfresco
-does (change committed, then event). The events are the generator's (node_events.py),
-sent persistent to the same `/topic/<topic>` without a receipt each: STOMP frames written
-back to back, as fast as the broker reads them (TCP pushes back when it cannot keep up).
-The last event asks for a receipt, so when it comes every event is on the broker.
+`generate` (generator.py) makes one change at a time, one transaction and one send each,
+like a repository in use; a weekend outage leaves 100,000 events waiting. Here the
+changes are made in batches: each batch's adds, edits and removals in one transaction
+(set-based SQL over arrays), and only once it has committed are its events published,
+as Alfresco does (change committed, then event). The events are the generator's
+(node_events.py), sent persistent to the same `/topic/<topic>` without a receipt each:
+STOMP frames written back to back, as fast as the broker reads them (TCP pushes back
+when it cannot keep up), while the next batch is written to the DB. The last event asks
+for a receipt, so when it comes every event is on the broker.
 
-Within a batch a node is changed at most once, so when an event arrives its node is as the
-event says (the generator's test checks that on arrival).
+Within a batch a node is changed at most once, and a node's events go out in the order
+of its changes on one connection: when an event arrives its node is as the event says,
+or as a later event of it says.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ from syncwizard.lab.stomp_link import LinkListener
 # Changes a transaction: large enough that the per-statement cost vanishes, small enough
 # that the broker already takes a batch's events while the next batch is written.
 BATCH_SIZE = 5000
+# Each event takes ~1 KB of the broker's store (2 GB in the lab): a million fits.
 MAX_BACKLOG = 1_000_000
 RECEIPT_ID = "backlog-complete"
 # How long the broker may take to store what it has already read when the last event
@@ -168,11 +171,14 @@ async def _apply(db: psycopg.AsyncConnection, pool: _Pool, changes: list[_Change
         if removals:
             cursor = await db.execute(_REMOVE, {"uuids": [c.node_id for c in removals]})
             done.update(row[0] for row in await cursor.fetchall())
+        gone = {c.node_id for c in updates + removals} - done
         for change in updates + removals:
-            if change.node_id not in done:
+            if change.node_id in gone:
                 change.kind, change.node_id = NODE_ADDED, str(uuid.uuid4())
                 change.name = f"generated-{change.node_id[:8]}.txt"
                 pool.nodes.append((change.node_id, change.name))
+        if gone:
+            pool.nodes = [node for node in pool.nodes if node[0] not in gone]
         adds = [c for c in changes if c.kind == NODE_ADDED]
         if adds:
             await db.execute(

@@ -91,6 +91,14 @@ async def test_a_backlog_waits_on_the_queue_and_the_restarted_standin_consumes_i
     added = _count(lab, "SELECT count(*) FROM alf_node") - rows_before
     removed = _count(lab, "SELECT count(*) FROM alf_node WHERE deleted") - removed_before
     assert added > BACKLOG * 0.7 and removed > 0
+    # Each add and edit also wrote the node's cm:name property, as the generator does.
+    unnamed = _count(
+        lab,
+        "SELECT count(*) FROM alf_node n LEFT JOIN alf_node_properties p "
+        "ON p.node_id = n.id AND p.qname = '{http://www.alfresco.org/model/content/1.0}name' "
+        "WHERE p.string_value IS DISTINCT FROM n.name",
+    )
+    assert unnamed == 0
     assert not postgres.node_drift(lab).in_sync  # the Sync DB has not heard of them yet
 
     await consume_backlog(lab)
