@@ -21,6 +21,8 @@ class LabPorts:
     # only for the lab's own stand-ins (their stand-in for OpenWire), never in a profile.
     lab_link: int = 61623
     mariadb: int = 13306  # only with `lab up --db mariadb`
+    # A second Sync Service node's health check (lab/odd_node.py), for a training scenario.
+    odd_node: int = 9091
 
 
 # The test suite runs its own lab on other ports, so a practice lab can stay up.
@@ -37,6 +39,7 @@ TEST_PORTS = LabPorts(
     repository=28080 + _OFFSET,
     lab_link=26613 + _OFFSET,
     mariadb=23306 + _OFFSET,
+    odd_node=27090 + _OFFSET,
 )
 
 # What a lab models (`lab up --like NAME`): `classic` is the lab as it always was (broker with

@@ -15,7 +15,16 @@ import time
 from dataclasses import dataclass, field
 
 from syncwizard.errors import SyncWizardError
-from syncwizard.lab import broker, postgres, process, repository_control, standin
+from syncwizard.lab import (
+    broker,
+    broker_stomp,
+    odd_node,
+    postgres,
+    process,
+    repository_control,
+    standin,
+    volume,
+)
 from syncwizard.lab.layout import LabLayout, read_settings
 
 STAND_INS = (repository_control.PART, standin.PART)
@@ -54,6 +63,10 @@ def reset(layout: LabLayout) -> ResetReport:
         if stop(layout)
     ]
     report.done.append(f"stopped the stand-ins ({', '.join(stopped) or 'none was running'})")
+    if odd_node.stop(layout):
+        report.done.append("stopped the second Sync Service node of a scenario")
+    for point in volume.unmount_all(layout):
+        report.done.append(f"unmounted the scenario's backup volume {point}")
     postgres.start(layout)
     dropped = postgres.reseed(layout)
     report.done.append(
@@ -62,6 +75,9 @@ def reset(layout: LabLayout) -> ResetReport:
     if not broker.is_running(layout):
         broker.start(layout)
         report.done.append("started the broker")
+    if read_settings(layout).current and broker_stomp.set_stomp(layout, open_=False):
+        # A restore left its STOMP window open: the broker goes back to how it shipped.
+        report.done.append("closed the STOMP connector a restore left open (broker restarted)")
     purged = broker.purge_queues(layout)
     if purged is None:
         broker.wipe_data(layout)

@@ -18,7 +18,16 @@ from pathlib import Path
 
 from syncwizard.clients.names import EVENT2_TOPIC, LEGACY_TOPIC
 from syncwizard.errors import SyncWizardError
-from syncwizard.lab import broker, certs, mariadb, postgres, repository_control, standin
+from syncwizard.lab import (
+    broker,
+    certs,
+    mariadb,
+    odd_node,
+    postgres,
+    repository_control,
+    standin,
+    volume,
+)
 from syncwizard.lab.layout import (
     CLASSIC,
     CURRENT,
@@ -162,7 +171,9 @@ def down(layout: LabLayout) -> list[str]:
     """Stop the lab's processes, the producing repository first; return the names of those
     that ran."""
     stopped = []
+    volume.unmount_all(layout)  # a scenario's backup volume
     for name, stop in (
+        ("odd-node", odd_node.stop),
         ("repository", repository_control.stop),
         ("standin", standin.stop),
         ("broker", broker.stop),

@@ -6,12 +6,14 @@ import argparse
 import asyncio
 from pathlib import Path
 
+from syncwizard import paths
 from syncwizard.config import Profile, load_settings
 from syncwizard.glossary import terms_in
 from syncwizard.lab import stack
 from syncwizard.lab.layout import LabLayout
 from syncwizard.masking import mask_text
 from syncwizard.train import registry, results, session
+from syncwizard.train.model import Scenario
 from syncwizard.train.report import render
 from syncwizard.train.results import Attempt
 
@@ -31,6 +33,14 @@ def run(args: argparse.Namespace) -> int:
 
 def lab_profile(config: Path | None) -> Profile:
     return load_settings(config, stack.PROFILE_NAME).profile
+
+
+def scenario_profile(scenario: Scenario, layout: LabLayout, config: Path | None) -> Profile:
+    """The lab profile the scenario plays with: refused on a lab of another flavour, then
+    written (as `lab up` writes it, with the scenario's changes) and read back."""
+    session.refuse_other_flavour(scenario, layout)
+    session.write_lab_profile(scenario, layout, config or paths.config_file())
+    return lab_profile(config)
 
 
 def lab_layout() -> LabLayout:
@@ -78,7 +88,7 @@ def _print_attempt(attempt: Attempt) -> None:
 def _run(args: argparse.Namespace) -> int:
     scenario = registry.scenario(args.scenario)
     layout = lab_layout()
-    profile = lab_profile(getattr(args, "config", None))
+    profile = scenario_profile(scenario, layout, getattr(args, "config", None))
     print(f"{scenario.title}: resetting the lab and setting up the scenario...", flush=True)
     prepared = asyncio.run(session.prepare(scenario, layout, profile))
     for sentence in prepared.reset.done:
@@ -89,6 +99,11 @@ def _run(args: argparse.Namespace) -> int:
     )
     if scenario.situation:
         print(f"  situation: {scenario.situation}")
+    if scenario.profile_patch is not None:
+        changed = session.lab_profile_sections(scenario, layout)
+        for name, changes in scenario.profile_patch(layout).items():
+            for key in changes:
+                print(f"  profile {stack.PROFILE_NAME!r}: {name}.{key} = {changed[name][key]!r}")
     print()
     print(f"TICKET: {scenario.ticket}")
     print()

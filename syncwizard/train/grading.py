@@ -178,8 +178,19 @@ def no_events_lost(record: RunRecord, possible: int) -> Point:
     )
 
 
+def sync_db_restored(record: RunRecord) -> bool:
+    """The Sync DB put in place: by its own swap, or, where the Sync Service keeps its
+    tables in the repository database (the current flavour), with the repository's (the
+    Sync swap is skipped saying so)."""
+    if done(record, restore_steps.SWAP_SYNC):
+        return True
+    skipped = record.states.get(restore_steps.SWAP_SYNC) == StepState.SKIPPED
+    reason = str(record.results.get(restore_steps.SWAP_SYNC, {}).get("reason", ""))
+    return skipped and "in the repository database" in reason
+
+
 def databases_restored(record: RunRecord, possible: int) -> Point:
-    ok = done(record, restore_steps.SWAP_REPOSITORY) and done(record, restore_steps.SWAP_SYNC)
+    ok = done(record, restore_steps.SWAP_REPOSITORY) and sync_db_restored(record)
     return Point(
         "databases",
         "Both databases restored, repository first",
@@ -261,3 +272,36 @@ def gates_read(record: RunRecord, possible: int) -> Point:
         debrief,
         GATES,
     )
+
+
+# --- what the lab-fault scenarios grade (purge refused, full volume, cluster, corrupted set) --
+
+BACKUP_DUMPS = (
+    "Backup, steps 1 and 4: back up the repository DB, then the Sync DB, with the database "
+    "vendor's tools (a dump is a backup once it is whole on disk, beside its partner)"
+)
+BACKUP_GUID = (
+    "Backup, step 3: `guid` is the synchronization server id, from syncServiceIdCheck in the "
+    "health check response: the queue to watch is Consumer.<guid>.<topic>, one per cluster"
+)
+RESTORE_FROM_SET = (
+    "Restore, steps 2.1-2.2: restore the repository DB, then the Sync DB, with the vendor's "
+    "tools, from one backup whose files are those that were backed up"
+)
+
+
+def journal_errors(record: RunRecord, step: str) -> list[dict[str, object]]:
+    """The errors the step failed with, every attempt (the RunRecord keeps only the last,
+    and forgets it once a retry succeeds); [] when the journal cannot be read."""
+    try:
+        entries = read_entries(record.run_dir / JOURNAL_NAME)
+    except OSError:
+        return []
+    return [
+        dict(entry["error"])
+        for entry in entries
+        if entry.get("kind") == EventKind.STATE
+        and entry.get("step") == step
+        and entry.get("state") == StepState.FAILED
+        and isinstance(entry.get("error"), dict)
+    ]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from syncwizard.config import Profile
-from syncwizard.lab.layout import LabLayout
+from syncwizard.lab.layout import CLASSIC, LabLayout
 from syncwizard.lab.postgres import Drift
 from syncwizard.runbook.journal import RunRecord
 from syncwizard.runbook.model import StepState
@@ -58,6 +58,9 @@ class Fault:
 
 Setup = Callable[[LabLayout, Profile], Awaitable[None]]
 Grader = Callable[[RunRecord, LabFacts], list[Point]]
+# Sections of the lab profile a scenario changes (e.g. a second node in health.other_nodes),
+# from the lab it plays on; `train run` writes the lab profile with them.
+ProfilePatch = Callable[[LabLayout], Mapping[str, Mapping[str, object]]]
 
 
 @dataclass(frozen=True)
@@ -72,3 +75,6 @@ class Scenario:
     faults: tuple[Fault, ...] = ()
     target_seconds: float = 600.0  # a run within this earns the time point
     situation: str = ""  # what setup did, said to the trainer after it
+    # The lab flavour it plays on (`lab up --like`): CLASSIC or CURRENT (lab/layout.py).
+    flavour: str = CLASSIC
+    profile_patch: ProfilePatch | None = None

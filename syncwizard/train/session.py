@@ -12,9 +12,10 @@ from pathlib import Path
 
 from syncwizard.config import Profile
 from syncwizard.errors import SyncWizardError
-from syncwizard.lab.layout import LabLayout
+from syncwizard.lab import stack
+from syncwizard.lab.layout import LabLayout, flavour_of, read_settings
 from syncwizard.lab.reset import ResetReport, reset
-from syncwizard.runbook.journal import JOURNAL_NAME, RunRecord, list_runs, load_run
+from syncwizard.runbook.journal import JOURNAL_NAME, RunRecord, abandon, list_runs, load_run
 from syncwizard.train import results
 from syncwizard.train.faults import FaultWatcher
 from syncwizard.train.grading import lab_facts, seconds_taken
@@ -44,11 +45,65 @@ def refuse_while_running() -> None:
         )
 
 
+def refuse_other_flavour(scenario: Scenario, layout: LabLayout) -> None:
+    """A scenario plays on the lab flavour its ticket describes (the hardened broker's
+    refusals exist only in `current`). Switching flavours rebuilds the broker and the
+    stand-in's health check and rewrites the lab profile: the admin's `lab up`, not ours."""
+    flavour = flavour_of(layout)
+    if flavour != scenario.flavour:
+        raise SyncWizardError(
+            f"the scenario {scenario.id!r} plays on the {scenario.flavour!r} lab flavour; "
+            f"this lab is {flavour!r}",
+            hint=f"`syncwizard lab down` then `syncwizard lab up --like {scenario.flavour}` "
+            f"(it rewrites the lab profile), then `syncwizard train run {scenario.id}` again",
+            system="lab",
+        )
+
+
+def lab_profile_sections(scenario: Scenario, layout: LabLayout) -> dict[str, dict[str, object]]:
+    """The lab profile as `lab up` writes it, with the scenario's changes."""
+    settings = read_settings(layout)
+    sections = stack.profile_sections(layout, settings.topic, settings.flavour)
+    if scenario.profile_patch is not None:
+        for name, changes in scenario.profile_patch(layout).items():
+            sections[name] = {**sections.get(name, {}), **changes}
+    return sections
+
+
+def write_lab_profile(scenario: Scenario, layout: LabLayout, config_path: Path) -> None:
+    """Every `train run` writes the lab profile: a scenario's changes (a cluster node...)
+    must not outlive it into the next one."""
+    from syncwizard.config_file import write_profile
+
+    write_profile(
+        config_path,
+        stack.PROFILE_NAME,
+        lab_profile_sections(scenario, layout),
+        comment=f"written by `syncwizard train run {scenario.id}` (as `lab up` writes it"
+        + (", with the scenario's changes)" if scenario.profile_patch else ")"),
+    )
+
+
+def abandon_earlier_runs(profile_name: str) -> list[str]:
+    """The lab reset put the databases and the queue back: a run of the lab profile left
+    unfinished by an earlier attempt no longer describes them, and an open restore would
+    refuse the scenario's own backups (a backup under a half-done restore). Marked abandoned,
+    as `--new` does; their files stay."""
+    done = []
+    for record in list_runs():
+        if record.header.get("profile") == profile_name and not record.finished:
+            abandon(record, "the practice lab was reset for a training scenario")
+            done.append(f"marked the unfinished {record.runbook} run {record.run_id} abandoned")
+    return done
+
+
 async def prepare(scenario: Scenario, layout: LabLayout, profile: Profile) -> Prepared:
     """`lab reset`, then the scenario's situation; remembered as the one set up. Refused
-    while a run is in progress."""
+    while a run is in progress, and on a lab of another flavour than the scenario's."""
     refuse_while_running()
+    refuse_other_flavour(scenario, layout)
     report = await asyncio.to_thread(reset, layout)
+    report.done += abandon_earlier_runs(profile.name)
     started = time.monotonic()
     await scenario.setup(layout, profile)
     setup_seconds = time.monotonic() - started
