@@ -23,13 +23,13 @@ from syncwizard.runbook.backup.options import BackupOptions
 from syncwizard.runbook.backup.runbook import resume_backup, start_backup
 from syncwizard.runbook.engine import Engine
 from syncwizard.runbook.journal import abandon, load_run
-from syncwizard.runbook.model import Gate, Observer
+from syncwizard.runbook.model import Gate, Observer, StepState
 from syncwizard.runbook.restore import step_names as restore_steps
 from syncwizard.runbook.restore.runbook import RestoreChoices, start_restore
 from syncwizard.runbook.restore.sets import list_sets
 from syncwizard.train import session
 from syncwizard.train.faults import FaultWatcher
-from syncwizard.train.model import Scenario
+from syncwizard.train.model import Fault, Scenario
 from syncwizard.train.results import Attempt
 from syncwizard.train.scenarios import backup_volume_full as volume_full
 from syncwizard.train.scenarios.backup_volume_full import BACKUP_VOLUME_FULL
@@ -223,6 +223,43 @@ async def test_backup_volume_full_good_and_bad_runs(
     finally:
         report = await asyncio.to_thread(reset, lab)
     assert any("unmounted the scenario's backup volume" in s for s in report.done), report.done
+    assert not volume.is_mount_point(backups)
+
+
+async def test_a_volume_full_at_the_seal_says_so_and_the_resumed_seal_completes(
+    lab: LabLayout, lab_config: Path
+) -> None:
+    """The manifest cannot be written on a full disk: the seal says the folder is full (it
+    said "unexpected OSError ... a bug in syncwizard"), leaves no manifest.json.partial, and
+    once space is freed the same run seals the set with the dumps it had."""
+    backups = lab.root / "seal-volume"
+    profile = profile_of(lab_config, backups)
+    await asyncio.to_thread(reset, lab)
+    volume.mount_small(lab, backups, volume_full.VOLUME_MIB)
+    ballast = backups / volume_full.BALLAST_NAME
+
+    def fill_volume(_: LabLayout) -> None:
+        volume.fill(ballast)
+
+    fill = Fault(backup_steps.SEAL, StepState.RUNNING, "fills the volume", fill_volume)
+    try:
+        engine = backup_engine(profile, FaultWatcher(lab, (fill,)))
+        try:
+            outcome = await engine.run()
+            assert (outcome.status, outcome.step_id) == ("failed", backup_steps.SEAL)
+            assert outcome.error is not None
+            assert "is full: the set's manifest could not be written" in outcome.error.message
+            assert "resumes at the seal" in outcome.error.hint
+            set_dir = backups / engine.run_id
+            assert not (set_dir / "manifest.json.partial").exists()
+            ballast.unlink()
+            assert (await engine.run()).status == "finished"
+        finally:
+            await engine.aclose()
+        assert (set_dir / "manifest.json").is_file()
+        assert (await list_sets(backups))[0].choosable
+    finally:
+        await asyncio.to_thread(reset, lab)
     assert not volume.is_mount_point(backups)
 
 

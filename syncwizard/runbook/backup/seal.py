@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 from syncwizard import __version__, units
 from syncwizard.clients.service import run_command
 from syncwizard.config import Profile
+from syncwizard.errors import SyncWizardError
 from syncwizard.runbook import backupset
 from syncwizard.runbook.backup.snapshot_dump import iso
 from syncwizard.runbook.commands import check_command
@@ -29,6 +31,26 @@ class BackupResults:
     @property
     def dumps(self) -> list[dict[str, Any]]:
         return [out["dump"] for out in (self.repository, self.sync) if out.get("dump")]
+
+
+def manifest_error(set_dir: Path, partial: Path, exc: OSError) -> SyncWizardError:
+    """The manifest could not be written (a full disk, most often): said as such, not as a
+    bug, with its unfinished file removed; the dumps stay and the seal can run again."""
+    partial.unlink(missing_ok=True)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        what = (
+            f"the backup folder {set_dir.parent} is full: the set's manifest could not be written"
+        )
+        fix = "free space there"
+    else:
+        what = f"the manifest of {set_dir} could not be written: {exc.strerror or exc}"
+        fix = "fix what the error names"
+    return SyncWizardError(
+        what,
+        hint=f"{fix}, then run `syncwizard backup` again: the run resumes at the seal, and "
+        "the dumps already written are kept",
+        system="backup_dir",
+    )
 
 
 async def seal_set(
@@ -67,7 +89,10 @@ async def seal_set(
         files += dump["files"]
     content_store = await back_up_content_store(set_dir, profile, ctx, steps)
     manifest = build_manifest(profile, ctx, steps, files, content_store)
-    path = await asyncio.to_thread(backupset.write_manifest, set_dir, manifest)
+    try:
+        path = await asyncio.to_thread(backupset.write_manifest, set_dir, manifest)
+    except OSError as exc:
+        raise manifest_error(set_dir, partial, exc) from exc
     total = sum(entry["size"] for entry in files)
     return {
         "manifest": str(path),
