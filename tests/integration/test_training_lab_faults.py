@@ -226,6 +226,45 @@ async def test_backup_volume_full_good_and_bad_runs(
     assert not volume.is_mount_point(backups)
 
 
+async def test_train_run_fills_the_volume_from_the_wizards_journal_and_grades_the_resume(
+    lab: LabLayout, lab_config: Path
+) -> None:
+    """`train run`'s way: the wizard runs on its own; the watcher reads its journal, drops
+    the ballast as the wait begins, and grades once the resumed run ended."""
+    backups = lab.root / "train-volume"
+    profile = profile_of(lab_config, backups)
+    since = (await session.prepare(BACKUP_VOLUME_FULL, lab, profile)).set_up_at
+    said: list[str] = []
+    try:
+        watching = asyncio.create_task(
+            asyncio.to_thread(
+                session.watch,
+                BACKUP_VOLUME_FULL,
+                lab,
+                since,
+                say=said.append,
+                poll=0.1,
+                stop_after=120,
+            )
+        )
+        engine = backup_engine(profile, FaultWatcher(lab, ()))  # no observer of ours
+        try:
+            outcome = await engine.run()
+            assert (outcome.status, outcome.step_id) == ("failed", backup_steps.SYNC)
+            ballast = volume_full.ballast(lab)
+            assert ballast is not None
+            ballast.unlink()
+            assert (await engine.run()).status == "finished"
+        finally:
+            await engine.aclose()
+        attempt = await watching
+        assert attempt is not None and attempt.run_id == engine.run_id
+        assert scores(attempt) == {"finished": 4, "sealed": 3, "resumed": 2, "time": 1}
+        assert f"fault: {BACKUP_VOLUME_FULL.faults[0].what}" in said
+    finally:
+        await asyncio.to_thread(reset, lab)
+
+
 async def test_a_volume_full_at_the_seal_says_so_and_the_resumed_seal_completes(
     lab: LabLayout, lab_config: Path
 ) -> None:

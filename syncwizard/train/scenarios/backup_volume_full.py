@@ -1,6 +1,6 @@
-"""The backup volume fills during a backup: a core dump lands on it as the Sync DB is
-dumped. The run stops on the full disk with the partial dump removed; freed, the step is
-resumed and the set sealed whole."""
+"""The backup volume fills during a backup: a core dump lands on it between the
+repository's dump and the Sync DB's. The run stops on the full disk with the partial dump
+removed; once space is freed the step is resumed and the set sealed whole."""
 
 from __future__ import annotations
 
@@ -125,10 +125,14 @@ BACKUP_VOLUME_FULL = Scenario(
     setup=_setup,
     grade=_grade,
     faults=(
+        # At the wait, not the Sync DB dump: `train run` sees the trainee's steps through
+        # the journal a poll later, and the lab's Sync DB dump takes a fraction of a second;
+        # the wait lasts seconds, so the volume is full when the dump starts.
         Fault(
-            backup_steps.SYNC,
+            backup_steps.WAIT,
             StepState.RUNNING,
-            f"a core dump ({BALLAST_NAME}) fills the backup volume as the Sync DB dump starts",
+            f"a core dump ({BALLAST_NAME}) fills the backup volume while the wizard waits "
+            "for the Sync Service",
             _fill,
         ),
     ),
