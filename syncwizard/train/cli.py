@@ -10,7 +10,7 @@ from syncwizard import paths
 from syncwizard.config import Profile, load_settings
 from syncwizard.glossary import terms_in
 from syncwizard.lab import stack
-from syncwizard.lab.layout import LabLayout
+from syncwizard.lab.layout import CLASSIC, LabLayout
 from syncwizard.masking import mask_text
 from syncwizard.train import registry, results, session
 from syncwizard.train.model import Scenario
@@ -57,12 +57,15 @@ def lab_layout() -> LabLayout:
 
 
 def _list() -> int:
+    width = max(len(s.id) for s in registry.SCENARIOS)  # the ids line up
     for scenario in registry.SCENARIOS:
         top = results.best(scenario.id)
         best = "not played" if top is None else f"best {top.earned}/{top.possible}"
-        print(f"{scenario.id:<18} {STARS.get(scenario.difficulty, '?'):<4} {scenario.title}")
-        print(f"{'':<18} {best}; runbook: {scenario.runbook}")
-        print(f"{'':<18} {scenario.ticket}")
+        stars = STARS.get(scenario.difficulty, "?")
+        print(f"{scenario.id:<{width}} {stars:<4} {scenario.title}")
+        where = "" if scenario.flavour == CLASSIC else f"; lab: --like {scenario.flavour}"
+        print(f"{'':<{width}} {best}; runbook: {scenario.runbook}{where}")
+        print(f"{'':<{width}} {scenario.ticket}")
         print()
     print("play one: syncwizard train run ID   (resets the lab; then run the wizard)")
     return 0

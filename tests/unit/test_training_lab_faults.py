@@ -311,3 +311,17 @@ def test_the_four_lab_fault_scenarios_are_listed_with_tickets() -> None:
         assert registry.scenario(scenario.id) is scenario
         assert len(scenario.ticket) > 150 and 1 <= scenario.difficulty <= 3
         assert scenario.runbook in ("backup", "restore")
+
+
+def test_train_run_refuses_a_scenario_of_another_flavour_before_touching_the_lab(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from syncwizard.cli import main
+    from syncwizard.lab import stack
+
+    lab = stack.default_layout()
+    write_settings(lab, LabSettings(ports=lab.ports, topic="VirtualTopic.x", flavour=CLASSIC))
+    assert main(["train", "run", "purge-refused"]) == 2
+    err = capsys.readouterr().err
+    assert "plays on the 'current' lab flavour" in err and "lab up --like current" in err
+    assert not lab.pids_file.exists()  # nothing was reset or started
