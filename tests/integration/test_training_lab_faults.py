@@ -154,6 +154,37 @@ async def test_purge_refused_good_and_bad_runs(
     assert report.seconds <= 30.0
 
 
+async def test_purge_refused_giving_the_events_up_is_refused_by_the_broker_and_graded(
+    current_lab: LabLayout, current_lab_config: Path, tmp_path: Path
+) -> None:
+    """The other bad run: the trainee chooses to give the events up. The hardened broker
+    refuses the purge: nothing is lost, nothing restored, and the grade says so."""
+    lab = current_lab
+    profile = profile_of(current_lab_config, tmp_path / "backups")
+    await prepared(PURGE_REFUSED, lab, profile)
+    waiting = await pending(lab)
+    choices = RestoreChoices("give_up", "admin", admin_password(lab), plain_restart=False)
+    engine = restore_engine(profile, await newest_set(profile), choices)
+    try:
+        outcome = await engine.run()
+    finally:
+        await engine.aclose()
+    assert (outcome.status, outcome.step_id) == ("failed", restore_steps.CLEAR)
+    assert outcome.error is not None and outcome.error.system == "broker"
+    assert "purg" in outcome.error.message, outcome.error.render()
+    assert await pending(lab) == waiting  # the broker kept every event
+    attempt = graded(PURGE_REFUSED, engine, lab, FaultWatcher(lab, ()))
+    assert scores(attempt) == {
+        "events_lost": 0,
+        "window_closed": 0,
+        "databases": 0,
+        "drift": 0,
+        "time": 1,
+    }, [p.debrief for p in attempt.points]
+    assert "not cleared" in debrief(attempt, "events_lost")
+    await asyncio.to_thread(reset, lab)
+
+
 async def test_a_scenario_of_another_flavour_is_refused_naming_the_command(
     lab: LabLayout, lab_config: Path, tmp_path: Path
 ) -> None:
