@@ -28,6 +28,9 @@ class SetUp:
     scenario: str
     lines: tuple[str, ...]
     since: float  # when it was set up: the run to grade starts after this
+    # Settings of the lab profile the scenario changed (a cluster node...), said as lines:
+    # when there are any, the app reads its profile again before the run starts.
+    profile_changes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

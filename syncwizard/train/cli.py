@@ -43,6 +43,18 @@ def scenario_profile(scenario: Scenario, layout: LabLayout, config: Path | None)
     return lab_profile(config)
 
 
+def profile_changes(scenario: Scenario, layout: LabLayout) -> list[str]:
+    """What the scenario changed in the lab profile, one line a setting."""
+    if scenario.profile_patch is None:
+        return []
+    written = session.lab_profile_sections(scenario, layout)
+    return [
+        f"profile {stack.PROFILE_NAME!r}: {name}.{key} = {written[name][key]!r}"
+        for name, changes in scenario.profile_patch(layout).items()
+        for key in changes
+    ]
+
+
 def lab_layout() -> LabLayout:
     layout = stack.default_layout()
     if not layout.settings_file.exists():
@@ -102,11 +114,8 @@ def _run(args: argparse.Namespace) -> int:
     )
     if scenario.situation:
         print(f"  situation: {scenario.situation}")
-    if scenario.profile_patch is not None:
-        changed = session.lab_profile_sections(scenario, layout)
-        for name, changes in scenario.profile_patch(layout).items():
-            for key in changes:
-                print(f"  profile {stack.PROFILE_NAME!r}: {name}.{key} = {changed[name][key]!r}")
+    for change in profile_changes(scenario, layout):
+        print(f"  {change}")
     print()
     print(f"TICKET: {scenario.ticket}")
     print()

@@ -39,7 +39,7 @@ class LabDesk:
 
         scenario = registry.scenario(scenario_id)
         layout = cli.lab_layout()
-        profile = cli.lab_profile(self.config_path)
+        profile = cli.scenario_profile(scenario, layout, self.config_path)
         prepared = await session.prepare(scenario, layout, profile)
         lines = [
             *prepared.reset.done,
@@ -48,7 +48,8 @@ class LabDesk:
         ]
         if scenario.situation:
             lines.append(f"situation: {scenario.situation}")
-        return SetUp(scenario.id, tuple(lines), prepared.set_up_at)
+        changes = tuple(cli.profile_changes(scenario, layout))
+        return SetUp(scenario.id, (*lines, *changes), prepared.set_up_at, changes)
 
     def watch(self, setup: SetUp, stop: threading.Event) -> Debrief | None:
         from syncwizard.train import cli, registry, session

@@ -131,7 +131,20 @@ class PracticeScreen(WizardScreen):
     async def on_button_pressed(self, event: Button.Pressed) -> None:
         card = next((c for c in self.cards if self.setup and c.id == self.setup.scenario), None)
         if event.button.id == "start-run" and card is not None:
+            if self.setup is not None and self.setup.profile_changes:
+                self._read_profile_again()
             await self.app.run_action(RUNBOOK_ACTIONS[card.runbook])
+
+    def _read_profile_again(self) -> None:
+        """The scenario rewrote the lab profile (e.g. a second node in health.other_nodes):
+        the backup or restore must run with it, not with what the app read at its start."""
+        from syncwizard.config import load_settings
+        from syncwizard.tui.app import SyncWizardApp
+
+        app = self.app
+        if isinstance(app, SyncWizardApp) and app.settings is not None:
+            app.settings = load_settings(app.settings.config_path, app.settings.profile.name)
+            self.settings = app.settings
 
     def on_unmount(self) -> None:
         self.stop_watching.set()
