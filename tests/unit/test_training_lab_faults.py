@@ -325,3 +325,21 @@ def test_train_run_refuses_a_scenario_of_another_flavour_before_touching_the_lab
     err = capsys.readouterr().err
     assert "plays on the 'current' lab flavour" in err and "lab up --like current" in err
     assert not lab.pids_file.exists()  # nothing was reset or started
+
+
+def test_the_reset_abandons_the_lab_profiles_unfinished_runs_only() -> None:
+    """An open restore would refuse the scenario's own backups (corrupted-set takes two)."""
+    from syncwizard.runbook.journal import list_runs
+
+    refused = played(
+        "restore",
+        [("verify_set", FAILED, {"error": DAMAGED})],
+        header={"profile": "lab"},
+        end="failed",
+    )
+    other = played("backup", [("preflight", FAILED, {"error": "x"})], header={"profile": "prod"})
+    done = session.abandon_earlier_runs("lab")
+    assert done == [f"marked the unfinished restore run {refused.run_id} abandoned"]
+    status = {r.run_id: r.status() for r in list_runs()}
+    assert status[refused.run_id] == "abandoned" and status[other.run_id] != "abandoned"
+    assert session.abandon_earlier_runs("lab") == []
