@@ -27,7 +27,7 @@ from syncwizard.runbook.model import Gate, Observer, StepState
 from syncwizard.runbook.restore import step_names as restore_steps
 from syncwizard.runbook.restore.runbook import RestoreChoices, start_restore
 from syncwizard.runbook.restore.sets import list_sets
-from syncwizard.train import session
+from syncwizard.train import grading, session
 from syncwizard.train.faults import FaultWatcher
 from syncwizard.train.model import Fault, Scenario
 from syncwizard.train.results import Attempt
@@ -90,13 +90,21 @@ def live_nodes(lab: LabLayout) -> int:
 # --- a broker that refuses the purge (the current flavour) ----------------------------------
 
 
-def restore_engine(profile: Profile, set_dir: Path, choices: RestoreChoices) -> Engine:
+async def confirm_after_reading(gate: Gate) -> bool:
+    """A trainee who reads each gate's facts before confirming it."""
+    await asyncio.sleep(grading.reading_seconds(len(gate.facts)) + 0.1)
+    return True
+
+
+def restore_engine(
+    profile: Profile, set_dir: Path, choices: RestoreChoices, *, reads: bool = False
+) -> Engine:
     return start_restore(
         profile,
         set_dir,
         choices,
         broker_password=broker_password(profile.broker),
-        confirm=confirm,
+        confirm=confirm_after_reading if reads else confirm,
     )
 
 
@@ -114,15 +122,16 @@ async def test_purge_refused_good_and_bad_runs(
     assert not standin.is_running(lab) and await pending(lab) > 0
     started = time.monotonic()
     choices = RestoreChoices("clear", "admin", admin_password(lab), plain_restart=False)
-    engine = restore_engine(profile, await newest_set(profile), choices)
+    engine = restore_engine(profile, await newest_set(profile), choices, reads=True)
     assert await ran(engine) == "finished"
-    TIMINGS["purge-refused play"] = time.monotonic() - started
+    TIMINGS["purge-refused play (reading each gate)"] = time.monotonic() - started
     good = graded(PURGE_REFUSED, engine, lab, FaultWatcher(lab, ()))
     assert scores(good) == {
         "events_lost": 4,
         "window_closed": 3,
         "databases": 2,
         "drift": 3,
+        "gates_read": 2,
         "time": 1,
     }, [p.debrief for p in good.points]
     assert "closed again" not in debrief(good, "window_closed")  # says it in its own words
@@ -145,6 +154,7 @@ async def test_purge_refused_good_and_bad_runs(
         "window_closed": 0,
         "databases": 0,
         "drift": 0,
+        "gates_read": 0,  # the clear's gate confirmed at once
         "time": 1,
     }, [p.debrief for p in bad.points]
     assert "left open" in debrief(bad, "window_closed")
@@ -179,6 +189,7 @@ async def test_purge_refused_giving_the_events_up_is_refused_by_the_broker_and_g
         "window_closed": 0,
         "databases": 0,
         "drift": 0,
+        "gates_read": 0,
         "time": 1,
     }, [p.debrief for p in attempt.points]
     assert "not cleared" in debrief(attempt, "events_lost")

@@ -99,12 +99,14 @@ def with_window_records(record: RunRecord, closed: bool) -> RunRecord:
 
 def test_purge_refused_grades_the_window_and_the_shared_database_restore() -> None:
     good = with_window_records(played("restore", restore_steps_with_window(True)), True)
+    good.gates = [{"title": "Clear the sync queue?", "confirmed": True, "seconds": 9.0}]
     points = PURGE_REFUSED.grade(good, IN_SYNC)
     assert scores(points) == {
         "events_lost": 4,
         "window_closed": 3,
         "databases": 2,  # the shared database's one swap restores both
         "drift": 3,
+        "gates_read": 2,
         "time": 1,
     }
     left_open = with_window_records(played("restore", restore_steps_with_window(False)), False)

@@ -64,6 +64,7 @@ def _grade(record: RunRecord, facts: LabFacts) -> list[Point]:
         window_closed(record, 3),
         grading.databases_restored(record, 2),
         grading.no_drift(facts, 3),
+        grading.gates_read(record, 2),
         grading.within_time(record, TARGET_SECONDS),
     ]
 
