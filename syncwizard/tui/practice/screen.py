@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from rich.text import Text
 from textual import work
@@ -27,6 +27,15 @@ from syncwizard.tui.widgets.title_bar import TitleBar
 if TYPE_CHECKING:
     from syncwizard.config import Settings
     from syncwizard.practice import Debrief, PracticeDesk, ScenarioCard, SetUp
+
+
+@runtime_checkable
+class HoldsSettings(Protocol):
+    """The app as this screen sees it: the settings its runbooks open with (the app's own
+    module is not imported here: it imports this one)."""
+
+    settings: Settings | None
+
 
 STARS = {1: "*", 2: "**", 3: "***"}
 CHOOSE = "Enter resets the practice lab to its initial data and sets the scenario up."
@@ -139,10 +148,9 @@ class PracticeScreen(WizardScreen):
         """The scenario rewrote the lab profile (e.g. a second node in health.other_nodes):
         the backup or restore must run with it, not with what the app read at its start."""
         from syncwizard.config import load_settings
-        from syncwizard.tui.app import SyncWizardApp
 
         app = self.app
-        if isinstance(app, SyncWizardApp) and app.settings is not None:
+        if isinstance(app, HoldsSettings) and app.settings is not None:
             app.settings = load_settings(app.settings.config_path, app.settings.profile.name)
             self.settings = app.settings
 
