@@ -288,20 +288,3 @@ RESTORE_FROM_SET = (
     "Restore, steps 2.1-2.2: restore the repository DB, then the Sync DB, with the vendor's "
     "tools, from one backup whose files are those that were backed up"
 )
-
-
-def journal_errors(record: RunRecord, step: str) -> list[dict[str, object]]:
-    """The errors the step failed with, every attempt (the RunRecord keeps only the last,
-    and forgets it once a retry succeeds); [] when the journal cannot be read."""
-    try:
-        entries = read_entries(record.run_dir / JOURNAL_NAME)
-    except OSError:
-        return []
-    return [
-        dict(entry["error"])
-        for entry in entries
-        if entry.get("kind") == EventKind.STATE
-        and entry.get("step") == step
-        and entry.get("state") == StepState.FAILED
-        and isinstance(entry.get("error"), dict)
-    ]

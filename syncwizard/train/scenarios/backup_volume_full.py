@@ -72,9 +72,7 @@ def resumed_after_full_disk(record: RunRecord, possible: int) -> Point:
     """The dump the full disk stopped was run again in the same run, once space was freed:
     the repository dump and the drain already done were kept."""
     full = [
-        e
-        for e in grading.journal_errors(record, backup_steps.SYNC)
-        if e.get("system") == "backup_dir"
+        e for e in grading.step_errors(record, backup_steps.SYNC) if e.get("system") == "backup_dir"
     ]
     resumed = grading.done(record, backup_steps.SYNC)
     ok = bool(full) and resumed

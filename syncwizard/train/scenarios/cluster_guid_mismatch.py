@@ -32,7 +32,7 @@ def mismatch_caught(record: RunRecord, possible: int) -> Point:
     """The preflight's refusal was met (the journal keeps it, naming both GUIDs)."""
     refusals = [
         str(error.get("message", ""))
-        for error in grading.journal_errors(record, backup_steps.PREFLIGHT)
+        for error in grading.step_errors(record, backup_steps.PREFLIGHT)
         if MISMATCH in str(error.get("message", ""))
     ]
     if refusals:

@@ -57,7 +57,7 @@ def set_verified(record: RunRecord, possible: int) -> Point:
             "its manifest and pg_restore could list each dump."
         )
     else:
-        errors = grading.journal_errors(record, restore_steps.VERIFY)
+        errors = grading.step_errors(record, restore_steps.VERIFY)
         why = str(errors[-1].get("message", "")) if errors else "it was not verified"
         debrief = (
             f"The set {set_name} did not verify ({why.splitlines()[0]}): a damaged dump "
