@@ -64,5 +64,11 @@ class PracticeDesk(Protocol):
 
     def watch(self, setup: SetUp, stop: threading.Event) -> Debrief | None:
         """Blocking, in a thread: inject the scenario's faults as the trainee's run reaches
-        them and grade it once it ended; None once `stop` is set first."""
+        them and grade it once it finished (or was abandoned); None once `stop` is set."""
+        ...
+
+    def grade_stopped(self, setup: SetUp) -> Debrief | None:
+        """Grade the scenario's run if it stopped (failed, cancelled, killed): the trainee
+        has left it. None when there is none, or it runs or finished (`watch` grades that).
+        Blocking: reads the journal and the lab."""
         ...

@@ -8,13 +8,24 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from syncwizard.practice import Debrief, DebriefPoint, ScenarioCard, SetUp
+
+if TYPE_CHECKING:
+    from syncwizard.train.results import Attempt
 
 
 class LabDesk:
     def __init__(self, config_path: Path | None) -> None:
         self.config_path = config_path
+        self.fired: list[str] = []  # the faults injected into the run watched
+
+    def _heard(self, said: str) -> None:
+        if said.startswith("watching run "):
+            self.fired.clear()
+        elif said.startswith("fault: "):
+            self.fired.append(said.removeprefix("fault: "))
 
     def scenarios(self) -> list[ScenarioCard]:
         from syncwizard.train import registry, results
@@ -56,19 +67,36 @@ class LabDesk:
 
         scenario = registry.scenario(setup.scenario)
         attempt = session.watch(
-            scenario, cli.lab_layout(), setup.since, say=lambda _: None, stop=stop
+            scenario,
+            cli.lab_layout(),
+            setup.since,
+            say=self._heard,
+            stop=stop,
+            ended=("finished", "abandoned"),  # a stopped run may be resumed yet
         )
-        if attempt is None:
+        return None if attempt is None else _debrief(scenario.title, attempt)
+
+    def grade_stopped(self, setup: SetUp) -> Debrief | None:
+        from syncwizard.train import cli, registry, session
+
+        scenario = registry.scenario(setup.scenario)
+        record = session.latest_run(scenario, setup.since)
+        if record is None or record.status() not in session.STOPPED:
             return None
-        return Debrief(
-            scenario.title,
-            attempt.run_id,
-            attempt.earned,
-            attempt.possible,
-            attempt.seconds,
-            attempt.faults,
-            tuple(
-                DebriefPoint(p.title, p.earned, p.possible, p.debrief, p.procedure)
-                for p in attempt.points
-            ),
-        )
+        layout = cli.lab_layout()
+        return _debrief(scenario.title, session.grade(scenario, record, layout, tuple(self.fired)))
+
+
+def _debrief(title: str, attempt: Attempt) -> Debrief:
+    return Debrief(
+        title,
+        attempt.run_id,
+        attempt.earned,
+        attempt.possible,
+        attempt.seconds,
+        attempt.faults,
+        tuple(
+            DebriefPoint(p.title, p.earned, p.possible, p.debrief, p.procedure)
+            for p in attempt.points
+        ),
+    )

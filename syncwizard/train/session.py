@@ -23,6 +23,8 @@ from syncwizard.train.model import Scenario
 from syncwizard.train.results import Attempt
 
 ENDED = ("finished", "failed", "cancelled", "interrupted", "abandoned")
+# A run stopped this way can still be resumed (and a scenario's good path often does).
+STOPPED = ("failed", "cancelled", "interrupted")
 
 
 @dataclass(frozen=True)
@@ -171,10 +173,11 @@ def watch(
     poll: float = 0.3,
     stop_after: float | None = None,
     stop: threading.Event | None = None,
+    ended: tuple[str, ...] = ENDED,
 ) -> Attempt | None:
     """Wait for the trainee's run, inject the scenario's faults as its steps reach them,
-    and grade it once it ended (its process let go of it). None when `stop_after` seconds
-    passed first, or `stop` was set."""
+    and grade it once it ended (its process let go of it in one of the `ended` states).
+    None when `stop_after` seconds passed first, or `stop` was set."""
     deadline = None if stop_after is None else time.monotonic() + stop_after
     stop = stop or threading.Event()
     watcher = FaultWatcher(layout, scenario.faults)
@@ -191,7 +194,7 @@ def watch(
                 for what in watcher.fired[before:]:
                     say(f"fault: {what}")
             record = load_run(record.run_dir)
-            if record.status() in ENDED:
+            if record.status() in ended:
                 return grade(scenario, record, layout, tuple(watcher.fired))
         stop.wait(poll)
     return None

@@ -61,7 +61,8 @@ def weekend_restore_run(*, gave_up: bool) -> RunRecord:
 class FakeDesk:
     def __init__(self, *, gave_up: bool = False) -> None:
         self.set_up_ids: list[str] = []
-        self.run_ended = threading.Event()  # set it: the trainee's run has ended
+        self.run_ended = threading.Event()  # set it: the trainee's run has finished
+        self.stopped = False  # set it: the run stopped (failed or cancelled), resumable
         self.gave_up = gave_up
 
     def scenarios(self) -> list[ScenarioCard]:
@@ -91,6 +92,12 @@ class FakeDesk:
         while not self.run_ended.wait(0.02):
             if stop.is_set():
                 return None
+        return self._graded(setup)
+
+    def grade_stopped(self, setup: SetUp) -> Debrief | None:
+        return self._graded(setup) if self.stopped and not self.run_ended.is_set() else None
+
+    def _graded(self, setup: SetUp) -> Debrief:
         scenario = registry.scenario(setup.scenario)
         run = weekend_restore_run(gave_up=self.gave_up)
         drift = Drift(missing=3, extra=0) if self.gave_up else Drift(missing=0, extra=0)

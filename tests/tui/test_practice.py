@@ -7,6 +7,7 @@ import pytest
 from reach_support import assert_reachable, assert_whole, shown_lines
 from support.fake_practice import FakeDesk
 from support.fake_status import demo_settings
+from textual.screen import Screen
 from textual.widgets import Button, OptionList, Static
 from tui_support import make_app, text_of, until
 
@@ -113,3 +114,34 @@ async def test_leaving_the_practice_screen_stops_watching_for_the_run() -> None:
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, WelcomeScreen))
         assert stop.is_set()
+
+
+async def test_a_run_that_stopped_is_graded_when_the_trainee_comes_back_and_only_once() -> None:
+    desk = FakeDesk(gave_up=True)
+    app = practice_app(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.action_open_restore = lambda: app.push_screen(Screen())  # type: ignore[method-assign,assignment]
+        await pilot.press("p")
+        await until(pilot, lambda: isinstance(app.screen, PracticeScreen))
+        screen = app.screen
+        assert isinstance(screen, PracticeScreen)
+        menu = screen.query_one("#scenarios", OptionList)
+        await until(pilot, lambda: menu.option_count > 0)
+        menu.highlighted = menu.get_option_index("weekend-outage")
+        await pilot.press("enter")
+        await until(pilot, lambda: screen.query_one("#start-run", Button).display)
+        await pilot.click("#start-run")
+        await until(pilot, lambda: not isinstance(app.screen, PracticeScreen))
+        desk.stopped = True  # the restore failed; the trainee leaves it
+        app.pop_screen()
+        await until(pilot, lambda: isinstance(app.screen, DebriefScreen))
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen)
+        told = text_of(screen.query_one("#setup-text"))
+        assert "The run stopped: Start offers to resume it" in told
+        assert screen.query_one("#start-run", Button).display
+        await pilot.press("f1")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause(0.3)
+        assert app.screen is screen, "the same stopped run is not debriefed twice"

@@ -60,6 +60,7 @@ class PracticeScreen(WizardScreen):
         self.cards: list[ScenarioCard] = []
         self.setup: SetUp | None = None
         self.stop_watching = threading.Event()
+        self.last_shown: tuple[str, float, bool] | None = None
 
     def compose(self) -> ComposeResult:
         yield TitleBar("Practice", self.settings.profile.name if self.settings else None)
@@ -80,6 +81,16 @@ class PracticeScreen(WizardScreen):
 
     def on_screen_resume(self) -> None:
         self.load_scenarios()  # a best result may have changed
+        if self.setup is not None and not self.stop_watching.is_set():
+            self.grade_if_stopped(self.setup)
+
+    @work(exclusive=True, group="practice-stopped", exit_on_error=False, name="grading")
+    async def grade_if_stopped(self, setup: SetUp) -> None:
+        """Back from the wizard with the run stopped (failed, cancelled): the trainee has
+        left it, so it is graded now. Resumed and finished later, it is graded again."""
+        debrief = await asyncio.to_thread(self.desk.grade_stopped, setup)
+        if debrief is not None and setup is self.setup:
+            self.show_debrief(debrief, final=False)
 
     @work(exclusive=True, group="practice-list", exit_on_error=False, name="listing scenarios")
     async def load_scenarios(self) -> None:
@@ -127,13 +138,23 @@ class PracticeScreen(WizardScreen):
         if debrief is not None and not stop.is_set():
             self.app.call_from_thread(self.show_debrief, debrief)
 
-    def show_debrief(self, debrief: Debrief) -> None:
+    def show_debrief(self, debrief: Debrief, *, final: bool = True) -> None:
+        """`final`: the run finished (or was abandoned); else it stopped and may be resumed."""
         from syncwizard.tui.practice.debrief import DebriefScreen
 
-        self.query_one("#start-run").display = False
-        self.query_one("#setup-text", Static).update(
-            f"Graded: {debrief.earned}/{debrief.possible}. {CHOOSE}"
-        )
+        shown = (debrief.run_id, debrief.seconds, final)
+        if shown == self.last_shown:  # back from the debrief (or F1): nothing new
+            return
+        self.last_shown = shown
+        graded = f"Graded: {debrief.earned}/{debrief.possible}."
+        if final:
+            self.query_one("#start-run").display = False
+            self.query_one("#setup-text", Static).update(f"{graded} {CHOOSE}")
+        else:
+            self.query_one("#setup-text", Static).update(
+                f"{graded} The run stopped: Start offers to resume it, and it is graded "
+                f"again when it finishes. {CHOOSE}"
+            )
         profile = self.settings.profile.name if self.settings else None
         self.app.push_screen(DebriefScreen(debrief, profile))
 
