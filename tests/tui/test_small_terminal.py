@@ -198,9 +198,15 @@ async def test_the_backup_resume_prompt_and_summary_are_whole_at_80x24(tmp_path:
         await assert_all_reachable(pilot, must_reach(app.screen))
 
 
-async def test_a_gate_taller_than_the_terminal_scrolls_its_text_and_keeps_field_and_buttons() -> (
-    None
-):
+@pytest.mark.parametrize(
+    "as_in_a_terminal",
+    # A real terminal's screens also hold Textual's notifications and tooltip widgets
+    # (run_test leaves them out): the fitting must find its box among them.
+    [pytest.param(False, id="test-screen"), pytest.param(True, id="with-toasts-and-tooltips")],
+)
+async def test_a_gate_taller_than_the_terminal_scrolls_its_text_and_keeps_field_and_buttons(
+    as_in_a_terminal: bool,
+) -> None:
     from support.fake_status import demo_settings
 
     from syncwizard.runbook.model import Gate
@@ -217,7 +223,9 @@ async def test_a_gate_taller_than_the_terminal_scrolls_its_text_and_keeps_field_
         step="Purge the queue / Delete topic and queue",
     )
     app = SyncWizardApp(demo_settings())
-    async with app.run_test(size=SMALL) as pilot:
+    async with app.run_test(
+        size=SMALL, notifications=as_in_a_terminal, tooltips=as_in_a_terminal
+    ) as pilot:
         answers: list[bool | None] = []
         app.push_screen(GateScreen(gate), answers.append)
         screen = await gate_reachable(pilot)

@@ -21,7 +21,7 @@ MIN_BODY = 3  # rows the text keeps however small the terminal
 
 
 class FittingModal(ModalScreen[T], Generic[T]):
-    """A modal with one box (its first child) holding a `.modal-body` and fixed parts."""
+    """A modal with one box (a child of the screen) holding a `.modal-body` and fixed parts."""
 
     CSS_PATH = SCREENS_CSS
 
@@ -32,11 +32,18 @@ class FittingModal(ModalScreen[T], Generic[T]):
         self.call_after_refresh(self.fit_body)
 
     def fit_body(self) -> None:
-        boxes = [child for child in self.children if isinstance(child, Widget)]
         bodies = list(self.query(".modal-body").results(VerticalScroll))
-        if not boxes or not bodies:
+        if not bodies:
             return
-        box, body = boxes[0], bodies[0]
+        body = bodies[0]
+        # The box is the screen's child holding the body: not simply its first child, as
+        # the screen may hold others (Textual's notifications, tooltips) before it.
+        box = next(
+            (w for w in body.ancestors_with_self if isinstance(w, Widget) and w.parent is self),
+            None,
+        )
+        if box is None:
+            return
         fixed = sum(
             child.outer_size.height + child.styles.margin.height
             for child in box.children
