@@ -62,7 +62,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help", classes="panel") as box:
-            box.border_title = "Keys"
+            box.border_title = "Keys and glossary"
             box.border_subtitle = "Esc closes"
             yield Static(bindings_table(self.under), id="help-keys")
             yield Static(KEYMAP_NOTE, id="help-keymap")
