@@ -89,14 +89,97 @@ class BrokerSettings:
 
 @dataclass(frozen=True)
 class DatabaseSettings:
+    # PostgreSQL: a libpq conninfo ("host=... dbname=... user=..." or postgresql://...).
+    # MySQL/MariaDB: mysql://user@host[:port]/database (mariadb:// too; ?socket=/path for a
+    # unix socket); the scheme chooses the engine.
     conninfo: str
     passfile: str | None = None  # a libpq password file; libpq's default when unset
+    # MySQL/MariaDB only (never in the URL, never on a tool's argv): the name of an
+    # environment variable holding the password, else a file with it on its first line
+    # (mode 0600); passed to the tools through a 0600 --defaults-extra-file.
+    password_env: str | None = None
+    password_file: str | None = None
     # seconds to connect, and for each answer to a short query (facts, progress); a dump's
     # data transfer is not bounded by it
     timeout: float = _seconds(5.0)
     # seconds a dump (and its exact row counts) may wait for a table lock another session
     # holds, e.g. a migration's ACCESS EXCLUSIVE lock
     lock_timeout: float = _seconds(60.0)
+
+    @property
+    def engine(self) -> str:
+        """ "mysql" (MySQL or MariaDB: a mysql:// or mariadb:// URL) or "postgresql"."""
+        return "mysql" if is_mysql_url(self.conninfo) else "postgresql"
+
+    @property
+    def mysql(self) -> MySQLURL:
+        """The parts of a mysql:// conninfo (checked when the profile was read)."""
+        return parse_mysql_url(self.conninfo, "conninfo")
+
+
+MYSQL_SCHEMES = ("mysql", "mariadb")
+MYSQL_FORM = "mysql://user@host[:port]/database (or mariadb://...; ?socket=/path for a socket)"
+
+
+def is_mysql_url(conninfo: str) -> bool:
+    scheme, separator, _ = conninfo.strip().partition("://")
+    return bool(separator) and scheme.lower() in MYSQL_SCHEMES
+
+
+@dataclass(frozen=True)
+class MySQLURL:
+    user: str
+    host: str
+    port: int
+    database: str
+    socket: str | None = None
+
+
+def parse_mysql_url(conninfo: str, where: str) -> MySQLURL:
+    """`mysql://user@host[:port]/database[?socket=/path]`, or an error naming `where`,
+    what was expected and what to do. A password in it is refused, masked."""
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    # Shown as written, unless `user:secret@` is in it.
+    shown = _masked_userinfo(conninfo) if re.search(r"://[^/@]*:[^/@]*@", conninfo) else None
+
+    def bad(what: str, fix: str) -> SyncWizardError:
+        return _error(f"{where} = {shown or conninfo!r}: {what}", fix)
+
+    try:
+        parts = urlsplit(conninfo.strip())
+        port = parts.port
+    except ValueError:
+        raise bad(f"is not a URL of the form {MYSQL_FORM}", "fix the port (a number)") from None
+    if parts.password is not None:
+        raise _error(
+            f"{where} has a password in it ({shown})",
+            "remove `:password` from the URL; give it by password_env (an environment "
+            "variable's name) or password_file (a mode-0600 file)",
+        )
+    if not parts.username:
+        raise bad("names no user", f"write it as {MYSQL_FORM}")
+    query = parse_qs(parts.query, keep_blank_values=True)
+    unknown = sorted(set(query) - {"socket"})
+    if unknown or parts.fragment:
+        raise bad(
+            f"has {('the option ' + unknown[0]) if unknown else 'a #fragment'}, which "
+            "syncwizard does not know",
+            "the only option is ?socket=/path/to/mysqld.sock",
+        )
+    socket = query.get("socket", [None])[0] or None
+    if not parts.hostname and not socket:
+        raise bad("names no host", f"write it as {MYSQL_FORM}")
+    database = unquote(parts.path.lstrip("/"))
+    if not database or "/" in database:
+        raise bad("names no database (the path after the host)", f"write it as {MYSQL_FORM}")
+    return MySQLURL(
+        user=unquote(parts.username),
+        host=parts.hostname or "localhost",
+        port=port or 3306,
+        database=database,
+        socket=socket,
+    )
 
 
 @dataclass(frozen=True)
@@ -364,8 +447,50 @@ def _from_env_text(text: str, annotation: Any, where: str) -> Any:
 _PASSWORD_IN_CONNINFO = re.compile(r"(^|\s)password\s*=|^postgres(ql)?://[^/@]*:[^/@]*@", re.I)
 
 
+def _check_database(profile: Profile, section: str) -> None:
+    """A MySQL/MariaDB URL well formed and with its own password keys; a PostgreSQL
+    conninfo without them. Each error names the key, what was expected and the fix."""
+    settings: DatabaseSettings = getattr(profile, section)
+    where = f"profiles.{profile.name}.{section}"
+    if settings.engine == "mysql":
+        parse_mysql_url(settings.conninfo, f"{where}.conninfo")
+        if settings.passfile:
+            raise _error(
+                f"{where}.passfile is a libpq (PostgreSQL) password file, but "
+                f"{where}.conninfo is a MySQL/MariaDB URL",
+                "remove passfile; give the MySQL/MariaDB password by password_env (an "
+                "environment variable's name) or password_file (a mode-0600 file with the "
+                "password on its first line)",
+            )
+        if settings.password_file:
+            path = Path(settings.password_file).expanduser()
+            try:
+                mode = path.stat().st_mode
+            except OSError:
+                return  # read when used; a missing file is said then, with the step
+            if mode & 0o077:
+                raise _error(
+                    f"{where}.password_file {path} is readable by other users "
+                    f"(mode {mode & 0o777:o}); expected mode 600",
+                    f"run: chmod 600 {path}",
+                )
+        return
+    for key in ("password_env", "password_file"):
+        if getattr(settings, key):
+            raise _error(
+                f"{where}.{key} is for a MySQL/MariaDB database, but {where}.conninfo is a "
+                "PostgreSQL conninfo",
+                f"remove {key}; a PostgreSQL password goes in ~/.pgpass (mode 0600), a "
+                "`passfile`, or PGPASSWORD; or, if this is MySQL/MariaDB, write conninfo "
+                f"as {MYSQL_FORM}",
+            )
+
+
 def _check_no_password(profile: Profile) -> None:
     for section in ("repository_db", "sync_db"):
+        _check_database(profile, section)
+        if getattr(profile, section).engine == "mysql":
+            continue
         if _PASSWORD_IN_CONNINFO.search(getattr(profile, section).conninfo):
             raise _error(
                 f"profiles.{profile.name}.{section}.conninfo contains a password",

@@ -45,6 +45,11 @@ conninfo = "host=db.example.org dbname=alfresco user=alfresco"  # password: PGPA
 
 [profiles.prod.sync_db]
 conninfo = "host=db.example.org dbname=syncservice user=sync"
+# MySQL or MariaDB instead (backup only, for now): the URL's scheme chooses the engine,
+# the password never goes in it (nor on any command line):
+# conninfo = "mysql://sync@db.example.org:3306/syncservice"   # or mariadb://...; ?socket=/path
+# password_env = "SYNC_DB_PASSWORD"        # an environment variable's name, or:
+# password_file = "/path/mode-0600-file"   # the password on its first line
 
 [profiles.prod.repository]               # optional: lets restore stop and start it
 stop = "systemctl stop alfresco"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from syncwizard.clients.health import HealthClient
 from syncwizard.clients.jolokia import JolokiaClient
+from syncwizard.clients.mysql_conn import MySQLTarget
 from syncwizard.clients.postgres import DatabaseProbe
 from syncwizard.config import Profile
 
@@ -64,3 +65,20 @@ def database_probe(profile: Profile, role: str) -> DatabaseProbe:
     """A probe of `repository_db` or `sync_db`, keeping its connection across polls."""
     settings = getattr(profile, role)
     return DatabaseProbe(settings.conninfo, passfile=expand(settings.passfile), system=role)
+
+
+def mysql_target(profile: Profile, role: str) -> MySQLTarget:
+    """How the MySQL/MariaDB clients reach `role`'s database (a mysql:// conninfo)."""
+    settings = getattr(profile, role)
+    url = settings.mysql
+    return MySQLTarget(
+        database=url.database,
+        user=url.user,
+        host=url.host,
+        port=url.port,
+        socket=Path(url.socket) if url.socket else None,
+        password_file=expand(settings.password_file),
+        password_env=settings.password_env,
+        system=role,
+        timeout=settings.timeout,
+    )

@@ -46,6 +46,9 @@ class MySQLTarget:
     port: int = 3306
     socket: Path | None = None
     password_file: Path | None = None
+    # The name of an environment variable holding the password; read first (as
+    # broker.password_env is), the file only when it is unset or empty.
+    password_env: str | None = None
     system: str = ""  # "repository_db" or "sync_db": the system named in errors
     timeout: float = 5.0  # seconds to connect; and for a short query's answer
 
@@ -105,9 +108,12 @@ def tool_path(kind: Sequence[str]) -> Path:
 
 
 def read_password(target: MySQLTarget) -> str | None:
+    if target.password_env and (value := os.environ.get(target.password_env)):
+        return value
     if target.password_file is None:
         return None
     try:
+        mode = target.password_file.stat().st_mode
         text = target.password_file.read_text(encoding="utf-8")
     except OSError as exc:
         raise SyncWizardError(
@@ -116,6 +122,13 @@ def read_password(target: MySQLTarget) -> str | None:
             hint="check the profile's password_file and the file's permissions",
             system=target.system or "config",
         ) from exc
+    if mode & 0o077:
+        raise SyncWizardError(
+            f"the password file {target.password_file} for {target.where} is readable by "
+            f"other users (mode {mode & 0o777:o}); expected mode 600",
+            hint=f"run: chmod 600 {target.password_file}",
+            system=target.system or "config",
+        )
     lines = text.splitlines()
     return lines[0] if lines else ""
 

@@ -60,9 +60,14 @@ def _up(layout: LabLayout, args: argparse.Namespace) -> int:
                 f"  MariaDB   {role}: {where['database']} as {where['user']} on "
                 f"{where['host']}:{where['port']}, password in {where['password_file']}"
             )
+        stack.write_mariadb_profile(layout, config_path, settings.topic, settings.flavour)
         print(
-            f"            (settings in {mariadb.connection_file(layout)}; the profile and "
-            "the stand-ins keep PostgreSQL)"
+            f"            (settings in {mariadb.connection_file(layout)}; the stand-ins keep "
+            "PostgreSQL)"
+        )
+        print(
+            f"profile {stack.MARIADB_PROFILE_NAME!r} written to {config_path}: both databases "
+            "on the lab's MariaDB (backup only, for now)"
         )
     print(f"profile {stack.PROFILE_NAME!r} written to {config_path}")
     print("next: syncwizard --profile lab        (the wizard)")

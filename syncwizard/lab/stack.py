@@ -290,6 +290,46 @@ def write_lab_profile(
     )
 
 
+MARIADB_PROFILE_NAME = "lab-mariadb"
+
+
+def mariadb_profile_sections(
+    layout: LabLayout, topic: str, flavour: str | None = None
+) -> dict[str, dict[str, object]]:
+    """The `lab-mariadb` profile: the `lab` one with both databases on the lab's MariaDB
+    (the broker, the health check and the stand-ins stay the lab's)."""
+    return {**profile_sections(layout, topic, flavour), **mariadb_db_sections(layout)}
+
+
+def mariadb_db_sections(layout: LabLayout) -> dict[str, dict[str, object]]:
+    """`repository_db` and `sync_db` on the MariaDB of the lab at `layout`, the passwords
+    by their 0600 files."""
+    from syncwizard.lab import mariadb
+
+    return {
+        role: {
+            "conninfo": f"mariadb://{where['user']}@{where['host']}:{where['port']}/"
+            f"{where['database']}",
+            "password_file": where["password_file"],
+        }
+        for role, where in mariadb.connection_settings(layout).items()
+    }
+
+
+def write_mariadb_profile(
+    layout: LabLayout, config_path: Path, topic: str, flavour: str | None = None
+) -> None:
+    from syncwizard.config_file import write_profile
+
+    write_profile(
+        config_path,
+        MARIADB_PROFILE_NAME,
+        mariadb_profile_sections(layout, topic, flavour),
+        comment="written by `syncwizard lab up --db mariadb`; rewritten each time",
+        make_default_if_new=False,
+    )
+
+
 def layout_at(root: Path) -> LabLayout:
     """The lab under `root`, with the ports it was started with (the default ones if never)."""
     if LabLayout(root).settings_file.exists():

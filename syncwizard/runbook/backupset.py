@@ -3,7 +3,8 @@
 Files are written as `*.partial` and renamed when complete; the manifest is written
 last, atomically, so a folder without one is not a backup set. Files are 0600 and
 folders 0700. `verify_set` re-checks a sealed set: the manifest, every file's size
-and sha256, and `pg_restore --list` on every dump.
+and sha256, and `pg_restore --list` on every dump (a MySQL/MariaDB dump, plain SQL, is
+read through instead: whole, with the rows recorded when it was taken).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from syncwizard.clients.mysql_rows import RowCounter
 from syncwizard.clients.pgtools import tool_path
 from syncwizard.errors import SyncWizardError
 from syncwizard.paths import fsync_dir
@@ -201,6 +203,61 @@ def toc_problems(name: str, toc: TocSummary, row_counts: dict[str, int]) -> list
         return []
     shown = ", ".join(lacking[:5]) + (f" and {len(lacking) - 5} more" if len(lacking) > 5 else "")
     return [f"{name}: the dump has no data for {shown}, which held rows"]
+
+
+# --- a MySQL/MariaDB dump: plain SQL ------------------------------------------------------
+
+SQL_FORMAT = "sql"  # a dump's "format" in the manifest when mariadb-dump/mysqldump wrote it
+
+
+def read_sql_dump(path: Path) -> tuple[dict[str, int], bool]:
+    """The rows of every table in a mariadb-dump/mysqldump file, and whether it is whole
+    (its closing `-- Dump completed` line)."""
+    counter = RowCounter()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            counter.feed(chunk)
+    counter.finish()
+    return dict(counter.counts), counter.completed
+
+
+def sql_dump_problems(
+    name: str, counts: dict[str, int], completed: bool, row_counts: dict[str, int]
+) -> list[str]:
+    """A cut file, or rows in the file other than those counted when it was taken."""
+    problems = []
+    if not completed:
+        problems.append(f"{name}: the dump has no closing `-- Dump completed` line: it is cut")
+    differ = sorted(t for t in {*counts, *row_counts} if counts.get(t) != row_counts.get(t))
+    if differ:
+        shown = ", ".join(
+            f"{t} ({counts.get(t, 'absent')} in the file, {row_counts.get(t, 'absent')} recorded)"
+            for t in differ[:5]
+        )
+        more = f" and {len(differ) - 5} more" if len(differ) > 5 else ""
+        problems.append(f"{name}: the rows in the file are not those recorded: {shown}{more}")
+    return problems
+
+
+async def check_dump(
+    set_dir: Path, dump: dict[str, Any], *, bindir: Path | None = None
+) -> tuple[int, list[str]]:
+    """One dump of a set read through: its entries (pg_restore --list's; a SQL dump's
+    tables) and its problems against the row counts recorded with it."""
+    path = set_dir / dump["path"]
+    row_counts = dump.get("row_counts", {})
+    if dump.get("format") == SQL_FORMAT:
+        counts, completed = await asyncio.to_thread(read_sql_dump, path)
+        return len(counts), sql_dump_problems(dump["path"], counts, completed, row_counts)
+    toc = await list_archive(path, bindir=bindir)
+    return toc.entries, toc_problems(dump["path"], toc, row_counts)
+
+
+def entries_changed(dump: dict[str, Any], entries: int, when: str) -> str:
+    """The problem of a dump whose entries are not those recorded `when`."""
+    if dump.get("format") == SQL_FORMAT:
+        return f"{dump['path']}: the file holds {entries} tables, {dump.get('toc_entries')} {when}"
+    return f"{dump['path']}: pg_restore lists {entries} entries, {dump.get('toc_entries')} {when}"
 
 
 # --- verifying a sealed set ----------------------------------------------------------------
@@ -458,14 +515,11 @@ async def verify_set(set_dir: Path, *, bindir: Path | None = None) -> VerifyRepo
         if not archive.exists():
             continue  # already reported with its files
         try:
-            toc = await list_archive(archive, bindir=bindir)
+            entries, problems = await check_dump(set_dir, dump, bindir=bindir)
         except SyncWizardError as exc:
             report.problems.append(exc.message)
             continue
-        if toc.entries != dump.get("toc_entries"):
-            report.problems.append(
-                f"{dump['path']}: pg_restore lists {toc.entries} entries, the manifest "
-                f"recorded {dump.get('toc_entries')}"
-            )
-        report.problems += toc_problems(dump["path"], toc, dump.get("row_counts", {}))
+        if entries != dump.get("toc_entries"):
+            report.problems.append(entries_changed(dump, entries, "the manifest recorded"))
+        report.problems += problems
     return report

@@ -11,6 +11,8 @@ checked against it (tests/unit/test_dbengine.py), without changing what a runboo
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +26,7 @@ from syncwizard.clients.mysql_facts import server_facts as mysql_server_facts
 from syncwizard.clients.mysql_restore import MySQLRestorePlan
 from syncwizard.clients.results import Progress
 from syncwizard.errors import SyncWizardError
-from syncwizard.runbook.backup.snapshot_dump import DumpPlan, dump_in_snapshot
+from syncwizard.runbook.backup.snapshot_dump import DumpPlan, SnapshotHook, dump_in_snapshot
 from syncwizard.runbook.model import Outputs, StepContext
 from syncwizard.runbook.restore import database as pg_restore
 from syncwizard.runbook.restore.database import RestorePlan
@@ -149,9 +151,13 @@ class MySQLEngine:
         restore_plan: MySQLRestorePlan | None = None,
         restore_step: str = "",
         swap_step: str = "",
+        at_snapshot: SnapshotHook | None = None,
     ) -> None:
         self.target = target
         self.out_path = out_path
+        # Run beside the dump from the moment the tool starts (its snapshot's time, t0);
+        # its result is the dump's "at_snapshot" output (the backup's queue at t0).
+        self.at_snapshot = at_snapshot
         self.restore_plan = restore_plan
         self.restore_step = restore_step
         self.swap_step = swap_step
@@ -170,13 +176,31 @@ class MySQLEngine:
         if self.out_path is None:
             raise _missing("an output path", "MySQL/MariaDB")
         label = f"{self.target.system or 'database'} dump"
-        result = await mysql_dump.dump(
-            self.target,
-            self.out_path,
-            on_progress=_progress(ctx, label),
-            on_started=lambda pid: ctx.record("child", {"pid": pid}),
-        )
+        hook = self.at_snapshot
+        beside: asyncio.Task[dict[str, Any] | None] | None = None
+
+        def started(pid: int) -> None:
+            nonlocal beside
+            at = time.time()
+            # So a resume after a kill -9 stops the orphaned tool (mysql_dump.kill_orphan).
+            ctx.record("child", {"pid": pid, "tool": mysql_dump.CHILD_TOOL})
+            if hook is not None:
+                beside = asyncio.ensure_future(hook(at))
+
+        try:
+            result = await mysql_dump.dump(
+                self.target,
+                self.out_path,
+                on_progress=_progress(ctx, label),
+                on_started=started,
+            )
+            extra = await beside if beside is not None else None
+        finally:
+            if beside is not None and not beside.done():
+                beside.cancel()
+                await asyncio.gather(beside, return_exceptions=True)
         return {
+            "at_snapshot": extra,
             "file": result.path.name,
             "t0": result.started_at,
             "finished_at": result.finished_at,

@@ -16,10 +16,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from syncwizard import __version__, units
+from syncwizard import __version__, systems, units
+from syncwizard.clients import mysql_dump
 from syncwizard.config import Profile
 from syncwizard.errors import SyncWizardError, combined
 from syncwizard.runbook import backupset
+from syncwizard.runbook.backup import mysql_db
 from syncwizard.runbook.backup.clocks import ClockCheck, ClockReading
 from syncwizard.runbook.backup.drain import (
     DrainJudge,
@@ -152,12 +154,30 @@ class BackupSteps:
 
     # --- plans (what exactly the next action will do) -------------------------------------
 
+    def _is_mysql(self, role: str) -> bool:
+        return bool(getattr(self.profile, role).engine == mysql_db.ENGINE)
+
     def _plan_preflight(self) -> str:
         urls = ", ".join(self.profile.health.urls)
+        tools = (
+            "mariadb-dump (or mysqldump)"
+            if all(self._is_mysql(role) for role in ("repository_db", "sync_db"))
+            else "pg_dump and pg_restore"
+        )
         return (
             f"read the health check ({urls}), find the sync queue on "
-            f"{self.profile.broker.jolokia_url}, connect to both databases, check pg_dump and "
-            f"pg_restore, and create the backup set folder {self.set_dir}"
+            f"{self.profile.broker.jolokia_url}, connect to both databases, check {tools}, "
+            f"and create the backup set folder {self.set_dir}"
+        )
+
+    def _describe(self, plan: DumpPlan) -> str:
+        if not self._is_mysql(plan.role):
+            return plan.describe()
+        return (
+            f"mariadb-dump --single-transaction (one consistent snapshot; t0 is its start) of "
+            f"{systems.mysql_target(self.profile, plan.role).where} into {plan.out_path} "
+            f"(written as {plan.out_path.name}.partial and renamed when complete), with every "
+            "table's exact row count read from the dump"
         )
 
     def _plan_repository(self, ctx: StepContext) -> str:
@@ -166,7 +186,7 @@ class BackupSteps:
                 "record the repository backup taken externally, with its snapshot time "
                 f"{iso(self.options.external_repository_at)} as t0"
             )
-        return self._repository_plan(ctx).describe()
+        return self._describe(self._repository_plan(ctx))
 
     def _plan_wait(self) -> str:
         if self.options.wait_mode == "countdown":
@@ -179,7 +199,7 @@ class BackupSteps:
         )
 
     def _plan_sync(self, ctx: StepContext) -> str:
-        return self._sync_plan(ctx).describe()
+        return self._describe(self._sync_plan(ctx))
 
     def _sync_objects(self, ctx: StepContext) -> tuple[tuple[Table, ...], tuple[Table, ...]]:
         """The Sync Service's tables and sequences in the shared database, as preflight
@@ -191,12 +211,19 @@ class BackupSteps:
 
     def _repository_plan(self, ctx: StepContext) -> DumpPlan:
         tables, sequences = self._sync_objects(ctx)
-        return self._dump_plan("repository_db", "repository_db.dump", without=(*tables, *sequences))
+        return self._dump_plan(
+            "repository_db", self._dump_name("repository_db"), without=(*tables, *sequences)
+        )
+
+    def _dump_name(self, role: str) -> str:
+        return role + (mysql_db.SUFFIX if self._is_mysql(role) else ".dump")
 
     def _sync_plan(self, ctx: StepContext) -> DumpPlan:
         # Shared: the same database, only the Sync Service's tables (their sequences come
         # with them); taken after the wait like a Sync DB of its own.
-        return self._dump_plan("sync_db", "sync_db.dump", only=self._sync_objects(ctx)[0])
+        return self._dump_plan(
+            "sync_db", self._dump_name("sync_db"), only=self._sync_objects(ctx)[0]
+        )
 
     def _dump_plan(
         self,
@@ -243,7 +270,14 @@ class BackupSteps:
         shared, why_shared = False, ""
         if len(probes) == 2:
             shared, why_shared = self.systems.shared_database(probes, warnings)
-        if shared:
+        if shared and self._is_mysql("sync_db"):
+            problems.append(
+                mysql_db.refuse_shared(
+                    systems.mysql_target(self.profile, "repository_db"),
+                    systems.mysql_target(self.profile, "sync_db"),
+                )
+            )
+        elif shared:
             try:
                 facts["sync_objects"] = await self._shared_sync_objects(probes["sync_db"])
             except SyncWizardError as exc:
@@ -443,7 +477,9 @@ class BackupSteps:
         """Before a dump step runs (again): stop a pg_dump orphaned by a kill -9 of an earlier
         attempt, and remove what that attempt left. A finished step is never re-run."""
         child = ctx.records_of(step_id).get("child")
-        if child:
+        if child and child.get("tool") == mysql_dump.CHILD_TOOL:
+            mysql_db.kill_orphan(child, systems.mysql_target(self.profile, plan.role))
+        elif child:
             kill_orphan(int(child["pid"]), str(child["partial"]))
         for path in remove_dump_leftovers(plan.out_path):
             ctx.log(f"removed {path.name}, left by an interrupted attempt of this step")
@@ -452,11 +488,17 @@ class BackupSteps:
         path = self.set_dir / dump["path"]
         backupset.make_private(path)
         files = await asyncio.to_thread(backupset.hash_files, self.set_dir, dump["path"])
-        toc = await backupset.list_archive(path)
         dump["files"] = [entry.as_json() for entry in files]
-        dump["toc_entries"] = toc.entries
-        dump["table_data_entries"] = len(toc.table_data)
-        problems = backupset.toc_problems(dump["path"], toc, dump["row_counts"])
+        if dump.get("format") == backupset.SQL_FORMAT:
+            # Read through again: whole, and the rows counted as it was written.
+            entries, problems = await backupset.check_dump(self.set_dir, dump)
+            dump["toc_entries"] = entries
+            dump["table_data_entries"] = sum(1 for n in dump["row_counts"].values() if n)
+        else:
+            toc = await backupset.list_archive(path)
+            dump["toc_entries"] = toc.entries
+            dump["table_data_entries"] = len(toc.table_data)
+            problems = backupset.toc_problems(dump["path"], toc, dump["row_counts"])
         if problems:
             raise SyncWizardError(
                 "; ".join(problems), hint="take the backup again", system="backup_dir"

@@ -71,14 +71,11 @@ async def seal_set(
         )
     files: list[dict[str, Any]] = []
     for dump in dumps:
-        ctx.progress(f"checking {dump['path']} (pg_restore --list, sha256)")
-        toc = await backupset.list_archive(set_dir / dump["path"])
-        problems = backupset.toc_problems(dump["path"], toc, dump["row_counts"])
-        if toc.entries != dump["toc_entries"]:
-            problems.append(
-                f"{dump['path']}: pg_restore lists {toc.entries} entries, "
-                f"{dump['toc_entries']} when it was taken"
-            )
+        how = "its rows" if dump.get("format") == backupset.SQL_FORMAT else "pg_restore --list"
+        ctx.progress(f"checking {dump['path']} ({how}, sha256)")
+        entries, problems = await backupset.check_dump(set_dir, dump)
+        if entries != dump["toc_entries"]:
+            problems.append(backupset.entries_changed(dump, entries, "when it was taken"))
         problems += await asyncio.to_thread(backupset.check_files, set_dir, dump["files"])
         if problems:
             raise RefusedError(

@@ -1,6 +1,9 @@
 """The outside systems as the backup runbook sees them: the sync GUID and queue, database
 facts (and whether the Sync Service shares the repository's database), the client
 tools, and one look at the queue for the drain wait.
+
+Each database is PostgreSQL or MySQL/MariaDB, chosen by its conninfo (config.py); the
+MySQL/MariaDB parts are in mysql_db.py.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from syncwizard.clients.repository_schema import repository_version
 from syncwizard.clients.results import QueueStats
 from syncwizard.config import Profile
 from syncwizard.errors import SyncWizardError
+from syncwizard.runbook.backup import mysql_db
 from syncwizard.runbook.backup.clocks import ClockReading
 from syncwizard.runbook.backup.drain import DrainSample
 from syncwizard.runbook.backup.snapshot_dump import DumpPlan, SnapshotHook, dump_in_snapshot
@@ -84,9 +88,10 @@ class DatabaseProbeResult:
     data_bytes: int  # the tables without their indexes (relpages): what a dump holds, roughly
     identity: tuple[str, str, str]  # (postmaster start time, port, database): one database
     sync_tables: tuple[str, ...]  # tables named like the Sync Service's ("%sync%")
+    flavour: str = "postgresql"  # or "mariadb", "mysql"
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        found = {
             "name": self.name,
             "server": self.target,
             "server_version": self.server_version,
@@ -94,6 +99,9 @@ class DatabaseProbeResult:
             "size_bytes": self.size_bytes,
             "data_bytes": self.data_bytes,
         }
+        if self.flavour != "postgresql":
+            found.update(engine=mysql_db.ENGINE, flavour=self.flavour)
+        return found
 
 
 def shared_database(
@@ -130,6 +138,10 @@ class BackupSystems:
         self.broker_password = broker_password
         self.health = systems.health_clients(profile)
         self.jolokia = systems.jolokia_client(profile, broker_password)
+
+    def is_mysql(self, role: str) -> bool:
+        """Whether `role`'s database is MySQL/MariaDB (its conninfo a mysql:// URL)."""
+        return bool(getattr(self.profile, role).engine == mysql_db.ENGINE)
 
     async def aclose(self) -> None:
         for client in self.health:
@@ -201,6 +213,21 @@ class BackupSystems:
         answer to the facts query (the server ends it at statement_timeout; a server or
         network gone silent is given up at the bound)."""
         settings = getattr(self.profile, role)
+        if self.is_mysql(role):
+            found = await mysql_db.probe(systems.mysql_target(self.profile, role))
+            server, database = found["identity"]
+            return DatabaseProbeResult(
+                role=role,
+                target=found["target"],
+                name=found["name"],
+                server_version=found["server_version"],
+                server_major=found["server_major"],
+                size_bytes=found["size_bytes"],
+                data_bytes=found["data_bytes"],
+                identity=(server, "", database),
+                sync_tables=found["sync_tables"],
+                flavour=found["flavour"],
+            )
         conn = await self._connect(role)
         try:
             (row,) = await fetch_all(
@@ -232,6 +259,8 @@ class BackupSystems:
         """What the repository database says the repository's version is (the manifest
         keeps it; a restore warns when it changed)."""
         settings = self.profile.repository_db
+        if self.is_mysql("repository_db"):
+            return None  # read from PostgreSQL only, for now (informational)
         return await repository_version(
             settings.conninfo,
             passfile=systems.expand(settings.passfile),
@@ -263,16 +292,29 @@ class BackupSystems:
     def shared_database(
         self, probes: dict[str, DatabaseProbeResult], warnings: list[str]
     ) -> tuple[bool, str]:
+        mysql = [self.is_mysql(role) for role in ("repository_db", "sync_db")]
+        if any(mysql):
+            repo, sync = probes["repository_db"], probes["sync_db"]
+            if all(mysql) and repo.identity == sync.identity:
+                return True, f"both profiles reach database {repo.name!r} on the same server"
+            return False, ""
         return shared_database(
             self.profile.repository_db.conninfo, self.profile.sync_db.conninfo, probes, warnings
         )
 
-    async def check_tools(self, probes: dict[str, DatabaseProbeResult]) -> dict[str, int]:
-        """pg_dump and pg_restore must be each server's major version or newer."""
-        majors: dict[str, int] = {}
-        for tool in ("pg_dump", "pg_restore"):
-            for probe in probes.values():
+    async def check_tools(self, probes: dict[str, DatabaseProbeResult]) -> dict[str, Any]:
+        """pg_dump and pg_restore must be each server's major version or newer; a
+        MySQL/MariaDB database needs mariadb-dump or mysqldump (and the client)."""
+        majors: dict[str, Any] = {}
+        postgres = {role: p for role, p in probes.items() if not self.is_mysql(role)}
+        for tool in ("pg_dump", "pg_restore") if postgres else ():
+            for probe in postgres.values():
                 majors[tool] = await check_tool_version(tool, probe.server_major, system=probe.role)
+        for role in probes:
+            if self.is_mysql(role):
+                majors[f"{role}_dump_tool"] = mysql_db.check_tools(
+                    systems.mysql_target(self.profile, role)
+                )
         return majors
 
     # --- the clocks -----------------------------------------------------------------------
@@ -280,6 +322,8 @@ class BackupSystems:
     async def database_clock(self, role: str) -> ClockReading:
         """The database server's clock (`clock_timestamp()`), bracketed by this host's."""
         settings = getattr(self.profile, role)
+        if self.is_mysql(role):
+            return await mysql_db.clock(systems.mysql_target(self.profile, role), role)
         conn = await self._connect(role)
         try:
             before = time.time()
@@ -368,5 +412,9 @@ class BackupSystems:
     async def dump(
         self, plan: DumpPlan, ctx: StepContext, *, at_snapshot: SnapshotHook | None = None
     ) -> dict[str, Any]:
-        """`plan`'s database dumped inside a snapshot of our own (snapshot_dump.py)."""
+        """`plan`'s database dumped inside a snapshot of our own (snapshot_dump.py); on
+        MySQL/MariaDB by mariadb-dump --single-transaction (mysql_db.py)."""
+        if self.is_mysql(plan.role):
+            target = systems.mysql_target(self.profile, plan.role)
+            return await mysql_db.dump(target, plan.out_path, ctx, at_snapshot=at_snapshot)
         return await dump_in_snapshot(plan, ctx, at_snapshot=at_snapshot)

@@ -1,0 +1,127 @@
+"""A whole backup on the `lab-mariadb` profile: both databases on the lab's MariaDB, the
+broker, the health check and the Sync Service stand-in the lab's (the stand-in writes to
+PostgreSQL, so the drain wait works on the broker as on the `lab` profile)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from standin_support import restore
+from test_backup_support import FAST, the_set
+
+from syncwizard.clients.mysql_conn import CLIENTS, run_sql, tool_path
+from syncwizard.clients.mysql_restore import exact_counts
+from syncwizard.config import broker_password, load_settings
+from syncwizard.config_file import write_profile
+from syncwizard.lab import mariadb, stack
+from syncwizard.lab.layout import LabLayout
+from syncwizard.runbook import backupset
+from syncwizard.runbook.backup.runbook import BackupOptions, start_backup
+from syncwizard.runbook.model import StepEvent
+
+pytestmark = pytest.mark.integration
+
+
+def mariadb_config(lab: LabLayout, mariadb_lab: LabLayout, path: Path) -> Path:
+    """The `lab-mariadb` profile as `lab up --db mariadb` writes it, its databases on the
+    session's MariaDB (which runs under a layout of its own)."""
+    topic = stack.settings_for(lab, event2=False).topic
+    sections = {**stack.profile_sections(lab, topic), **stack.mariadb_db_sections(mariadb_lab)}
+    write_profile(path, stack.MARIADB_PROFILE_NAME, sections)
+    return path
+
+
+async def live_counts(mariadb_lab: LabLayout, which: str) -> dict[str, int]:
+    target = mariadb.target(mariadb_lab, which)  # type: ignore[arg-type]
+    tables = await run_sql(
+        target,
+        "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
+        "AND TABLE_TYPE = 'BASE TABLE';",
+    )
+    return await exact_counts(target, target.database, [str(row[0]) for row in tables])
+
+
+def restore_with_bare_client(mariadb_lab: LabLayout, dump: Path, scratch: str) -> None:
+    """`mariadb <scratch> < dump`, as an admin would, over the admin's socket login."""
+    admin = mariadb.admin_target(mariadb_lab)
+    asyncio.run(
+        run_sql(admin, f"DROP DATABASE IF EXISTS `{scratch}`; CREATE DATABASE `{scratch}`;")
+    )
+    with dump.open("rb") as stdin:
+        subprocess.run(
+            [
+                str(tool_path(CLIENTS)),
+                f"--socket={admin.socket}",
+                f"--user={admin.user}",
+                scratch,
+            ],
+            stdin=stdin,
+            check=True,
+            timeout=120,
+            capture_output=True,
+        )
+
+
+async def test_a_backup_on_the_mariadb_profile_seals_sql_dumps_with_the_exact_row_counts(
+    lab: LabLayout, mariadb_lab: LabLayout, tmp_path: Path
+) -> None:
+    await restore(lab)
+    config = mariadb_config(lab, mariadb_lab, tmp_path / "config.toml")
+    backups = tmp_path / "backups"
+    environ = {"SYNCWIZARD_BACKUP__DIR": str(backups), **FAST}
+    profile = load_settings(config, stack.MARIADB_PROFILE_NAME, environ=environ).profile
+    assert profile.repository_db.engine == profile.sync_db.engine == "mysql"
+    events: list[StepEvent] = []
+    engine = start_backup(
+        profile,
+        BackupOptions.from_settings(profile.backup),
+        broker_password=broker_password(profile.broker),
+        observers=[events.append],
+    )
+    try:
+        outcome = await engine.run()
+    finally:
+        await engine.aclose()
+    assert outcome.status == "finished", outcome.error and outcome.error.render()
+
+    set_dir = the_set(backups)
+    report = await backupset.verify_set(set_dir)
+    assert report.ok, report.problems
+    manifest = json.loads((set_dir / "manifest.json").read_text())
+    dumps = {dump["path"]: dump for dump in manifest["dumps"]}
+    assert set(dumps) == {"repository_db.sql", "sync_db.sql"}
+    assert sorted(p.name for p in set_dir.iterdir()) == [
+        "manifest.json",
+        "repository_db.sql",
+        "sync_db.sql",
+    ]
+    repository = dumps["repository_db.sql"]
+    # t0 is the repository dump's start; the Sync DB dump was taken after the wait.
+    assert manifest["t0"]["at"] == repository["snapshot_at_iso"]
+    assert dumps["sync_db.sql"]["snapshot_at"] > manifest["wait"]["drained_at"]
+    assert manifest["wait"]["mode"] == "drain"
+    assert manifest["databases"]["repository_db"]["flavour"] == "mariadb"
+    for name, which in (("repository_db.sql", "repository"), ("sync_db.sql", "sync")):
+        dump = dumps[name]
+        assert dump["format"] == "sql"
+        assert dump["flavour"] == "mariadb"
+        assert "MariaDB" in dump["server_version"]
+        live = await live_counts(mariadb_lab, which)
+        assert sum(live.values()) > 0
+        assert dump["row_counts"] == live
+        # Restorable by the bare client, with the same rows.
+        scratch = f"sw_scratch_{which}"
+        await asyncio.to_thread(restore_with_bare_client, mariadb_lab, set_dir / name, scratch)
+        try:
+            admin = mariadb.admin_target(mariadb_lab)
+            assert await exact_counts(admin, scratch, sorted(live)) == live
+        finally:
+            await run_sql(mariadb.admin_target(mariadb_lab), f"DROP DATABASE `{scratch}`;")
+    for user in ("alfresco", "sync"):  # the passwords are in no file of the set
+        secret = mariadb.password_file(mariadb_lab, user).read_text().strip()
+        for path in set_dir.iterdir():
+            assert secret.encode() not in path.read_bytes()
