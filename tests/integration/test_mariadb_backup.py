@@ -17,11 +17,16 @@ from syncwizard.clients.mysql_conn import CLIENTS, run_sql, tool_path
 from syncwizard.clients.mysql_restore import exact_counts
 from syncwizard.config import broker_password, load_settings
 from syncwizard.config_file import write_profile
+from syncwizard.errors import SyncWizardError
 from syncwizard.lab import mariadb, stack
 from syncwizard.lab.layout import LabLayout
 from syncwizard.runbook import backupset
 from syncwizard.runbook.backup.runbook import BackupOptions, start_backup
+from syncwizard.runbook.engine import RunOutcome
+from syncwizard.runbook.journal import runs_dir
 from syncwizard.runbook.model import StepEvent
+from syncwizard.runbook.restore.choices import RestoreChoices
+from syncwizard.runbook.restore.runbook import start_restore
 
 pytestmark = pytest.mark.integration
 
@@ -66,13 +71,11 @@ def restore_with_bare_client(mariadb_lab: LabLayout, dump: Path, scratch: str) -
         )
 
 
-async def test_a_backup_on_the_mariadb_profile_seals_sql_dumps_with_the_exact_row_counts(
-    lab: LabLayout, mariadb_lab: LabLayout, tmp_path: Path
-) -> None:
-    await restore(lab)
+async def run_backup_on(
+    lab: LabLayout, mariadb_lab: LabLayout, tmp_path: Path, **extra: str
+) -> RunOutcome:
     config = mariadb_config(lab, mariadb_lab, tmp_path / "config.toml")
-    backups = tmp_path / "backups"
-    environ = {"SYNCWIZARD_BACKUP__DIR": str(backups), **FAST}
+    environ = {"SYNCWIZARD_BACKUP__DIR": str(tmp_path / "backups"), **FAST, **extra}
     profile = load_settings(config, stack.MARIADB_PROFILE_NAME, environ=environ).profile
     assert profile.repository_db.engine == profile.sync_db.engine == "mysql"
     events: list[StepEvent] = []
@@ -83,9 +86,17 @@ async def test_a_backup_on_the_mariadb_profile_seals_sql_dumps_with_the_exact_ro
         observers=[events.append],
     )
     try:
-        outcome = await engine.run()
+        return await engine.run()
     finally:
         await engine.aclose()
+
+
+async def test_a_backup_on_the_mariadb_profile_seals_sql_dumps_with_the_exact_row_counts(
+    lab: LabLayout, mariadb_lab: LabLayout, tmp_path: Path
+) -> None:
+    await restore(lab)
+    backups = tmp_path / "backups"
+    outcome = await run_backup_on(lab, mariadb_lab, tmp_path)
     assert outcome.status == "finished", outcome.error and outcome.error.render()
 
     set_dir = the_set(backups)
@@ -121,7 +132,52 @@ async def test_a_backup_on_the_mariadb_profile_seals_sql_dumps_with_the_exact_ro
             assert await exact_counts(admin, scratch, sorted(live)) == live
         finally:
             await run_sql(mariadb.admin_target(mariadb_lab), f"DROP DATABASE `{scratch}`;")
+    # The restore is not wired to MySQL/MariaDB yet: refused before anything is written.
+    profile = load_settings(
+        tmp_path / "config.toml", stack.MARIADB_PROFILE_NAME, environ={}
+    ).profile
+    runs = sorted(runs_dir().iterdir()) if runs_dir().exists() else []
+    with pytest.raises(SyncWizardError) as refused:
+        start_restore(profile, set_dir, RestoreChoices(), broker_password=None)
+    assert "cannot restore on MySQL/MariaDB yet" in refused.value.message
+    assert "repository_db.sql, sync_db.sql" in refused.value.message
+    assert "mariadb <database> < <dump>.sql" in (refused.value.hint or "")
+    assert (sorted(runs_dir().iterdir()) if runs_dir().exists() else []) == runs
     for user in ("alfresco", "sync"):  # the passwords are in no file of the set
         secret = mariadb.password_file(mariadb_lab, user).read_text().strip()
         for path in set_dir.iterdir():
             assert secret.encode() not in path.read_bytes()
+
+
+async def test_a_shared_mariadb_database_is_refused_in_preflight_with_what_to_do(
+    lab: LabLayout, mariadb_lab: LabLayout, tmp_path: Path
+) -> None:
+    repository = stack.mariadb_db_sections(mariadb_lab)["repository_db"]
+    outcome = await run_backup_on(
+        lab,
+        mariadb_lab,
+        tmp_path,
+        SYNCWIZARD_SYNC_DB__CONNINFO=str(repository["conninfo"]),
+        SYNCWIZARD_SYNC_DB__PASSWORD_FILE=str(repository["password_file"]),
+    )
+    assert outcome.status == "failed" and outcome.error is not None
+    text = outcome.error.render()
+    assert "the Sync Service shares the repository's MySQL/MariaDB database" in text
+    assert "--external-repository-at" in text
+    assert not (tmp_path / "backups").exists()  # nothing was created
+
+
+async def test_a_view_in_a_mariadb_database_is_refused_in_preflight_naming_it(
+    lab: LabLayout, mariadb_lab: LabLayout, tmp_path: Path
+) -> None:
+    admin = mariadb.admin_target(mariadb_lab, "syncservice")
+    await run_sql(admin, "CREATE OR REPLACE VIEW sw_test_view AS SELECT 1 AS one;")
+    try:
+        outcome = await run_backup_on(lab, mariadb_lab, tmp_path)
+    finally:
+        await run_sql(admin, "DROP VIEW IF EXISTS sw_test_view;")
+    assert outcome.status == "failed" and outcome.error is not None
+    text = outcome.error.render()
+    assert "'syncservice'" in text and "1 view (sw_test_view)" in text
+    assert "does not back them up on MySQL/MariaDB yet" in text
+    assert not (tmp_path / "backups").exists()

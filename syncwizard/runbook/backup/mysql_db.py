@@ -41,11 +41,13 @@ async def probe(target: MySQLTarget) -> dict[str, Any]:
             system=target.system,
         )
     extras = [
-        f"{len(names)} {kind} ({', '.join(names[:3])})"
+        f"{len(names)} {kind}{'' if len(names) == 1 else 's'} ({', '.join(names[:3])}"
+        + (", ..." if len(names) > 3 else "")
+        + ")"
         for kind, names in (
-            ("views", facts.views),
-            ("triggers", facts.triggers),
-            ("routines", facts.routines),
+            ("view", facts.views),
+            ("trigger", facts.triggers),
+            ("routine", facts.routines),
         )
         if names
     ]
