@@ -456,8 +456,8 @@ def connection_settings(layout: LabLayout) -> dict[str, dict[str, object]]:
 
 
 def write_connection_file(layout: LabLayout) -> Path:
-    """`<lab>/mariadb/connection.json`: the MariaDB settings (no secret in it). The lab
-    profile keeps PostgreSQL until the runbooks can use MariaDB."""
+    """`<lab>/mariadb/connection.json`: the MariaDB settings (no secret in it). The `lab`
+    profile keeps PostgreSQL; `lab-mariadb` (stack.mariadb_profile_sections) uses these."""
     path = connection_file(layout)
     path.write_text(json.dumps(connection_settings(layout), indent=2) + "\n", encoding="utf-8")
     return path

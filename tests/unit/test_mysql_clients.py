@@ -24,6 +24,7 @@ PASSWORD = 'p#ss "w\\rd" x'
 def target(tmp_path: Path) -> MySQLTarget:
     secret = tmp_path / "pw"
     secret.write_text(PASSWORD + "\n")
+    secret.chmod(0o600)  # a password file readable by others is refused
     return MySQLTarget(database="alfresco", user="alfresco", port=3307, password_file=secret)
 
 
