@@ -29,7 +29,7 @@ def render_status(report: StatusReport) -> str:
         f = db.facts
         size = units.size(f.size_bytes, binary=True)  # as the TUI's databases panel says it
         lines.append(
-            f"{db.role:<14} {f.name}  PostgreSQL {f.server_version}  {size}  "
+            f"{db.role:<14} {f.name}  {f.product} {f.server_version}  {size}  "
             f"{f.connections} other connection{'s' if f.connections != 1 else ''}"
         )
     for error in report.errors:

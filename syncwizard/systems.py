@@ -10,6 +10,7 @@ from pathlib import Path
 from syncwizard.clients.health import HealthClient
 from syncwizard.clients.jolokia import JolokiaClient
 from syncwizard.clients.mysql_conn import MySQLTarget
+from syncwizard.clients.mysql_facts import MySQLProbe
 from syncwizard.clients.postgres import DatabaseProbe
 from syncwizard.config import Profile
 
@@ -61,9 +62,12 @@ def jolokia_client(profile: Profile, password: str | None) -> JolokiaClient:
     )
 
 
-def database_probe(profile: Profile, role: str) -> DatabaseProbe:
-    """A probe of `repository_db` or `sync_db`, keeping its connection across polls."""
+def database_probe(profile: Profile, role: str) -> DatabaseProbe | MySQLProbe:
+    """A probe of `repository_db` or `sync_db`, keeping its connection across polls (a
+    MySQL/MariaDB one runs the client at each poll)."""
     settings = getattr(profile, role)
+    if settings.engine == "mysql":
+        return MySQLProbe(mysql_target(profile, role))
     return DatabaseProbe(settings.conninfo, passfile=expand(settings.passfile), system=role)
 
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from syncwizard.clients.mysql_conn import MySQLTarget, Row, literal, run_sql
+from syncwizard.clients.results import DatabaseFacts as ResultFacts
+from syncwizard.clients.results import Session
 from syncwizard.errors import SyncWizardError
 
 Flavour = Literal["mariadb", "mysql"]
@@ -131,3 +133,53 @@ def parse_database(name: str, rows: list[Row]) -> DatabaseFacts:
         triggers=tuple(r[1] or "" for r in rows if r[0] == "G"),
         routines=tuple(r[1] or "" for r in rows if r[0] == "R"),
     )
+
+
+# --- the status screen's look ------------------------------------------------------------------
+
+_PRODUCT = {"mariadb": "MariaDB", "mysql": "MySQL"}
+
+
+def parse_sessions(rows: list[Row]) -> tuple[Session, ...]:
+    """Rows of (id, user, host, command) -> the other sessions on the database."""
+    return tuple(
+        Session(
+            pid=_int(r[0]), user=r[1] or "", application="", client=r[2] or "", state=r[3] or ""
+        )
+        for r in rows
+    )
+
+
+class MySQLProbe:
+    """A MySQL/MariaDB database's facts for the status screen, as DatabaseProbe gives a
+    PostgreSQL one's (each poll runs the client; there is no connection to keep)."""
+
+    def __init__(self, target: MySQLTarget) -> None:
+        self.target = target
+
+    async def facts(self) -> ResultFacts:
+        server = await server_facts(self.target)
+        found = await database_facts(self.target)
+        if not found.exists:
+            raise SyncWizardError(
+                f"there is no database {self.target.database!r} on {self.target.where}",
+                hint=f"check the database name in {self.target.system}.conninfo",
+                system=self.target.system,
+            )
+        rows = await run_sql(
+            self.target,
+            "SELECT ID, USER, COALESCE(HOST, ''), COMMAND FROM information_schema.PROCESSLIST "
+            f"WHERE DB = {literal(self.target.database)} AND ID <> CONNECTION_ID();",
+            what="reading its sessions",
+        )
+        return ResultFacts(
+            name=found.name,
+            server_version=server.version.split("-")[0],
+            server_major=server.major,
+            size_bytes=found.size_bytes,
+            sessions=parse_sessions(rows),
+            product=_PRODUCT[server.flavour],
+        )
+
+    async def aclose(self) -> None:
+        return None

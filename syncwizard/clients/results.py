@@ -133,6 +133,7 @@ class DatabaseFacts:
     server_major: int
     size_bytes: int
     sessions: tuple[Session, ...] = field(default=())
+    product: str = "PostgreSQL"  # or "MariaDB", "MySQL"
 
     @property
     def connections(self) -> int:

@@ -7,11 +7,23 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from standin_support import restore
-from test_backup_support import FAST, the_set
+from test_backup_support import (
+    FAST,
+    BackupProcess,
+    Event,
+    backup_env,
+    is_state,
+    no_backup_left_running,  # noqa: F401 (an autouse fixture)
+    partial_files,
+    run_backup,
+    state_events,
+    the_set,
+)
 
 from syncwizard.clients.mysql_conn import CLIENTS, run_sql, tool_path
 from syncwizard.clients.mysql_restore import exact_counts
@@ -27,6 +39,8 @@ from syncwizard.runbook.journal import runs_dir
 from syncwizard.runbook.model import StepEvent
 from syncwizard.runbook.restore.choices import RestoreChoices
 from syncwizard.runbook.restore.runbook import start_restore
+from syncwizard.status import StatusPoller
+from syncwizard.status_text import render_status
 
 pytestmark = pytest.mark.integration
 
@@ -181,3 +195,68 @@ async def test_a_view_in_a_mariadb_database_is_refused_in_preflight_naming_it(
     assert "'syncservice'" in text and "1 view (sw_test_view)" in text
     assert "does not back them up on MySQL/MariaDB yet" in text
     assert not (tmp_path / "backups").exists()
+
+
+async def test_the_status_of_the_mariadb_profile_shows_its_databases(
+    lab: LabLayout, mariadb_lab: LabLayout, tmp_path: Path
+) -> None:
+    config = mariadb_config(lab, mariadb_lab, tmp_path / "config.toml")
+    profile = load_settings(config, stack.MARIADB_PROFILE_NAME, environ={}).profile
+    poller = StatusPoller(profile, broker_password(profile.broker))
+    try:
+        reports = [await poller.poll_system(role) for role in ("repository_db", "sync_db")]
+    finally:
+        await poller.aclose()
+    for report, name in zip(reports, ("alfresco", "syncservice"), strict=True):
+        assert not report.errors, [e.message for e in report.errors]
+        (db,) = report.databases
+        assert (db.facts.name, db.facts.product) == (name, "MariaDB")
+        assert db.facts.size_bytes > 0 and db.facts.server_major >= 10
+        text = render_status(report)
+        assert f"{name}  MariaDB {db.facts.server_version}" in text
+
+
+def mid_dump(step: str) -> Callable[[Event], bool]:
+    """The dump tool of `step` has started (its pid is journaled): kill while it runs."""
+    return lambda e: e["kind"] == "record" and e.get("step") == step and e["message"] == "child"
+
+
+CUES = {
+    "mid repository dump": (mid_dump("repository_db"), "repository_db"),
+    "after the repository dump": (is_state("repository_db", "done"), "wait_drain"),
+    "mid Sync DB dump": (mid_dump("sync_db"), "sync_db"),
+}
+
+
+@pytest.mark.parametrize("cue", list(CUES))
+async def test_the_headless_backup_on_mariadb_killed_9_resumes_and_seals_a_correct_set(
+    lab: LabLayout, mariadb_lab: LabLayout, tmp_path: Path, cue: str
+) -> None:
+    await restore(lab)
+    wanted, resumes_at = CUES[cue]
+    config = mariadb_config(lab, mariadb_lab, tmp_path / "config.toml")
+    backups = tmp_path / "backups"
+    env = backup_env(config, backups, SYNCWIZARD_PROFILE=stack.MARIADB_PROFILE_NAME)
+    child = BackupProcess(env)
+    await asyncio.to_thread(child.until, wanted)
+    child.kill9()
+    before = child.events
+    code, after, stderr = await asyncio.to_thread(run_backup, env)
+    assert code == 0, stderr
+    assert after[0]["kind"] == "run_resumed" and after[0]["data"]["from_step"] == resumes_at
+    for step in ("preflight", "repository_db", "wait_drain", "sync_db"):
+        if state_events(before, step, "done"):  # finished before the kill: never redone
+            assert not state_events(after, step, "running"), step
+    set_dir = the_set(backups)
+    report = await backupset.verify_set(set_dir)
+    assert report.ok and not report.warnings, report.problems + report.warnings
+    assert partial_files(backups) == []
+    assert sorted(p.name for p in set_dir.iterdir()) == [
+        "manifest.json",
+        "repository_db.sql",
+        "sync_db.sql",
+    ]
+    manifest = json.loads((set_dir / "manifest.json").read_text())
+    for dump in manifest["dumps"]:
+        which = "repository" if dump["path"] == "repository_db.sql" else "sync"
+        assert dump["row_counts"] == await live_counts(mariadb_lab, which)

@@ -188,3 +188,11 @@ def test_lab_up_takes_db_mariadb() -> None:
     args = parser.parse_args(["lab", "up", "--db", "mariadb"])
     assert args.db == "mariadb"
     assert parser.parse_args(["lab", "up"]).db is None
+
+
+def test_the_processlist_rows_become_the_status_screens_sessions() -> None:
+    from syncwizard.clients.mysql_facts import parse_sessions
+    from syncwizard.clients.results import Session
+
+    rows: list[tuple[str | None, ...]] = [("12", "alfresco", "127.0.0.1:5555", "Sleep")]
+    assert parse_sessions(rows) == (Session(12, "alfresco", "", "127.0.0.1:5555", "Sleep"),)
