@@ -473,10 +473,6 @@ async def restore_shots(out: Path) -> None:
     time.time = real_time
 
 
-if __name__ == "__main__":
-    asyncio.run(main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "screenshots"))
-
-
 # --- practice: the real scenarios and graders over tests/support/fake_practice.py's lab ---
 
 
@@ -540,3 +536,7 @@ def training_report_shot(path: Path) -> None:
     console.print(Markdown(render(registry.SCENARIOS, attempts)))
     path.write_text(console.export_svg(title="syncwizard train report"), encoding="utf-8")
     print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "screenshots"))
