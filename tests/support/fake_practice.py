@@ -20,7 +20,7 @@ from syncwizard.train.model import LabFacts
 RESET_LINES = (
     "stopped the stand-ins (repository, Sync Service)",
     "dropped alfresco, syncservice and seeded the sample data again (sync GUID kept)",
-    "purged 1 queue(s) holding 500 message(s)",
+    "purged 2 queue(s) holding 0 message(s)",
     "started the stand-ins; the repository makes 0 event(s) a second",
 )
 
@@ -44,7 +44,7 @@ def weekend_restore_run(*, gave_up: bool) -> RunRecord:
         plain_restart=StepState.SKIPPED if gave_up else done,
     )
     run.results.update(
-        clear_events={"archived": 0 if gave_up else 500, "given_up": 500 if gave_up else 0},
+        clear_events={"archived": 0 if gave_up else 100_000, "given_up": 100_000 if gave_up else 0},
         plain_restart={"restarted": not gave_up},
     )
     run.gates = [
@@ -52,7 +52,7 @@ def weekend_restore_run(*, gave_up: bool) -> RunRecord:
             "title": "Remove the undelivered events of Consumer.<guid>.<topic>?",
             "confirmed": True,
             "seconds": 0.6 if gave_up else 7.5,
-            "facts": [["queue", "Consumer.5f0c.alfresco.repo.event2"], ["pending", "500"]],
+            "facts": [["queue", "Consumer.5f0c.alfresco.repo.event2"], ["pending", "100,000"]],
         }
     ]
     return run

@@ -90,7 +90,7 @@ async def test_the_debrief_says_each_point_its_procedure_step_and_the_terms_used
             await assert_reachable(pilot, widget)
             assert_whole(widget)
         text = " ".join(" ".join(shown_lines(points)).split())
-        assert "MISS 0/4 No event lost" in text and "500 event(s) were given up" in text
+        assert "MISS 0/4 No event lost" in text and "100,000 event(s) were given up" in text
         assert "Restore, step 1: remove the undelivered events" in text
         assert "after 0.6 s" in text  # the gate passed without its facts
         assert "-Drecover" in " ".join(shown_lines(terms))
