@@ -22,6 +22,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from syncwizard.config import Settings, load_settings
     from syncwizard.lab.look import what_runs
+    from syncwizard.train.desk import LabDesk
     from syncwizard.tui.app import run_tui
 
     settings: Settings | None = None
@@ -30,7 +31,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(args.config, args.profile)
     except SyncWizardError as exc:
         error = exc
-    return run_tui(settings, error, start="status", lab_state=what_runs)
+    desk = LabDesk(args.config)
+    return run_tui(settings, error, start="status", lab_state=what_runs, practice=desk)
 
 
 if __name__ == "__main__":

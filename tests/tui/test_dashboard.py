@@ -21,6 +21,7 @@ from tui_support import applied, make_app, open_dashboard, text_of, until
 from syncwizard.errors import SyncWizardError
 from syncwizard.lab.look import what_runs
 from syncwizard.status import StatusReport
+from syncwizard.train.desk import LabDesk
 from syncwizard.tui.screens.dashboard import DashboardScreen
 from syncwizard.tui.screens.welcome import WelcomeScreen
 
@@ -376,14 +377,21 @@ def test_the_practice_entry_opens_the_dashboard(monkeypatch: pytest.MonkeyPatch)
     import syncwizard.tui.__main__ as entry
     import syncwizard.tui.app as app_module
 
-    started: list[tuple[str | None, object]] = []
+    started: list[tuple[str | None, object, object]] = []
 
     def run_tui(
-        settings: object, error: object, *, start: str | None = None, lab_state: object = None
+        settings: object,
+        error: object,
+        *,
+        start: str | None = None,
+        lab_state: object = None,
+        practice: object = None,
     ) -> int:
-        started.append((start, lab_state))
+        started.append((start, lab_state, practice))
         return 0
 
     monkeypatch.setattr(app_module, "run_tui", run_tui)
     assert entry.main(["--profile", "lab"]) == 0
-    assert started == [("status", what_runs)]  # the lab screen is handed the lab's state
+    [(start, lab_state, practice)] = started
+    assert (start, lab_state) == ("status", what_runs)  # the lab screen gets the lab's state
+    assert isinstance(practice, LabDesk)  # and the welcome screen's Practice its desk
