@@ -10,11 +10,11 @@ from pathlib import Path
 import psycopg
 import pytest
 from standin_support import admin_password, db, jolokia, pending, stored_guid
-from test_backup_support import FAST
+from training_support import confirm, confirm_after_reading, lab_profile, scores
 
 from syncwizard.cli import main
 from syncwizard.clients.names import sync_queue_name
-from syncwizard.config import Profile, broker_password, load_settings
+from syncwizard.config import Profile, broker_password
 from syncwizard.lab import postgres, repository_control, standin
 from syncwizard.lab.generator import generate
 from syncwizard.lab.layout import LabLayout, read_settings
@@ -22,9 +22,9 @@ from syncwizard.lab.reset import reset
 from syncwizard.runbook.backup.options import BackupOptions
 from syncwizard.runbook.backup.runbook import start_backup
 from syncwizard.runbook.journal import load_run
-from syncwizard.runbook.model import Gate, Observer
+from syncwizard.runbook.model import Observer
 from syncwizard.runbook.restore.runbook import RestoreChoices, resolve_set, start_restore
-from syncwizard.train import grading, results, session
+from syncwizard.train import results, session
 from syncwizard.train.faults import FaultWatcher
 from syncwizard.train.model import Scenario
 from syncwizard.train.report import render
@@ -36,21 +36,6 @@ from syncwizard.train.scenarios.weekend_outage import WEEKEND_OUTAGE
 pytestmark = pytest.mark.integration
 
 TIMINGS: dict[str, float] = {}
-
-
-def lab_profile(lab_config: Path, backup_dir: Path, **environ: str) -> Profile:
-    environ = {"SYNCWIZARD_BACKUP__DIR": str(backup_dir), **FAST, **environ}
-    return load_settings(lab_config, "lab", environ=environ).profile
-
-
-async def confirm(gate: Gate) -> bool:
-    return True
-
-
-async def confirm_after_reading(gate: Gate) -> bool:
-    """A trainee who reads each gate's facts before confirming it."""
-    await asyncio.sleep(grading.reading_seconds(len(gate.facts)) + 0.1)
-    return True
 
 
 async def play_backup(
@@ -81,10 +66,6 @@ async def prepared(scenario: Scenario, lab: LabLayout, profile: Profile) -> floa
     took = time.monotonic() - started
     TIMINGS[f"{scenario.id} setup"] = took
     return took
-
-
-def scores(attempt: Attempt) -> dict[str, int]:
-    return {point.id: point.earned for point in attempt.points}
 
 
 def alive_nodes(lab: LabLayout) -> int:
