@@ -17,6 +17,8 @@ from typing import Any
 from syncwizard.clients import mysql_dump
 from syncwizard.clients.mysql_conn import DUMPERS, MySQLTarget, run_sql, tool_path
 from syncwizard.clients.mysql_facts import database_facts, server_facts
+from syncwizard.clients.mysql_target import version_warning
+from syncwizard.clients.postgres import system_label
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.backup.clocks import ClockReading
 from syncwizard.runbook.backup.snapshot_dump import SnapshotHook, iso
@@ -62,6 +64,8 @@ async def probe(target: MySQLTarget) -> dict[str, Any]:
             system=target.system,
         )
     server_name = f"socket {target.socket}" if target.socket else f"{target.host}:{target.port}"
+    # Older than Alfresco supports: backed up all the same, the admin warned before the run.
+    old = version_warning(server)
     return {
         "target": target.where,
         "name": facts.name,
@@ -72,6 +76,7 @@ async def probe(target: MySQLTarget) -> dict[str, Any]:
         "data_bytes": facts.size_bytes,
         "identity": (server_name, target.database),
         "sync_tables": tuple(t for t in facts.table_names if _SYNC_LIKE.search(t)),
+        "warnings": (f"{system_label(target.system)} ({target.where}): {old}",) if old else (),
     }
 
 

@@ -267,6 +267,7 @@ class BackupSteps:
                 probes[role] = await self.systems.probe_database(role)
             except SyncWizardError as exc:
                 problems.append(exc)
+        warnings.extend(w for probe in probes.values() for w in probe.warnings)
         shared, why_shared = False, ""
         if len(probes) == 2:
             shared, why_shared = self.systems.shared_database(probes, warnings)

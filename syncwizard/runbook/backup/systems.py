@@ -89,6 +89,7 @@ class DatabaseProbeResult:
     identity: tuple[str, str, str]  # (postmaster start time, port, database): one database
     sync_tables: tuple[str, ...]  # tables named like the Sync Service's ("%sync%")
     flavour: str = "postgresql"  # or "mariadb", "mysql"
+    warnings: tuple[str, ...] = ()  # for preflight's warnings (a server older than supported)
 
     def as_json(self) -> dict[str, Any]:
         found = {
@@ -227,6 +228,7 @@ class BackupSystems:
                 identity=(server, "", database),
                 sync_tables=found["sync_tables"],
                 flavour=found["flavour"],
+                warnings=tuple(found["warnings"]),
             )
         conn = await self._connect(role)
         try:
