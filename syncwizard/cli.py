@@ -472,7 +472,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from syncwizard.runbook.restore.runbook import describe_plan, resolve_set
 
     settings = _load(args)
-    set_dir = resolve_set(Path(settings.profile.backup.dir).expanduser(), args.set)
+    set_dir = resolve_set(
+        Path(settings.profile.backup.dir).expanduser(), args.set, settings.profile
+    )
     checked = _refuse_unless_restorable(set_dir)
     print(describe_plan(settings.profile, set_dir))
     print(f"\n{checked}")

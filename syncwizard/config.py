@@ -108,8 +108,20 @@ class DatabaseSettings:
 
     @property
     def engine(self) -> str:
-        """ "mysql" (MySQL or MariaDB: a mysql:// or mariadb:// URL) or "postgresql"."""
-        return "mysql" if is_mysql_url(self.conninfo) else "postgresql"
+        """ "mysql" (MySQL or MariaDB: a mysql:// or mariadb:// URL), "external" (Oracle or
+        SQL Server: backed up and restored by the vendor's tools, see external_vendor), or
+        "postgresql"."""
+        if is_mysql_url(self.conninfo):
+            return "mysql"
+        return "external" if external_vendor(self.conninfo) else "postgresql"
+
+    @property
+    def vendor(self) -> str:
+        """The database's product as the admin names it: "PostgreSQL", "MySQL/MariaDB",
+        "Oracle" or "SQL Server"."""
+        if is_mysql_url(self.conninfo):
+            return "MySQL/MariaDB"
+        return external_vendor(self.conninfo) or "PostgreSQL"
 
     @property
     def mysql(self) -> MySQLURL:
@@ -124,6 +136,19 @@ MYSQL_FORM = "mysql://user@host[:port]/database (or mariadb://...; ?socket=/path
 def is_mysql_url(conninfo: str) -> bool:
     scheme, separator, _ = conninfo.strip().partition("://")
     return bool(separator) and scheme.lower() in MYSQL_SCHEMES
+
+
+# Databases syncwizard does not dump or restore itself: their backup is taken with the
+# vendor's tools and attested (`backup --external-repository-backup`), their restore
+# confirmed at a gate. Only where they are (never a password) is written.
+EXTERNAL_SCHEMES = {"oracle": "Oracle", "sqlserver": "SQL Server", "mssql": "SQL Server"}
+EXTERNAL_FORM = "oracle://host[:port]/SERVICE or sqlserver://host[:port]/database"
+
+
+def external_vendor(conninfo: str) -> str | None:
+    """ "Oracle" or "SQL Server" for an oracle:// or sqlserver:// (mssql://) URL, else None."""
+    scheme, separator, _ = conninfo.strip().partition("://")
+    return EXTERNAL_SCHEMES.get(scheme.lower()) if separator else None
 
 
 @dataclass(frozen=True)
@@ -452,6 +477,9 @@ def _check_database(profile: Profile, section: str) -> None:
     conninfo without them. Each error names the key, what was expected and the fix."""
     settings: DatabaseSettings = getattr(profile, section)
     where = f"profiles.{profile.name}.{section}"
+    if settings.engine == "external":
+        _check_external(settings, where, section)
+        return
     if settings.engine == "mysql":
         parse_mysql_url(settings.conninfo, f"{where}.conninfo")
         if settings.passfile:
@@ -486,10 +514,55 @@ def _check_database(profile: Profile, section: str) -> None:
             )
 
 
+def _check_external(settings: DatabaseSettings, where: str, section: str) -> None:
+    """An Oracle or SQL Server database: the repository's only, named without a password
+    (syncwizard never connects to it)."""
+    vendor = settings.vendor
+    if section != "repository_db":
+        raise _error(
+            f"{where}.conninfo names {_a(vendor)} database: syncwizard backs up and restores "
+            "a Sync DB on PostgreSQL or MySQL/MariaDB only",
+            f"follow Alfresco's procedure by hand for a Sync DB on {vendor} (the README's "
+            "'Oracle and SQL Server' section has the commands); or point sync_db at a "
+            "PostgreSQL or MySQL/MariaDB database",
+        )
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(settings.conninfo.strip())
+        parts.port  # noqa: B018 (a bad port raises here)
+    except ValueError:
+        raise _error(
+            f"{where}.conninfo = {settings.conninfo!r} is not a URL of the form {EXTERNAL_FORM}",
+            "fix the port (a number)",
+        ) from None
+    if parts.password is not None:
+        raise _error(
+            f"{where}.conninfo has a password in it ({_masked_userinfo(settings.conninfo)})",
+            f"remove it: syncwizard never connects to a {vendor} database, it only names it",
+        )
+    if not parts.hostname:
+        raise _error(
+            f"{where}.conninfo = {settings.conninfo!r} names no host",
+            f"write it as {EXTERNAL_FORM}",
+        )
+    for key in ("passfile", "password_env", "password_file"):
+        if getattr(settings, key):
+            raise _error(
+                f"{where}.{key} is set, but {where}.conninfo names {_a(vendor)} database, "
+                "which syncwizard never connects to",
+                f"remove {key}",
+            )
+
+
+def _a(word: str) -> str:
+    return ("an " if word[:1] in "AEIOU" else "a ") + word
+
+
 def _check_no_password(profile: Profile) -> None:
     for section in ("repository_db", "sync_db"):
         _check_database(profile, section)
-        if getattr(profile, section).engine == "mysql":
+        if getattr(profile, section).engine in ("mysql", "external"):
             continue
         if _PASSWORD_IN_CONNINFO.search(getattr(profile, section).conninfo):
             raise _error(

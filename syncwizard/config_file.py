@@ -42,10 +42,13 @@ stomp = "stomp://mq.example.org:61613"        # stomp+ssl:// too
 
 [profiles.prod.repository_db]
 conninfo = "host=db.example.org dbname=alfresco user=alfresco"  # password: PGPASSWORD, .pgpass
+# Oracle or SQL Server: backed up with the vendor's tools (`backup --external-repository-backup
+# <its snapshot time>`), never connected to, so named without a password:
+# conninfo = "oracle://db.example.org:1521/ALFRESCO"   # or sqlserver://db.example.org:1433/alfresco
 
 [profiles.prod.sync_db]
 conninfo = "host=db.example.org dbname=syncservice user=sync"
-# MySQL or MariaDB instead (backup only, for now): the URL's scheme chooses the engine,
+# MySQL or MariaDB instead: the URL's scheme chooses the engine,
 # the password never goes in it (nor on any command line):
 # conninfo = "mysql://sync@db.example.org:3306/syncservice"   # or mariadb://...; ?socket=/path
 # password_env = "SYNC_DB_PASSWORD"        # an environment variable's name, or:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from syncwizard import units
+from syncwizard.clients.results import NOT_READ
 from syncwizard.status import StatusReport
 
 
@@ -27,6 +28,9 @@ def render_status(report: StatusReport) -> str:
         lines.append(f"Topic  {report.topic.name}  enqueued {report.topic.enqueued}")
     for db in report.databases:
         f = db.facts
+        if not f.read:
+            lines.append(f"{db.role:<14} {f.name}  {f.product}  {NOT_READ}")
+            continue
         size = units.size(f.size_bytes, binary=True)  # as the TUI's databases panel says it
         lines.append(
             f"{db.role:<14} {f.name}  {f.product} {f.server_version}  {size}  "

@@ -12,6 +12,7 @@ from syncwizard.clients.jolokia import JolokiaClient
 from syncwizard.clients.mysql_conn import MySQLTarget
 from syncwizard.clients.mysql_facts import MySQLProbe
 from syncwizard.clients.postgres import DatabaseProbe
+from syncwizard.clients.results import DatabaseFacts
 from syncwizard.config import Profile
 
 
@@ -62,13 +63,45 @@ def jolokia_client(profile: Profile, password: str | None) -> JolokiaClient:
     )
 
 
-def database_probe(profile: Profile, role: str) -> DatabaseProbe | MySQLProbe:
+class ExternalProbe:
+    """An Oracle or SQL Server database, which syncwizard never connects to: its facts are
+    its name and product, said as not read."""
+
+    def __init__(self, name: str, product: str) -> None:
+        self.name = name
+        self.product = product
+
+    async def facts(self) -> DatabaseFacts:
+        return DatabaseFacts(self.name, "", 0, 0, product=self.product, read=False)
+
+    async def aclose(self) -> None:
+        """Nothing to close: it never connects."""
+
+
+def database_probe(profile: Profile, role: str) -> DatabaseProbe | MySQLProbe | ExternalProbe:
     """A probe of `repository_db` or `sync_db`, keeping its connection across polls (a
     MySQL/MariaDB one runs the client at each poll)."""
     settings = getattr(profile, role)
     if settings.engine == "mysql":
         return MySQLProbe(mysql_target(profile, role))
+    if settings.engine == "external":
+        return ExternalProbe(database_name(profile, role), settings.vendor)
     return DatabaseProbe(settings.conninfo, passfile=expand(settings.passfile), system=role)
+
+
+def database_name(profile: Profile, role: str) -> str:
+    """The name of `role`'s database, whatever its engine."""
+    settings = getattr(profile, role)
+    if settings.engine == "mysql":
+        return str(settings.mysql.database)
+    if settings.engine == "external":
+        from urllib.parse import urlsplit
+
+        return str(urlsplit(settings.conninfo.strip()).path.lstrip("/") or settings.conninfo)
+    from syncwizard.clients.postgres import parse_conninfo
+
+    parts = parse_conninfo(settings.conninfo, role)
+    return parts.get("dbname") or parts.get("user", "")
 
 
 def mysql_target(profile: Profile, role: str) -> MySQLTarget:

@@ -126,6 +126,9 @@ class Session:
     state: str
 
 
+NOT_READ = "not read: backed up with the vendor's tools"
+
+
 @dataclass(frozen=True)
 class DatabaseFacts:
     name: str
@@ -133,7 +136,10 @@ class DatabaseFacts:
     server_major: int
     size_bytes: int
     sessions: tuple[Session, ...] = field(default=())
-    product: str = "PostgreSQL"  # or "MariaDB", "MySQL"
+    product: str = "PostgreSQL"  # or "MariaDB", "MySQL"; "Oracle", "SQL Server" (not read)
+    # False for a database syncwizard never connects to (Oracle, SQL Server: backed up with
+    # the vendor's tools): only its name and product are known.
+    read: bool = True
 
     @property
     def connections(self) -> int:

@@ -67,7 +67,7 @@ def _up(layout: LabLayout, args: argparse.Namespace) -> int:
         )
         print(
             f"profile {stack.MARIADB_PROFILE_NAME!r} written to {config_path}: both databases "
-            "on the lab's MariaDB (backup only, for now)"
+            "on the lab's MariaDB (backup and restore)"
         )
     print(f"profile {stack.PROFILE_NAME!r} written to {config_path}")
     print("next: syncwizard --profile lab        (the wizard)")

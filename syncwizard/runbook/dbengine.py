@@ -4,9 +4,10 @@ with progress, a restore beside the live database, the verification, and the swa
 Two engines satisfy it: PostgreSQL (pg_dump in our own snapshot, pg_restore into
 `<db>__restore_<run>`, the databases renamed in one transaction) and MySQL/MariaDB
 (mariadb-dump --single-transaction, the client into `<db>__restore_<run>`, every table
-moved by one RENAME TABLE). The runbooks still call the PostgreSQL functions directly:
-this says what a MySQL/MariaDB step offers where a PostgreSQL one is, and both are
-checked against it (tests/unit/test_dbengine.py), without changing what a runbook does.
+moved by one RENAME TABLE). The runbooks reach MySQL/MariaDB through MySQLEngine (the
+backup's dump in backup/mysql_db.py, the restore's steps in restore/mysql_database.py)
+and still call the PostgreSQL functions directly; both engines are checked against this
+interface (tests/unit/test_dbengine.py).
 """
 
 from __future__ import annotations

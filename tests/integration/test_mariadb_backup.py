@@ -11,13 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from mariadb_profile import mariadb_config, run_backup_on
 from standin_support import restore
 from test_backup_support import (
-    FAST,
     BackupProcess,
     Event,
     backup_env,
     is_state,
+    lab_profile,
     no_backup_left_running,  # noqa: F401 (an autouse fixture)
     partial_files,
     run_backup,
@@ -28,30 +29,17 @@ from test_backup_support import (
 from syncwizard.clients.mysql_conn import CLIENTS, run_sql, tool_path
 from syncwizard.clients.mysql_restore import exact_counts
 from syncwizard.config import broker_password, load_settings
-from syncwizard.config_file import write_profile
 from syncwizard.errors import SyncWizardError
 from syncwizard.lab import mariadb, stack
 from syncwizard.lab.layout import LabLayout
 from syncwizard.runbook import backupset
-from syncwizard.runbook.backup.runbook import BackupOptions, start_backup
-from syncwizard.runbook.engine import RunOutcome
 from syncwizard.runbook.journal import runs_dir
-from syncwizard.runbook.model import StepEvent
 from syncwizard.runbook.restore.choices import RestoreChoices
 from syncwizard.runbook.restore.runbook import start_restore
 from syncwizard.status import StatusPoller
 from syncwizard.status_text import render_status
 
 pytestmark = pytest.mark.integration
-
-
-def mariadb_config(lab: LabLayout, mariadb_lab: LabLayout, path: Path) -> Path:
-    """The `lab-mariadb` profile as `lab up --db mariadb` writes it, its databases on the
-    session's MariaDB (which runs under a layout of its own)."""
-    topic = stack.settings_for(lab, event2=False).topic
-    sections = {**stack.profile_sections(lab, topic), **stack.mariadb_db_sections(mariadb_lab)}
-    write_profile(path, stack.MARIADB_PROFILE_NAME, sections)
-    return path
 
 
 async def live_counts(mariadb_lab: LabLayout, which: str) -> dict[str, int]:
@@ -85,28 +73,8 @@ def restore_with_bare_client(mariadb_lab: LabLayout, dump: Path, scratch: str) -
         )
 
 
-async def run_backup_on(
-    lab: LabLayout, mariadb_lab: LabLayout, tmp_path: Path, **extra: str
-) -> RunOutcome:
-    config = mariadb_config(lab, mariadb_lab, tmp_path / "config.toml")
-    environ = {"SYNCWIZARD_BACKUP__DIR": str(tmp_path / "backups"), **FAST, **extra}
-    profile = load_settings(config, stack.MARIADB_PROFILE_NAME, environ=environ).profile
-    assert profile.repository_db.engine == profile.sync_db.engine == "mysql"
-    events: list[StepEvent] = []
-    engine = start_backup(
-        profile,
-        BackupOptions.from_settings(profile.backup),
-        broker_password=broker_password(profile.broker),
-        observers=[events.append],
-    )
-    try:
-        return await engine.run()
-    finally:
-        await engine.aclose()
-
-
 async def test_a_backup_on_the_mariadb_profile_seals_sql_dumps_with_the_exact_row_counts(
-    lab: LabLayout, mariadb_lab: LabLayout, tmp_path: Path
+    lab: LabLayout, lab_config: Path, mariadb_lab: LabLayout, tmp_path: Path
 ) -> None:
     await restore(lab)
     backups = tmp_path / "backups"
@@ -146,16 +114,17 @@ async def test_a_backup_on_the_mariadb_profile_seals_sql_dumps_with_the_exact_ro
             assert await exact_counts(admin, scratch, sorted(live)) == live
         finally:
             await run_sql(mariadb.admin_target(mariadb_lab), f"DROP DATABASE `{scratch}`;")
-    # The restore is not wired to MySQL/MariaDB yet: refused before anything is written.
-    profile = load_settings(
-        tmp_path / "config.toml", stack.MARIADB_PROFILE_NAME, environ={}
-    ).profile
+    # Onto the PostgreSQL `lab` profile it is refused before anything is written.
+    profile = lab_profile(lab_config, tmp_path)
     runs = sorted(runs_dir().iterdir()) if runs_dir().exists() else []
     with pytest.raises(SyncWizardError) as refused:
         start_restore(profile, set_dir, RestoreChoices(), broker_password=None)
-    assert "cannot restore on MySQL/MariaDB yet" in refused.value.message
-    assert "repository_db.sql, sync_db.sql" in refused.value.message
-    assert "mariadb <database> < <dump>.sql" in (refused.value.hint or "")
+    assert (
+        "repository_db.sql is a MySQL/MariaDB dump, and profile 'lab' has repository_db on "
+        "PostgreSQL" in refused.value.message
+    )
+    assert "nothing was done" in refused.value.message
+    assert "choose the profile of the installation" in (refused.value.hint or "")
     assert (sorted(runs_dir().iterdir()) if runs_dir().exists() else []) == runs
     for user in ("alfresco", "sync"):  # the passwords are in no file of the set
         secret = mariadb.password_file(mariadb_lab, user).read_text().strip()
@@ -177,7 +146,7 @@ async def test_a_shared_mariadb_database_is_refused_in_preflight_with_what_to_do
     assert outcome.status == "failed" and outcome.error is not None
     text = outcome.error.render()
     assert "the Sync Service shares the repository's MySQL/MariaDB database" in text
-    assert "--external-repository-at" in text
+    assert "--external-repository-backup" in text
     assert not (tmp_path / "backups").exists()  # nothing was created
 
 

@@ -88,3 +88,43 @@ async def test_an_external_repository_backup_is_attested_not_restored(
     assert "external backup" in attest.title
     assert engine.states["swap_sync"] == StepState.DONE
     await restore(lab)
+
+
+async def test_an_oracle_repository_is_never_connected_to_its_backup_attested_and_confirmed(
+    lab: LabLayout, lab_config: Path, tmp_path: Path
+) -> None:
+    await restore(lab)
+    # db.invalid resolves nowhere: any attempt to connect to it would fail the run.
+    oracle = {
+        "SYNCWIZARD_REPOSITORY_DB__CONNINFO": "oracle://db.invalid:1521/ALFRESCO",
+        "SYNCWIZARD_REPOSITORY_DB__PASSFILE": "",  # the lab's is for its PostgreSQL
+    }
+    profile = profile_with(lab_config, tmp_path / "backups", **oracle)
+    assert profile.repository_db.engine == "external"
+    unattested = start_backup(
+        profile,
+        BackupOptions.from_settings(profile.backup),
+        broker_password=broker_password(profile.broker),
+    )
+    try:
+        outcome = await unattested.run()
+    finally:
+        await unattested.aclose()
+    assert outcome.status == "failed" and outcome.error is not None
+    text = outcome.error.render()
+    assert "the repository DB is on Oracle (oracle://db.invalid:1521/ALFRESCO)" in text
+    assert "--external-repository-backup" in text
+    options = BackupOptions.from_settings(
+        profile.backup, external_repository_at=parse_attested_time("2026-01-01T00:00:00+00:00")
+    )
+    set_dir = await backup(profile, options)
+    assert sorted(p.name for p in set_dir.iterdir()) == ["manifest.json", "sync_db.dump"]
+    standin.stop(lab)
+    run, gates = await restore_all(profile, set_dir, lab)
+    engine = run["engine"]
+    assert "repository_db" not in engine.results["preflight"]["databases"]
+    assert engine.states["restore_repository"] == StepState.SKIPPED
+    attest = next(gate for gate in gates if gate.token == "restored")
+    assert "external backup" in attest.title
+    assert engine.states["swap_sync"] == StepState.DONE
+    await restore(lab)

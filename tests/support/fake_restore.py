@@ -70,6 +70,7 @@ from syncwizard.runbook.model import (
 from syncwizard.runbook.restore import database
 from syncwizard.runbook.restore.choices import RestoreChoices
 from syncwizard.runbook.restore.database import RestorePlan, SwapLook
+from syncwizard.runbook.restore.mysql_database import MySQLPlan
 from syncwizard.runbook.restore.systems import RestoreSystems
 from syncwizard.tui.restore.launcher import RealRestoreLauncher
 
@@ -120,6 +121,13 @@ def event_message(number: int) -> tuple[dict[str, str], bytes]:
         "persistent": "true",
     }
     return headers, body.encode()
+
+
+def _postgres(plan: RestorePlan | MySQLPlan) -> RestorePlan:
+    """The fake database server is PostgreSQL (the MySQL/MariaDB restore runs on the lab's
+    MariaDB in tests/integration)."""
+    assert isinstance(plan, RestorePlan), "the fake restore systems model PostgreSQL only"
+    return plan
 
 
 @dataclasses.dataclass
@@ -495,7 +503,8 @@ class FakeRestoreSystems(RestoreSystems):
             for n in range(count)
         ]  # fmt: skip
 
-    async def check_owners(self, plan: RestorePlan) -> None:
+    async def check_owners(self, plan: RestorePlan | MySQLPlan) -> None:
+        _postgres(plan)
         await self.fake.checkpoint()  # the fake server has every role the sets need
 
     async def restore_target(self, role: str, name: str) -> pgadmin.RestoreTarget:
@@ -508,8 +517,11 @@ class FakeRestoreSystems(RestoreSystems):
             not_in_dump=[],
         )
 
-    async def restore_into_scratch(self, plan: RestorePlan, ctx: StepContext) -> Outputs:
+    async def restore_into_scratch(
+        self, plan: RestorePlan | MySQLPlan, ctx: StepContext
+    ) -> Outputs:
         """pg_restore's progress table by table, then the scratch database in the catalog."""
+        plan = _postgres(plan)
         fake = self.fake
         total = plan.total_rows
         done = written = 0
@@ -533,7 +545,8 @@ class FakeRestoreSystems(RestoreSystems):
             seconds=41.0,
         )  # fmt: skip
 
-    async def look_before_swap(self, plan: RestorePlan) -> SwapLook:
+    async def look_before_swap(self, plan: RestorePlan | MySQLPlan) -> SwapLook:
+        plan = _postgres(plan)
         await self.fake.checkpoint()
         return SwapLook(
             live=self._info(plan.live),
@@ -541,8 +554,9 @@ class FakeRestoreSystems(RestoreSystems):
             scratch=self._info(plan.scratch),
         )
 
-    async def swap(self, plan: RestorePlan, ctx: StepContext) -> Outputs:
+    async def swap(self, plan: RestorePlan | MySQLPlan, ctx: StepContext) -> Outputs:
         """End the sessions, rename the live database aside and the scratch one in."""
+        plan = _postgres(plan)
         if swapped := ctx.records_of(plan.swap_step).get("swapped"):
             return dict(swapped)
         await self.fake.checkpoint()
@@ -557,7 +571,9 @@ class FakeRestoreSystems(RestoreSystems):
         ctx.record("swapped", outputs)
         return outputs
 
-    async def verify_swapped(self, plan: RestorePlan, ctx: StepContext, outputs: Outputs) -> None:
+    async def verify_swapped(
+        self, plan: RestorePlan | MySQLPlan, ctx: StepContext, outputs: Outputs
+    ) -> None:
         live = self.fake.databases.get(plan.live)
         restored = ctx.results.get(plan.restore_step, {}).get("scratch_oid")
         if live is None or live.oid != restored:

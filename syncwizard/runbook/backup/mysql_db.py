@@ -59,7 +59,7 @@ async def probe(target: MySQLTarget) -> dict[str, Any]:
             f"{', '.join(extras)}: syncwizard does not back them up on MySQL/MariaDB yet "
             "(a restore could not carry them over)",
             hint="back this database up with your own tools and attest it (`syncwizard "
-            "backup --external-repository-at ...` for the repository), or drop what "
+            "backup --external-repository-backup ...` for the repository), or drop what "
             "Alfresco did not create",
             system=target.system,
         )
@@ -86,7 +86,7 @@ def refuse_shared(repository: MySQLTarget, sync: MySQLTarget) -> SyncWizardError
         f"({repository.where}): syncwizard cannot back up a shared MySQL/MariaDB database "
         "yet (the repository's tables at t0 and the Sync Service's after the wait)",
         hint="back the repository up with your own tools and attest it with `syncwizard "
-        "backup --external-repository-at <its start time>`; or give the Sync Service a "
+        "backup --external-repository-backup <its snapshot time>`; or give the Sync Service a "
         "database of its own",
         system="sync_db",
     )

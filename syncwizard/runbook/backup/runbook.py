@@ -139,7 +139,8 @@ class BackupSteps:
                 Step(
                     id=SEAL,
                     title=TITLES[SEAL],
-                    why="pg_restore --list on each dump, the sha256 of every file, then "
+                    why="each dump read (pg_restore --list; a MySQL/MariaDB dump's rows "
+                    "counted), the sha256 of every file, then "
                     "manifest.json, written last: a folder without it is not a backup set.",
                     action=self.seal,
                     verification=self.verify_sealed,
@@ -263,6 +264,11 @@ class BackupSteps:
         ctx.progress("connecting to the databases")
         probes: dict[str, DatabaseProbeResult] = {}
         for role in ("repository_db", "sync_db"):
+            if getattr(self.profile, role).engine == "external":
+                # Oracle or SQL Server: never connected to; its backup is attested.
+                if self.options.external_repository_at is None:
+                    problems.append(self._external_unattested(role))
+                continue
             try:
                 probes[role] = await self.systems.probe_database(role)
             except SyncWizardError as exc:
@@ -404,6 +410,17 @@ class BackupSteps:
                 system="backup_dir",
             )
 
+    def _external_unattested(self, role: str) -> SyncWizardError:
+        settings = getattr(self.profile, role)
+        return SyncWizardError(
+            f"the repository DB is on {settings.vendor} ({settings.conninfo}): syncwizard "
+            "cannot dump it, and no backup of it taken with the vendor's tools was given",
+            hint="take it with the vendor's tool (the README's 'Oracle and SQL Server' has "
+            "the commands), then run `syncwizard backup --external-repository-backup "
+            "<its snapshot time, ISO 8601 with offset>`",
+            system=role,
+        )
+
     # --- 2. repository DB backup ----------------------------------------------------------
 
     async def repository_backup(self, ctx: StepContext) -> Outputs:
@@ -446,11 +463,17 @@ class BackupSteps:
         """The skew between the repository database server's clock (t0's), the broker's
         (standing in for the repository host's, which stamps the events) and this host's
         (the samples'); RefusedError past backup.clock_skew."""
-        reference = await self.systems.database_clock("repository_db")
         broker = await self.systems.broker_clock()
+        others: tuple[ClockReading, ...]
+        if self.profile.repository_db.engine == "external":
+            # Oracle or SQL Server, never connected to: the broker's clock stands in.
+            reference, others = broker, (ClockReading.here(),)
+        else:
+            reference = await self.systems.database_clock("repository_db")
+            others = (broker, ClockReading.here())
         check = ClockCheck(
             reference=reference,
-            others=(broker, ClockReading.here()),
+            others=others,
             allowed=self.options.drain.skew,
             publish_lag=self.options.drain.publish_lag,
         )

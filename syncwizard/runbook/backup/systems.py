@@ -261,7 +261,7 @@ class BackupSystems:
         """What the repository database says the repository's version is (the manifest
         keeps it; a restore warns when it changed)."""
         settings = self.profile.repository_db
-        if self.is_mysql("repository_db"):
+        if settings.engine != "postgresql":
             return None  # read from PostgreSQL only, for now (informational)
         return await repository_version(
             settings.conninfo,

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from syncwizard import units
+from syncwizard import systems, units
 from syncwizard.clients.postgres import parse_conninfo, system_label
 from syncwizard.clients.results import Subscriber
 from syncwizard.config import Profile
@@ -22,6 +22,7 @@ from syncwizard.runbook.report import REPORT_NAME, write_report
 from syncwizard.runbook.restore.choices import RestoreChoices
 from syncwizard.runbook.restore.clear import ClearSteps
 from syncwizard.runbook.restore.database_steps import DatabaseSteps
+from syncwizard.runbook.restore.mysql_database import preflight_facts as mysql_preflight_facts
 from syncwizard.runbook.restore.orphans import OrphanSteps
 from syncwizard.runbook.restore.queue_steps import QueueSteps
 from syncwizard.runbook.restore.repository_step import RepositorySteps
@@ -127,6 +128,8 @@ class RestoreActions:
         databases: dict[str, Any] = {}
         needs: list[Need] = []
         for role in self.db.roles:
+            if getattr(self.state.profile, role).engine == "external":
+                continue  # Oracle or SQL Server: restored with the vendor's tools, not read
             try:
                 databases[role], need = await self._database_facts(role, warnings)
                 needs.append(need)
@@ -321,7 +324,20 @@ class RestoreActions:
                 warnings.append(_orphans_warning(topic, subscribers.orphans))
         return facts
 
+    def _size_at_backup(self, role: str) -> int:
+        dump = self.state.dump(role) or {}
+        at_backup = self.state.manifest.get("databases", {}).get(role, {})
+        return int(at_backup.get("size_bytes") or dump.get("size_bytes") or 0)
+
     async def _database_facts(self, role: str, warnings: list[str]) -> tuple[dict[str, Any], Need]:
+        if getattr(self.state.profile, role).engine == "mysql":
+            return mysql_preflight_facts(
+                role,
+                await self.systems.mysql_restore_target(role),
+                systems.mysql_target(self.state.profile, role),
+                self._size_at_backup(role),
+                warnings,
+            )
         conninfo = getattr(self.state.profile, role).conninfo
         parts = parse_conninfo(conninfo, role)
         name = parts.get("dbname") or parts.get("user", "")
@@ -336,10 +352,7 @@ class RestoreActions:
                 hint="; ".join(m.split(": ", 1)[-1] for m in missing),
                 system=role,
             )
-        dump = self.state.dump(role) or {}
-        at_backup = self.state.manifest.get("databases", {}).get(role, {})
-        size = int(at_backup.get("size_bytes") or dump.get("size_bytes") or 0)
-        need = need_of(role, conninfo, name, size, target)
+        need = need_of(role, conninfo, name, self._size_at_backup(role), target)
         if info is None:
             warnings.append(f"the database {name!r} does not exist: it is created by the restore")
         if lost:

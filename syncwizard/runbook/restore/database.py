@@ -167,6 +167,14 @@ class RestorePlan:
             f"{self.aside!r} and {self.scratch!r} to {self.live!r}"
         )
 
+    def describe_swap(self) -> str:
+        if self.mode == "drop_first":
+            return f"rename the verified {self.scratch!r} to {self.live!r}"
+        return (
+            f"end the sessions on {self.live!r}, then in one transaction rename it to "
+            f"{self.aside!r} and the verified {self.scratch!r} to {self.live!r}"
+        )
+
 
 # --- helpers ------------------------------------------------------------------------------
 

@@ -11,7 +11,8 @@ from collections.abc import Awaitable, Callable
 
 from syncwizard import systems, units
 from syncwizard.runbook.model import Gate, Outputs, SkipStep, StepContext
-from syncwizard.runbook.restore import database
+from syncwizard.runbook.restore import database, mysql_database
+from syncwizard.runbook.restore.mysql_database import MySQLPlan
 from syncwizard.runbook.restore.state import RestoreState
 from syncwizard.runbook.restore.step_names import (
     LABELS,
@@ -45,10 +46,22 @@ class DatabaseSteps:
     def _external(self, role: str) -> bool:
         return role == "repository_db" and self.state.dump(role) is None
 
-    def plan_for(self, ctx: StepContext, role: str) -> database.RestorePlan:
+    def plan_for(self, ctx: StepContext, role: str) -> database.RestorePlan | MySQLPlan:
         settings = getattr(self.state.profile, role)
         dump = self.state.dump(role) or {}
         room = self.state.found(ctx).get("room", {}).get(role, {})
+        mode: database.Mode = "drop_first" if room.get("mode") == "drop_first" else "side_by_side"
+        if settings.engine == "mysql":
+            return MySQLPlan.for_dump(
+                role=role,
+                target=systems.mysql_target(self.state.profile, role),
+                set_dir=self.state.set_dir,
+                dump=dump,
+                run_id=ctx.run_id,
+                mode=mode,
+                restore_step=RESTORE_STEP_OF[role],
+                swap_step=SWAP_STEP_OF[role],
+            )
         then = [self.state.split_sync_dump] if role == "repository_db" else []
         return database.RestorePlan.for_dump(
             role=role,
@@ -57,7 +70,7 @@ class DatabaseSteps:
             set_dir=self.state.set_dir,
             dump=dump,
             run_id=ctx.run_id,
-            mode="drop_first" if room.get("mode") == "drop_first" else "side_by_side",
+            mode=mode,
             jobs=self.state.profile.backup.jobs,
             restore_step=RESTORE_STEP_OF[role],
             swap_step=SWAP_STEP_OF[role],
@@ -127,7 +140,7 @@ class DatabaseSteps:
         return tuple(gates.values())
 
     def _unknown_room_gate(
-        self, ctx: StepContext, role: str, plan: database.RestorePlan, room: Outputs
+        self, ctx: StepContext, role: str, plan: database.RestorePlan | MySQLPlan, room: Outputs
     ) -> Gate | None:
         """A server whose free space could not be read: the admin confirms the room before
         the stop (room_gates); a run that stopped without it (begun by an earlier version)
@@ -144,11 +157,13 @@ class DatabaseSteps:
         return Gate(
             title=f"Restore onto {server} without knowing its free space?",
             consequences="syncwizard cannot read the free space of the disk holding this "
-            "server's data (another machine, or a role that may not read data_directory). "
+            "server's data (another machine, or a user that may not read where the data "
+            "is). "
             f"The restore puts {'both restored copies' if copies > 1 else 'a restored copy'} "
             "there beside the current "
             f"{'databases' if copies > 1 else 'database'}, which stay (renamed aside) until "
-            "you drop them, and writes WAL: check the room (df on the data directory) "
+            "you drop them, and writes its logs (WAL, binary log): check the room (df on "
+            "the data directory) "
             "first. If the disk fills up, the restore fails and its scratch database is "
             "dropped, but every database on that server may stop taking writes until space "
             "is freed.",
@@ -181,13 +196,7 @@ class DatabaseSteps:
         def plan(ctx: StepContext) -> str:
             if reason := self._skip_reason(role):
                 return reason
-            plan = self.plan_for(ctx, role)
-            if plan.mode == "drop_first":
-                return f"rename the verified {plan.scratch!r} to {plan.live!r}"
-            return (
-                f"end the sessions on {plan.live!r}, then in one transaction rename it to "
-                f"{plan.aside!r} and the verified {plan.scratch!r} to {plan.live!r}"
-            )
+            return self.plan_for(ctx, role).describe_swap()
 
         return plan
 
@@ -209,23 +218,19 @@ class DatabaseSteps:
             if ctx.records_of(SWAP_STEP_OF[role]).get("swapped"):
                 return None  # an earlier attempt committed it: nothing left to confirm
             plan = self.plan_for(ctx, role)
-            facts = database.gate_facts(plan, await self.state.systems.look_before_swap(plan))
+            look = await self.state.systems.look_before_swap(plan)
+            if isinstance(plan, MySQLPlan):
+                assert isinstance(look, mysql_database.MySQLSwapLook)
+                facts = mysql_database.gate_facts(plan, look)
+            else:
+                assert isinstance(look, database.SwapLook)
+                facts = database.gate_facts(plan, look)
             return Gate(
                 title=f"Replace the {LABELS[role]} {plan.live} with the restored copy?",
-                consequences=f"Every session on {plan.live} is ended. The current database "
-                + (
-                    f"is renamed {plan.aside} (kept until you drop it from the summary)"
-                    if plan.mode == "side_by_side"
-                    else "was dropped before the restore"
-                )
-                + f", and the verified copy becomes {plan.live}.",
+                consequences=swap_consequences(plan),
                 token=plan.live,
                 facts=tuple(facts),
-                undo=(
-                    f"Until {plan.aside} is dropped, renaming it back undoes this."
-                    if plan.mode == "side_by_side"
-                    else ""
-                ),
+                undo=swap_undo(plan),
             )
 
         return gate
@@ -250,6 +255,31 @@ class DatabaseSteps:
 
     async def swap_sync(self, ctx: StepContext) -> Outputs:
         return await self._swap(ctx, "sync_db")
+
+
+def swap_consequences(plan: database.RestorePlan | MySQLPlan) -> str:
+    if plan.mode != "side_by_side":
+        kept = (
+            "was dropped before the restore"
+            if isinstance(plan, database.RestorePlan)
+            else ("was emptied before the restore")
+        )
+    elif isinstance(plan, MySQLPlan):
+        kept = f"has its tables moved into {plan.aside} (kept until you drop it from the summary)"
+    else:
+        kept = f"is renamed {plan.aside} (kept until you drop it from the summary)"
+    return (
+        f"Every session on {plan.live} is ended. The current database {kept}, and the "
+        f"verified copy becomes {plan.live}."
+    )
+
+
+def swap_undo(plan: database.RestorePlan | MySQLPlan) -> str:
+    if plan.mode != "side_by_side":
+        return ""
+    if isinstance(plan, MySQLPlan):
+        return f"Until {plan.aside} is dropped, moving its tables back (RENAME TABLE) undoes this."
+    return f"Until {plan.aside} is dropped, renaming it back undoes this."
 
 
 def _server_need(room: Outputs) -> tuple[tuple[str, str], ...]:

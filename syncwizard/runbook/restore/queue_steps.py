@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from syncwizard.clients.postgres import parse_conninfo
+from syncwizard import systems
 from syncwizard.clients.service import ServiceControl
 from syncwizard.runbook.commands import check_command
 from syncwizard.runbook.model import Gate, Outputs, RefusedError, SkipStep, StepContext
@@ -127,8 +127,7 @@ class QueueSteps:
         }
 
     def _repository_database(self) -> str:
-        parts = parse_conninfo(self.state.profile.repository_db.conninfo, "repository_db")
-        return parts.get("dbname") or parts.get("user", "")
+        return systems.database_name(self.state.profile, "repository_db")
 
     # --- nothing still arriving ----------------------------------------------------------
 

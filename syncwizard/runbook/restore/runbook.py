@@ -42,7 +42,7 @@ from syncwizard.runbook.report import REPORT_NAME
 from syncwizard.runbook.restore.actions import RestoreActions
 from syncwizard.runbook.restore.aside import drop_aside_of_run
 from syncwizard.runbook.restore.choices import RestoreChoices
-from syncwizard.runbook.restore.sets import SetListing, list_sets, resolve_set
+from syncwizard.runbook.restore.sets import SetListing, engine_problems, list_sets, resolve_set
 from syncwizard.runbook.restore.step_names import (
     CLEAR,
     ORPHANS,
@@ -209,30 +209,17 @@ def restore_runbook(actions: RestoreActions) -> Runbook:
     )
 
 
-def refuse_mysql(profile: Profile, set_dir: Path, manifest: dict[str, Any]) -> None:
-    """The restore runs on PostgreSQL only, for now: a MySQL/MariaDB profile or a set of
-    mariadb-dump files is refused before anything is written, saying what to do."""
-    roles = [r for r in ("repository_db", "sync_db") if getattr(profile, r).engine == "mysql"]
-    dumps = [
-        str(d.get("path"))
-        for d in manifest.get("dumps") or []
-        if isinstance(d, dict) and d.get("format") == backupset.SQL_FORMAT
-    ]
-    if not roles and not dumps:
-        return
-    what = []
-    if roles:
-        what.append(f"profile {profile.name!r} has {' and '.join(roles)} on MySQL/MariaDB")
-    if dumps:
-        what.append(f"the set {set_dir} holds MySQL/MariaDB dumps ({', '.join(dumps)})")
-    raise SyncWizardError(
-        f"syncwizard cannot restore on MySQL/MariaDB yet: {'; '.join(what)}; nothing was done",
-        hint="restore by hand: stop the Sync Service and the repository, load each .sql "
-        "dump into an empty database with `mariadb <database> < <dump>.sql` (check its "
-        "row counts against the manifest's row_counts), then start the repository, and "
-        "the Sync Service once with -Drecover",
-        system="config",
-    )
+def refuse_engine_mismatch(profile: Profile, set_dir: Path, manifest: dict[str, Any]) -> None:
+    """A set's dumps restore only onto the engine that made them (sets.engine_problems):
+    refused before anything is written, naming both."""
+    if problems := engine_problems(profile, manifest.get("dumps") or []):
+        raise SyncWizardError(
+            f"the set {set_dir} cannot be restored with this profile: {'; '.join(problems)}; "
+            "nothing was done",
+            hint="choose the profile of the installation the set was taken from (--profile), "
+            "or a set taken from this one",
+            system="config",
+        )
 
 
 def start_restore(
@@ -251,7 +238,7 @@ def start_restore(
     folder holds no readable manifest. `systems` are the profile's own unless given;
     `run_id` is restore-<UTC time> unless given (a number is added while it is taken)."""
     manifest = backupset.read_manifest(set_dir)
-    refuse_mysql(profile, set_dir, manifest)
+    refuse_engine_mismatch(profile, set_dir, manifest)
     base = run_id or new_run_id(RUNBOOK)
     run_id, number = base, 1
     while (runs_dir() / run_id).exists():

@@ -9,12 +9,16 @@ dump: the procedure's order, without which `-Drecover` has to undo more than it 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook import backupset
+
+if TYPE_CHECKING:
+    from syncwizard.config import Profile
 
 REPOSITORY, SYNC = "repository_db", "sync_db"
 
@@ -71,6 +75,26 @@ def order_problem(manifest: dict[str, Any]) -> str:
     return ""
 
 
+def engine_problems(profile: Profile, dumps: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Each dump of a set that `profile`'s database of its role cannot take: a
+    mariadb-dump .sql file restores onto MySQL/MariaDB only, a pg_dump archive onto
+    PostgreSQL only (and neither onto an Oracle or SQL Server database)."""
+    problems = []
+    for dump in dumps:
+        made_by = "mysql" if dump.get("format") == backupset.SQL_FORMAT else "postgresql"
+        for role in dump.get("roles") or []:
+            if role not in (REPOSITORY, SYNC):
+                continue
+            settings = getattr(profile, role)
+            if settings.engine != made_by:
+                made = "a MySQL/MariaDB dump" if made_by == "mysql" else "a PostgreSQL archive"
+                problems.append(
+                    f"{dump.get('path')} is {made}, and profile {profile.name!r} has "
+                    f"{role} on {settings.vendor}"
+                )
+    return problems
+
+
 def listing_of(set_dir: Path, manifest: dict[str, Any]) -> SetListing:
     tool = manifest.get("tool", {})
     return SetListing(
@@ -110,13 +134,28 @@ def _list_sets_blocking(backup_dir: Path) -> list[SetListing]:
     return sorted(listings, key=lambda s: (s.created_at or "", s.run_id), reverse=True)
 
 
-async def list_sets(backup_dir: Path) -> list[SetListing]:
-    """Every folder of `backup_dir`, newest first; the unusable ones say why."""
-    return await asyncio.to_thread(_list_sets_blocking, backup_dir)
+def for_profile(listing: SetListing, profile: Profile | None) -> SetListing:
+    """The listing, unusable where its dumps are of another engine than `profile`'s."""
+    if profile is None or listing.problem:
+        return listing
+    if problems := engine_problems(profile, listing.dumps):
+        sql = any(d.get("format") == backupset.SQL_FORMAT for d in listing.dumps)
+        made = "MySQL/MariaDB" if sql else "PostgreSQL"
+        # The first words fit the chooser's status column.
+        return replace(listing, problem=f"{made} dumps, not this profile's: " + "; ".join(problems))
+    return listing
 
 
-def resolve_set(backup_dir: Path, chosen: str | None) -> Path:
-    """A set folder from a path or a run id under `backup_dir`; None = the newest usable."""
+async def list_sets(backup_dir: Path, profile: Profile | None = None) -> list[SetListing]:
+    """Every folder of `backup_dir`, newest first; the unusable ones (for `profile`, when
+    given) say why."""
+    listings = await asyncio.to_thread(_list_sets_blocking, backup_dir)
+    return [for_profile(listing, profile) for listing in listings]
+
+
+def resolve_set(backup_dir: Path, chosen: str | None, profile: Profile | None = None) -> Path:
+    """A set folder from a path or a run id under `backup_dir`; None = the newest usable
+    (by `profile`, when given)."""
     if chosen:
         path = Path(chosen).expanduser()
         if path.is_dir():
@@ -128,7 +167,9 @@ def resolve_set(backup_dir: Path, chosen: str | None) -> Path:
             hint="give a set folder, or a run id that `ls` shows in the backup folder",
             system="config",
         )
-    usable = [s for s in _list_sets_blocking(backup_dir) if s.choosable]
+    usable = [
+        s for s in (for_profile(s, profile) for s in _list_sets_blocking(backup_dir)) if s.choosable
+    ]
     if not usable:
         raise SyncWizardError(
             f"no sealed backup set in {backup_dir}",

@@ -51,9 +51,10 @@ TITLES = {
 
 WHY = {
     VERIFY: (
-        "Every file's size and sha256 against the manifest, pg_restore --list on "
-        "each dump, and the procedure's order: the Sync DB dump taken after the "
-        "repository's. Nothing is touched before the set is known good."
+        "Every file's size and sha256 against the manifest, each dump read "
+        "(pg_restore --list; a MySQL/MariaDB dump's rows counted), and the procedure's "
+        "order: the Sync DB dump taken after the repository's. Nothing is touched "
+        "before the set is known good."
     ),
     PREFLIGHT: (
         "Every system answers, the sync GUID and its queue are known, the target "
@@ -88,17 +89,18 @@ WHY = {
         "against the manifest's row counts. The current database is not touched."
     ),
     SWAP_REPOSITORY: (
-        "Connections are ended and, in one transaction, the current database is "
-        "renamed aside and the verified copy takes its name: the live name is always "
-        "either the old database or the whole new one."
+        "Connections are ended and, in one atomic step, the current database is put "
+        "aside and the verified copy takes its place (PostgreSQL: two renames in one "
+        "transaction; MySQL/MariaDB: one RENAME TABLE statement): the live name is "
+        "always either the old database or the whole new one."
     ),
     RESTORE_SYNC: (
         "After the repository, as the procedure says; into a scratch database, "
         "verified against the manifest."
     ),
     SWAP_SYNC: (
-        "As for the repository: one transaction renames the current database "
-        "aside and the verified copy into its place."
+        "As for the repository: in one atomic step the current database goes aside "
+        "and the verified copy into its place."
     ),
     START_REPOSITORY: (
         "-Drecover makes the Sync Service reconcile with the repository at "

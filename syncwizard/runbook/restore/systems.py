@@ -18,7 +18,7 @@ from typing import Literal
 import psycopg
 
 from syncwizard import systems
-from syncwizard.clients import pgadmin
+from syncwizard.clients import mysql_target, pgadmin
 from syncwizard.clients.event_consumer import ClearCounts, ClearResult, consume_into_archive
 from syncwizard.clients.health import fetch_cluster
 from syncwizard.clients.jolokia import destination_mbean, entry_value, is_missing_mbean
@@ -31,8 +31,9 @@ from syncwizard.config import Profile, RepositorySettings, ServiceSettings
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.backup.systems import BackupSystems
 from syncwizard.runbook.model import Outputs, StepContext
-from syncwizard.runbook.restore import database
+from syncwizard.runbook.restore import database, mysql_database
 from syncwizard.runbook.restore.database import RestorePlan, SwapLook
+from syncwizard.runbook.restore.mysql_database import MySQLPlan, MySQLSwapLook
 from syncwizard.runbook.restore.stomp_window import StompWindow
 
 ARRIVAL_LOOK = 1.0  # seconds between two looks at the enqueue counters
@@ -106,8 +107,13 @@ class RestoreSystems(BackupSystems):
 
     async def repository_sessions(self) -> list[Session]:
         """Client sessions on the repository's database, other than this wizard's own
-        (application_name 'syncwizard')."""
+        (application_name 'syncwizard'; on MySQL/MariaDB the asking session)."""
         settings = self.profile.repository_db
+        if settings.engine == "external":
+            return []  # Oracle or SQL Server: never connected to (its stop is confirmed)
+        if settings.engine == "mysql":
+            target = systems.mysql_target(self.profile, "repository_db")
+            return await mysql_target.read_sessions(target, target.database)
         parts = parse_conninfo(settings.conninfo, "repository_db")
         name = parts.get("dbname") or parts.get("user", "")
         conn = await pgadmin.connect_maintenance(
@@ -250,25 +256,46 @@ class RestoreSystems(BackupSystems):
             settings.conninfo, name, passfile=systems.expand(settings.passfile), system=role
         )
 
-    async def check_owners(self, plan: RestorePlan) -> None:
-        """Refuse an archive whose owner roles the server lacks (database.check_owners)."""
-        await database.check_owners(plan)
+    async def mysql_restore_target(self, role: str) -> mysql_target.MySQLRestoreTarget:
+        """What the preflight reads about `role`'s MySQL/MariaDB database and its server."""
+        return await mysql_target.restore_target(systems.mysql_target(self.profile, role))
 
-    async def restore_into_scratch(self, plan: RestorePlan, ctx: StepContext) -> Outputs:
+    async def check_owners(self, plan: RestorePlan | MySQLPlan) -> None:
+        """Refuse an archive whose owner roles the server lacks (database.check_owners; a
+        MySQL/MariaDB dump of tables names no owner)."""
+        if isinstance(plan, RestorePlan):
+            await database.check_owners(plan)
+
+    async def restore_into_scratch(
+        self, plan: RestorePlan | MySQLPlan, ctx: StepContext
+    ) -> Outputs:
+        if isinstance(plan, MySQLPlan):
+            return await mysql_database.restore_into_scratch(plan, ctx)
         return await database.restore_into_scratch(plan, ctx)
 
-    async def look_before_swap(self, plan: RestorePlan) -> SwapLook:
+    async def look_before_swap(self, plan: RestorePlan | MySQLPlan) -> SwapLook | MySQLSwapLook:
+        if isinstance(plan, MySQLPlan):
+            return await mysql_database.look_before_swap(plan)
         return await database.look_before_swap(plan)
 
-    async def swap(self, plan: RestorePlan, ctx: StepContext) -> Outputs:
+    async def swap(self, plan: RestorePlan | MySQLPlan, ctx: StepContext) -> Outputs:
+        if isinstance(plan, MySQLPlan):
+            return await mysql_database.swap(plan, ctx)
         return await database.swap(plan, ctx)
 
-    async def verify_swapped(self, plan: RestorePlan, ctx: StepContext, outputs: Outputs) -> None:
-        await database.verify_swapped(plan, ctx, outputs)
+    async def verify_swapped(
+        self, plan: RestorePlan | MySQLPlan, ctx: StepContext, outputs: Outputs
+    ) -> None:
+        if isinstance(plan, MySQLPlan):
+            await mysql_database.verify_swapped(plan, ctx)
+        else:
+            await database.verify_swapped(plan, ctx, outputs)
 
     async def drop_aside(self, role: str, aside: str) -> bool:
         """Drop the old database a swap of `role` kept aside as `aside`."""
         settings = getattr(self.profile, role)
+        if settings.engine == "mysql":
+            return await mysql_database.drop_aside(systems.mysql_target(self.profile, role), aside)
         return await database.drop_aside(
             settings.conninfo, aside, passfile=systems.expand(settings.passfile), system=role
         )

@@ -151,7 +151,9 @@ class RealRestoreLauncher:
 
     async def list_sets(self) -> list[SetListing]:
         restore = await _load_runbook()
-        sets: list[SetListing] = await restore.list_sets(Path(self.profile.backup.dir))
+        sets: list[SetListing] = await restore.list_sets(
+            Path(self.profile.backup.dir), self.profile
+        )
         return sets
 
     async def make_choices(self) -> RestoreChoices:

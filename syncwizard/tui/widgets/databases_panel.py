@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 
-from syncwizard.clients.results import DatabaseFacts
+from syncwizard.clients.results import NOT_READ, DatabaseFacts
 from syncwizard.tui import formatting
 from syncwizard.tui.model import DATABASE_ROLES, Observed
 from syncwizard.tui.widgets.panel import PanelBody, StatusPanel, append_error, error_key, fit
@@ -57,10 +57,13 @@ class DatabasesPanel(StatusPanel):
         text.append(name, style=value)
         text.append(" " * max(body.width - len(title) - 1 - len(name) - len(age), 1))
         text.append(age, style=label)
-        if facts is not None:
+        if facts is not None and not facts.read:
+            text.append(f"\n  {facts.product} ", style=label)
+            text.append(NOT_READ, style=value)
+        elif facts is not None:
             text.append("\n  ")
             text.append(formatting.size(facts.size_bytes), style=value)
-            text.append("  PostgreSQL ", style=label)
+            text.append(f"  {facts.product} ", style=label)
             text.append(facts.server_version, style=value)
             text.append("\n  ")
             text.append(connections(facts.connections), style=value)
