@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from syncwizard.clients.mysql_conn import MySQLTarget, run_sql
 from syncwizard.clients.postgres import close_quietly, connect, fetch_all
 
 
@@ -41,3 +42,23 @@ async def repository_version(
     finally:
         await close_quietly(conn)
     return str(rows[0][0]).strip() if rows else None
+
+
+async def mysql_repository_version(target: MySQLTarget) -> str | None:
+    """The same, from a repository database on MySQL/MariaDB."""
+    exists = await run_sql(
+        target,
+        "SELECT COUNT(*) FROM information_schema.TABLES"
+        " WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'alf_applied_patch';",
+        what="the look for the repository's patch table",
+    )
+    if not exists or not int(exists[0][0] or 0):
+        return None
+    rows = await run_sql(
+        target,
+        "SELECT applied_to_server FROM alf_applied_patch"
+        " WHERE applied_to_server IS NOT NULL AND applied_to_server <> ''"
+        " ORDER BY applied_on_date IS NULL, applied_on_date DESC LIMIT 1;",
+        what="the read of the repository's version",
+    )
+    return str(rows[0][0]).strip() if rows and rows[0][0] else None

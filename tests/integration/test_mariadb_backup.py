@@ -98,6 +98,8 @@ async def test_a_backup_on_the_mariadb_profile_seals_sql_dumps_with_the_exact_ro
     assert dumps["sync_db.sql"]["snapshot_at"] > manifest["wait"]["drained_at"]
     assert manifest["wait"]["mode"] == "drain"
     assert manifest["databases"]["repository_db"]["flavour"] == "mariadb"
+    # the repository's version, as its alf_applied_patch records it (the lab's sample)
+    assert manifest["versions"]["repository"] == "23.2.1 (r4c3e8f1d-b12) - Enterprise"
     for name, which in (("repository_db.sql", "repository"), ("sync_db.sql", "sync")):
         dump = dumps[name]
         assert dump["format"] == "sql"

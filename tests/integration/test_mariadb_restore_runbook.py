@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,12 +23,14 @@ from test_backup_support import (
 )
 
 from syncwizard.clients.dbnames import aside_name
+from syncwizard.clients.mysql_target import MySQLRestoreTarget
 from syncwizard.config import broker_password
 from syncwizard.lab import mariadb, stack, standin
 from syncwizard.lab.generator import generate
 from syncwizard.lab.layout import LabLayout
 from syncwizard.runbook.model import Gate
 from syncwizard.runbook.restore.runbook import RestoreChoices, start_restore
+from syncwizard.runbook.restore.systems import RestoreSystems
 
 pytestmark = pytest.mark.integration
 
@@ -185,5 +188,51 @@ async def test_a_restore_on_mariadb_killed_9_mid_database_work_resumes_to_the_se
     for name, database in (("repository_db.sql", "alfresco"), ("sync_db.sql", "syncservice")):
         assert await counts(mariadb_lab, database) == dumps[name]["row_counts"], name
     assert await databases(mariadb_lab, "%\\_\\_restore\\_%") == []
+    await drop_kept_aside(mariadb_lab)
+    await restore(lab)
+
+
+class FullServer(RestoreSystems):
+    """The lab's MariaDB as a server whose data disk has one byte free (read for real
+    otherwise): no room for a restored copy beside the live database."""
+
+    async def mysql_restore_target(self, role: str) -> MySQLRestoreTarget:
+        return replace(await super().mysql_restore_target(role), free_bytes=1)
+
+
+async def test_without_room_on_mariadb_the_live_tables_go_first_behind_their_gate(
+    lab: LabLayout, mariadb_lab: LabLayout, tmp_path: Path
+) -> None:
+    set_dir = await backed_up(lab, mariadb_lab, tmp_path)
+    manifest = json.loads((set_dir / "manifest.json").read_text())
+    dumps = {dump["path"]: dump for dump in manifest["dumps"]}
+    profile = mariadb_profile(lab, mariadb_lab, tmp_path)
+    choices = RestoreChoices("clear", "admin", admin_password(lab), plain_restart=False)
+    gates: list[Gate] = []
+
+    async def confirm(gate: Gate) -> bool:
+        gates.append(gate)
+        return True
+
+    engine = start_restore(
+        profile,
+        set_dir,
+        choices,
+        broker_password=broker_password(profile.broker),
+        confirm=confirm,
+        systems=FullServer(profile, broker_password(profile.broker)),
+    )
+    try:
+        outcome = await engine.run()
+    finally:
+        await engine.aclose()
+    assert outcome.status == "finished", outcome.error and outcome.error.render()
+    assert engine.results["preflight"]["room"]["repository_db"]["mode"] == "drop_first"
+    titles = [gate.title for gate in gates]
+    assert "Drop alfresco BEFORE restoring it?" in titles
+    for name, database in (("repository_db.sql", "alfresco"), ("sync_db.sql", "syncservice")):
+        assert await counts(mariadb_lab, database) == dumps[name]["row_counts"], name
+    assert engine.results["swap_repository"]["aside"] is None
+    assert await databases(mariadb_lab, "alfresco\\_\\_%") == []  # no copy, no scratch left
     await drop_kept_aside(mariadb_lab)
     await restore(lab)

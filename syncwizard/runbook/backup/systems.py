@@ -25,7 +25,7 @@ from syncwizard.clients.postgres import (
     fetch_all,
     target_parts,
 )
-from syncwizard.clients.repository_schema import repository_version
+from syncwizard.clients.repository_schema import mysql_repository_version, repository_version
 from syncwizard.clients.results import QueueStats
 from syncwizard.config import Profile
 from syncwizard.errors import SyncWizardError
@@ -261,8 +261,12 @@ class BackupSystems:
         """What the repository database says the repository's version is (the manifest
         keeps it; a restore warns when it changed)."""
         settings = self.profile.repository_db
+        if settings.engine == "mysql":
+            return await mysql_repository_version(
+                systems.mysql_target(self.profile, "repository_db")
+            )
         if settings.engine != "postgresql":
-            return None  # read from PostgreSQL only, for now (informational)
+            return None  # Oracle or SQL Server: never connected to
         return await repository_version(
             settings.conninfo,
             passfile=systems.expand(settings.passfile),
