@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -18,9 +19,10 @@ from support.fake_status import (
 )
 from tui_support import applied, make_app, open_dashboard, text_of, until
 
+from syncwizard.clients.results import DatabaseFacts
 from syncwizard.errors import SyncWizardError
 from syncwizard.lab.look import what_runs
-from syncwizard.status import StatusReport
+from syncwizard.status import DatabaseStatus, StatusReport
 from syncwizard.train.desk import LabDesk
 from syncwizard.tui.screens.dashboard import DashboardScreen
 from syncwizard.tui.screens.welcome import WelcomeScreen
@@ -395,3 +397,18 @@ def test_the_practice_entry_opens_the_dashboard(monkeypatch: pytest.MonkeyPatch)
     [(start, lab_state, practice)] = started
     assert (start, lab_state) == ("status", what_runs)  # the lab screen gets the lab's state
     assert isinstance(practice, LabDesk)  # and the welcome screen's Practice its desk
+
+
+async def test_each_database_is_shown_with_its_product_and_an_oracle_one_as_not_read() -> None:
+    oracle = DatabaseFacts("ALFRESCO", "", 0, 0, product="Oracle", read=False)
+    mariadb = DatabaseFacts("syncservice", "10.11.19", 10, 311_296, product="MariaDB")
+    polled = dataclasses.replace(
+        report(T0),
+        databases=(DatabaseStatus("repository_db", oracle), DatabaseStatus("sync_db", mariadb)),
+    )
+    app, _ = make_app([polled])
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_dashboard(pilot)
+        shown = text_of(screen.databases_panel.body)
+        assert "Oracle not read: backed up with the vendor's tools" in " ".join(shown.split())
+        assert "MariaDB 10.11.19" in shown and "PostgreSQL" not in shown
