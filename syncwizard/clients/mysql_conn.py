@@ -224,6 +224,9 @@ def tool_error(what: str, target: MySQLTarget, stderr: str, returncode: int) -> 
     line = next((x for x in lines if _ERROR.search(x)), lines[-1] if lines else "")
     code = error_code(stderr)
     hint = _HINTS.get(code or 0, "see the message; run it again once the cause is fixed")
+    if code in (2002, 2003):  # either, whether a socket or TCP was refused (client versions)
+        where = "the socket path" if target.socket else f"{target.host}:{target.port}"
+        hint = f"is the server running, and is {where} right? Run this again once it answers"
     said = line.strip() or f"exit status {returncode}, no message"
     return SyncWizardError(
         f"{what} failed for {target.where}: {said}", hint=hint, system=target.system
