@@ -126,7 +126,7 @@ class Session:
     state: str
 
 
-NOT_READ = "not read: backed up with the vendor's tools"
+NOT_READ = "not read: vendor's backup"
 
 
 @dataclass(frozen=True)

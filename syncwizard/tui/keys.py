@@ -280,6 +280,9 @@ RESTORE_SUMMARY_DONE = Binding(
 CREDENTIALS_CANCEL = Binding(
     "escape", "cancel", "Cancel", id="credentials.cancel", tooltip="Do not start; nothing is done"
 )
+ATTEST_CANCEL = Binding(
+    "escape", "cancel", "Cancel", id="attest.cancel", tooltip="Do not start the backup"
+)
 
 ALL = (
     QUIT,
@@ -329,5 +332,6 @@ ALL = (
     RESTORE_SUMMARY_BACK,
     RESTORE_SUMMARY_DONE,
     CREDENTIALS_CANCEL,
+    ATTEST_CANCEL,
 )
 IDS = frozenset(binding.id for binding in ALL if binding.id)

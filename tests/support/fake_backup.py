@@ -147,8 +147,12 @@ class FakeBackupLauncher(BackupLauncher):
         super().__init__(fake.profile(), systems=fake.systems, run_id=fake.run_id)
         self.fake = fake
 
-    async def start(self, observers: Sequence[Any], confirm: Any) -> Any:
-        return await super().start([self.fake.observe, *observers], confirm)
+    async def start(
+        self, observers: Sequence[Any], confirm: Any, external_repository_at: float | None = None
+    ) -> Any:
+        return await super().start(
+            [self.fake.observe, *observers], confirm, external_repository_at
+        )
 
     async def resume(self, record: Any, observers: Sequence[Any], confirm: Any) -> Any:
         return await super().resume(record, [self.fake.observe, *observers], confirm)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
 from backup_support import backup_app, backup_screen, has_backup_screen, held_at, open_backup
@@ -30,6 +31,7 @@ from syncwizard.runbook.backup.step_names import PREFLIGHT, REPOSITORY, SEAL, SY
 from syncwizard.runbook.journal import find_unfinished, load_run, runs_dir
 from syncwizard.runbook.model import Gate, StepState
 from syncwizard.tui.app import SyncWizardApp
+from syncwizard.tui.backup.attest import AttestScreen
 from syncwizard.tui.backup.launcher import BackupLauncher
 from syncwizard.tui.backup.screen import BackupScreen
 from syncwizard.tui.backup.summary import BackupSummaryScreen
@@ -416,3 +418,60 @@ async def test_the_real_backup_runbook_behind_the_screen_names_every_preflight_p
     assert record is not None and record.outcome == "failed"
     titles = await BackupLauncher(profile).step_titles(record)
     assert list(titles) == ALL_STEPS and titles[WAIT] == "Wait for the Sync Service to track it"
+
+
+class OracleLauncher(FakeBackupLauncher):
+    """The scripted backup for a profile whose repository DB is on Oracle; what `start`
+    was given is kept."""
+
+    def __init__(self, fake: FakeBackup) -> None:
+        super().__init__(fake)
+        self.attested: list[float | None] = []
+
+    def repository_outside(self) -> str | None:
+        return "Oracle"
+
+    async def start(
+        self, observers: Any, confirm: Any, external_repository_at: float | None = None
+    ) -> Any:
+        self.attested.append(external_repository_at)
+        return await super().start(observers, confirm, external_repository_at)
+
+
+async def test_an_oracle_repository_asks_its_backups_snapshot_time_and_refuses_a_bad_one(
+    tmp_path: Path,
+) -> None:
+    fake = FakeBackup(demo_settings(), tmp_path / "backups")
+    launcher = OracleLauncher(fake)
+    app, _, _ = backup_app(tmp_path / "backups", launcher=launcher)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(app.screen, AttestScreen))
+        attest = app.screen
+        assert isinstance(attest, AttestScreen)
+        assert "syncwizard does not dump Oracle" in flat(attest.query_one("#attest-why"))
+        await pilot.press(*"yesterday", "enter")
+        await pilot.pause(0.05)
+        assert isinstance(app.screen, AttestScreen), "a time without its offset is refused"
+        assert "is not a time with its UTC offset" in flat(attest.problem)
+        attest.time_input.value = "2026-01-01T02:00:00+01:00"
+        await pilot.press("enter")
+        await until(pilot, lambda: finished(app))
+    assert launcher.attested == [1767229200.0]
+    (run_dir,) = runs_dir().iterdir()
+    assert load_run(run_dir).header["options"]["external_repository_at"] == 1767229200.0
+
+
+async def test_cancelling_the_snapshot_time_starts_nothing(tmp_path: Path) -> None:
+    fake = FakeBackup(demo_settings(), tmp_path / "backups")
+    launcher = OracleLauncher(fake)
+    app, _, _ = backup_app(tmp_path / "backups", launcher=launcher)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(app.screen, AttestScreen))
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, BackupScreen))
+        await pilot.pause(0.1)
+    assert launcher.attested == []
+    assert find_unfinished("backup") is None
+    assert not runs_dir().exists() or not list(runs_dir().iterdir())

@@ -125,7 +125,8 @@ def parse_attested_time(text: str, *, now: float | None = None) -> float:
     if at > (now if now is not None else time.time()) + 60:
         raise SyncWizardError(
             f"the attested snapshot time {text} is in the future",
-            hint="give the time the external backup's snapshot was taken (its start)",
+            hint="give the time the external backup's snapshot was taken (at or after its "
+            "consistency point)",
             system="config",
         )
     return at

@@ -39,8 +39,20 @@ class RunLauncher(Protocol):
         """The titles of a recorded run's steps, by id (for the resume prompt)."""
         ...
 
-    async def start(self, observers: Sequence[Observer], confirm: Confirm) -> Engine:
-        """A new run, journaled and announced to `observers`; `engine.run()` does the rest."""
+    def repository_outside(self) -> str | None:
+        """The repository DB's product when syncwizard does not back it up (Oracle, SQL
+        Server): its backup's snapshot time must be given to `start`. None otherwise."""
+        ...
+
+    async def start(
+        self,
+        observers: Sequence[Observer],
+        confirm: Confirm,
+        external_repository_at: float | None = None,
+    ) -> Engine:
+        """A new run, journaled and announced to `observers`; `engine.run()` does the rest.
+        `external_repository_at`: the attested snapshot time of a repository DB backed up
+        outside syncwizard."""
         ...
 
     async def resume(
@@ -133,10 +145,21 @@ class BackupLauncher:
         finally:
             await steps.systems.aclose()
 
-    async def start(self, observers: Sequence[Observer], confirm: Confirm) -> Engine:
+    def repository_outside(self) -> str | None:
+        settings = self.profile.repository_db
+        return settings.vendor if settings.engine == "external" else None
+
+    async def start(
+        self,
+        observers: Sequence[Observer],
+        confirm: Confirm,
+        external_repository_at: float | None = None,
+    ) -> Engine:
         backup = await _load_runbook()
         password = await self._password()
-        options = backup.BackupOptions.from_settings(self.profile.backup)
+        options = backup.BackupOptions.from_settings(
+            self.profile.backup, external_repository_at=external_repository_at
+        )
         engine: Engine = backup.start_backup(
             self.profile,
             options,

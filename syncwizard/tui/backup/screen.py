@@ -146,7 +146,11 @@ class BackupScreen(RunbookScreen):
                 self.run_dir = resume.run_dir
                 engine = await self.launcher.resume(resume, observers, self._confirm)
             else:
-                engine = await self.launcher.start(observers, self._confirm)
+                attested = await self._attested_time()
+                if attested is False:
+                    self._note("not started: the repository DB's backup time was not given")
+                    return
+                engine = await self.launcher.start(observers, self._confirm, attested)
             self._engine_ready(engine)
             outcome = await engine.run()
         except SyncWizardError as exc:
@@ -161,6 +165,17 @@ class BackupScreen(RunbookScreen):
                 except Exception:  # closing clients must not hide how the run ended
                     log.warning("closing the backup run's clients failed", exc_info=True)
             self.post_message(RunEnded(outcome, error))
+
+    async def _attested_time(self) -> float | bool | None:
+        """The snapshot time of a repository DB backed up outside syncwizard (asked); None
+        when syncwizard backs it up itself; False when the admin cancelled."""
+        from syncwizard.tui.backup.attest import AttestScreen
+
+        vendor = self.launcher.repository_outside()
+        if vendor is None:
+            return None
+        answer = await self.app.push_screen_wait(AttestScreen(vendor))
+        return False if answer is None else float(answer)
 
     async def _confirm(self, gate: Gate) -> bool:
         from syncwizard.tui.screens.gate import GateScreen
