@@ -310,7 +310,7 @@ async def test_start_afresh_abandons_the_unfinished_run_and_cancel_changes_nothi
 
 async def test_a_run_that_cannot_start_says_why_and_esc_goes_back(tmp_path: Path) -> None:
     class Broken(FakeBackupLauncher):
-        async def start(self, observers, confirm):  # type: ignore[no-untyped-def]
+        async def start(self, observers, confirm, external_repository_at=None):  # type: ignore[no-untyped-def]
             raise SyncWizardError(
                 "cannot read the broker password file /etc/syncwizard/broker.pw",
                 hint="make it readable by this user (mode 0600)",
