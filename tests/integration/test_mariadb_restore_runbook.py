@@ -21,6 +21,7 @@ from test_backup_support import (
     no_backup_left_running,  # noqa: F401 (an autouse fixture)
     the_set,
 )
+from test_restore_modes import restore_all
 
 from syncwizard.clients.dbnames import aside_name
 from syncwizard.clients.mysql_target import MySQLRestoreTarget
@@ -28,8 +29,6 @@ from syncwizard.config import broker_password
 from syncwizard.lab import mariadb, stack, standin
 from syncwizard.lab.generator import generate
 from syncwizard.lab.layout import LabLayout
-from syncwizard.runbook.model import Gate
-from syncwizard.runbook.restore.runbook import RestoreChoices, start_restore
 from syncwizard.runbook.restore.systems import RestoreSystems
 
 pytestmark = pytest.mark.integration
@@ -75,30 +74,8 @@ async def test_a_whole_restore_on_mariadb_puts_the_sets_rows_back_and_keeps_the_
     pending_before = await pending(lab)
 
     profile = mariadb_profile(lab, mariadb_lab, tmp_path)
-    choices = RestoreChoices(
-        events_action="clear",
-        recover_user="admin",
-        recover_password=admin_password(lab),
-        plain_restart=False,
-    )
-    gates: list[Gate] = []
-
-    async def confirm(gate: Gate) -> bool:
-        gates.append(gate)
-        return True
-
-    engine = start_restore(
-        profile,
-        set_dir,
-        choices,
-        broker_password=broker_password(profile.broker),
-        confirm=confirm,
-    )
-    try:
-        outcome = await engine.run()
-    finally:
-        await engine.aclose()
-    assert outcome.status == "finished", outcome.error and outcome.error.render()
+    run, gates = await restore_all(profile, set_dir, lab)
+    engine = run["engine"]
 
     # the preflight saw MariaDB, its room and its sessions
     found = engine.results["preflight"]["databases"]["repository_db"]
@@ -207,26 +184,9 @@ async def test_without_room_on_mariadb_the_live_tables_go_first_behind_their_gat
     manifest = json.loads((set_dir / "manifest.json").read_text())
     dumps = {dump["path"]: dump for dump in manifest["dumps"]}
     profile = mariadb_profile(lab, mariadb_lab, tmp_path)
-    choices = RestoreChoices("clear", "admin", admin_password(lab), plain_restart=False)
-    gates: list[Gate] = []
-
-    async def confirm(gate: Gate) -> bool:
-        gates.append(gate)
-        return True
-
-    engine = start_restore(
-        profile,
-        set_dir,
-        choices,
-        broker_password=broker_password(profile.broker),
-        confirm=confirm,
-        systems=FullServer(profile, broker_password(profile.broker)),
-    )
-    try:
-        outcome = await engine.run()
-    finally:
-        await engine.aclose()
-    assert outcome.status == "finished", outcome.error and outcome.error.render()
+    full = FullServer(profile, broker_password(profile.broker))
+    run, gates = await restore_all(profile, set_dir, lab, systems=full)
+    engine = run["engine"]
     assert engine.results["preflight"]["room"]["repository_db"]["mode"] == "drop_first"
     titles = [gate.title for gate in gates]
     assert "Drop alfresco BEFORE restoring it?" in titles

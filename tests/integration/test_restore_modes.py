@@ -18,6 +18,7 @@ from syncwizard.lab.layout import LabLayout
 from syncwizard.runbook.backup.runbook import BackupOptions, parse_attested_time, start_backup
 from syncwizard.runbook.model import Gate, StepState
 from syncwizard.runbook.restore.runbook import RestoreChoices, start_restore
+from syncwizard.runbook.restore.systems import RestoreSystems
 
 pytestmark = pytest.mark.integration
 
@@ -46,8 +47,10 @@ async def restore_all(
     set_dir: Path,
     lab: LabLayout,
     at_gate: Callable[[Gate], Awaitable[None]] | None = None,
+    systems: RestoreSystems | None = None,
 ) -> tuple[dict[str, Any], list[Gate]]:
-    """The whole restore, every gate confirmed (`at_gate` looks at the systems first)."""
+    """The whole restore, every gate confirmed (`at_gate` looks at the systems first);
+    over the profile's own systems unless `systems` are given."""
     gates: list[Gate] = []
 
     async def confirm(gate: Gate) -> bool:
@@ -58,7 +61,12 @@ async def restore_all(
 
     choices = RestoreChoices("clear", "admin", admin_password(lab), plain_restart=False)
     engine = start_restore(
-        profile, set_dir, choices, broker_password=broker_password(profile.broker), confirm=confirm
+        profile,
+        set_dir,
+        choices,
+        broker_password=broker_password(profile.broker),
+        confirm=confirm,
+        systems=systems,
     )
     try:
         outcome = await engine.run()

@@ -15,6 +15,7 @@ import pytest
 from backup_support import backup_app, backup_screen, has_backup_screen, held_at, open_backup
 from support.fake_backup import FakeBackup, FakeBackupLauncher
 from support.fake_status import SYNC_ID, T0, FakeClock, FakeStatusSource, demo_settings
+from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import Button, DataTable, Input, OptionList
 from tui_support import text_of, until
@@ -438,17 +439,27 @@ class OracleLauncher(FakeBackupLauncher):
         return await super().start(observers, confirm, external_repository_at)
 
 
+def oracle_app(tmp_path: Path) -> tuple[SyncWizardApp, OracleLauncher]:
+    launcher = OracleLauncher(FakeBackup(demo_settings(), tmp_path / "backups"))
+    app, _, _ = backup_app(tmp_path / "backups", launcher=launcher)
+    return app, launcher
+
+
+async def asked_the_time(pilot: Pilot[int]) -> AttestScreen:
+    """Backup chosen on the welcome screen, the snapshot time asked."""
+    await pilot.press("b")
+    await until(pilot, lambda: isinstance(pilot.app.screen, AttestScreen))
+    attest = pilot.app.screen
+    assert isinstance(attest, AttestScreen)
+    return attest
+
+
 async def test_an_oracle_repository_asks_its_backups_snapshot_time_and_refuses_a_bad_one(
     tmp_path: Path,
 ) -> None:
-    fake = FakeBackup(demo_settings(), tmp_path / "backups")
-    launcher = OracleLauncher(fake)
-    app, _, _ = backup_app(tmp_path / "backups", launcher=launcher)
+    app, launcher = oracle_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("b")
-        await until(pilot, lambda: isinstance(app.screen, AttestScreen))
-        attest = app.screen
-        assert isinstance(attest, AttestScreen)
+        attest = await asked_the_time(pilot)
         assert "syncwizard does not dump Oracle" in flat(attest.query_one("#attest-why"))
         await pilot.press(*"yesterday", "enter")
         await pilot.pause(0.05)
@@ -463,12 +474,9 @@ async def test_an_oracle_repository_asks_its_backups_snapshot_time_and_refuses_a
 
 
 async def test_cancelling_the_snapshot_time_starts_nothing(tmp_path: Path) -> None:
-    fake = FakeBackup(demo_settings(), tmp_path / "backups")
-    launcher = OracleLauncher(fake)
-    app, _, _ = backup_app(tmp_path / "backups", launcher=launcher)
+    app, launcher = oracle_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("b")
-        await until(pilot, lambda: isinstance(app.screen, AttestScreen))
+        await asked_the_time(pilot)
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, BackupScreen))
         await pilot.pause(0.1)
