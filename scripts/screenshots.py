@@ -115,6 +115,7 @@ def backup_app(**options: Any) -> tuple[SyncWizardApp, object, FakeStatusSource]
 
     settings = demo_settings()
     shutil.rmtree(BACKUP_DIR, ignore_errors=True)
+    outside = options.pop("outside", None)  # the repository DB's product, backed up outside
     fake = FakeBackup(settings, BACKUP_DIR, run_id=RUN_ID, **options)
     source = FakeStatusSource(backup_reports())
     app = SyncWizardApp(
@@ -122,7 +123,7 @@ def backup_app(**options: Any) -> tuple[SyncWizardApp, object, FakeStatusSource]
         source_factory=lambda: source,
         clock=FakeClock(),
         poll_interval=0.01,
-        backup_launcher=FakeBackupLauncher(fake),
+        backup_launcher=FakeBackupLauncher(fake, outside=outside),
     )
     app.animation_level = "none"
     return app, fake, source
@@ -196,6 +197,13 @@ async def backup_shots(out: Path) -> None:
         await pilot.press("b")
         await until(pilot, lambda: _phase(pilot.app) == "failed" and source.exhausted)
 
+    async def to_attest(pilot: Pilot[int], fake: object, source: FakeStatusSource) -> None:
+        from syncwizard.tui.backup.attest import AttestScreen
+
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(pilot.app.screen, AttestScreen))
+        await pilot.press(*"2026-11-26 03:00", "enter")  # no offset: refused, said why
+
     def _phase(app: object) -> str:
         stack = getattr(app, "screen_stack", [])
         screen = next((s for s in stack if isinstance(s, BackupScreen)), None)
@@ -228,6 +236,7 @@ async def backup_shots(out: Path) -> None:
         ),
         ("backup-failed", {"fail": {"repository_db": lost}}, to_failure, ["80x24", "120x40"]),
         ("backup-summary", {}, to_summary, ["80x24", "120x40"]),
+        ("backup-oracle-attest", {"outside": "Oracle"}, to_attest, ["80x24", "120x40"]),
     ]
     for name, options, steps, sizes in shots:
         for size_name in sizes:

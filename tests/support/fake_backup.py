@@ -143,16 +143,20 @@ class FakeBackup(StepHold):
 class FakeBackupLauncher(BackupLauncher):
     """The real launcher over the fake world, with the world watching the engine."""
 
-    def __init__(self, fake: FakeBackup) -> None:
+    def __init__(self, fake: FakeBackup, *, outside: str | None = None) -> None:
         super().__init__(fake.profile(), systems=fake.systems, run_id=fake.run_id)
         self.fake = fake
+        self.outside = outside  # the repository DB's product, when backed up outside
+        self.attested: list[float | None] = []  # what each start was given
+
+    def repository_outside(self) -> str | None:
+        return self.outside
 
     async def start(
         self, observers: Sequence[Any], confirm: Any, external_repository_at: float | None = None
     ) -> Any:
-        return await super().start(
-            [self.fake.observe, *observers], confirm, external_repository_at
-        )
+        self.attested.append(external_repository_at)
+        return await super().start([self.fake.observe, *observers], confirm, external_repository_at)
 
     async def resume(self, record: Any, observers: Sequence[Any], confirm: Any) -> Any:
         return await super().resume(record, [self.fake.observe, *observers], confirm)

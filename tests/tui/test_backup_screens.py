@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
 
 import pytest
 from backup_support import backup_app, backup_screen, has_backup_screen, held_at, open_backup
@@ -421,26 +420,10 @@ async def test_the_real_backup_runbook_behind_the_screen_names_every_preflight_p
     assert list(titles) == ALL_STEPS and titles[WAIT] == "Wait for the Sync Service to track it"
 
 
-class OracleLauncher(FakeBackupLauncher):
-    """The scripted backup for a profile whose repository DB is on Oracle; what `start`
-    was given is kept."""
-
-    def __init__(self, fake: FakeBackup) -> None:
-        super().__init__(fake)
-        self.attested: list[float | None] = []
-
-    def repository_outside(self) -> str | None:
-        return "Oracle"
-
-    async def start(
-        self, observers: Any, confirm: Any, external_repository_at: float | None = None
-    ) -> Any:
-        self.attested.append(external_repository_at)
-        return await super().start(observers, confirm, external_repository_at)
-
-
-def oracle_app(tmp_path: Path) -> tuple[SyncWizardApp, OracleLauncher]:
-    launcher = OracleLauncher(FakeBackup(demo_settings(), tmp_path / "backups"))
+def oracle_app(tmp_path: Path) -> tuple[SyncWizardApp, FakeBackupLauncher]:
+    """The scripted backup for a profile whose repository DB is on Oracle."""
+    fake = FakeBackup(demo_settings(), tmp_path / "backups")
+    launcher = FakeBackupLauncher(fake, outside="Oracle")
     app, _, _ = backup_app(tmp_path / "backups", launcher=launcher)
     return app, launcher
 

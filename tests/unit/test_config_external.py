@@ -65,9 +65,7 @@ def test_the_dashboard_shows_it_by_name_and_product_as_not_read(tmp_path: Path) 
     facts = asyncio.run(systems.database_probe(profile, "repository_db").facts())
     assert facts == DatabaseFacts("ALFRESCO", "", 0, 0, product="Oracle", read=False)
     report = StatusReport(taken_at=0.0, databases=(DatabaseStatus("repository_db", facts),))
-    assert "repository_db  ALFRESCO  Oracle  not read: vendor's backup" in (
-        render_status(report)
-    )
+    assert "repository_db  ALFRESCO  Oracle  not read: vendor's backup" in (render_status(report))
 
 
 def test_a_sync_db_on_oracle_is_refused_naming_what_is_supported(tmp_path: Path) -> None:
