@@ -436,6 +436,30 @@ def ensure_server(layout: LabLayout) -> None:
     asyncio.run(_seed(layout))
 
 
+async def _leftovers(layout: LabLayout) -> list[str]:
+    """The databases restores left beside the lab's two (`<db>__restore_<run>`,
+    `<db>__before_<run>`)."""
+    rows = await run_sql(admin_target(layout), "SHOW DATABASES;", what="listing the databases")
+    prefixes = (f"{REPOSITORY_DB}__", f"{SYNC_DB}__")
+    return sorted(str(r[0]) for r in rows if str(r[0]).startswith(prefixes))
+
+
+async def _reseed(layout: LabLayout) -> list[str]:
+    dropped = await _leftovers(layout)
+    if dropped:
+        statements = "".join(f"DROP DATABASE IF EXISTS {ident(name)};\n" for name in dropped)
+        await run_sql(admin_target(layout), statements, timeout=0, what="dropping leftovers")
+    _seeded_file(layout).unlink(missing_ok=True)
+    await _seed(layout)
+    return dropped
+
+
+def reseed(layout: LabLayout) -> list[str]:
+    """`lab reset` for the lab's MariaDB: the databases restores left beside it dropped
+    (their names returned), the sample tables and rows seeded again."""
+    return asyncio.run(_reseed(layout))
+
+
 def connection_file(layout: LabLayout) -> Path:
     return lab_dir(layout) / "connection.json"
 

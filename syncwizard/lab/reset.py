@@ -2,7 +2,8 @@
 
 The stand-ins are stopped (a paused one is woken first, so it can hear SIGTERM), the two
 databases are dropped and seeded again as at the first `lab up` (the sync GUID kept, so the
-broker's consumer queue still is the Sync Service's), every queue is purged (a broker whose
+broker's consumer queue still is the Sync Service's; a running MariaDB's too, with the
+databases restores left beside it), every queue is purged (a broker whose
 policy refuses the purge has its message store wiped and is restarted instead), then the
 stand-ins start again with the produce rate lab.json holds.
 """
@@ -18,6 +19,7 @@ from syncwizard.errors import SyncWizardError
 from syncwizard.lab import (
     broker,
     broker_stomp,
+    mariadb,
     odd_node,
     postgres,
     process,
@@ -72,6 +74,12 @@ def reset(layout: LabLayout) -> ResetReport:
     report.done.append(
         f"dropped {', '.join(dropped)} and seeded the sample data again (sync GUID kept)"
     )
+    if mariadb.is_running(layout):
+        left = mariadb.reseed(layout)
+        report.done.append(
+            "seeded MariaDB's sample data again"
+            + (f" and dropped {', '.join(left)}" if left else "")
+        )
     if not broker.is_running(layout):
         broker.start(layout)
         report.done.append("started the broker")

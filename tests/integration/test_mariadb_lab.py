@@ -3,6 +3,7 @@ sample rows as the PostgreSQL lab, users with passwords kept private."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 from importlib import resources
@@ -100,3 +101,21 @@ def test_ensure_server_again_starts_nothing_twice_and_keeps_the_passwords(
     mariadb.ensure_server(mariadb_lab)
     assert mariadb.server_pid(mariadb_lab) == pid
     assert target.password_file.read_text() == password
+
+
+async def test_reseed_drops_what_restores_left_and_puts_the_sample_rows_back(
+    mariadb_lab: LabLayout,
+) -> None:
+    seeded = await counts(mariadb_lab, "alfresco")
+    await sql(
+        mariadb_lab,
+        "CREATE DATABASE `alfresco__before_20261206t010000z`;"
+        "CREATE DATABASE `syncservice__restore_20261206t010000z`;"
+        "DELETE FROM alfresco.alf_node_properties;",
+    )
+    assert await counts(mariadb_lab, "alfresco") != seeded
+    dropped = await asyncio.to_thread(mariadb.reseed, mariadb_lab)
+    assert dropped == ["alfresco__before_20261206t010000z", "syncservice__restore_20261206t010000z"]
+    assert await counts(mariadb_lab, "alfresco") == seeded
+    rows = await sql(mariadb_lab, "SHOW DATABASES LIKE '%\\_\\_%';")
+    assert rows == []
