@@ -165,9 +165,16 @@ class BackupSteps:
             if all(self._is_mysql(role) for role in ("repository_db", "sync_db"))
             else "pg_dump and pg_restore"
         )
+        repository = self.profile.repository_db
+        databases = (
+            f"connect to the Sync DB (the repository DB on {repository.vendor} is not "
+            "connected to: its backup is attested)"
+            if repository.engine == "external"
+            else "connect to both databases"
+        )
         return (
             f"read the health check ({urls}), find the sync queue on "
-            f"{self.profile.broker.jolokia_url}, connect to both databases, check {tools}, "
+            f"{self.profile.broker.jolokia_url}, {databases}, check {tools}, "
             f"and create the backup set folder {self.set_dir}"
         )
 

@@ -104,7 +104,11 @@ class RestoreActions:
     # --- 2. preflight ---------------------------------------------------------------------
 
     def plan_preflight(self, ctx: StepContext) -> str:
-        roles = "the repository DB" if self.state.shared else "both databases"
+        repository = self.state.profile.repository_db
+        if repository.engine == "external":
+            roles = f"the Sync DB (the repository DB on {repository.vendor} is not read)"
+        else:
+            roles = "the repository DB" if self.state.shared else "both databases"
         return (
             f"read the health check, find the queue of sync GUID {self.state.set_sync_id} on "
             f"{self.state.profile.broker.jolokia_url} and the topic's other subscribers, open "
