@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from syncwizard.clients.mysql_conn import MySQLTarget
-from syncwizard.clients.mysql_facts import DatabaseFacts, TableFacts
+from syncwizard.clients.mysql_facts import DatabaseFacts, ServerFacts, TableFacts
+from syncwizard.clients.mysql_target import MySQLRestoreTarget, MySQLRights
 from syncwizard.clients.results import Session
 from syncwizard.config import Profile, load_settings
 from syncwizard.config_file import write_profile
@@ -20,6 +22,7 @@ from syncwizard.runbook.restore.mysql_database import (
     MySQLPlan,
     MySQLSwapLook,
     gate_facts,
+    preflight_facts,
     server_key,
 )
 from syncwizard.runbook.restore.runbook import refuse_engine_mismatch
@@ -196,3 +199,59 @@ def test_the_chooser_greys_a_set_of_another_engine_and_the_newest_usable_is_this
     assert listed[1].choosable
     assert resolve_set(backups, None, profile) == backups / "backup-older"
     assert resolve_set(backups, None) == backups / "backup-newer"  # no profile: any engine
+
+
+def restore_target(
+    live: DatabaseFacts, rights: MySQLRights | None = None, **changes: object
+) -> MySQLRestoreTarget:
+    found = MySQLRestoreTarget(
+        server=ServerFacts("10.11.19-MariaDB", "mariadb", 10, 11),
+        facts=live,
+        sessions=[],
+        rights=rights or MySQLRights("alfresco@%", True, True, True, True, "alfresco"),
+        free_bytes=10 << 30,
+        kept_aside=[("alfresco__before_20261101t010000z", 5 << 20)],
+        version_warning=None,
+    )
+    return replace(found, **changes)  # type: ignore[arg-type]
+
+
+def test_the_preflight_reads_the_database_and_its_servers_need() -> None:
+    warnings: list[str] = []
+    live = facts("alfresco", ("alf_node", 3 << 20), ("alf_node_properties", 5 << 20))
+    found, need = preflight_facts("repository_db", restore_target(live), TARGET, 10 << 20, warnings)
+    assert found["engine"] == "mariadb" and found["size_bytes"] == 8 << 20
+    assert need.server == "db.example:3306" and need.copy_bytes == 12 << 20
+    assert need.live_bytes == 8 << 20 and need.free_bytes == 10 << 30 and need.wal_bytes == 0
+    assert need.kept_aside == (("alfresco__before_20261101t010000z", 5 << 20),)
+    assert warnings == []
+
+
+def test_the_preflight_refuses_a_missing_database_naming_how_to_create_it() -> None:
+    with pytest.raises(SyncWizardError) as refused:
+        preflight_facts("repository_db", restore_target(facts("alfresco")), TARGET, 0, [])
+    assert "there is no database 'alfresco'" in refused.value.message
+    assert "CREATE DATABASE `alfresco` CHARACTER SET utf8mb4" in (refused.value.hint or "")
+
+
+def test_the_preflight_refuses_missing_rights_with_the_grants_to_run() -> None:
+    rights = MySQLRights("alfresco@%", False, True, True, False, "alfresco")
+    live = facts("alfresco", ("alf_node", 1))
+    with pytest.raises(SyncWizardError) as refused:
+        preflight_facts("repository_db", restore_target(live, rights), TARGET, 0, [])
+    assert "may not create the databases" in refused.value.message
+    assert "cannot see other users' sessions" in refused.value.message
+    hint = refused.value.hint or ""
+    assert "GRANT ALL PRIVILEGES ON `alfresco\\_\\_%`.* TO" in hint
+    assert "GRANT PROCESS ON *.* TO" in hint
+
+
+def test_the_preflight_refuses_views_and_passes_on_an_old_servers_warning() -> None:
+    live = replace(facts("alfresco", ("alf_node", 1)), views=("alf_view",))
+    with pytest.raises(SyncWizardError) as refused:
+        preflight_facts("repository_db", restore_target(live), TARGET, 0, [])
+    assert "alf_view" in refused.value.message and "RENAME TABLE" in refused.value.message
+    warnings: list[str] = []
+    old = restore_target(facts("alfresco", ("alf_node", 1)), version_warning="too old")
+    preflight_facts("repository_db", old, TARGET, 0, warnings)
+    assert warnings == ["repository database: too old"]
