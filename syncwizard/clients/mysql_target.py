@@ -252,6 +252,8 @@ class MySQLRestoreTarget:
     free_bytes: int | None  # free on the server's data disk; None when unknown
     kept_aside: list[tuple[str, int | None]]  # `<name>__before_<run>` and their sizes
     version_warning: str | None  # the server is older than Alfresco supports
+    # @@log_bin: every row a restore loads is written to the binary log too (and replicated)
+    binary_log: bool = False
 
 
 _ASIDE = re.compile(r"__before_[a-z0-9_]+$")
@@ -262,16 +264,17 @@ def _like_prefix(text: str) -> str:
 
 
 def _room_sql(name: str) -> str:
-    """One client run: tagged rows (V version, U user and role, P privileges, D datadir,
-    A aside databases, W sessions). CURRENT_ROLE() only where there are roles (MariaDB,
-    MySQL 8): an older MySQL must still answer, to be warned about."""
+    """One client run: tagged rows (V version, U user and role, P privileges, D datadir
+    and whether the binary log is on, A aside databases, W sessions). CURRENT_ROLE() only
+    where there are roles (MariaDB, MySQL 8): an older MySQL must still answer, to be
+    warned about."""
     aside_like = literal(_like_prefix(name + "__before_") + "%")
     return f"""
 SELECT 'V', VERSION(), @@version_comment;
 SELECT 'U', CURRENT_USER() /*!80000 , CURRENT_ROLE() */;
 SELECT 'P', GRANTEE, '*', PRIVILEGE_TYPE FROM information_schema.USER_PRIVILEGES;
 SELECT 'P', GRANTEE, TABLE_SCHEMA, PRIVILEGE_TYPE FROM information_schema.SCHEMA_PRIVILEGES;
-SELECT 'D', @@datadir, @@port, @@hostname;
+SELECT 'D', @@datadir, @@port, @@hostname, @@log_bin;
 SELECT 'A', s.SCHEMA_NAME,
        (SELECT COALESCE(SUM(COALESCE(t.DATA_LENGTH, 0) + COALESCE(t.INDEX_LENGTH, 0)), 0)
           FROM information_schema.TABLES t WHERE t.TABLE_SCHEMA = s.SCHEMA_NAME)
@@ -298,7 +301,7 @@ async def restore_target(target: MySQLTarget, name: str | None = None) -> MySQLR
     server = parse_server(version or "", comment or "")
     _, user, role = _one(rows, "U", 3)
     rights = rights_from(user or "", role, [r[1:] for r in rows if r[0] == "P"], live)
-    _, datadir, port, hostname = _one(rows, "D", 4)
+    _, datadir, port, hostname, log_bin = _one(rows, "D", 5)
     free = await asyncio.to_thread(free_bytes_of, target, datadir, port, hostname)
     prefix = live + "__before_"
     aside = sorted(
@@ -317,4 +320,5 @@ async def restore_target(target: MySQLTarget, name: str | None = None) -> MySQLR
         free_bytes=free,
         kept_aside=aside,
         version_warning=version_warning(server),
+        binary_log=(log_bin or "0") not in ("0", "OFF"),
     )

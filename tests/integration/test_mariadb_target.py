@@ -105,6 +105,7 @@ async def test_the_lab_users_target_shows_sessions_rights_room_and_the_copies_as
         assert found.free_bytes is not None and found.free_bytes > 0
         # Others write to the same disk meanwhile: within 256 MiB.
         assert abs(found.free_bytes - stats.f_bavail * stats.f_frsize) < 256 * 2**20
+        assert found.binary_log is False  # the lab's server writes no binary log
         deadline = time.monotonic() + DEADLINE
         while session.pid in {s.pid for s in await mysql_target.read_sessions(target, "alfresco")}:
             assert time.monotonic() < deadline, "the killed client's session stayed"

@@ -255,3 +255,15 @@ def test_the_preflight_refuses_views_and_passes_on_an_old_servers_warning() -> N
     old = restore_target(facts("alfresco", ("alf_node", 1)), version_warning="too old")
     preflight_facts("repository_db", old, TARGET, 0, warnings)
     assert warnings == ["repository database: too old"]
+
+
+def test_a_binary_log_is_counted_in_the_room_and_said() -> None:
+    warnings: list[str] = []
+    live = facts("alfresco", ("alf_node", 3 << 20))
+    found = restore_target(live, binary_log=True)
+    _, need = preflight_facts("repository_db", found, TARGET, 10 << 20, warnings)
+    assert need.wal_bytes == 10 << 20
+    assert warnings == [
+        "repository database: the server writes a binary log: the restore adds about 10.5 MB "
+        "to it (counted in the room it needs), and replicas replay the restore too"
+    ]

@@ -291,6 +291,15 @@ def preflight_facts(
         )
     if found.version_warning:
         warnings.append(f"{label}: {found.version_warning}")
+    # With the binary log on, the load is written there too (about the data's size), and
+    # replicas receive it: counted like PostgreSQL's WAL in the server's room.
+    binlog = size_at_backup if found.binary_log else 0
+    if found.binary_log:
+        warnings.append(
+            f"{label}: the server writes a binary log: the restore adds about "
+            f"{units.size(binlog)} to it (counted in the room it needs), and replicas "
+            "replay the restore too"
+        )
     need = Need(
         role=role,
         name=name,
@@ -298,7 +307,7 @@ def preflight_facts(
         copy_bytes=int(size_at_backup * ROOM_FACTOR),
         live_bytes=facts.size_bytes,
         free_bytes=found.free_bytes,
-        wal_bytes=0,
+        wal_bytes=binlog,
         kept_aside=tuple(found.kept_aside),
     )
     return {
