@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import signal
 import time
@@ -38,6 +39,9 @@ from syncwizard.paths import fsync_dir
 
 CHUNK = 1 << 20
 REPORT_INTERVAL = 0.5
+PIPE_SIZE = 1 << 20
+WRITEBACK_STEP = 8 << 20
+PACE = 0.004  # s between two batches of the tool's output (see _copy_and_count)
 
 ProgressCallback = Callable[[Progress], None]
 
@@ -100,6 +104,97 @@ def _partial(path: Path) -> Path:
     return path.with_name(path.name + ".partial")
 
 
+
+def _widen(pipe_in: int) -> None:
+    """A pipe as large as the system allows a user (1 MiB by default, 64 KiB otherwise):
+    the tool writes on while the wizard is between two reads."""
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(pipe_in, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+
+
+class _Writeback:
+    """Starts the disk writes of what is in the file as it grows (Linux's
+    sync_file_range(SYNC_FILE_RANGE_WRITE): no wait), so the fsync at the end finds
+    little left to write: without it the fsync of a 500 MB dump took 0.2 s, 5% of the
+    dump. Where the call is missing, nothing happens early and the fsync does it all."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.started = 0
+        self._call = _sync_file_range()
+
+    def push(self, written: int) -> None:
+        if self._call is not None and written - self.started >= WRITEBACK_STEP:
+            self._call(self.fd, self.started, written - self.started, _SYNC_FILE_RANGE_WRITE)
+            self.started = written
+
+
+_SYNC_FILE_RANGE_WRITE = 2
+
+
+def _sync_file_range() -> Callable[[int, int, int, int], int] | None:
+    try:
+        import ctypes  # only here: most of the wizard never needs it
+
+        call = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):
+        return None
+    call.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    call.restype = ctypes.c_int
+    return call  # type: ignore[no-any-return]
+
+
+async def _readable(fd: int) -> None:
+    loop = asyncio.get_running_loop()
+    ready = loop.create_future()
+    loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+    try:
+        await ready
+    finally:
+        loop.remove_reader(fd)
+
+
+async def _copy_and_count(
+    pipe_out: int, file_fd: int, counter: RowCounter, report: Callable[[], None]
+) -> None:
+    """Move the tool's output from the pipe into the file without copying it through
+    Python (splice), then read what was moved back from the page cache to count its
+    rows. The tool waits while the pipe is full, so a caller stuck in `report` holds the
+    dump up (never the other way round: no output is lost or reordered). After each
+    batch the wizard pauses a few ms so the next batch is large: a wake-up per write of
+    the tool (~12 KB) costs more than the counting."""
+    os.set_blocking(pipe_out, False)
+    writeback = _Writeback(file_fd)
+    written = 0
+    last = time.monotonic()
+    while True:
+        await _readable(pipe_out)
+        moved = 0
+        while True:
+            try:
+                n = os.splice(pipe_out, file_fd, PIPE_SIZE)
+            except BlockingIOError:
+                n = -1
+            if n <= 0:
+                break
+            moved += n
+        if moved:
+            counted = written
+            written += moved
+            writeback.push(written)
+            while counted < written:
+                chunk = os.pread(file_fd, min(CHUNK, written - counted), counted)
+                counter.feed(chunk)
+                counted += len(chunk)
+            if time.monotonic() - last >= REPORT_INTERVAL:
+                report()
+                last = time.monotonic()
+        if n == 0:
+            return  # EOF: the tool closed its output (it exited)
+        if moved < PIPE_SIZE // 2:
+            await asyncio.sleep(PACE)
+
+
 async def dump(
     target: MySQLTarget,
     out_path: Path,
@@ -140,19 +235,24 @@ async def dump(
             )
             lines.clear()
 
-    with option_file(target) as options:
-        started_at = time.time()
-        proc = await asyncio.create_subprocess_exec(
-            *dump_argv(target, options),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-            limit=CHUNK,
-        )
-        if on_started is not None:
-            on_started(proc.pid)
-        assert proc.stdout is not None and proc.stderr is not None
+    with option_file(target) as options, partial.open("w+b") as out:  # w+: read back to count
+        pipe_out, pipe_in = os.pipe()
+        try:
+            _widen(pipe_in)
+            started_at = time.time()
+            proc = await asyncio.create_subprocess_exec(
+                *dump_argv(target, options),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=pipe_in,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+            )
+        except BaseException:
+            os.close(pipe_out)
+            raise
+        finally:
+            os.close(pipe_in)  # the tool holds the only write end: its exit is our EOF
+        assert proc.stderr is not None
         stderr = proc.stderr
 
         async def read_stderr() -> None:
@@ -165,18 +265,12 @@ async def dump(
         errors = asyncio.create_task(read_stderr())
         done = False
         try:
+            if on_started is not None:
+                on_started(proc.pid)
             report("starting")
-            last = time.monotonic()
-            with partial.open("wb") as out:
-                while chunk := await proc.stdout.read(CHUNK):
-                    out.write(chunk)
-                    counter.feed(chunk)
-                    if time.monotonic() - last >= REPORT_INTERVAL:
-                        report("data")
-                        last = time.monotonic()
-                counter.finish()
-                out.flush()
-                os.fsync(out.fileno())
+            await _copy_and_count(pipe_out, out.fileno(), counter, lambda: report("data"))
+            counter.finish()
+            os.fsync(out.fileno())
             await proc.wait()
             await errors
             if proc.returncode != 0:
@@ -191,6 +285,7 @@ async def dump(
             fsync_dir(out_path.parent)
             done = True
         finally:
+            os.close(pipe_out)
             if not done:
                 await asyncio.shield(kill_group(proc))
                 errors.cancel()

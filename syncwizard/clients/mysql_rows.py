@@ -47,10 +47,17 @@ def rows_in_values(values: bytes) -> int:
     return _QUOTED.sub(b"", values).count(b"(")
 
 
+def _one_row(data: bytes, start: int) -> bool:
+    """Whether the line at data[start] holds exactly one row (the format check)."""
+    line = data[start : data.index(b"\n", start) + 1]
+    return line.startswith(b"(") and rows_in_values(line) == 1
+
+
 def _rows_of_lines(data: bytes, start: int, stop: int) -> int:
     """The rows of whole lines data[start:stop] of a row-per-line statement."""
     lines = data.count(b"\n", start, stop)
-    if data.count(b"(", start, stop) == lines or data.find(b"),(", start, stop) < 0:
+    last = data.rfind(b"\n", start, stop - 1) + 1 or start
+    if _one_row(data, start) and (last == start or _one_row(data, last)):
         return lines  # one row per line (see the module's docstring)
     return rows_in_values(data[start:stop])
 
@@ -73,21 +80,27 @@ class RowCounter:
 
     def feed(self, chunk: bytes) -> None:
         self.bytes += len(chunk)
-        data = self._partial + chunk if self._partial else bytes(chunk)
+        data = bytes(chunk)
         cut = data.rfind(b"\n") + 1
+        if not cut:
+            self._partial += data
+            return
+        start = 0
+        if self._partial:  # the line begun in the last chunk, alone (no copy of the chunk)
+            start = data.index(b"\n") + 1
+            line = self._partial + data[:start]
+            self._lines(line, 0, len(line))
         self._partial = data[cut:]
-        if cut:
-            self._lines(data, cut)
+        self._lines(data, start, cut)
 
     def finish(self) -> None:
         if self._partial:
             data = self._partial + b"\n"
             self._partial = b""
-            self._lines(data, len(data))
+            self._lines(data, 0, len(data))
 
-    def _lines(self, data: bytes, end: int) -> None:
-        """Whole lines: data[:end] ends with a line break."""
-        pos = 0
+    def _lines(self, data: bytes, pos: int, end: int) -> None:
+        """Whole lines: data[pos:end] starts a line and ends with a line break."""
         while pos < end:
             if self._row_lines:
                 pos = self._row_run(data, pos, end)
