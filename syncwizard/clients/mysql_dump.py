@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import os
 import signal
 import time
@@ -39,9 +38,8 @@ from syncwizard.paths import fsync_dir
 
 CHUNK = 1 << 20
 REPORT_INTERVAL = 0.5
-PIPE_SIZE = 1 << 20
+POLL = 0.02  # s between two looks at the file while the tool writes it
 WRITEBACK_STEP = 8 << 20
-PACE = 0.004  # s between two batches of the tool's output (see _copy_and_count)
 
 ProgressCallback = Callable[[Progress], None]
 
@@ -105,13 +103,6 @@ def _partial(path: Path) -> Path:
 
 
 
-def _widen(pipe_in: int) -> None:
-    """A pipe as large as the system allows a user (1 MiB by default, 64 KiB otherwise):
-    the tool writes on while the wizard is between two reads."""
-    with contextlib.suppress(OSError):
-        fcntl.fcntl(pipe_in, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
-
-
 class _Writeback:
     """Starts the disk writes of what is in the file as it grows (Linux's
     sync_file_range(SYNC_FILE_RANGE_WRITE): no wait), so the fsync at the end finds
@@ -144,55 +135,38 @@ def _sync_file_range() -> Callable[[int, int, int, int], int] | None:
     return call  # type: ignore[no-any-return]
 
 
-async def _readable(fd: int) -> None:
-    loop = asyncio.get_running_loop()
-    ready = loop.create_future()
-    loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
-    try:
-        await ready
-    finally:
-        loop.remove_reader(fd)
-
-
-async def _copy_and_count(
-    pipe_out: int, file_fd: int, counter: RowCounter, report: Callable[[], None]
+async def _follow(
+    file_fd: int,
+    proc: asyncio.subprocess.Process,
+    counter: RowCounter,
+    report: Callable[[], None],
 ) -> None:
-    """Move the tool's output from the pipe into the file without copying it through
-    Python (splice), then read what was moved back from the page cache to count its
-    rows. The tool waits while the pipe is full, so a caller stuck in `report` holds the
-    dump up (never the other way round: no output is lost or reordered). After each
-    batch the wizard pauses a few ms so the next batch is large: a wake-up per write of
-    the tool (~12 KB) costs more than the counting."""
-    os.set_blocking(pipe_out, False)
+    """Count the rows of the file the tool writes, reading behind it (from the page
+    cache) until it has exited and all it wrote is counted. The tool writes the file
+    itself, as it does for an admin: the wizard never stands in its way."""
     writeback = _Writeback(file_fd)
-    written = 0
+    exited = asyncio.ensure_future(proc.wait())
+    counted = 0
     last = time.monotonic()
-    while True:
-        await _readable(pipe_out)
-        moved = 0
+    try:
         while True:
-            try:
-                n = os.splice(pipe_out, file_fd, PIPE_SIZE)
-            except BlockingIOError:
-                n = -1
-            if n <= 0:
-                break
-            moved += n
-        if moved:
-            counted = written
-            written += moved
-            writeback.push(written)
-            while counted < written:
-                chunk = os.pread(file_fd, min(CHUNK, written - counted), counted)
+            done = exited.done()  # before the read: all it wrote by then is read now
+            size = os.fstat(file_fd).st_size
+            while counted < size:
+                chunk = os.pread(file_fd, min(CHUNK, size - counted), counted)
+                if not chunk:
+                    break
                 counter.feed(chunk)
                 counted += len(chunk)
+            writeback.push(counted)
+            if done:
+                return
             if time.monotonic() - last >= REPORT_INTERVAL:
                 report()
                 last = time.monotonic()
-        if n == 0:
-            return  # EOF: the tool closed its output (it exited)
-        if moved < PIPE_SIZE // 2:
-            await asyncio.sleep(PACE)
+            await asyncio.wait({exited}, timeout=POLL)
+    finally:
+        exited.cancel()
 
 
 async def dump(
@@ -235,23 +209,15 @@ async def dump(
             )
             lines.clear()
 
-    with option_file(target) as options, partial.open("w+b") as out:  # w+: read back to count
-        pipe_out, pipe_in = os.pipe()
-        try:
-            _widen(pipe_in)
-            started_at = time.time()
-            proc = await asyncio.create_subprocess_exec(
-                *dump_argv(target, options),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=pipe_in,
-                stderr=asyncio.subprocess.PIPE,
-                start_new_session=True,
-            )
-        except BaseException:
-            os.close(pipe_out)
-            raise
-        finally:
-            os.close(pipe_in)  # the tool holds the only write end: its exit is our EOF
+    with option_file(target) as options, partial.open("w+b") as out:  # w+: read back
+        started_at = time.time()
+        proc = await asyncio.create_subprocess_exec(
+            *dump_argv(target, options),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=out,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )
         assert proc.stderr is not None
         stderr = proc.stderr
 
@@ -268,10 +234,9 @@ async def dump(
             if on_started is not None:
                 on_started(proc.pid)
             report("starting")
-            await _copy_and_count(pipe_out, out.fileno(), counter, lambda: report("data"))
+            await _follow(out.fileno(), proc, counter, lambda: report("data"))
             counter.finish()
             os.fsync(out.fileno())
-            await proc.wait()
             await errors
             if proc.returncode != 0:
                 raise tool_error("the dump", target, "\n".join(kept), proc.returncode or 0)
@@ -285,7 +250,6 @@ async def dump(
             fsync_dir(out_path.parent)
             done = True
         finally:
-            os.close(pipe_out)
             if not done:
                 await asyncio.shield(kill_group(proc))
                 errors.cancel()

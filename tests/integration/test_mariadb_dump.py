@@ -3,7 +3,7 @@ information_schema's estimates, the exact rows of every table counted from the s
 
 from __future__ import annotations
 
-import subprocess
+import asyncio
 import time
 from pathlib import Path
 
@@ -45,38 +45,61 @@ async def test_the_dump_records_the_exact_rows_and_reports_progress_against_esti
 
 
 async def test_rows_written_during_the_dump_are_not_in_it(
-    mariadb_lab: LabLayout, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    mariadb_lab: LabLayout, tmp_path: Path
 ) -> None:
-    """--single-transaction: the dump is the database as it was at t0. While the dump is on
-    the first table (its reader is held up here, so the tool is too), a row goes into the
-    last table; the dump does not have it."""
+    """--single-transaction: the dump is the database as it was at t0. Another session
+    holds the last table locked, so the tool, once its snapshot is taken and the first
+    tables are dumped, waits for that table; then a row goes into it and the lock is
+    released. The dump does not have the row."""
     await fresh_database(mariadb_lab, "dumpsnap", bulk_rows=50_000)
     await sql(
         mariadb_lab,
         "CREATE TABLE dumpsnap.zz_late (id int PRIMARY KEY); "
         "INSERT INTO dumpsnap.zz_late VALUES (1);",
     )
-    monkeypatch.setattr(mysql_dump, "REPORT_INTERVAL", 0.0)
     socket_path = str(mariadb.server(mariadb_lab).socket)
-    inserted: list[str] = []
-
-    def on_progress(progress: Progress) -> None:
-        if progress.current_object == "bulk" and not inserted:
-            subprocess.run(
-                [
-                    "mariadb",
-                    f"--socket={socket_path}",
-                    "-e",
-                    "INSERT INTO dumpsnap.zz_late VALUES (2)",
-                ],
-                check=True,
-            )
-            inserted.append(progress.current_object)
-
-    result = await mysql_dump.dump(
-        admin(mariadb_lab, "dumpsnap"), tmp_path / "d.sql", on_progress=on_progress
+    holder = await asyncio.create_subprocess_exec(
+        "mariadb",
+        f"--socket={socket_path}",
+        "--batch",
+        "--skip-column-names",
+        "--unbuffered",  # each answer at once, not at the end
+        "dumpsnap",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
     )
-    assert inserted == ["bulk"]
+    assert holder.stdin is not None and holder.stdout is not None
+    stdin, stdout = holder.stdin, holder.stdout
+
+    async def say(statements: bytes) -> bytes:
+        stdin.write(statements + b" SELECT 'ok';\n")
+        await stdin.drain()
+        return await asyncio.wait_for(stdout.readline(), 60)
+
+    assert await say(b"LOCK TABLES zz_late WRITE;") == b"ok\n"
+    waited: list[str] = []
+
+    async def insert_once_the_dump_waits() -> None:
+        deadline = time.monotonic() + 60
+        while not waited:
+            rows = await sql(
+                mariadb_lab,
+                "SELECT INFO FROM information_schema.PROCESSLIST WHERE DB = 'dumpsnap' "
+                "AND STATE LIKE 'Waiting for table metadata lock%';",
+            )
+            waited.extend(str(row[0]) for row in rows)
+            assert time.monotonic() < deadline, "the dump never waited for zz_late"
+            await asyncio.sleep(0.02)
+        assert await say(b"INSERT INTO zz_late VALUES (2); UNLOCK TABLES;") == b"ok\n"
+
+    try:
+        releaser = asyncio.create_task(insert_once_the_dump_waits())
+        result = await mysql_dump.dump(admin(mariadb_lab, "dumpsnap"), tmp_path / "d.sql")
+        await releaser
+    finally:
+        stdin.close()
+        await holder.wait()
+    assert any("zz_late" in statement for statement in waited)
     assert (await counts(mariadb_lab, "dumpsnap"))["zz_late"] == 2
     assert result.row_counts == {
         "bulk": 50_000,
