@@ -173,6 +173,9 @@ def mismatches(expected: Mapping[str, int], found: Mapping[str, int]) -> list[st
 # --- loading ---------------------------------------------------------------------------------
 
 
+LOAD_POLL = 0.1  # s between two looks at how far the client has read
+
+
 async def load(
     target: MySQLTarget,
     database: str,
@@ -182,7 +185,12 @@ async def load(
     on_progress: ProgressCallback | None = None,
     on_started: Callable[[int], None] | None = None,
 ) -> RowCounter:
-    """Send `dump` to the client connected to `database`; progress against `expected_rows`."""
+    """Send `dump` to the client connected to `database`; progress against `expected_rows`.
+
+    The client reads the file itself, on its stdin, as `mariadb db < dump.sql` would: no
+    copy through the wizard. The wizard counts the file's rows behind the client, up to
+    where the client has read (its stdin's offset in /proc/<pid>/fdinfo/0), so the
+    progress says how far the load is; and to the end once the client is done."""
     counter = RowCounter()
     started = time.monotonic()
     kept: list[str] = []
@@ -202,17 +210,17 @@ async def load(
                 )
             )
 
-    with option_file(target) as options:
+    with option_file(target) as options, dump.open("rb") as source:
         proc = await asyncio.create_subprocess_exec(
             *client_argv(target, options, database=database),
-            stdin=asyncio.subprocess.PIPE,
+            stdin=source,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
         )
         if on_started is not None:
             on_started(proc.pid)
-        assert proc.stdin is not None and proc.stderr is not None
+        assert proc.stderr is not None
         stderr = proc.stderr
 
         async def read_stderr() -> None:
@@ -221,25 +229,18 @@ async def load(
                 del kept[:-KEPT_LINES]
 
         errors = asyncio.create_task(read_stderr())
+        exited = asyncio.ensure_future(proc.wait())
         done = False
         try:
             report("starting")
+            size = os.fstat(source.fileno()).st_size
             last = time.monotonic()
-            with dump.open("rb") as source:
-                while chunk := source.read(CHUNK):
-                    proc.stdin.write(chunk)
-                    try:
-                        await proc.stdin.drain()
-                    except (BrokenPipeError, ConnectionResetError):
-                        break  # the client stopped: its exit status and stderr say why
-                    counter.feed(chunk)
-                    if time.monotonic() - last >= REPORT_INTERVAL:
-                        report("data")
-                        last = time.monotonic()
-            counter.finish()
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                proc.stdin.close()
-            await proc.wait()
+            while not exited.done():
+                await asyncio.wait({exited}, timeout=LOAD_POLL)
+                _count_up_to(counter, source.fileno(), _read_offset(proc.pid, size))
+                if time.monotonic() - last >= REPORT_INTERVAL:
+                    report("data")
+                    last = time.monotonic()
             await errors
             if proc.returncode != 0:
                 raise tool_error(
@@ -248,13 +249,37 @@ async def load(
                     "\n".join(kept),
                     proc.returncode or 0,
                 )
+            _count_up_to(counter, source.fileno(), size)
+            counter.finish()
             done = True
         finally:
+            exited.cancel()
             if not done:
                 await asyncio.shield(kill_group(proc))
                 errors.cancel()
     report("done")
     return counter
+
+
+def _read_offset(pid: int, size: int) -> int:
+    """How far the client has read its stdin; where that cannot be seen (no /proc), the
+    whole file: the rows are then counted ahead of the load."""
+    try:
+        with open(f"/proc/{pid}/fdinfo/0", "rb") as info:
+            for line in info:
+                if line.startswith(b"pos:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return size
+
+
+def _count_up_to(counter: RowCounter, fd: int, offset: int) -> None:
+    while counter.bytes < offset:
+        chunk = os.pread(fd, min(CHUNK, offset - counter.bytes), counter.bytes)
+        if not chunk:
+            break
+        counter.feed(chunk)
 
 
 # --- the step ------------------------------------------------------------------------------------
