@@ -172,7 +172,7 @@ async def _recorded_build(lay: LabLayout, scale: str) -> float | None:
 
 async def _build(lay: LabLayout, scale: str) -> float:
     nodes = nodes_for(scale)
-    print(f"building the MariaDB bench DB (scale {scale}, {nodes:,} nodes): minutes ...", flush=True)
+    print(f"building the MariaDB bench DB (scale {scale}, {nodes:,} nodes) ...", flush=True)
     started = time.perf_counter()
     await run_sql(
         admin(lay),

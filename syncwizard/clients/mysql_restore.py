@@ -174,6 +174,7 @@ def mismatches(expected: Mapping[str, int], found: Mapping[str, int]) -> list[st
 
 
 LOAD_POLL = 0.1  # s between two looks at how far the client has read
+LOAD_READ = 256 << 10  # read and counted at a time, then the event loop's turn
 
 
 async def load(
@@ -237,7 +238,7 @@ async def load(
             last = time.monotonic()
             while not exited.done():
                 await asyncio.wait({exited}, timeout=LOAD_POLL)
-                _count_up_to(counter, source.fileno(), _read_offset(proc.pid, size))
+                await _count_up_to(counter, source.fileno(), _read_offset(proc.pid, size))
                 if time.monotonic() - last >= REPORT_INTERVAL:
                     report("data")
                     last = time.monotonic()
@@ -249,7 +250,7 @@ async def load(
                     "\n".join(kept),
                     proc.returncode or 0,
                 )
-            _count_up_to(counter, source.fileno(), size)
+            await _count_up_to(counter, source.fileno(), size)
             counter.finish()
             done = True
         finally:
@@ -274,12 +275,15 @@ def _read_offset(pid: int, size: int) -> int:
     return size
 
 
-def _count_up_to(counter: RowCounter, fd: int, offset: int) -> None:
+async def _count_up_to(counter: RowCounter, fd: int, offset: int) -> None:
+    """Count the file's rows up to `offset`, a few MB between two turns of the event loop
+    (the TUI's)."""
     while counter.bytes < offset:
-        chunk = os.pread(fd, min(CHUNK, offset - counter.bytes), counter.bytes)
+        chunk = os.pread(fd, min(LOAD_READ, offset - counter.bytes), counter.bytes)
         if not chunk:
             break
         counter.feed(chunk)
+        await asyncio.sleep(0)
 
 
 # --- the step ------------------------------------------------------------------------------------

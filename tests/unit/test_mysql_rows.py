@@ -161,6 +161,4 @@ def test_rows_on_lines_of_their_own_are_counted_in_large_chunks_too() -> None:
     data = b"CREATE TABLE `big` (\n  `id` int\n);\nINSERT INTO `big` VALUES\n" + rows + b";\n"
     assert feed(data, [1 << 16]).counts == {"big": 20000}
     plain = rows.replace(b" (copy)", b"").replace(b"a),(b", b"ab")
-    assert feed(b"INSERT INTO `big` VALUES\n" + plain + b";\n", [1 << 16]).counts == {
-        "big": 20000
-    }
+    assert feed(b"INSERT INTO `big` VALUES\n" + plain + b";\n", [1 << 16]).counts == {"big": 20000}
