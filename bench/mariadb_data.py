@@ -58,8 +58,8 @@ def _patch_server_settings() -> None:
     if getattr(original, "bench", False):
         return
 
-    def config_text(lay: LabLayout, srv: lab_mariadb.Server) -> str:
-        return original(lay, srv) + BENCH_SERVER_SETTINGS
+    def config_text(layout: LabLayout, srv: lab_mariadb.Server) -> str:
+        return original(layout, srv) + BENCH_SERVER_SETTINGS
 
     config_text.bench = True  # type: ignore[attr-defined]
     lab_mariadb._config_text = config_text

@@ -4,10 +4,10 @@
 (t0 is recorded just before). The tool writes `<name>.partial` itself; the wizard reads it
 behind the tool, from the page cache, and counts the rows (`mysql_rows`), which gives the
 progress against information_schema's row estimates and, at the end, the exact row count
-of every table in the snapshot, for the manifest. (Piping the output through the wizard
-cost a copy in and a copy out; bench/README.md has the numbers.) The file is renamed into place only when
-the tool exited 0 and wrote its closing comment; a failure or cancel kills the tool's
-process group and removes the partial file.
+of every table in the snapshot, for the manifest (piping the output through the wizard
+cost a copy in and a copy out: bench/README.md). The file is renamed into place only
+when the tool exited 0 and wrote its closing comment; a failure or cancel kills the
+tool's process group and removes the partial file.
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ def _sync_file_range() -> Callable[[int, int, int, int], int] | None:
         return None
     call.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
     call.restype = ctypes.c_int
-    return call  # type: ignore[no-any-return]
+    return call
 
 
 async def _follow(
