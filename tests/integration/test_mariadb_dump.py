@@ -4,6 +4,7 @@ information_schema's estimates, the exact rows of every table counted from the s
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from pathlib import Path
 
@@ -108,6 +109,20 @@ async def test_rows_written_during_the_dump_are_not_in_it(
         "parent": 3,
         "zz_late": 1,
     }
+
+
+async def test_the_tool_writes_its_file_itself(mariadb_lab: LabLayout, tmp_path: Path) -> None:
+    """No copy through the wizard: the tool's stdout is the partial file (as in
+    `mariadb-dump ... > file`); the wizard counts the rows behind it."""
+    target = mariadb.target(mariadb_lab, "repository")
+    stdout: list[str] = []
+    result = await mysql_dump.dump(
+        target,
+        tmp_path / "r.sql",
+        on_started=lambda pid: stdout.append(os.readlink(f"/proc/{pid}/fd/1")),
+    )
+    assert stdout == [str(tmp_path / "r.sql.partial")]
+    assert result.row_counts == await counts(mariadb_lab, "alfresco")
 
 
 async def test_no_password_reaches_the_tools_argv_or_environment(

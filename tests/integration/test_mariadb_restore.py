@@ -3,6 +3,8 @@ and clients.mysql_swap) on the lab's MariaDB."""
 
 from __future__ import annotations
 
+import os
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ from mariadb_support import FileJournal, admin, counts, fresh_database, sql
 
 from syncwizard.clients import mysql_dump, mysql_restore, mysql_swap
 from syncwizard.clients.mysql_restore import MySQLRestorePlan
+from syncwizard.clients.results import Progress
 from syncwizard.errors import SyncWizardError
 from syncwizard.lab import mariadb
 from syncwizard.lab.layout import LabLayout
@@ -140,3 +143,32 @@ async def test_a_scratch_database_this_run_did_not_create_is_refused_not_dropped
     assert "did not create it" in caught.value.message
     assert await counts(mariadb_lab, plan.scratch) == {"keep_me": 0}
     await sql(mariadb_lab, f"DROP DATABASE `{plan.scratch}`;")
+
+
+async def test_the_client_reads_the_dump_itself_and_its_rows_are_counted_behind_it(
+    mariadb_lab: LabLayout, tmp_path: Path
+) -> None:
+    """No copy through the wizard: the client's stdin is the dump file (as in `mariadb db
+    < dump.sql`); the rows are counted from the file up to where the client has read,
+    and all of them by the end."""
+    await fresh_database(mariadb_lab, "loadsrc", bulk_rows=20_000)
+    result = await mysql_dump.dump(admin(mariadb_lab, "loadsrc"), tmp_path / "l.sql")
+    await sql(mariadb_lab, "DROP DATABASE IF EXISTS loaddst; CREATE DATABASE loaddst;")
+    stdin: list[str] = []
+    seen: list[Progress] = []
+    counter = await mysql_restore.load(
+        admin(mariadb_lab),
+        "loaddst",
+        result.path,
+        expected_rows=sum(result.row_counts.values()),
+        on_progress=seen.append,
+        on_started=lambda pid: stdin.append(os.readlink(f"/proc/{pid}/fd/0")),
+    )
+    assert stdin == [str(result.path)]
+    assert counter.counts == result.row_counts and counter.completed
+    assert counter.bytes == result.size_bytes
+    assert seen[0].phase == "starting" and seen[-1].phase == "done"
+    assert seen[-1].tuples_done == sum(result.row_counts.values()) == 20_006
+    assert all(a.tuples_done <= b.tuples_done for a, b in pairwise(seen))
+    assert await counts(mariadb_lab, "loaddst") == result.row_counts
+    await sql(mariadb_lab, "DROP DATABASE loaddst; DROP DATABASE loadsrc;")
