@@ -59,9 +59,13 @@ class MySQLTarget:
         return replace(self, database=database)
 
     @property
+    def server(self) -> str:
+        """The server as the admin names it: `socket <path>` or `host:port`."""
+        return f"socket {self.socket}" if self.socket else f"{self.host}:{self.port}"
+
+    @property
     def where(self) -> str:
-        server = f"socket {self.socket}" if self.socket else f"{self.host}:{self.port}"
-        return f"database {self.database!r} as {self.user!r} on {server}"
+        return f"database {self.database!r} as {self.user!r} on {self.server}"
 
 
 # --- quoting ------------------------------------------------------------------------------

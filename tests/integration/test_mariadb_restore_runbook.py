@@ -6,8 +6,6 @@ is always all old tables or all restored ones."""
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,12 +14,11 @@ from mariadb_profile import mariadb_config, mariadb_profile, run_backup_on
 from mariadb_support import counts, sql
 from standin_support import admin_password, eventually, pending, plain_env, restore
 from test_backup_support import (
-    ChildRun,
-    Event,
     no_backup_left_running,  # noqa: F401 (an autouse fixture)
     the_set,
 )
 from test_restore_modes import restore_all
+from test_restore_resume import DRIVER, RestoreRun, recorded
 
 from syncwizard.clients.dbnames import aside_name
 from syncwizard.clients.mysql_target import MySQLRestoreTarget
@@ -33,7 +30,6 @@ from syncwizard.runbook.restore.systems import RestoreSystems
 
 pytestmark = pytest.mark.integration
 
-DRIVER = Path(__file__).with_name("restore_driver.py")
 LATE_NODE = "'0b0e0000-late-4000-8000-000000000001', 'cm:content', 'after-the-backup.txt'"
 
 
@@ -116,15 +112,6 @@ async def test_a_whole_restore_on_mariadb_puts_the_sets_rows_back_and_keeps_the_
                 assert password not in path.read_text(errors="replace"), path
     await drop_kept_aside(mariadb_lab)
     await restore(lab)
-
-
-def recorded(step: str, name: str) -> Callable[[Event], bool]:
-    return lambda e: e["kind"] == "record" and e.get("step") == step and e["message"] == name
-
-
-class RestoreRun(ChildRun):
-    def __init__(self, env: dict[str, str], set_dir: Path) -> None:
-        super().__init__([sys.executable, str(DRIVER), str(set_dir)], env)
 
 
 CUES = {

@@ -63,7 +63,6 @@ async def probe(target: MySQLTarget) -> dict[str, Any]:
             "Alfresco did not create",
             system=target.system,
         )
-    server_name = f"socket {target.socket}" if target.socket else f"{target.host}:{target.port}"
     # Older than Alfresco supports: backed up all the same, the admin warned before the run.
     old = version_warning(server)
     return {
@@ -74,7 +73,7 @@ async def probe(target: MySQLTarget) -> dict[str, Any]:
         "flavour": server.flavour,
         "size_bytes": facts.size_bytes,
         "data_bytes": facts.size_bytes,
-        "identity": (server_name, target.database),
+        "identity": (target.server, target.database),
         "sync_tables": tuple(t for t in facts.table_names if _SYNC_LIKE.search(t)),
         "warnings": (f"{system_label(target.system)} ({target.where}): {old}",) if old else (),
     }

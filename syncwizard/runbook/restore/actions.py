@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from syncwizard import systems, units
-from syncwizard.clients.postgres import parse_conninfo, system_label
+from syncwizard.clients.postgres import system_label
 from syncwizard.clients.results import Subscriber
 from syncwizard.config import Profile
 from syncwizard.errors import SyncWizardError, combined
@@ -343,8 +343,7 @@ class RestoreActions:
                 warnings,
             )
         conninfo = getattr(self.state.profile, role).conninfo
-        parts = parse_conninfo(conninfo, role)
-        name = parts.get("dbname") or parts.get("user", "")
+        name = systems.database_name(self.state.profile, role)
         target = await self.systems.restore_target(role, name)
         info, rights, lost = target.info, target.rights, target.not_in_dump
         missing = rights.problems(name)

@@ -101,8 +101,7 @@ class MySQLPlan:
 
     @property
     def server(self) -> str:
-        target = self.target
-        return f"socket {target.socket}" if target.socket else f"{target.host}:{target.port}"
+        return self.target.server
 
     def engine(self) -> MySQLEngine:
         return MySQLEngine(

@@ -22,7 +22,7 @@ from syncwizard.clients import mysql_target, pgadmin
 from syncwizard.clients.event_consumer import ClearCounts, ClearResult, consume_into_archive
 from syncwizard.clients.health import fetch_cluster
 from syncwizard.clients.jolokia import destination_mbean, entry_value, is_missing_mbean
-from syncwizard.clients.postgres import APPLICATION_NAME, parse_conninfo, query_error
+from syncwizard.clients.postgres import APPLICATION_NAME, query_error
 from syncwizard.clients.repository import ReadyAnswer, repository_ready
 from syncwizard.clients.results import HealthReport, Session
 from syncwizard.clients.service import ServiceControl, ServiceProcess, find_service_process
@@ -114,8 +114,7 @@ class RestoreSystems(BackupSystems):
         if settings.engine == "mysql":
             target = systems.mysql_target(self.profile, "repository_db")
             return await mysql_target.read_sessions(target, target.database)
-        parts = parse_conninfo(settings.conninfo, "repository_db")
-        name = parts.get("dbname") or parts.get("user", "")
+        name = systems.database_name(self.profile, "repository_db")
         conn = await pgadmin.connect_maintenance(
             settings.conninfo, passfile=systems.expand(settings.passfile), system="repository_db"
         )
