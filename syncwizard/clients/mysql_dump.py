@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from syncwizard.clients.lifeline import tied
 from syncwizard.clients.mysql_conn import (
     DUMPERS,
     KEPT_LINES,
@@ -217,7 +218,7 @@ async def dump(
     with option_file(target) as options, partial.open("w+b") as out:  # w+: read back
         started_at = time.time()
         proc = await asyncio.create_subprocess_exec(
-            *dump_argv(target, options),
+            *tied(dump_argv(target, options)),  # dies with the wizard: no orphan snapshot
             stdin=asyncio.subprocess.DEVNULL,
             stdout=out,
             stderr=asyncio.subprocess.PIPE,

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from syncwizard.clients.dbnames import aside_name, scratch_name
+from syncwizard.clients.lifeline import tied
 from syncwizard.clients.mysql_conn import (
     CLIENTS,
     KEPT_LINES,
@@ -213,7 +214,7 @@ async def load(
 
     with option_file(target) as options, dump.open("rb") as source:
         proc = await asyncio.create_subprocess_exec(
-            *client_argv(target, options, database=database),
+            *tied(client_argv(target, options, database=database)),  # dies with the wizard
             stdin=source,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,

@@ -34,6 +34,7 @@ from typing import Any, Literal
 import psycopg
 from psycopg.conninfo import make_conninfo
 
+from syncwizard.clients.lifeline import tied
 from syncwizard.clients.pglocks import lock_holders, lock_wait_error, lock_wait_relations
 from syncwizard.clients.postgres import (
     DEFAULT_LOCK_TIMEOUT,
@@ -381,7 +382,7 @@ class _ToolRun:
         self.argv = [str(tool_path(self.tool, self.bindir)), *self._tool_args(), "--dbname", dsn]
         self._started = time.monotonic()
         proc = await asyncio.create_subprocess_exec(
-            *self.argv,
+            *tied(self.argv),  # dies with the wizard, even a killed one
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,

@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from syncwizard.clients.jolokia import JolokiaClient
+from syncwizard.clients.lifeline import tied
 from syncwizard.errors import SyncWizardError
 from syncwizard.masking import mask_text
 
@@ -172,7 +173,7 @@ class Tunnel:
         env = {k: v for k, v in os.environ.items() if k not in self.withheld}
         try:
             process = await asyncio.create_subprocess_exec(
-                *self.argv,
+                *tied(self.argv),  # dies with the wizard, even a killed one
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,

@@ -1,5 +1,6 @@
 """A restore step in a process of its own, for the kill -9 tests:
-`python mariadb_driver.py restore|swap <plan.json> <journal.json>`.
+`python mariadb_driver.py restore|swap <plan.json> <journal.json> [--no-setpriv]`
+(--no-setpriv: as on a host without util-linux's setpriv, the tools it starts outlive it).
 
 The plan names the target (the lab admin over its socket), the dump and its row counts;
 the journal is a FileJournal, as the runbook's journal keeps a step's records."""
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from mariadb_support import FileJournal
 
-from syncwizard.clients import mysql_restore, mysql_swap
+from syncwizard.clients import lifeline, mysql_restore, mysql_swap
 from syncwizard.clients.mysql_conn import MySQLTarget
 from syncwizard.clients.mysql_restore import MySQLRestorePlan
 
@@ -36,4 +37,6 @@ async def main(action: str, plan_file: Path, journal_file: Path) -> None:
 
 
 if __name__ == "__main__":
+    if "--no-setpriv" in sys.argv:
+        lifeline.setpriv = lambda: None  # type: ignore[assignment]
     asyncio.run(main(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])))

@@ -182,3 +182,38 @@ async def test_a_tunnel_whose_port_never_opens_is_named_within_its_timeout(
     assert f"{HOST}:{port} did not accept connections within 2 s" in caught.value.message
     assert f"must be {port}" in (caught.value.hint or "")
     assert await gone(elsewhere) == []
+
+
+# A stand-in for the wizard: opens the tunnel as the wizard does, says so, waits to be killed.
+TUNNEL_USER = """
+import asyncio, sys
+from syncwizard.clients.tunnel import Tunnel
+
+async def main() -> None:
+    tunnel = Tunnel(sys.argv[1], ("127.0.0.1", int(sys.argv[2])), timeout=20)
+    await tunnel.ready()
+    print(tunnel.pid, flush=True)
+    await asyncio.sleep(300)
+
+asyncio.run(main())
+"""
+
+
+async def test_a_wizard_killed_with_signal_9_leaves_no_tunnel_holding_its_port() -> None:
+    port = free_port()
+    command = f"{sys.executable} {FORWARDER} {port} {HOST} 9"
+    wizard = subprocess.Popen(
+        [sys.executable, "-c", TUNNEL_USER, command, str(port)], stdout=subprocess.PIPE, text=True
+    )
+    assert wizard.stdout is not None
+    tunnel = int(wizard.stdout.readline())
+    try:
+        assert tunnel in processes_of(port)  # (the stand-in too: its argv names the port)
+        wizard.send_signal(signal.SIGKILL)
+        wizard.wait(timeout=10)
+        assert await gone(port, timeout=20) == [], "the tunnel outlived the killed wizard"
+        with socket.socket() as again:  # the port is free for the next run's tunnel
+            again.bind(("127.0.0.1", port))
+    finally:
+        for pid in processes_of(port):
+            os.kill(pid, signal.SIGKILL)

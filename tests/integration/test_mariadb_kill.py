@@ -65,12 +65,12 @@ async def prepared(
     return plan, plan_file, await counts(layout, name)
 
 
-def child(action: str, plan_file: Path, journal: Path) -> subprocess.Popen[bytes]:
+def child(
+    action: str, plan_file: Path, journal: Path, *, setpriv: bool = True
+) -> subprocess.Popen[bytes]:
     env = dict(os.environ, PYTHONPATH=str(HERE))
-    return subprocess.Popen(
-        [sys.executable, str(HERE / "mariadb_driver.py"), action, str(plan_file), str(journal)],
-        env=env,
-    )
+    argv = [sys.executable, str(HERE / "mariadb_driver.py"), action, str(plan_file), str(journal)]
+    return subprocess.Popen(argv + ([] if setpriv else ["--no-setpriv"]), env=env)
 
 
 def kill9(proc: subprocess.Popen[bytes]) -> None:
@@ -106,13 +106,17 @@ def pid_alive(pid: int) -> bool:
     return state != "Z"
 
 
+@pytest.mark.parametrize("setpriv", [True, False], ids=["setpriv", "no-setpriv"])
 async def test_kill_9_mid_restore_leaves_the_live_database_whole_and_the_resume_redoes_it(
-    mariadb_lab: LabLayout, tmp_path: Path
+    mariadb_lab: LabLayout, tmp_path: Path, setpriv: bool
 ) -> None:
-    plan, plan_file, old = await prepared(mariadb_lab, tmp_path, "killload", 150_000)
+    """The client loading the dump dies with the killed wizard (setpriv's pdeathsig); on a
+    host without setpriv it loads on, and the resumed step stops it by its recorded pid."""
+    name = "killload" if setpriv else "killload_bare"
+    plan, plan_file, old = await prepared(mariadb_lab, tmp_path, name, 150_000)
     journal_file = tmp_path / "journal.json"
     journal = FileJournal(journal_file)
-    proc = child("restore", plan_file, journal_file)
+    proc = child("restore", plan_file, journal_file, setpriv=setpriv)
 
     async def loading() -> bool:
         if "child" not in journal.records():
@@ -122,17 +126,23 @@ async def test_kill_9_mid_restore_leaves_the_live_database_whole_and_the_resume_
     await until("the restore is loading rows", loading)
     kill9(proc)
     orphan = int(journal.records()["child"]["pid"])
-    assert await counts(mariadb_lab, "killload") == old  # whole old
+
+    async def orphan_ended() -> bool:
+        return not pid_alive(orphan)
+
+    if setpriv:
+        await until("the client ended with the killed wizard", orphan_ended, within=20)
+    assert await counts(mariadb_lab, name) == old  # whole old
     assert "restored" not in journal.records()
     outputs = await mysql_restore.restore_beside(plan, journal)  # the step run again
     assert not pid_alive(orphan)  # the client the killed step left loading was stopped
     assert outputs["dropped_leftovers"] == [plan.scratch]
     assert await counts(mariadb_lab, plan.scratch) == plan.row_counts
-    assert await counts(mariadb_lab, "killload") == old
+    assert await counts(mariadb_lab, name) == old
     await mysql_swap.swap(plan, journal)
-    assert await counts(mariadb_lab, "killload") == plan.row_counts  # whole new
+    assert await counts(mariadb_lab, name) == plan.row_counts  # whole new
     assert await counts(mariadb_lab, plan.aside) == old
-    await sql(mariadb_lab, f"DROP DATABASE `{plan.aside}`; DROP DATABASE killload;")
+    await sql(mariadb_lab, f"DROP DATABASE `{plan.aside}`; DROP DATABASE {name};")
 
 
 async def test_kill_9_mid_swap_leaves_whole_old_or_whole_new_and_the_resume_finishes(

@@ -1,0 +1,65 @@
+"""A tool the wizard starts ends with the wizard, even after a kill -9.
+
+pg_dump, pg_restore, mariadb-dump, the mariadb client loading a dump and a broker tunnel
+run in process groups of their own, so that a cancel stops them with their workers. But a
+wizard killed with -9 (or by the OOM killer, or a closed SSH session's SIGKILL) cannot stop
+anything: a dump would go on holding its snapshot open on the database, a load would go on
+writing into the scratch database, a tunnel would hold its port until someone finds it.
+
+So each is started through util-linux's `setpriv --pdeathsig KILL`: the kernel sends the
+tool SIGKILL as soon as the thread that started it ends, the wizard's event loop thread.
+The setting survives setpriv's exec of the tool (not a setuid program); the tool's own
+children do not inherit it (pg_dump -j's workers end when their leader's pipes close).
+
+Where setpriv is missing (util-linux older than 2.33, or not Linux) the tool runs as it
+is, and a resumed step kills an orphan by the pid its step recorded, as it always did.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import subprocess
+from collections.abc import Sequence
+from functools import cache
+
+
+@cache
+def setpriv() -> str | None:
+    """util-linux's setpriv, if it is there and knows --pdeathsig (RHEL 8's 2.32 does not);
+    asked once per process (~2 ms)."""
+    found = shutil.which("setpriv")
+    if found is None:
+        return None
+    try:
+        done = subprocess.run(
+            [found, "--pdeathsig", "KILL", "--", "true"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return found if done.returncode == 0 else None
+
+
+def tied(argv: Sequence[str]) -> list[str]:
+    """The command line that runs `argv` so that it dies with this process.
+
+    A tool that is not there raises FileNotFoundError here, as starting it would have,
+    not an exit status 127 of setpriv's later."""
+    wrapper = setpriv()
+    if wrapper is None:
+        return list(argv)
+    tool = argv[0]
+    if os.sep not in tool:
+        found = shutil.which(tool)
+        if found is None:
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), tool)
+        tool = found
+    elif not os.access(tool, os.X_OK):
+        code = errno.EACCES if os.path.exists(tool) else errno.ENOENT
+        raise OSError(code, os.strerror(code), tool)
+    return [wrapper, "--pdeathsig", "KILL", "--", tool, *argv[1:]]
