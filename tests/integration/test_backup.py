@@ -262,8 +262,11 @@ async def test_a_size_limit_on_the_dump_is_a_clear_error(
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # write() then fails with EFBIG
 
     async def exec_with_limit(program: str, *args: str, **kwargs: Any) -> Any:
-        if program.endswith("pg_dump") and "--version" not in args:
-            kwargs["preexec_fn"] = limited
+        argv = [program, *args]
+        if program.endswith("setpriv"):  # clients.lifeline: `setpriv ... -- <tool> ...`
+            argv = argv[argv.index("--") + 1 :]
+        if argv[0].endswith("pg_dump") and "--version" not in argv:
+            kwargs["preexec_fn"] = limited  # setpriv keeps the limit for the tool it runs
         return await real_exec(program, *args, **kwargs)
 
     monkeypatch.setattr(asyncio, "create_subprocess_exec", exec_with_limit)
