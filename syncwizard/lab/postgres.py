@@ -397,27 +397,12 @@ def start(layout: LabLayout) -> None:
     _wait_ready(layout, pid)
 
 
-def _wait_gone(pid: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            return True
-        if state == "Z":
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def stop(layout: LabLayout) -> bool:
     """Stop the lab server (fast shutdown: sessions are disconnected). True if it was running."""
     pid = _server_pid(layout)
     if pid is not None:
-        os.kill(pid, signal.SIGINT)
-        if not _wait_gone(pid, 30.0):
-            os.kill(pid, signal.SIGQUIT)  # immediate shutdown; recovery runs at next start
-            _wait_gone(pid, 5.0)
+        # SIGQUIT after 30 s: immediate shutdown; recovery runs at the next start.
+        process.end(pid, signal.SIGINT, grace=30.0, then=signal.SIGQUIT)
     process.stop(layout, PROCESS_NAME)  # drops the record
     return pid is not None
 

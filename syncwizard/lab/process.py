@@ -15,7 +15,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TypedDict
 
@@ -87,6 +87,27 @@ def _is_gone(pid: int) -> bool:
     return zombie and fields.get("Threads", "1").strip() in ("0", "1")
 
 
+def wait_gone(pid: int, timeout: float) -> bool:
+    """Wait up to `timeout` s for `pid` to exit; True if it did."""
+    deadline = time.monotonic() + timeout
+    while not _is_gone(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def end(pid: int, first: signal.Signals, *, grace: float, then: signal.Signals) -> None:
+    """Signal `pid` with `first` (a server's clean or fast shutdown); if it has not exited
+    after `grace` s, with `then`, and wait a little for that."""
+    with suppress(ProcessLookupError):
+        os.kill(pid, first)
+    if not wait_gone(pid, grace):
+        with suppress(ProcessLookupError):
+            os.kill(pid, then)
+        wait_gone(pid, 5.0)
+
+
 def spawn(
     layout: LabLayout,
     name: str,
@@ -151,13 +172,7 @@ def stop(layout: LabLayout, name: str, *, timeout: float = 15.0) -> bool:
     """Stop `name` (SIGTERM, then SIGKILL after `timeout`). True if it was running."""
     pid = running_pid(layout, name)
     if pid is not None:
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while not _is_gone(pid):
-            if time.monotonic() > deadline:
-                os.kill(pid, signal.SIGKILL)
-                break
-            time.sleep(0.05)
+        end(pid, signal.SIGTERM, grace=timeout, then=signal.SIGKILL)
     with _pids_locked(layout) as pids:
         pids.pop(name, None)
     return pid is not None
