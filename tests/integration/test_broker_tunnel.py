@@ -212,8 +212,10 @@ async def test_a_wizard_killed_with_signal_9_leaves_no_tunnel_holding_its_port()
         wizard.send_signal(signal.SIGKILL)
         wizard.wait(timeout=10)
         assert await gone(port, timeout=20) == [], "the tunnel outlived the killed wizard"
-        with socket.socket() as again:  # the port is free for the next run's tunnel
+        with socket.socket() as again:  # no listener left: the next run's tunnel can listen
+            again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do (TIME_WAIT)
             again.bind(("127.0.0.1", port))
+            again.listen()
     finally:
         for pid in processes_of(port):
             os.kill(pid, signal.SIGKILL)
