@@ -34,7 +34,7 @@ from syncwizard.tui.app import SyncWizardApp
 from syncwizard.tui.backup.attest import AttestScreen
 from syncwizard.tui.backup.launcher import BackupLauncher
 from syncwizard.tui.backup.screen import BackupScreen
-from syncwizard.tui.backup.summary import BackupSummaryScreen
+from syncwizard.tui.backup.summary import BackupSummaryScreen, verdict
 from syncwizard.tui.screens.confirm_cancel import ConfirmCancelScreen
 from syncwizard.tui.screens.gate import GateScreen
 from syncwizard.tui.screens.resume_prompt import ResumePromptScreen
@@ -466,3 +466,20 @@ async def test_cancelling_the_snapshot_time_starts_nothing(tmp_path: Path) -> No
     assert launcher.attested == []
     assert find_unfinished("backup") is None
     assert not runs_dir().exists() or not list(runs_dir().iterdir())
+
+
+@pytest.mark.parametrize(
+    ("formats", "said"),
+    [
+        (["directory", "directory"], "checked with pg_restore."),
+        (["sql", "sql"], "read back whole, rows as counted."),
+        (["sql", "directory"], "pg_dump's checked with pg_restore, the SQL dumps read back whole."),
+    ],
+    ids=["PostgreSQL", "MariaDB", "both"],
+)
+def test_the_sealed_verdict_names_what_checked_each_kind_of_dump(
+    formats: list[str], said: str
+) -> None:
+    """A MariaDB set is never said to be checked with pg_restore (it is read back)."""
+    manifest = {"dumps": [{"format": f} for f in formats]}
+    assert verdict(manifest) == f"Sealed: every dump listed, checksummed and {said}"

@@ -78,6 +78,22 @@ def dump_line(dump: Mapping[str, Any]) -> str:
     )
 
 
+def verdict(manifest: Mapping[str, Any]) -> str:
+    """What sealing checked, in the words of the set's dump tools: pg_dump archives are
+    listed by pg_restore, SQL dumps (mariadb-dump, mysqldump) read back to their closing
+    line, each with its rows against the counts recorded (runbook/backupset.check_dump)."""
+    dumps = manifest.get("dumps", [])
+    # "sql" is backupset.SQL_FORMAT, not imported here: backupset brings psycopg along.
+    sql = sum(1 for dump in dumps if dump.get("format") == "sql")
+    if sql and sql < len(dumps):
+        how = "pg_dump's checked with pg_restore, the SQL dumps read back whole"
+    elif sql:
+        how = "read back whole, rows as counted"
+    else:
+        how = "checked with pg_restore"
+    return f"Sealed: every dump listed, checksummed and {how}."
+
+
 def wait_line(wait: Mapping[str, Any]) -> str:
     if wait.get("mode") == "countdown":
         return f"waited {wait.get('seconds', 0):g} s (the doc's countdown; no drain check)"
@@ -141,7 +157,7 @@ class BackupSummaryScreen(Screen[None]):
         with VerticalScroll(id="summary-facts") as facts:
             facts.border_title = "Backup set"
             yield Static(
-                Text("Sealed: every dump listed, checksummed and checked with pg_restore."),
+                Text(verdict(self.manifest)),
                 id="summary-verdict",
             )
             yield Static(facts_table(self.manifest, self.set_dir, self.titles), id="summary-set")
