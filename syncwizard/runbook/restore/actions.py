@@ -70,7 +70,10 @@ class RestoreActions:
     # --- 1. the set -----------------------------------------------------------------------
 
     async def verify_set(self, ctx: StepContext) -> Outputs:
-        ctx.progress(f"checking every file of {self.set_dir} (size, sha256, pg_restore --list)")
+        ctx.progress(
+            f"checking every file of {self.set_dir} (size, sha256; each dump read: "
+            "pg_restore --list, or a SQL dump's rows counted)"
+        )
         report = await backupset.verify_set(self.set_dir)
         manifest = report.manifest
         problems = list(report.problems)
