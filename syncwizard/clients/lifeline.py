@@ -2,9 +2,9 @@
 
 pg_dump, pg_restore, mariadb-dump, the mariadb client loading a dump and a broker tunnel
 run in process groups of their own, so that a cancel stops them with their workers. But a
-wizard killed with -9 (or by the OOM killer, or a closed SSH session's SIGKILL) cannot stop
-anything: a dump would go on holding its snapshot open on the database, a load would go on
-writing into the scratch database, a tunnel would hold its port until someone finds it.
+wizard killed with -9 (by an admin, or by the OOM killer) cannot stop anything: a dump
+would go on holding its snapshot open on the database, a load would go on writing into the
+scratch database, a tunnel would hold its port until someone finds it.
 
 So each is started through util-linux's `setpriv --pdeathsig KILL`: the kernel sends the
 tool SIGKILL as soon as the thread that started it ends, the wizard's event loop thread.
