@@ -12,17 +12,23 @@ The setting survives setpriv's exec of the tool (not a setuid program); the tool
 children do not inherit it (pg_dump -j's workers end when their leader's pipes close).
 
 Where setpriv is missing (util-linux older than 2.33, or not Linux) the tool runs as it
-is, and a resumed step kills an orphan by the pid its step recorded, as it always did.
+is, and a resumed step kills an orphan by the pid its step recorded (`kill_orphan`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
+import signal
 import subprocess
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Collection, Sequence
 from functools import cache
+from pathlib import Path
+
+ORPHAN_WAIT = 10.0  # s a killed orphan is given to exit
 
 
 @cache
@@ -63,3 +69,48 @@ def tied(argv: Sequence[str]) -> list[str]:
         code = errno.EACCES if os.path.exists(tool) else errno.ENOENT
         raise OSError(code, os.strerror(code), tool)
     return [wrapper, "--pdeathsig", "KILL", "--", tool, *argv[1:]]
+
+
+# --- the fallback: an orphan found by its recorded pid ---------------------------------------
+
+
+def gone(pid: int) -> bool:
+    """True once `pid` has exited: no /proc entry, or a zombie with no thread left (a JVM's
+    main thread can be a zombie while other threads still hold its sockets)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    zombie = fields.get("State", "").strip().startswith("Z")
+    return zombie and fields.get("Threads", "1").strip() in ("0", "1")
+
+
+def wait_gone(pid: int, timeout: float) -> bool:
+    """Wait up to `timeout` s for `pid` to exit; True if it did."""
+    deadline = time.monotonic() + timeout
+    while not gone(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def kill_orphan(pid: int, tools: Collection[str], holds: Callable[[list[bytes]], bool]) -> bool:
+    """Kill the process group of `pid` and wait for it to exit, if `pid` still is one of
+    `tools` (by its program's name) whose arguments `holds` recognises: the tool a step
+    recorded, left running by a killed wizard (a pid reused by anything else is left
+    alone). True if one was killed."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    args = raw.split(b"\0")[:-1]
+    if not args or os.path.basename(args[0]).decode(errors="replace") not in tools:
+        return False
+    if not holds(args):
+        return False
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    wait_gone(pid, ORPHAN_WAIT)
+    return True

@@ -13,14 +13,13 @@ tool's process group and removes the partial file.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from syncwizard.clients import lifeline
 from syncwizard.clients.lifeline import tied
 from syncwizard.clients.mysql_conn import (
     DUMPERS,
@@ -81,24 +80,7 @@ CHILD_TOOL = "mysql-dump"  # a step's "child" record of a dump tool, for kill_or
 def kill_orphan(pid: int, database: str) -> bool:
     """Kill a dump tool left running by a killed syncwizard (its process group), if `pid`
     still is mariadb-dump/mysqldump of `database`. True if one was killed."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    args = [arg for arg in cmdline if arg]
-    if not args or args[0].rsplit(b"/", 1)[-1] not in {d.encode() for d in DUMPERS}:
-        return False
-    if args[-1] != database.encode():
-        return False
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
-        with contextlib.suppress(OSError):
-            if "State:\tZ" in Path(f"/proc/{pid}/status").read_text():
-                break
-        time.sleep(0.05)
-    return True
+    return lifeline.kill_orphan(pid, DUMPERS, lambda args: args[-1] == database.encode())
 
 
 def _partial(path: Path) -> Path:

@@ -17,13 +17,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from syncwizard.clients import lifeline
 from syncwizard.clients.dbnames import aside_name, scratch_name
 from syncwizard.clients.lifeline import tied
 from syncwizard.clients.mysql_conn import (
@@ -101,26 +101,8 @@ class MySQLRestorePlan:
 def kill_orphan_load(pid: int, scratch: str) -> bool:
     """Kill the process group of `pid` if it still is a client loading into `scratch`
     (left running by a kill -9 of the wizard). True if one was killed."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    if not cmdline or cmdline[0].rsplit(b"/", 1)[-1] not in {c.encode() for c in CLIENTS}:
-        return False
-    if f"--database={scratch}".encode() not in cmdline:
-        return False
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10.0
-    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            break
-        if state == "Z":
-            break
-        time.sleep(0.02)
-    return True
+    loading = f"--database={scratch}".encode()
+    return lifeline.kill_orphan(pid, CLIENTS, lambda args: loading in args)
 
 
 # --- small statements ---------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TypedDict
 
+from syncwizard.clients.lifeline import gone, wait_gone
 from syncwizard.errors import SyncWizardError
 from syncwizard.lab.layout import HOST, LabLayout
 
@@ -71,30 +72,6 @@ def _cmdline(pid: int) -> list[str] | None:
     except OSError:
         return None
     return raw.decode(errors="replace").split("\0")[:-1]
-
-
-def _is_gone(pid: int) -> bool:
-    """True once the process has exited: no /proc entry, or a zombie with no thread left.
-
-    A JVM's main thread can be a zombie while other threads still hold its sockets.
-    """
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return True
-    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-    zombie = fields.get("State", "").strip().startswith("Z")
-    return zombie and fields.get("Threads", "1").strip() in ("0", "1")
-
-
-def wait_gone(pid: int, timeout: float) -> bool:
-    """Wait up to `timeout` s for `pid` to exit; True if it did."""
-    deadline = time.monotonic() + timeout
-    while not _is_gone(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def end(pid: int, first: signal.Signals, *, grace: float, then: signal.Signals) -> None:
@@ -163,7 +140,7 @@ def running_pid(layout: LabLayout, name: str) -> int | None:
     if cmdline == []:  # just forked: /proc/<pid>/cmdline is not filled in yet
         time.sleep(0.05)
         cmdline = _cmdline(pid)
-    if cmdline is None or _is_gone(pid) or cmdline != entry["argv"]:
+    if cmdline is None or gone(pid) or cmdline != entry["argv"]:
         return None
     return pid
 

@@ -79,3 +79,16 @@ def test_the_tool_runs_by_its_full_path_with_its_arguments_as_given() -> None:
 def test_without_setpriv_the_tool_runs_as_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(lifeline, "setpriv", lambda: None)
     assert tied(["pg_dump", "--version"]) == ["pg_dump", "--version"]
+
+
+def test_a_recorded_orphan_is_killed_only_while_it_still_is_that_tool() -> None:
+    orphan = subprocess.Popen(["sleep", "300"], start_new_session=True)
+    try:
+        assert lifeline.kill_orphan(orphan.pid, {"pg_dump"}, lambda args: True) is False
+        assert lifeline.kill_orphan(orphan.pid, {"sleep"}, lambda args: b"301" in args) is False
+        assert running(orphan.pid)  # another tool, or the same tool on other work: left alone
+        assert lifeline.kill_orphan(orphan.pid, {"sleep"}, lambda args: b"300" in args) is True
+        assert orphan.wait(timeout=DEADLINE) == -signal.SIGKILL
+    finally:
+        if orphan.poll() is None:
+            orphan.kill()

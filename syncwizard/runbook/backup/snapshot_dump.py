@@ -20,10 +20,7 @@ while the counts and the dump themselves run as long as they need.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import shutil
-import signal
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
@@ -36,6 +33,7 @@ import psycopg
 from psycopg import sql
 
 from syncwizard import units
+from syncwizard.clients import lifeline
 from syncwizard.clients.pglocks import LockWaitError, lock_holders, lock_wait_error, sql_name
 from syncwizard.clients.pgtools import DumpFormat, PgDump, exact_pattern
 from syncwizard.clients.postgres import (
@@ -144,23 +142,7 @@ class DumpPlan:
 def kill_orphan(pid: int, partial: str) -> bool:
     """Kill a pg_dump left running by a killed syncwizard (its whole process group), if that
     pid still is that pg_dump. True if one was killed."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    is_pg_dump = bool(cmdline) and cmdline[0].endswith(b"pg_dump")
-    if not is_pg_dump or partial.encode() not in b" ".join(cmdline):
-        return False
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
-        status = Path(f"/proc/{pid}/status")
-        with contextlib.suppress(OSError):
-            if "State:\tZ" in status.read_text():
-                break
-        time.sleep(0.05)
-    return True
+    return lifeline.kill_orphan(pid, {"pg_dump"}, lambda args: partial.encode() in b" ".join(args))
 
 
 def remove_leftovers(out_path: Path) -> list[Path]:

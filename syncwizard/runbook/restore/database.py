@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
-import signal
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +27,7 @@ from typing import Any, Literal
 import psycopg
 
 from syncwizard import units
-from syncwizard.clients import dbsettings, pgadmin, pgtools
+from syncwizard.clients import dbsettings, lifeline, pgadmin, pgtools
 from syncwizard.clients.dbnames import aside_name as aside_name
 from syncwizard.clients.dbnames import derived_name as derived_name
 from syncwizard.clients.dbnames import run_suffix as run_suffix
@@ -182,17 +180,8 @@ class RestorePlan:
 def kill_orphan_restore(pid: int, scratch: str) -> bool:
     """Kill a pg_restore left running by a killed syncwizard (its process group), if that
     pid still is a pg_restore into `scratch`. True if one was killed."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    if not cmdline or not cmdline[0].endswith(b"pg_restore"):
-        return False
-    if scratch.encode() not in b" ".join(cmdline):
-        return False
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
-    return True
+    named = scratch.encode()
+    return lifeline.kill_orphan(pid, {"pg_restore"}, lambda args: named in b" ".join(args))
 
 
 def progress_text(label: str, progress: Progress) -> str:
