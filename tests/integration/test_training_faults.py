@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 from standin_support import admin_password, eventually
 from training_support import (
     TIMINGS,
@@ -23,6 +25,7 @@ from syncwizard.config import broker_password
 from syncwizard.lab import postgres, repository_control, standin
 from syncwizard.lab.layout import LabLayout
 from syncwizard.lab.reset import reset
+from syncwizard.lab.standin_store import connect
 from syncwizard.runbook.backup import step_names as backup_steps
 from syncwizard.runbook.journal import JOURNAL_NAME, load_run, read_entries
 from syncwizard.runbook.restore import step_names as restore_steps
@@ -31,7 +34,9 @@ from syncwizard.train import session
 from syncwizard.train.scenarios.broker_restart_mid_drain import BROKER_RESTART_MID_DRAIN
 from syncwizard.train.scenarios.never_healthy_after_recover import (
     NEVER_HEALTHY_AFTER_RECOVER,
+    RECOVER_SESSION,
     restore_sync_password,
+    rotate_sync_password,
 )
 from syncwizard.train.scenarios.producing_during_restore import PRODUCING_DURING_RESTORE
 from syncwizard.train.scenarios.wrong_recover_password import WRONG_RECOVER_PASSWORD
@@ -234,6 +239,43 @@ async def test_never_healthy_after_recover_good_and_bad_runs(
     }, debriefs(bad)
     assert "ALTER ROLE" in debriefs(bad)["fixed"]
     await asyncio.to_thread(reset, lab)  # gives the role its password back
+
+
+async def test_the_rotation_lands_while_the_recover_reconciles(lab: LabLayout) -> None:
+    """The never-healthy fault holds the moment rather than racing for it: the reconcile's
+    first insert waits on the fault's lock with its session open, goes on after the rotation
+    over that session, and the service's next connection is refused."""
+    sync_info = postgres.sync_conninfo(lab)
+    rotation = asyncio.create_task(asyncio.to_thread(rotate_sync_password, lab, 60.0))
+    try:
+        with connect(sync_info, lab.pgpass, RECOVER_SESSION) as recover:
+            await eventually(lambda: sync_recovery_locked(lab), "the fault's lock", timeout=60)
+            with recover.transaction():  # waits until the rotation committed
+                recover.execute("INSERT INTO sync_recovery (started_at) VALUES (now())")
+            assert await asyncio.wait_for(rotation, timeout=60) is True
+        with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+            connect(sync_info, lab.pgpass, "syncwizard-standin-consumer")
+    finally:
+        rotation.cancel()
+        restore_sync_password(lab)
+    with connect(sync_info, lab.pgpass, "syncwizard-standin-consumer"):
+        pass  # the fix the debrief names lets the service in again
+
+
+def sync_recovery_locked(lab: LabLayout) -> bool:
+    dbname = conninfo_to_dict(postgres.sync_conninfo(lab))["dbname"]
+    with psycopg.connect(postgres.superuser_conninfo(lab, str(dbname)), autocommit=True) as db:
+        row = db.execute(
+            "SELECT 1 FROM pg_locks WHERE relation = 'sync_recovery'::regclass "
+            "AND mode = 'ShareRowExclusiveLock' AND granted"
+        ).fetchone()
+    return row is not None
+
+
+def test_the_rotation_changes_nothing_when_no_recover_comes(lab: LabLayout) -> None:
+    assert rotate_sync_password(lab, wait=0.3) is False
+    with connect(postgres.sync_conninfo(lab), lab.pgpass, "syncwizard-standin-consumer"):
+        pass
 
 
 async def test_train_run_rotates_the_sync_password_from_the_wizards_journal(

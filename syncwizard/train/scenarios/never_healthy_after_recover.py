@@ -3,6 +3,7 @@ rotated under it. The health check names databaseConnection; the fix is the role
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import threading
 import time
@@ -25,8 +26,10 @@ TARGET_SECONDS = 900.0
 FAILING_CHECK = "databaseConnection"  # the health check component the fault breaks
 # The stand-in's sessions (startup, recover, health probe, consumer) are named so.
 STANDIN_SESSIONS = "syncwizard-standin%"
-CONSUMER_SESSION = "syncwizard-standin-consumer"
-WAIT_FOR_CONSUMER = 120.0  # how long the fault waits for the recovered stand-in
+RECOVER_SESSION = "syncwizard-standin-recover"
+# How long the fault waits for the -Drecover start: the step's gate is read and answered
+# first, so as long as a trainee may take.
+WAIT_FOR_RECOVER = TARGET_SECONDS
 
 
 async def _setup(layout: LabLayout, profile: Profile) -> None:
@@ -46,36 +49,63 @@ def _set_password(admin: psycopg.Connection, role: str, password: str) -> None:
     )
 
 
-def _consumer_connected(admin: psycopg.Connection) -> bool:
-    row = admin.execute(
-        "SELECT 1 FROM pg_stat_activity WHERE application_name = %s", (CONSUMER_SESSION,)
+def _recover_waits_on(watcher: psycopg.Connection, holder_pid: int) -> bool:
+    """Whether the stand-in's recover session waits for the lock `holder_pid` holds."""
+    row = watcher.execute(
+        "SELECT 1 FROM pg_stat_activity WHERE application_name = %s "
+        "AND %s = ANY(pg_blocking_pids(pid))",
+        (RECOVER_SESSION, holder_pid),
     ).fetchone()
     return row is not None
 
 
-def rotate_sync_password(layout: LabLayout) -> None:
+def rotate_sync_password(layout: LabLayout, wait: float = WAIT_FOR_RECOVER) -> bool:
     """A DBA's password rotation of the Sync DB role that nobody carried into the Sync
-    Service's configuration: the role gets a new password and its open sessions end, so the
-    service's next connections are refused. Done once the recover start has reconciled and
-    the consumer has opened its connection (a rotation before it would stop the start
-    itself, not its health)."""
+    Service's configuration, landing while the -Drecover start reconciles: the recover
+    goes on over the sessions it has open, and every connection the recovered service
+    opens after it (its consumer's, its health check's) is refused.
+
+    The moment is held, not waited for: `sync_recovery` is locked against inserts before
+    the start, so the reconcile's first statement waits on it with its session open; the
+    rotation and the end of the service's other sessions commit together with the lock's
+    release. True once rotated; False if no recover came within `wait` seconds (the
+    trainee stopped before the start): then nothing is changed."""
     role = sync_role(layout)
-    deadline = time.monotonic() + WAIT_FOR_CONSUMER
-    with psycopg.connect(postgres.superuser_conninfo(layout), autocommit=True) as admin:
-        while time.monotonic() < deadline and not _consumer_connected(admin):
+    dbname = str(conninfo_to_dict(postgres.sync_conninfo(layout))["dbname"])
+    admin_info = postgres.superuser_conninfo(layout, dbname)
+    deadline = time.monotonic() + wait
+    with (
+        psycopg.connect(admin_info) as holder,
+        psycopg.connect(admin_info, autocommit=True) as watcher,
+    ):
+        holder.execute("LOCK TABLE sync_recovery IN SHARE ROW EXCLUSIVE MODE")
+        while not _recover_waits_on(watcher, holder.info.backend_pid):
+            if time.monotonic() >= deadline:
+                holder.rollback()
+                return False
             time.sleep(0.05)
-        _set_password(admin, role, secrets.token_urlsafe(24))
-        admin.execute(
+        _set_password(holder, role, secrets.token_urlsafe(24))
+        holder.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE usename = %s AND application_name LIKE %s",
-            (role, STANDIN_SESSIONS),
+            "WHERE usename = %s AND application_name LIKE %s AND application_name <> %s",
+            (role, STANDIN_SESSIONS, RECOVER_SESSION),
         )
+        holder.commit()
+    return True
+
+
+def _rotate_quietly(layout: LabLayout) -> None:
+    # A `lab reset` meanwhile drops the database under the waiting sessions: the fault
+    # is then moot, and says nothing over the trainee's terminal.
+    with contextlib.suppress(psycopg.Error):
+        rotate_sync_password(layout)
 
 
 def rotate_once_recovered(layout: LabLayout) -> None:
-    """The fault: the rotation waits in the background for the start it must follow."""
+    """The fault: armed as the -Drecover step begins (before its gate); the rotation
+    waits in the background for the start's reconcile."""
     threading.Thread(
-        target=rotate_sync_password, args=(layout,), name="rotate-sync-password", daemon=True
+        target=_rotate_quietly, args=(layout,), name="rotate-sync-password", daemon=True
     ).start()
 
 
@@ -164,7 +194,7 @@ NEVER_HEALTHY_AFTER_RECOVER = Scenario(
         Fault(
             restore_steps.RECOVER,
             StepState.RUNNING,
-            "the Sync DB role's password is rotated once the -Drecover start has reconciled "
+            "the Sync DB role's password is rotated while the -Drecover start reconciles "
             "(the Sync Service's configuration keeps the old one)",
             rotate_once_recovered,
         ),
