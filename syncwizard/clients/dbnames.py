@@ -28,9 +28,12 @@ def derived_name(live: str, marker: str, run_id: str) -> str:
     if len(name.encode()) <= MAX_NAME_BYTES:
         return name
     digest = "_" + hashlib.sha1(live.encode()).hexdigest()[:6]
-    room = MAX_NAME_BYTES - len(tail.encode()) - len(digest)
-    head = live.encode()[: max(room, 0)].decode(errors="ignore")  # no half character
-    return head + digest + tail
+    return _cut(live, len(tail.encode()) + len(digest)) + digest + tail
+
+
+def _cut(live: str, after: int) -> str:
+    """`live`'s beginning that leaves `after` bytes of a name's 63 (no half character)."""
+    return live.encode()[: max(MAX_NAME_BYTES - after, 0)].decode(errors="ignore")
 
 
 def scratch_name(live: str, run_id: str) -> str:
@@ -39,3 +42,26 @@ def scratch_name(live: str, run_id: str) -> str:
 
 def aside_name(live: str, run_id: str) -> str:
     return derived_name(live, "before", run_id)
+
+
+_ASIDE_MARK = "__before_"
+_SUFFIX_ROOM = 24  # a run's stamp (16 characters) and room for more
+_SUFFIX = re.compile(r"[a-z0-9_]+")
+
+
+def is_aside_of(name: str, live: str) -> bool:
+    """Whether `name` is the name a restore run gave `live`'s old copy: the run's suffix
+    read from it, the name made again for that run, compared."""
+    _, mark, suffix = name.rpartition(_ASIDE_MARK)
+    return (
+        bool(mark)
+        and _SUFFIX.fullmatch(suffix) is not None
+        and aside_name(live, "run-" + suffix) == name
+    )
+
+
+def aside_search_prefix(live: str) -> str:
+    """A beginning every aside name of `live` has, to narrow a server's list of
+    databases before `is_aside_of`: `live` itself, or the cut head of a long one."""
+    room = len(_ASIDE_MARK) + _SUFFIX_ROOM + len("_123456")
+    return live if len(live.encode()) + room <= MAX_NAME_BYTES else _cut(live, room)

@@ -19,7 +19,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from syncwizard.clients.dbnames import aside_name, scratch_name
+from syncwizard.clients.dbnames import aside_name, aside_search_prefix, is_aside_of, scratch_name
 from syncwizard.clients.mysql_conn import MySQLTarget, Row, ident, literal, run_sql
 from syncwizard.clients.mysql_facts import DatabaseFacts, ServerFacts, database_facts, parse_server
 from syncwizard.clients.results import Session
@@ -256,9 +256,6 @@ class MySQLRestoreTarget:
     binary_log: bool = False
 
 
-_ASIDE = re.compile(r"__before_[a-z0-9_]+$")
-
-
 def _like_prefix(text: str) -> str:
     return text.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
 
@@ -268,7 +265,7 @@ def _room_sql(name: str) -> str:
     and whether the binary log is on, A aside databases, W sessions). CURRENT_ROLE() only
     where there are roles (MariaDB, MySQL 8): an older MySQL must still answer, to be
     warned about."""
-    aside_like = literal(_like_prefix(name + "__before_") + "%")
+    aside_like = literal(_like_prefix(aside_search_prefix(name)) + "%")
     return f"""
 SELECT 'V', VERSION(), @@version_comment;
 SELECT 'U', CURRENT_USER() /*!80000 , CURRENT_ROLE() */;
@@ -303,12 +300,11 @@ async def restore_target(target: MySQLTarget, name: str | None = None) -> MySQLR
     rights = rights_from(user or "", role, [r[1:] for r in rows if r[0] == "P"], live)
     _, datadir, port, hostname, log_bin = _one(rows, "D", 5)
     free = await asyncio.to_thread(free_bytes_of, target, datadir, port, hostname)
-    prefix = live + "__before_"
     aside = sorted(
         (
             (r[1] or "", int(r[2]) if r[2] is not None and r[2].isdigit() else None)
             for r in rows
-            if r[0] == "A" and (r[1] or "").startswith(prefix) and _ASIDE.search(r[1] or "")
+            if r[0] == "A" and is_aside_of(r[1] or "", live)
         ),
         key=lambda pair: pair[0],
     )

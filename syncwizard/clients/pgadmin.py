@@ -24,6 +24,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from syncwizard.clients import dbsettings
+from syncwizard.clients.dbnames import aside_search_prefix, is_aside_of
 from syncwizard.clients.postgres import (
     connect,
     end_sessions,
@@ -347,7 +348,7 @@ class RestoreTarget:
     free_bytes: int | None  # free on the server's data disk; None when unknown
     not_in_dump: list[str]  # its settings a pg_dump archive does not carry
     wal_bytes: int | None = None  # max_wal_size: the WAL a restore may fill between checkpoints
-    # Old copies earlier restores renamed aside (`<name>__before_<run>`) and their sizes.
+    # Old copies earlier restores renamed aside (`<name>__before_<run>`, dbnames) and sizes.
     kept_aside: list[tuple[str, int | None]] = field(default_factory=list)
 
 
@@ -365,11 +366,12 @@ async def read_server_room(
     conn: psycopg.AsyncConnection[Any], name: str
 ) -> tuple[int | None, list[tuple[str, int | None]]]:
     """The server's max_wal_size, and the old copies of `name` kept aside by restores."""
-    row = await (await conn.execute(_SERVER_ROOM, (name + "__before_",))).fetchone()
+    row = await (await conn.execute(_SERVER_ROOM, (aside_search_prefix(name),))).fetchone()
     if row is None:
         return None, []
     wal, aside = row
-    return (int(wal) if wal is not None else None), [(str(n), s) for n, s in aside]
+    kept = [(str(n), s) for n, s in aside if is_aside_of(str(n), name)]
+    return (int(wal) if wal is not None else None), kept
 
 
 async def restore_target(

@@ -15,6 +15,7 @@ import pytest
 from mariadb_support import admin, fresh_database, sql
 
 from syncwizard.clients import mysql_target
+from syncwizard.clients.dbnames import aside_name
 from syncwizard.clients.mysql_conn import (
     CLIENTS,
     MySQLTarget,
@@ -112,6 +113,24 @@ async def test_the_lab_users_target_shows_sessions_rights_room_and_the_copies_as
             await asyncio.sleep(0.2)
     finally:
         await sql(mariadb_lab, f"DROP DATABASE IF EXISTS {ident(aside)};")
+
+
+async def test_an_old_copy_of_a_long_named_database_is_listed_under_its_cut_name(
+    mariadb_lab: LabLayout,
+) -> None:
+    """A live name too long for `<name>__before_<run>` (64 characters at most) gets a cut,
+    hashed aside name: still listed as that database's old copy; a look-alike's is not."""
+    live, other = "sw_" + "k" * 50 + "_one", "sw_" + "k" * 50 + "_two"
+    kept, not_ours = (aside_name(name, "restore-20260101T000000Z") for name in (live, other))
+    assert not kept.startswith(live)  # cut and hashed
+    made = "".join(f"CREATE DATABASE {ident(name)};" for name in (kept, not_ours))
+    await sql(mariadb_lab, made)
+    try:
+        found = await mysql_target.restore_target(admin(mariadb_lab), live)
+        assert [name for name, _ in found.kept_aside] == [kept]
+    finally:
+        dropped = "".join(f"DROP DATABASE IF EXISTS {ident(name)};" for name in (kept, not_ours))
+        await sql(mariadb_lab, dropped)
 
 
 async def test_a_database_that_is_not_there_has_no_facts_and_no_sessions(

@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from syncwizard.clients import pgadmin
+from syncwizard.clients.dbnames import aside_name
 from syncwizard.clients.results import Session
 from syncwizard.errors import SyncWizardError
 from syncwizard.lab import postgres as lab
@@ -363,3 +364,17 @@ async def test_a_restore_target_reads_the_servers_wal_room_and_old_copies_kept_a
     assert row is not None
     assert target.wal_bytes is not None and target.wal_bytes == row[0] > 0
     assert target.kept_aside == [("sw_kept__before_20260101t000000z", row[1])]
+
+
+async def test_an_old_copy_of_a_long_named_database_is_listed_under_its_cut_name(
+    pg_lab: LabLayout,
+) -> None:
+    """A live name too long for `<name>__before_<run>` gets a cut, hashed aside name: it is
+    still listed as that database's old copy, and a look-alike's is not."""
+    live, other = "sw_" + "k" * 50 + "_one", "sw_" + "k" * 50 + "_two"
+    aside = aside_name(live, "restore-20260101T000000Z")
+    assert not aside.startswith(live)  # cut and hashed
+    info = lab.conninfo(pg_lab, "repository")
+    with databases(pg_lab, aside, aside_name(other, "restore-20260101T000000Z")):
+        target = await pgadmin.restore_target(info, live, passfile=pg_lab.pgpass)
+    assert [name for name, _ in target.kept_aside] == [aside]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from syncwizard.clients.dbnames import aside_search_prefix, is_aside_of
 from syncwizard.runbook.restore.database import (
     MAX_NAME_BYTES,
     RestorePlan,
@@ -61,6 +62,23 @@ def test_a_multibyte_live_name_is_cut_on_a_character_boundary() -> None:
     assert len(name.encode()) <= MAX_NAME_BYTES
     assert name.encode().decode() == name  # valid UTF-8: no half character
     assert name.startswith("données_é")
+
+
+def test_an_old_copy_kept_aside_is_known_by_its_name_whatever_the_live_names_length() -> None:
+    for live in ("alfresco", "a" * 40 + "_repository_one", "données_" + "é" * 30):
+        for run in (RUN_ID, "restore-20261127T010203Z", "restore-20261126T043200Z-2"):
+            aside = aside_name(live, run)
+            assert is_aside_of(aside, live), (live, run)
+            assert aside.startswith(aside_search_prefix(live)), (live, run)
+            assert not is_aside_of(scratch_name(live, run), live)
+
+
+def test_another_databases_old_copy_is_not_taken_for_this_ones() -> None:
+    assert not is_aside_of(aside_name("alfresco_two", RUN_ID), "alfresco")
+    assert not is_aside_of(aside_name("a" * 40 + "_two", RUN_ID), "a" * 40 + "_one")
+    assert not is_aside_of("alfresco__before_", "alfresco")
+    assert not is_aside_of("alfresco__before_2026-11-26", "alfresco")
+    assert not is_aside_of("alfresco", "alfresco")
 
 
 def test_a_short_name_is_left_whole() -> None:
