@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -157,6 +158,31 @@ async def _follow(
         exited.cancel()
 
 
+_ERRNO = re.compile(r"\b(?:Got errno|Errcode:) (\d+)\b")
+
+
+def with_strerror(line: str) -> str:
+    """The tool's line, with what its errno means: `mariadb-dump: Got errno 28 on write`
+    says no more than that (28 is ENOSPC, a full disk)."""
+    found = _ERRNO.search(line)
+    if found is None:
+        return line
+    meaning = os.strerror(int(found.group(1)))
+    return line if meaning in line else f"{line} ({meaning})"
+
+
+def _sync(fd: int, path: Path) -> None:
+    """fsync the dump: a disk that filled up may say so only now."""
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        raise SyncWizardError(
+            f"the dump {path} could not be written to disk: {exc.strerror or exc}",
+            hint="free space there, then run it again (the partial dump is removed)",
+            system="backup_dir",
+        ) from exc
+
+
 async def dump(
     target: MySQLTarget,
     out_path: Path,
@@ -211,7 +237,7 @@ async def dump(
 
         async def read_stderr() -> None:
             async for raw in stderr:
-                line = raw.decode(errors="replace").rstrip()
+                line = with_strerror(raw.decode(errors="replace").rstrip())
                 lines.append(line)
                 kept.append(line)
                 del kept[:-KEPT_LINES]
@@ -224,8 +250,9 @@ async def dump(
             report("starting")
             await _follow(out.fileno(), proc, counter, lambda: report("data"))
             counter.finish()
-            os.fsync(out.fileno())
             await errors
+            if proc.returncode == 0:
+                _sync(out.fileno(), partial)
             if proc.returncode != 0:
                 raise tool_error("the dump", target, "\n".join(kept), proc.returncode or 0)
             if not counter.completed:

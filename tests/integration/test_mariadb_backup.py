@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import resource
+import signal
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mariadb_profile import mariadb_config, run_backup_on
@@ -132,6 +135,41 @@ async def test_a_backup_on_the_mariadb_profile_seals_sql_dumps_with_the_exact_ro
         secret = mariadb.password_file(mariadb_lab, user).read_text().strip()
         for path in set_dir.iterdir():
             assert secret.encode() not in path.read_bytes()
+
+
+async def test_a_full_disk_under_mariadb_dump_is_a_clear_error(
+    lab: LabLayout,
+    mariadb_lab: LabLayout,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The full-disk code path without a mount: mariadb-dump may write files of 20 kB at
+    most, and says no more than `Got errno 27 on write`; the wizard names the folder."""
+    await restore(lab)
+    real_exec = asyncio.create_subprocess_exec
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # write() then fails with EFBIG
+
+    async def exec_with_limit(program: str, *args: str, **kwargs: Any) -> Any:
+        argv = [program, *args]
+        if program.endswith("setpriv"):  # clients.lifeline: `setpriv ... -- <tool> ...`
+            argv = argv[argv.index("--") + 1 :]
+        if argv[0].endswith(("mariadb-dump", "mysqldump")):
+            kwargs["preexec_fn"] = limited  # setpriv keeps the limit for the tool it runs
+        return await real_exec(program, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", exec_with_limit)
+    outcome = await run_backup_on(lab, mariadb_lab, tmp_path)
+    assert (outcome.status, outcome.step_id) == ("failed", "repository_db")
+    error = outcome.error
+    assert error is not None and error.system == "backup_dir"
+    set_dir = the_set(tmp_path / "backups")
+    assert f"the backup folder {set_dir} is full: the repository database dump" in error.message
+    assert "errno 27 on write (File too large)" in error.message
+    assert "free space there" in (error.hint or "")
+    assert partial_files(set_dir) == [] and list(set_dir.iterdir()) == []
 
 
 async def test_a_shared_mariadb_database_is_refused_in_preflight_with_what_to_do(

@@ -72,6 +72,15 @@ def test_errors_name_the_target_and_hint_at_the_cause(target: MySQLTarget) -> No
     assert mysql_conn.error_code("ERROR 2003 (HY000) at line 1: Can't connect") == 2003
 
 
+def test_a_dump_tools_bare_errno_is_said_in_words() -> None:
+    assert mysql_dump.with_strerror("mariadb-dump: Got errno 28 on write") == (
+        "mariadb-dump: Got errno 28 on write (No space left on device)"
+    )
+    said = 'mysqldump: Error writing file (Errcode: 28 "No space left on device")'
+    assert mysql_dump.with_strerror(said) == said  # said already
+    assert mysql_dump.with_strerror("-- Retrieving rows...") == "-- Retrieving rows..."
+
+
 @pytest.mark.parametrize(
     ("version", "comment", "flavour", "major"),
     [

@@ -21,7 +21,7 @@ from syncwizard.clients.mysql_target import version_warning
 from syncwizard.clients.postgres import system_label
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.backup.clocks import ClockReading
-from syncwizard.runbook.backup.snapshot_dump import SnapshotHook, iso
+from syncwizard.runbook.backup.snapshot_dump import SnapshotHook, full_disk_error, iso
 from syncwizard.runbook.backupset import SQL_FORMAT
 from syncwizard.runbook.dbengine import MySQLEngine
 from syncwizard.runbook.model import StepContext
@@ -117,7 +117,13 @@ async def dump(
     """mariadb-dump --single-transaction of `target` into `out_path`; what the manifest
     keeps. t0 (snapshot_at) is the tool's start, the exact row counts are the snapshot's."""
     engine = MySQLEngine(target, out_path=out_path, at_snapshot=at_snapshot)
-    out = await engine.dump(ctx)
+    try:
+        out = await engine.dump(ctx)
+    except SyncWizardError as exc:
+        full = full_disk_error(exc, out_path.parent, system_label(target.system))
+        if full is None:
+            raise
+        raise full from exc
     t0 = float(out["t0"])
     return {
         "path": out_path.name,

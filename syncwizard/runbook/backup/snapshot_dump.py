@@ -176,6 +176,23 @@ def _line_with(markers: tuple[str, ...], text: str, lines: Iterable[str]) -> str
     return next((ln for ln in reversed(list(lines)) if any(m in ln for m in markers)), None)
 
 
+def full_disk_error(
+    exc: SyncWizardError, folder: Path, label: str, lines: Iterable[str] = ()
+) -> SyncWizardError | None:
+    """The dump's failure as a full backup folder, if the tool said so (pg_dump or
+    mariadb-dump/mysqldump: the same words)."""
+    full = _line_with(_FULL_DISK, exc.message, lines)
+    if full is None:
+        return None
+    return SyncWizardError(
+        f"the backup folder {folder} is full: the {label} dump could not be written "
+        f"({full.strip()})",
+        hint="free space there or set backup.dir to a bigger disk, then run `syncwizard "
+        "backup` again: the run resumes at this step (the partial dump was removed)",
+        system="backup_dir",
+    )
+
+
 def explain_failure(
     exc: SyncWizardError, plan: DumpPlan, lines: Iterable[str] = ()
 ) -> SyncWizardError:
@@ -193,14 +210,8 @@ def explain_failure(
             "step (the partial dump was removed)",
             system=exc.system,
         )
-    if full := _line_with(_FULL_DISK, exc.message, lines):
-        return SyncWizardError(
-            f"the backup folder {plan.out_path.parent} is full: the {label} dump could not be "
-            f"written ({full.strip()})",
-            hint="free space there or set backup.dir to a bigger disk, then run `syncwizard "
-            "backup` again: the run resumes at this step (the partial dump was removed)",
-            system="backup_dir",
-        )
+    if full := full_disk_error(exc, plan.out_path.parent, label, lines):
+        return full
     if gone := _line_with(_GONE, exc.message, lines):
         return SyncWizardError(
             f"the {label} went away during the dump ({gone.strip()})",
