@@ -30,7 +30,8 @@ from support.fake_status import (  # noqa: E402
     demo_settings,
 )
 from textual.pilot import Pilot  # noqa: E402
-from textual.widgets import DataTable  # noqa: E402
+from textual.widgets import DataTable, Footer  # noqa: E402
+from textual.widgets._footer import FooterKey  # noqa: E402
 
 from syncwizard.errors import SyncWizardError  # noqa: E402
 from syncwizard.status import StatusReport  # noqa: E402
@@ -62,8 +63,19 @@ async def shoot(
 ) -> None:
     async with app.run_test(size=size) as pilot:
         await steps(pilot)
+        await footer_painted(pilot)
         path.write_text(app.export_screenshot(title=app.title), encoding="utf-8")
     print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
+async def footer_painted(pilot: Pilot[int]) -> None:
+    """A screen pushed last composes its footer's keys a refresh later: wait for them."""
+    footers = pilot.app.screen.query(Footer)
+    for _ in range(500):
+        if not footers or all(footer.query(FooterKey) for footer in footers):
+            break
+        await pilot.pause(0.02)
+    await pilot.pause()
 
 
 def dashboard_app(

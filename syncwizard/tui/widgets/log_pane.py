@@ -55,9 +55,9 @@ class LogPane(Vertical):
         self.bar.display = has_total
         if has_total:
             self.bar.update(total=total, progress=min(done or 0, total or 0))
-        # one line each, always (see the stylesheet): repaint them without redoing the layout
-        self.label.update(Text(label, no_wrap=True, overflow="ellipsis"), layout=False)
-        self.detail.update(Text(detail, no_wrap=True, overflow="ellipsis"), layout=False)
+        # one line each, cut with an ellipsis (the stylesheet): repaint without a new layout
+        self.label.update(Text(label), layout=False)
+        self.detail.update(Text(detail), layout=False)
 
     def clear_progress(self) -> None:
         self.show_progress("")
