@@ -4,7 +4,11 @@
    under /tmp/sw-bench/mariadb-lab, port 33306; built once, kept).
 2. Dump, alternating (the order swaps each round), the admin over the server's socket:
    - wizard: `mysql_dump.dump` (server and database facts first, the tool's output to
-     `<file>.partial` with exact row counts and progress, fsynced, renamed into place);
+     `<file>.partial`, its disk writes started as it grows, progress with the rows
+     estimated from samples, fsynced, renamed into place); then, timed apart as the
+     PostgreSQL bench times the step's checks, the step's one read of the finished file
+     (`mysql_rows.read_dump`: the exact rows of every table and the sha256), shown with
+     what the step read after the dump before (a sha256 pass, then a pass counting rows);
    - bare: `mariadb-dump` with the very argv the wizard runs (`dump_argv`: the option
      file, --single-transaction --quick --no-tablespaces --hex-blob
      --default-character-set=utf8mb4 --comments --verbose), stdout to the file, as an
@@ -51,9 +55,11 @@ from mariadb_data import BENCH_ROOT, admin, ensure_bench_db, ensure_server, layo
 from syncwizard.clients import mysql_dump, mysql_restore, mysql_swap
 from syncwizard.clients.mysql_conn import client_argv, ident, option_file, run_sql
 from syncwizard.clients.mysql_restore import MySQLRestorePlan
+from syncwizard.clients.mysql_rows import read_dump
 from syncwizard.clients.results import Progress
 from syncwizard.lab import mariadb as lab_mariadb
 from syncwizard.lab.layout import LabLayout
+from syncwizard.runbook import backupset
 
 BUDGET = 1.05
 LIVE = "rbench_live"
@@ -69,6 +75,7 @@ class Run:
     size: int = 0
     extra: str = ""
     fsync: float = 0.0  # bare dump: the fsync of its file after it, timed apart
+    after: float = 0.0  # wizard dump: the step's read of the finished file, timed apart
 
 
 class FileJournal:
@@ -153,9 +160,19 @@ def wizard_dump(lay: LabLayout, meter: Meter, out: Path) -> tuple[Run, dict[str,
 
     seconds, others, cpu = meter.run(work)
     done = result[0]
-    return Run(
-        seconds, others, cpu, done.size_bytes, f"{len(reports)} progress reports"
-    ), done.row_counts
+    started = time.perf_counter()
+    reading = read_dump(out)
+    after = time.perf_counter() - started
+    started = time.perf_counter()
+    backupset.sha256_of(out)
+    backupset.read_sql_dump(out)
+    before = time.perf_counter() - started
+    rows = sum(reading.counts.values())
+    extra = (
+        f"{len(reports)} progress reports, ~{done.rows_written:,} rows estimated; read "
+        f"back {after:.2f} s ({rows:,} rows; two passes before: {before:.2f} s)"
+    )
+    return Run(seconds, others, cpu, done.size_bytes, extra, after=after), reading.counts
 
 
 def bare_dump(lay: LabLayout, meter: Meter, out: Path) -> Run:
@@ -320,6 +337,12 @@ def rounds(
         print(
             f"{title}: against bare + the fsync of its file ({synced:.2f} s, median): "
             f"{wizard / synced:.3f}x"
+        )
+    if any(r.after for r in kept["wizard"]):
+        step = statistics.median(r.seconds + r.after for r in kept["wizard"])
+        print(
+            f"{title}: the wizard's whole step (the dump, then its read back: exact rows and "
+            f"sha256) median {step:.2f} s: {step / bare:.3f}x bare"
         )
     for name in names[2:]:
         other = statistics.median(r.seconds for r in kept[name])

@@ -1,13 +1,15 @@
 """mariadb-dump/mysqldump of one database, in one consistent snapshot, with progress.
 
 `--single-transaction` reads every InnoDB table in one snapshot taken as the tool starts
-(t0 is recorded just before). The tool writes `<name>.partial` itself; the wizard reads it
-behind the tool, from the page cache, and counts the rows (`mysql_rows`), which gives the
-progress against information_schema's row estimates and, at the end, the exact row count
-of every table in the snapshot, for the manifest (piping the output through the wizard
-cost a copy in and a copy out: bench/README.md). The file is renamed into place only
-when the tool exited 0 and wrote its closing comment; a failure or cancel kills the
-tool's process group and removes the partial file.
+(t0 is recorded just before). The tool writes `<name>.partial` itself, as it does for an
+admin; the wizard starts the file's disk writes as it grows and shows progress against
+information_schema's row estimates, the rows written so far estimated from samples of the
+file (`mysql_rows.RowEstimate`). Nothing else reads the file while the tool runs: its CPU
+is the dump's (bench/README.md). The exact row count of every table in the snapshot,
+for the manifest, comes from one read of the finished file that also takes its sha256
+(`mysql_rows.read_dump`, run by the caller). The file is renamed into place only when the
+tool exited 0 and wrote its closing comment; a failure or cancel kills the tool's process
+group and removes the partial file.
 """
 
 from __future__ import annotations
@@ -33,16 +35,17 @@ from syncwizard.clients.mysql_conn import (
     tool_path,
 )
 from syncwizard.clients.mysql_facts import database_facts, server_facts
-from syncwizard.clients.mysql_rows import RowCounter
+from syncwizard.clients.mysql_rows import DONE_MARKER, RowEstimate
 from syncwizard.clients.results import Progress
 from syncwizard.errors import SyncWizardError
 from syncwizard.paths import fsync_dir
 
-CHUNK = 256 << 10  # read and counted at a time: stays in the CPU cache between the two
 REPORT_INTERVAL = 0.5
 POLL = 0.02  # s between two looks at the file while the tool writes it
-BATCH = 8 << 20  # counted at most between two turns of the event loop (~5 ms)
 WRITEBACK_STEP = 8 << 20
+TAIL = 4096  # the end of the file, where the closing comment is
+# --verbose: `-- Retrieving table structure for table alf_node...` as it starts a table
+_TABLE = re.compile(r"^-- Retrieving table structure for table (.+?)\.\.\.$")
 
 ProgressCallback = Callable[[Progress], None]
 
@@ -55,8 +58,8 @@ class MySQLDumpResult:
     size_bytes: int
     server_version: str
     flavour: str  # "mariadb" or "mysql"
-    row_counts: dict[str, int]  # exact, per table, in the snapshot
     rows_estimate: int  # information_schema's, before the dump
+    rows_written: int  # estimated from samples of the file (`mysql_rows.read_dump`: exact)
 
 
 def dump_argv(target: MySQLTarget, options: Path) -> list[str]:
@@ -123,39 +126,33 @@ def _sync_file_range() -> Callable[[int, int, int, int], int] | None:
 async def _follow(
     file_fd: int,
     proc: asyncio.subprocess.Process,
-    counter: RowCounter,
+    estimate: RowEstimate,
     report: Callable[[], None],
 ) -> None:
-    """Count the rows of the file the tool writes, reading behind it (from the page
-    cache) until it has exited and all it wrote is counted. The tool writes the file
-    itself, as it does for an admin: the wizard never stands in its way."""
+    """Until the tool has exited: start the disk writes of the file as it grows, estimate
+    its rows from a sample of each POLL's growth, report every REPORT_INTERVAL. The tool
+    writes the file itself, as it does for an admin: the wizard never stands in its way."""
     writeback = _Writeback(file_fd)
     exited = asyncio.ensure_future(proc.wait())
-    counted = 0
     last = time.monotonic()
     try:
-        while True:
-            done = exited.done()  # before the read: all it wrote by then is read now
+        while not exited.done():
+            await asyncio.wait({exited}, timeout=POLL)
             size = os.fstat(file_fd).st_size
-            end = min(size, counted + BATCH)  # then the event loop's turn (the TUI's)
-            while counted < end:
-                chunk = os.pread(file_fd, min(CHUNK, end - counted), counted)
-                if not chunk:
-                    break
-                counter.feed(chunk)
-                counted += len(chunk)
-            writeback.push(counted)
-            if done and counted >= size:
-                return
+            writeback.push(size)
+            estimate.grown_to(file_fd, size)
             if time.monotonic() - last >= REPORT_INTERVAL:
                 report()
                 last = time.monotonic()
-            if counted < size:
-                await asyncio.sleep(0)
-            else:
-                await asyncio.wait({exited}, timeout=POLL)
     finally:
         exited.cancel()
+
+
+def _ends_whole(fd: int) -> bool:
+    """Whether the file ends with the tool's closing comment (a cut dump does not)."""
+    size = os.fstat(fd).st_size
+    tail = os.pread(fd, min(size, TAIL), max(0, size - TAIL))
+    return (b"\n" + DONE_MARKER) in tail
 
 
 _ERRNO = re.compile(r"\b(?:Got errno|Errcode:) (\d+)\b")
@@ -202,7 +199,8 @@ async def dump(
         )
     partial = _partial(out_path)
     partial.unlink(missing_ok=True)
-    counter = RowCounter()
+    estimate = RowEstimate()
+    current = ""
     started_mono = time.monotonic()
     lines: list[str] = []
     kept: list[str] = []
@@ -213,17 +211,18 @@ async def dump(
                 Progress(
                     tool="mariadb-dump",
                     phase=phase,
-                    current_object=counter.current,
-                    bytes_written=counter.bytes,
-                    tuples_done=counter.rows,
+                    current_object=current,
+                    bytes_written=estimate.size,
+                    tuples_done=estimate.rows,
                     tuples_total=facts.rows_estimate,
                     lines=tuple(lines),
                     elapsed=time.monotonic() - started_mono,
+                    estimated=True,
                 )
             )
             lines.clear()
 
-    with option_file(target) as options, partial.open("w+b") as out:  # w+: read back
+    with option_file(target) as options, partial.open("w+b") as out:  # w+: samples read
         started_at = time.time()
         proc = await asyncio.create_subprocess_exec(
             *tied(dump_argv(target, options)),  # dies with the wizard: no orphan snapshot
@@ -236,8 +235,11 @@ async def dump(
         stderr = proc.stderr
 
         async def read_stderr() -> None:
+            nonlocal current
             async for raw in stderr:
                 line = with_strerror(raw.decode(errors="replace").rstrip())
+                if table := _TABLE.match(line):
+                    current = table.group(1)
                 lines.append(line)
                 kept.append(line)
                 del kept[:-KEPT_LINES]
@@ -248,14 +250,12 @@ async def dump(
             if on_started is not None:
                 on_started(proc.pid)
             report("starting")
-            await _follow(out.fileno(), proc, counter, lambda: report("data"))
-            counter.finish()
+            await _follow(out.fileno(), proc, estimate, lambda: report("data"))
             await errors
-            if proc.returncode == 0:
-                _sync(out.fileno(), partial)
             if proc.returncode != 0:
                 raise tool_error("the dump", target, "\n".join(kept), proc.returncode or 0)
-            if not counter.completed:
+            _sync(out.fileno(), partial)
+            if not _ends_whole(out.fileno()):
                 raise SyncWizardError(
                     f"the dump of {target.where} ended without its closing line: it is cut",
                     hint="see the server's error log; run the backup again",
@@ -277,6 +277,6 @@ async def dump(
         size_bytes=out_path.stat().st_size,
         server_version=server.version,
         flavour=server.flavour,
-        row_counts=dict(counter.counts),
         rows_estimate=facts.rows_estimate,
+        rows_written=estimate.rows,
     )

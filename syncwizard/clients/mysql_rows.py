@@ -1,4 +1,7 @@
-"""Counting the rows of a mariadb-dump/mysqldump stream as it goes by.
+"""Counting the rows of a mariadb-dump/mysqldump stream: `RowCounter` exactly, chunk by
+chunk (`read_dump` reads a finished dump once for its rows and sha256; a restore counts
+the file behind the client loading it), and `RowEstimate` from samples while the tool
+still writes.
 
 The dump runs in one consistent snapshot (`--single-transaction`) that no other session
 can share, so the exact row count of each table is read from the dump itself: an
@@ -8,8 +11,7 @@ strings per row (the tools write numbers, NULL, quoted strings and, with --hex-b
 mariadb-dump 10.11 writes each row on a line of its own after `INSERT INTO `t` VALUES`.
 A quoted string never spans lines (the tools escape a newline as \\n), so a line can be
 read on its own. A `CREATE TABLE` line registers a table
-with no rows yet, so an empty table is counted as 0. The same counter shows a restore's
-progress, fed with the file as it is sent to the server.
+with no rows yet, so an empty table is counted as 0.
 
 Speed: a dump is hundreds of MB and the count must cost a few percent of the dump, so
 the rows of mariadb-dump's row-per-line statements are never looked at one by one. Each
@@ -23,7 +25,13 @@ its `(` counted, as every one-line (mysqldump) statement is.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
 
 _CREATE = re.compile(rb"^CREATE TABLE `((?:[^`]|``)+)`")
 _INSERT = re.compile(rb"^INSERT INTO `((?:[^`]|``)+)` (?:\([^)]*\) )?VALUES\s")
@@ -152,3 +160,73 @@ class RowCounter:
                 self.counts.setdefault(name, 0)
         elif line.startswith(DONE_MARKER):
             self.completed = True
+
+
+# --- a whole dump file, read once ---------------------------------------------------------
+
+READ_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class DumpReading:
+    """What one read of a dump file gives: its exact rows per table, whether it is whole,
+    its size and sha256."""
+
+    counts: dict[str, int]
+    completed: bool
+    size: int
+    sha256: str
+
+
+def read_dump(path: Path, on_read: Callable[[int], None] | None = None) -> DumpReading:
+    """Read a mariadb-dump/mysqldump file once (blocking: run it in a thread): each chunk
+    counted by a second thread while this one hashes it. hashlib lets go of the GIL as it
+    hashes, so the counting (which holds it) runs beside: one pass on both cores, 0.45 s
+    for 512 MB here against 0.76 s for a sha256 pass then a counting pass (the other way
+    round, the hashing thread waits for the GIL to begin). `on_read(bytes so far)` after
+    each chunk."""
+    counter = RowCounter()
+    digest = hashlib.sha256()
+    done = 0
+    with path.open("rb") as handle, ThreadPoolExecutor(1, "rows") as rows:
+        while chunk := handle.read(READ_CHUNK):
+            counted = rows.submit(counter.feed, chunk)
+            digest.update(chunk)
+            counted.result()
+            done += len(chunk)
+            if on_read is not None:
+                on_read(done)
+    counter.finish()
+    return DumpReading(dict(counter.counts), counter.completed, done, digest.hexdigest())
+
+
+# --- while the tool writes: an estimate -----------------------------------------------------
+
+SAMPLE = 16 << 10  # of each growth: ~one per 20 ms poll, ~3 MB apart at full speed
+_ROW_STARTS = (b"\n(", b"),(")  # mariadb-dump: a row per line; mysqldump: rows joined
+
+
+class RowEstimate:
+    """The rows a dump file holds so far, estimated without reading it all: each growth
+    times the rows per byte of its newest SAMPLE bytes (a row starts each line of
+    mariadb-dump's statements, and follows `),(` in mysqldump's). The exact counts come
+    from `read_dump` once the tool is done."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._rows = 0.0
+
+    @property
+    def rows(self) -> int:
+        return round(self._rows)
+
+    def grown_to(self, fd: int, size: int) -> None:
+        grown = size - self.size
+        if grown <= 0:
+            return
+        start = max(self.size, size - SAMPLE)
+        sample = os.pread(fd, size - start, start)
+        if sample:
+            rows = sum(sample.count(mark) for mark in _ROW_STARTS)
+            self._rows += grown * rows / len(sample)
+        self.size = size

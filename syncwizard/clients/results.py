@@ -183,3 +183,4 @@ class Progress:
     tuples_total: int | None
     lines: tuple[str, ...]  # the tool's stderr lines that arrived since the last report
     elapsed: float
+    estimated: bool = False  # tuples_done is an estimate (mariadb-dump's, from samples)

@@ -25,6 +25,7 @@ from syncwizard.clients.mysql_conn import MySQLTarget
 from syncwizard.clients.mysql_facts import database_facts as mysql_database_facts
 from syncwizard.clients.mysql_facts import server_facts as mysql_server_facts
 from syncwizard.clients.mysql_restore import MySQLRestorePlan
+from syncwizard.clients.mysql_rows import DumpReading, read_dump
 from syncwizard.clients.results import Progress
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.backup.snapshot_dump import DumpPlan, SnapshotHook, dump_in_snapshot
@@ -123,9 +124,38 @@ class _StepJournal:
         return self.ctx.records_of(self.step_id)
 
 
+async def read_back(ctx: StepContext, label: str, path: Path) -> DumpReading:
+    """The finished dump read once: its exact rows per table (the snapshot's: the manifest
+    records them, the restore checks them) and its sha256, with progress."""
+    loop = asyncio.get_running_loop()
+    size = path.stat().st_size
+    last = 0.0
+
+    def on_read(done: int) -> None:  # in the reading thread
+        nonlocal last
+        if time.monotonic() - last >= mysql_dump.REPORT_INTERVAL:
+            last = time.monotonic()
+            said = f"{label}: read back for its exact rows and sha256, "
+            said += f"{units.size(done)} of {units.size(size)}"
+            loop.call_soon_threadsafe(ctx.progress, said)
+
+    reading = await asyncio.to_thread(read_dump, path, on_read)
+    rows = sum(reading.counts.values())
+    ctx.progress(
+        f"{label}: {rows:,} rows in {len(reading.counts)} tables, read back with its sha256"
+    )
+    if not reading.completed:  # the tool's closing line was seen before the rename
+        raise SyncWizardError(
+            f"{path} changed after it was written: it no longer ends with the tool's closing line",
+            hint="check what else writes to the backup folder; run the backup again",
+            system="backup_dir",
+        )
+    return reading
+
+
 def _progress(ctx: StepContext, label: str) -> mysql_dump.ProgressCallback:
     def report(progress: Progress) -> None:
-        rows = f"{progress.tuples_done:,}"
+        rows = f"{'~' if progress.estimated else ''}{progress.tuples_done:,}"
         if progress.tuples_total:
             share = min(100, 100 * progress.tuples_done // max(progress.tuples_total, 1))
             rows += f" of about {progress.tuples_total:,} rows ({share}%)"
@@ -200,16 +230,18 @@ class MySQLEngine:
             if beside is not None and not beside.done():
                 beside.cancel()
                 await asyncio.gather(beside, return_exceptions=True)
+        reading = await read_back(ctx, label, result.path)
         return {
             "at_snapshot": extra,
             "file": result.path.name,
             "t0": result.started_at,
             "finished_at": result.finished_at,
-            "size_bytes": result.size_bytes,
+            "size_bytes": reading.size,  # as read and hashed
             "server_version": result.server_version,
             "flavour": result.flavour,
-            "row_counts": dict(result.row_counts),
+            "row_counts": reading.counts,
             "rows_estimate": result.rows_estimate,
+            "sha256": reading.sha256,
         }
 
     async def restore_beside(self, ctx: StepContext) -> Outputs:

@@ -51,10 +51,8 @@ def is_drain_status(detail: object) -> TypeGuard[DrainStatus]:
 
 def dump_row(progress: Progress) -> ProgressRow:
     total = progress.tuples_total
-    if total:
-        rows = f"{progress.tuples_done:,} of ~{total:,} rows"
-    else:
-        rows = f"{progress.tuples_done:,} rows"
+    done = f"{'~' if progress.estimated else ''}{progress.tuples_done:,}"
+    rows = f"{done} of ~{total:,} rows" if total else f"{done} rows"
     parts = [progress.current_object] if progress.current_object else []
     parts.append(f"{formatting.size(progress.bytes_written)} written")
     parts.append(f"{progress.tool} running {duration(progress.elapsed) or '0 s'}")

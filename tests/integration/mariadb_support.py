@@ -7,10 +7,13 @@ import asyncio
 import json
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from syncwizard.clients import mysql_dump
 from syncwizard.clients.mysql_conn import MySQLTarget, ident, run_sql
+from syncwizard.clients.mysql_rows import read_dump
 from syncwizard.lab import mariadb
 from syncwizard.lab.layout import LabLayout
 
@@ -37,6 +40,21 @@ class FileJournal:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, self.path)
+
+
+@dataclass(frozen=True)
+class Dumped:
+    """A dump taken by the wizard's dump, with its exact rows read back as the backup
+    step reads them (`mysql_rows.read_dump`)."""
+
+    path: Path
+    size_bytes: int
+    row_counts: dict[str, int]
+
+
+async def dump_of(target: MySQLTarget, path: Path) -> Dumped:
+    result = await mysql_dump.dump(target, path)
+    return Dumped(result.path, result.size_bytes, read_dump(result.path).counts)
 
 
 def admin(layout: LabLayout, database: str = "") -> MySQLTarget:

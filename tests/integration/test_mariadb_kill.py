@@ -15,9 +15,16 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from mariadb_support import FileJournal, admin, counts, fresh_database, sql
+from mariadb_support import (
+    FileJournal,
+    admin,
+    counts,
+    dump_of,
+    fresh_database,
+    sql,
+)
 
-from syncwizard.clients import mysql_dump, mysql_restore, mysql_swap
+from syncwizard.clients import mysql_restore, mysql_swap
 from syncwizard.clients.mysql_restore import MySQLRestorePlan
 from syncwizard.lab import mariadb
 from syncwizard.lab.layout import LabLayout
@@ -41,7 +48,7 @@ async def prepared(
 ) -> tuple[MySQLRestorePlan, Path, dict[str, int]]:
     """A database, its dump, then a change to it: (plan, plan file, the changed counts)."""
     await fresh_database(layout, name, bulk_rows=bulk_rows)
-    result = await mysql_dump.dump(admin(layout, name), tmp_path / f"{name}.sql")
+    result = await dump_of(admin(layout, name), tmp_path / f"{name}.sql")
     await sql(
         layout,
         f"DELETE FROM `{name}`.child WHERE id = 3; "

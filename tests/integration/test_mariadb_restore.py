@@ -8,9 +8,17 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
-from mariadb_support import FileJournal, admin, counts, fresh_database, sql
+from mariadb_support import (
+    Dumped,
+    FileJournal,
+    admin,
+    counts,
+    dump_of,
+    fresh_database,
+    sql,
+)
 
-from syncwizard.clients import mysql_dump, mysql_restore, mysql_swap
+from syncwizard.clients import mysql_restore, mysql_swap
 from syncwizard.clients.mysql_restore import MySQLRestorePlan
 from syncwizard.clients.results import Progress
 from syncwizard.errors import SyncWizardError
@@ -21,9 +29,9 @@ pytestmark = pytest.mark.integration
 RUN = "restore-20261206T120000Z"
 
 
-async def dumped(layout: LabLayout, tmp_path: Path, name: str) -> mysql_dump.MySQLDumpResult:
+async def dumped(layout: LabLayout, tmp_path: Path, name: str) -> Dumped:
     await fresh_database(layout, name)
-    return await mysql_dump.dump(admin(layout, name), tmp_path / f"{name}.sql")
+    return await dump_of(admin(layout, name), tmp_path / f"{name}.sql")
 
 
 async def test_restore_beside_then_swap_puts_the_dump_in_place_and_keeps_the_old(
@@ -33,7 +41,7 @@ async def test_restore_beside_then_swap_puts_the_dump_in_place_and_keeps_the_old
     database changes; the restore leaves it alone, the swap brings the dump's rows back
     and keeps the changed tables aside."""
     target = mariadb.target(mariadb_lab, "repository")
-    result = await mysql_dump.dump(target, tmp_path / "repo.sql")
+    result = await dump_of(target, tmp_path / "repo.sql")
     await sql(mariadb_lab, "DELETE FROM alfresco.alf_node_properties WHERE qname LIKE '%title';")
     changed = await counts(mariadb_lab, "alfresco")
     assert changed["alf_node_properties"] == 6000
@@ -152,7 +160,7 @@ async def test_the_client_reads_the_dump_itself_and_its_rows_are_counted_behind_
     < dump.sql`); the rows are counted from the file up to where the client has read,
     and all of them by the end."""
     await fresh_database(mariadb_lab, "loadsrc", bulk_rows=20_000)
-    result = await mysql_dump.dump(admin(mariadb_lab, "loadsrc"), tmp_path / "l.sql")
+    result = await dump_of(admin(mariadb_lab, "loadsrc"), tmp_path / "l.sql")
     await sql(mariadb_lab, "DROP DATABASE IF EXISTS loaddst; CREATE DATABASE loaddst;")
     stdin: list[str] = []
     seen: list[Progress] = []

@@ -4,10 +4,13 @@ stream is cut into chunks."""
 
 from __future__ import annotations
 
+import hashlib
 import random
+from pathlib import Path
 
 import pytest
 
+from syncwizard.clients import mysql_rows
 from syncwizard.clients.mysql_rows import RowCounter, rows_in_values
 
 # Pieces that trip a careless counter: parentheses and row separators inside strings,
@@ -162,3 +165,50 @@ def test_rows_on_lines_of_their_own_are_counted_in_large_chunks_too() -> None:
     assert feed(data, [1 << 16]).counts == {"big": 20000}
     plain = rows.replace(b" (copy)", b"").replace(b"a),(b", b"ab")
     assert feed(b"INSERT INTO `big` VALUES\n" + plain + b";\n", [1 << 16]).counts == {"big": 20000}
+
+
+@pytest.mark.parametrize("one_line", [False, True])
+def test_a_finished_dump_is_read_once_for_its_rows_size_and_sha256(
+    one_line: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(mysql_rows, "READ_CHUNK", 1000)  # many chunks, cut anywhere
+    rng = random.Random(7)
+    parts = [a_dump(rng, one_line=one_line) for _ in range(30)]
+    data = b"".join(dump for dump, _ in parts)
+    path = tmp_path / "d.sql"
+    path.write_bytes(data)
+    read: list[int] = []
+    reading = mysql_rows.read_dump(path, read.append)
+    assert reading.counts == feed(data, [len(data)]).counts
+    assert reading.completed and reading.size == len(data)
+    assert reading.sha256 == hashlib.sha256(data).hexdigest()
+    assert read == sorted(read) and read[-1] == len(data) and len(read) > 1
+
+
+def test_a_cut_dump_reads_as_not_whole(tmp_path: Path) -> None:
+    dump, _ = a_dump(random.Random(3), one_line=False)
+    path = tmp_path / "cut.sql"
+    path.write_bytes(dump[: dump.index(b"-- Dump completed")])
+    assert not mysql_rows.read_dump(path).completed
+
+
+@pytest.mark.parametrize("one_line", [False, True])
+def test_the_rows_written_are_estimated_from_samples_of_the_file(
+    one_line: bool, tmp_path: Path
+) -> None:
+    """Three tables whose rows differ 4x in length, as a dump grows 4 KB a look."""
+    parts, rows = ["-- MariaDB dump 10.19\n"], 0
+    for table, width, count in (("short", 20, 3000), ("long", 80, 1000), ("mid", 40, 2000)):
+        values = [f"({n},'{'x' * width}')" for n in range(count)]
+        joined = ",".join(values) if one_line else ",\n".join(values)
+        parts.append(f"INSERT INTO `{table}` VALUES{' ' if one_line else chr(10)}{joined};\n")
+        rows += count
+    data = "".join(parts).encode()
+    path = tmp_path / "d.sql"
+    path.write_bytes(data)
+    estimate = mysql_rows.RowEstimate()
+    with path.open("rb") as handle:
+        for size in range(0, len(data) + 4096, 4096):
+            estimate.grown_to(handle.fileno(), min(size, len(data)))
+    assert estimate.size == len(data)
+    assert 0.95 * rows <= estimate.rows <= 1.05 * rows

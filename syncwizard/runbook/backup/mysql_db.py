@@ -115,7 +115,8 @@ async def dump(
     at_snapshot: SnapshotHook | None = None,
 ) -> dict[str, Any]:
     """mariadb-dump --single-transaction of `target` into `out_path`; what the manifest
-    keeps. t0 (snapshot_at) is the tool's start, the exact row counts are the snapshot's."""
+    keeps. t0 (snapshot_at) is the tool's start, the exact row counts are the snapshot's,
+    read with the sha256 from the finished file."""
     engine = MySQLEngine(target, out_path=out_path, at_snapshot=at_snapshot)
     try:
         out = await engine.dump(ctx)
@@ -142,6 +143,7 @@ async def dump(
         "size_bytes": out["size_bytes"],
         "row_counts": out["row_counts"],
         "rows_estimate": out["rows_estimate"],
+        "sha256": out["sha256"],  # the file read once after the tool: rows and sha256
         "at_snapshot": out["at_snapshot"],
     }
 
