@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from syncwizard.clients.mysql_rows import RowCounter
+from syncwizard.clients.mysql_rows import DumpReading, read_dump
 from syncwizard.clients.pgtools import tool_path
 from syncwizard.errors import SyncWizardError
 from syncwizard.paths import fsync_dir
@@ -210,17 +210,6 @@ def toc_problems(name: str, toc: TocSummary, row_counts: dict[str, int]) -> list
 SQL_FORMAT = "sql"  # a dump's "format" in the manifest when mariadb-dump/mysqldump wrote it
 
 
-def read_sql_dump(path: Path) -> tuple[dict[str, int], bool]:
-    """The rows of every table in a mariadb-dump/mysqldump file, and whether it is whole
-    (its closing `-- Dump completed` line)."""
-    counter = RowCounter()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            counter.feed(chunk)
-    counter.finish()
-    return dict(counter.counts), counter.completed
-
-
 def sql_dump_problems(
     name: str, counts: dict[str, int], completed: bool, row_counts: dict[str, int]
 ) -> list[str]:
@@ -239,16 +228,31 @@ def sql_dump_problems(
     return problems
 
 
+def _reading_problems(dump: dict[str, Any], reading: DumpReading) -> list[str]:
+    """A SQL dump read once for its rows: its size and sha256 against its files entry
+    (so no second pass checks them: `check_files` may leave SQL dumps out)."""
+    entry = next((e for e in dump.get("files", []) if e.get("path") == dump["path"]), None)
+    if entry is None:
+        return []  # not recorded yet: the dump step records what this reading says
+    if reading.size != entry["size"]:
+        return [f"{dump['path']} is {reading.size:,} bytes, {entry['size']:,} were recorded"]
+    if reading.sha256 != entry["sha256"]:
+        return [f"{dump['path']} does not match its recorded sha256"]
+    return []
+
+
 async def check_dump(
     set_dir: Path, dump: dict[str, Any], *, bindir: Path | None = None
 ) -> tuple[int, list[str]]:
     """One dump of a set read through: its entries (pg_restore --list's; a SQL dump's
-    tables) and its problems against the row counts recorded with it."""
+    tables) and its problems against the row counts recorded with it (a SQL dump's against
+    its size and sha256 too, in the same pass)."""
     path = set_dir / dump["path"]
     row_counts = dump.get("row_counts", {})
     if dump.get("format") == SQL_FORMAT:
-        counts, completed = await asyncio.to_thread(read_sql_dump, path)
-        return len(counts), sql_dump_problems(dump["path"], counts, completed, row_counts)
+        reading = await asyncio.to_thread(read_dump, path)
+        problems = sql_dump_problems(dump["path"], reading.counts, reading.completed, row_counts)
+        return len(reading.counts), problems + _reading_problems(dump, reading)
     toc = await list_archive(path, bindir=bindir)
     return toc.entries, toc_problems(dump["path"], toc, row_counts)
 
@@ -498,7 +502,12 @@ async def verify_set(set_dir: Path, *, bindir: Path | None = None) -> VerifyRepo
     if report.problems:
         return report
     files = manifest["files"]
-    report.problems += await asyncio.to_thread(check_files, set_dir, files)
+    # A SQL dump's size and sha256 are checked as check_dump reads its rows (one pass).
+    read_whole = {d["path"] for d in manifest["dumps"] if d.get("format") == SQL_FORMAT}
+    hashed = [
+        e for e in files if e["path"] not in read_whole or not (set_dir / e["path"]).is_file()
+    ]
+    report.problems += await asyncio.to_thread(check_files, set_dir, hashed)
     report.files_checked = len(files)
     report.bytes_checked = sum(int(entry["size"]) for entry in files)
     listed = {entry["path"] for entry in files}

@@ -4,6 +4,7 @@ errors of bad input, the template, the lab-mariadb profile, and the client's pas
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -209,6 +210,19 @@ def test_a_sql_dump_is_checked_whole_and_with_its_recorded_rows(tmp_path: Path) 
     (tmp_path / "r.sql").write_bytes(WHOLE.split(b"-- Dump completed")[0])
     _, problems = asyncio.run(backupset.check_dump(tmp_path, dump))
     assert problems == ["r.sql: the dump has no closing `-- Dump completed` line: it is cut"]
+
+
+def test_a_sql_dumps_size_and_sha256_are_checked_in_the_same_read(tmp_path: Path) -> None:
+    (tmp_path / "r.sql").write_bytes(WHOLE)
+    entry = {"path": "r.sql", "size": len(WHOLE), "sha256": hashlib.sha256(WHOLE).hexdigest()}
+    dump = {"path": "r.sql", "format": "sql", "row_counts": {"t": 3, "empty": 0}}
+    assert asyncio.run(backupset.check_dump(tmp_path, {**dump, "files": [entry]})) == (2, [])
+    other = {**entry, "sha256": "0" * 64}
+    _, problems = asyncio.run(backupset.check_dump(tmp_path, {**dump, "files": [other]}))
+    assert problems == ["r.sql does not match its recorded sha256"]
+    (tmp_path / "r.sql").write_bytes(WHOLE + b"\n")
+    _, problems = asyncio.run(backupset.check_dump(tmp_path, {**dump, "files": [entry]}))
+    assert problems == [f"r.sql is {len(WHOLE) + 1:,} bytes, {len(WHOLE):,} were recorded"]
 
 
 def test_no_process_but_that_databases_dump_tool_is_taken_for_an_orphan() -> None:
