@@ -225,12 +225,13 @@ class MySQLEngine:
                 on_progress=_progress(ctx, label),
                 on_started=started,
             )
+            # While the queue waits for its count at t0 + margin: the dump read back.
+            reading = await read_back(ctx, label, result.path)
             extra = await beside if beside is not None else None
         finally:
             if beside is not None and not beside.done():
                 beside.cancel()
                 await asyncio.gather(beside, return_exceptions=True)
-        reading = await read_back(ctx, label, result.path)
         return {
             "at_snapshot": extra,
             "file": result.path.name,
