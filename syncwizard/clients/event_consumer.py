@@ -133,7 +133,7 @@ class _Consumer(stomp.ConnectionListener):
         except (OSError, stomp.exception.StompException) as exc:
             # Durable but maybe not acknowledged: the broker may deliver some again, and
             # the appender knows them.
-            self._fail(f"acknowledging failed: {exc or type(exc).__name__}")
+            self._fail(ack_failure(exc))
             return
         self.removed += len(self._unacked)
         self._unacked.clear()
@@ -243,3 +243,12 @@ async def consume_into_archive(
     if on_progress is not None:
         on_progress(counts)
     return ClearResult(counts, consumer.failure)
+
+
+def ack_failure(exc: Exception) -> str:
+    """Why the acknowledgements failed, in words: stomp.py's NotConnectedException, as the
+    broker drops the connection under them, has no message of its own."""
+    said = str(exc) or type(exc).__name__
+    if isinstance(exc, ConnectionError | stomp.exception.NotConnectedException):
+        said = f"the broker closed the connection ({said})"
+    return f"acknowledging failed: {said}"

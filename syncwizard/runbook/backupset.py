@@ -228,31 +228,37 @@ def sql_dump_problems(
     return problems
 
 
-def _reading_problems(dump: dict[str, Any], reading: DumpReading) -> list[str]:
-    """A SQL dump read once for its rows: its size and sha256 against its files entry
-    (so no second pass checks them: `check_files` may leave SQL dumps out)."""
-    entry = next((e for e in dump.get("files", []) if e.get("path") == dump["path"]), None)
+def _reading_problems(
+    name: str, reading: DumpReading, files: Iterable[dict[str, Any]]
+) -> list[str]:
+    """A SQL dump read once for its rows: its size and sha256 against its entry in the
+    set's `files` (so no second pass checks them: `check_files` leaves SQL dumps out)."""
+    entry = next((e for e in files if e.get("path") == name), None)
     if entry is None:
-        return []  # not recorded yet: the dump step records what this reading says
+        return [f"{name} has no recorded size and sha256 to be checked against"]
     if reading.size != entry["size"]:
-        return [f"{dump['path']} is {reading.size:,} bytes, {entry['size']:,} were recorded"]
+        return [f"{name} is {reading.size:,} bytes, {entry['size']:,} were recorded"]
     if reading.sha256 != entry["sha256"]:
-        return [f"{dump['path']} does not match its recorded sha256"]
+        return [f"{name} does not match its recorded sha256"]
     return []
 
 
 async def check_dump(
-    set_dir: Path, dump: dict[str, Any], *, bindir: Path | None = None
+    set_dir: Path,
+    dump: dict[str, Any],
+    files: Iterable[dict[str, Any]],
+    *,
+    bindir: Path | None = None,
 ) -> tuple[int, list[str]]:
     """One dump of a set read through: its entries (pg_restore --list's; a SQL dump's
-    tables) and its problems against the row counts recorded with it (a SQL dump's against
-    its size and sha256 too, in the same pass)."""
+    tables) and its problems against the row counts recorded with it; a SQL dump's
+    against its size and sha256 in `files` (the set's entries) too, in the same pass."""
     path = set_dir / dump["path"]
     row_counts = dump.get("row_counts", {})
     if dump.get("format") == SQL_FORMAT:
         reading = await asyncio.to_thread(read_dump, path)
         problems = sql_dump_problems(dump["path"], reading.counts, reading.completed, row_counts)
-        return len(reading.counts), problems + _reading_problems(dump, reading)
+        return len(reading.counts), problems + _reading_problems(dump["path"], reading, files)
     toc = await list_archive(path, bindir=bindir)
     return toc.entries, toc_problems(dump["path"], toc, row_counts)
 
@@ -524,7 +530,7 @@ async def verify_set(set_dir: Path, *, bindir: Path | None = None) -> VerifyRepo
         if not archive.exists():
             continue  # already reported with its files
         try:
-            entries, problems = await check_dump(set_dir, dump, bindir=bindir)
+            entries, problems = await check_dump(set_dir, dump, files, bindir=bindir)
         except SyncWizardError as exc:
             report.problems.append(exc.message)
             continue

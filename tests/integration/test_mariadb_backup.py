@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import resource
+import shutil
 import signal
 import subprocess
 from collections.abc import Callable
@@ -87,6 +88,14 @@ async def test_a_backup_on_the_mariadb_profile_seals_sql_dumps_with_the_exact_ro
     set_dir = the_set(backups)
     report = await backupset.verify_set(set_dir)
     assert report.ok, report.problems
+    # A byte changed in a copy, the size and the rows as they were: the sha256 says so.
+    copy = shutil.copytree(set_dir, tmp_path / "copy")
+    dumped = (copy / "repository_db.sql").read_bytes()
+    at = dumped.index(b"'", dumped.index(b"INSERT INTO")) + 1
+    (copy / "repository_db.sql").write_bytes(dumped[:at] + b"#" + dumped[at + 1 :])
+    assert (await backupset.verify_set(copy)).problems == [
+        "repository_db.sql does not match its recorded sha256"
+    ]
     manifest = json.loads((set_dir / "manifest.json").read_text())
     dumps = {dump["path"]: dump for dump in manifest["dumps"]}
     assert set(dumps) == {"repository_db.sql", "sync_db.sql"}

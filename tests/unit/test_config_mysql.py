@@ -198,31 +198,35 @@ CREATE TABLE `empty` (
 """
 
 
+def recorded(data: bytes) -> list[dict[str, object]]:
+    return [{"path": "r.sql", "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}]
+
+
 def test_a_sql_dump_is_checked_whole_and_with_its_recorded_rows(tmp_path: Path) -> None:
     (tmp_path / "r.sql").write_bytes(WHOLE)
     dump = {"path": "r.sql", "format": "sql", "row_counts": {"t": 3, "empty": 0}}
-    assert asyncio.run(backupset.check_dump(tmp_path, dump)) == (2, [])
+    assert asyncio.run(backupset.check_dump(tmp_path, dump, recorded(WHOLE))) == (2, [])
     wrong = {**dump, "row_counts": {"t": 4, "empty": 0}}
-    _, problems = asyncio.run(backupset.check_dump(tmp_path, wrong))
+    _, problems = asyncio.run(backupset.check_dump(tmp_path, wrong, recorded(WHOLE)))
     assert problems == [
         "r.sql: the rows in the file are not those recorded: t (3 in the file, 4 recorded)"
     ]
-    (tmp_path / "r.sql").write_bytes(WHOLE.split(b"-- Dump completed")[0])
-    _, problems = asyncio.run(backupset.check_dump(tmp_path, dump))
+    cut = WHOLE.split(b"-- Dump completed")[0]
+    (tmp_path / "r.sql").write_bytes(cut)
+    _, problems = asyncio.run(backupset.check_dump(tmp_path, dump, recorded(cut)))
     assert problems == ["r.sql: the dump has no closing `-- Dump completed` line: it is cut"]
 
 
 def test_a_sql_dumps_size_and_sha256_are_checked_in_the_same_read(tmp_path: Path) -> None:
-    (tmp_path / "r.sql").write_bytes(WHOLE)
-    entry = {"path": "r.sql", "size": len(WHOLE), "sha256": hashlib.sha256(WHOLE).hexdigest()}
+    (tmp_path / "r.sql").write_bytes(WHOLE.replace(b"(2)", b"(7)"))  # same size and rows
     dump = {"path": "r.sql", "format": "sql", "row_counts": {"t": 3, "empty": 0}}
-    assert asyncio.run(backupset.check_dump(tmp_path, {**dump, "files": [entry]})) == (2, [])
-    other = {**entry, "sha256": "0" * 64}
-    _, problems = asyncio.run(backupset.check_dump(tmp_path, {**dump, "files": [other]}))
+    _, problems = asyncio.run(backupset.check_dump(tmp_path, dump, recorded(WHOLE)))
     assert problems == ["r.sql does not match its recorded sha256"]
     (tmp_path / "r.sql").write_bytes(WHOLE + b"\n")
-    _, problems = asyncio.run(backupset.check_dump(tmp_path, {**dump, "files": [entry]}))
+    _, problems = asyncio.run(backupset.check_dump(tmp_path, dump, recorded(WHOLE)))
     assert problems == [f"r.sql is {len(WHOLE) + 1:,} bytes, {len(WHOLE):,} were recorded"]
+    _, problems = asyncio.run(backupset.check_dump(tmp_path, dump, []))
+    assert problems == ["r.sql has no recorded size and sha256 to be checked against"]
 
 
 def test_no_process_but_that_databases_dump_tool_is_taken_for_an_orphan() -> None:

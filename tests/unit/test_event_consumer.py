@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import stomp.exception
 from stomp_peer import (
     Script,
     ScriptedBroker,
@@ -21,6 +22,7 @@ from stomp_peer import (
     stay_until_disconnect,
 )
 
+from syncwizard.clients import event_consumer
 from syncwizard.clients.event_consumer import ClearCounts, ClearResult, consume_into_archive
 from syncwizard.clients.stomp_session import StompTarget, stomp_address
 from syncwizard.errors import SyncWizardError
@@ -295,3 +297,17 @@ def test_a_bad_stomp_address_names_the_expected_form(url: str) -> None:
         stomp_address(url)
     assert "stomp://host:port" in caught.value.message or "port" in caught.value.message
     assert "broker.stomp" in caught.value.hint
+
+
+def test_acknowledgements_cut_by_a_dropped_connection_say_so() -> None:
+    """The broker may drop the connection while the acknowledgements go out (before its
+    disconnect is seen): the failure still says what happened."""
+    assert event_consumer.ack_failure(stomp.exception.NotConnectedException()) == (
+        "acknowledging failed: the broker closed the connection (NotConnectedException)"
+    )
+    assert event_consumer.ack_failure(BrokenPipeError(32, "Broken pipe")) == (
+        "acknowledging failed: the broker closed the connection ([Errno 32] Broken pipe)"
+    )
+    assert event_consumer.ack_failure(OSError(5, "I/O error")) == (
+        "acknowledging failed: [Errno 5] I/O error"
+    )

@@ -73,7 +73,7 @@ async def seal_set(
     for dump in dumps:
         how = "its rows" if dump.get("format") == backupset.SQL_FORMAT else "pg_restore --list"
         ctx.progress(f"checking {dump['path']} ({how}, sha256)")
-        entries, problems = await backupset.check_dump(set_dir, dump)
+        entries, problems = await backupset.check_dump(set_dir, dump, dump["files"])
         if entries != dump["toc_entries"]:
             problems.append(backupset.entries_changed(dump, entries, "when it was taken"))
         if dump.get("format") != backupset.SQL_FORMAT:  # a SQL dump's: read with its rows
