@@ -6,8 +6,6 @@ import asyncio
 import contextlib
 import json
 import os
-import resource
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,6 +21,7 @@ from test_backup_support import (
     backup_env,
     is_state,
     lab_profile,
+    limit_dump_file_size,
     no_backup_left_running,  # noqa: F401 (an autouse fixture)
     partial_files,
     run_backup,
@@ -255,21 +254,7 @@ async def test_a_size_limit_on_the_dump_is_a_clear_error(
 ) -> None:
     """The full-disk code path without a mount: pg_dump may write files of 20 kB at most."""
     await restore(lab)
-    real_exec = asyncio.create_subprocess_exec
-
-    def limited() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # write() then fails with EFBIG
-
-    async def exec_with_limit(program: str, *args: str, **kwargs: Any) -> Any:
-        argv = [program, *args]
-        if program.endswith("setpriv"):  # clients.lifeline: `setpriv ... -- <tool> ...`
-            argv = argv[argv.index("--") + 1 :]
-        if argv[0].endswith("pg_dump") and "--version" not in argv:
-            kwargs["preexec_fn"] = limited  # setpriv keeps the limit for the tool it runs
-        return await real_exec(program, *args, **kwargs)
-
-    monkeypatch.setattr(asyncio, "create_subprocess_exec", exec_with_limit)
+    limit_dump_file_size(monkeypatch, ("pg_dump",))
     engine = engine_for(lab_config, tmp_path / "backups", [])
     try:
         outcome = await engine.run()

@@ -3,9 +3,11 @@ process read line by line, killed on cue, and a fast-waiting environment for it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import queue
+import resource
 import signal
 import subprocess
 import sys
@@ -145,3 +147,24 @@ def partial_files(root: Path) -> list[Path]:
 def the_set(backup_dir: Path) -> Path:
     (set_dir,) = [p for p in backup_dir.iterdir() if p.is_dir()]
     return set_dir
+
+
+def limit_dump_file_size(monkeypatch: pytest.MonkeyPatch, tools: tuple[str, ...]) -> None:
+    """The full-disk code path without a mount: the dump tools named `tools` (run by the
+    wizard, behind clients.lifeline's setpriv or not) may write files of 20 kB at most;
+    their write() then fails with EFBIG ("File too large")."""
+    real_exec = asyncio.create_subprocess_exec
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+    async def exec_with_limit(program: str, *args: str, **kwargs: Any) -> Any:
+        argv = [program, *args]
+        if program.endswith("setpriv"):  # clients.lifeline: `setpriv ... -- <tool> ...`
+            argv = argv[argv.index("--") + 1 :]
+        if argv[0].endswith(tools) and "--version" not in argv:
+            kwargs["preexec_fn"] = limited  # setpriv keeps the limit for the tool it runs
+        return await real_exec(program, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", exec_with_limit)

@@ -6,13 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import resource
 import shutil
-import signal
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from mariadb_profile import mariadb_config, run_backup_on
@@ -23,6 +20,7 @@ from test_backup_support import (
     backup_env,
     is_state,
     lab_profile,
+    limit_dump_file_size,
     no_backup_left_running,  # noqa: F401 (an autouse fixture)
     partial_files,
     run_backup,
@@ -155,21 +153,7 @@ async def test_a_full_disk_under_mariadb_dump_is_a_clear_error(
     """The full-disk code path without a mount: mariadb-dump may write files of 20 kB at
     most, and says no more than `Got errno 27 on write`; the wizard names the folder."""
     await restore(lab)
-    real_exec = asyncio.create_subprocess_exec
-
-    def limited() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # write() then fails with EFBIG
-
-    async def exec_with_limit(program: str, *args: str, **kwargs: Any) -> Any:
-        argv = [program, *args]
-        if program.endswith("setpriv"):  # clients.lifeline: `setpriv ... -- <tool> ...`
-            argv = argv[argv.index("--") + 1 :]
-        if argv[0].endswith(("mariadb-dump", "mysqldump")):
-            kwargs["preexec_fn"] = limited  # setpriv keeps the limit for the tool it runs
-        return await real_exec(program, *args, **kwargs)
-
-    monkeypatch.setattr(asyncio, "create_subprocess_exec", exec_with_limit)
+    limit_dump_file_size(monkeypatch, ("mariadb-dump", "mysqldump"))
     outcome = await run_backup_on(lab, mariadb_lab, tmp_path)
     assert (outcome.status, outcome.step_id) == ("failed", "repository_db")
     error = outcome.error
