@@ -10,6 +10,8 @@ So each is started through util-linux's `setpriv --pdeathsig KILL`: the kernel s
 tool SIGKILL as soon as the thread that started it ends, the wizard's event loop thread.
 The setting survives setpriv's exec of the tool (not a setuid program); the tool's own
 children do not inherit it (pg_dump -j's workers end when their leader's pipes close).
+A wizard killed in the instant between the fork and setpriv's prctl arms nothing; that
+tool is left to `kill_orphan` too.
 
 Where setpriv is missing (util-linux older than 2.33, or not Linux) the tool runs as it
 is, and a resumed step kills an orphan by the pid its step recorded (`kill_orphan`).

@@ -184,3 +184,8 @@ class Progress:
     lines: tuple[str, ...]  # the tool's stderr lines that arrived since the last report
     elapsed: float
     estimated: bool = False  # tuples_done is an estimate (mariadb-dump's, from samples)
+
+    @property
+    def rows_done(self) -> str:
+        """tuples_done as shown: `~1,234` when estimated."""
+        return f"{'~' if self.estimated else ''}{self.tuples_done:,}"

@@ -155,7 +155,7 @@ async def read_back(ctx: StepContext, label: str, path: Path) -> DumpReading:
 
 def _progress(ctx: StepContext, label: str) -> mysql_dump.ProgressCallback:
     def report(progress: Progress) -> None:
-        rows = f"{'~' if progress.estimated else ''}{progress.tuples_done:,}"
+        rows = progress.rows_done
         if progress.tuples_total:
             share = min(100, 100 * progress.tuples_done // max(progress.tuples_total, 1))
             rows += f" of about {progress.tuples_total:,} rows ({share}%)"

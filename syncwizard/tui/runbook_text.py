@@ -51,7 +51,7 @@ def is_drain_status(detail: object) -> TypeGuard[DrainStatus]:
 
 def dump_row(progress: Progress) -> ProgressRow:
     total = progress.tuples_total
-    done = f"{'~' if progress.estimated else ''}{progress.tuples_done:,}"
+    done = progress.rows_done
     rows = f"{done} of ~{total:,} rows" if total else f"{done} rows"
     parts = [progress.current_object] if progress.current_object else []
     parts.append(f"{formatting.size(progress.bytes_written)} written")
