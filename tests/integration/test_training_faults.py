@@ -5,6 +5,7 @@ by the watcher `train run` uses, and graded from the journal and the lab's state
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -183,6 +184,15 @@ async def test_wrong_recover_password_good_and_bad_runs(
     await asyncio.to_thread(reset, lab)
 
 
+@pytest.fixture
+def sync_password_given_back(lab: LabLayout) -> Iterator[None]:
+    """The never-healthy fault's tests leave the Sync DB role its configured password,
+    whatever they end with: the next test's stand-in logs in with it."""
+    yield
+    restore_sync_password(lab)
+
+
+@pytest.mark.usefixtures("sync_password_given_back")
 async def test_never_healthy_after_recover_good_and_bad_runs(
     lab: LabLayout, lab_config: Path, tmp_path: Path
 ) -> None:
@@ -241,23 +251,27 @@ async def test_never_healthy_after_recover_good_and_bad_runs(
     await asyncio.to_thread(reset, lab)  # gives the role its password back
 
 
+@pytest.mark.usefixtures("sync_password_given_back")
 async def test_the_rotation_lands_while_the_recover_reconciles(lab: LabLayout) -> None:
     """The never-healthy fault holds the moment rather than racing for it: the reconcile's
     first insert waits on the fault's lock with its session open, goes on after the rotation
-    over that session, and the service's next connection is refused."""
+    over that session; the service's health check session, open since before the rotation,
+    is ended, and its next connection is refused."""
     sync_info = postgres.sync_conninfo(lab)
-    rotation = asyncio.create_task(asyncio.to_thread(rotate_sync_password, lab, 60.0))
-    try:
-        with connect(sync_info, lab.pgpass, RECOVER_SESSION) as recover:
-            await eventually(lambda: sync_recovery_locked(lab), "the fault's lock", timeout=60)
-            with recover.transaction():  # waits until the rotation committed
-                recover.execute("INSERT INTO sync_recovery (started_at) VALUES (now())")
-            assert await asyncio.wait_for(rotation, timeout=60) is True
-        with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
-            connect(sync_info, lab.pgpass, "syncwizard-standin-consumer")
-    finally:
-        rotation.cancel()
-        restore_sync_password(lab)
+    rotation = asyncio.create_task(asyncio.to_thread(rotate_sync_password, lab, 60.0, 1.0))
+    with (
+        connect(sync_info, lab.pgpass, "syncwizard-standin-health") as health,
+        connect(sync_info, lab.pgpass, RECOVER_SESSION) as recover,
+    ):
+        await eventually(lambda: sync_recovery_locked(lab), "the fault's lock", timeout=60)
+        with recover.transaction():  # waits until the rotation committed
+            recover.execute("INSERT INTO sync_recovery (started_at) VALUES (now())")
+        assert await asyncio.wait_for(rotation, timeout=60) is True
+        with pytest.raises(psycopg.OperationalError):
+            health.execute("SELECT 1")
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        connect(sync_info, lab.pgpass, "syncwizard-standin-consumer")
+    restore_sync_password(lab)
     with connect(sync_info, lab.pgpass, "syncwizard-standin-consumer"):
         pass  # the fix the debrief names lets the service in again
 
@@ -278,6 +292,7 @@ def test_the_rotation_changes_nothing_when_no_recover_comes(lab: LabLayout) -> N
         pass
 
 
+@pytest.mark.usefixtures("sync_password_given_back")
 async def test_train_run_rotates_the_sync_password_from_the_wizards_journal(
     lab: LabLayout, lab_config: Path, tmp_path: Path
 ) -> None:

@@ -7,6 +7,7 @@ import contextlib
 import secrets
 import threading
 import time
+from datetime import datetime
 
 import psycopg
 from psycopg import sql
@@ -30,6 +31,8 @@ RECOVER_SESSION = "syncwizard-standin-recover"
 # How long the fault waits for the -Drecover start: the step's gate is read and answered
 # first, so as long as a trainee may take.
 WAIT_FOR_RECOVER = TARGET_SECONDS
+# How long after the rotation sessions that logged in before it are still looked for.
+SWEEP_SECONDS = 5.0
 
 
 async def _setup(layout: LabLayout, profile: Profile) -> None:
@@ -49,9 +52,9 @@ def _set_password(admin: psycopg.Connection, role: str, password: str) -> None:
     )
 
 
-def _recover_waits_on(watcher: psycopg.Connection, holder_pid: int) -> bool:
+def _recover_waits_on(admin: psycopg.Connection, holder_pid: int) -> bool:
     """Whether the stand-in's recover session waits for the lock `holder_pid` holds."""
-    row = watcher.execute(
+    row = admin.execute(
         "SELECT 1 FROM pg_stat_activity WHERE application_name = %s "
         "AND %s = ANY(pg_blocking_pids(pid))",
         (RECOVER_SESSION, holder_pid),
@@ -59,38 +62,57 @@ def _recover_waits_on(watcher: psycopg.Connection, holder_pid: int) -> bool:
     return row is not None
 
 
-def rotate_sync_password(layout: LabLayout, wait: float = WAIT_FOR_RECOVER) -> bool:
+def _end_sessions_before(admin: psycopg.Connection, role: str, rotated_at: datetime) -> None:
+    """End the service's sessions (all but the recover's) that logged in with the old
+    password."""
+    admin.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE usename = %s AND application_name LIKE %s AND application_name <> %s "
+        "AND backend_start < %s",
+        (role, STANDIN_SESSIONS, RECOVER_SESSION, rotated_at),
+    )
+
+
+def rotate_sync_password(
+    layout: LabLayout, wait: float = WAIT_FOR_RECOVER, sweep: float = SWEEP_SECONDS
+) -> bool:
     """A DBA's password rotation of the Sync DB role that nobody carried into the Sync
     Service's configuration, landing while the -Drecover start reconciles: the recover
-    goes on over the sessions it has open, and every connection the recovered service
+    goes on over the session it has open, and every connection the recovered service
     opens after it (its consumer's, its health check's) is refused.
 
     The moment is held, not waited for: `sync_recovery` is locked against inserts before
-    the start, so the reconcile's first statement waits on it with its session open; the
-    rotation and the end of the service's other sessions commit together with the lock's
-    release. True once rotated; False if no recover came within `wait` seconds (the
-    trainee stopped before the start): then nothing is changed."""
+    the start, so the reconcile's first statement waits on it with its session open. The
+    new password is committed first (every login from then on is refused), then the
+    service's other sessions are ended and the lock released. PostgreSQL shows a session
+    in pg_stat_activity only some moments after its login, so for `sweep` seconds more any
+    session that logged in before the rotation is ended as it shows. True once rotated;
+    False if no recover came within `wait` seconds (the trainee stopped before the
+    start): then nothing is changed."""
     role = sync_role(layout)
     dbname = str(conninfo_to_dict(postgres.sync_conninfo(layout))["dbname"])
     admin_info = postgres.superuser_conninfo(layout, dbname)
     deadline = time.monotonic() + wait
     with (
         psycopg.connect(admin_info) as holder,
-        psycopg.connect(admin_info, autocommit=True) as watcher,
+        psycopg.connect(admin_info, autocommit=True) as admin,
     ):
         holder.execute("LOCK TABLE sync_recovery IN SHARE ROW EXCLUSIVE MODE")
-        while not _recover_waits_on(watcher, holder.info.backend_pid):
+        while not _recover_waits_on(admin, holder.info.backend_pid):
             if time.monotonic() >= deadline:
                 holder.rollback()
                 return False
             time.sleep(0.05)
-        _set_password(holder, role, secrets.token_urlsafe(24))
-        holder.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE usename = %s AND application_name LIKE %s AND application_name <> %s",
-            (role, STANDIN_SESSIONS, RECOVER_SESSION),
-        )
-        holder.commit()
+        _set_password(admin, role, secrets.token_urlsafe(24))
+        row = admin.execute("SELECT clock_timestamp()").fetchone()
+        assert row is not None
+        rotated_at: datetime = row[0]
+        _end_sessions_before(admin, role, rotated_at)
+        holder.commit()  # the recover goes on over its open session
+        swept_until = time.monotonic() + sweep
+        while time.monotonic() < swept_until:
+            time.sleep(0.05)
+            _end_sessions_before(admin, role, rotated_at)
     return True
 
 
