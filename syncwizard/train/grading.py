@@ -56,20 +56,35 @@ def done(record: RunRecord, step: str) -> bool:
     return record.states.get(step) == StepState.DONE
 
 
+def _entries(record: RunRecord) -> list[dict[str, Any]]:
+    try:
+        return read_entries(record.run_dir / JOURNAL_NAME)
+    except OSError:
+        return []
+
+
 def step_errors(record: RunRecord, step: str) -> list[dict[str, Any]]:
     """The error of every failed attempt of `step`, oldest first, read from the run's
     journal: the RunRecord keeps only the last one, and forgets it once a retry succeeded,
     while grading asks what the attempts before met."""
-    try:
-        entries = read_entries(record.run_dir / JOURNAL_NAME)
-    except OSError:
-        return []
     return [
         dict(entry.get("error") or {})
-        for entry in entries
+        for entry in _entries(record)
         if entry.get("kind") == EventKind.STATE
         and entry.get("step") == step
         and entry.get("state") == StepState.FAILED
+    ]
+
+
+def step_records(record: RunRecord, step: str, name: str) -> list[dict[str, Any]]:
+    """Every record `name` of `step`, oldest first, read from the run's journal (the
+    RunRecord keeps the last of each name)."""
+    return [
+        dict(entry.get("data") or {})
+        for entry in _entries(record)
+        if entry.get("kind") == EventKind.RECORD
+        and entry.get("step") == step
+        and entry.get("message") == name
     ]
 
 

@@ -29,11 +29,14 @@ from syncwizard.lab.reset import reset
 from syncwizard.lab.standin_store import connect
 from syncwizard.runbook.backup import step_names as backup_steps
 from syncwizard.runbook.journal import JOURNAL_NAME, load_run, read_entries
+from syncwizard.runbook.model import EventKind, StepEvent
 from syncwizard.runbook.restore import step_names as restore_steps
+from syncwizard.runbook.restore.recover_watch import UNHEALTHY_SEEN
 from syncwizard.runbook.restore.runbook import RestoreChoices, resolve_set, start_restore
 from syncwizard.train import session
 from syncwizard.train.scenarios.broker_restart_mid_drain import BROKER_RESTART_MID_DRAIN
 from syncwizard.train.scenarios.never_healthy_after_recover import (
+    FAILING_CHECK,
     NEVER_HEALTHY_AFTER_RECOVER,
     RECOVER_SESSION,
     restore_sync_password,
@@ -214,6 +217,8 @@ async def test_never_healthy_after_recover_good_and_bad_runs(
     assert "databaseConnection: cannot reach the Sync DB" in error.message
     assert "password authentication failed" in error.message
     assert good_run.watcher.fired == [scenario.faults[0].what]
+    seen = good_run.engine.records[restore_steps.RECOVER][UNHEALTHY_SEEN]["checks"]
+    assert "password authentication failed" in seen[FAILING_CHECK]["message"]
     # The fix the debrief names; the step, run again, watches the same start (no second one).
     restore_sync_password(lab)
     assert (await good_run.engine.run()).status == "finished"
@@ -249,6 +254,49 @@ async def test_never_healthy_after_recover_good_and_bad_runs(
     }, debriefs(bad)
     assert "ALTER ROLE" in debriefs(bad)["fixed"]
     await asyncio.to_thread(reset, lab)  # gives the role its password back
+
+
+@pytest.mark.usefixtures("sync_password_given_back")
+async def test_never_healthy_fixed_while_the_watch_still_runs_earns_every_point(
+    lab: LabLayout, lab_config: Path, tmp_path: Path
+) -> None:
+    """A trainee who reads the failing check on the watch and gives the role its password
+    back before the watch times out: the step ends healthy without a failure, and the
+    journal still shows what was seen."""
+    scenario = NEVER_HEALTHY_AFTER_RECOVER
+    profile = lab_profile(
+        lab_config,
+        tmp_path / "backups",
+        SYNCWIZARD_SYNC_SERVICE__HEALTHY_TIMEOUT="120",
+        SYNCWIZARD_SYNC_SERVICE__WATCH_INTERVAL="1",
+    )
+    await prepared(scenario, lab, profile)
+    run = Played.restore(scenario, lab, profile, right_choices(lab))
+    read_on_the_watch: list[str] = []
+
+    def fix_once_seen(event: StepEvent) -> None:
+        if event.kind != EventKind.RECORD or event.message != UNHEALTHY_SEEN:
+            return
+        checks = event.data.get("checks") or {}
+        if FAILING_CHECK in checks and not read_on_the_watch:
+            read_on_the_watch.append(checks[FAILING_CHECK]["message"])
+            restore_sync_password(lab)
+
+    run.engine.observers.append(fix_once_seen)
+    assert (await run.engine.run()).status == "finished"
+    assert "password authentication failed" in read_on_the_watch[0]
+    graded = await run.graded(f"{scenario.id} fixed in the watch")
+    assert graded.faults == (scenario.faults[0].what,)
+    assert scores(graded) == {
+        "unhealthy_named": 2,
+        "fixed": 4,
+        "recover_removed": 2,
+        "drift": 3,
+        "gates_read": 2,
+        "time": 1,
+    }, debriefs(graded)
+    assert "still running" in debriefs(graded)["fixed"]
+    await asyncio.to_thread(reset, lab)
 
 
 @pytest.mark.usefixtures("sync_password_given_back")

@@ -10,7 +10,12 @@ import pytest
 from syncwizard.clients.results import HealthCheck, HealthReport
 from syncwizard.errors import SyncWizardError
 from syncwizard.runbook.model import RefusedError
-from syncwizard.runbook.restore.recover_watch import RecoverWatch, watch_until_healthy
+from syncwizard.runbook.restore.recover_watch import (
+    SEEN_MESSAGE_LIMIT,
+    FailingSeen,
+    RecoverWatch,
+    watch_until_healthy,
+)
 
 GUID = "8f7b3d2e-30be-4c0a-9c61-6b1f2a9d0e11"
 
@@ -94,3 +99,20 @@ async def test_another_sync_guid_is_never_taken_for_the_restored_service() -> No
             interval=0.01,
         )
     assert other in caught.value.message
+
+
+def look(*checks: tuple[str, bool | None, str], at: float = 100.0) -> RecoverWatch:
+    return RecoverWatch(at=at, checks=checks, sync_id=GUID, consumers=0, seconds_left=5.0)
+
+
+def test_failing_seen_keeps_each_check_that_failed_once_with_its_first_message() -> None:
+    seen = FailingSeen()
+    assert seen.add(look(("databaseConnection", True, "connected"))) is False
+    assert seen.add(look(("databaseConnection", False, "refused: " + "x" * 400), at=101.0))
+    assert seen.add(look(("databaseConnection", False, "again"), at=102.0)) is False
+    assert seen.add(look(("eventsHealthCheck", None, ""), at=103.0)) is False  # unknown
+    assert seen.add(look(("databaseConnection", True, ""), ("deadlocks", False, "1")))
+    assert list(seen.checks) == ["databaseConnection", "deadlocks"]
+    first = seen.checks["databaseConnection"]
+    assert first["at"] == 101.0 and first["message"].startswith("refused: x")
+    assert len(first["message"]) == SEEN_MESSAGE_LIMIT

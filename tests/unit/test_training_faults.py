@@ -19,7 +19,10 @@ from syncwizard.runbook.model import EventKind, RefusedError, StepEvent, StepSta
 from syncwizard.train import grading, registry
 from syncwizard.train.model import LabFacts, Scenario
 from syncwizard.train.scenarios.broker_restart_mid_drain import BROKER_RESTART_MID_DRAIN
-from syncwizard.train.scenarios.never_healthy_after_recover import NEVER_HEALTHY_AFTER_RECOVER
+from syncwizard.train.scenarios.never_healthy_after_recover import (
+    FAILING_CHECK,
+    NEVER_HEALTHY_AFTER_RECOVER,
+)
 from syncwizard.train.scenarios.producing_during_restore import PRODUCING_DURING_RESTORE
 from syncwizard.train.scenarios.wrong_recover_password import WRONG_RECOVER_PASSWORD
 
@@ -252,6 +255,65 @@ def test_never_healthy_grades_the_named_check_and_the_fix(tmp_path: Path) -> Non
     # A run that never met the fault earns neither: nothing was seen, nothing fixed.
     plain = journaled(tmp_path / "plain", "restore", *RECOVERED)
     assert earned(scenario, plain)["unhealthy_named"] == earned(scenario, plain)["fixed"] == 0
+
+
+def seen_failing(*checks: str) -> dict[str, Any]:
+    """The recover watch's record of the checks it saw failing."""
+    return {
+        "checks": {
+            name: {"at": 1796603540.9, "message": f"{name}: password authentication failed"}
+            for name in checks
+        }
+    }
+
+
+def test_never_healthy_fixed_before_the_watch_ended_earns_the_named_check_and_the_fix(
+    tmp_path: Path,
+) -> None:
+    """The trainee read databaseConnection failing on the watch and put the password back
+    while it still ran: the step never failed, and nothing is lost for it."""
+    scenario = NEVER_HEALTHY_AFTER_RECOVER
+    quick = journaled(
+        tmp_path / "quick",
+        "restore",
+        ("start_recover", RUNNING),
+        ("start_recover", "unhealthy_seen", seen_failing("activeMQConnection")),
+        ("start_recover", "unhealthy_seen", seen_failing("activeMQConnection", FAILING_CHECK)),
+        *RECOVERED,
+    )
+    assert earned(scenario, quick) == {
+        "unhealthy_named": 2,
+        "fixed": 4,
+        "recover_removed": 2,
+        "drift": 3,
+        "gates_read": 2,
+        "time": 1,
+    }
+    assert "still running" in debrief(scenario, quick, "fixed")
+    assert f"saw {FAILING_CHECK} fail" in debrief(scenario, quick, "unhealthy_named")
+    # Other checks failing on the way (a consumer not yet attached) are not the fault.
+    other = journaled(
+        tmp_path / "other",
+        "restore",
+        ("start_recover", RUNNING),
+        ("start_recover", "unhealthy_seen", seen_failing("activeMQConnection")),
+        *RECOVERED,
+    )
+    assert earned(scenario, other)["unhealthy_named"] == earned(scenario, other)["fixed"] == 0
+
+
+def test_step_records_reads_every_record_of_a_name_in_order(tmp_path: Path) -> None:
+    record = journaled(
+        tmp_path,
+        "restore",
+        ("start_recover", RUNNING),
+        ("start_recover", "unhealthy_seen", seen_failing("a")),
+        ("plain_restart", "unhealthy_seen", seen_failing("c")),
+        ("start_recover", "unhealthy_seen", seen_failing("a", "b")),
+    )
+    seen = grading.step_records(record, "start_recover", "unhealthy_seen")
+    assert [sorted(s["checks"]) for s in seen] == [["a"], ["a", "b"]]
+    assert record.records["start_recover"]["unhealthy_seen"] == seen[-1]  # the last only
 
 
 def test_step_errors_reads_every_failed_attempt_and_a_missing_journal_has_none(

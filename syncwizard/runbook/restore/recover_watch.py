@@ -12,6 +12,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from syncwizard.clients.results import HealthReport
 from syncwizard.errors import SyncWizardError
@@ -57,6 +58,32 @@ class RecoverWatch:
             else "the sync queue is not there yet",
         ]
         return "; ".join(parts) + f" ({self.seconds_left:.0f} s left)"
+
+
+UNHEALTHY_SEEN = "unhealthy_seen"  # the journal's record of the checks a watch saw failing
+# A failing check's message as the journal keeps it (a stack trace stays in the service's log).
+SEEN_MESSAGE_LIMIT = 300
+
+
+class FailingSeen:
+    """Every check a watch saw failing, with when it first failed and what it said then:
+    the journal keeps them, for a service that was put right before the watch ended was
+    still unhealthy once (the report and training's grading read it)."""
+
+    def __init__(self) -> None:
+        self.checks: dict[str, dict[str, Any]] = {}
+
+    def add(self, watch: RecoverWatch) -> bool:
+        """Whether `watch` showed a check failing that had not failed before."""
+        grown = False
+        for name, healthy, message in watch.checks:
+            if healthy is False and name not in self.checks:
+                self.checks[name] = {
+                    "at": watch.at,
+                    "message": message[:SEEN_MESSAGE_LIMIT],
+                }
+                grown = True
+        return grown
 
 
 HealthSample = Callable[[], Awaitable[list[HealthReport]]]

@@ -16,6 +16,8 @@ from syncwizard.runbook.commands import check_command
 from syncwizard.runbook.model import Gate, Outputs, RefusedError, SkipStep, StepContext
 from syncwizard.runbook.restore.recover_effect import log_size, measure_drift, recover_lines
 from syncwizard.runbook.restore.recover_watch import (
+    UNHEALTHY_SEEN,
+    FailingSeen,
     HealthSample,
     RecoverWatch,
     watch_until_healthy,
@@ -283,13 +285,20 @@ class ServiceSteps:
         async def consumers() -> int | None:
             return await self.systems.consumers_on(queue) if queue else None
 
+        seen = FailingSeen()
+
+        def on_watch(watch: RecoverWatch) -> None:
+            ctx.progress(watch.text, watch)
+            if seen.add(watch):
+                ctx.record(UNHEALTHY_SEEN, {"checks": dict(seen.checks)})
+
         return await watch_until_healthy(
             health,
             consumers,
             expected_sync_id=self.state.set_sync_id or self.state.sync_id(ctx),
             timeout=self.settings.healthy_timeout,
             interval=self.settings.watch_interval,
-            on_watch=lambda watch: ctx.progress(watch.text, watch),
+            on_watch=on_watch,
         )
 
     # --- the plain restart ----------------------------------------------------------------

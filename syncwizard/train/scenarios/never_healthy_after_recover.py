@@ -19,6 +19,7 @@ from syncwizard.lab.layout import LabLayout
 from syncwizard.runbook.journal import RunRecord
 from syncwizard.runbook.model import StepState
 from syncwizard.runbook.restore import step_names as restore_steps
+from syncwizard.runbook.restore.recover_watch import UNHEALTHY_SEEN
 from syncwizard.train import grading
 from syncwizard.train.model import Fault, LabFacts, Point, Scenario
 from syncwizard.train.scenarios.common import take_backup
@@ -73,31 +74,45 @@ def _end_sessions_before(admin: psycopg.Connection, role: str, rotated_at: datet
     )
 
 
-def rotate_sync_password(
-    layout: LabLayout, wait: float = WAIT_FOR_RECOVER, sweep: float = SWEEP_SECONDS
+def _sync_db_as_superuser(layout: LabLayout) -> str:
+    dbname = str(conninfo_to_dict(postgres.sync_conninfo(layout))["dbname"])
+    return postgres.superuser_conninfo(layout, dbname)
+
+
+def hold_recovery(layout: LabLayout) -> psycopg.Connection:
+    """The fault's hold on the moment: `sync_recovery` locked against inserts in an open
+    transaction, so the -Drecover start's reconcile, whenever it comes, waits on its first
+    statement with its session open."""
+    holder = psycopg.connect(_sync_db_as_superuser(layout))
+    try:
+        holder.execute("LOCK TABLE sync_recovery IN SHARE ROW EXCLUSIVE MODE")
+    except psycopg.Error:
+        holder.close()
+        raise
+    return holder
+
+
+def rotate_when_recovering(
+    layout: LabLayout,
+    holder: psycopg.Connection,
+    wait: float = WAIT_FOR_RECOVER,
+    sweep: float = SWEEP_SECONDS,
 ) -> bool:
     """A DBA's password rotation of the Sync DB role that nobody carried into the Sync
     Service's configuration, landing while the -Drecover start reconciles: the recover
     goes on over the session it has open, and every connection the recovered service
     opens after it (its consumer's, its health check's) is refused.
 
-    The moment is held, not waited for: `sync_recovery` is locked against inserts before
-    the start, so the reconcile's first statement waits on it with its session open. The
-    new password is committed first (every login from then on is refused), then the
-    service's other sessions are ended and the lock released. PostgreSQL shows a session
-    in pg_stat_activity only some moments after its login, so for `sweep` seconds more any
-    session that logged in before the rotation is ended as it shows. True once rotated;
-    False if no recover came within `wait` seconds (the trainee stopped before the
-    start): then nothing is changed."""
+    Once the reconcile waits on `holder`'s lock, the new password is committed (every
+    login from then on is refused), then the service's other sessions are ended and the
+    lock released. PostgreSQL shows a session in pg_stat_activity only some moments after
+    its login, so for `sweep` seconds more any session that logged in before the rotation
+    is ended as it shows. True once rotated; False if no recover came within `wait`
+    seconds (the trainee stopped before the start): then nothing is changed. Closes
+    `holder`."""
     role = sync_role(layout)
-    dbname = str(conninfo_to_dict(postgres.sync_conninfo(layout))["dbname"])
-    admin_info = postgres.superuser_conninfo(layout, dbname)
     deadline = time.monotonic() + wait
-    with (
-        psycopg.connect(admin_info) as holder,
-        psycopg.connect(admin_info, autocommit=True) as admin,
-    ):
-        holder.execute("LOCK TABLE sync_recovery IN SHARE ROW EXCLUSIVE MODE")
+    with holder, psycopg.connect(_sync_db_as_superuser(layout), autocommit=True) as admin:
         while not _recover_waits_on(admin, holder.info.backend_pid):
             if time.monotonic() >= deadline:
                 holder.rollback()
@@ -116,18 +131,30 @@ def rotate_sync_password(
     return True
 
 
-def _rotate_quietly(layout: LabLayout) -> None:
+def rotate_sync_password(
+    layout: LabLayout, wait: float = WAIT_FOR_RECOVER, sweep: float = SWEEP_SECONDS
+) -> bool:
+    """`hold_recovery`, then `rotate_when_recovering`."""
+    return rotate_when_recovering(layout, hold_recovery(layout), wait, sweep)
+
+
+def _rotate_quietly(layout: LabLayout, holder: psycopg.Connection) -> None:
     # A `lab reset` meanwhile drops the database under the waiting sessions: the fault
     # is then moot, and says nothing over the trainee's terminal.
     with contextlib.suppress(psycopg.Error):
-        rotate_sync_password(layout)
+        rotate_when_recovering(layout, holder)
 
 
-def rotate_once_recovered(layout: LabLayout) -> None:
-    """The fault: armed as the -Drecover step begins (before its gate); the rotation
-    waits in the background for the start's reconcile."""
+def rotate_at_the_recover(layout: LabLayout) -> None:
+    """The fault: armed once the repository is running on its restored database (the step
+    before the -Drecover start, whose credentials and gate the trainee answers next). The
+    hold is taken before this returns; the rotation waits in the background."""
+    try:
+        holder = hold_recovery(layout)
+    except psycopg.Error:
+        return  # no restored Sync DB to hold (the lab was reset meanwhile): moot
     threading.Thread(
-        target=_rotate_quietly, args=(layout,), name="rotate-sync-password", daemon=True
+        target=_rotate_quietly, args=(layout, holder), name="rotate-sync-password", daemon=True
     ).start()
 
 
@@ -149,26 +176,41 @@ def unhealthy_failures(record: RunRecord) -> list[str]:
     ]
 
 
+def unhealthy_seen(record: RunRecord) -> list[str]:
+    """What the failing check said each time a watch after the -Drecover start saw it fail
+    (also when it was put right before the watch ended)."""
+    return [
+        str(seen["checks"][FAILING_CHECK].get("message", ""))
+        for seen in grading.step_records(record, restore_steps.RECOVER, UNHEALTHY_SEEN)
+        if FAILING_CHECK in (seen.get("checks") or {})
+    ]
+
+
 def _unhealthy_named(record: RunRecord) -> Point:
-    named = unhealthy_failures(record)
-    ok = bool(named)
+    stopped, seen = unhealthy_failures(record), unhealthy_seen(record)
     return Point(
         "unhealthy_named",
-        "The run stopped at the health check, naming the failing check",
-        2 if ok else 0,
+        "The failing health check was seen and named",
+        2 if stopped or seen else 0,
         2,
         f"The run did not declare the restore done: the watch after the -Drecover start "
         f"timed out and said which check failed and why ({FAILING_CHECK}: the Sync DB "
         "refused the service's password). The recover itself had run: only the database "
         "connection was broken."
-        if ok
-        else f"No recover attempt stopped on an unhealthy {FAILING_CHECK}.",
+        if stopped
+        else f"The watch after the -Drecover start saw {FAILING_CHECK} fail ({seen[0]}) and "
+        "went on watching rather than declaring the restore done: the Sync DB refused the "
+        "service's password. The recover itself had run: only the database connection was "
+        "broken."
+        if seen
+        else f"No watch after a -Drecover start saw {FAILING_CHECK} fail.",
         grading.RESTORE_AVAILABLE,
     )
 
 
 def _fixed(record: RunRecord) -> Point:
-    ok = bool(unhealthy_failures(record)) and grading.done(record, restore_steps.RECOVER)
+    stopped = bool(unhealthy_failures(record))
+    ok = (stopped or bool(unhealthy_seen(record))) and grading.done(record, restore_steps.RECOVER)
     return Point(
         "fixed",
         "The cause was fixed and the service became healthy",
@@ -176,8 +218,13 @@ def _fixed(record: RunRecord) -> Point:
         4,
         "The Sync DB role's password was rotated by a DBA and the Sync Service's configuration "
         "still held the old one. Once the role had the configured password again (or the "
-        "configuration the new one), the service reconnected by itself; the step, run again, "
-        "only watched (no second start) and saw it healthy with a consumer on its queue."
+        "configuration the new one), the service reconnected by itself; "
+        + (
+            "the step, run again, only watched (no second start) and saw it healthy with a "
+            "consumer on its queue."
+            if stopped
+            else "the watch, still running, saw it healthy with a consumer on its queue."
+        )
         if ok
         else "The Sync Service was left unhealthy: its health check said "
         f"{FAILING_CHECK} (password authentication failed for the Sync DB role). Give the "
@@ -214,11 +261,11 @@ NEVER_HEALTHY_AFTER_RECOVER = Scenario(
     grade=_grade,
     faults=(
         Fault(
-            restore_steps.RECOVER,
-            StepState.RUNNING,
+            restore_steps.START_REPOSITORY,
+            StepState.DONE,
             "the Sync DB role's password is rotated while the -Drecover start reconciles "
             "(the Sync Service's configuration keeps the old one)",
-            rotate_once_recovered,
+            rotate_at_the_recover,
         ),
     ),
     target_seconds=TARGET_SECONDS,
