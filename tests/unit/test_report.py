@@ -797,7 +797,25 @@ def test_what_the_recover_did_is_reported_with_the_logs_own_words(tmp_path: Path
             "log_lines": ["INFO recover done: 0 nodes added, 17 removed in 0.40 s"],
         },
     )
+    run.emit(
+        EventKind.RECORD,
+        "start_recover",
+        message="unhealthy_seen",
+        data={
+            "checks": {
+                "databaseConnection": {
+                    "at": T + 30,
+                    "message": "cannot reach the Sync DB: jdbc:postgresql://db/sync?password=pw9",
+                }
+            }
+        },
+    )
     report = render_report(run.load())
+    assert "- **Failing on the way:**" in report
+    assert (
+        "  - `databaseConnection` from 2026-11-26 05:32:02 UTC: cannot reach the Sync DB: "
+        "jdbc:postgresql://db/sync?password=********"
+    ) in report
     assert "- **Drift before the start:** the Sync DB lacks 0 node(s)" in report
     assert "has 17 it should not" in report and "has 0 it should not" in report
     assert "What the Sync Service's log (`/var/log/alfresco/sync.log`) says of it:" in report

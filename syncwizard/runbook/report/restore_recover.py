@@ -9,6 +9,7 @@ from syncwizard.runbook.model import StepState
 from syncwizard.runbook.report.markdown import bullets, code, count, table, text, when
 from syncwizard.runbook.report.view import RunView
 from syncwizard.runbook.restore import step_names as steps
+from syncwizard.runbook.restore.recover_watch import UNHEALTHY_SEEN
 
 
 def recover_and_restart(view: RunView) -> list[str]:
@@ -27,6 +28,7 @@ def recover_and_restart(view: RunView) -> list[str]:
                 ("Drift after it", text(recover.get("drift_after") or "not measured")),
             ]
         )
+        lines += failing_on_the_way(view, steps.RECOVER)
         log_lines = recover.get("log_lines") or []
         if log_lines:
             lines += ["", f"What the Sync Service's log ({code(recover.get('log'))}) says of it:"]
@@ -56,6 +58,20 @@ def recover_and_restart(view: RunView) -> list[str]:
             ]
         )
         lines.append("")
+    return lines
+
+
+def failing_on_the_way(view: RunView, step: str) -> list[str]:
+    """The checks the step's last watch saw failing before the service was healthy, each
+    with when it first failed and what it said then."""
+    checks = view.recorded(step, UNHEALTHY_SEEN).get("checks")
+    if not isinstance(checks, Mapping) or not checks:
+        return []
+    lines = ["- **Failing on the way:**"]
+    for name, seen in checks.items():
+        seen = seen if isinstance(seen, Mapping) else {}
+        said = f": {text(seen['message'])}" if seen.get("message") else ""
+        lines.append(f"  - {code(name)} from {when(seen.get('at'))}{said}")
     return lines
 
 
