@@ -110,9 +110,11 @@ def test_failing_seen_keeps_each_check_that_failed_once_with_its_first_message()
     assert seen.add(look(("databaseConnection", True, "connected"))) is False
     assert seen.add(look(("databaseConnection", False, "refused: " + "x" * 400), at=101.0))
     assert seen.add(look(("databaseConnection", False, "again"), at=102.0)) is False
+    assert seen.add(look(("activeMQConnection", False, "refused\npassword from file"), at=102.0))
     assert seen.add(look(("eventsHealthCheck", None, ""), at=103.0)) is False  # unknown
     assert seen.add(look(("databaseConnection", True, ""), ("deadlocks", False, "1")))
-    assert list(seen.checks) == ["databaseConnection", "deadlocks"]
+    assert list(seen.checks) == ["databaseConnection", "activeMQConnection", "deadlocks"]
+    assert seen.checks["activeMQConnection"]["message"] == "refused password from file"
     first = seen.checks["databaseConnection"]
     assert first["at"] == 101.0 and first["message"].startswith("refused: x")
     assert len(first["message"]) == SEEN_MESSAGE_LIMIT

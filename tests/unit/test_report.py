@@ -805,7 +805,7 @@ def test_what_the_recover_did_is_reported_with_the_logs_own_words(tmp_path: Path
             "checks": {
                 "databaseConnection": {
                     "at": T + 30,
-                    "message": "cannot reach the Sync DB: jdbc:postgresql://db/sync?password=pw9",
+                    "message": "cannot reach the Sync DB:\n jdbc:postgresql://db/sync?password=pw9",
                 }
             }
         },

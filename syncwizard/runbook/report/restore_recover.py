@@ -70,7 +70,7 @@ def failing_on_the_way(view: RunView, step: str) -> list[str]:
     lines = ["- **Failing on the way:**"]
     for name, seen in checks.items():
         seen = seen if isinstance(seen, Mapping) else {}
-        said = f": {text(seen['message'])}" if seen.get("message") else ""
+        said = f": {text(' '.join(str(seen['message']).split()))}" if seen.get("message") else ""
         lines.append(f"  - {code(name)} from {when(seen.get('at'))}{said}")
     return lines
 

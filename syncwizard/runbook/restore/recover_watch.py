@@ -80,7 +80,7 @@ class FailingSeen:
             if healthy is False and name not in self.checks:
                 self.checks[name] = {
                     "at": watch.at,
-                    "message": message[:SEEN_MESSAGE_LIMIT],
+                    "message": " ".join(message.split())[:SEEN_MESSAGE_LIMIT],
                 }
                 grown = True
         return grown
