@@ -184,7 +184,7 @@ class StepEvent:
     data: Mapping[str, Any] = field(default_factory=dict)  # JSON-able; journaled
     detail: object = None  # a typed live record (results.Progress, DrainStatus); never journaled
     error: SyncWizardError | None = None
-    at: float = field(default_factory=time.time)
+    at: float = field(default_factory=lambda: time.time())  # looked up at each event
 
     def as_json(self) -> dict[str, Any]:
         """The event as plain data (journal lines, `backup --json`)."""
