@@ -90,6 +90,11 @@ def earned(scenario: Scenario, record: RunRecord, facts: LabFacts = IN_SYNC) -> 
     return {p.id: p.earned for p in scenario.grade(record, facts)}
 
 
+def missed(scenario: Scenario, record: RunRecord) -> list[str]:
+    """The points a run did not earn in full."""
+    return [p.id for p in scenario.grade(record, IN_SYNC) if not p.full]
+
+
 def debrief(scenario: Scenario, record: RunRecord, point: str) -> str:
     return next(p.debrief for p in scenario.grade(record, IN_SYNC) if p.id == point)
 
@@ -234,14 +239,7 @@ UNHEALTHY = RefusedError(
 def test_never_healthy_grades_the_named_check_and_the_fix(tmp_path: Path) -> None:
     scenario = NEVER_HEALTHY_AFTER_RECOVER
     fixed = journaled(tmp_path / "fixed", "restore", ("start_recover", UNHEALTHY), *RECOVERED)
-    assert earned(scenario, fixed) == {
-        "unhealthy_named": 2,
-        "fixed": 4,
-        "recover_removed": 2,
-        "drift": 3,
-        "gates_read": 2,
-        "time": 1,
-    }
+    assert missed(scenario, fixed) == []
     abandoned = journaled(tmp_path / "left", "restore", ("start_recover", UNHEALTHY), read=False)
     assert earned(scenario, abandoned) == {
         "unhealthy_named": 2,
@@ -281,14 +279,7 @@ def test_never_healthy_fixed_before_the_watch_ended_earns_the_named_check_and_th
         ("start_recover", "unhealthy_seen", seen_failing("activeMQConnection", FAILING_CHECK)),
         *RECOVERED,
     )
-    assert earned(scenario, quick) == {
-        "unhealthy_named": 2,
-        "fixed": 4,
-        "recover_removed": 2,
-        "drift": 3,
-        "gates_read": 2,
-        "time": 1,
-    }
+    assert missed(scenario, quick) == []
     assert "still running" in debrief(scenario, quick, "fixed")
     assert f"saw {FAILING_CHECK} fail" in debrief(scenario, quick, "unhealthy_named")
     # Other checks failing on the way (a consumer not yet attached) are not the fault.
