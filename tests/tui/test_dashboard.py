@@ -187,11 +187,13 @@ async def test_polls_never_overlap_even_when_each_is_slower_than_the_interval() 
 
 
 async def test_polling_pauses_while_a_modal_is_open_and_resumes_after() -> None:
-    app, _ = make_app([report(T0 + n) for n in range(500)], interval=0.05)
+    app, source = make_app([report(T0 + n) for n in range(500)], interval=0.05)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_dashboard(pilot, polls=2)
         await pilot.press("f1")
-        await pilot.pause(0.05)  # a poll already running may finish
+        # A poll already running may finish: wait until none runs and its answer is shown.
+        await until(pilot, lambda: not any(source.active.values()))
+        await pilot.pause()
         paused_at = screen.model.polls
         await pilot.pause(0.3)
         assert screen.model.polls == paused_at, "no poll while the help is open"
